@@ -1,0 +1,1 @@
+"""Peerline: anonymous chat-based peer support."""

@@ -1,0 +1,69 @@
+"""Typed errors, rendered in one place.
+
+Every expected failure is an ``AppError`` with a stable ``code`` (documented in
+docs/protocol.md), a human message and an HTTP status. The HTTP layer renders them as
+``{"error": {"code", "message"}}``; the WebSocket layer as an ``error`` frame, or a close
+code where ``close_code`` is set.
+
+    AppError
+    ├── BadRequest (400): invalid_frame, text_empty, text_too_long, invalid_json, ...
+    ├── Unauthorized (401): not_authenticated, invalid_credentials
+    ├── Forbidden (403): forbidden
+    ├── NotFound (404): not_found
+    ├── Conflict (409): conversation_closed, invalid_transition, already_queued,
+    │                   queue_empty, at_capacity, not_trained, cooldown, escalation_open
+    ├── TooManyRequests (429): rate_limited, login_throttled
+    └── Unavailable (503): unavailable
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "invalid_frame"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+
+
+class Unavailable(AppError):
+    status = 503
+    code = "unavailable"

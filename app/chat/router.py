@@ -1,0 +1,197 @@
+"""Chat frames and history over REST: thin handlers over ``app.chat.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.exc import IntegrityError
+
+from app.bus import Event
+from app.chat import protocol
+from app.chat import service as chat_service
+from app.chat.protocol import (
+    ChatRead,
+    ChatSend,
+    ChatTyping,
+    ConversationEnd,
+    ConversationNote,
+    ConversationResume,
+    Ping,
+)
+from app.db import utcnow
+from app.deps import CurrentPrincipal, RuntimeDep
+from app.errors import NotFound
+from app.identity.models import Role
+from app.realtime import Connection, FrameRouter
+
+frames = FrameRouter()
+PARTICIPANTS = (Role.seeker, Role.volunteer, Role.supervisor, Role.admin)
+ANYONE = PARTICIPANTS
+
+
+@frames.frame(Ping, roles=ANYONE)
+async def ping(conn: Connection, frame: Ping) -> None:
+    conn.send(protocol.dumps({"type": "pong", "ts": utcnow(), "ref": frame.ref}))
+
+
+@frames.frame(ChatSend, roles=PARTICIPANTS)
+async def send(conn: Connection, frame: ChatSend) -> None:
+    db = conn.runtime.db
+    try:
+        async with db.unit_of_work() as uow:
+            stored = await chat_service.send(
+                uow,
+                conn.principal,
+                conversation_id=frame.conversation_id,
+                client_msg_id=frame.client_msg_id,
+                text=frame.text,
+                now=utcnow(),
+            )
+            # The ack goes out before the message's own fan-out (after-commit order).
+            uow.after_commit.append(
+                lambda: conn.send(
+                    chat_service.ack_frame(
+                        stored.message, duplicate=stored.duplicate, ref=frame.ref
+                    )
+                )
+            )
+    except IntegrityError:
+        # The same client_msg_id was stored concurrently (two sockets resending): answer
+        # with what is stored.
+        async with db.sessionmaker() as session:
+            previous = await chat_service.find_sent(
+                session,
+                conversation_id=frame.conversation_id,
+                sender_id=conn.user_id,
+                client_msg_id=frame.client_msg_id,
+            )
+        if previous is None:
+            raise
+        conn.send(chat_service.ack_frame(previous, duplicate=True, ref=frame.ref))
+
+
+@frames.frame(ChatTyping, roles=PARTICIPANTS)
+async def typing(conn: Connection, frame: ChatTyping) -> None:
+    cursor = conn.cursors.get(frame.conversation_id)
+    if cursor is None:
+        raise NotFound("no such conversation")
+    role = "seeker" if conn.role is Role.seeker else "volunteer"
+
+    await conn.runtime.bus.publish(
+        chat_service.conversation_channel(frame.conversation_id),
+        Event(
+            "chat.typing",
+            protocol.dumps(
+                {
+                    "type": "chat.typing",
+                    "conversation_id": frame.conversation_id,
+                    "sender_role": role,
+                    "typing": frame.typing,
+                }
+            ),
+            frame.conversation_id,
+            exclude=conn.user_id,
+        ),
+    )
+
+
+@frames.frame(ChatRead, roles=PARTICIPANTS)
+async def read(conn: Connection, frame: ChatRead) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await chat_service.mark_read(
+            uow, conn.principal, conversation_id=frame.conversation_id, seq=frame.seq
+        )
+
+
+@frames.frame(ConversationResume, roles=PARTICIPANTS)
+async def resume(conn: Connection, frame: ConversationResume) -> None:
+    async with conn.runtime.db.sessionmaker() as session:
+        await chat_service.get_for(session, conn.principal, frame.conversation_id)
+    conn.watch(frame.conversation_id)
+    conn.resume(frame.conversation_id, frame.after_seq)
+
+
+@frames.frame(ConversationEnd, roles=PARTICIPANTS)
+async def end(conn: Connection, frame: ConversationEnd) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await chat_service.end(
+            uow,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            reason=frame.reason,
+            now=utcnow(),
+        )
+
+
+@frames.frame(ConversationNote, roles=(Role.volunteer,))
+async def note(conn: Connection, frame: ConversationNote) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await chat_service.write_note(
+            uow, conn.principal, conversation_id=frame.conversation_id, text=frame.text
+        )
+    conn.send(
+        protocol.dumps(
+            {
+                "type": "conversation.note.ok",
+                "conversation_id": frame.conversation_id,
+                "ref": frame.ref,
+            }
+        )
+    )
+
+
+api = APIRouter(prefix="/api/v1", tags=["conversations"])
+
+
+@api.get("/conversations")
+async def list_conversations(principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, object]:
+    async with runtime.db.sessionmaker() as session:
+        conversations = await chat_service.list_for(session, principal)
+    return {
+        "conversations": [
+            {
+                "conversation_id": c.id,
+                "status": c.status,
+                "language": c.language,
+                "queued_at": c.queued_at,
+                "started_at": c.started_at,
+                "ended_at": c.ended_at,
+                "last_seq": c.last_seq,
+            }
+            for c in conversations
+        ]
+    }
+
+
+@api.get("/conversations/{conversation_id}/messages")
+async def history(
+    conversation_id: str,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, object]:
+    """Page through a conversation the caller takes part in (``not_found`` otherwise)."""
+    async with runtime.db.sessionmaker() as session:
+        await chat_service.get_for(session, principal, conversation_id)
+        messages = await chat_service.messages_after(
+            session, conversation_id=conversation_id, after_seq=after_seq, limit=limit + 1
+        )
+    has_more = len(messages) > limit
+    messages = messages[:limit]
+    return {
+        "messages": [
+            {
+                "seq": m.seq,
+                "sender_role": m.sender_role,
+                "sender_alias": m.sender_alias,
+                "text": m.text,
+                "sent_at": m.sent_at,
+                "client_msg_id": m.client_msg_id,
+            }
+            for m in messages
+        ],
+        "next_after_seq": messages[-1].seq if messages else after_seq,
+        "has_more": has_more,
+    }

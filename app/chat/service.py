@@ -1,0 +1,308 @@
+"""Chat rules: who may act in a conversation, storing messages, ending and resuming.
+
+Invariants:
+- A message is stored at most once per (conversation, sender, client_msg_id); a resend gets
+  the original seq back.
+- ``seq`` is gap-free: it comes from ``conversations.last_seq``, incremented in the same
+  transaction that inserts the message.
+- Nobody writes into an ended or abandoned conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.bus import Event
+from app.chat import protocol
+from app.chat.models import Conversation, Message
+from app.db import UnitOfWork
+from app.errors import Conflict, Forbidden, NotFound
+from app.identity.models import Role
+from app.identity.service import Principal
+from app.lifecycle import Lifecycle
+
+
+class ConversationStatus(StrEnum):
+    waiting = "waiting"
+    active = "active"
+    ended = "ended"
+    abandoned = "abandoned"
+
+
+CONVERSATION_LIFECYCLE = Lifecycle(
+    "conversation",
+    {
+        ConversationStatus.waiting: {ConversationStatus.active, ConversationStatus.abandoned},
+        ConversationStatus.active: {ConversationStatus.ended},
+    },
+)
+OPEN_STATUSES = (ConversationStatus.waiting.value, ConversationStatus.active.value)
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+QUEUE_CHANNEL = "queue"
+STAFF_CHANNEL = "staff"
+
+
+def participant_role(conversation: Conversation, principal: Principal) -> Role | None:
+    """The caller's side in this conversation, or None if they are not in it."""
+    if principal.role is Role.seeker:
+        return Role.seeker if conversation.seeker_id == principal.user_id else None
+    if conversation.volunteer_id == principal.user_id:
+        return Role.volunteer
+    return None
+
+
+async def get_for(
+    session: AsyncSession, principal: Principal, conversation_id: str, *, lock: bool = False
+) -> tuple[Conversation, Role]:
+    """Load a conversation the caller takes part in; anything else is ``not_found``."""
+    stmt = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    conversation = await session.scalar(stmt)
+    role = participant_role(conversation, principal) if conversation is not None else None
+    if conversation is None or role is None:
+        raise NotFound("no such conversation")
+    return conversation, role
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    message: Message
+    duplicate: bool
+
+
+def ack_frame(message: Message, *, duplicate: bool, ref: str | None) -> str:
+    return protocol.dumps(
+        {
+            "type": "chat.ack",
+            "conversation_id": message.conversation_id,
+            "client_msg_id": message.client_msg_id,
+            "seq": message.seq,
+            "sent_at": message.sent_at,
+            "duplicate": duplicate,
+            "ref": ref,
+        }
+    )
+
+
+def message_frame(message: Message) -> str:
+    return protocol.chat_message_frame(
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_role=message.sender_role,
+        sender_alias=message.sender_alias,
+        text=message.text,
+        sent_at=message.sent_at,
+        client_msg_id=message.client_msg_id,
+    )
+
+
+async def find_sent(
+    session: AsyncSession, *, conversation_id: str, sender_id: str, client_msg_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.sender_id == sender_id,
+            Message.client_msg_id == client_msg_id,
+        )
+    )
+
+
+async def send(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    client_msg_id: str,
+    text: str,
+    now: datetime,
+) -> Stored:
+    """Store one message (or find the one already stored) and queue its delivery."""
+    session = uow.session
+    previous = await find_sent(
+        session,
+        conversation_id=conversation_id,
+        sender_id=principal.user_id,
+        client_msg_id=client_msg_id,
+    )
+    if previous is not None:
+        return Stored(previous, duplicate=True)
+    conversation, role = await get_for(session, principal, conversation_id)
+    if conversation.status not in OPEN_STATUSES:
+        raise Conflict("this conversation has ended", code="conversation_closed")
+    if conversation.status == ConversationStatus.waiting and role is not Role.seeker:
+        raise Forbidden("the conversation has not started")
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(Conversation.last_seq)
+    )
+    assert seq is not None
+    message = Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender_id=principal.user_id,
+        sender_role=role.value,
+        sender_alias=principal.alias,
+        client_msg_id=client_msg_id,
+        text=text,
+        sent_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    uow.publish(
+        conversation_channel(conversation_id),
+        Event("chat.message", message_frame(message), conversation_id, seq),
+    )
+    return Stored(message, duplicate=False)
+
+
+async def mark_read(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, seq: int
+) -> int:
+    conversation, role = await get_for(uow.session, principal, conversation_id)
+    seq = min(seq, conversation.last_seq)
+    if role is Role.seeker:
+        conversation.seeker_read_seq = max(conversation.seeker_read_seq, seq)
+    else:
+        conversation.volunteer_read_seq = max(conversation.volunteer_read_seq, seq)
+    uow.publish(
+        conversation_channel(conversation_id),
+        Event(
+            "chat.read",
+            protocol.dumps(
+                {
+                    "type": "chat.read",
+                    "conversation_id": conversation_id,
+                    "reader_role": role.value,
+                    "seq": seq,
+                }
+            ),
+            conversation_id,
+            exclude=principal.user_id,
+        ),
+    )
+    return seq
+
+
+def ended_frame(conversation: Conversation) -> str:
+    return protocol.dumps(
+        {
+            "type": "conversation.ended",
+            "conversation_id": conversation.id,
+            "by": conversation.ended_by,
+            "reason": conversation.end_reason,
+            "status": conversation.status,
+            "ended_at": conversation.ended_at,
+        }
+    )
+
+
+async def close(
+    uow: UnitOfWork,
+    conversation: Conversation,
+    *,
+    target: ConversationStatus,
+    by: str,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Move a conversation to ``ended`` or ``abandoned`` (guarded) and tell everyone in it."""
+    CONVERSATION_LIFECYCLE.check(ConversationStatus(conversation.status), target)
+    conversation.status = target.value
+    conversation.ended_at = now
+    conversation.ended_by = by
+    conversation.end_reason = reason
+    await uow.session.flush()
+    frame = ended_frame(conversation)
+    uow.publish(
+        conversation_channel(conversation.id),
+        Event("conversation.ended", frame, conversation.id),
+    )
+    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+
+
+async def end(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    reason: str | None,
+    now: datetime,
+) -> Conversation:
+    conversation, role = await get_for(uow.session, principal, conversation_id, lock=True)
+    if conversation.status not in OPEN_STATUSES:
+        raise Conflict("this conversation has ended", code="conversation_closed")
+    if conversation.status == ConversationStatus.waiting:
+        raise Conflict(
+            "the conversation has not started; use queue.leave", code="invalid_transition"
+        )
+    await close(
+        uow,
+        conversation,
+        target=ConversationStatus.ended,
+        by=role.value,
+        reason=reason,
+        now=now,
+    )
+    return conversation
+
+
+async def write_note(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, text: str
+) -> None:
+    conversation, role = await get_for(uow.session, principal, conversation_id)
+    if role is not Role.volunteer:
+        raise Forbidden("only the conversation's volunteer writes the wrap-up note")
+    conversation.wrapup_note = text
+
+
+async def messages_after(
+    session: AsyncSession, *, conversation_id: str, after_seq: int, limit: int | None = None
+) -> list[Message]:
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def open_conversations(session: AsyncSession, principal: Principal) -> list[Conversation]:
+    if principal.role is Role.seeker:
+        where = Conversation.seeker_id == principal.user_id
+    else:
+        where = Conversation.volunteer_id == principal.user_id
+    stmt = (
+        select(Conversation)
+        .where(where, Conversation.status.in_(OPEN_STATUSES))
+        .order_by(Conversation.queued_at)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def list_for(session: AsyncSession, principal: Principal) -> list[Conversation]:
+    if principal.role is Role.seeker:
+        where = Conversation.seeker_id == principal.user_id
+    else:
+        where = Conversation.volunteer_id == principal.user_id
+    stmt = select(Conversation).where(where).order_by(Conversation.queued_at.desc()).limit(100)
+    return list(await session.scalars(stmt))

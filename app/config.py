@@ -1,0 +1,105 @@
+"""Settings: one ``Settings`` object, read from the environment (prefix-free names).
+
+Every field is listed in the README's configuration table with its default. Validation fails
+fast: a placeholder secret outside development stops start-up with a message saying what to
+set.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+def normalise_database_url(value: str) -> str:
+    """Accept the common spellings and pick the async driver."""
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    if value.startswith("postgresql://"):
+        value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+    if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+        value = "sqlite+aiosqlite://" + value.removeprefix("sqlite://")
+    return value
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    peerline_env: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./var/peerline.db"
+    redis_url: str | None = None
+    # Used as the HMAC key for token hashes: a leaked database alone cannot be used to
+    # test guessed tokens.
+    secret_key: str = PLACEHOLDER_SECRET
+
+    seeker_token_ttl_s: int = Field(24 * 3600, gt=0)
+    staff_token_ttl_s: int = Field(12 * 3600, gt=0)
+    # Failed logins per username before it is throttled, and for how long.
+    login_max_failures: int = Field(5, gt=0)
+    login_throttle_s: int = Field(300, gt=0)
+
+    auth_timeout_s: float = Field(10.0, gt=0)
+    max_message_chars: int = 4000
+    # A text frame longer than this is refused with `frame_too_large` (connection kept);
+    # uvicorn closes with 1009 above WS_MAX_FRAME_BYTES.
+    ws_max_frame_chars: int = 16_384
+    ws_max_frame_bytes: int = 65_536
+    # Token bucket per connection: sustained frames per second and burst size. Typing
+    # indicators count, so the burst allows brisk typing plus sends.
+    rate_limit_per_s: float = 20.0
+    rate_limit_burst: int = 40
+    # Consecutive rate-limited frames after which the socket is closed with 4429.
+    rate_limit_close_after: int = 50
+    # Frames queued for one slow socket before it is disconnected (it can resume).
+    outbox_max_frames: int = 1000
+    max_sockets_per_token: int = 10
+
+    # Matching: a seeker whose position is within the free slots waits about this long for
+    # a volunteer to take the chat; beyond, the average chat length per slot is used.
+    take_latency_estimate_s: int = 30
+    average_chat_s: int = 20 * 60
+    queue_broadcast_debounce_s: float = 0.2
+
+    shutdown_grace_s: float = 10.0
+    web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def refuse_placeholder_secret(self) -> Settings:
+        if self.peerline_env != Environment.development and self.secret_key in (
+            PLACEHOLDER_SECRET,
+            "",
+        ):
+            raise ValueError(
+                "SECRET_KEY is still the placeholder. Set SECRET_KEY to a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or set "
+                "PEERLINE_ENV=development for a local run."
+            )
+        return self
+
+    sqlite_synchronous: str = "NORMAL"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,99 @@
+"""Request and response bodies for identity endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.identity.models import Role
+
+Language = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z]+)?$")]
+Tag = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class SeekerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language
+    consent: bool
+    age_band: str | None = Field(None, pattern=r"^(under-18|18-24|25-34|35\+)$")
+    topics: list[Tag] = Field(default_factory=list, max_length=10)
+
+    @field_validator("consent")
+    @classmethod
+    def consent_given(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(
+                "consent must be true: volunteers are trained peers, not clinicians; in an "
+                "emergency call 112"
+            )
+        return value
+
+
+class SeekerCreated(BaseModel):
+    seeker_token: str
+    alias: str
+    seeker_id: str
+    expires_at: datetime
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    role: Role
+    user_id: str
+    alias: str
+
+
+class StaffCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    role: Role
+    languages: list[Language] = Field(default_factory=lambda: ["en"], max_length=20)
+    topics: list[Tag] = Field(default_factory=list, max_length=20)
+    max_concurrent_chats: int = Field(2, ge=1, le=10)
+    trained: bool = False
+
+
+class StaffUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[Language] | None = Field(None, max_length=20)
+    topics: list[Tag] | None = Field(None, max_length=20)
+    max_concurrent_chats: int | None = Field(None, ge=1, le=10)
+    trained: bool | None = None
+    active: bool | None = None
+    password: str | None = Field(None, min_length=10, max_length=256)
+
+
+class StaffOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    username: str
+    alias: str
+    role: Role
+    languages: list[str]
+    topics: list[str]
+    max_concurrent_chats: int
+    trained: bool
+    active: bool
+    available: bool
+    created_at: datetime
+
+
+class Me(BaseModel):
+    user_id: str
+    role: Role
+    alias: str
+    languages: list[str]

@@ -1,0 +1,260 @@
+"""Identity rules: anonymous seekers, staff accounts, tokens, login throttling.
+
+Invariants:
+- Only token hashes are stored; a token that is expired, revoked, or whose staff account is
+  inactive authenticates nobody.
+- A failed login never says whether the username exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from app.identity.models import Role, Seeker, StaffToken, StaffUser
+from app.identity.tokens import (
+    SEEKER_PREFIX,
+    STAFF_PREFIX,
+    hash_token,
+    new_alias,
+    new_token,
+)
+
+_hasher = PasswordHasher()  # argon2id, the library's recommended parameters
+# A hash to verify against when the username is unknown, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request or socket."""
+
+    user_id: str
+    role: Role
+    alias: str
+    token_hash: str
+    languages: tuple[str, ...] = ()
+    topics: tuple[str, ...] = field(default=())
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(_verify)
+
+
+async def create_seeker(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    language: str,
+    age_band: str | None,
+    topics: list[str],
+    now: datetime,
+) -> tuple[Seeker, str]:
+    token = new_token(SEEKER_PREFIX)
+    seeker = Seeker(
+        alias=new_alias(),
+        language=language,
+        age_band=age_band,
+        topics=topics,
+        token_hash=hash_token(token, settings.secret_key),
+        token_expires_at=now + timedelta(seconds=settings.seeker_token_ttl_s),
+        created_at=now,
+    )
+    session.add(seeker)
+    await session.flush()
+    return seeker, token
+
+
+async def authenticate(
+    session: AsyncSession, *, settings: Settings, token: str, now: datetime
+) -> Principal:
+    """Resolve a bearer token to its principal, or raise ``Unauthorized``."""
+    if not isinstance(token, str) or len(token) > 128:
+        raise Unauthorized("invalid token")
+    token_hash = hash_token(token, settings.secret_key)
+    if token.startswith(SEEKER_PREFIX):
+        seeker = await session.scalar(select(Seeker).where(Seeker.token_hash == token_hash))
+        if seeker is None or seeker.token_expires_at <= now:
+            raise Unauthorized("invalid or expired token")
+        return Principal(
+            user_id=seeker.id,
+            role=Role.seeker,
+            alias=seeker.alias,
+            token_hash=token_hash,
+            languages=(seeker.language,),
+            topics=tuple(seeker.topics or ()),
+        )
+    if token.startswith(STAFF_PREFIX):
+        row = (
+            await session.execute(
+                select(StaffToken, StaffUser)
+                .join(StaffUser, StaffUser.id == StaffToken.user_id)
+                .where(StaffToken.token_hash == token_hash)
+            )
+        ).first()
+        if row is None:
+            raise Unauthorized("invalid or expired token")
+        staff_token, user = row
+        if staff_token.revoked_at is not None or staff_token.expires_at <= now or not user.active:
+            raise Unauthorized("invalid or expired token")
+        return Principal(
+            user_id=user.id,
+            role=Role(user.role),
+            alias=user.alias,
+            token_hash=token_hash,
+            languages=tuple(user.languages or ()),
+            topics=tuple(user.topics or ()),
+        )
+    raise Unauthorized("invalid token")
+
+
+class UnknownUserThrottle:
+    """Per-process failure counts for usernames that do not exist (they have no row)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, tuple[int, datetime]] = {}
+
+    def check(self, username: str, now: datetime, settings: Settings) -> None:
+        count, until = self._failures.get(username, (0, now))
+        if count >= settings.login_max_failures and until > now:
+            raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
+
+    def fail(self, username: str, now: datetime, settings: Settings) -> None:
+        if len(self._failures) > 10_000:
+            self._failures.clear()
+        count, _ = self._failures.get(username, (0, now))
+        self._failures[username] = (count + 1, now + timedelta(seconds=settings.login_throttle_s))
+
+
+unknown_user_throttle = UnknownUserThrottle()
+
+
+async def login(
+    session: AsyncSession, *, settings: Settings, username: str, password: str, now: datetime
+) -> tuple[StaffUser, str, datetime]:
+    """Check a username and password; return the user, a new raw token and its expiry.
+
+    Raises ``TooManyRequests`` (login_throttled) after LOGIN_MAX_FAILURES failures, until
+    LOGIN_THROTTLE_S has passed, whatever the password.
+    """
+    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        unknown_user_throttle.check(username, now, settings)
+        await verify_password(_DUMMY_HASH, password)
+        unknown_user_throttle.fail(username, now, settings)
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    if user.throttled_until is not None and user.throttled_until > now:
+        raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
+    if not await verify_password(user.password_hash, password) or not user.active:
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.throttled_until = now + timedelta(seconds=settings.login_throttle_s)
+            user.failed_logins = 0
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    user.failed_logins = 0
+    user.throttled_until = None
+    token = new_token(STAFF_PREFIX)
+    expires_at = now + timedelta(seconds=settings.staff_token_ttl_s)
+    session.add(
+        StaffToken(
+            token_hash=hash_token(token, settings.secret_key),
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    return user, token, expires_at
+
+
+async def logout(session: AsyncSession, *, token_hash: str, now: datetime) -> None:
+    await session.execute(
+        update(StaffToken)
+        .where(StaffToken.token_hash == token_hash, StaffToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def create_staff(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    languages: list[str],
+    topics: list[str],
+    max_concurrent_chats: int,
+    trained: bool,
+    now: datetime,
+) -> StaffUser:
+    if role is Role.seeker:
+        raise BadRequest("staff role must be volunteer, supervisor or admin")
+    if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+        raise Conflict(f"username {username!r} is taken", code="username_taken")
+    user = StaffUser(
+        username=username,
+        alias=new_alias(),
+        password_hash=await hash_password(password),
+        role=role.value,
+        languages=languages,
+        topics=topics,
+        max_concurrent_chats=max_concurrent_chats,
+        capacity=max_concurrent_chats,
+        trained=trained,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_staff(session: AsyncSession, user_id: str) -> StaffUser:
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("no such staff account")
+    return user
+
+
+async def update_staff(
+    session: AsyncSession, *, user_id: str, changes: dict[str, object], now: datetime
+) -> StaffUser:
+    """Apply admin changes. Deactivating revokes every token of the account at once."""
+    user = await get_staff(session, user_id)
+    if "password" in changes:
+        user.password_hash = await hash_password(str(changes.pop("password")))
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if "max_concurrent_chats" in changes:
+        user.capacity = min(user.capacity, user.max_concurrent_chats)
+    if changes.get("active") is False:
+        user.available = False
+        await session.execute(
+            update(StaffToken)
+            .where(StaffToken.user_id == user.id, StaffToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    await session.flush()
+    return user

@@ -1,0 +1,165 @@
+"""The ASGI application: ``app.main:app``, built by ``create_app()``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.bus import create_bus
+from app.chat import router as chat_router
+from app.config import Settings, get_settings
+from app.db import Database, create_engine
+from app.errors import AppError
+from app.identity import router as identity_router
+from app.matching import router as matching_router
+from app.matching.notifier import QueueNotifier
+from app.realtime import FrameRouter, serve_socket
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
+
+
+def build_frame_router() -> FrameRouter:
+    frames = FrameRouter()
+    frames.include(chat_router.frames)
+    frames.include(matching_router.frames)
+    return frames
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bus = create_bus(settings.redis_url)
+        engine = create_engine(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        runtime = Runtime(
+            settings=settings,
+            db=Database(engine, bus),
+            bus=bus,
+            router=build_frame_router(),
+        )
+        runtime.queue_notifier = QueueNotifier(runtime)
+        app.state.runtime = runtime
+        await bus.start()
+        runtime.queue_notifier.start()
+        try:
+            yield
+        finally:
+            runtime.accepting = False
+            await runtime.stop_tasks()
+            await bus.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Peerline",
+        version="0.1.0",
+        description="Anonymous chat-based peer support. Protocol: docs/protocol.md",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        return JSONResponse(
+            {"error": {"code": "invalid_request", "message": message}}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path.startswith(
+                ("/docs", "/redoc")
+            ):
+                continue  # Swagger UI needs its own scripts; it is a staff tool.
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        database = await runtime.db.ping()
+        redis = await runtime.bus.ping()
+        ready = database and redis and runtime.accepting
+        return JSONResponse(
+            {
+                "status": "ready" if ready else "not_ready",
+                "database": database,
+                "bus": redis,
+                "accepting": runtime.accepting,
+            },
+            status_code=200 if ready else 503,
+        )
+
+    @app.websocket("/ws")
+    async def websocket(ws: WebSocket) -> None:
+        await serve_socket(ws, ws.app.state.runtime)
+
+    app.include_router(identity_router.api)
+    app.include_router(chat_router.api)
+    mount_web_client(app, settings.web_client_dir)
+    return app
+
+
+def mount_web_client(app: FastAPI, directory: Path) -> None:
+    pages = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "supervisor.html"}
+    for path, filename in pages.items():
+        app.add_api_route(
+            path, _page(directory / filename), methods=["GET"], include_in_schema=False
+        )
+    if directory.is_dir():
+        app.mount("/static", StaticFiles(directory=directory), name="static")
+
+
+def _page(file: Path):  # type: ignore[no-untyped-def]
+    async def page() -> FileResponse:
+        return FileResponse(file, media_type="text/html")
+
+    return page
+
+
+app = create_app()

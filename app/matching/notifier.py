@@ -1,0 +1,136 @@
+"""Live queue updates and auto-assignment, one per process.
+
+On every ``queue.changed`` event (from any process) the notifier waits a short debounce
+(``QUEUE_BROADCAST_DEBOUNCE_S``), reads the queue once, and then
+
+- sends each locally connected waiting seeker their ``queue.status`` if it changed;
+- sends each locally connected staff member the ``queue.summary`` if it changed;
+- gives waiting seekers to locally connected volunteers who turned on auto-assign and have
+  room. Each process assigns only to its own volunteers, and every assignment goes through
+  the same atomic ``take``, so processes never hand one seeker out twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from app.bus import RESET, Event
+from app.chat import protocol
+from app.chat.service import QUEUE_CHANNEL
+from app.db import utcnow
+from app.errors import AppError
+from app.identity.models import Role
+from app.matching import policy
+from app.matching import service as matching_service
+
+if TYPE_CHECKING:
+    from app.realtime import Connection
+    from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class QueueNotifier:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.runtime.bus.subscribe(QUEUE_CHANNEL, self)
+        self._task = self.runtime.spawn(self._run(), name="queue-notifier")
+        self._dirty.set()
+
+    def deliver(self, channel: str, event: Event) -> None:
+        if event.kind in ("queue.changed", RESET):
+            self._dirty.set()
+
+    async def _run(self) -> None:
+        debounce = self.runtime.settings.queue_broadcast_debounce_s
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(debounce)
+            self._dirty.clear()
+            try:
+                await self.auto_assign()
+                await self.refresh_now()
+            except Exception as exc:
+                log.warning("queue refresh failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                self._dirty.set()
+
+    async def auto_assign(self) -> None:
+        local = {
+            user_id
+            for user_id, conns in self.runtime.connections.items()
+            if any(c.role is Role.volunteer for c in conns)
+        }
+        if not local:
+            return
+        async with self.runtime.db.sessionmaker() as session:
+            candidates = [
+                v for v in await matching_service.auto_assign_candidates(session) if v in local
+            ]
+        for volunteer_id in candidates:
+            while True:
+                try:
+                    async with self.runtime.db.unit_of_work() as uow:
+                        await matching_service.take(uow, volunteer_id=volunteer_id, now=utcnow())
+                except AppError:
+                    break
+
+    async def refresh_now(self, *, only: Connection | None = None) -> None:
+        runtime = self.runtime
+        targets = [only] if only is not None else runtime.local_connections()
+        seekers = [c for c in targets if c.waiting_conversation_id is not None]
+        staff = [c for c in targets if c.role is not Role.seeker]
+        if not seekers and not staff:
+            return
+        async with runtime.db.sessionmaker() as session:
+            waiting = await matching_service.waiting_snapshot(session)
+            supply = await matching_service.supply_by_language(session)
+        now = utcnow()
+        settings = runtime.settings
+        if seekers:
+            positions = policy.queue_positions(waiting)
+            language_of = {w.conversation_id: w.language for w in waiting}
+            for conn in seekers:
+                conversation_id = conn.waiting_conversation_id
+                if conversation_id not in positions:
+                    continue
+                lang_supply = supply.get(language_of[conversation_id], policy.LanguageSupply())
+                position = positions[conversation_id]
+                frame = protocol.dumps(
+                    {
+                        "type": "queue.status",
+                        "conversation_id": conversation_id,
+                        "position": position,
+                        "estimated_wait_s": policy.estimate_wait_s(
+                            position,
+                            lang_supply,
+                            take_latency_s=settings.take_latency_estimate_s,
+                            average_chat_s=settings.average_chat_s,
+                        ),
+                        "eligible_online": lang_supply.online,
+                        "no_volunteer_online": lang_supply.online == 0,
+                    }
+                )
+                self._send_if_changed(conn, frame)
+        if staff:
+            online = await self._volunteers_online()
+            summary = policy.summarize(waiting, now=now, volunteers_online=online)
+            frame = protocol.dumps({"type": "queue.summary", **summary})
+            for conn in staff:
+                self._send_if_changed(conn, frame)
+
+    async def _volunteers_online(self) -> int:
+        async with self.runtime.db.sessionmaker() as session:
+            return await matching_service.volunteers_online(session)
+
+    @staticmethod
+    def _send_if_changed(conn: Connection, frame: str) -> None:
+        if frame != conn.last_queue_frame:
+            conn.last_queue_frame = frame
+            conn.send(frame)

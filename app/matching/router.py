@@ -1,0 +1,64 @@
+"""Queue frames: join, leave, take, availability. Thin handlers over the matching service."""
+
+from __future__ import annotations
+
+from app.chat import protocol
+from app.chat.protocol import AvailabilitySet, QueueJoin, QueueLeave, QueueTake
+from app.db import utcnow
+from app.identity.models import Role
+from app.matching import service as matching_service
+from app.realtime import Connection, FrameRouter
+
+frames = FrameRouter()
+
+
+@frames.frame(QueueJoin, roles=(Role.seeker,))
+async def join(conn: Connection, frame: QueueJoin) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        conversation = await matching_service.join(
+            uow, conn.principal, topics=frame.topics, now=utcnow()
+        )
+    conn.watch(conversation.id, anchor=0)
+    conn.waiting_conversation_id = conversation.id
+    conn.last_queue_frame = None
+    await conn.runtime.queue_notifier.refresh_now(only=conn)
+
+
+@frames.frame(QueueLeave, roles=(Role.seeker,))
+async def leave(conn: Connection, frame: QueueLeave) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await matching_service.leave(
+            uow, conn.principal, conversation_id=frame.conversation_id, now=utcnow()
+        )
+
+
+@frames.frame(QueueTake, roles=(Role.volunteer,))
+async def take(conn: Connection, frame: QueueTake) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await matching_service.take(uow, volunteer_id=conn.user_id, now=utcnow())
+
+
+@frames.frame(AvailabilitySet, roles=(Role.volunteer,))
+async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        volunteer, active = await matching_service.set_availability(
+            uow,
+            conn.principal,
+            available=frame.available,
+            capacity=frame.capacity,
+            auto_assign=frame.auto_assign,
+        )
+    conn.send(
+        protocol.dumps(
+            {
+                "type": "availability.ok",
+                "available": volunteer.available,
+                "capacity": volunteer.capacity,
+                "auto_assign": volunteer.auto_assign,
+                "active_chats": active,
+                "ref": frame.ref,
+            }
+        )
+    )
+    conn.last_queue_frame = None
+    await conn.runtime.queue_notifier.refresh_now(only=conn)

@@ -1,0 +1,319 @@
+"""The queue: joining, leaving, taking, availability and auto-assignment.
+
+Invariants (held across processes by row locks on PostgreSQL, and by SQLite's single
+writer):
+- A seeker is never assigned to two volunteers: a take moves the conversation from
+  ``waiting`` with a conditional update and checks that exactly one row changed.
+- A volunteer never exceeds their capacity: the volunteer's row is locked while their active
+  chats are counted and the new one is assigned.
+- A seeker who left (``abandoned``) is never assigned: the same conditional update.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.bus import Event
+from app.chat import protocol
+from app.chat import service as chat_service
+from app.chat.models import Conversation
+from app.chat.service import QUEUE_CHANNEL, ConversationStatus, user_channel
+from app.db import UnitOfWork
+from app.errors import Conflict, Forbidden, NotFound
+from app.identity.models import Role, Seeker, StaffUser
+from app.identity.service import Principal
+from app.matching import policy
+
+CANDIDATE_WINDOW = 200
+
+
+async def join(
+    uow: UnitOfWork, principal: Principal, *, topics: list[str], now: datetime
+) -> Conversation:
+    session = uow.session
+    seeker = await session.get(Seeker, principal.user_id)
+    if seeker is None:
+        raise NotFound("no such seeker")
+    existing = await session.scalar(
+        select(Conversation.id).where(
+            Conversation.seeker_id == seeker.id,
+            Conversation.status.in_(chat_service.OPEN_STATUSES),
+        )
+    )
+    if existing is not None:
+        raise Conflict("you already have an open conversation", code="already_queued")
+    conversation = Conversation(
+        seeker_id=seeker.id,
+        status=ConversationStatus.waiting.value,
+        language=seeker.language,
+        topics=sorted(set(topics) | set(seeker.topics or ())),
+        priority=0,
+        queued_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    return conversation
+
+
+async def leave(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, now: datetime
+) -> Conversation:
+    conversation, _ = await chat_service.get_for(uow.session, principal, conversation_id, lock=True)
+    if conversation.status != ConversationStatus.waiting:
+        raise Conflict("you are not waiting in the queue", code="invalid_transition")
+    await chat_service.close(
+        uow,
+        conversation,
+        target=ConversationStatus.abandoned,
+        by=Role.seeker.value,
+        reason="left_queue",
+        now=now,
+    )
+    return conversation
+
+
+async def active_chat_count(session: AsyncSession, volunteer_id: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(
+                Conversation.volunteer_id == volunteer_id,
+                Conversation.status == ConversationStatus.active,
+            )
+        )
+        or 0
+    )
+
+
+async def _lock_volunteer(session: AsyncSession, volunteer_id: str) -> StaffUser:
+    volunteer = await session.scalar(
+        select(StaffUser).where(StaffUser.id == volunteer_id).with_for_update()
+    )
+    if volunteer is None or not volunteer.active:
+        raise NotFound("no such volunteer")
+    return volunteer
+
+
+def started_frame(conversation: Conversation, *, your_role: Role, peer_alias: str) -> str:
+    return protocol.dumps(
+        {
+            "type": "conversation.started",
+            "conversation_id": conversation.id,
+            "peer_alias": peer_alias,
+            "your_role": your_role.value,
+            "language": conversation.language,
+            "topics": conversation.topics,
+            "started_at": conversation.started_at,
+            "last_seq": conversation.last_seq,
+        }
+    )
+
+
+async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversation:
+    """Assign the best waiting seeker to this volunteer, atomically, or raise why not."""
+    session = uow.session
+    volunteer = await _lock_volunteer(session, volunteer_id)
+    if volunteer.role != Role.volunteer:
+        raise Forbidden("only volunteers take chats")
+    profile = policy.VolunteerProfile(
+        volunteer_id=volunteer.id,
+        languages=tuple(volunteer.languages or ()),
+        topics=tuple(volunteer.topics or ()),
+        trained=volunteer.trained,
+        capacity=volunteer.capacity,
+        active_chats=await active_chat_count(session, volunteer.id),
+    )
+    reason = policy.refusal(profile)
+    if reason == "not_trained":
+        raise Conflict("untrained volunteers cannot take chats yet", code="not_trained")
+    if reason == "at_capacity":
+        raise Conflict("you are at your chat capacity", code="at_capacity")
+    rows = await session.scalars(
+        select(Conversation)
+        .where(
+            Conversation.status == ConversationStatus.waiting,
+            Conversation.language.in_(profile.languages),
+        )
+        .order_by(Conversation.priority.desc(), Conversation.queued_at)
+        .limit(CANDIDATE_WINDOW)
+        .with_for_update(skip_locked=True)
+    )
+    waiting = [
+        policy.WaitingSeeker(
+            conversation_id=c.id,
+            seeker_id=c.seeker_id,
+            language=c.language,
+            priority=c.priority,
+            queued_at=c.queued_at,
+            topics=tuple(c.topics or ()),
+        )
+        for c in rows
+    ]
+    choice = policy.choose_seeker(profile, waiting)
+    if choice is None:
+        raise Conflict("nobody you can help is waiting", code="queue_empty")
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == choice.conversation_id,
+            Conversation.status == ConversationStatus.waiting,
+        )
+        .values(status=ConversationStatus.active.value, volunteer_id=volunteer.id, started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("that seeker was just taken; try again", code="queue_empty")
+    conversation = await session.get(Conversation, choice.conversation_id, populate_existing=True)
+    assert conversation is not None
+    seeker = await session.get(Seeker, conversation.seeker_id)
+    assert seeker is not None
+    uow.publish(
+        user_channel(seeker.id),
+        Event(
+            "conversation.started",
+            started_frame(conversation, your_role=Role.seeker, peer_alias=volunteer.alias),
+            conversation.id,
+        ),
+    )
+    uow.publish(
+        user_channel(volunteer.id),
+        Event(
+            "conversation.started",
+            started_frame(conversation, your_role=Role.volunteer, peer_alias=seeker.alias),
+            conversation.id,
+        ),
+    )
+    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    return conversation
+
+
+async def set_availability(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    available: bool,
+    capacity: int | None,
+    auto_assign: bool | None,
+) -> tuple[StaffUser, int]:
+    volunteer = await _lock_volunteer(uow.session, principal.user_id)
+    volunteer.available = available
+    if capacity is not None:
+        if capacity > volunteer.max_concurrent_chats:
+            raise Conflict(
+                f"capacity may be at most {volunteer.max_concurrent_chats}",
+                code="invalid_frame",
+            )
+        volunteer.capacity = capacity
+    if auto_assign is not None:
+        volunteer.auto_assign = auto_assign
+    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    return volunteer, await active_chat_count(uow.session, volunteer.id)
+
+
+async def auto_assign_candidates(session: AsyncSession) -> list[str]:
+    """Volunteers who asked to be given chats and may have room for one."""
+    active = (
+        select(Conversation.volunteer_id, func.count().label("n"))
+        .where(Conversation.status == ConversationStatus.active)
+        .group_by(Conversation.volunteer_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(StaffUser.id)
+        .outerjoin(active, active.c.volunteer_id == StaffUser.id)
+        .where(
+            StaffUser.role == Role.volunteer.value,
+            StaffUser.active.is_(True),
+            StaffUser.available.is_(True),
+            StaffUser.auto_assign.is_(True),
+            StaffUser.trained.is_(True),
+            func.coalesce(active.c.n, 0) < StaffUser.capacity,
+        )
+        .order_by(func.coalesce(active.c.n, 0), StaffUser.id)
+    )
+    return [row[0] for row in rows]
+
+
+async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
+    rows = await session.execute(
+        select(
+            Conversation.id,
+            Conversation.seeker_id,
+            Conversation.language,
+            Conversation.priority,
+            Conversation.queued_at,
+        ).where(Conversation.status == ConversationStatus.waiting)
+    )
+    return [
+        policy.WaitingSeeker(
+            conversation_id=r[0], seeker_id=r[1], language=r[2], priority=r[3], queued_at=r[4]
+        )
+        for r in rows
+    ]
+
+
+async def supply_by_language(session: AsyncSession) -> dict[str, policy.LanguageSupply]:
+    """Online (available, trained, active) volunteers per language, with their slots."""
+    active = (
+        select(Conversation.volunteer_id, func.count().label("n"))
+        .where(Conversation.status == ConversationStatus.active)
+        .group_by(Conversation.volunteer_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(StaffUser.languages, StaffUser.capacity, func.coalesce(active.c.n, 0))
+        .outerjoin(active, active.c.volunteer_id == StaffUser.id)
+        .where(
+            StaffUser.role == Role.volunteer.value,
+            StaffUser.active.is_(True),
+            StaffUser.available.is_(True),
+            StaffUser.trained.is_(True),
+        )
+    )
+    supply: dict[str, policy.LanguageSupply] = {}
+    for languages, capacity, busy in rows:
+        for language in languages or ():
+            s = supply.get(language, policy.LanguageSupply())
+            supply[language] = policy.LanguageSupply(
+                online=s.online + 1,
+                free_slots=s.free_slots + max(0, capacity - busy),
+                total_slots=s.total_slots + capacity,
+            )
+    return supply
+
+
+async def peer_alias(session: AsyncSession, conversation: Conversation, role: Role) -> str | None:
+    if role is Role.seeker:
+        if conversation.volunteer_id is None:
+            return None
+        return await session.scalar(
+            select(StaffUser.alias).where(StaffUser.id == conversation.volunteer_id)
+        )
+    return await session.scalar(select(Seeker.alias).where(Seeker.id == conversation.seeker_id))
+
+
+async def volunteers_online(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(StaffUser)
+            .where(
+                StaffUser.role == Role.volunteer.value,
+                StaffUser.active.is_(True),
+                StaffUser.available.is_(True),
+            )
+        )
+        or 0
+    )
+
+
+async def mark_unavailable(uow: UnitOfWork, *, volunteer_id: str) -> None:
+    await uow.session.execute(
+        update(StaffUser).where(StaffUser.id == volunteer_id).values(available=False)
+    )
+    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))

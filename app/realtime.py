@@ -1,0 +1,507 @@
+"""The WebSocket connection: authenticate, route frames, deliver events in order.
+
+The handler only pumps socket ↔ services ↔ bus:
+
+- ``receive_loop`` reads a frame, rate-limits it, validates it against the registered frame
+  models and calls the route's service function. Every failure becomes an ``error`` frame with
+  a stable code; the connection stays usable.
+- ``send_loop`` drains this connection's outbox: direct replies and bus events. For
+  ``chat.message`` it keeps, per conversation, the highest ``seq`` this socket has been given
+  and fills any gap from the database, so a socket sees each conversation's messages in order,
+  once, with no hole, even if the bus dropped an event.
+
+Liveness: uvicorn pings every ``WS_PING_INTERVAL`` (20 s) and drops a peer silent for
+``WS_PING_TIMEOUT`` (20 s): long enough for a phone on a poor network, short enough that a
+volunteer is not left typing to a dead socket for more than a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.websockets import WebSocket, WebSocketState
+
+from app.bus import RESET, Event
+from app.chat import protocol
+from app.chat import service as chat_service
+from app.db import utcnow
+from app.errors import AppError, Unauthorized, Unavailable
+from app.identity import service as identity_service
+from app.identity.models import Role
+from app.identity.service import Principal
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FLOODING = 4429
+CLOSE_TOO_MANY_SOCKETS = 4409
+CLOSE_SLOW_CONSUMER = 4408
+CLOSE_RESTARTING = 1012
+CATCH_UP_BATCH = 500
+
+Handler = Callable[["Connection", Any], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    model: type[BaseModel]
+    roles: frozenset[Role]
+    handler: Handler
+
+
+class FrameRouter:
+    """Frame type → (model, allowed roles, handler). Each domain registers its own frames."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+
+    def frame(
+        self, model: type[BaseModel], *, roles: Iterable[Role]
+    ) -> Callable[[Handler], Handler]:
+        type_name = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+
+        def register(handler: Handler) -> Handler:
+            if type_name in self.routes:
+                raise ValueError(f"frame {type_name!r} registered twice")
+            self.routes[type_name] = Route(model, frozenset(roles), handler)
+            return handler
+
+        return register
+
+    def include(self, other: FrameRouter) -> None:
+        for name, route in other.routes.items():
+            if name in self.routes:
+                raise ValueError(f"frame {name!r} registered twice")
+            self.routes[name] = route
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass(slots=True)
+class Cursor:
+    """What this socket has been given of one conversation. ``None``: not anchored yet (the
+    client has not resumed), so live messages wait for its ``conversation.resume``."""
+
+    delivered: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    conversation_id: str
+    after_seq: int
+    announce: bool = True
+
+
+@dataclass(slots=True, eq=False)
+class Connection:
+    websocket: WebSocket
+    runtime: Runtime
+    principal: Principal
+    outbox: asyncio.Queue[str | Event | Resume] = field(default_factory=asyncio.Queue)
+    cursors: dict[str, Cursor] = field(default_factory=dict)
+    closing: bool = False
+    # The seeker's conversation while it is waiting, for queue.status updates.
+    waiting_conversation_id: str | None = None
+    last_queue_frame: str | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    # -- outbox -----------------------------------------------------------------------
+    def _put(self, item: str | Event | Resume) -> None:
+        if self.closing:
+            return
+        if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
+            # A client that reads nothing must not make the server hold ever more for it.
+            log.info("closing slow consumer (outbox full)")
+            self.closing = True
+            asyncio.get_running_loop().create_task(self.close(CLOSE_SLOW_CONSUMER))
+            return
+        self.outbox.put_nowait(item)
+
+    def send(self, frame: str) -> None:
+        self._put(frame)
+
+    def error(self, exc: AppError, ref: str | None = None) -> None:
+        self._put(protocol.error_frame(exc.code, exc.message, ref))
+
+    def deliver(self, channel: str, event: Event) -> None:
+        """Bus subscriber entry point: never blocks."""
+        self._put(event)
+
+    def watch(self, conversation_id: str, *, anchor: int | None = None) -> None:
+        """Subscribe this socket to a conversation's events."""
+        cursor = self.cursors.get(conversation_id)
+        if cursor is None:
+            self.cursors[conversation_id] = Cursor(anchor)
+            self.runtime.bus.subscribe(chat_service.conversation_channel(conversation_id), self)
+        elif anchor is not None and cursor.delivered is None:
+            cursor.delivered = anchor
+
+    def resume(self, conversation_id: str, after_seq: int, *, announce: bool = True) -> None:
+        self._put(Resume(conversation_id, after_seq, announce))
+
+    async def close(self, code: int) -> None:
+        self.closing = True
+        with contextlib.suppress(Exception):
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.close(code)
+
+    # -- sending ----------------------------------------------------------------------
+    async def send_loop(self) -> None:
+        ws = self.websocket
+        while True:
+            item = await self.outbox.get()
+            if isinstance(item, str):
+                await ws.send_text(item)
+            elif isinstance(item, Resume):
+                await self._resume(item)
+            else:
+                await self._on_event(item)
+
+    async def _on_event(self, event: Event) -> None:
+        kind = event.kind
+        if event.exclude is not None and event.exclude == self.user_id:
+            return
+        if kind == "chat.message":
+            await self._on_message(event)
+        elif kind == "conversation.started":
+            assert event.conversation_id is not None
+            self.waiting_conversation_id = None
+            known = event.conversation_id in self.cursors
+            self.watch(event.conversation_id, anchor=None if known else 0)
+            await self.websocket.send_text(event.frame)
+            if not known:
+                await self._catch_up(event.conversation_id)
+        elif kind == "conversation.ended":
+            if event.conversation_id == self.waiting_conversation_id:
+                self.waiting_conversation_id = None
+            await self.websocket.send_text(event.frame)
+        elif kind == "session.revoked":
+            if event.frame in ("", self.principal.token_hash):
+                await self.close(CLOSE_UNAUTHENTICATED)
+        elif kind == RESET:
+            for conversation_id, cursor in list(self.cursors.items()):
+                if cursor.delivered is not None:
+                    await self._catch_up(conversation_id)
+        elif kind == "conversation.watch":
+            assert event.conversation_id is not None
+            self.watch(event.conversation_id, anchor=0)
+            await self._catch_up(event.conversation_id)
+        elif event.frame:
+            await self.websocket.send_text(event.frame)
+
+    async def _on_message(self, event: Event) -> None:
+        cursor = self.cursors.get(event.conversation_id or "")
+        if cursor is None or cursor.delivered is None or event.seq is None:
+            return
+        if event.seq <= cursor.delivered:
+            return
+        if event.seq == cursor.delivered + 1:
+            await self.websocket.send_text(event.frame)
+            cursor.delivered = event.seq
+            return
+        assert event.conversation_id is not None
+        if not await self._catch_up(event.conversation_id):
+            # The database is unreachable: pass the live frame on; the client sees the gap
+            # and resumes when it can.
+            await self.websocket.send_text(event.frame)
+            cursor.delivered = event.seq
+
+    async def _catch_up(self, conversation_id: str) -> bool:
+        """Send every stored message after this socket's cursor. False if the DB failed."""
+        cursor = self.cursors[conversation_id]
+        if cursor.delivered is None:
+            return True
+        try:
+            while True:
+                async with self.runtime.db.sessionmaker() as session:
+                    messages = await chat_service.messages_after(
+                        session,
+                        conversation_id=conversation_id,
+                        after_seq=cursor.delivered,
+                        limit=CATCH_UP_BATCH,
+                    )
+                for message in messages:
+                    await self.websocket.send_text(chat_service.message_frame(message))
+                    cursor.delivered = message.seq
+                if len(messages) < CATCH_UP_BATCH:
+                    return True
+        except (OSError, ConnectionError):
+            raise
+        except Exception as exc:
+            if isinstance(exc, AppError):
+                raise
+            log.warning("catch-up failed (%s)", type(exc).__name__)
+            return False
+
+    async def _resume(self, item: Resume) -> None:
+        cursor = self.cursors.get(item.conversation_id)
+        if cursor is None:
+            return
+        cursor.delivered = item.after_seq
+        ok = await self._catch_up(item.conversation_id)
+        if not ok:
+            await self.websocket.send_text(
+                protocol.error_frame("unavailable", "could not read the conversation; retry")
+            )
+            return
+        if item.announce:
+            async with self.runtime.db.sessionmaker() as session:
+                conversation, role = await chat_service.get_for(
+                    session, self.principal, item.conversation_id
+                )
+            peer_read = (
+                conversation.volunteer_read_seq
+                if role is Role.seeker
+                else conversation.seeker_read_seq
+            )
+            await self.websocket.send_text(
+                protocol.dumps(
+                    {
+                        "type": "conversation.resumed",
+                        "conversation_id": conversation.id,
+                        "status": conversation.status,
+                        "last_seq": conversation.last_seq,
+                        "peer_read_seq": peer_read,
+                    }
+                )
+            )
+
+    # -- receiving --------------------------------------------------------------------
+    async def receive_loop(self, router: FrameRouter) -> None:
+        settings = self.runtime.settings
+        bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
+        limited_in_a_row = 0
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if not bucket.allow():
+                limited_in_a_row += 1
+                if limited_in_a_row >= settings.rate_limit_close_after:
+                    await self.close(CLOSE_FLOODING)
+                    return
+                if limited_in_a_row == 1 or limited_in_a_row % 10 == 0:
+                    self.send(protocol.error_frame("rate_limited", "too many frames; slow down"))
+                continue
+            limited_in_a_row = 0
+            text = message.get("text")
+            if text is None:
+                self.send(protocol.error_frame("binary_not_supported", "send JSON in text frames"))
+                continue
+            await self.handle_text(router, text)
+
+    async def handle_text(self, router: FrameRouter, text: str) -> None:
+        ref: str | None = None
+        try:
+            if len(text) > self.runtime.settings.ws_max_frame_chars:
+                raise AppError("frame is too large", code="frame_too_large")
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                raise AppError("frame is not valid JSON", code="invalid_json") from None
+            if not isinstance(raw, dict):
+                raise AppError("frame must be a JSON object", code="invalid_json")
+            candidate_ref = raw.get("ref")
+            ref = candidate_ref if isinstance(candidate_ref, str) else None
+            frame_type = raw.get("type")
+            route = router.routes.get(frame_type) if isinstance(frame_type, str) else None
+            if route is None or frame_type == "auth":
+                raise AppError(f"unknown frame type {frame_type!r}", code="unknown_type")
+            if self.role not in route.roles:
+                raise AppError(f"a {self.role} may not send {frame_type}", code="forbidden")
+            try:
+                frame = route.model.model_validate(raw)
+            except ValidationError as exc:
+                raise validation_error(exc) from None
+            await route.handler(self, frame)
+        except AppError as exc:
+            self.error(exc, ref)
+        except Exception as exc:
+            if identity_is_db_down(exc):
+                self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
+            else:
+                log.exception("unexpected error handling a %s frame", type(exc).__name__)
+                self.send(protocol.error_frame("internal", "unexpected error", ref))
+
+
+def identity_is_db_down(exc: BaseException) -> bool:
+    from app.db import is_unavailable_error
+
+    return is_unavailable_error(exc)
+
+
+def validation_error(exc: ValidationError) -> AppError:
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    if kind in ("text_empty", "text_too_long"):
+        return AppError(first["msg"], code=kind)
+    where = ".".join(str(p) for p in first["loc"]) or "frame"
+    return AppError(f"{where}: {first['msg']}", code="invalid_frame")
+
+
+async def authenticate_socket(websocket: WebSocket, runtime: Runtime) -> Principal | None:
+    """Wait for the ``auth`` frame; close 4401 and return None on anything else."""
+    settings = runtime.settings
+    try:
+        message = await asyncio.wait_for(websocket.receive(), timeout=settings.auth_timeout_s)
+    except TimeoutError:
+        await websocket.close(CLOSE_UNAUTHENTICATED)
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    token = None
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        raw = json.loads(message.get("text") or "")
+        if raw.get("type") == "auth":
+            token = raw.get("token")
+    if not isinstance(token, str):
+        await websocket.close(CLOSE_UNAUTHENTICATED)
+        return None
+    try:
+        async with runtime.db.sessionmaker() as session:
+            return await identity_service.authenticate(
+                session, settings=settings, token=token, now=utcnow()
+            )
+    except Unauthorized:
+        await websocket.close(CLOSE_UNAUTHENTICATED)
+        return None
+    except Exception:
+        await websocket.close(1011)
+        return None
+
+
+async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
+    """One socket's whole life: accept, authenticate, pump until either side closes."""
+    await websocket.accept()
+    if not runtime.accepting:
+        await websocket.close(CLOSE_RESTARTING)
+        return
+    principal = await authenticate_socket(websocket, runtime)
+    if principal is None:
+        return
+    same_token = [
+        c
+        for c in runtime.connections.get(principal.user_id, ())
+        if c.principal.token_hash == principal.token_hash
+    ]
+    if len(same_token) >= runtime.settings.max_sockets_per_token:
+        await websocket.close(CLOSE_TOO_MANY_SOCKETS)
+        return
+    conn = Connection(websocket, runtime, principal)
+    runtime.register(conn)
+    bus = runtime.bus
+    bus.subscribe(chat_service.user_channel(principal.user_id), conn)
+    if principal.is_staff:
+        bus.subscribe(chat_service.STAFF_CHANNEL, conn)
+    sender = asyncio.get_running_loop().create_task(conn.send_loop(), name="ws-send")
+    try:
+        await send_auth_ok(conn)
+        receiver = asyncio.get_running_loop().create_task(
+            conn.receive_loop(runtime.router), name="ws-receive"
+        )
+        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                exc = task.exception()
+                if (
+                    not isinstance(exc, OSError | ConnectionError)
+                    and "Disconnect" not in type(exc).__name__
+                ):
+                    log.warning("socket task ended with %s", type(exc).__name__)
+        receiver.cancel()
+        with contextlib.suppress(BaseException):
+            await receiver
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+        conn.closing = True
+        for conversation_id in conn.cursors:
+            bus.unsubscribe(chat_service.conversation_channel(conversation_id), conn)
+        bus.unsubscribe(chat_service.user_channel(principal.user_id), conn)
+        bus.unsubscribe(chat_service.STAFF_CHANNEL, conn)
+        runtime.unregister(conn)
+        await on_disconnect(conn)
+        await conn.close(1000)
+
+
+async def send_auth_ok(conn: Connection) -> None:
+    from app.matching import service as matching_service
+
+    async with conn.runtime.db.sessionmaker() as session:
+        conversations = await chat_service.open_conversations(session, conn.principal)
+        listed = []
+        for conversation in conversations:
+            listed.append(
+                {
+                    "conversation_id": conversation.id,
+                    "status": conversation.status,
+                    "peer_alias": await matching_service.peer_alias(
+                        session,
+                        conversation,
+                        Role.seeker if conn.role is Role.seeker else Role.volunteer,
+                    ),
+                    "last_seq": conversation.last_seq,
+                    "language": conversation.language,
+                }
+            )
+    for conversation in conversations:
+        conn.watch(conversation.id)
+        if conversation.status == "waiting" and conn.role is Role.seeker:
+            conn.waiting_conversation_id = conversation.id
+    conn.send(
+        protocol.dumps(
+            {
+                "type": "auth.ok",
+                "role": conn.role.value,
+                "user_id": conn.user_id,
+                "alias": conn.principal.alias,
+                "active_conversations": listed,
+            }
+        )
+    )
+    await conn.runtime.queue_notifier.refresh_now(only=conn)
+
+
+async def on_disconnect(conn: Connection) -> None:
+    """A volunteer whose last socket here closed is no longer available for new chats."""
+    if conn.role is not Role.volunteer or conn.runtime.connections.get(conn.user_id):
+        return
+    from app.matching import service as matching_service
+
+    with contextlib.suppress(Exception):
+        async with conn.runtime.db.unit_of_work() as uow:
+            await matching_service.mark_unavailable(uow, volunteer_id=conn.user_id)

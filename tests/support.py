@@ -1,0 +1,224 @@
+"""Test helpers: a real server in a subprocess, and a small WebSocket test client.
+
+The server is the real app (``peerline serve``) on a free port, against a real database;
+the client speaks the real protocol over a real socket. Nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TEST_SECRET = "test-secret-" + "x" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unique_language() -> str:
+    """A language tag no other test uses, so tests sharing a server never share a queue."""
+    return "en-" + uuid.uuid4().hex[:10]
+
+
+def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(BIN / "peerline"), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"peerline {args} failed: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+@dataclass
+class Server:
+    """A running ``peerline serve`` process."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self, timeout: float = 30.0) -> Server:
+        log_dir = ROOT / "test-artifacts" / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"server-{self.port}.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "peerline"), "serve", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early; see {self.log_path}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+class WsClient:
+    """A bare protocol client for tests: send frames, wait for the ones you expect.
+
+    Frames that arrive while waiting for another type are kept, in order, for later waits.
+    """
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.pending: list[dict[str, Any]] = []
+        self.auth_ok: dict[str, Any] = {}
+
+    @classmethod
+    async def open(cls, url: str, token: str | None = None, *, expect_ok: bool = True) -> WsClient:
+        ws = await connect(url, open_timeout=10, max_size=2**20, compression=None)
+        client = cls(ws)
+        if token is not None:
+            await client.send({"type": "auth", "token": token})
+            if expect_ok:
+                client.auth_ok = await client.recv("auth.ok")
+        return client
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def recv(
+        self,
+        type_: str | tuple[str, ...] | None = None,
+        *,
+        timeout: float = 5.0,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        types = (type_,) if isinstance(type_, str) else type_
+
+        def wanted(frame: dict[str, Any]) -> bool:
+            return (types is None or frame.get("type") in types) and (where is None or where(frame))
+
+        for i, frame in enumerate(self.pending):
+            if wanted(frame):
+                return self.pending.pop(i)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {types} frame within {timeout}s; pending: {self.pending}")
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=remaining)
+            frame = json.loads(raw)
+            if wanted(frame):
+                return frame
+            self.pending.append(frame)
+
+    async def error(self, code: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        frame = await self.recv("error", timeout=timeout)
+        assert frame["code"] == code, frame
+        return frame
+
+    async def nothing(self, type_: str, *, within: float = 0.5) -> None:
+        """Assert that no frame of this type arrives within ``within`` seconds."""
+        try:
+            frame = await self.recv(type_, timeout=within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {type_}: {frame}")
+
+    async def close_code(self, timeout: float = 5.0) -> int | None:
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout=timeout)
+        except Exception:
+            pass
+        return self.ws.close_code
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def new_seeker(base_url: str, language: str, **extra: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        r = await http.post(
+            "/api/v1/seekers", json={"language": language, "consent": True, **extra}
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+
+async def login(base_url: str, username: str, password: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        r = await http.post("/api/v1/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "PEERLINE_", "SECRET_KEY"))
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=TEST_SECRET,
+        PEERLINE_ENV="test",
+        QUEUE_BROADCAST_DEBOUNCE_S="0.05",
+        **extra,
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env

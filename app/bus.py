@@ -133,9 +133,12 @@ class MemoryBus(Bus):
 class RedisBus(Bus):
     """Many processes over Redis pub/sub; reconnects by itself and signals ``bus.reset``."""
 
-    def __init__(self, url: str, *, reconnect_max_s: float = 2.0) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = CHANNEL_PREFIX, reconnect_max_s: float = 2.0
+    ) -> None:
         super().__init__()
         self.url = url
+        self.prefix = prefix
         self.reconnect_max_s = reconnect_max_s
         self._redis = None
         self._listener: asyncio.Task[None] | None = None
@@ -171,7 +174,7 @@ class RedisBus(Bus):
         self._fan_out(channel, event)
         assert self._redis is not None
         try:
-            await self._redis.publish(CHANNEL_PREFIX + channel, event.encode(self.origin))
+            await self._redis.publish(self.prefix + channel, event.encode(self.origin))
         except Exception as exc:
             # The event is already durable in the database; remote subscribers catch up
             # when the link comes back (bus.reset), so losing this publish loses nothing.
@@ -185,7 +188,7 @@ class RedisBus(Bus):
             try:
                 assert self._redis is not None
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                await pubsub.psubscribe(self.prefix + "*")
                 self._connected.set()
                 if not first:
                     log.warning("redis bus reconnected; telling subscribers to resync")
@@ -207,7 +210,7 @@ class RedisBus(Bus):
                     channel = message["channel"]
                     if isinstance(channel, bytes):
                         channel = channel.decode()
-                    self._fan_out(channel.removeprefix(CHANNEL_PREFIX), event)
+                    self._fan_out(channel.removeprefix(self.prefix), event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -221,9 +224,9 @@ class RedisBus(Bus):
                         await pubsub.aclose()
 
 
-def create_bus(redis_url: str | None) -> Bus:
+def create_bus(redis_url: str | None, *, prefix: str = CHANNEL_PREFIX) -> Bus:
     if not redis_url or redis_url.startswith("memory://"):
         return MemoryBus()
     if redis_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisBus(redis_url)
+        return RedisBus(redis_url, prefix=prefix)
     raise ValueError(f"unsupported bus URL {redis_url!r}: use memory:// or redis://")

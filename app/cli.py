@@ -125,6 +125,8 @@ def demo() -> None:
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from app.logs import log_config
+
     settings = get_settings()
     uvicorn.run(
         "app.main:app",
@@ -140,7 +142,7 @@ def serve(host: str, port: int, workers: int) -> None:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-        log_level="info",
+        log_config=log_config(),
     )
 
 

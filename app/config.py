@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     peerline_env: Environment = Environment.development
     database_url: str = "sqlite+aiosqlite:///./var/peerline.db"
     redis_url: str | None = None
+    # Channel prefix on Redis, so several deployments (or test runs) can share one server.
+    redis_channel_prefix: str = "peerline:"
     # Used as the HMAC key for token hashes: a leaked database alone cannot be used to
     # test guessed tokens.
     secret_key: str = PLACEHOLDER_SECRET

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app.config import normalise_database_url
 from app.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def new_id() -> str:
 
 
 def create_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+    database_url = normalise_database_url(database_url)
     if database_url.startswith("sqlite"):
         # One connection per process: writers queue in asyncio instead of spinning on
         # SQLite's busy lock, and every transaction starts IMMEDIATE so a read-then-write

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        bus = create_bus(settings.redis_url)
+        bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )

@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def unique_language() -> str:
     """A language tag no other test uses, so tests sharing a server never share a queue."""
-    return "en-" + uuid.uuid4().hex[:10]
+    return "en-" + uuid.uuid4().hex[:8]
 
 
 def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
@@ -122,11 +122,13 @@ class WsClient:
         self.ws = ws
         self.pending: list[dict[str, Any]] = []
         self.auth_ok: dict[str, Any] = {}
+        self.token: str | None = None
 
     @classmethod
     async def open(cls, url: str, token: str | None = None, *, expect_ok: bool = True) -> WsClient:
         ws = await connect(url, open_timeout=10, max_size=2**20, compression=None)
         client = cls(ws)
+        client.token = token
         if token is not None:
             await client.send({"type": "auth", "token": token})
             if expect_ok:

@@ -1,0 +1,310 @@
+"""The chat over a real socket, against a real server on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.conftest import StaffFactory
+from tests.support import Server, WsClient, new_seeker, unique_language
+
+
+async def paired(server: Server, staff: StaffFactory) -> tuple[WsClient, WsClient, str, dict]:
+    """A seeker and a volunteer in an active conversation; returns both clients and its id."""
+    language = unique_language()
+    seeker = await new_seeker(server.base_url, language)
+    volunteer = await staff.create(languages=[language])
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join"})
+    status = await s.recv("queue.status")
+    v = await WsClient.open(server.ws_url, volunteer.token)
+    await v.send({"type": "queue.take"})
+    started = await v.recv("conversation.started")
+    assert started["conversation_id"] == status["conversation_id"]
+    await s.recv("conversation.started")
+    return s, v, started["conversation_id"], seeker
+
+
+async def test_whole_flow_seeker_queue_volunteer_chat_end(server: Server, staff: StaffFactory):
+    language = unique_language()
+    seeker = await new_seeker(server.base_url, language)
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    assert s.auth_ok["role"] == "seeker" and s.auth_ok["active_conversations"] == []
+    await s.send({"type": "queue.join", "topics": ["exams"]})
+    status = await s.recv("queue.status")
+    assert status["position"] == 1
+    assert status["no_volunteer_online"] is True and status["estimated_wait_s"] is None
+    cid = status["conversation_id"]
+    # The seeker can write while waiting; the volunteer sees it on taking the chat.
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "w1", "text": "anyone?"}
+    )
+    assert (await s.recv("chat.ack"))["seq"] == 1
+
+    volunteer = await staff.create(languages=[language])
+    v = await WsClient.open(server.ws_url, volunteer.token)
+    await v.send({"type": "availability.set", "available": True})
+    ok = await v.recv("availability.ok")
+    assert ok["available"] is True and ok["capacity"] == 2
+    summary = await v.recv("queue.summary", where=lambda f: language in f["by_language"])
+    assert summary["by_language"][language]["waiting"] == 1
+    online = await s.recv("queue.status", where=lambda f: not f["no_volunteer_online"])
+    assert online["eligible_online"] == 1 and online["estimated_wait_s"] is not None
+
+    await v.send({"type": "queue.take"})
+    started_v = await v.recv("conversation.started")
+    started_s = await s.recv("conversation.started")
+    assert started_v["conversation_id"] == started_s["conversation_id"] == cid
+    assert started_v["peer_alias"] == seeker["alias"]
+    assert started_s["peer_alias"] == volunteer.alias
+    waiting_msg = await v.recv("chat.message")
+    assert (waiting_msg["seq"], waiting_msg["text"]) == (1, "anyone?")
+
+    await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "v1", "text": "hi"})
+    ack = await v.recv("chat.ack")
+    assert ack["seq"] == 2 and ack["duplicate"] is False
+    got = await s.recv("chat.message", where=lambda f: f["seq"] == 2)
+    assert got["sender_role"] == "volunteer" and got["text"] == "hi"
+
+    await v.send({"type": "chat.typing", "conversation_id": cid})
+    typing = await s.recv("chat.typing")
+    assert typing["sender_role"] == "volunteer"
+    await s.send({"type": "chat.read", "conversation_id": cid, "seq": 2})
+    assert (await v.recv("chat.read"))["seq"] == 2
+
+    await s.send({"type": "conversation.end", "conversation_id": cid, "reason": "thanks"})
+    for side in (s, v):
+        ended = await side.recv("conversation.ended")
+        assert ended["by"] == "seeker" and ended["status"] == "ended"
+    await v.send({"type": "conversation.note", "conversation_id": cid, "text": "went ok"})
+    await v.recv("conversation.note.ok")
+    # Nothing more can be written.
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "x", "text": "?"})
+    await s.error("conversation_closed")
+
+
+async def test_duplicate_client_msg_id_is_stored_once(server: Server, staff: StaffFactory):
+    s, v, cid, _ = await paired(server, staff)
+    frame = {"type": "chat.send", "conversation_id": cid, "client_msg_id": "same", "text": "one"}
+    await s.send(frame)
+    first = await s.recv("chat.ack")
+    await s.send(frame)
+    second = await s.recv("chat.ack")
+    assert second["seq"] == first["seq"] and second["duplicate"] is True
+    await v.recv("chat.message", where=lambda f: f["client_msg_id"] == "same")
+    await v.nothing("chat.message", within=0.5)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.get(
+            f"/api/v1/conversations/{cid}/messages",
+            headers={"Authorization": f"Bearer {v.token}"},
+        )
+    assert [m["client_msg_id"] for m in r.json()["messages"]] == ["same"]
+
+
+async def test_resume_after_disconnect_replays_missed_messages_once_in_order(
+    server: Server, staff: StaffFactory
+):
+    s, v, cid, seeker = await paired(server, staff)
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "a", "text": "1"})
+    await s.recv("chat.ack")
+    await s.close()
+    for i in range(5):
+        await v.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"v{i}", "text": str(i)}
+        )
+        await v.recv("chat.ack")
+    s2 = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    listed = s2.auth_ok["active_conversations"]
+    assert [(c["conversation_id"], c["last_seq"]) for c in listed] == [(cid, 6)]
+    await s2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 1})
+    got = [await s2.recv("chat.message") for _ in range(5)]
+    assert [m["seq"] for m in got] == [2, 3, 4, 5, 6]
+    resumed = await s2.recv("conversation.resumed")
+    assert resumed["last_seq"] == 6 and resumed["status"] == "active"
+    # And it continues live, with no duplicate of what was replayed.
+    await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "z", "text": "z"})
+    live = await s2.recv("chat.message")
+    assert live["seq"] == 7
+    await s2.nothing("chat.message", within=0.4)
+
+
+async def test_resend_after_reconnect_returns_the_original_ack(server: Server, staff: StaffFactory):
+    s, v, cid, seeker = await paired(server, staff)
+    frame = {"type": "chat.send", "conversation_id": cid, "client_msg_id": "r1", "text": "hello"}
+    await s.send(frame)
+    first = await s.recv("chat.ack")
+    await s.close()
+    s2 = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s2.send(frame)
+    again = await s2.recv("chat.ack")
+    assert again["seq"] == first["seq"] and again["duplicate"] is True
+
+
+async def test_seeker_cannot_touch_another_conversation(server: Server, staff: StaffFactory):
+    s, v, cid, _ = await paired(server, staff)
+    other = await new_seeker(server.base_url, unique_language())
+    intruder = await WsClient.open(server.ws_url, other["seeker_token"])
+    for frame in (
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "x", "text": "hi"},
+        {"type": "conversation.resume", "conversation_id": cid, "after_seq": 0},
+        {"type": "conversation.end", "conversation_id": cid},
+        {"type": "chat.read", "conversation_id": cid, "seq": 1},
+        {"type": "chat.typing", "conversation_id": cid},
+    ):
+        await intruder.send(frame)
+        await intruder.error("not_found")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.get(
+            f"/api/v1/conversations/{cid}/messages",
+            headers={"Authorization": f"Bearer {other['seeker_token']}"},
+        )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    await v.nothing("chat.message", within=0.3)
+
+
+async def test_volunteer_cannot_read_another_volunteers_chat(server: Server, staff: StaffFactory):
+    s, v, cid, _ = await paired(server, staff)
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "p", "text": "x"})
+    await s.recv("chat.ack")
+    other = await staff.create()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.get(
+            f"/api/v1/conversations/{cid}/messages",
+            headers={"Authorization": f"Bearer {other.token}"},
+        )
+    assert r.status_code == 404
+    ov = await WsClient.open(server.ws_url, other.token)
+    await ov.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    await ov.error("not_found")
+
+
+async def test_participant_pages_history_over_rest(server: Server, staff: StaffFactory):
+    s, v, cid, seeker = await paired(server, staff)
+    for i in range(7):
+        await s.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"h{i}", "text": f"{i}"}
+        )
+        await s.recv("chat.ack")
+    headers = {"Authorization": f"Bearer {seeker['seeker_token']}"}
+    seen: list[int] = []
+    after = 0
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        while True:
+            r = await http.get(
+                f"/api/v1/conversations/{cid}/messages",
+                params={"after_seq": after, "limit": 3},
+                headers=headers,
+            )
+            body = r.json()
+            seen += [m["seq"] for m in body["messages"]]
+            after = body["next_after_seq"]
+            if not body["has_more"]:
+                break
+    assert seen == list(range(1, 8))
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_json"),
+        ('{"no": "type"}', "unknown_type"),
+        ('{"type": "chat.fly"}', "unknown_type"),
+        ('{"type": "chat.send", "text": "hi", "client_msg_id": "a"}', "invalid_frame"),
+        ('{"type": "chat.read", "conversation_id": "c", "seq": -1}', "invalid_frame"),
+        ('{"type": "queue.take"}', "forbidden"),
+        ('{"type": "availability.set", "available": true}', "forbidden"),
+        ('{"type": "auth", "token": "again"}', "unknown_type"),
+    ],
+)
+async def test_bad_frames_get_a_stable_error_and_the_socket_stays_usable(
+    server: Server, raw: str, code: str
+):
+    seeker = await new_seeker(server.base_url, unique_language())
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s.send_raw(raw)
+    await s.send_raw(json.dumps({"type": "ping", "ref": "after"}))
+    err = await s.recv("error")
+    assert err["code"] == code, err
+    assert (await s.recv("pong"))["ref"] == "after"
+
+
+async def test_text_limits_and_refs(server: Server, staff: StaffFactory):
+    s, v, cid, _ = await paired(server, staff)
+    base = {"type": "chat.send", "conversation_id": cid}
+    await s.send({**base, "client_msg_id": "e", "text": "   ", "ref": "r-empty"})
+    err = await s.error("text_empty")
+    assert err["ref"] == "r-empty"
+    await s.send({**base, "client_msg_id": "l", "text": "x" * 4001, "ref": "r-long"})
+    assert (await s.error("text_too_long"))["ref"] == "r-long"
+    await s.send({**base, "client_msg_id": "ok", "text": "x" * 4000})
+    ack = await s.recv("chat.ack")
+    assert ack["seq"] == 1  # nothing was stored by the refused frames
+    await s.send_raw(json.dumps({**base, "client_msg_id": "big", "text": "y" * 20_000}))
+    await s.error("frame_too_large")
+    await s.send_raw(b"\x00\x01binary")
+    await s.error("binary_not_supported")
+    await s.send({"type": "ping"})
+    await s.recv("pong")
+
+
+async def test_auth_is_required_first_and_bad_tokens_close_4401(server: Server):
+    c = await WsClient.open(server.ws_url)
+    await c.send({"type": "ping"})
+    assert await c.close_code() == 4401
+    c = await WsClient.open(server.ws_url)
+    await c.send({"type": "auth", "token": "sk_" + uuid.uuid4().hex})
+    assert await c.close_code() == 4401
+
+
+async def test_flooding_is_rate_limited_then_closed(tmp_path, backend):
+    from tests.support import env_for
+
+    srv = Server(
+        env_for(
+            f"sqlite+aiosqlite:///{tmp_path}/flood.db",
+            RATE_LIMIT_PER_S="5",
+            RATE_LIMIT_BURST="5",
+            RATE_LIMIT_CLOSE_AFTER="30",
+        )
+    )
+    from tests.support import run_cli
+
+    if backend.name != "sqlite":
+        pytest.skip("rate limiting does not depend on the database")
+    run_cli(["migrate"], srv.env)
+    srv.start()
+    try:
+        seeker = await new_seeker(srv.base_url, "en")
+        c = await WsClient.open(srv.ws_url, seeker["seeker_token"])
+        for _ in range(10):
+            await c.send({"type": "ping"})
+        await c.error("rate_limited")
+        await asyncio.sleep(0.5)  # the bucket refills: the connection is usable again
+        c.pending.clear()
+        await c.send({"type": "ping", "ref": "later"})
+        assert (await c.recv("pong", where=lambda f: f.get("ref") == "later"))["ref"] == "later"
+        for _ in range(200):
+            await c.send({"type": "ping"})
+        assert await c.close_code() == 4429
+    finally:
+        srv.stop()
+
+
+async def test_auth_timeout_closes_4401(tmp_path, backend):
+    if backend.name != "sqlite":
+        pytest.skip("the auth deadline does not depend on the database")
+    from tests.support import env_for, run_cli
+
+    srv = Server(env_for(f"sqlite+aiosqlite:///{tmp_path}/t.db", AUTH_TIMEOUT_S="0.5"))
+    run_cli(["migrate"], srv.env)
+    srv.start()
+    try:
+        c = await WsClient.open(srv.ws_url)
+        assert await c.close_code(timeout=5) == 4401
+    finally:
+        srv.stop()

@@ -1,0 +1,80 @@
+"""The matching policy, as pure functions: no database, no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.matching import policy
+from app.matching.policy import LanguageSupply, VolunteerProfile, WaitingSeeker
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def seeker(cid: str, *, lang: str = "en", priority: int = 0, wait_s: int = 0, topics=()):
+    return WaitingSeeker(cid, "s-" + cid, lang, priority, T0 - timedelta(seconds=wait_s), topics)
+
+
+def volunteer(*, langs=("en",), topics=(), trained=True, capacity=2, active=0):
+    return VolunteerProfile("v", tuple(langs), tuple(topics), trained, capacity, active)
+
+
+def test_longest_waiting_eligible_seeker_is_chosen():
+    waiting = [seeker("a", wait_s=10), seeker("b", wait_s=50), seeker("c", wait_s=30)]
+    assert policy.choose_seeker(volunteer(), waiting).conversation_id == "b"
+
+
+def test_higher_priority_beats_longer_wait():
+    waiting = [seeker("old", wait_s=500), seeker("flagged", priority=10, wait_s=5)]
+    assert policy.choose_seeker(volunteer(), waiting).conversation_id == "flagged"
+
+
+def test_no_shared_language_means_nobody_eligible():
+    assert policy.choose_seeker(volunteer(langs=("hi",)), [seeker("a", lang="en")]) is None
+
+
+def test_topic_overlap_breaks_a_tie():
+    waiting = [seeker("plain", wait_s=5), seeker("match", wait_s=5, topics=("exams",))]
+    chosen = policy.choose_seeker(volunteer(topics=("exams",)), waiting)
+    assert chosen.conversation_id == "match"
+
+
+def test_untrained_or_full_volunteer_takes_nobody():
+    waiting = [seeker("a")]
+    assert policy.refusal(volunteer(trained=False)) == "not_trained"
+    assert policy.choose_seeker(volunteer(trained=False), waiting) is None
+    assert policy.refusal(volunteer(capacity=2, active=2)) == "at_capacity"
+    assert policy.choose_seeker(volunteer(capacity=2, active=2), waiting) is None
+
+
+def test_positions_are_per_language_in_service_order():
+    waiting = [
+        seeker("e1", wait_s=30),
+        seeker("e2", wait_s=60),
+        seeker("h1", lang="hi", wait_s=1),
+        seeker("e3", wait_s=5, priority=5),
+    ]
+    assert policy.queue_positions(waiting) == {"e3": 1, "e2": 2, "e1": 3, "h1": 1}
+
+
+def test_estimate_is_none_when_nobody_can_answer():
+    assert (
+        policy.estimate_wait_s(1, LanguageSupply(), take_latency_s=30, average_chat_s=600) is None
+    )
+
+
+def test_estimate_grows_with_position_beyond_free_slots():
+    supply = LanguageSupply(online=2, free_slots=1, total_slots=4)
+    kw = {"take_latency_s": 30, "average_chat_s": 600}
+    assert policy.estimate_wait_s(1, supply, **kw) == 30
+    assert policy.estimate_wait_s(2, supply, **kw) == 630
+    assert policy.estimate_wait_s(6, supply, **kw) == 1230
+
+
+def test_summary_counts_by_language_and_oldest_wait():
+    waiting = [seeker("a", wait_s=10), seeker("b", lang="hi", wait_s=70)]
+    summary = policy.summarize(waiting, now=T0, volunteers_online=3)
+    assert summary["waiting"] == 2 and summary["oldest_wait_s"] == 70
+    assert summary["by_language"] == {
+        "en": {"waiting": 1, "oldest_wait_s": 10},
+        "hi": {"waiting": 1, "oldest_wait_s": 70},
+    }

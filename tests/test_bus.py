@@ -1,0 +1,127 @@
+"""One contract for every bus backend; the Redis one runs against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.bus import RESET, Bus, Event, MemoryBus, RedisBus, create_bus
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+
+    def deliver(self, channel: str, event: Event) -> None:
+        self.events.put_nowait((channel, event))
+
+    async def next(self, timeout: float = 3.0) -> tuple[str, Event]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+    async def empty_for(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.events.get(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def bus_pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, Bus]]:
+    """Two buses as two processes would have them (the memory bus is one process)."""
+    if request.param == "memory":
+        bus = MemoryBus()
+        yield bus, bus
+        return
+    url = request.getfixturevalue("redis_url")
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    a, b = RedisBus(url, prefix=prefix), RedisBus(url, prefix=prefix)
+    await a.start()
+    await b.start()
+    yield a, b
+    await a.stop()
+    await b.stop()
+
+
+async def test_subscriber_gets_published_events_once(bus_pair):
+    a, b = bus_pair
+    inbox = Inbox()
+    b.subscribe("conv:1", inbox)
+    await asyncio.sleep(0.05)
+    await a.publish("conv:1", Event("chat.message", '{"x":1}', "1", 7))
+    channel, event = await inbox.next()
+    assert (channel, event.kind, event.frame, event.seq) == ("conv:1", "chat.message", '{"x":1}', 7)
+    assert await inbox.empty_for(0.3)
+
+
+async def test_unsubscribed_and_other_channels_get_nothing(bus_pair):
+    a, b = bus_pair
+    inbox = Inbox()
+    async with b.subscription("conv:2", inbox):
+        pass
+    b.subscribe("conv:3", inbox)
+    await a.publish("conv:2", Event("chat.message", "{}"))
+    assert await inbox.empty_for(0.3)
+
+
+async def test_publisher_local_subscriber_gets_its_own_event_once(bus_pair):
+    a, _ = bus_pair
+    inbox = Inbox()
+    a.subscribe("user:u", inbox)
+    await asyncio.sleep(0.05)
+    await a.publish("user:u", Event("x", "{}"))
+    await inbox.next()
+    assert await inbox.empty_for(0.3)
+
+
+async def test_order_is_kept_per_publisher(bus_pair):
+    a, b = bus_pair
+    inbox = Inbox()
+    b.subscribe("conv:o", inbox)
+    await asyncio.sleep(0.05)
+    for seq in range(1, 51):
+        await a.publish("conv:o", Event("chat.message", "{}", "o", seq))
+    got = [(await inbox.next())[1].seq for _ in range(50)]
+    assert got == list(range(1, 51))
+
+
+def test_event_round_trips_through_its_wire_form():
+    event = Event("chat.typing", '{"a":"b\\n"}', "c", 3, exclude="u")
+    origin, back = Event.decode(event.encode("p1"))
+    assert origin == "p1" and back == event
+
+
+def test_backend_is_chosen_by_url():
+    assert isinstance(create_bus(None), MemoryBus)
+    assert isinstance(create_bus("memory://"), MemoryBus)
+    assert isinstance(create_bus("redis://localhost:6379/0"), RedisBus)
+    with pytest.raises(ValueError, match="unsupported"):
+        create_bus("kafka://x")
+
+
+async def test_redis_link_loss_tells_subscribers_to_resync(redis_url):
+    import redis.asyncio as redis
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    bus = RedisBus(redis_url, prefix=prefix, reconnect_max_s=0.2)
+    await bus.start()
+    inbox = Inbox()
+    bus.subscribe("conv:r", inbox)
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        await admin.client_kill_filter(_type="pubsub")
+        channel, event = await inbox.next(timeout=10)
+        assert event.kind == RESET
+        other = RedisBus(redis_url, prefix=prefix)
+        await other.start()
+        await asyncio.sleep(0.1)
+        await other.publish("conv:r", Event("chat.message", "{}", "r", 1))
+        _, live = await inbox.next(timeout=5)
+        assert live.kind == "chat.message"  # delivery resumed by itself
+        await other.stop()
+    finally:
+        await admin.aclose()
+        await bus.stop()

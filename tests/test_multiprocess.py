@@ -1,0 +1,142 @@
+"""Two app processes on one PostgreSQL and one Redis serve one service."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from app.db import create_engine
+from tests.conftest import (
+    StaffFactory,
+    create_pg_database,
+    drop_pg_database,
+    need,
+)
+from tests.support import Server, WsClient, env_for, new_seeker, run_cli, unique_language
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server, str]]:
+    need(pg_available, "PostgreSQL")
+    database_url = create_pg_database()
+    env = env_for(
+        database_url,
+        redis_url,
+        REDIS_CHANNEL_PREFIX=f"mp-{uuid.uuid4().hex[:8]}:",
+        RATE_LIMIT_PER_S="500",
+        RATE_LIMIT_BURST="1000",
+    )
+    run_cli(["migrate"], env)
+    a, b = Server(dict(env)).start(), Server(dict(env)).start()
+    yield a, b, database_url
+    a.stop()
+    b.stop()
+    drop_pg_database(database_url)
+
+
+async def test_seeker_on_one_process_chats_with_volunteer_on_the_other(cluster):
+    a, b, database_url = cluster
+    language = unique_language()
+    staff = StaffFactory(database_url, b.base_url)
+    volunteer = await staff.create(languages=[language])
+    seeker = await new_seeker(a.base_url, language)
+    s = await WsClient.open(a.ws_url, seeker["seeker_token"])
+    v = await WsClient.open(b.ws_url, volunteer.token)
+    await s.send({"type": "queue.join"})
+    cid = (await s.recv("queue.status"))["conversation_id"]
+    await v.send({"type": "queue.take"})
+    assert (await v.recv("conversation.started"))["conversation_id"] == cid
+    await s.recv("conversation.started")
+    for i in range(10):
+        await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"s{i}", "text": f"s{i}"})
+        await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"v{i}", "text": f"v{i}"})
+    got_v = [await v.recv("chat.message") for _ in range(20)]
+    assert [m["seq"] for m in got_v] == list(range(1, 21))
+
+    # The seeker drops and comes back through the other process: nothing lost or doubled.
+    await s.close()
+    for i in range(5):
+        await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"w{i}", "text": "x"})
+        await v.recv("chat.ack")
+    s2 = await WsClient.open(b.ws_url, seeker["seeker_token"])
+    await s2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 20})
+    replay = [await s2.recv("chat.message") for _ in range(5)]
+    assert [m["seq"] for m in replay] == [21, 22, 23, 24, 25]
+    await s2.recv("conversation.resumed")
+    await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "live", "text": "x"})
+    assert (await s2.recv("chat.message"))["seq"] == 26
+    await s2.nothing("chat.message", within=0.3)
+
+
+async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(cluster):
+    a, b, database_url = cluster
+    language = unique_language()
+    staff = StaffFactory(database_url, a.base_url)
+    volunteers = await asyncio.gather(
+        *(staff.create(languages=[language], max_chats=2) for _ in range(10))
+    )
+    servers = [a, b]
+
+    async def seeker_journey(i: int) -> tuple[str, list[dict], bool]:
+        srv = servers[i % 2]
+        seeker = await new_seeker(srv.base_url, language)
+        c = await WsClient.open(srv.ws_url, seeker["seeker_token"])
+        await c.send({"type": "queue.join"})
+        # A volunteer may take the chat before the first queue.status is sent.
+        first = await c.recv(("queue.status", "conversation.started"), timeout=15)
+        cid = first["conversation_id"]
+        if first["type"] == "conversation.started":
+            c.pending.insert(0, first)
+        leaves = i % 5 == 0  # ten of them give up at once
+        if leaves:
+            await c.send({"type": "queue.leave", "conversation_id": cid})
+        await asyncio.sleep(3.0)
+        starts = [f for f in c.pending if f["type"] == "conversation.started"]
+        return cid, starts, leaves
+
+    async def volunteer_journey(i: int) -> list[str]:
+        srv = servers[(i + 1) % 2]
+        c = await WsClient.open(srv.ws_url, volunteers[i].token)
+        taken: list[str] = []
+        for _ in range(6):
+            await c.send({"type": "queue.take"})
+            frame = await c.recv(("conversation.started", "error"), timeout=15)
+            if frame["type"] == "conversation.started":
+                taken.append(frame["conversation_id"])
+            await asyncio.sleep(0.05)
+        return taken
+
+    results = await asyncio.gather(
+        *(seeker_journey(i) for i in range(50)), *(volunteer_journey(i) for i in range(10))
+    )
+    seekers, takes = results[:50], results[50:]
+    taken = [cid for t in takes for cid in t]
+    assert len(taken) == len(set(taken)), "a seeker was given to two volunteers"
+    assert all(len(t) <= 2 for t in takes), "a volunteer went over capacity"
+    for cid, starts, _ in seekers:
+        assert len(starts) <= 1
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT id, status, volunteer_id FROM conversations WHERE language = :l"),
+                    {"l": language},
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    by_id = {r[0]: r for r in rows}
+    for cid, _, left in seekers:
+        if left and by_id[cid][1] == "abandoned":
+            assert by_id[cid][2] is None, "a seeker who left was assigned"
+    per_volunteer = Counter(r[2] for r in rows if r[1] == "active")
+    assert max(per_volunteer.values()) <= 2
+    assert sum(per_volunteer.values()) == len(taken) == 20  # 20 slots, 40+ seekers waiting

@@ -18,10 +18,14 @@ from app.chat import router as chat_router
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
 from app.errors import AppError
+from app.escalation import router as escalation_router
+from app.escalation import sweeper
 from app.identity import router as identity_router
 from app.matching import router as matching_router
 from app.matching.notifier import QueueNotifier
 from app.realtime import FrameRouter, serve_socket
+from app.referrals import router as referral_router
+from app.risk import router as risk_router
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,13 +47,14 @@ SECURITY_HEADERS = {
 
 def build_frame_router() -> FrameRouter:
     frames = FrameRouter()
-    frames.include(chat_router.frames)
-    frames.include(matching_router.frames)
+    for domain in (chat_router, matching_router, risk_router, escalation_router, referral_router):
+        frames.include(domain.frames)
     return frames
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    load_clinical_data()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         await bus.start()
         runtime.queue_notifier.start()
+        runtime.spawn(sweeper.run(runtime), name="escalation-sweeper")
         try:
             yield
         finally:
@@ -141,8 +147,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(identity_router.api)
     app.include_router(chat_router.api)
+    app.include_router(escalation_router.api)
+    app.include_router(referral_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
+
+
+def load_clinical_data() -> None:
+    """Load and validate every clinical data file now, so a bad file stops start-up."""
+    from app.escalation.machine import load_policy
+    from app.referrals.directory import load_directory
+    from app.risk.checklist import load_checklist
+    from app.risk.cues import CueMatcher
+    from app.risk.scoring import load_rules
+    from app.risk.texts import load_texts
+
+    load_checklist()
+    load_rules()
+    load_policy()
+    load_directory()
+    load_texts()
+    CueMatcher.default()
 
 
 def mount_web_client(app: FastAPI, directory: Path) -> None:

@@ -3,8 +3,26 @@
 from app.audit import AuditEvent
 from app.chat.models import Conversation, Message
 from app.db import Base
+from app.escalation.models import ConversationStaff, Escalation, Lease, Whisper
 from app.identity.models import Seeker, StaffToken, StaffUser
+from app.referrals.models import HelplineEntry, Referral
+from app.risk.models import RiskAssessment
 
 metadata = Base.metadata
 
-__all__ = ["AuditEvent", "Conversation", "Message", "Seeker", "StaffToken", "StaffUser", "metadata"]
+__all__ = [
+    "AuditEvent",
+    "Conversation",
+    "ConversationStaff",
+    "Escalation",
+    "HelplineEntry",
+    "Lease",
+    "Message",
+    "Referral",
+    "RiskAssessment",
+    "Seeker",
+    "StaffToken",
+    "StaffUser",
+    "Whisper",
+    "metadata",
+]

@@ -166,6 +166,8 @@ class Connection:
         if cursor is None:
             self.cursors[conversation_id] = Cursor(anchor)
             self.runtime.bus.subscribe(chat_service.conversation_channel(conversation_id), self)
+            if self.principal.is_staff:
+                self.runtime.bus.subscribe(chat_service.staff_channel(conversation_id), self)
         elif anchor is not None and cursor.delivered is None:
             cursor.delivered = anchor
 
@@ -279,12 +281,13 @@ class Connection:
             return
         if item.announce:
             async with self.runtime.db.sessionmaker() as session:
-                conversation, role = await chat_service.get_for(
+                conversation, access = await chat_service.get_for(
                     session, self.principal, item.conversation_id
                 )
+                extra = await resume_extras(session, conversation, access)
             peer_read = (
                 conversation.volunteer_read_seq
-                if role is Role.seeker
+                if access.role is Role.seeker
                 else conversation.seeker_read_seq
             )
             await self.websocket.send_text(
@@ -298,6 +301,8 @@ class Connection:
                     }
                 )
             )
+            for frame in extra:
+                await self.websocket.send_text(frame)
 
     # -- receiving --------------------------------------------------------------------
     async def receive_loop(self, router: FrameRouter) -> None:
@@ -355,6 +360,21 @@ class Connection:
             else:
                 log.exception("unexpected error handling a %s frame", type(exc).__name__)
                 self.send(protocol.error_frame("internal", "unexpected error", ref))
+
+
+async def resume_extras(session: Any, conversation: Any, access: Any) -> list[str]:
+    """What a resumed socket needs besides messages: the seeker's helpline cards; for staff
+    the checklist in progress and the whispers."""
+    from app.referrals import service as referral_service
+    from app.risk import service as risk_service
+
+    if access.role is Role.seeker:
+        return await referral_service.cards_for(session, conversation)
+    frames = await risk_service.progress_frames(session, conversation)
+    from app.escalation import service as escalation_service
+
+    frames += await escalation_service.whisper_frames(session, conversation.id)
+    return frames
 
 
 def identity_is_db_down(exc: BaseException) -> bool:
@@ -451,6 +471,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         conn.closing = True
         for conversation_id in conn.cursors:
             bus.unsubscribe(chat_service.conversation_channel(conversation_id), conn)
+            bus.unsubscribe(chat_service.staff_channel(conversation_id), conn)
         bus.unsubscribe(chat_service.user_channel(principal.user_id), conn)
         bus.unsubscribe(chat_service.STAFF_CHANNEL, conn)
         runtime.unregister(conn)

@@ -55,22 +55,30 @@ async def test_seeker_on_one_process_chats_with_volunteer_on_the_other(cluster):
     assert (await v.recv("conversation.started"))["conversation_id"] == cid
     await s.recv("conversation.started")
     for i in range(10):
-        await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"s{i}", "text": f"s{i}"})
-        await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"v{i}", "text": f"v{i}"})
+        await s.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"s{i}", "text": f"s{i}"}
+        )
+        await v.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"v{i}", "text": f"v{i}"}
+        )
     got_v = [await v.recv("chat.message") for _ in range(20)]
     assert [m["seq"] for m in got_v] == list(range(1, 21))
 
     # The seeker drops and comes back through the other process: nothing lost or doubled.
     await s.close()
     for i in range(5):
-        await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": f"w{i}", "text": "x"})
+        await v.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"w{i}", "text": "x"}
+        )
         await v.recv("chat.ack")
     s2 = await WsClient.open(b.ws_url, seeker["seeker_token"])
     await s2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 20})
     replay = [await s2.recv("chat.message") for _ in range(5)]
     assert [m["seq"] for m in replay] == [21, 22, 23, 24, 25]
     await s2.recv("conversation.resumed")
-    await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "live", "text": "x"})
+    await v.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "live", "text": "x"}
+    )
     assert (await s2.recv("chat.message"))["seq"] == 26
     await s2.nothing("chat.message", within=0.3)
 
@@ -120,7 +128,7 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
     taken = [cid for t in takes for cid in t]
     assert len(taken) == len(set(taken)), "a seeker was given to two volunteers"
     assert all(len(t) <= 2 for t in takes), "a volunteer went over capacity"
-    for cid, starts, _ in seekers:
+    for _, starts, _ in seekers:
         assert len(starts) <= 1
     engine = create_engine(database_url)
     try:

@@ -37,6 +37,11 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_by: Mapped[str | None] = mapped_column(String(16))
     end_reason: Mapped[str | None] = mapped_column(String(500))
+    # The highest risk level reached (nothing lowers it) and when a cue first flagged it.
+    risk_level: Mapped[str] = mapped_column(String(16), default="none")
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The supervisor who took the chat over; the volunteer then only observes.
+    lead_staff_id: Mapped[str | None] = mapped_column(String(32))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     seeker_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     volunteer_read_seq: Mapped[int] = mapped_column(Integer, default=0)

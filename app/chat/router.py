@@ -76,7 +76,7 @@ async def typing(conn: Connection, frame: ChatTyping) -> None:
     cursor = conn.cursors.get(frame.conversation_id)
     if cursor is None:
         raise NotFound("no such conversation")
-    role = "seeker" if conn.role is Role.seeker else "volunteer"
+    role = {Role.seeker: "seeker", Role.volunteer: "volunteer"}.get(conn.role, "supervisor")
 
     await conn.runtime.bus.publish(
         chat_service.conversation_channel(frame.conversation_id),
@@ -174,7 +174,8 @@ async def history(
 ) -> dict[str, object]:
     """Page through a conversation the caller takes part in (``not_found`` otherwise)."""
     async with runtime.db.sessionmaker() as session:
-        await chat_service.get_for(session, principal, conversation_id)
+        await chat_service.authorise_read(session, principal, conversation_id)
+        await session.commit()
         messages = await chat_service.messages_after(
             session, conversation_id=conversation_id, after_seq=after_seq, limit=limit + 1
         )

@@ -56,27 +56,84 @@ QUEUE_CHANNEL = "queue"
 STAFF_CHANNEL = "staff"
 
 
-def participant_role(conversation: Conversation, principal: Principal) -> Role | None:
-    """The caller's side in this conversation, or None if they are not in it."""
+def staff_channel(conversation_id: str) -> str:
+    """Events only staff in the conversation see: cues, assessments, whispers."""
+    return f"conv:{conversation_id}:staff"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The caller's place in a conversation: the role they write as, and whether they may."""
+
+    role: Role
+    can_write: bool
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not Role.seeker
+
+
+async def access_for(
+    session: AsyncSession, conversation: Conversation, principal: Principal
+) -> Access | None:
+    """None when the caller is not in the conversation.
+
+    - The seeker: always, their own conversation.
+    - The assigned volunteer: writes unless a supervisor took the chat over (then observes).
+    - A supervisor or admin: as their ``conversation_staff`` row says (observer, joined,
+      lead); every such access was audited when it was granted.
+    """
     if principal.role is Role.seeker:
-        return Role.seeker if conversation.seeker_id == principal.user_id else None
+        if conversation.seeker_id == principal.user_id:
+            return Access(Role.seeker, True)
+        return None
     if conversation.volunteer_id == principal.user_id:
-        return Role.volunteer
+        return Access(Role.volunteer, conversation.lead_staff_id is None)
+    if principal.role in (Role.supervisor, Role.admin):
+        from app.escalation.models import ConversationStaff
+
+        mode = await session.scalar(
+            select(ConversationStaff.mode).where(
+                ConversationStaff.conversation_id == conversation.id,
+                ConversationStaff.staff_id == principal.user_id,
+            )
+        )
+        if mode is not None:
+            return Access(Role.supervisor, mode in ("joined", "lead"))
     return None
 
 
 async def get_for(
     session: AsyncSession, principal: Principal, conversation_id: str, *, lock: bool = False
-) -> tuple[Conversation, Role]:
+) -> tuple[Conversation, Access]:
     """Load a conversation the caller takes part in; anything else is ``not_found``."""
     stmt = select(Conversation).where(Conversation.id == conversation_id)
     if lock:
         stmt = stmt.with_for_update()
     conversation = await session.scalar(stmt)
-    role = participant_role(conversation, principal) if conversation is not None else None
-    if conversation is None or role is None:
+    access = await access_for(session, conversation, principal) if conversation else None
+    if conversation is None or access is None:
         raise NotFound("no such conversation")
-    return conversation, role
+    return conversation, access
+
+
+async def authorise_read(session: AsyncSession, principal: Principal, conversation_id: str) -> None:
+    """Participants read their conversation; supervisors and admins may read any, and each
+    such read is written to the audit trail."""
+    from app import audit
+
+    if principal.role in (Role.supervisor, Role.admin):
+        if await session.get(Conversation, conversation_id) is None:
+            raise NotFound("no such conversation")
+        audit.record(
+            session,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="transcript.read",
+            conversation_id=conversation_id,
+        )
+        return
+    await get_for(session, principal, conversation_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +199,14 @@ async def send(
     )
     if previous is not None:
         return Stored(previous, duplicate=True)
-    conversation, role = await get_for(session, principal, conversation_id)
+    conversation, access = await get_for(session, principal, conversation_id)
     if conversation.status not in OPEN_STATUSES:
         raise Conflict("this conversation has ended", code="conversation_closed")
-    if conversation.status == ConversationStatus.waiting and role is not Role.seeker:
+    if not access.can_write:
+        raise Forbidden("you are observing this conversation")
+    if conversation.status == ConversationStatus.waiting and access.role is not Role.seeker:
         raise Forbidden("the conversation has not started")
+    role = access.role
     seq = await session.scalar(
         update(Conversation)
         .where(Conversation.id == conversation_id)
@@ -170,13 +230,18 @@ async def send(
         conversation_channel(conversation_id),
         Event("chat.message", message_frame(message), conversation_id, seq),
     )
+    if role is Role.seeker:
+        from app.risk import service as risk_service
+
+        await risk_service.check_cues(uow, conversation, message, now=now)
     return Stored(message, duplicate=False)
 
 
 async def mark_read(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, seq: int
 ) -> int:
-    conversation, role = await get_for(uow.session, principal, conversation_id)
+    conversation, access = await get_for(uow.session, principal, conversation_id)
+    role = access.role
     seq = min(seq, conversation.last_seq)
     if role is Role.seeker:
         conversation.seeker_read_seq = max(conversation.seeker_read_seq, seq)
@@ -236,6 +301,10 @@ async def close(
         Event("conversation.ended", frame, conversation.id),
     )
     uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    if target is ConversationStatus.ended and conversation.volunteer_id is not None:
+        from app.escalation import service as escalation_service
+
+        await escalation_service.after_conversation_ended(uow, conversation, now=now)
 
 
 async def end(
@@ -246,13 +315,18 @@ async def end(
     reason: str | None,
     now: datetime,
 ) -> Conversation:
-    conversation, role = await get_for(uow.session, principal, conversation_id, lock=True)
+    conversation, access = await get_for(uow.session, principal, conversation_id, lock=True)
+    role = access.role
     if conversation.status not in OPEN_STATUSES:
         raise Conflict("this conversation has ended", code="conversation_closed")
     if conversation.status == ConversationStatus.waiting:
         raise Conflict(
             "the conversation has not started; use queue.leave", code="invalid_transition"
         )
+    if role is Role.volunteer:
+        from app.escalation import service as escalation_service
+
+        await escalation_service.check_volunteer_may_end(uow.session, conversation)
     await close(
         uow,
         conversation,
@@ -267,8 +341,8 @@ async def end(
 async def write_note(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, text: str
 ) -> None:
-    conversation, role = await get_for(uow.session, principal, conversation_id)
-    if role is not Role.volunteer:
+    conversation, access = await get_for(uow.session, principal, conversation_id)
+    if access.role is not Role.volunteer:
         raise Forbidden("only the conversation's volunteer writes the wrap-up note")
     conversation.wrapup_note = text
 

@@ -56,6 +56,11 @@ class StaffUser(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_assign: Mapped[bool] = mapped_column(Boolean, default=False)
     capacity: Mapped[int] = mapped_column(Integer, default=2)
+    # Supervisors: on call for pages; ``backup_rank`` orders who is paged as backup (lower
+    # first). Volunteers: no auto-assigned chat before ``cooldown_until`` (after high risk).
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    backup_rank: Mapped[int] = mapped_column(Integer, default=100)
+    cooldown_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

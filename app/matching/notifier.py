@@ -71,7 +71,9 @@ class QueueNotifier:
             return
         async with self.runtime.db.sessionmaker() as session:
             candidates = [
-                v for v in await matching_service.auto_assign_candidates(session) if v in local
+                v
+                for v in await matching_service.auto_assign_candidates(session, now=utcnow())
+                if v in local
             ]
         for volunteer_id in candidates:
             while True:

@@ -215,8 +215,9 @@ async def set_availability(
     return volunteer, await active_chat_count(uow.session, volunteer.id)
 
 
-async def auto_assign_candidates(session: AsyncSession) -> list[str]:
-    """Volunteers who asked to be given chats and may have room for one."""
+async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Volunteers who asked to be given chats, may have room for one, and are not in a
+    post-high-risk cool-down."""
     active = (
         select(Conversation.volunteer_id, func.count().label("n"))
         .where(Conversation.status == ConversationStatus.active)
@@ -232,6 +233,7 @@ async def auto_assign_candidates(session: AsyncSession) -> list[str]:
             StaffUser.available.is_(True),
             StaffUser.auto_assign.is_(True),
             StaffUser.trained.is_(True),
+            StaffUser.cooldown_until.is_(None) | (StaffUser.cooldown_until < now),
             func.coalesce(active.c.n, 0) < StaffUser.capacity,
         )
         .order_by(func.coalesce(active.c.n, 0), StaffUser.id)

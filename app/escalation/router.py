@@ -1,0 +1,182 @@
+"""Escalation frames, supervisor actions, and the supervisors' REST endpoints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.chat import protocol
+from app.db import utcnow
+from app.deps import RuntimeDep, StaffPrincipal
+from app.errors import Forbidden
+from app.escalation import service as escalation_service
+from app.escalation.schemas import (
+    ChatWhisper,
+    ConversationJoin,
+    ConversationObserve,
+    ConversationTakeover,
+    EscalationAck,
+    EscalationRaise,
+    EscalationResolve,
+    OnCallSet,
+    ResolveBody,
+)
+from app.identity.models import Role
+from app.identity.service import Principal
+from app.realtime import Connection, FrameRouter
+
+frames = FrameRouter()
+SUPERVISORS = (Role.supervisor, Role.admin)
+
+
+@frames.frame(EscalationRaise, roles=(Role.volunteer, Role.supervisor, Role.admin))
+async def raise_(conn: Connection, frame: EscalationRaise) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await escalation_service.raise_by_hand(
+            uow,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            reason=frame.reason,
+            now=utcnow(),
+            scale=conn.runtime.settings.escalation_time_scale,
+        )
+
+
+@frames.frame(OnCallSet, roles=SUPERVISORS)
+async def on_call(conn: Connection, frame: OnCallSet) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        count = await escalation_service.set_on_call(uow, conn.principal, on_call=frame.on_call)
+    conn.send(
+        protocol.dumps(
+            {
+                "type": "oncall.ok",
+                "on_call": frame.on_call,
+                "on_call_count": count,
+                "ref": frame.ref,
+            }
+        )
+    )
+
+
+@frames.frame(EscalationAck, roles=SUPERVISORS)
+async def ack(conn: Connection, frame: EscalationAck) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        row = await escalation_service.acknowledge(
+            uow, conn.principal, escalation_id=frame.escalation_id, now=utcnow()
+        )
+    watch(conn, row.conversation_id)
+
+
+@frames.frame(EscalationResolve, roles=SUPERVISORS)
+async def resolve(conn: Connection, frame: EscalationResolve) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await escalation_service.resolve(
+            uow,
+            conn.principal,
+            escalation_id=frame.escalation_id,
+            outcome=frame.outcome,
+            note=frame.note,
+            now=utcnow(),
+        )
+
+
+def watch(conn: Connection, conversation_id: str) -> None:
+    """Start delivering the conversation live to this supervisor's socket, from the start."""
+    if conversation_id not in conn.cursors:
+        conn.watch(conversation_id, anchor=0)
+        conn.resume(conversation_id, 0)
+
+
+async def _access(conn: Connection, conversation_id: str, mode: str) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await escalation_service.observe(
+            uow, conn.principal, conversation_id=conversation_id, mode=mode, now=utcnow()
+        )
+    watch(conn, conversation_id)
+
+
+@frames.frame(ConversationObserve, roles=SUPERVISORS)
+async def observe(conn: Connection, frame: ConversationObserve) -> None:
+    await _access(conn, frame.conversation_id, "observer")
+
+
+@frames.frame(ConversationJoin, roles=SUPERVISORS)
+async def join(conn: Connection, frame: ConversationJoin) -> None:
+    await _access(conn, frame.conversation_id, "joined")
+
+
+@frames.frame(ConversationTakeover, roles=SUPERVISORS)
+async def takeover(conn: Connection, frame: ConversationTakeover) -> None:
+    await _access(conn, frame.conversation_id, "lead")
+
+
+@frames.frame(ChatWhisper, roles=(Role.volunteer, Role.supervisor, Role.admin))
+async def whisper(conn: Connection, frame: ChatWhisper) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await escalation_service.whisper(
+            uow,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            text=frame.text,
+            now=utcnow(),
+        )
+
+
+api = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
+
+
+def _supervisor(principal: Principal) -> None:
+    if principal.role not in SUPERVISORS:
+        raise Forbidden("escalations are for supervisors")
+
+
+@api.get("")
+async def unresolved(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """Open and acknowledged escalations, most urgent first."""
+    _supervisor(principal)
+    async with runtime.db.sessionmaker() as session:
+        return {"escalations": await escalation_service.list_unresolved(session, now=utcnow())}
+
+
+@api.post("/{escalation_id}/ack")
+async def acknowledge(
+    escalation_id: str, principal: StaffPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    now = utcnow()
+    async with runtime.db.unit_of_work() as uow:
+        row = await escalation_service.acknowledge(
+            uow, principal, escalation_id=escalation_id, now=now
+        )
+    return escalation_service.escalation_view(row, now)
+
+
+@api.post("/{escalation_id}/resolve")
+async def resolve_rest(
+    escalation_id: str, body: ResolveBody, principal: StaffPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    now = utcnow()
+    async with runtime.db.unit_of_work() as uow:
+        row = await escalation_service.resolve(
+            uow,
+            principal,
+            escalation_id=escalation_id,
+            outcome=body.outcome,
+            note=body.note,
+            now=now,
+        )
+    return escalation_service.escalation_view(row, now)
+
+
+@api.get("/metrics")
+async def metrics(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """Time to acknowledge per level over the last 24 hours."""
+    _supervisor(principal)
+    async with runtime.db.sessionmaker() as session:
+        return {
+            "window_s": 86400,
+            "time_to_ack": await escalation_service.ack_metrics(
+                session, since=utcnow() - timedelta(days=1)
+            ),
+        }

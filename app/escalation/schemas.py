@@ -1,0 +1,59 @@
+"""Escalation and supervisor frames."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.chat.protocol import Frame, Id, MessageText
+from app.risk.schemas import Reason
+
+
+class EscalationRaise(Frame):
+    type: Literal["escalation.raise"]
+    conversation_id: Id
+    reason: Reason
+
+
+class OnCallSet(Frame):
+    type: Literal["oncall.set"]
+    on_call: bool
+
+
+class EscalationAck(Frame):
+    type: Literal["escalation.ack"]
+    escalation_id: Id
+
+
+class EscalationResolve(Frame):
+    type: Literal["escalation.resolve"]
+    escalation_id: Id
+    outcome: str = Field(min_length=1, max_length=32)
+    note: str | None = Field(None, max_length=1000)
+
+
+class ConversationObserve(Frame):
+    type: Literal["conversation.observe"]
+    conversation_id: Id
+
+
+class ConversationJoin(Frame):
+    type: Literal["conversation.join"]
+    conversation_id: Id
+
+
+class ConversationTakeover(Frame):
+    type: Literal["conversation.takeover"]
+    conversation_id: Id
+
+
+class ChatWhisper(Frame):
+    type: Literal["chat.whisper"]
+    conversation_id: Id
+    text: MessageText
+
+
+class ResolveBody(BaseModel):
+    outcome: str = Field(min_length=1, max_length=32)
+    note: str | None = Field(None, max_length=1000)

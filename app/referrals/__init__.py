@@ -1,0 +1,1 @@
+"""Referrals: the helpline directory and the referral lifecycle (pure, data-driven)."""

@@ -1,0 +1,87 @@
+"""Referral frames, the referral queue and the helpline directory over REST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from app.db import utcnow
+from app.deps import AdminPrincipal, RuntimeDep, StaffPrincipal
+from app.errors import Forbidden
+from app.identity.models import Role
+from app.realtime import Connection, FrameRouter
+from app.referrals import service as referral_service
+from app.referrals.schemas import ReferralOffer, ReferralUpdate
+
+frames = FrameRouter()
+
+
+@frames.frame(ReferralOffer, roles=(Role.volunteer, Role.supervisor, Role.admin))
+async def offer(conn: Connection, frame: ReferralOffer) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await referral_service.offer(
+            uow,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            helpline_ids=frame.helpline_ids,
+            now=utcnow(),
+        )
+
+
+@frames.frame(ReferralUpdate, roles=(Role.volunteer, Role.supervisor, Role.admin))
+async def update(conn: Connection, frame: ReferralUpdate) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await referral_service.update(
+            uow,
+            conn.principal,
+            referral_id=frame.referral_id,
+            status=frame.status,
+            reason=frame.reason,
+            now=utcnow(),
+        )
+
+
+api = APIRouter(prefix="/api/v1", tags=["referrals"])
+
+
+@api.get("/helplines")
+async def helplines(
+    runtime: RuntimeDep, language: str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    """The directory, filtered; public (a seeker needs it before anything else)."""
+    async with runtime.db.sessionmaker() as session:
+        directory = await referral_service.current_directory(session)
+    lines = directory.filter(language=language, region=region)
+    return {
+        "helplines": [
+            {
+                **line.render(),
+                "verified": line.verified,
+                "verified_on": line.verified_on,
+                "languages": line.languages,
+                "region": line.region,
+                "channels": line.channels,
+                "source": line.source,
+            }
+            for line in lines
+        ]
+    }
+
+
+@api.put("/helplines/{helpline_id}")
+async def save_helpline(
+    helpline_id: str, principal: AdminPrincipal, runtime: RuntimeDep, entry: dict = Body(...)
+) -> dict[str, Any]:
+    entry = {**entry, "id": helpline_id}
+    async with runtime.db.unit_of_work() as uow:
+        line = await referral_service.save_helpline(uow, principal, entry=entry, now=utcnow())
+    return {**line.render(), "verified": line.verified}
+
+
+@api.get("/referrals")
+async def referral_queue(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    if principal.role is Role.volunteer:
+        raise Forbidden("the referral queue is for supervisors")
+    async with runtime.db.sessionmaker() as session:
+        return {"referrals": await referral_service.open_queue(session)}

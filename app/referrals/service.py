@@ -1,0 +1,289 @@
+"""Helpline referrals and the helpline directory as admins have edited it.
+
+Invariants:
+- A seeker at high or imminent risk always gets a card with Tele-MANAS 14416 and 112, and
+  never a card whose only numbers are unverified (``directory.for_seeker``).
+- A referral moves only along ``REFERRAL_LIFECYCLE``; each step is audited with who and when.
+- While a referral is neither final nor closed by a supervisor, the volunteer cannot end
+  the conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit
+from app.bus import Event
+from app.chat import protocol
+from app.chat import service as chat_service
+from app.chat.models import Conversation
+from app.chat.service import STAFF_CHANNEL, staff_channel
+from app.db import UnitOfWork
+from app.errors import BadRequest, Forbidden, NotFound
+from app.identity.models import Role
+from app.identity.service import Principal
+from app.referrals.directory import Directory, Helpline, load_directory, parse_directory
+from app.referrals.lifecycle import REFERRAL_LIFECYCLE, ReferralStatus
+from app.referrals.models import HelplineEntry, Referral
+from app.risk.scoring import RiskLevel
+from app.risk.texts import seeker_text
+
+FINAL = tuple(s.value for s in ReferralStatus if s.is_final)
+NEXT_STEP = {
+    ReferralStatus.OFFERED: "ask whether the seeker wants to contact the helpline",
+    ReferralStatus.ACCEPTED: "help the seeker reach the helpline (warm hand-over)",
+    ReferralStatus.HANDED_OVER: "confirm the seeker is in contact with the helpline",
+}
+
+
+async def current_directory(session: AsyncSession) -> Directory:
+    """The shipped directory with admins' edits laid over it (edits win by id)."""
+    base = load_directory()
+    edits = {e.id: e.entry for e in await session.scalars(select(HelplineEntry))}
+    if not edits:
+        return base
+    raw = base.model_dump(mode="json")
+    entries = {h["id"]: h for h in raw["helplines"]}
+    entries.update(edits)
+    raw["helplines"] = list(entries.values())
+    return parse_directory(raw, source="database")
+
+
+async def save_helpline(
+    uow: UnitOfWork, principal: Principal, *, entry: dict[str, Any], now: datetime
+) -> Helpline:
+    """Create or replace one entry (admins); the whole directory must stay valid."""
+    if principal.role is not Role.admin:
+        raise Forbidden("only admins edit the helpline directory")
+    try:
+        line = Helpline.model_validate(entry)
+    except ValueError as exc:
+        raise BadRequest(str(exc).splitlines()[0], code="invalid_request") from None
+    session = uow.session
+    row = await session.get(HelplineEntry, line.id)
+    data = line.model_dump(mode="json")
+    if row is None:
+        session.add(
+            HelplineEntry(id=line.id, entry=data, updated_at=now, updated_by=principal.user_id)
+        )
+    else:
+        row.entry, row.updated_at, row.updated_by = data, now, principal.user_id
+    await session.flush()
+    try:
+        await current_directory(session)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_request") from None
+    audit.record(
+        session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="helpline.saved",
+        detail={"helpline_id": line.id, "verified": line.verified},
+    )
+    return line
+
+
+def card_frame(conversation: Conversation, referral: Referral, lines: list[Helpline]) -> str:
+    language = conversation.language.split("-")[0]
+    frame: dict[str, Any] = {
+        "type": "referral.card",
+        "conversation_id": conversation.id,
+        "referral_id": referral.id,
+        "intro": seeker_text("helpline_card_intro", language),
+        "emergency": (
+            seeker_text("emergency_guidance", language)
+            if referral.level == RiskLevel.IMMINENT.value
+            else None
+        ),
+        "helplines": [line.render() for line in lines],
+    }
+    return protocol.dumps(frame)
+
+
+def referral_view(referral: Referral) -> dict[str, Any]:
+    status = ReferralStatus(referral.status)
+    return {
+        "referral_id": referral.id,
+        "conversation_id": referral.conversation_id,
+        "helpline_ids": referral.helpline_ids,
+        "level": referral.level,
+        "status": referral.status,
+        "closed_reason": referral.closed_reason,
+        "created_at": referral.created_at,
+        "updated_at": referral.updated_at,
+        "next_step": None if status.is_final or referral.closed_reason else NEXT_STEP[status],
+    }
+
+
+async def _create(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation: Conversation,
+    lines: list[Helpline],
+    *,
+    level: RiskLevel,
+    now: datetime,
+) -> Referral:
+    referral = Referral(
+        conversation_id=conversation.id,
+        helpline_ids=[line.id for line in lines],
+        level=level.value,
+        status=ReferralStatus.OFFERED.value,
+        created_at=now,
+        created_by=principal.user_id,
+        updated_at=now,
+        updated_by=principal.user_id,
+    )
+    uow.session.add(referral)
+    await uow.session.flush()
+    audit.record(
+        uow.session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="referral.offered",
+        conversation_id=conversation.id,
+        detail={"referral_id": referral.id, "helplines": referral.helpline_ids},
+    )
+    uow.publish(
+        chat_service.conversation_channel(conversation.id),
+        Event("referral.card", card_frame(conversation, referral, lines)),
+    )
+    _publish_update(uow, referral)
+    return referral
+
+
+def _publish_update(uow: UnitOfWork, referral: Referral) -> None:
+    frame = protocol.dumps({"type": "referral.updated", **referral_view(referral)})
+    uow.publish(staff_channel(referral.conversation_id), Event("referral.updated", frame))
+    uow.publish(STAFF_CHANNEL, Event("referral.updated", frame))
+
+
+async def offer(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    helpline_ids: list[str],
+    now: datetime,
+) -> Referral:
+    conversation, access = await chat_service.get_for(uow.session, principal, conversation_id)
+    if not access.is_staff or not access.can_write:
+        raise Forbidden("only the staff talking with the seeker offer helplines")
+    directory = await current_directory(uow.session)
+    try:
+        chosen = [directory.get(h) for h in helpline_ids]
+    except KeyError as exc:
+        raise BadRequest(f"unknown helpline {exc.args[0]!r}", code="invalid_frame") from None
+    level = RiskLevel(conversation.risk_level)
+    # Never an unverified number alone; at high risk Tele-MANAS and 112 always.
+    safety = directory.for_seeker(level, None, None)
+    must = [line for line in safety if line.mandatory or line.verified]
+    lines = (
+        list(dict.fromkeys([*chosen, *must[:2]]))
+        if (level.rank >= RiskLevel.HIGH.rank or not any(line.verified for line in chosen))
+        else chosen
+    )
+    return await _create(uow, principal, conversation, lines, level=level, now=now)
+
+
+async def ensure_urgent_referral(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation: Conversation,
+    *,
+    level: RiskLevel,
+    now: datetime,
+) -> None:
+    """At high or imminent risk, open a referral with the mandatory lines unless one is open."""
+    if await has_open(uow.session, conversation.id):
+        return
+    directory = await current_directory(uow.session)
+    lines = directory.for_seeker(level, conversation.language.split("-")[0], "IN")
+    await _create(uow, principal, conversation, lines, level=level, now=now)
+
+
+async def has_open(session: AsyncSession, conversation_id: str) -> bool:
+    found = await session.scalar(
+        select(Referral.id).where(
+            Referral.conversation_id == conversation_id,
+            Referral.status.not_in(FINAL),
+            Referral.closed_reason.is_(None),
+        )
+    )
+    return found is not None
+
+
+async def update(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    referral_id: str,
+    status: str,
+    reason: str | None,
+    now: datetime,
+) -> Referral:
+    """Move a referral a step, or (supervisors, status ``closed``) close it with a reason."""
+    session = uow.session
+    referral = await session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound("no such referral")
+    if principal.role not in (Role.supervisor, Role.admin):
+        _, access = await chat_service.get_for(session, principal, referral.conversation_id)
+        if not access.is_staff:
+            raise NotFound("no such referral")
+    if status == "closed":
+        if principal.role not in (Role.supervisor, Role.admin):
+            raise Forbidden("only a supervisor closes a referral early")
+        if not reason:
+            raise BadRequest("closing a referral needs a reason", code="invalid_frame")
+        referral.closed_reason = reason
+    else:
+        try:
+            target = ReferralStatus(status)
+        except ValueError:
+            raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame") from None
+        REFERRAL_LIFECYCLE.check(ReferralStatus(referral.status), target)
+        referral.status = target.value
+    referral.updated_at, referral.updated_by = now, principal.user_id
+    audit.record(
+        session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="referral.updated",
+        conversation_id=referral.conversation_id,
+        detail={"referral_id": referral.id, "status": status, "reason": reason},
+    )
+    await session.flush()
+    _publish_update(uow, referral)
+    return referral
+
+
+async def cards_for(session: AsyncSession, conversation: Conversation) -> list[str]:
+    directory = await current_directory(session)
+    frames = []
+    for referral in await session.scalars(
+        select(Referral)
+        .where(Referral.conversation_id == conversation.id)
+        .order_by(Referral.created_at)
+    ):
+        lines = []
+        for helpline_id in referral.helpline_ids:
+            try:
+                lines.append(directory.get(helpline_id))
+            except KeyError:
+                continue
+        frames.append(card_frame(conversation, referral, lines))
+    return frames
+
+
+async def open_queue(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Referral)
+        .where(Referral.status.not_in(FINAL), Referral.closed_reason.is_(None))
+        .order_by(Referral.created_at)
+    )
+    return [referral_view(r) for r in rows]

@@ -1,0 +1,219 @@
+"""Message cue detection: flags a message for a human, never decides a risk level.
+
+The cue lists are reviewable data files in ``app/risk/cues/`` (one per language form:
+``en.yaml``, ``hi.yaml`` for Devanagari, ``hinglish.yaml`` for Hindi in Latin letters).
+Each holds patterns for three cue classes and a list of *guards*: hard negatives such as
+"this homework is killing me" whose span cancels any cue it overlaps.
+
+Contracts:
+
+- Every list is applied to every message, whatever the seeker's language: code-mixing is
+  the norm, and a Hinglish message may carry an English method word.
+- A ``CueMatch`` carries the class, the list it came from and a pattern reference for
+  reviewers; it never carries the matched words, so nothing built from it can echo a method
+  word back to a seeker.
+- Detection is coarse (binary "any risk" is the reliable part), so a match may prompt a
+  screen and raise queue priority; it never lowers a risk level.
+
+Pattern syntax (in the YAML files): a Python regular expression matched against the
+*normalised* text (see ``normalise``), wrapped in word boundaries that understand Devanagari.
+Write patterns in normalised form: lower case, no apostrophes ("im", "dont"), Devanagari
+without anusvara/chandrabindu/nukta (the normaliser strips them from patterns too).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CUES_DIR = Path(__file__).parent / "cues"
+DEFAULT_LISTS = ("en", "hi", "hinglish")
+
+
+class CueClass(StrEnum):
+    """What a cue suggests, weakest first; ``rank`` gives the order."""
+
+    WARNING_SIGN = "warning_sign"
+    FIRST_PERSON_IDEATION = "first_person_ideation"
+    METHOD_OR_ATTEMPT = "method_or_attempt"
+
+    @property
+    def rank(self) -> int:
+        return _CLASS_ORDER.index(self)
+
+
+_CLASS_ORDER = (CueClass.WARNING_SIGN, CueClass.FIRST_PERSON_IDEATION, CueClass.METHOD_OR_ATTEMPT)
+
+
+@dataclass(frozen=True, slots=True)
+class CueMatch:
+    """One cue found in a message. Holds no matched words, by design."""
+
+    cue_class: CueClass
+    language: str
+    """The cue list the pattern came from (``en``, ``hi``, ``hinglish``), not the seeker's."""
+    pattern_ref: str
+    """``<list>/<class>#<index>``: lets a reviewer find the pattern in the YAML file."""
+
+
+class CueListError(ValueError):
+    """A cue list file is malformed; the message names the file and the entry."""
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+# ', right/left single quotes, grave, acute, modifier apostrophe: all typed as apostrophes.
+_APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u2018`\u00b4\u02bc"), None)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Anusvara, chandrabindu and nukta vary freely in how people type Hindi (मैं/मै, ज़/ज).
+_DEVANAGARI_MARKS = dict.fromkeys(map(ord, "\u0901\u0902\u093c"), None)
+# A nasal consonant + virama before a consonant is written interchangeably with anusvara
+# (जिन्दगी / ज़िंदगी): fold it to the anusvara, which is then stripped.
+_NASAL_CLUSTER = re.compile("[\u0919\u091e\u0923\u0928\u092e]\u094d(?=[\u0915-\u0939])")
+_REPEATS = re.compile(r"(.)\1{2,}")
+_SPACES = re.compile(r"\s+")
+WORD_CHARS = r"\w\u0900-\u097F"
+_LEFT = rf"(?<![{WORD_CHARS}])"
+_RIGHT = rf"(?![{WORD_CHARS}])"
+
+
+def normalise(text: str) -> str:
+    """Fold a message to the form the patterns are written in.
+
+    NFKC, case-folded, apostrophes removed ("I'm" → "im"), other punctuation turned into
+    spaces, letters repeated three or more times folded to one ("pleeease" → "please"),
+    Devanagari nasal marks and nukta dropped, white space collapsed. Emoji are kept.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.translate(_APOSTROPHES).translate(_INVISIBLE)
+    text = _NASAL_CLUSTER.sub("\u0902", text).translate(_DEVANAGARI_MARKS)
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    text = _REPEATS.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _normalise_pattern(pattern: str) -> str:
+    # Patterns are regexes: fold only what normalise() folds inside words, keep syntax.
+    pattern = unicodedata.normalize("NFKC", pattern).casefold()
+    pattern = pattern.translate(_INVISIBLE)
+    return _NASAL_CLUSTER.sub("\u0902", pattern).translate(_DEVANAGARI_MARKS)
+
+
+# --- data files ----------------------------------------------------------------------------
+
+
+class _CueListFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    language: str
+    version: int = Field(ge=1)
+    description: str = ""
+    classes: dict[CueClass, list[str]]
+    guards: list[str] = []
+
+    @field_validator("classes")
+    @classmethod
+    def _every_class_present(cls, value: dict[CueClass, list[str]]) -> dict[CueClass, list[str]]:
+        missing = set(CueClass) - set(value)
+        if missing:
+            raise ValueError(f"missing cue classes: {', '.join(sorted(missing))}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    cue_class: CueClass
+    language: str
+    ref: str
+    regex: re.Pattern[str]
+
+
+def _compile(pattern: str, *, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(f"{_LEFT}(?:{_normalise_pattern(pattern)}){_RIGHT}")
+    except re.error as exc:
+        raise CueListError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
+
+
+def _load_list(path: Path) -> tuple[list[_Pattern], list[re.Pattern[str]]]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = _CueListFile.model_validate(raw)
+    except (yaml.YAMLError, ValidationError, OSError) as exc:
+        raise CueListError(f"cue list {path}: {exc}") from exc
+    if spec.language != path.stem:
+        raise CueListError(f"cue list {path}: language {spec.language!r} != file name")
+    patterns: list[_Pattern] = []
+    for cue_class, entries in spec.classes.items():
+        for index, entry in enumerate(entries):
+            ref = f"{spec.language}/{cue_class}#{index}"
+            regex = _compile(entry, where=f"cue list {path} {ref}")
+            patterns.append(_Pattern(cue_class, spec.language, ref, regex))
+    guards = [
+        _compile(entry, where=f"cue list {path} guards#{index}")
+        for index, entry in enumerate(spec.guards)
+    ]
+    return patterns, guards
+
+
+class CueMatcher:
+    """Compiled cue lists. Build once (``CueMatcher.default()``) and share; it is immutable."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self._patterns: list[_Pattern] = []
+        self._guards: list[re.Pattern[str]] = []
+        self.languages: tuple[str, ...] = ()
+        for path in paths:
+            patterns, guards = _load_list(Path(path))
+            self._patterns.extend(patterns)
+            self._guards.extend(guards)
+            self.languages += (Path(path).stem,)
+
+    @classmethod
+    def default(cls) -> CueMatcher:
+        """The shipped lists (en, hi, hinglish), compiled once per process."""
+        return _default_matcher()
+
+    def match(self, text: str) -> list[CueMatch]:
+        """Every cue in ``text``, at most one per pattern, in list order.
+
+        A cue whose span overlaps a guard's span (a hard negative such as "dying of
+        laughter") is dropped.
+        """
+        folded = normalise(text)
+        if not folded:
+            return []
+        guarded = [m.span() for guard in self._guards for m in guard.finditer(folded)]
+        found: list[CueMatch] = []
+        for pattern in self._patterns:
+            for m in pattern.regex.finditer(folded):
+                if not any(_overlaps(m.span(), span) for span in guarded):
+                    found.append(CueMatch(pattern.cue_class, pattern.language, pattern.ref))
+                    break
+        return found
+
+    def patterns_of(self, cue_class: CueClass) -> list[re.Pattern[str]]:
+        """Compiled patterns of one class (used by the safe-messaging check)."""
+        return [p.regex for p in self._patterns if p.cue_class is cue_class]
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@cache
+def _default_matcher() -> CueMatcher:
+    return CueMatcher(CUES_DIR / f"{name}.yaml" for name in DEFAULT_LISTS)
+
+
+def strongest(matches: Sequence[CueMatch]) -> CueMatch | None:
+    """The match of the highest class (method > ideation > warning sign), or None."""
+    return max(matches, key=lambda m: m.cue_class.rank, default=None)

@@ -1,0 +1,36 @@
+"""Risk frames a volunteer (or a joined supervisor) sends."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.chat.protocol import Frame, Id
+from app.risk.scoring import RiskLevel
+
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class RiskStart(Frame):
+    type: Literal["risk.start"]
+    conversation_id: Id
+
+
+class RiskAnswer(Frame):
+    type: Literal["risk.answer"]
+    conversation_id: Id
+    item_id: Id
+    value: str = Field(min_length=1, max_length=64)
+
+
+class RiskSubmit(Frame):
+    type: Literal["risk.submit"]
+    conversation_id: Id
+
+
+class RiskConcern(Frame):
+    type: Literal["risk.concern"]
+    conversation_id: Id
+    level: RiskLevel
+    reason: Reason

@@ -1,0 +1,344 @@
+"""Risk rules in a conversation: the checklist, the level, cues, and what they set off.
+
+Invariants:
+- A conversation's ``risk_level`` only goes up; every answer, level and change is audited
+  with who and when.
+- The seeker never receives checklist frames, cue frames or assessments: those go to the
+  conversation's staff channel only.
+- A cue raises the queue priority and prompts a screen; it never sets a level.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import audit
+from app.audit import AuditEvent
+from app.bus import Event
+from app.chat import protocol
+from app.chat import service as chat_service
+from app.chat.models import Conversation, Message
+from app.chat.service import QUEUE_CHANNEL, staff_channel
+from app.db import UnitOfWork
+from app.errors import Conflict, Forbidden
+from app.escalation import service as escalation_service
+from app.escalation.machine import EscalationSource
+from app.identity.service import Principal
+from app.risk.checklist import load_checklist
+from app.risk.cues import CueClass, CueMatcher, strongest
+from app.risk.models import RiskAssessment
+from app.risk.scoring import RiskLevel, max_level, routing_for, score
+
+# Queue priority a cue gives a waiting seeker (higher is served first).
+CUE_PRIORITY = {
+    CueClass.WARNING_SIGN: 10,
+    CueClass.FIRST_PERSON_IDEATION: 20,
+    CueClass.METHOD_OR_ATTEMPT: 30,
+}
+
+
+def _checklist_frame(conversation: Conversation, assessment: RiskAssessment) -> str:
+    checklist = load_checklist(assessment.checklist_id)
+    item = checklist.next_item(assessment.answers)
+    provisional = score(assessment.answers)
+    return protocol.dumps(
+        {
+            "type": "risk.checklist",
+            "conversation_id": conversation.id,
+            "assessment_id": assessment.id,
+            "item": item.render(conversation.language) if item is not None else None,
+            "answers": assessment.answers,
+            "complete": item is None,
+            "provisional_level": provisional.level.value,
+        }
+    )
+
+
+async def _staff_access(uow: UnitOfWork, principal: Principal, conversation_id: str):  # type: ignore[no-untyped-def]
+    conversation, access = await chat_service.get_for(uow.session, principal, conversation_id)
+    if not access.is_staff:
+        raise Forbidden("only staff run the checklist")
+    if conversation.status not in chat_service.OPEN_STATUSES:
+        raise Conflict("this conversation has ended", code="conversation_closed")
+    return conversation
+
+
+async def _in_progress(session: AsyncSession, conversation_id: str) -> RiskAssessment | None:
+    return await session.scalar(
+        select(RiskAssessment).where(
+            RiskAssessment.conversation_id == conversation_id,
+            RiskAssessment.status == "in_progress",
+        )
+    )
+
+
+async def start(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, now: datetime
+) -> str:
+    """Begin (or continue) the checklist; returns the ``risk.checklist`` frame."""
+    conversation = await _staff_access(uow, principal, conversation_id)
+    assessment = await _in_progress(uow.session, conversation_id)
+    if assessment is None:
+        assessment = RiskAssessment(
+            conversation_id=conversation_id,
+            checklist_id=load_checklist().id,
+            answers={},
+            started_by=principal.user_id,
+            started_at=now,
+        )
+        uow.session.add(assessment)
+        await uow.session.flush()
+        audit.record(
+            uow.session,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="risk.started",
+            conversation_id=conversation_id,
+            detail={"assessment_id": assessment.id, "checklist": assessment.checklist_id},
+        )
+    return _checklist_frame(conversation, assessment)
+
+
+async def answer(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    item_id: str,
+    value: str,
+    now: datetime,
+) -> str:
+    conversation = await _staff_access(uow, principal, conversation_id)
+    assessment = await _in_progress(uow.session, conversation_id)
+    if assessment is None:
+        raise Conflict("start the checklist first (risk.start)", code="invalid_transition")
+    checklist = load_checklist(assessment.checklist_id)
+    answers = {k: v for k, v in assessment.answers.items() if k != item_id}
+    canonical = checklist.validate_answer(item_id, value, answers=answers)
+    answers[item_id] = canonical
+    # Changing an earlier answer can make later ones unaskable: drop those.
+    kept: dict[str, str] = {}
+    for item in checklist.items:
+        if item.id in answers and item.ask_if.holds(kept, {}):
+            kept[item.id] = answers[item.id]
+    assessment.answers = kept
+    audit.record(
+        uow.session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="risk.answer",
+        conversation_id=conversation_id,
+        detail={"assessment_id": assessment.id, "item_id": item_id, "value": canonical},
+    )
+    await uow.session.flush()
+    return _checklist_frame(conversation, assessment)
+
+
+async def submit(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, now: datetime, scale: float
+) -> RiskLevel:
+    conversation = await _staff_access(uow, principal, conversation_id)
+    assessment = await _in_progress(uow.session, conversation_id)
+    if assessment is None:
+        raise Conflict("no checklist in progress", code="invalid_transition")
+    result = score(assessment.answers)
+    assessment.status = "submitted"
+    assessment.level = result.level.value
+    assessment.reasons = result.reasons
+    assessment.rules_version = result.rules_version
+    assessment.submitted_at = now
+    return await apply_level(
+        uow,
+        principal,
+        conversation,
+        level=result.level,
+        reasons=result.reasons,
+        source=EscalationSource.CHECKLIST,
+        note=None,
+        now=now,
+        scale=scale,
+    )
+
+
+async def concern(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    level: RiskLevel,
+    reason: str,
+    now: datetime,
+    scale: float,
+) -> RiskLevel:
+    """Clinical judgment: raise the level (never lower it)."""
+    conversation = await _staff_access(uow, principal, conversation_id)
+    return await apply_level(
+        uow,
+        principal,
+        conversation,
+        level=level,
+        reasons=["clinical_judgment"],
+        source=EscalationSource.VOLUNTEER,
+        note=reason,
+        now=now,
+        scale=scale,
+    )
+
+
+async def apply_level(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation: Conversation,
+    *,
+    level: RiskLevel,
+    reasons: list[str],
+    source: EscalationSource,
+    note: str | None,
+    now: datetime,
+    scale: float,
+) -> RiskLevel:
+    """Set the conversation's level to the higher of old and new, tell staff, and route."""
+    before = RiskLevel(conversation.risk_level)
+    after = max_level(before, level)
+    conversation.risk_level = after.value
+    routing = routing_for(after)
+    audit.record(
+        uow.session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="risk.assessed",
+        conversation_id=conversation.id,
+        detail={
+            "assessed": level.value,
+            "before": before.value,
+            "level": after.value,
+            "reasons": reasons,
+            "source": source.value,
+        },
+    )
+    uow.publish(
+        staff_channel(conversation.id),
+        Event(
+            "risk.assessed",
+            protocol.dumps(
+                {
+                    "type": "risk.assessed",
+                    "conversation_id": conversation.id,
+                    "level": after.value,
+                    "assessed_level": level.value,
+                    "reasons": reasons,
+                    "actions": routing.actions,
+                    "note": note,
+                }
+            ),
+        ),
+    )
+    if routing.notifies or routing.pages:
+        await escalation_service.open_or_raise(
+            uow,
+            conversation,
+            level=after,
+            source=source,
+            reason=note or ", ".join(reasons),
+            now=now,
+            scale=scale,
+        )
+    if after.rank >= RiskLevel.HIGH.rank:
+        from app.referrals import service as referral_service
+
+        await referral_service.ensure_urgent_referral(
+            uow, principal, conversation, level=after, now=now
+        )
+    return after
+
+
+async def check_cues(
+    uow: UnitOfWork, conversation: Conversation, message: Message, *, now: datetime
+) -> None:
+    """Look for warning signs in a seeker's message; flag for a human, never decide."""
+    matches = CueMatcher.default().match(message.text)
+    top = strongest(matches)
+    if top is None:
+        return
+    cue_class = top.cue_class
+    conversation.priority = max(conversation.priority, CUE_PRIORITY[cue_class])
+    if conversation.status == "waiting":
+        if conversation.flagged_at is None:
+            conversation.flagged_at = now
+        uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    audit.record(
+        uow.session,
+        actor_id=None,
+        actor_role="system",
+        action="risk.cue",
+        conversation_id=conversation.id,
+        detail={
+            "seq": message.seq,
+            "cue_class": cue_class.value,
+            "patterns": [m.pattern_ref for m in matches],
+        },
+    )
+    uow.publish(
+        staff_channel(conversation.id),
+        Event("risk.cue", cue_frame(conversation.id, message.seq, cue_class.value)),
+    )
+    if cue_class is CueClass.METHOD_OR_ATTEMPT:
+        assessed = await uow.session.scalar(
+            select(RiskAssessment.id).where(
+                RiskAssessment.conversation_id == conversation.id,
+                RiskAssessment.status == "submitted",
+            )
+        )
+        if assessed is None:
+            targets = await escalation_service.on_call_targets(
+                uow.session, escalation_service.machine.PageTier.ALL
+            )
+            alert = escalation_service.staff_alert(
+                "method_cue",
+                "A seeker's message mentions a method or an attempt and no screen is done yet.",
+                conversation_id=conversation.id,
+                seq=message.seq,
+            )
+            for target in targets:
+                uow.publish(chat_service.user_channel(target), alert)
+
+
+def cue_frame(conversation_id: str, seq: int, cue_class: str) -> str:
+    return protocol.dumps(
+        {"type": "risk.cue", "conversation_id": conversation_id, "seq": seq, "cue_class": cue_class}
+    )
+
+
+async def progress_frames(session: AsyncSession, conversation: Conversation) -> list[str]:
+    """For a staff member resuming: the cues so far, the level, and the checklist in
+    progress (partial answers survive a reconnect)."""
+    frames = [
+        cue_frame(conversation.id, e.detail["seq"], e.detail["cue_class"])
+        for e in await session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.conversation_id == conversation.id, AuditEvent.action == "risk.cue")
+            .order_by(AuditEvent.id)
+        )
+    ]
+    if conversation.risk_level != RiskLevel.NONE.value:
+        level = RiskLevel(conversation.risk_level)
+        frames.append(
+            protocol.dumps(
+                {
+                    "type": "risk.assessed",
+                    "conversation_id": conversation.id,
+                    "level": level.value,
+                    "assessed_level": level.value,
+                    "reasons": [],
+                    "actions": routing_for(level).actions,
+                    "note": None,
+                }
+            )
+        )
+    assessment = await _in_progress(session, conversation.id)
+    if assessment is not None:
+        frames.append(_checklist_frame(conversation, assessment))
+    return frames

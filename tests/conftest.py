@@ -95,6 +95,17 @@ def drop_pg_database(url: str) -> None:
     asyncio.run(drop())
 
 
+# Short deadlines instead of sleeping: high/imminent pages lapse after ~1 s, moderate ~9 s.
+FAST = {
+    "RATE_LIMIT_PER_S": "200",
+    "RATE_LIMIT_BURST": "400",
+    "ESCALATION_TIME_SCALE": "0.01",
+    "SWEEP_INTERVAL_S": "0.2",
+    "SWEEPER_LEASE_S": "2",
+    "FLAGGED_WAIT_PAGE_S": "1",
+}
+
+
 @dataclass
 class Backend:
     name: str
@@ -124,7 +135,7 @@ def backend(
 @pytest.fixture(scope="session")
 def server(backend: Backend) -> Iterator[Server]:
     """One real server per database kind, with short deadlines for tests."""
-    srv = Server(env_for(backend.database_url, RATE_LIMIT_PER_S="200", RATE_LIMIT_BURST="400"))
+    srv = Server(env_for(backend.database_url, **FAST))
     srv.start()
     yield srv
     srv.stop()
@@ -154,6 +165,7 @@ class StaffFactory:
         trained: bool = True,
         max_chats: int = 2,
         topics: list[str] | None = None,
+        backup_rank: int = 100,
     ) -> Staff:
         from app.bus import MemoryBus
         from app.db import Database, create_engine, utcnow
@@ -174,6 +186,7 @@ class StaffFactory:
                     topics=topics or [],
                     max_concurrent_chats=max_chats,
                     trained=trained,
+                    backup_rank=backup_rank,
                     now=utcnow(),
                 )
         finally:
@@ -185,6 +198,29 @@ class StaffFactory:
 @pytest.fixture
 def staff(server: Server, backend: Backend) -> StaffFactory:
     return StaffFactory(backend.database_url, server.base_url)
+
+
+@dataclass
+class Fresh:
+    server: Server
+    staff: StaffFactory
+    database_url: str
+
+
+@pytest.fixture
+def fresh(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+) -> Iterator[Fresh]:
+    """A server on its own empty database, for tests that need a quiet world (who is on
+    call, what is open)."""
+    b = make_backend(backend.name, tmp_path_factory, pg_available)
+    env = env_for(b.database_url, **FAST)
+    run_cli(["migrate"], env)
+    srv = Server(env).start()
+    yield Fresh(srv, StaffFactory(b.database_url, srv.base_url), b.database_url)
+    srv.stop()
+    if b.name == "postgres":
+        drop_pg_database(b.database_url)
 
 
 @pytest.fixture(autouse=True, scope="session")

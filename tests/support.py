@@ -224,3 +224,22 @@ def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> di
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
+
+
+async def paired(
+    server: Server, staff: Any, *, language: str | None = None
+) -> tuple[WsClient, WsClient, str, dict[str, Any]]:
+    """A seeker and a volunteer in an active conversation: (seeker, volunteer, id, seeker)."""
+    language = language or unique_language()
+    seeker = await new_seeker(server.base_url, language)
+    volunteer = await staff.create(languages=[language])
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join"})
+    status = await s.recv("queue.status")
+    v = await WsClient.open(server.ws_url, volunteer.token)
+    v.staff = volunteer  # type: ignore[attr-defined]
+    await v.send({"type": "queue.take"})
+    started = await v.recv("conversation.started")
+    assert started["conversation_id"] == status["conversation_id"]
+    await s.recv("conversation.started")
+    return s, v, started["conversation_id"], seeker

@@ -32,6 +32,9 @@ def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server
         REDIS_CHANNEL_PREFIX=f"mp-{uuid.uuid4().hex[:8]}:",
         RATE_LIMIT_PER_S="500",
         RATE_LIMIT_BURST="1000",
+        ESCALATION_TIME_SCALE="0.03",  # high: about 4 s to acknowledge
+        SWEEP_INTERVAL_S="0.1",
+        SWEEPER_LEASE_S="2",
     )
     run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
@@ -148,3 +151,42 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
     per_volunteer = Counter(r[2] for r in rows if r[1] == "active")
     assert max(per_volunteer.values()) <= 2
     assert sum(per_volunteer.values()) == len(taken) == 20  # 20 slots, 40+ seekers waiting
+
+
+async def test_two_processes_never_double_page(cluster):
+    a, b, database_url = cluster
+    staff_a = StaffFactory(database_url, a.base_url)
+    sup = await staff_a.create("supervisor", backup_rank=1)
+    sc = await WsClient.open(a.ws_url, sup.token)
+    await sc.send({"type": "oncall.set", "on_call": True})
+    await sc.recv("oncall.ok")
+    language = unique_language()
+    volunteer = await StaffFactory(database_url, b.base_url).create(languages=[language])
+    seeker = await new_seeker(b.base_url, language)
+    s = await WsClient.open(b.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join"})
+    await s.recv("queue.status")
+    v = await WsClient.open(b.ws_url, volunteer.token)
+    await v.send({"type": "queue.take"})
+    cid = (await v.recv("conversation.started"))["conversation_id"]
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    first = await sc.recv("escalation.page", timeout=5)
+    second = await sc.recv("escalation.page", timeout=10)
+    assert (first["page"], second["page"]) == (1, 2)
+    await sc.nothing("escalation.page", within=1.0)  # both processes sweep; one pages
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            pages = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM audit_events WHERE action = 'escalation.paged' "
+                        "AND conversation_id = :c"
+                    ),
+                    {"c": cid},
+                )
+            ).scalar()
+    finally:
+        await engine.dispose()
+    assert pages == 2
+    await sc.send({"type": "oncall.set", "on_call": False})

@@ -110,6 +110,7 @@ async def create_staff(body: StaffCreate, _: AdminPrincipal, runtime: RuntimeDep
             topics=body.topics,
             max_concurrent_chats=body.max_concurrent_chats,
             trained=body.trained,
+            backup_rank=body.backup_rank,
             now=utcnow(),
         )
     return StaffOut.model_validate(user)

@@ -65,6 +65,7 @@ class StaffCreate(BaseModel):
     topics: list[Tag] = Field(default_factory=list, max_length=20)
     max_concurrent_chats: int = Field(2, ge=1, le=10)
     trained: bool = False
+    backup_rank: int = Field(100, ge=0, le=1000)
 
 
 class StaffUpdate(BaseModel):
@@ -75,6 +76,7 @@ class StaffUpdate(BaseModel):
     max_concurrent_chats: int | None = Field(None, ge=1, le=10)
     trained: bool | None = None
     active: bool | None = None
+    backup_rank: int | None = Field(None, ge=0, le=1000)
     password: str | None = Field(None, min_length=10, max_length=256)
 
 
@@ -91,6 +93,8 @@ class StaffOut(BaseModel):
     trained: bool
     active: bool
     available: bool
+    on_call: bool
+    backup_rank: int
     created_at: datetime
 
 

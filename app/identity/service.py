@@ -208,6 +208,7 @@ async def create_staff(
     max_concurrent_chats: int,
     trained: bool,
     now: datetime,
+    backup_rank: int = 100,
 ) -> StaffUser:
     if role is Role.seeker:
         raise BadRequest("staff role must be volunteer, supervisor or admin")
@@ -224,6 +225,7 @@ async def create_staff(
         capacity=max_concurrent_chats,
         trained=trained,
         active=True,
+        backup_rank=backup_rank,
         created_at=now,
     )
     session.add(user)

@@ -10,23 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import StaffFactory
-from tests.support import Server, WsClient, new_seeker, unique_language
-
-
-async def paired(server: Server, staff: StaffFactory) -> tuple[WsClient, WsClient, str, dict]:
-    """A seeker and a volunteer in an active conversation; returns both clients and its id."""
-    language = unique_language()
-    seeker = await new_seeker(server.base_url, language)
-    volunteer = await staff.create(languages=[language])
-    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
-    await s.send({"type": "queue.join"})
-    status = await s.recv("queue.status")
-    v = await WsClient.open(server.ws_url, volunteer.token)
-    await v.send({"type": "queue.take"})
-    started = await v.recv("conversation.started")
-    assert started["conversation_id"] == status["conversation_id"]
-    await s.recv("conversation.started")
-    return s, v, started["conversation_id"], seeker
+from tests.support import Server, WsClient, new_seeker, paired, unique_language
 
 
 async def test_whole_flow_seeker_queue_volunteer_chat_end(server: Server, staff: StaffFactory):

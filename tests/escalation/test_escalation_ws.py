@@ -1,0 +1,348 @@
+"""Escalation end to end: checklist → page → missed deadline → backup → ack → whisper →
+join → resolve, with real servers and sockets. Deadlines are scaled to about a second."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.db import create_engine
+from tests.conftest import Fresh, StaffFactory
+from tests.support import Server, WsClient, paired, run_cli
+
+HIGH_ANSWERS = {"asq1": "yes", "asq3": "yes", "asq5": "yes", "safe_now": "yes"}
+
+
+async def run_checklist(v: WsClient, cid: str, answers: dict[str, str]) -> dict:
+    """Answer whatever the server asks next until the checklist is complete; submit."""
+    await v.send({"type": "risk.start", "conversation_id": cid})
+    asked = []
+    while True:
+        frame = await v.recv("risk.checklist")
+        if frame["item"] is None:
+            break
+        item_id = frame["item"]["item_id"]
+        asked.append(item_id)
+        await v.send(
+            {
+                "type": "risk.answer",
+                "conversation_id": cid,
+                "item_id": item_id,
+                "value": answers.get(item_id, "no"),
+            }
+        )
+    await v.send({"type": "risk.submit", "conversation_id": cid})
+    assessed = await v.recv("risk.assessed")
+    assessed["asked"] = asked
+    return assessed
+
+
+async def supervisor(fresh: Fresh, *, rank: int) -> WsClient:
+    person = await fresh.staff.create("supervisor", backup_rank=rank)
+    c = await WsClient.open(fresh.server.ws_url, person.token)
+    c.staff = person  # type: ignore[attr-defined]
+    await c.send({"type": "oncall.set", "on_call": True})
+    await c.recv("oncall.ok")
+    return c
+
+
+async def audit_actions(database_url: str, action: str) -> list[dict]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT actor_id, conversation_id, detail FROM audit_events WHERE action = :a"
+                ),
+                {"a": action},
+            )
+            return [dict(r._mapping) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_high_risk_pages_repages_backup_and_supervisor_takes_it_to_the_end(fresh: Fresh):
+    srv = fresh.server
+    primary = await supervisor(fresh, rank=1)
+    backup = await supervisor(fresh, rank=2)
+    s, v, cid, _ = await paired(srv, fresh.staff)
+    await s.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "1",
+            "text": "i can't do this anymore",
+        }
+    )
+
+    assessed = await run_checklist(v, cid, HIGH_ANSWERS)
+    assert assessed["level"] == "high"
+    assert "page_supervisor" in assessed["actions"]
+    assert "asq5" in assessed["asked"] and assessed["asked"][:4] == ["asq1", "asq2", "asq3", "asq4"]
+
+    page = await primary.recv("escalation.page")
+    assert (page["conversation_id"], page["level"], page["tier"]) == (cid, "high", "primary")
+    await backup.nothing("escalation.page", within=0.3)  # the backup is not paged yet
+    # Nobody acknowledges: at the deadline the backup is paged too (tier "backup").
+    repage = await backup.recv("escalation.page", timeout=5)
+    assert repage["tier"] == "backup" and repage["escalation_id"] == page["escalation_id"]
+
+    # The seeker got a helpline card with Tele-MANAS and 112, and nothing of the machinery.
+    card = await s.recv("referral.card")
+    numbers = {c["uri"] for h in card["helplines"] for c in h["contacts"]}
+    assert {"tel:14416", "tel:112"} <= numbers
+    await s.nothing("risk.checklist", within=0.1)
+    assert not [f for f in s.pending if f["type"].startswith(("risk.", "escalation."))]
+
+    # The volunteer cannot end the chat while the escalation is open.
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    await v.error("escalation_open")
+
+    esc_id = page["escalation_id"]
+    await backup.send({"type": "escalation.ack", "escalation_id": esc_id})
+    updated = await backup.recv("escalation.updated", where=lambda f: f["status"] == "acknowledged")
+    assert updated["acknowledged_by"] == backup.staff.user_id
+    # Acknowledging subscribes the supervisor to the conversation from the start.
+    first = await backup.recv("chat.message")
+    assert first["seq"] == 1
+
+    await backup.send({"type": "chat.whisper", "conversation_id": cid, "text": "ask about tonight"})
+    whisper = await v.recv("chat.whisper")
+    assert whisper["text"] == "ask about tonight"
+    await s.nothing("chat.whisper", within=0.3)
+
+    await backup.send({"type": "conversation.join", "conversation_id": cid})
+    joined = await s.recv("conversation.joined")
+    assert joined["staff_role"] == "supervisor"
+    await backup.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "sup1",
+            "text": "I'm here too.",
+        }
+    )
+    msg = await s.recv("chat.message", where=lambda f: f["client_msg_id"] == "sup1")
+    assert msg["sender_role"] == "supervisor"
+
+    await backup.send(
+        {"type": "escalation.resolve", "escalation_id": esc_id, "outcome": "referred_helpline"}
+    )
+    await backup.recv("escalation.updated", where=lambda f: f["status"] == "resolved")
+    # The referral is still open, so the volunteer still cannot end alone.
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    await v.error("referral_open")
+    referral = await backup.recv("referral.updated")
+    await backup.send(
+        {"type": "referral.update", "referral_id": referral["referral_id"], "status": "accepted"}
+    )
+    await backup.send(
+        {"type": "referral.update", "referral_id": referral["referral_id"], "status": "handed_over"}
+    )
+    await backup.send(
+        {"type": "referral.update", "referral_id": referral["referral_id"], "status": "completed"}
+    )
+    await backup.recv("referral.updated", where=lambda f: f["status"] == "completed")
+    await v.send({"type": "conversation.end", "conversation_id": cid, "reason": "safe"})
+    await s.recv("conversation.ended")
+    cooldown = await v.recv("volunteer.cooldown")
+    assert cooldown["debrief"] is True
+
+    answers = await audit_actions(fresh.database_url, "risk.answer")
+    assert len(answers) == len(assessed["asked"]) and all(
+        a["actor_id"] == v.staff.user_id for a in answers
+    )
+    assert len(await audit_actions(fresh.database_url, "escalation.acknowledged")) == 1
+    async with httpx.AsyncClient(base_url=srv.base_url) as http:
+        h = {"Authorization": f"Bearer {backup.staff.token}"}
+        metrics = (await http.get("/api/v1/escalations/metrics", headers=h)).json()
+        assert metrics["time_to_ack"]["high"]["count"] == 1
+
+
+async def test_seeker_cannot_send_risk_or_escalation_frames_and_volunteer_cannot_ack(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    for frame in (
+        {"type": "risk.start", "conversation_id": cid},
+        {"type": "risk.answer", "conversation_id": cid, "item_id": "asq1", "value": "no"},
+        {"type": "risk.submit", "conversation_id": cid},
+        {"type": "risk.concern", "conversation_id": cid, "level": "high", "reason": "x"},
+        {"type": "escalation.raise", "conversation_id": cid, "reason": "x"},
+        {"type": "escalation.ack", "escalation_id": "x"},
+        {"type": "chat.whisper", "conversation_id": cid, "text": "x"},
+        {"type": "referral.offer", "conversation_id": cid, "helpline_ids": []},
+    ):
+        await s.send(frame)
+        await s.error("forbidden")
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    await v.send({"type": "escalation.ack", "escalation_id": "whatever"})
+    await v.error("forbidden")
+    await v.send({"type": "oncall.set", "on_call": True})
+    await v.error("forbidden")
+
+
+async def test_bad_checklist_answers_are_refused_and_nothing_is_stored(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send({"type": "risk.start", "conversation_id": cid})
+    await v.recv("risk.checklist")
+    await v.send(
+        {"type": "risk.answer", "conversation_id": cid, "item_id": "asq1", "value": "maybe"}
+    )
+    await v.error("invalid_answer")
+    await v.send({"type": "risk.answer", "conversation_id": cid, "item_id": "nope", "value": "yes"})
+    await v.error("invalid_answer")
+    await v.send({"type": "risk.answer", "conversation_id": cid, "item_id": "asq5", "value": "yes"})
+    await v.error("invalid_answer")  # not askable before a positive screen
+    await v.send({"type": "risk.concern", "conversation_id": cid, "level": "severe", "reason": "x"})
+    await v.error("invalid_frame")
+    assert await audit_actions(fresh.database_url, "risk.answer") == []
+
+
+async def test_partial_answers_survive_a_reconnect_and_nothing_lowers_a_level(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "moderate", "reason": "withdrawn"}
+    )
+    assert (await v.recv("risk.assessed"))["level"] == "moderate"
+    await v.send({"type": "risk.start", "conversation_id": cid})
+    await v.recv("risk.checklist")
+    await v.send({"type": "risk.answer", "conversation_id": cid, "item_id": "asq1", "value": "no"})
+    await v.recv("risk.checklist")
+    await v.close()
+    v2 = await WsClient.open(fresh.server.ws_url, v.staff.token)
+    await v2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    progress = await v2.recv("risk.checklist")
+    assert progress["answers"] == {"asq1": "no"} and progress["item"]["item_id"] == "asq2"
+    # A negative screen after a judged "moderate" does not lower the level.
+    for item in ("asq2", "asq3", "asq4"):
+        await v2.send(
+            {"type": "risk.answer", "conversation_id": cid, "item_id": item, "value": "no"}
+        )
+        await v2.recv("risk.checklist", where=lambda f: item in f["answers"])
+    await v2.send({"type": "risk.submit", "conversation_id": cid})
+    result = await v2.recv("risk.assessed", where=lambda f: f["assessed_level"] == "none")
+    assert result["level"] == "moderate"
+
+
+async def test_nobody_on_call_is_an_alert_to_every_staff_connection(fresh: Fresh):
+    other = await fresh.staff.create()
+    watcher = await WsClient.open(fresh.server.ws_url, other.token)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send(
+        {"type": "escalation.raise", "conversation_id": cid, "reason": "worried about tonight"}
+    )
+    for c in (v, watcher):
+        alert = await c.recv("staff.alert")
+        assert alert["code"] == "nobody_on_call"
+
+
+async def test_cue_in_a_seeker_message_prompts_the_volunteer_without_echoing_words(fresh: Fresh):
+    sup = await supervisor(fresh, rank=1)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await s.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "c1",
+            "text": "i want to kill myself",
+        }
+    )
+    cue = await v.recv("risk.cue")
+    assert cue["seq"] == 1 and cue["cue_class"] in ("first_person_ideation", "method_or_attempt")
+    assert "kill" not in str(cue)
+    await s.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "c2",
+            "text": "i took 20 sleeping pills",
+        }
+    )
+    cue2 = await v.recv("risk.cue", where=lambda f: f["seq"] == 2)
+    assert cue2["cue_class"] == "method_or_attempt"
+    alert = await sup.recv("staff.alert")
+    assert alert["code"] == "method_cue" and alert["conversation_id"] == cid
+    await s.nothing("risk.cue", within=0.3)
+    await v.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "n1",
+            "text": "i want to kill myself",
+        }
+    )
+    await v.nothing("risk.cue", within=0.3)  # volunteers' own words are not screened
+
+
+async def test_flagged_waiting_seeker_jumps_the_queue_and_pages_after_the_wait(fresh: Fresh):
+    from tests.support import new_seeker, unique_language
+
+    sup = await supervisor(fresh, rank=1)
+    language = unique_language()
+    calm = await new_seeker(fresh.server.base_url, language)
+    c1 = await WsClient.open(fresh.server.ws_url, calm["seeker_token"])
+    await c1.send({"type": "queue.join"})
+    await c1.recv("queue.status")
+    flagged = await new_seeker(fresh.server.base_url, language)
+    c2 = await WsClient.open(fresh.server.ws_url, flagged["seeker_token"])
+    await c2.send({"type": "queue.join"})
+    cid2 = (await c2.recv("queue.status"))["conversation_id"]
+    await c2.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid2,
+            "client_msg_id": "w",
+            "text": "jeena nahi chahta ab",
+        }
+    )
+    ahead = await c2.recv("queue.status", where=lambda f: f["position"] == 1)
+    assert ahead["conversation_id"] == cid2
+    page = await sup.recv("escalation.page", timeout=6)  # FLAGGED_WAIT_PAGE_S = 1
+    assert page["conversation_id"] == cid2 and page["source"] == "cue"
+    volunteer = await fresh.staff.create(languages=[language])
+    v = await WsClient.open(fresh.server.ws_url, volunteer.token)
+    await v.send({"type": "queue.take"})
+    assert (await v.recv("conversation.started"))["conversation_id"] == cid2
+
+
+async def test_supervisor_transcript_read_is_audited(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await fresh.staff.create("supervisor")
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        r = await http.get(
+            f"/api/v1/conversations/{cid}/messages",
+            headers={"Authorization": f"Bearer {sup.token}"},
+        )
+    assert r.status_code == 200
+    reads = await audit_actions(fresh.database_url, "transcript.read")
+    assert [(r["actor_id"], r["conversation_id"]) for r in reads] == [(sup.user_id, cid)]
+
+
+async def test_a_restart_between_page_and_deadline_repages_exactly_once(backend, tmp_path):
+    from tests.conftest import FAST
+    from tests.support import env_for
+
+    if backend.name != "sqlite":
+        pytest.skip("one SQLite restart suffices; PostgreSQL is covered by the two-process test")
+    url = f"sqlite+aiosqlite:///{tmp_path}/restart.db"
+    env = env_for(url, **{**FAST, "ESCALATION_TIME_SCALE": "0.03"})  # high: ~4 s
+    run_cli(["migrate"], env)
+    srv = Server(env).start()
+    fresh = Fresh(srv, StaffFactory(url, srv.base_url), url)
+    sup = await supervisor(fresh, rank=1)
+    s, v, cid, _ = await paired(srv, fresh.staff)
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "plan mentioned"})
+    await sup.recv("escalation.page")
+    srv.stop()  # the process goes away between the page and the deadline
+    srv2 = Server(env, port=srv.port).start()
+    try:
+        sup2 = await WsClient.open(srv2.ws_url, sup.staff.token)
+        repage = await sup2.recv("escalation.page", timeout=10)
+        assert repage["page"] == 2
+        await asyncio.sleep(1.0)
+        pages = await audit_actions(url, "escalation.paged")
+        assert len(pages) == 2
+    finally:
+        srv2.stop()

@@ -220,7 +220,7 @@ async def test_partial_answers_survive_a_reconnect_and_nothing_lowers_a_level(fr
         await v2.send(
             {"type": "risk.answer", "conversation_id": cid, "item_id": item, "value": "no"}
         )
-        await v2.recv("risk.checklist", where=lambda f: item in f["answers"])
+        await v2.recv("risk.checklist", where=lambda f, item=item: item in f["answers"])
     await v2.send({"type": "risk.submit", "conversation_id": cid})
     result = await v2.recv("risk.assessed", where=lambda f: f["assessed_level"] == "none")
     assert result["level"] == "moderate"

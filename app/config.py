@@ -53,7 +53,6 @@ class Settings(BaseSettings):
     login_throttle_s: int = Field(300, gt=0)
 
     auth_timeout_s: float = Field(10.0, gt=0)
-    max_message_chars: int = 4000
     # A text frame longer than this is refused with `frame_too_large` (connection kept);
     # uvicorn closes with 1009 above WS_MAX_FRAME_BYTES.
     ws_max_frame_chars: int = 16_384

@@ -6,12 +6,14 @@ docs/protocol.md), a human message and an HTTP status. The HTTP layer renders th
 code where ``close_code`` is set.
 
     AppError
-    ├── BadRequest (400): invalid_frame, text_empty, text_too_long, invalid_json, ...
+    ├── BadRequest (400): invalid_frame, text_empty, text_too_long, invalid_json,
+    │                     invalid_answer, no_escalation, ...
     ├── Unauthorized (401): not_authenticated, invalid_credentials
     ├── Forbidden (403): forbidden
     ├── NotFound (404): not_found
     ├── Conflict (409): conversation_closed, invalid_transition, already_queued,
-    │                   queue_empty, at_capacity, not_trained, cooldown, escalation_open
+    │                   queue_empty, at_capacity, not_trained, escalation_open,
+    │                   referral_open, username_taken
     ├── TooManyRequests (429): rate_limited, login_throttled
     └── Unavailable (503): unavailable
 """

@@ -17,6 +17,7 @@ from app.bus import create_bus
 from app.chat import router as chat_router
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
+from app import overview
 from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_router.api)
     app.include_router(escalation_router.api)
     app.include_router(referral_router.api)
+    app.include_router(overview.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 
@@ -174,7 +176,7 @@ def mount_web_client(app: FastAPI, directory: Path) -> None:
     pages = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "supervisor.html"}
     for path, filename in pages.items():
         app.add_api_route(
-            path, _page(directory / filename), methods=["GET"], include_in_schema=False
+            path, _page(directory / filename), methods=["GET", "HEAD"], include_in_schema=False
         )
     if directory.is_dir():
         app.mount("/static", StaticFiles(directory=directory), name="static")

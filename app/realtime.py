@@ -272,7 +272,9 @@ class Connection:
         cursor = self.cursors.get(item.conversation_id)
         if cursor is None:
             return
-        cursor.delivered = item.after_seq
+        # Never send this socket a message it already has: a resume from behind what was
+        # delivered continues from what was delivered.
+        cursor.delivered = max(item.after_seq, cursor.delivered or 0)
         ok = await self._catch_up(item.conversation_id)
         if not ok:
             await self.websocket.send_text(
@@ -358,7 +360,7 @@ class Connection:
             if identity_is_db_down(exc):
                 self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
             else:
-                log.exception("unexpected error handling a %s frame", type(exc).__name__)
+                log.exception("unexpected %s handling a frame", type(exc).__name__)
                 self.send(protocol.error_frame("internal", "unexpected error", ref))
 
 

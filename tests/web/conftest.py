@@ -1,0 +1,205 @@
+"""Browser fixtures: a real Peerline server per test and Debian's Chromium driven by Playwright.
+
+Self-contained on purpose (it may later move into a shared conftest). The tests skip when
+/usr/bin/chromium is missing, and fail instead when ``CI`` is set. Playwright never downloads a
+browser here: we launch the system Chromium by path.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+VOLUNTEER_USERNAME = "v1"
+VOLUNTEER_PASSWORD = "volunteer-pass-1"
+SUPERVISOR_PASSWORD = "supervisor-pass-1"
+SERVER_START_TIMEOUT_S = 30.0
+
+
+def _peerline() -> str:
+    """The `peerline` console script of the interpreter running the tests."""
+    candidate = Path(sys.executable).with_name("peerline")
+    return str(candidate) if candidate.exists() else "peerline"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        PEERLINE_ENV="test",
+        SECRET_KEY=secrets.token_urlsafe(48),
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [_peerline(), *args],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"peerline {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class LiveServer:
+    """A `peerline serve` subprocess with its own SQLite database."""
+
+    directory: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+    #: The trained en/hi volunteer every test database starts with.
+    volunteer: tuple[str, str] = (VOLUNTEER_USERNAME, VOLUNTEER_PASSWORD)
+    supervisor_password: str = SUPERVISOR_PASSWORD
+
+    def __post_init__(self) -> None:
+        self.log_path = self.directory / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [_peerline(), "serve", "--port", str(self.port)],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"peerline serve exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"peerline serve did not answer /healthz:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def create_user(
+        self, role: str, username: str, password: str, languages: str = "en,hi"
+    ) -> None:
+        args = ["create-user", "--role", role, "--username", username, "--languages", languages]
+        if role == "volunteer":
+            args.append("--trained")
+        _cli(args, self.env, stdin=f"{password}\n")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is required when CI is set")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with volunteer v1, copied for every test (faster than migrating)."""
+    directory = tmp_path_factory.mktemp("peerline-template")
+    env = _env(f"sqlite+aiosqlite:///{directory}/t.db")
+    _cli(["migrate"], env)
+    _cli(
+        [
+            "create-user",
+            "--role",
+            "volunteer",
+            "--username",
+            VOLUNTEER_USERNAME,
+            "--trained",
+            "--languages",
+            "en,hi",
+        ],
+        env,
+        stdin=f"{VOLUNTEER_PASSWORD}\n",
+    )
+    return directory
+
+
+@pytest.fixture
+def server(tmp_path: Path, migrated_template: Path, chromium_path: str) -> Iterator[LiveServer]:
+    for item in migrated_template.iterdir():
+        if item.name.startswith("t.db"):
+            shutil.copy(item, tmp_path / item.name)
+    live = LiveServer(
+        directory=tmp_path,
+        port=_free_port(),
+        env=_env(f"sqlite+aiosqlite:///{tmp_path}/t.db"),
+    )
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

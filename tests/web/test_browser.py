@@ -1,0 +1,645 @@
+"""The web client, driven in Chromium against a real server: seeker, volunteer and supervisor.
+
+Each journey uses several browser contexts at once (separate "devices"). Every page is watched
+for script errors, CSP violations and requests that leave the server's origin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+QUICK_EXIT_HOST = "https://www.google.com/"
+I18N = ROOT / "web_client" / "i18n"
+EN = json.loads((I18N / "en.json").read_text(encoding="utf-8"))
+HI = json.loads((I18N / "hi.json").read_text(encoding="utf-8"))
+TIMEOUT_MS = 15_000
+RECONNECT_TIMEOUT_MS = 45_000  # ping every 15 s + pong timeout 10 s + backoff, with room
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass
+class Watch:
+    """What went wrong on the pages of one test: script errors, CSP refusals, foreign requests."""
+
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> Page:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", self._console)
+        page.on("request", self._request)
+        return page
+
+    def _console(self, message) -> None:  # type: ignore[no-untyped-def]
+        text = message.text
+        if "Content Security Policy" in text or "Refused to" in text:
+            self.errors.append(f"csp: {text}")
+        elif (
+            message.type == "error"
+            and "ERR_INTERNET_DISCONNECTED" not in text
+            and "WebSocket" not in text
+        ):
+            # 404s of optional endpoints are expected while the server grows.
+            if "404" not in text and "Failed to load resource" not in text:
+                self.errors.append(f"console: {text}")
+
+    def _request(self, request) -> None:  # type: ignore[no-untyped-def]
+        url = request.url
+        if url.startswith((self.origin, "ws://127.0.0.1", "data:", "about:")):
+            return
+        self.foreign.append(url)
+
+    def check(self, allow_foreign: tuple[str, ...] = ()) -> None:
+        assert not self.errors, "\n".join(self.errors)
+        leaked = [url for url in self.foreign if not url.startswith(allow_foreign)]
+        assert not leaked, f"requests left the server: {leaked}"
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Iterator[Watch]:
+    yield Watch(origin=server.base_url)
+
+
+@contextmanager
+def device(
+    browser: Browser, watch: Watch, viewport: dict[str, int], **options
+) -> Iterator[tuple[BrowserContext, Page]]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context, watch.attach(context.new_page())
+    finally:
+        context.close()
+
+
+def shot(page: Page, directory: Path, name: str, *, full_page: bool = False) -> None:
+    page.wait_for_timeout(250)  # let fonts and layout settle
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=full_page)
+
+
+# ---- journeys' building blocks ------------------------------------------------------------------
+
+
+def seeker_starts(page: Page, server: LiveServer) -> None:
+    page.goto(server.base_url + "/")
+    expect(page.locator("#welcome-title")).to_have_text(EN["welcome.title"])
+    page.locator("#consent").check()
+    page.locator("#start-button").click()
+    expect(page.locator("#queue-card")).to_be_visible()
+    expect(page.locator("#queue-position")).to_contain_text(re.compile(r"next|number|still"))
+
+
+def seeker_sends(page: Page, text: str) -> None:
+    page.locator("#composer-text").fill(text)
+    page.locator("#composer-text").press("Enter")
+
+
+def volunteer_logs_in(page: Page, server: LiveServer) -> None:
+    username, password = server.volunteer
+    page.goto(server.base_url + "/volunteer")
+    page.locator("#login-username").fill(username)
+    page.locator("#login-password").fill(password)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=console]")).to_be_visible()
+    page.locator("#available").check()
+    expect(page.locator("#availability-status")).to_contain_text("Available")
+
+
+def volunteer_takes(page: Page) -> None:
+    page.locator("#take-next").click()
+    expect(page.locator("#chat-area .chat-pane:not([hidden])")).to_be_visible()
+
+
+def volunteer_pane(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator("#chat-area .chat-pane:not([hidden])")
+
+
+def volunteer_sends(page: Page, text: str) -> None:
+    box = volunteer_pane(page).locator(".js-text")
+    box.fill(text)
+    box.press("Enter")
+
+
+def bubble_texts(page: Page, scope: str) -> list[str]:
+    return page.locator(f"{scope} .bubble .bubble__text").all_inner_texts()
+
+
+def chat_in_progress(browser: Browser, server: LiveServer, watch: Watch):  # type: ignore[no-untyped-def]
+    """Open a seeker (phone) and the volunteer (desktop) with one chat between them."""
+    seeker_ctx = browser.new_context(viewport=PHONE)
+    volunteer_ctx = browser.new_context(viewport=DESKTOP)
+    for ctx in (seeker_ctx, volunteer_ctx):
+        ctx.set_default_timeout(TIMEOUT_MS)
+    seeker = watch.attach(seeker_ctx.new_page())
+    volunteer = watch.attach(volunteer_ctx.new_page())
+    seeker_starts(seeker, server)
+    seeker_sends(seeker, "hi, is anyone there?")
+    expect(seeker.locator(".bubble--mine").last).to_have_attribute(
+        "data-state", re.compile("sent|read")
+    )
+    volunteer_logs_in(volunteer, server)
+    volunteer_takes(volunteer)
+    expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
+        ["hi, is anyone there?"]
+    )
+    expect(seeker.locator("#chat-header")).to_be_visible()
+    return seeker_ctx, seeker, volunteer_ctx, volunteer
+
+
+# ---- the journeys -------------------------------------------------------------------------------
+
+
+def test_seeker_and_volunteer_chat_both_ways(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    with device(browser, watch, DESKTOP) as (_, wide):
+        wide.goto(server.base_url + "/")
+        expect(wide.locator("#welcome-title")).to_be_visible()
+        shot(wide, screenshots, "seeker-welcome-desktop")
+
+    with (
+        device(browser, watch, PHONE) as (_, seeker),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        seeker.goto(server.base_url + "/")
+        # The emergency numbers come before consent, as tap-to-call links.
+        emergency = seeker.locator(".emergency")
+        expect(emergency.locator('a[href="tel:112"]')).to_be_visible()
+        expect(emergency.locator('a[href="tel:14416"]')).to_be_visible()
+        assert emergency.evaluate(
+            "(e) => e.compareDocumentPosition(document.getElementById('consent')) & Node.DOCUMENT_POSITION_FOLLOWING"
+        )
+        shot(seeker, screenshots, "seeker-welcome-phone")
+        shot(seeker, screenshots, "seeker-welcome-phone-full", full_page=True)
+
+        # Consent is required.
+        seeker.locator("#start-button").click()
+        expect(seeker.locator("#consent-error")).to_have_text(EN["start.consent_required"])
+
+        seeker.locator("#consent").check()
+        seeker.locator("#start-button").click()
+        expect(seeker.locator("#queue-card")).to_be_visible()
+        # Nobody is online yet: say so honestly, keep the helplines one tap away.
+        expect(seeker.locator("#queue-none")).to_be_visible()
+        expect(seeker.locator("#queue-card .js-open-helplines")).to_be_visible()
+        seeker_sends(seeker, "I don't know who else to talk to")
+        expect(seeker.locator(".bubble--mine")).to_have_attribute("data-state", "sent")
+        shot(seeker, screenshots, "seeker-queue-phone")
+        assert seeker.evaluate("localStorage.length") == 1
+        stored = seeker.evaluate("localStorage.getItem('peerline.seeker')")
+        assert set(json.loads(stored)) == {"token", "expires_at"}
+
+        volunteer_logs_in(volunteer, server)
+        expect(volunteer.locator("#q-waiting")).to_have_text("1")
+        expect(seeker.locator("#queue-none")).to_be_hidden()
+        expect(seeker.locator("#queue-wait")).to_contain_text("Estimated wait")
+        volunteer_takes(volunteer)
+        pane = volunteer_pane(volunteer)
+        # What the seeker wrote while waiting is there first.
+        expect(pane.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["I don't know who else to talk to"]
+        )
+        expect(seeker.locator("#chat-header")).to_be_visible()
+
+        # Volunteer → seeker, with the typing indicator on the way.
+        pane.locator(".js-text").type("I'm here")
+        expect(seeker.locator("#typing")).to_be_visible()
+        pane.locator(".js-text").fill(
+            "I'm really glad you reached out. I'm here and I'm listening."
+        )
+        pane.locator(".js-text").press("Enter")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["I'm really glad you reached out. I'm here and I'm listening."]
+        )
+        # The seeker's page is visible, so it reads it; the volunteer sees "read".
+        expect(pane.locator(".bubble--mine")).to_have_attribute("data-state", "read")
+
+        # Seeker → volunteer; the volunteer's selected chat reads it, the seeker sees "read".
+        seeker_sends(seeker, "exams are crushing me")
+        expect(pane.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["I don't know who else to talk to", "exams are crushing me"]
+        )
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
+
+        # A canned phrase goes into the box, editable, not straight to the seeker.
+        phrases = pane.locator(".js-phrases")
+        first_phrase = phrases.locator("option").nth(1).get_attribute("value")
+        phrases.select_option(first_phrase)
+        expect(pane.locator(".js-text")).to_have_value(first_phrase)
+        pane.locator(".js-text").press("Enter")
+        expect(seeker.locator(".bubble--peer .bubble__text").last).to_have_text(first_phrase)
+
+        shot(seeker, screenshots, "seeker-chat-phone")
+        shot(volunteer, screenshots, "volunteer-console-desktop")
+
+        # Bubbles are in seq order on both sides, nothing twice.
+        assert bubble_texts(seeker, "#messages") == [
+            "I don't know who else to talk to",
+            "I'm really glad you reached out. I'm here and I'm listening.",
+            "exams are crushing me",
+            first_phrase,
+        ]
+
+        # The seeker ends the chat: feedback stays on the device; the volunteer writes a note.
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("#ended-title")).to_be_visible()
+        expect(seeker.locator('#ended-helplines a[href="tel:14416"]')).to_be_visible()
+        seeker.get_by_label(EN["feedback.better"]).check()
+        seeker.get_by_label(EN["feedback.yes"]).check()
+        shot(seeker, screenshots, "seeker-ended-phone", full_page=True)
+        seeker.locator("#feedback-form button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_visible()
+
+        expect(pane.locator(".js-note-form")).to_be_visible()
+        pane.locator(".js-note-text").fill("Exam stress; no risk indicators; gave Tele-MANAS.")
+        pane.locator(".js-note-form button[type=submit]").click()
+        expect(pane.locator(".js-note-status")).to_have_text(EN["vol.note_saved"])
+        shot(volunteer, screenshots, "volunteer-wrapup-desktop")
+    watch.check()
+
+
+def assert_once_in_order(page: Page, scope: str, count: int) -> None:
+    """Exactly `count` bubbles, seq 1..count: nothing lost, doubled or out of order."""
+    seqs = page.locator(f"{scope} .bubble").evaluate_all(
+        "(nodes) => nodes.map((n) => Number(n.dataset.seq))"
+    )
+    assert seqs == list(range(1, count + 1)), seqs
+
+
+VOLUNTEER_LOG = "#chat-area .chat-pane:not([hidden]) .js-messages"
+
+
+def test_network_drop_loses_and_doubles_nothing(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    sockets: list[object] = []
+    seeker.on("websocket", lambda socket: sockets.append(socket))
+    try:
+        volunteer_sends(volunteer, "before the drop")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["before the drop"])
+
+        seeker_ctx.set_offline(True)
+        expect(seeker.locator("#conn-notice")).to_be_visible()
+        # While the seeker is away: the volunteer writes twice, the seeker once.
+        volunteer_sends(volunteer, "are you still there?")
+        volunteer_sends(volunteer, "take your time")
+        seeker_sends(seeker, "sorry, my signal dropped")
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute("data-state", "sending")
+        shot(seeker, screenshots, "seeker-reconnecting-phone")
+        # Stay away longer than the pong timeout, so the client gives the socket up for dead and
+        # must reconnect, resume and resend (not merely wait for a stalled socket to flow again).
+        seeker.wait_for_timeout(12_000)
+
+        seeker_ctx.set_offline(False)
+        expect(seeker.locator("#conn-notice")).to_be_hidden(timeout=RECONNECT_TIMEOUT_MS)
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["before the drop", "are you still there?", "take your time"],
+            timeout=RECONNECT_TIMEOUT_MS,
+        )
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
+            ["hi, is anyone there?", "sorry, my signal dropped"], timeout=RECONNECT_TIMEOUT_MS
+        )
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+
+        assert sockets, "the seeker never opened a new socket after the drop"
+
+        # Exactly once each, in seq order with no gap, on both sides.
+        assert_once_in_order(seeker, "#messages", 5)
+        assert_once_in_order(volunteer, VOLUNTEER_LOG, 5)
+
+        # The page still works after the drop.
+        seeker_sends(seeker, "thanks for waiting")
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text").last).to_have_text(
+            "thanks for waiting"
+        )
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_server_restart_reconnects_and_resumes(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """SIGTERM closes every socket with 1012; both pages come back to the next process."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        volunteer_sends(volunteer, "before the restart")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["before the restart"])
+
+        server.stop()
+        expect(seeker.locator("#conn-notice")).to_be_visible()
+        seeker_sends(seeker, "written while the server was down")
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute("data-state", "sending")
+        server.start()
+
+        expect(seeker.locator("#conn-notice")).to_be_hidden(timeout=RECONNECT_TIMEOUT_MS)
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
+            ["hi, is anyone there?", "written while the server was down"],
+            timeout=RECONNECT_TIMEOUT_MS,
+        )
+        volunteer_sends(volunteer, "after the restart")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["before the restart", "after the restart"]
+        )
+        assert_once_in_order(seeker, "#messages", 4)
+        assert_once_in_order(volunteer, VOLUNTEER_LOG, 4)
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    # Refused reconnects while the server was down are expected console noise.
+    watch.errors = [e for e in watch.errors if "ERR_CONNECTION_REFUSED" not in e]
+    watch.check()
+
+
+def test_quick_exit_replaces_the_page_and_forgets_the_token(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    def stub(route: Route) -> None:
+        route.fulfill(
+            status=200, content_type="text/html", body="<title>weather</title><p>Weather</p>"
+        )
+
+    for how in ("button", "escape"):
+        with device(browser, watch, PHONE) as (context, page):
+            context.route(re.compile(r"^https://www\.google\.com/.*"), stub)
+            page.goto(server.base_url + "/")
+            page.locator("#consent").check()
+            page.locator("#start-button").click()
+            expect(page.locator("#queue-card")).to_be_visible()
+            assert page.evaluate("localStorage.getItem('peerline.seeker')")
+
+            if how == "button":
+                expect(page.locator("#quick-exit")).to_be_visible()
+                page.locator("#quick-exit").click()
+            else:
+                page.locator("#composer-text").focus()
+                page.keyboard.press("Escape")
+            page.wait_for_url(re.compile(r"^https://www\.google\.com/search\?q=weather"))
+
+            # `replace`: going back does not return to Peerline.
+            page.go_back()
+            assert not page.url.startswith(server.base_url), page.url
+
+            # The token is gone from this browser.
+            check = context.new_page()
+            check.goto(server.base_url + "/static/i18n/en.json")
+            assert check.evaluate("localStorage.getItem('peerline.seeker')") is None
+            assert check.evaluate("localStorage.length") == 0
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
+def test_hindi_interface_renders_hindi(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    with (
+        device(browser, watch, PHONE) as (_, seeker),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        seeker.goto(server.base_url + "/")
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(seeker.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        assert seeker.evaluate("document.documentElement.lang") == "hi"
+        expect(seeker.locator("#quick-exit .quick-exit__label")).to_have_text(HI["exit.button"])
+        expect(seeker.locator("#start-button")).to_have_text(HI["start.button"])
+        # Every data-i18n element shows the Hindi string for its key.
+        shown = seeker.locator("[data-i18n]:not([data-i18n-vars])").evaluate_all(
+            "(nodes) => nodes.map((n) => [n.dataset.i18n, n.textContent])"
+        )
+        for key, text in shown:
+            assert text == HI[key], (key, text)
+        shot(seeker, screenshots, "seeker-welcome-hindi-phone")
+
+        seeker.locator("#consent").check()
+        seeker.locator("#start-button").click()
+        expect(seeker.locator("#queue-card h2")).to_have_text(HI["queue.title"])
+        expect(seeker.locator("#queue-none")).to_have_text(HI["queue.no_volunteer"])
+
+        # The chat is in Hindi: the volunteer sees the language and Hindi phrases.
+        volunteer_logs_in(volunteer, server)
+        volunteer_takes(volunteer)
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-meta")).to_contain_text("हिन्दी")
+        phrases = json.loads((I18N / "phrases.hi.json").read_text(encoding="utf-8"))
+        expect(pane.locator(".js-phrases option").nth(1)).to_have_text(
+            phrases["groups"][0]["phrases"][0]
+        )
+        volunteer_sends(volunteer, "नमस्ते, मैं यहाँ हूँ।")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["नमस्ते, मैं यहाँ हूँ।"])
+        expect(seeker.locator("#end-chat")).to_have_text(HI["chat.end"])
+        shot(seeker, screenshots, "seeker-chat-hindi-phone")
+    watch.check()
+
+
+def test_returning_seeker_resumes_the_conversation(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        volunteer_sends(volunteer, "I'm glad you wrote.")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["I'm glad you wrote."])
+        # Only the token and its expiry are kept, never what was said.
+        storage = seeker.evaluate("JSON.stringify(Object.assign({}, localStorage))")
+        assert "glad" not in storage and "anyone" not in storage
+        seeker.close()
+
+        # Same browser, later: the chat is back with its history.
+        again = watch.attach(seeker_ctx.new_page())
+        again.goto(server.base_url + "/")
+        expect(again.locator("#chat-header")).to_be_visible()
+        expect(again.locator("#messages .bubble .bubble__text")).to_have_text(
+            ["hi, is anyone there?", "I'm glad you wrote."]
+        )
+        seeker_sends(again, "I'm back")
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text").last).to_have_text(
+            "I'm back"
+        )
+        expect(again.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        shot(again, screenshots, "seeker-resumed-phone")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_volunteer_handles_two_chats_with_unread_counts(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    with (
+        device(browser, watch, PHONE) as (_, first),
+        device(browser, watch, PHONE) as (_, second),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        seeker_starts(first, server)
+        seeker_starts(second, server)
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#capacity").select_option("2")
+        expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
+        volunteer.locator("#take-next").click()
+        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(1)
+        volunteer.locator("#take-next").click()
+        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
+        tabs = volunteer.locator("#chat-tabs .tab")
+        expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+
+        seeker_sends(second, "message for the other tab")
+        expect(tabs.nth(1).locator(".badge")).to_have_text("1")
+        seeker_sends(second, "and another")
+        expect(tabs.nth(1).locator(".badge")).to_have_text("2")
+        shot(volunteer, screenshots, "volunteer-two-chats-desktop")
+
+        # Keyboard: arrow to the next tab, which clears its unread count.
+        tabs.nth(0).focus()
+        volunteer.keyboard.press("ArrowDown")
+        expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+        expect(tabs.nth(1).locator(".badge")).to_be_hidden()
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
+            ["message for the other tab", "and another"]
+        )
+        expect(second.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
+    watch.check()
+
+
+def test_supervisor_desk_loads_and_degrades_quietly(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        with device(browser, watch, viewport) as (_, desk):
+            desk.goto(server.base_url + "/supervisor")
+            expect(desk.locator("#login-title")).to_have_text(EN["sup.login_title"])
+            if name == "desktop":
+                shot(desk, screenshots, "supervisor-login-desktop")
+            desk.locator("#login-username").fill("sup1")
+            desk.locator("#login-password").fill(server.supervisor_password)
+            desk.locator("#login-form button[type=submit]").click()
+            expect(desk.locator("[data-screen=desk]")).to_be_visible()
+            desk.locator("#oncall").check()
+            expect(desk.locator("#oncall-status")).not_to_be_empty()
+            expect(desk.locator("#escalations")).to_be_attached()
+            shot(desk, screenshots, f"supervisor-desk-{name}")
+    watch.check()
+
+
+def test_volunteer_login_page_phone(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/volunteer")
+        expect(page.locator("#login-title")).to_have_text(EN["vol.login_title"])
+        page.locator("#login-username").fill(server.volunteer[0])
+        page.locator("#login-password").fill("wrong-password-1")
+        page.locator("#login-form button[type=submit]").click()
+        expect(page.locator("#login-error")).to_have_text(EN["login.invalid"])
+        shot(page, screenshots, "volunteer-login-phone")
+        page.locator("#login-password").fill(server.volunteer[1])
+        page.locator("#login-form button[type=submit]").click()
+        expect(page.locator("[data-screen=console]")).to_be_visible()
+        shot(page, screenshots, "volunteer-console-phone")
+    watch.check()
+
+
+def supervisor_logs_in(page: Page, server: LiveServer) -> None:
+    page.goto(server.base_url + "/supervisor")
+    page.locator("#login-username").fill("sup1")
+    page.locator("#login-password").fill(server.supervisor_password)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=desk]")).to_be_visible()
+    page.locator("#oncall").check()
+    expect(page.locator("#oncall-status")).to_have_text(EN["sup.oncall_on"])
+
+
+def test_risk_escalation_whisper_and_helpline_card(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        pane = volunteer_pane(volunteer)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+
+        # A warning sign in the seeker's words is flagged next to the message, for a human.
+        seeker_sends(seeker, "I feel like a burden to everyone")
+        expect(pane.locator(".bubble--flagged .cue")).to_be_visible()
+        expect(risk.locator(".js-cues li")).to_have_count(1)
+
+        # The screening starts one question at a time.
+        risk.locator(".js-start").click()
+        expect(risk.locator(".js-checklist")).to_be_visible()
+        expect(risk.locator(".js-progress")).to_contain_text("1")
+        expect(risk.locator(".js-question")).not_to_be_empty()
+        expect(risk.locator(".js-options button").first).to_be_visible()
+
+        # The volunteer sends a helpline card: tap-to-call links reach the seeker.
+        risk.locator(".js-referral").click()
+        expect(risk.locator(".js-helplines input").first).to_be_visible()
+        risk.locator(".js-referral-form button[type=submit]").click()
+        card = seeker.locator("#messages .referral .helpline-card")
+        expect(card).to_be_visible()
+        expect(card.locator('a[href="tel:14416"]')).to_be_visible()
+        expect(card.locator('a[href="tel:112"]')).to_be_visible()
+        shot(seeker, screenshots, "seeker-helpline-card-phone")
+
+        # Escalate: the supervisor is paged with a live countdown to the ack deadline.
+        risk.locator(".js-escalate").click()
+        risk.locator(".js-escalate-reason").fill("Seeker sounds hopeless; I'd like support.")
+        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        expect(escalation).to_be_visible()
+        expect(desk.locator("#page-alert")).to_be_visible()
+        expect(escalation.locator(".js-countdown")).to_contain_text(re.compile(r"\d+:\d\d"))
+        shot(volunteer, screenshots, "volunteer-risk-panel-desktop")
+        shot(desk, screenshots, "supervisor-escalation-desktop")
+
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_have_text(
+            "hi, is anyone there?"
+        )
+
+        # A whisper reaches the volunteer only, shown apart from the chat.
+        desk.locator("#whisper-text").fill("You're doing well. Ask about safety directly.")
+        desk.locator("#whisper-form button[type=submit]").click()
+        expect(pane.locator(".whisper")).to_contain_text("Ask about safety directly.")
+        expect(seeker.locator("#messages")).not_to_contain_text("Ask about safety directly.")
+        shot(desk, screenshots, "supervisor-conversation-desktop")
+
+        escalation.locator(".js-resolve").click()
+        escalation.locator(".js-outcome").select_option("safe_plan_agreed")
+        escalation.locator(".js-resolve-form button[type=submit]").click()
+        expect(desk.locator("#escalations .escalation")).to_have_count(0)
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

@@ -1,0 +1,121 @@
+// Interface strings. Every visible word comes from /static/i18n/<lang>.json; markup only
+// names keys:
+//   data-i18n="key"              → textContent
+//   data-i18n-placeholder="key"  → placeholder
+//   data-i18n-aria-label="key"   → aria-label
+//   data-i18n-title="key"        → title
+// Strings may hold {name} slots, filled by t(key, {name: value}).
+
+export const LANGUAGES = Object.freeze({ en: "English", hi: "हिन्दी" });
+export const DEFAULT_LANGUAGE = "en";
+
+const ATTRIBUTES = [
+  ["data-i18n-placeholder", "placeholder"],
+  ["data-i18n-aria-label", "aria-label"],
+  ["data-i18n-title", "title"],
+];
+
+let current = DEFAULT_LANGUAGE;
+let strings = {};
+let fallback = {};
+const listeners = new Set();
+
+async function fetchStrings(lang) {
+  const response = await fetch(`/static/i18n/${lang}.json`, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`i18n ${lang}: ${response.status}`);
+  return response.json();
+}
+
+/** The language in use. */
+export function language() {
+  return current;
+}
+
+/** Load a language (English stays loaded as the fallback) and re-render the page. */
+export async function setLanguage(lang) {
+  if (!(lang in LANGUAGES)) lang = DEFAULT_LANGUAGE;
+  if (!Object.keys(fallback).length) fallback = await fetchStrings(DEFAULT_LANGUAGE);
+  strings = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
+  current = lang;
+  document.documentElement.lang = lang;
+  apply(document);
+  for (const listener of listeners) listener(lang);
+  return lang;
+}
+
+/** Call `listener(lang)` after every language change (to re-render dynamic text). */
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+}
+
+/** The string for `key` with {slots} filled; the key itself if it is missing everywhere. */
+export function t(key, vars = {}) {
+  let text = strings[key] ?? fallback[key];
+  if (text === undefined) {
+    console.warn(`i18n: missing key ${key}`);
+    return key;
+  }
+  for (const [name, value] of Object.entries(vars)) {
+    text = text.split(`{${name}}`).join(String(value));
+  }
+  return text;
+}
+
+/** Whether a key exists (for optional, data-driven labels). */
+export function has(key) {
+  return key in strings || key in fallback;
+}
+
+/** The string for `key` if there is one, else `otherwise` (for labels of server-sent codes). */
+export function tOr(key, otherwise, vars = {}) {
+  return has(key) ? t(key, vars) : otherwise;
+}
+
+/** Fill every data-i18n* element under `root`. */
+export function apply(root) {
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n, varsOf(el));
+  }
+  for (const [attribute, target] of ATTRIBUTES) {
+    for (const el of root.querySelectorAll(`[${attribute}]`)) {
+      el.setAttribute(target, t(el.getAttribute(attribute)));
+    }
+  }
+}
+
+/** data-i18n-vars='{"n": 3}' gives slot values to a data-i18n element. */
+function varsOf(el) {
+  if (!el.dataset.i18nVars) return {};
+  try {
+    return JSON.parse(el.dataset.i18nVars);
+  } catch {
+    return {};
+  }
+}
+
+/** Set an element's i18n key (and slot values) and render it now. */
+export function bind(el, key, vars) {
+  el.dataset.i18n = key;
+  if (vars) el.dataset.i18nVars = JSON.stringify(vars);
+  else delete el.dataset.i18nVars;
+  el.textContent = t(key, vars || {});
+  return el;
+}
+
+/** A short local time (HH:MM) for a message. */
+export function formatTime(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString(current === "hi" ? "hi-IN" : "en-IN", {
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+/** "about N minutes" style wait text from seconds. */
+export function formatWait(seconds) {
+  if (seconds === null || seconds === undefined) return null;
+  if (seconds < 60) return t("wait.under_minute");
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? t("wait.one_minute") : t("wait.minutes", { n: minutes });
+}

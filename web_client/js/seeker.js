@@ -1,0 +1,663 @@
+// The seeker's page: welcome → consent → queue → chat → ended.
+//
+// Privacy rules kept here:
+//   - localStorage holds ONLY the seeker token and its expiry (never message text);
+//   - the interface language lives in sessionStorage and is gone with the tab;
+//   - Quick exit (button or Esc) wipes both, closes the socket and replaces this page.
+
+import { Connection, Status } from "./protocol.js";
+import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
+
+/** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
+export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
+const TOKEN_KEY = "peerline.seeker";
+const LANG_KEY = "peerline.lang";
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+const PEER_TYPING_HIDE_MS = 6000;
+
+const state = {
+  conn: null,
+  conversationId: null,
+  status: null, // waiting | active | ended
+  peerAlias: "",
+  joinOnAuth: false,
+  peerReadSeq: 0,
+  highestPeerSeq: 0,
+  readSentSeq: 0,
+  /** client_msg_id → bubble element of my messages. */
+  mine: new Map(),
+  typingSentAt: 0,
+  typingIdleTimer: null,
+  peerTypingTimer: null,
+  lastQueueStatus: null,
+};
+
+/** Show a screen; the chat screen gets an app-like, full-height layout. */
+function showScreen(name, options) {
+  document.body.classList.toggle("is-chat", name === "chat");
+  document.body.dataset.current = name;
+  showAnyScreen(name, options);
+}
+
+// ---- the saved session (token + expiry only) ------------------------------------------------
+
+function loadSession() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || "null");
+    if (!saved || typeof saved.token !== "string") return null;
+    if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
+      localStorage.removeItem(TOKEN_KEY);
+      return null;
+    }
+    return { token: saved.token, expires_at: saved.expires_at || null };
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(token, expiresAt) {
+  try {
+    localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, expires_at: expiresAt || null }));
+  } catch { /* private mode: the chat still works, it just cannot be resumed */ }
+}
+
+function clearSession() {
+  try { localStorage.removeItem(TOKEN_KEY); } catch { /* ignore */ }
+}
+
+// ---- Quick exit ----------------------------------------------------------------------------
+
+function quickExit() {
+  clearSession();
+  try { sessionStorage.clear(); } catch { /* ignore */ }
+  if (state.conn) state.conn.stop();
+  state.conn = null;
+  // Blank the page at once so nothing stays on screen while the next page loads.
+  document.title = "";
+  document.body.replaceChildren();
+  window.location.replace(QUICK_EXIT_URL);
+}
+
+$("quick-exit").addEventListener("click", quickExit);
+document.addEventListener(
+  "keydown",
+  (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      quickExit();
+    }
+  },
+  true,
+);
+
+// ---- language --------------------------------------------------------------------------------
+
+function renderLanguageSwitch() {
+  for (const button of document.querySelectorAll(".lang-switch__option")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
+  }
+}
+
+for (const button of document.querySelectorAll(".lang-switch__option")) {
+  button.addEventListener("click", async () => {
+    const lang = await setLanguage(button.dataset.lang);
+    try { sessionStorage.setItem(LANG_KEY, lang); } catch { /* ignore */ }
+  });
+}
+
+onLanguageChange(() => {
+  renderLanguageSwitch();
+  renderStaticHelplines();
+  renderQueueStatus();
+  renderPeer();
+  for (const bubble of state.mine.values()) renderBubbleState(bubble);
+});
+
+// ---- helplines -------------------------------------------------------------------------------
+
+/** Tele-MANAS and 112 are always one tap away, whatever the server sends. */
+function defaultHelplines() {
+  return [
+    {
+      name: t("helplines.telemanas_name"),
+      hours: t("helplines.telemanas_hours"),
+      numbers: [
+        { label: t("helplines.telemanas_short"), tel: "14416" },
+        { label: t("helplines.telemanas_tollfree"), tel: "18008914416" },
+      ],
+    },
+    {
+      name: t("helplines.emergency_name"),
+      hours: t("helplines.emergency_hours"),
+      numbers: [{ label: t("helplines.emergency_number"), tel: "112" }],
+    },
+  ];
+}
+
+function renderStaticHelplines() {
+  $("helplines-body").replaceChildren(helplineCard(defaultHelplines(), t("helplines.intro")));
+  $("ended-helplines").replaceChildren(helplineCard(defaultHelplines(), t("ended.helplines_intro")));
+}
+
+for (const button of document.querySelectorAll(".js-open-helplines")) {
+  button.addEventListener("click", () => $("helplines-dialog").showModal());
+}
+for (const button of document.querySelectorAll(".js-close-dialog")) {
+  button.addEventListener("click", () => button.closest("dialog").close());
+}
+
+// ---- starting ------------------------------------------------------------------------------
+
+$("start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const consent = $("consent");
+  const error = $("consent-error");
+  if (!consent.checked) {
+    bind(error, "start.consent_required");
+    consent.setAttribute("aria-invalid", "true");
+    consent.focus();
+    return;
+  }
+  error.textContent = "";
+  consent.removeAttribute("aria-invalid");
+  const button = $("start-button");
+  button.disabled = true;
+  bind(button, "start.button_busy");
+  try {
+    let session = loadSession();
+    if (!session) {
+      const answer = await api("/api/v1/seekers", {
+        method: "POST",
+        body: { language: language(), consent: true },
+      });
+      if (!answer.ok || !answer.data?.seeker_token) {
+        bind(error, answer.status === 0 ? "start.error_network" : "start.error_server");
+        return;
+      }
+      saveSession(answer.data.seeker_token, answer.data.expires_at);
+      session = loadSession() || { token: answer.data.seeker_token };
+    }
+    state.joinOnAuth = true;
+    connect(session.token);
+  } finally {
+    button.disabled = false;
+    bind(button, "start.button");
+  }
+});
+
+$("consent").addEventListener("change", () => {
+  if ($("consent").checked) {
+    $("consent-error").textContent = "";
+    $("consent").removeAttribute("aria-invalid");
+  }
+});
+
+function connect(token) {
+  if (state.conn) state.conn.stop();
+  const conn = new Connection({ token });
+  state.conn = conn;
+  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
+  conn.addEventListener("authenticated", (event) => onAuthenticated(event.detail));
+  conn.addEventListener("message", (event) => onMessage(event.detail));
+  conn.addEventListener("ack", (event) => onAck(event.detail));
+  conn.addEventListener("sendfailed", (event) => onSendFailed(event.detail));
+  conn.addEventListener("frame", (event) => onFrame(event.detail));
+  conn.addEventListener("unauthorized", () => onUnauthorized());
+  conn.start();
+}
+
+function onAuthenticated(frame) {
+  const active = (frame.active_conversations || [])[0];
+  if (active) {
+    const firstTime = state.conversationId !== active.conversation_id;
+    state.conversationId = active.conversation_id;
+    if (firstTime) {
+      resetChat();
+      state.peerAlias = active.peer_alias || "";
+      setStatus(active.status === "active" ? "active" : "waiting");
+      if (active.language && active.language !== language()) setLanguage(active.language);
+      showScreen("chat", { focus: false });
+      $("composer-text").focus();
+    }
+    state.joinOnAuth = false;
+    return;
+  }
+  if (state.joinOnAuth) {
+    state.joinOnAuth = false;
+    resetChat();
+    setStatus("waiting");
+    showScreen("chat", { focus: false });
+    state.conn.send({ type: "queue.join" });
+    $("composer-text").focus();
+    return;
+  }
+  if (state.status === "waiting" || state.status === "active") {
+    // The conversation closed while we were away; conversation.resumed will say how.
+    return;
+  }
+  if (!state.status) {
+    // A saved token with nothing open: start again from the welcome (the token is reused).
+    state.conn.stop();
+    state.conn = null;
+    showScreen("welcome");
+  }
+}
+
+function onUnauthorized() {
+  clearSession();
+  state.conn = null;
+  state.conversationId = null;
+  state.status = null;
+  const notice = $("start-notice");
+  bind(notice, "start.session_expired");
+  notice.hidden = false;
+  showScreen("welcome");
+}
+
+// ---- queue ---------------------------------------------------------------------------------
+
+function setStatus(status) {
+  state.status = status;
+  $("queue-card").hidden = status !== "waiting";
+  $("chat-header").hidden = status !== "active";
+  $("composer-text").disabled = !(status === "waiting" || status === "active");
+  renderQueueStatus();
+  renderPeer();
+}
+
+function renderQueueStatus() {
+  const status = state.lastQueueStatus;
+  const position = $("queue-position");
+  const wait = $("queue-wait");
+  const none = $("queue-none");
+  if (!status) {
+    bind(position, "queue.still_waiting");
+    wait.textContent = "";
+    none.hidden = true;
+    return;
+  }
+  bind(position, status.position === 1 ? "queue.position_next" : "queue.position", { n: status.position });
+  if (status.no_volunteer_online || status.estimated_wait_s === null || status.estimated_wait_s === undefined) {
+    wait.textContent = "";
+    none.hidden = !status.no_volunteer_online;
+    if (!status.no_volunteer_online) bind(wait, "queue.wait_unknown");
+  } else {
+    none.hidden = true;
+    bind(wait, "queue.wait_estimate", { wait: formatWait(status.estimated_wait_s) });
+  }
+}
+
+$("leave-queue").addEventListener("click", () => {
+  if (state.conn && state.conversationId) {
+    state.conn.send({ type: "queue.leave", conversation_id: state.conversationId });
+  }
+});
+
+// ---- chat ------------------------------------------------------------------------------------
+
+function resetChat() {
+  $("messages").replaceChildren();
+  state.mine.clear();
+  state.peerReadSeq = 0;
+  state.highestPeerSeq = 0;
+  state.readSentSeq = 0;
+  state.lastQueueStatus = null;
+  $("typing").hidden = true;
+}
+
+function renderPeer() {
+  if (state.peerAlias) $("peer-name").textContent = state.peerAlias;
+  else bind($("peer-name"), "chat.peer_default");
+}
+
+function renderConnection(status) {
+  $("conn-notice").hidden = status === Status.OPEN || status === Status.CLOSED || status === Status.CONNECTING;
+}
+
+/** Put a message bubble in seq order; bubbles still sending stay at the end. */
+function placeBubble(bubble) {
+  const list = $("messages");
+  const seq = Number(bubble.dataset.seq || 0);
+  if (seq) {
+    for (const other of list.children) {
+      const otherSeq = Number(other.dataset.seq || 0);
+      if ((!otherSeq && other.dataset.clientMsgId) || otherSeq > seq) {
+        list.insertBefore(bubble, other);
+        return;
+      }
+    }
+  }
+  list.append(bubble);
+}
+
+function makeBubble({ mine, text, sentAt, seq, clientMsgId, alias, role }) {
+  const bubble = el("li", { class: `bubble ${mine ? "bubble--mine" : "bubble--peer"}${role === "supervisor" ? " bubble--supervisor" : ""}` });
+  if (seq) bubble.dataset.seq = String(seq);
+  if (clientMsgId) bubble.dataset.clientMsgId = clientMsgId;
+  const who = mine ? t("chat.you") : alias || state.peerAlias || t("chat.peer_default");
+  bubble.append(el("span", { class: "visually-hidden bubble__who", text: `${who}: ` }));
+  bubble.append(el("p", { class: "bubble__text", text }));
+  const meta = el("p", { class: "bubble__meta" });
+  meta.append(el("time", { class: "bubble__time", text: formatTime(sentAt), attrs: { datetime: sentAt || "" } }));
+  if (mine) meta.append(el("span", { class: "bubble__state" }));
+  bubble.append(meta);
+  return bubble;
+}
+
+function renderBubbleState(bubble) {
+  const stateEl = bubble.querySelector(".bubble__state");
+  if (!stateEl) return;
+  const seq = Number(bubble.dataset.seq || 0);
+  let key = "chat.state_sending";
+  if (bubble.dataset.failed) key = "chat.state_failed";
+  else if (seq && state.peerReadSeq >= seq) key = "chat.state_read";
+  else if (seq) key = "chat.state_sent";
+  bubble.dataset.state = key.replace("chat.state_", "");
+  bind(stateEl, key);
+}
+
+function send(text) {
+  if (!state.conn || !state.conversationId) return false;
+  const clientMsgId = state.conn.sendChat(state.conversationId, text);
+  const bubble = makeBubble({ mine: true, text, sentAt: new Date().toISOString(), clientMsgId });
+  state.mine.set(clientMsgId, bubble);
+  renderBubbleState(bubble);
+  placeBubble(bubble);
+  scrollToEnd();
+  return true;
+}
+
+function onAck(frame) {
+  if (frame.conversation_id !== state.conversationId) return;
+  const bubble = state.mine.get(frame.client_msg_id);
+  if (!bubble) return;
+  markStored(bubble, frame.seq, frame.sent_at);
+}
+
+function markStored(bubble, seq, sentAt) {
+  if (!bubble.dataset.seq) {
+    bubble.dataset.seq = String(seq);
+    placeBubble(bubble);
+  }
+  const time = bubble.querySelector(".bubble__time");
+  if (sentAt && time) {
+    time.textContent = formatTime(sentAt);
+    time.setAttribute("datetime", sentAt);
+  }
+  renderBubbleState(bubble);
+}
+
+function onSendFailed(frame) {
+  const bubble = state.mine.get(frame.client_msg_id);
+  if (!bubble) return;
+  bubble.dataset.failed = frame.code || "error";
+  renderBubbleState(bubble);
+}
+
+function onMessage(frame) {
+  if (frame.conversation_id !== state.conversationId) return;
+  if (frame.sender_role === "seeker") {
+    let bubble = frame.client_msg_id ? state.mine.get(frame.client_msg_id) : null;
+    if (!bubble) {
+      bubble = makeBubble({ mine: true, text: frame.text, sentAt: frame.sent_at, seq: frame.seq, clientMsgId: frame.client_msg_id });
+      if (frame.client_msg_id) state.mine.set(frame.client_msg_id, bubble);
+      placeBubble(bubble);
+    }
+    markStored(bubble, frame.seq, frame.sent_at);
+  } else {
+    const bubble = makeBubble({ mine: false, text: frame.text, sentAt: frame.sent_at, seq: frame.seq, alias: frame.sender_alias, role: frame.sender_role });
+    placeBubble(bubble);
+    state.highestPeerSeq = Math.max(state.highestPeerSeq, frame.seq);
+    hidePeerTyping();
+    sendRead();
+  }
+  scrollToEnd();
+}
+
+function sendRead() {
+  if (document.visibilityState !== "visible" || !state.conn) return;
+  if (state.highestPeerSeq <= state.readSentSeq) return;
+  if (state.conn.send({ type: "chat.read", conversation_id: state.conversationId, seq: state.highestPeerSeq })) {
+    state.readSentSeq = state.highestPeerSeq;
+  }
+}
+
+document.addEventListener("visibilitychange", sendRead);
+
+function scrollToEnd() {
+  const list = $("messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+function showPeerTyping() {
+  const typing = $("typing");
+  bind(typing, "chat.typing", { name: state.peerAlias || t("chat.peer_default") });
+  typing.hidden = false;
+  clearTimeout(state.peerTypingTimer);
+  state.peerTypingTimer = setTimeout(hidePeerTyping, PEER_TYPING_HIDE_MS);
+}
+
+function hidePeerTyping() {
+  clearTimeout(state.peerTypingTimer);
+  $("typing").hidden = true;
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "queue.status":
+      state.conversationId = frame.conversation_id;
+      state.conn.follow(frame.conversation_id, { resume: false });
+      state.lastQueueStatus = frame;
+      if (state.status !== "active") setStatus("waiting");
+      renderQueueStatus();
+      return;
+    case "conversation.started":
+      if (frame.your_role && frame.your_role !== "seeker") return;
+      state.conversationId = frame.conversation_id;
+      state.conn.follow(frame.conversation_id, { resume: false });
+      state.peerAlias = frame.peer_alias || "";
+      setStatus("active");
+      announce("sr-alert", t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
+      appendSystemNote(t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
+      return;
+    case "conversation.resumed":
+      if (frame.conversation_id !== state.conversationId) return;
+      if (frame.status === "ended" || frame.status === "abandoned" || frame.status === "closed") {
+        showEnded();
+        return;
+      }
+      if (frame.status === "active" && state.status !== "active") setStatus("active");
+      if (typeof frame.peer_read_seq === "number") applyPeerRead(frame.peer_read_seq);
+      sendRead();
+      return;
+    case "chat.typing":
+      if (frame.conversation_id !== state.conversationId || frame.sender_role === "seeker") return;
+      if (frame.typing === false) hidePeerTyping();
+      else showPeerTyping();
+      return;
+    case "chat.read":
+      if (frame.conversation_id !== state.conversationId || frame.reader_role === "seeker") return;
+      applyPeerRead(frame.seq);
+      return;
+    case "conversation.ended":
+      if (frame.conversation_id !== state.conversationId) return;
+      showEnded();
+      return;
+    case "conversation.joined":
+    case "conversation.taken_over": {
+      if (frame.conversation_id !== state.conversationId) return;
+      const key = frame.type === "conversation.joined" ? "chat.supervisor_joined" : "chat.supervisor_took_over";
+      const text = t(key, { name: frame.staff_alias || t("role.supervisor") });
+      if (frame.type === "conversation.taken_over" && frame.staff_alias) {
+        state.peerAlias = frame.staff_alias;
+        renderPeer();
+      }
+      appendSystemNote(text);
+      announce("sr-alert", text);
+      return;
+    }
+    case "referral.card":
+      if (frame.conversation_id && frame.conversation_id !== state.conversationId) return;
+      appendReferralCard(frame);
+      return;
+    case "error":
+      onError(frame);
+      return;
+    default:
+  }
+}
+
+function onError(frame) {
+  if (frame.code === "conversation_closed") {
+    showEnded();
+  } else if (frame.code === "already_queued") {
+    // We already hold a conversation; a reconnect resumes it.
+  } else if (frame.code === "rate_limited") {
+    announce("sr-alert", t("chat.error_slow_down"));
+  }
+}
+
+function applyPeerRead(seq) {
+  if (seq <= state.peerReadSeq) return;
+  state.peerReadSeq = seq;
+  for (const bubble of state.mine.values()) renderBubbleState(bubble);
+}
+
+/** Add a note or card where it happened: after every stored message, before unsent ones. */
+function appendEvent(node) {
+  const seqs = [...$("messages").children].map((child) => Math.floor(Number(child.dataset.seq || 0)));
+  node.dataset.seq = String(Math.max(0, ...seqs) + 0.5);
+  placeBubble(node);
+  scrollToEnd();
+}
+
+function appendSystemNote(text) {
+  appendEvent(el("li", { class: "system-note", text }));
+}
+
+function appendReferralCard(frame) {
+  const item = el("li", { class: "referral" });
+  const intro = frame.intro || frame.text || t("referral.intro");
+  const helplines = Array.isArray(frame.helplines) && frame.helplines.length ? frame.helplines : defaultHelplines();
+  item.append(helplineCard(helplines, intro, frame.emergency));
+  appendEvent(item);
+  announce("sr-alert", t("referral.announce"));
+}
+
+function showEnded() {
+  if (state.status === "ended") return;
+  state.status = "ended";
+  if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
+  hidePeerTyping();
+  $("feedback-form").hidden = false;
+  $("feedback-form").reset();
+  $("feedback-thanks").hidden = true;
+  $("feedback-worse").hidden = true;
+  showScreen("ended");
+}
+
+$("end-chat").addEventListener("click", () => $("end-dialog").showModal());
+$("end-confirm").addEventListener("click", () => {
+  $("end-dialog").close();
+  if (state.conn && state.conversationId) {
+    state.conn.send({ type: "conversation.end", conversation_id: state.conversationId });
+  }
+});
+
+$("new-chat").addEventListener("click", () => {
+  state.conversationId = null;
+  state.status = null;
+  state.peerAlias = "";
+  resetChat();
+  const session = loadSession();
+  if (state.conn && state.conn.status === Status.OPEN) {
+    setStatus("waiting");
+    showScreen("chat", { focus: false });
+    state.conn.send({ type: "queue.join" });
+    $("composer-text").focus();
+  } else if (session) {
+    state.joinOnAuth = true;
+    connect(session.token);
+  } else {
+    showScreen("welcome");
+  }
+});
+
+// Feedback stays on this device for now: there is no endpoint to receive it yet.
+$("feedback-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData($("feedback-form"));
+  $("feedback-form").hidden = true;
+  $("feedback-thanks").hidden = false;
+  $("feedback-worse").hidden = form.get("feel") !== "worse";
+  $("feedback-thanks").focus?.();
+});
+
+// ---- composer ------------------------------------------------------------------------------
+
+const composer = $("composer-text");
+
+function autoGrow() {
+  composer.style.height = "auto";
+  composer.style.height = `${Math.min(composer.scrollHeight, 160)}px`;
+}
+
+composer.addEventListener("input", () => {
+  autoGrow();
+  if (state.status !== "active" || !state.conn) return;
+  const now = Date.now();
+  if (now - state.typingSentAt > TYPING_REPEAT_MS) {
+    state.typingSentAt = now;
+    state.conn.send({ type: "chat.typing", conversation_id: state.conversationId, typing: true });
+  }
+  clearTimeout(state.typingIdleTimer);
+  state.typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+function stopTyping() {
+  clearTimeout(state.typingIdleTimer);
+  if (!state.typingSentAt || !state.conn || state.status !== "active") return;
+  state.typingSentAt = 0;
+  state.conn.send({ type: "chat.typing", conversation_id: state.conversationId, typing: false });
+}
+
+composer.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+
+$("composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = composer.value.trim();
+  if (!text) return;
+  if (send(text)) {
+    composer.value = "";
+    autoGrow();
+    stopTyping();
+  }
+});
+
+// ---- boot ------------------------------------------------------------------------------------
+
+async function boot() {
+  let lang = "en";
+  try { lang = sessionStorage.getItem(LANG_KEY) || (navigator.language || "").slice(0, 2); } catch { /* ignore */ }
+  await setLanguage(lang === "hi" ? "hi" : "en");
+  renderLanguageSwitch();
+  renderStaticHelplines();
+  apply(document);
+  const session = loadSession();
+  if (session) {
+    showScreen("loading", { focus: false });
+    connect(session.token);
+  } else {
+    showScreen("welcome", { focus: false });
+  }
+}
+
+boot();

@@ -1,0 +1,134 @@
+// Shared by the volunteer console and the supervisor desk: login, the staff session (token in
+// sessionStorage, so it dies with the tab), logout, the language switch and staff.alert banners.
+
+import { Connection } from "./protocol.js";
+import { bind, language, onLanguageChange, setLanguage, tOr } from "./i18n.js";
+import { $, api, showScreen } from "./ui.js";
+
+const SESSION_KEY = "peerline.staff";
+const LANG_KEY = "peerline.staff.lang";
+
+export function loadStaffSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    if (!saved?.access_token) return null;
+    if (saved.expires_at && Date.parse(saved.expires_at) <= Date.now()) {
+      sessionStorage.removeItem(SESSION_KEY);
+      return null;
+    }
+    return saved;
+  } catch {
+    return null;
+  }
+}
+
+function saveStaffSession(session) {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+export function clearStaffSession() {
+  try { sessionStorage.removeItem(SESSION_KEY); } catch { /* ignore */ }
+}
+
+/** Set up the language switch in the staff top bar. */
+export async function initLanguage() {
+  let lang = "en";
+  try { lang = sessionStorage.getItem(LANG_KEY) || "en"; } catch { /* ignore */ }
+  await setLanguage(lang);
+  const render = () => {
+    for (const button of document.querySelectorAll(".lang-switch__option")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
+    }
+  };
+  render();
+  onLanguageChange(render);
+  for (const button of document.querySelectorAll(".lang-switch__option")) {
+    button.addEventListener("click", async () => {
+      const chosen = await setLanguage(button.dataset.lang);
+      try { sessionStorage.setItem(LANG_KEY, chosen); } catch { /* ignore */ }
+    });
+  }
+}
+
+/**
+ * Wire the login form. `roles` lists the roles allowed on this page; `onSession(session)` runs
+ * with a valid session (from the form or from sessionStorage).
+ */
+export function initLogin({ roles, onSession }) {
+  const form = $("login-form");
+  const error = $("login-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const username = $("login-username").value.trim();
+    const password = $("login-password").value;
+    if (!username || !password) {
+      bind(error, "login.missing");
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const answer = await api("/api/v1/auth/login", { method: "POST", body: { username, password } });
+    button.disabled = false;
+    if (!answer.ok) {
+      const code = answer.data?.error?.code;
+      bind(error, code === "login_throttled" ? "login.throttled" : answer.status === 401 ? "login.invalid" : "login.failed");
+      return;
+    }
+    if (!roles.includes(answer.data.role)) {
+      bind(error, "login.wrong_role");
+      return;
+    }
+    $("login-password").value = "";
+    const session = {
+      access_token: answer.data.access_token,
+      expires_at: answer.data.expires_at,
+      role: answer.data.role,
+      user_id: answer.data.user_id,
+      alias: answer.data.alias,
+    };
+    saveStaffSession(session);
+    onSession(session);
+  });
+
+  const saved = loadStaffSession();
+  if (saved && roles.includes(saved.role)) onSession(saved);
+  else showScreen("login");
+}
+
+/** Open the staff WebSocket; a 4401 (token revoked or expired) returns to the login form. */
+export function openStaffConnection(session, { onUnauthorized } = {}) {
+  const conn = new Connection({ token: session.access_token });
+  conn.addEventListener("unauthorized", () => {
+    clearStaffSession();
+    const notice = $("login-error");
+    if (notice) bind(notice, "login.session_ended");
+    onUnauthorized?.();
+    showScreen("login");
+  });
+  conn.start();
+  return conn;
+}
+
+/** Log out: revoke the token on the server, forget it here, back to the login form. */
+export async function logout(session, conn) {
+  conn?.stop();
+  if (session) await api("/api/v1/auth/logout", { method: "POST", token: session.access_token });
+  clearStaffSession();
+  window.location.reload();
+}
+
+/** Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner. */
+export function showStaffAlert(frame) {
+  const banner = $("staff-alert");
+  if (!banner) return;
+  const text = banner.querySelector(".banner__text");
+  // Known codes get a translated text; others show the server's own message.
+  text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code);
+  banner.classList.toggle("banner--urgent", frame.severity === "critical" || frame.code === "no_supervisor_on_call");
+  banner.hidden = false;
+}
+
+export function initAlertBanner() {
+  $("staff-alert-close")?.addEventListener("click", () => { $("staff-alert").hidden = true; });
+}

@@ -1,0 +1,521 @@
+// The supervisor desk: on-call, open escalations with a live countdown to their ack deadline,
+// sound + visible + desktop alerts, transcript / observe / whisper / join / take over, resolve,
+// the referral queue and an overview. Frames and endpoints the server does not have yet
+// (`unknown_type`, 404) make their part of the page step aside quietly.
+
+import { Status } from "./protocol.js";
+import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
+import { $, announce, api, beep, clock, el, shortId, showScreen, unlockAudio } from "./ui.js";
+import { ChatLog } from "./chatlog.js";
+import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+
+const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
+const CLOSED_STATUSES = new Set(["resolved"]);
+/** The referral lifecycle (app/referrals/lifecycle.py): where each status may go next. */
+const REFERRAL_NEXT = {
+  offered: ["accepted", "declined", "unreachable"],
+  accepted: ["handed_over", "declined", "unreachable"],
+  handed_over: ["completed", "unreachable"],
+  completed: [],
+  declined: [],
+  unreachable: [],
+};
+const TRANSCRIPT_PAGE = 500;
+
+const state = {
+  session: null,
+  conn: null,
+  escalations: new Map(),
+  conversationId: null,
+  log: null,
+  /** conversation_id → Map(seq → chat.message): what the socket delivered, shown or not. */
+  messages: new Map(),
+  helplineNames: new Map(),
+  mode: null, // observing | joined | takeover
+  tick: null,
+  originalTitle: document.title,
+};
+
+// Browsers allow sound only after a user gesture: unlock on the first one.
+document.addEventListener("pointerdown", unlockAudio, { once: true, capture: true });
+document.addEventListener("keydown", unlockAudio, { once: true, capture: true });
+
+// ---- session ------------------------------------------------------------------------------
+
+function start(session) {
+  state.session = session;
+  $("who").textContent = t("staff.signed_in_as", { name: session.alias || "" });
+  $("who").hidden = false;
+  $("logout").hidden = false;
+  showScreen("desk", { focus: false });
+  const conn = openStaffConnection(session, { onUnauthorized: () => { state.conn = null; } });
+  state.conn = conn;
+  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
+  conn.addEventListener("authenticated", onAuthenticated);
+  conn.addEventListener("message", (event) => onMessage(event.detail));
+  conn.addEventListener("ack", (event) => {
+    if (event.detail.conversation_id === state.conversationId) state.log?.ack(event.detail);
+  });
+  conn.addEventListener("frame", (event) => onFrame(event.detail));
+  clearInterval(state.tick);
+  state.tick = setInterval(renderCountdowns, 1000);
+  renderNotificationButton();
+  loadEscalations();
+  loadReferrals();
+  loadOverview();
+  setInterval(loadOverview, 60_000);
+}
+
+$("logout").addEventListener("click", () => logout(state.session, state.conn));
+
+function renderConnection(status) {
+  const pill = $("conn-state");
+  pill.hidden = status === Status.OPEN;
+  if (status === Status.RECONNECTING) bind(pill, "conn.reconnecting_short");
+  else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
+  else bind(pill, "conn.offline");
+}
+
+function onAuthenticated() {
+  // On-call belongs to the account, but say it again after a reconnect so the two agree.
+  if ($("oncall").checked) sendOnCall();
+  if (state.conversationId && state.mode === "observing") {
+    state.conn.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
+  }
+}
+
+// ---- on call + alerts ------------------------------------------------------------------------
+
+function sendOnCall() {
+  state.conn?.send({ type: "oncall.set", on_call: $("oncall").checked, ref: "oncall" });
+  bind($("oncall-status"), $("oncall").checked ? "sup.oncall_on" : "sup.oncall_off");
+}
+
+$("oncall").addEventListener("change", sendOnCall);
+
+function renderNotificationButton() {
+  const button = $("enable-notifications");
+  if (!("Notification" in window)) {
+    button.hidden = true;
+    return;
+  }
+  button.hidden = Notification.permission === "granted";
+  button.disabled = Notification.permission === "denied";
+}
+
+$("enable-notifications").addEventListener("click", async () => {
+  try { await Notification.requestPermission(); } catch { /* unsupported */ }
+  renderNotificationButton();
+});
+
+$("test-sound").addEventListener("click", () => {
+  unlockAudio();
+  beep({ times: 1 });
+});
+
+$("page-alert-close").addEventListener("click", () => {
+  $("page-alert").hidden = true;
+  document.title = state.originalTitle;
+});
+
+function alertPage(escalation) {
+  const text = t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
+  $("page-alert-text").textContent = text;
+  $("page-alert").hidden = false;
+  document.title = `(!) ${t("sup.page_title")}`;
+  announce("sr-alert", text);
+  beep({ times: escalation.level === "imminent" ? 5 : 3 });
+  if ("Notification" in window && Notification.permission === "granted") {
+    try {
+      const note = new Notification(t("sup.notification_title"), { body: text, tag: escalation.escalation_id, requireInteraction: true });
+      note.onclick = () => { window.focus(); note.close(); };
+    } catch { /* some browsers only allow notifications from a service worker */ }
+  }
+}
+
+// ---- escalations -------------------------------------------------------------------------
+
+async function loadEscalations() {
+  const answer = await api("/api/v1/escalations?status=open", { token: state.session.access_token });
+  if (!answer.ok) return; // not there yet: pages arrive live over the socket
+  const list = Array.isArray(answer.data) ? answer.data : answer.data?.escalations || answer.data?.items || [];
+  for (const item of list) upsertEscalation(item, { fresh: false });
+}
+
+function upsertEscalation(frame, { fresh }) {
+  const id = frame.escalation_id || frame.id;
+  if (!id) return null;
+  let escalation = state.escalations.get(id);
+  if (!escalation) {
+    const node = $("escalation-template").content.firstElementChild.cloneNode(true);
+    const n = state.escalations.size + Math.floor(Math.random() * 1e6);
+    for (const [label, field] of [[".js-outcome-label", ".js-outcome"], [".js-note-label", ".js-note"]]) {
+      const fieldId = `${field.slice(4)}-${n}`;
+      node.querySelector(field).id = fieldId;
+      node.querySelector(label).setAttribute("for", fieldId);
+    }
+    apply(node);
+    escalation = { escalation_id: id, node, status: "open", level: "high" };
+    state.escalations.set(id, escalation);
+    wireEscalation(escalation);
+  }
+  for (const key of ["conversation_id", "level", "ack_deadline", "status", "reason", "acknowledged_by", "volunteer_alias", "source", "tier", "opened_at"]) {
+    if (frame[key] !== undefined && frame[key] !== null) escalation[key] = frame[key];
+  }
+  if (CLOSED_STATUSES.has(escalation.status)) {
+    escalation.node.remove();
+    state.escalations.delete(id);
+    renderEscalationList();
+    return escalation;
+  }
+  renderEscalation(escalation);
+  renderEscalationList();
+  if (fresh) {
+    escalation.node.classList.add("escalation--new");
+    setTimeout(() => escalation.node.classList.remove("escalation--new"), 3500);
+    alertPage(escalation);
+  }
+  return escalation;
+}
+
+function isAcked(escalation) {
+  return escalation.status === "acknowledged" || Boolean(escalation.acknowledged_by);
+}
+
+function renderEscalation(escalation) {
+  const node = escalation.node;
+  const level = LEVEL_RANK[escalation.level] !== undefined ? escalation.level : "high";
+  node.className = `escalation escalation--${level}${node.classList.contains("escalation--new") ? " escalation--new" : ""}`;
+  const pill = node.querySelector(".js-level");
+  pill.className = `risk-level risk-level--${level} js-level`;
+  bind(pill, `level.${level}`);
+  node.querySelector(".js-title").textContent = t("sup.escalation_title", { id: shortId(escalation.conversation_id) });
+  const detail = [];
+  detail.push(tOr(`esc_status.${escalation.status}`, escalation.status || ""));
+  if (escalation.source) detail.push(tOr(`esc_source.${escalation.source}`, escalation.source));
+  if (escalation.volunteer_alias) detail.push(t("sup.volunteer", { name: escalation.volunteer_alias }));
+  if (escalation.reason) detail.push(escalation.reason);
+  node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
+  node.querySelector(".js-ack").hidden = isAcked(escalation);
+  renderCountdown(escalation);
+}
+
+function renderCountdown(escalation) {
+  const box = escalation.node.querySelector(".js-countdown");
+  if (isAcked(escalation) || !escalation.ack_deadline) {
+    box.textContent = isAcked(escalation) ? t("sup.acked") : "";
+    box.classList.remove("countdown--overdue");
+    return;
+  }
+  const left = (Date.parse(escalation.ack_deadline) - Date.now()) / 1000;
+  if (Number.isNaN(left)) return;
+  box.classList.toggle("countdown--overdue", left < 0);
+  box.textContent = left >= 0 ? t("sup.ack_within", { time: clock(left) }) : t("sup.overdue", { time: clock(-left) });
+}
+
+function renderCountdowns() {
+  for (const escalation of state.escalations.values()) renderCountdown(escalation);
+}
+
+/** Unacknowledged first, then the most urgent level, then the nearest deadline. */
+function urgencyOrder(a, b) {
+  const ackA = isAcked(a) ? 1 : 0;
+  const ackB = isAcked(b) ? 1 : 0;
+  if (ackA !== ackB) return ackA - ackB;
+  const rank = (LEVEL_RANK[b.level] ?? 0) - (LEVEL_RANK[a.level] ?? 0);
+  if (rank) return rank;
+  return (Date.parse(a.ack_deadline) || Infinity) - (Date.parse(b.ack_deadline) || Infinity);
+}
+
+function renderEscalationList() {
+  const list = $("escalations");
+  const sorted = [...state.escalations.values()].sort(urgencyOrder);
+  for (const escalation of sorted) list.append(escalation.node); // append moves: keeps focus
+  const open = sorted.filter((e) => !isAcked(e)).length;
+  $("esc-count").hidden = open === 0;
+  $("esc-count").textContent = String(open);
+  $("no-escalations").hidden = sorted.length > 0;
+}
+
+function wireEscalation(escalation) {
+  const node = escalation.node;
+  node.querySelector(".js-ack").addEventListener("click", () => {
+    state.conn?.send({ type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` });
+    $("page-alert").hidden = true;
+    document.title = state.originalTitle;
+  });
+  node.querySelector(".js-open").addEventListener("click", () => openConversation(escalation.conversation_id));
+  const form = node.querySelector(".js-resolve-form");
+  node.querySelector(".js-resolve").addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    if (!form.hidden) form.querySelector("select").focus();
+  });
+  node.querySelector(".js-cancel").addEventListener("click", () => { form.hidden = true; });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.conn?.send({
+      type: "escalation.resolve",
+      escalation_id: escalation.escalation_id,
+      outcome: form.querySelector(".js-outcome").value,
+      note: form.querySelector(".js-note").value.trim(),
+      ref: `esc:${escalation.escalation_id}`,
+    });
+    form.hidden = true;
+  });
+}
+
+// ---- one conversation: transcript, observe, whisper, join, take over -------------------------
+
+async function openConversation(conversationId) {
+  if (!conversationId) return;
+  state.conversationId = conversationId;
+  state.mode = null;
+  $("conv-empty").hidden = true;
+  $("conv-body").hidden = false;
+  $("conv-mode").hidden = true;
+  $("sup-composer").hidden = true;
+  bind($("conv-title"), "sup.conversation_with", { id: shortId(conversationId) });
+  const list = $("conv-messages");
+  list.replaceChildren();
+  state.log = new ChatLog(list, "supervisor");
+  // What the socket already delivered (after an ack or observe, the server replays from 0).
+  for (const frame of [...(state.messages.get(conversationId)?.values() || [])].sort((a, b) => a.seq - b.seq)) {
+    state.log.addMessage(frame);
+  }
+  bind($("conv-status"), "sup.loading_transcript");
+  let after = 0;
+  for (let page = 0; page < 20; page += 1) {
+    const answer = await api(`/api/v1/conversations/${encodeURIComponent(conversationId)}/messages?after_seq=${after}&limit=${TRANSCRIPT_PAGE}`, { token: state.session.access_token });
+    if (state.conversationId !== conversationId) return;
+    if (!answer.ok) {
+      bind($("conv-status"), answer.status === 403 || answer.status === 404 ? "sup.transcript_forbidden" : "sup.transcript_failed");
+      return;
+    }
+    const messages = answer.data?.messages || [];
+    for (const message of messages) {
+      state.log.addMessage({ ...message, conversation_id: conversationId });
+      state.conn?.markHeld(conversationId, message.seq);
+    }
+    after = answer.data?.next_after_seq ?? after;
+    if (!answer.data?.has_more || !messages.length) break;
+  }
+  $("conv-status").textContent = state.log.bySeq.size ? "" : t("sup.transcript_empty");
+  $("conv-body").querySelector("button")?.focus();
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  const pill = $("conv-mode");
+  pill.hidden = !mode;
+  if (mode) bind(pill, `sup.mode_${mode}`);
+  $("sup-composer").hidden = !(mode === "joined" || mode === "takeover");
+}
+
+$("conv-observe").addEventListener("click", () => {
+  if (!state.conversationId) return;
+  state.conn?.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
+  state.conn?.follow(state.conversationId, { resume: false });
+  setMode("observing");
+});
+$("conv-join").addEventListener("click", () => {
+  if (!state.conversationId) return;
+  state.conn?.send({ type: "conversation.join", conversation_id: state.conversationId, ref: "join" });
+  state.conn?.follow(state.conversationId, { resume: false });
+  setMode("joined");
+});
+$("conv-takeover").addEventListener("click", () => {
+  if (!state.conversationId) return;
+  state.conn?.send({ type: "conversation.takeover", conversation_id: state.conversationId, ref: "takeover" });
+  state.conn?.follow(state.conversationId, { resume: false });
+  setMode("takeover");
+});
+
+$("whisper-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("whisper-text").value.trim();
+  if (!text || !state.conversationId) return;
+  if (state.conn?.send({ type: "chat.whisper", conversation_id: state.conversationId, text, ref: "whisper" })) {
+    state.log?.whisper({ text, sender_alias: t("chat.you"), sent_at: new Date().toISOString() });
+    $("whisper-text").value = "";
+  }
+});
+
+$("sup-composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("sup-text").value.trim();
+  if (!text || !state.conversationId || !state.conn) return;
+  const id = state.conn.sendChat(state.conversationId, text);
+  state.log?.addPending(id, text);
+  $("sup-text").value = "";
+});
+$("sup-text").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("sup-composer").requestSubmit();
+  }
+});
+
+function onMessage(frame) {
+  let held = state.messages.get(frame.conversation_id);
+  if (!held) {
+    held = new Map();
+    state.messages.set(frame.conversation_id, held);
+  }
+  held.set(frame.seq, frame);
+  if (frame.conversation_id !== state.conversationId || !state.log) return;
+  state.log.addMessage(frame);
+  $("conv-status").textContent = "";
+}
+
+// ---- referrals and overview --------------------------------------------------------------------
+
+async function loadHelplineNames() {
+  if (state.helplineNames.size) return;
+  const answer = await api("/api/v1/helplines", { token: state.session.access_token });
+  for (const line of answer.ok ? answer.data?.helplines || [] : []) state.helplineNames.set(line.id, line.name);
+}
+
+async function loadReferrals() {
+  await loadHelplineNames();
+  const answer = await api("/api/v1/referrals", { token: state.session.access_token });
+  const box = $("referrals");
+  if (!answer.ok) {
+    box.replaceChildren();
+    bind($("referrals-empty"), answer.status === 404 ? "sup.referrals_unavailable" : "sup.no_referrals");
+    $("referrals-empty").hidden = false;
+    return;
+  }
+  const list = Array.isArray(answer.data) ? answer.data : answer.data?.referrals || answer.data?.items || [];
+  $("referrals-empty").hidden = list.length > 0;
+  if (!list.length) {
+    box.replaceChildren();
+    return;
+  }
+  const table = el("table", { class: "table" });
+  const head = el("tr");
+  for (const key of ["sup.ref_conversation", "sup.ref_level", "sup.ref_helpline", "sup.ref_created", "sup.ref_status"]) {
+    head.append(el("th", { i18n: key, attrs: { scope: "col" } }));
+  }
+  table.append(el("thead", {}, [head]));
+  const body = el("tbody");
+  for (const referral of list) {
+    const id = referral.referral_id || referral.id;
+    const row = el("tr");
+    const open = el("button", { class: "button button--quiet button--small", text: shortId(referral.conversation_id), attrs: { type: "button", "aria-label": t("sup.open_conversation_id", { id: shortId(referral.conversation_id) }) } });
+    open.addEventListener("click", () => openConversation(referral.conversation_id));
+    row.append(el("td", {}, [open]));
+    row.append(el("td", { text: referral.level ? tOr(`level.${referral.level}`, referral.level) : "–" }));
+    const names = (referral.helpline_ids || []).map((id) => state.helplineNames.get(id) || id);
+    row.append(el("td", { text: names.join(", ") || "–" }));
+    row.append(el("td", { text: formatTime(referral.created_at) }));
+    const select = el("select", { class: "input", attrs: { "aria-label": t("sup.ref_status_for", { id: shortId(referral.conversation_id) }) } });
+    const statuses = [referral.status, ...(REFERRAL_NEXT[referral.status] || [])];
+    select.disabled = statuses.length === 1;
+    for (const status of statuses) {
+      const option = el("option", { text: tOr(`ref_status.${status}`, status), attrs: { value: status } });
+      if (status === referral.status) option.selected = true;
+      select.append(option);
+    }
+    select.addEventListener("change", () => {
+      state.conn?.send({ type: "referral.update", referral_id: id, status: select.value, ref: `ref:${id}`.slice(0, 64) });
+    });
+    row.append(el("td", {}, [select]));
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+async function loadOverview() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/overview", { token: state.session.access_token });
+  if (!answer.ok || !answer.data || typeof answer.data !== "object") {
+    $("overview-panel").hidden = true;
+    return;
+  }
+  const dl = $("overview");
+  dl.replaceChildren();
+  for (const [key, value] of Object.entries(answer.data)) {
+    if (value === null || typeof value === "object") continue;
+    dl.append(el("dt", { text: tOr(`overview.${key}`, key.replace(/_/g, " ")) }), el("dd", { text: String(value) }));
+  }
+  $("overview-panel").hidden = dl.children.length === 0;
+}
+
+// ---- frames --------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "escalation.page":
+      upsertEscalation(frame, { fresh: true });
+      return;
+    case "escalation.updated":
+      upsertEscalation(frame, { fresh: false });
+      return;
+    case "oncall.ok":
+    case "oncall.status":
+      if (typeof frame.on_call === "boolean") {
+        $("oncall").checked = frame.on_call;
+        bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");
+      }
+      return;
+    case "staff.alert":
+      showStaffAlert(frame);
+      return;
+    case "chat.whisper":
+      if (frame.conversation_id === state.conversationId) state.log?.whisper(frame);
+      return;
+    case "conversation.ended":
+      if (frame.conversation_id === state.conversationId) {
+        state.log?.note(t("sup.conversation_ended"));
+        $("sup-composer").hidden = true;
+      }
+      return;
+    case "referral.updated":
+      loadReferrals();
+      return;
+    case "error":
+      onError(frame);
+      return;
+    default:
+  }
+}
+
+function onError(frame) {
+  const ref = frame.ref || "";
+  if (ref === "oncall") {
+    const unsupported = frame.code === "unknown_type";
+    bind($("oncall-status"), unsupported ? "sup.oncall_unavailable" : "sup.oncall_failed");
+    $("oncall").checked = false;
+    $("oncall").disabled = unsupported;
+    return;
+  }
+  if (["observe", "join", "takeover", "whisper"].includes(ref)) {
+    bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.action_failed", { action: t(`sup.${ref}`) });
+    if (ref !== "whisper") setMode(null);
+    return;
+  }
+  if (ref.startsWith("esc:")) {
+    announce("sr-alert", t(frame.code === "unknown_type" ? "sup.esc_unavailable" : "sup.esc_failed"));
+  }
+}
+
+onLanguageChange(() => {
+  for (const escalation of state.escalations.values()) renderEscalation(escalation);
+  state.log?.rerender();
+  if (state.session) {
+    $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
+    loadReferrals();
+    loadOverview();
+  }
+  state.originalTitle = document.title;
+});
+
+async function boot() {
+  await initLanguage();
+  state.originalTitle = document.title;
+  initAlertBanner();
+  initLogin({ roles: ["supervisor", "admin"], onSession: start });
+}
+
+boot();

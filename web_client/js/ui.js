@@ -1,0 +1,184 @@
+// Small DOM, REST and feedback helpers shared by the three pages.
+// Text from people or the server is always set with textContent, never parsed as HTML.
+
+import { t } from "./i18n.js";
+
+/**
+ * Create an element. `options.text` becomes textContent; `options.i18n` a data-i18n key;
+ * `options.attrs` plain attributes; `options.class` the class list.
+ */
+export function el(tag, options = {}, children = []) {
+  const node = document.createElement(tag);
+  if (options.class) node.className = options.class;
+  if (options.text !== undefined && options.text !== null) node.textContent = String(options.text);
+  if (options.i18n) {
+    node.dataset.i18n = options.i18n;
+    if (options.vars) node.dataset.i18nVars = JSON.stringify(options.vars);
+    node.textContent = t(options.i18n, options.vars || {});
+  }
+  for (const [name, value] of Object.entries(options.attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+/** Shorthand for document.getElementById. */
+export const $ = (id) => document.getElementById(id);
+
+/** Show exactly one of the page's screens (`[data-screen]`), and move focus to its heading. */
+export function showScreen(name, { focus = true } = {}) {
+  for (const screen of document.querySelectorAll("[data-screen]")) {
+    screen.hidden = screen.dataset.screen !== name;
+  }
+  if (!focus) return;
+  const target = document.querySelector(`[data-screen="${name}"] [data-autofocus], [data-screen="${name}"] h1, [data-screen="${name}"] h2`);
+  if (target) {
+    if (!target.hasAttribute("tabindex") && !/^(INPUT|BUTTON|TEXTAREA|SELECT|A)$/.test(target.tagName)) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: false });
+  }
+}
+
+/** A REST call. Resolves to {ok, status, data}; never throws for HTTP errors. */
+export async function api(path, { method = "GET", body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    return { ok: false, status: 0, data: { error: { code: "network", message: "" } } };
+  }
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+/** Keep only what a tel: link may hold. */
+export function telHref(number) {
+  const digits = String(number || "").replace(/[^\d+]/g, "");
+  return digits ? `tel:${digits}` : null;
+}
+
+/** A contact link the page may show: tel/sms (digits only), mailto, or https. Else null. */
+export function contactHref(uri) {
+  const value = String(uri || "").trim();
+  const phone = /^(tel|sms):(\+?[\d-]+)$/i.exec(value);
+  if (phone) return `${phone[1].toLowerCase()}:${phone[2].replace(/-/g, "")}`;
+  if (/^mailto:[^\s@]+@[^\s@]+$/i.test(value)) return value;
+  if (/^https:\/\/\S+$/i.test(value)) return value;
+  return null;
+}
+
+/** A helpline's links, from either shape: numbers [{label, tel}] or contacts [{display, uri}]. */
+function helplineLinks(helpline) {
+  const links = [];
+  for (const number of helpline.numbers || []) {
+    const href = telHref(number.tel);
+    if (href) links.push({ href, text: number.label || number.tel, kind: "phone" });
+  }
+  for (const contact of helpline.contacts || []) {
+    const href = contactHref(contact.uri);
+    if (href) links.push({ href, text: contact.display || contact.uri, kind: contact.kind || "phone" });
+  }
+  return links;
+}
+
+/**
+ * A card of helplines: `helplines` is [{name, numbers: [{label, tel}], hours}].
+ * `intro` is a warm sentence shown above the list.
+ */
+export function helplineCard(helplines, intro, emergency) {
+  const card = el("section", { class: "helpline-card", attrs: { "aria-label": t("helplines.title") } });
+  if (intro) card.append(el("p", { class: "helpline-card__intro", text: intro }));
+  if (emergency) card.append(el("p", { class: "helpline-card__emergency", text: emergency }));
+  const list = el("ul", { class: "helpline-list" });
+  for (const helpline of helplines || []) {
+    const item = el("li", { class: "helpline" });
+    item.append(el("p", { class: "helpline__name", text: helpline.name }));
+    if (helpline.hours) item.append(el("p", { class: "helpline__hours", text: helpline.hours }));
+    const numbers = el("div", { class: "helpline__numbers" });
+    for (const link of helplineLinks(helpline)) {
+      const phone = link.href.startsWith("tel:");
+      const attrs = { href: link.href };
+      if (link.href.startsWith("https:")) Object.assign(attrs, { rel: "noopener noreferrer", target: "_blank" });
+      numbers.append(el("a", { class: `button ${phone ? "button--call" : "button--quiet button--small"}`, text: link.text, attrs }));
+    }
+    item.append(numbers);
+    list.append(item);
+  }
+  card.append(list);
+  return card;
+}
+
+/** Say something to screen-reader users through a live region. */
+export function announce(regionId, text) {
+  const region = $(regionId);
+  if (!region) return;
+  region.textContent = "";
+  // A fresh text node after a tick makes repeated identical messages announced again.
+  setTimeout(() => { region.textContent = text; }, 30);
+}
+
+/** Seconds → "m:ss" (negative → "-m:ss"). */
+export function clock(seconds) {
+  const sign = seconds < 0 ? "-" : "";
+  const abs = Math.abs(Math.round(seconds));
+  const m = Math.floor(abs / 60);
+  const s = String(abs % 60).padStart(2, "0");
+  return `${sign}${m}:${s}`;
+}
+
+let audioContext = null;
+
+/** Make sound possible later: browsers only allow audio after a user gesture. */
+export function unlockAudio() {
+  try {
+    if (!audioContext) audioContext = new AudioContext();
+    if (audioContext.state === "suspended") audioContext.resume();
+  } catch {
+    audioContext = null;
+  }
+}
+
+/** A short two-tone alert made in WebAudio (no audio files). */
+export function beep({ times = 3 } = {}) {
+  if (!audioContext) return;
+  const start = audioContext.currentTime + 0.05;
+  for (let i = 0; i < times; i += 1) {
+    for (const [offset, frequency] of [[0, 880], [0.18, 660]]) {
+      const at = start + i * 0.6 + offset;
+      const osc = audioContext.createOscillator();
+      const gain = audioContext.createGain();
+      osc.type = "sine";
+      osc.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.16);
+      osc.connect(gain).connect(audioContext.destination);
+      osc.start(at);
+      osc.stop(at + 0.17);
+    }
+  }
+}
+
+/** A short, stable label for an opaque id (for staff screens only). */
+export function shortId(id) {
+  return String(id || "").slice(0, 6);
+}

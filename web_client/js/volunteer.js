@@ -1,0 +1,750 @@
+// The volunteer console: availability, the live queue, several chats in tabs, canned phrases,
+// and a risk panel per chat. Risk frames (risk.*, referral.*, escalation.raise) may not exist
+// on the server yet: an `unknown_type` answer hides those tools quietly.
+
+import { Status } from "./protocol.js";
+import { apply, bind, formatWait, onLanguageChange, t, tOr } from "./i18n.js";
+import { $, announce, api, el, showScreen } from "./ui.js";
+import { ChatLog, cueName } from "./chatlog.js";
+import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+const PEER_TYPING_HIDE_MS = 6000;
+const LEVELS = ["none", "low", "moderate", "high", "imminent"];
+
+const state = {
+  session: null,
+  conn: null,
+  chats: new Map(),
+  selected: null,
+  availability: { available: false, capacity: 1, auto_assign: false },
+  riskSupported: true,
+  referralSupported: true,
+  phrases: {},
+  helplines: {},
+  cooldownUntil: 0,
+  cooldownTimer: null,
+};
+
+// ---- session ------------------------------------------------------------------------------
+
+function start(session) {
+  state.session = session;
+  $("who").textContent = t("staff.signed_in_as", { name: session.alias || "" });
+  $("who").hidden = false;
+  $("logout").hidden = false;
+  showScreen("console", { focus: false });
+  const conn = openStaffConnection(session, { onUnauthorized: resetConsole });
+  state.conn = conn;
+  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
+  conn.addEventListener("authenticated", (event) => onAuthenticated(event.detail));
+  conn.addEventListener("message", (event) => onMessage(event.detail));
+  conn.addEventListener("ack", (event) => state.chats.get(event.detail.conversation_id)?.log.ack(event.detail));
+  conn.addEventListener("sendfailed", (event) => state.chats.get(event.detail.conversation_id)?.log.failed(event.detail.client_msg_id));
+  conn.addEventListener("frame", (event) => onFrame(event.detail));
+}
+
+function resetConsole() {
+  state.conn = null;
+  $("who").hidden = true;
+  $("logout").hidden = true;
+  $("conn-state").hidden = true;
+}
+
+$("logout").addEventListener("click", () => logout(state.session, state.conn));
+
+function renderConnection(status) {
+  const pill = $("conn-state");
+  pill.hidden = status === Status.OPEN;
+  if (status === Status.RECONNECTING) bind(pill, "conn.reconnecting_short");
+  else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
+  else if (status === Status.CLOSED) bind(pill, "conn.offline");
+}
+
+function onAuthenticated(frame) {
+  $("who").textContent = t("staff.signed_in_as", { name: frame.alias || state.session.alias || "" });
+  for (const conv of frame.active_conversations || []) {
+    ensureChat({ conversation_id: conv.conversation_id, peer_alias: conv.peer_alias, language: conv.language, status: conv.status });
+  }
+  // Availability belongs to the connection: say it again after a reconnect.
+  if (state.availability.available) sendAvailability();
+  if (!state.selected && state.chats.size) select(state.chats.keys().next().value);
+}
+
+// ---- availability and queue ----------------------------------------------------------------
+
+function sendAvailability() {
+  const frame = {
+    type: "availability.set",
+    available: $("available").checked,
+    capacity: Number($("capacity").value),
+    auto_assign: $("auto-assign").checked,
+    ref: "availability",
+  };
+  state.availability = { available: frame.available, capacity: frame.capacity, auto_assign: frame.auto_assign };
+  state.conn?.send(frame);
+}
+
+for (const id of ["available", "capacity", "auto-assign"]) {
+  $(id).addEventListener("change", sendAvailability);
+}
+
+function renderAvailability(frame) {
+  $("available").checked = Boolean(frame.available);
+  if (frame.capacity) $("capacity").value = String(frame.capacity);
+  $("auto-assign").checked = Boolean(frame.auto_assign);
+  state.availability = { available: frame.available, capacity: frame.capacity, auto_assign: frame.auto_assign };
+  bind(
+    $("availability-status"),
+    frame.available ? "vol.status_available" : "vol.status_away",
+    { active: frame.active_chats ?? 0, capacity: frame.capacity ?? 1 },
+  );
+}
+
+function renderQueueSummary(frame) {
+  $("q-waiting").textContent = String(frame.waiting ?? 0);
+  $("q-oldest").textContent = frame.waiting ? formatWait(frame.oldest_wait_s || 0) : "–";
+  $("q-online").textContent = String(frame.volunteers_online ?? 0);
+  const parts = Object.entries(frame.by_language || {})
+    .filter(([, v]) => v && v.waiting)
+    .map(([lang, v]) => `${tOr(`lang.${lang}`, lang)}: ${v.waiting}`);
+  $("q-languages").textContent = parts.length ? parts.join(", ") : "–";
+  $("take-next").classList.toggle("button--attention", Boolean(frame.waiting));
+}
+
+$("take-next").addEventListener("click", () => {
+  $("take-status").textContent = "";
+  state.conn?.send({ type: "queue.take", ref: "take" });
+});
+
+// ---- chats -----------------------------------------------------------------------------------
+
+let paneCounter = 0;
+
+function ensureChat(info) {
+  let chat = state.chats.get(info.conversation_id);
+  if (chat) {
+    if (info.peer_alias) chat.peerAlias = info.peer_alias;
+    if (info.language) chat.language = info.language;
+    if (info.topics) chat.topics = info.topics;
+    renderChatHead(chat);
+    return chat;
+  }
+  paneCounter += 1;
+  const n = paneCounter;
+  const pane = $("chat-pane-template").content.firstElementChild.cloneNode(true);
+  pane.id = `pane-${n}`;
+  pane.hidden = true;
+  // Labels need ids that are unique per pane.
+  const link = (labelSel, fieldSel, id) => {
+    pane.querySelector(fieldSel).id = id;
+    pane.querySelector(labelSel).setAttribute("for", id);
+  };
+  link(".js-phrases-label", ".js-phrases", `phrases-${n}`);
+  link(".js-text-label", ".js-text", `text-${n}`);
+  link(".js-note-label", ".js-note-text", `note-${n}`);
+  apply(pane);
+
+  const risk = $("risk-panel-template").content.firstElementChild.cloneNode(true);
+  risk.hidden = true;
+  const riskLink = (labelSel, fieldSel, id) => {
+    risk.querySelector(fieldSel).id = id;
+    risk.querySelector(labelSel).setAttribute("for", id);
+  };
+  riskLink(".js-concern-level-label", ".js-concern-level", `concern-level-${n}`);
+  riskLink(".js-concern-reason-label", ".js-concern-reason", `concern-reason-${n}`);
+  riskLink(".js-escalate-reason-label", ".js-escalate-reason", `escalate-reason-${n}`);
+  apply(risk);
+
+  const tab = el("button", { class: "tab", attrs: { type: "button", role: "tab", "aria-selected": "false", "aria-controls": pane.id, id: `tab-${n}`, tabindex: "-1" } });
+  tab.append(el("span", { class: "tab__name" }), el("span", { class: "badge", attrs: { hidden: true } }));
+  pane.setAttribute("aria-labelledby", tab.id);
+
+  chat = {
+    id: info.conversation_id,
+    peerAlias: info.peer_alias || "",
+    language: info.language || "en",
+    topics: info.topics || [],
+    status: info.status || "active",
+    pane,
+    risk,
+    tab,
+    log: new ChatLog(pane.querySelector(".js-messages"), "volunteer"),
+    unread: 0,
+    highestPeerSeq: 0,
+    readSentSeq: 0,
+    typingSentAt: 0,
+    typingIdleTimer: null,
+    peerTypingTimer: null,
+    flagged: false,
+    checklistZeroBased: false,
+  };
+  state.chats.set(chat.id, chat);
+  $("chat-tabs").append(tab);
+  $("chat-area").append(pane);
+  $("risk-area").append(risk);
+  $("no-chats").hidden = true;
+  tab.addEventListener("click", () => select(chat.id));
+  tab.addEventListener("keydown", (event) => onTabKey(event, chat.id));
+  wireComposer(chat);
+  wireRisk(chat);
+  renderChatHead(chat);
+  loadPhrases(chat);
+  return chat;
+}
+
+function renderChatHead(chat) {
+  const name = chat.peerAlias || t("role.seeker");
+  chat.pane.querySelector(".js-peer").textContent = name;
+  const meta = [tOr(`lang.${chat.language}`, chat.language)];
+  if (chat.topics?.length) meta.push(chat.topics.join(", "));
+  chat.pane.querySelector(".js-meta").textContent = meta.join(" · ");
+  chat.tab.querySelector(".tab__name").textContent = name;
+  const badge = chat.tab.querySelector(".badge");
+  badge.hidden = chat.unread === 0;
+  badge.textContent = String(chat.unread);
+  badge.setAttribute("aria-label", t("vol.unread", { n: chat.unread }));
+  chat.tab.classList.toggle("tab--ended", chat.status === "ended");
+  chat.tab.classList.toggle("tab--risk", chat.flagged);
+}
+
+function select(conversationId) {
+  state.selected = conversationId;
+  for (const chat of state.chats.values()) {
+    const on = chat.id === conversationId;
+    chat.pane.hidden = !on;
+    chat.risk.hidden = !on;
+    chat.tab.setAttribute("aria-selected", String(on));
+    chat.tab.setAttribute("tabindex", on ? "0" : "-1");
+    if (on) {
+      chat.unread = 0;
+      renderChatHead(chat);
+      sendRead(chat);
+      chat.log.scrollToEnd();
+    }
+  }
+  $("chat-empty").hidden = state.chats.size > 0;
+}
+
+function onTabKey(event, conversationId) {
+  const ids = [...state.chats.keys()];
+  const index = ids.indexOf(conversationId);
+  let next = null;
+  if (event.key === "ArrowDown" || event.key === "ArrowRight") next = ids[(index + 1) % ids.length];
+  if (event.key === "ArrowUp" || event.key === "ArrowLeft") next = ids[(index - 1 + ids.length) % ids.length];
+  if (event.key === "Home") next = ids[0];
+  if (event.key === "End") next = ids[ids.length - 1];
+  if (!next) return;
+  event.preventDefault();
+  select(next);
+  state.chats.get(next).tab.focus();
+}
+
+function closeTab(chat) {
+  chat.pane.remove();
+  chat.risk.remove();
+  chat.tab.remove();
+  state.chats.delete(chat.id);
+  state.conn?.forget(chat.id);
+  if (state.selected === chat.id) {
+    state.selected = null;
+    const first = state.chats.keys().next().value;
+    if (first) select(first);
+  }
+  $("no-chats").hidden = state.chats.size > 0;
+  $("chat-empty").hidden = state.chats.size > 0;
+}
+
+function sendRead(chat) {
+  if (state.selected !== chat.id || document.visibilityState !== "visible") return;
+  if (chat.highestPeerSeq <= chat.readSentSeq || chat.status === "ended") return;
+  if (state.conn?.send({ type: "chat.read", conversation_id: chat.id, seq: chat.highestPeerSeq })) {
+    chat.readSentSeq = chat.highestPeerSeq;
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  const chat = state.chats.get(state.selected);
+  if (chat) sendRead(chat);
+});
+
+function onMessage(frame) {
+  const chat = ensureChat({ conversation_id: frame.conversation_id });
+  const fromOther = chat.log.addMessage(frame);
+  if (!fromOther) return;
+  chat.highestPeerSeq = Math.max(chat.highestPeerSeq, frame.seq);
+  hidePeerTyping(chat);
+  if (state.selected === chat.id && document.visibilityState === "visible") {
+    sendRead(chat);
+  } else if (frame.seq > chat.readSentSeq) {
+    chat.unread += 1;
+    renderChatHead(chat);
+  }
+}
+
+function wireComposer(chat) {
+  const form = chat.pane.querySelector(".js-composer");
+  const text = chat.pane.querySelector(".js-text");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = text.value.trim();
+    if (!value || !state.conn || chat.status === "ended") return;
+    const clientMsgId = state.conn.sendChat(chat.id, value);
+    chat.log.addPending(clientMsgId, value);
+    text.value = "";
+    stopTyping(chat);
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  text.addEventListener("input", () => {
+    if (!state.conn || chat.status === "ended") return;
+    const now = Date.now();
+    if (now - chat.typingSentAt > TYPING_REPEAT_MS) {
+      chat.typingSentAt = now;
+      state.conn.send({ type: "chat.typing", conversation_id: chat.id, typing: true });
+    }
+    clearTimeout(chat.typingIdleTimer);
+    chat.typingIdleTimer = setTimeout(() => stopTyping(chat), TYPING_IDLE_MS);
+  });
+  const phrases = chat.pane.querySelector(".js-phrases");
+  phrases.addEventListener("change", () => {
+    if (!phrases.value) return;
+    // Insert at the cursor; the volunteer edits it before sending.
+    const start = text.selectionStart ?? text.value.length;
+    const end = text.selectionEnd ?? text.value.length;
+    const before = text.value.slice(0, start);
+    const spacer = before && !/\s$/.test(before) ? " " : "";
+    const phrase = phrases.value;
+    text.value = `${before}${spacer}${phrase}${text.value.slice(end)}`;
+    phrases.value = "";
+    text.focus();
+    const caret = before.length + spacer.length + phrase.length;
+    text.setSelectionRange(caret, caret);
+  });
+  chat.pane.querySelector(".js-end").addEventListener("click", () => {
+    if (chat.status === "ended") return;
+    state.conn?.send({ type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` });
+  });
+  const noteForm = chat.pane.querySelector(".js-note-form");
+  noteForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const note = chat.pane.querySelector(".js-note-text").value.trim();
+    if (!note) return;
+    state.conn?.send({ type: "conversation.note", conversation_id: chat.id, text: note, ref: `note:${chat.id}` });
+    bind(chat.pane.querySelector(".js-note-status"), "vol.note_saving");
+  });
+  chat.pane.querySelector(".js-close-tab").addEventListener("click", () => closeTab(chat));
+}
+
+function stopTyping(chat) {
+  clearTimeout(chat.typingIdleTimer);
+  if (!chat.typingSentAt || chat.status === "ended") return;
+  chat.typingSentAt = 0;
+  state.conn?.send({ type: "chat.typing", conversation_id: chat.id, typing: false });
+}
+
+function showPeerTyping(chat) {
+  const typing = chat.pane.querySelector(".js-typing");
+  bind(typing, "chat.typing", { name: chat.peerAlias || t("role.seeker") });
+  typing.hidden = false;
+  clearTimeout(chat.peerTypingTimer);
+  chat.peerTypingTimer = setTimeout(() => hidePeerTyping(chat), PEER_TYPING_HIDE_MS);
+}
+
+function hidePeerTyping(chat) {
+  clearTimeout(chat.peerTypingTimer);
+  chat.pane.querySelector(".js-typing").hidden = true;
+}
+
+function endChat(chat, frame) {
+  if (chat.status === "ended") return;
+  chat.status = "ended";
+  hidePeerTyping(chat);
+  const notice = chat.pane.querySelector(".js-ended");
+  bind(notice, frame.by === "volunteer" ? "vol.ended_by_you" : "vol.ended_by", { by: t(`role.${frame.by || "system"}`) });
+  notice.hidden = false;
+  chat.pane.querySelector(".js-composer").hidden = true;
+  chat.pane.querySelector(".js-end").hidden = true;
+  chat.pane.querySelector(".js-note-form").hidden = false;
+  renderChatHead(chat);
+}
+
+// ---- phrases -------------------------------------------------------------------------------
+
+async function phrasesFor(lang) {
+  if (!state.phrases[lang]) {
+    state.phrases[lang] = fetch(`/static/i18n/phrases.${lang}.json`)
+      .then((r) => (r.ok ? r.json() : { groups: [] }))
+      .catch(() => ({ groups: [] }));
+  }
+  return state.phrases[lang];
+}
+
+async function loadPhrases(chat) {
+  const data = await phrasesFor(chat.language === "hi" ? "hi" : "en");
+  const select = chat.pane.querySelector(".js-phrases");
+  select.replaceChildren(el("option", { text: t("vol.phrases_pick"), attrs: { value: "" } }));
+  for (const group of data.groups || []) {
+    const optgroup = el("optgroup", { attrs: { label: group.label } });
+    for (const phrase of group.phrases || []) optgroup.append(el("option", { text: phrase, attrs: { value: phrase } }));
+    select.append(optgroup);
+  }
+}
+
+// ---- risk panel ------------------------------------------------------------------------------
+
+function wireRisk(chat) {
+  const risk = chat.risk;
+  const forms = [".js-concern-form", ".js-referral-form", ".js-escalate-form"];
+  const open = (selector) => {
+    for (const f of forms) risk.querySelector(f).hidden = f !== selector;
+    risk.querySelector(`${selector} select, ${selector} textarea, ${selector} input`)?.focus();
+  };
+  for (const cancel of risk.querySelectorAll(".js-cancel")) {
+    cancel.addEventListener("click", () => { cancel.closest("form").hidden = true; });
+  }
+  risk.querySelector(".js-concern").addEventListener("click", () => open(".js-concern-form"));
+  risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
+  risk.querySelector(".js-referral").addEventListener("click", async () => {
+    open(".js-referral-form");
+    await renderHelplineChoices(chat);
+  });
+  risk.querySelector(".js-concern-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendRisk(chat, {
+      type: "risk.concern",
+      conversation_id: chat.id,
+      level: risk.querySelector(".js-concern-level").value,
+      reason: risk.querySelector(".js-concern-reason").value.trim(),
+    }, "risk.concern_sent");
+    event.target.hidden = true;
+  });
+  risk.querySelector(".js-escalate-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendRisk(chat, {
+      type: "escalation.raise",
+      conversation_id: chat.id,
+      reason: risk.querySelector(".js-escalate-reason").value.trim(),
+    }, "risk.escalate_sent");
+    event.target.hidden = true;
+  });
+  risk.querySelector(".js-referral-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const ids = [...risk.querySelectorAll(".js-helplines input:checked")].map((input) => input.value);
+    if (!ids.length) return;
+    sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent");
+    event.target.hidden = true;
+  });
+  risk.querySelector(".js-start").addEventListener("click", () => {
+    sendRisk(chat, { type: "risk.start", conversation_id: chat.id }, null);
+  });
+  risk.querySelector(".js-submit").addEventListener("click", () => {
+    sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted");
+    risk.querySelector(".js-checklist").hidden = true;
+  });
+  renderRiskSupport(chat);
+}
+
+function sendRisk(chat, frame, statusKey) {
+  if (!state.riskSupported) return;
+  state.conn?.send({ ...frame, ref: `risk:${frame.type}:${chat.id}`.slice(0, 64) });
+  if (statusKey) bind(chat.risk.querySelector(".js-status"), statusKey);
+}
+
+function renderRiskSupport(chat) {
+  chat.risk.querySelector(".js-unavailable").hidden = state.riskSupported;
+  chat.risk.querySelector(".js-tools").hidden = !state.riskSupported;
+  chat.risk.querySelector(".js-referral").hidden = !state.referralSupported;
+}
+
+async function loadHelplines(lang) {
+  if (!state.helplines[lang]) {
+    state.helplines[lang] = api(`/api/v1/helplines?language=${encodeURIComponent(lang)}`, { token: state.session.access_token })
+      .then((answer) => {
+        if (!answer.ok) return null;
+        const list = Array.isArray(answer.data) ? answer.data : answer.data?.helplines || answer.data?.items || [];
+        return list;
+      });
+  }
+  return state.helplines[lang];
+}
+
+async function renderHelplineChoices(chat) {
+  const box = chat.risk.querySelector(".js-helplines");
+  const list = await loadHelplines(chat.language);
+  box.replaceChildren();
+  chat.helplineNames = new Map((list || []).map((h) => [h.id, h.name]));
+  if (!list) {
+    state.referralSupported = false;
+    state.helplines[chat.language] = undefined;
+    for (const c of state.chats.values()) renderRiskSupport(c);
+    chat.risk.querySelector(".js-referral-form").hidden = true;
+    return;
+  }
+  for (const helpline of list) {
+    const id = `hl-${chat.tab.id}-${helpline.id}`;
+    const numbers = [
+      ...(helpline.numbers || []).map((n) => n.label || n.tel),
+      ...(helpline.contacts || []).filter((c) => c.kind === "phone").map((c) => c.display),
+    ].join(", ");
+    const label = el("label", { class: "choice", attrs: { for: id } });
+    const input = el("input", { attrs: { type: "checkbox", id, value: helpline.id } });
+    // Tele-MANAS and 112 are always offered (DOMAIN.md): pre-tick the verified national lines.
+    if (helpline.mandatory || helpline.id === "tele_manas" || helpline.id === "emergency_112") input.checked = true;
+    label.append(input, el("span", { text: numbers ? `${helpline.name} (${numbers})` : helpline.name }));
+    if (helpline.verified === false) label.append(el("span", { class: "pill", text: t("risk.unverified") }));
+    box.append(label);
+  }
+}
+
+function onRiskFrame(frame) {
+  const chat = state.chats.get(frame.conversation_id);
+  if (!chat) return;
+  const risk = chat.risk;
+  switch (frame.type) {
+    case "risk.cue": {
+      chat.log.flag(frame.seq, frame.cue_class);
+      chat.flagged = true;
+      renderChatHead(chat);
+      const box = risk.querySelector(".js-cues-box");
+      box.hidden = false;
+      risk.querySelector(".js-cues").append(
+        el("li", { text: t("risk.cue_item", { cue: cueName(frame.cue_class), seq: frame.seq }) }),
+      );
+      announce("sr-alert", t("risk.cue_announce", { name: chat.peerAlias || t("role.seeker"), cue: cueName(frame.cue_class) }));
+      return;
+    }
+    case "risk.checklist": {
+      risk.querySelector(".js-checklist").hidden = false;
+      risk.querySelector(".js-start").hidden = true;
+      const options = risk.querySelector(".js-options");
+      if (!frame.item || frame.complete) {
+        // Every question asked: the volunteer reviews and submits.
+        bind(risk.querySelector(".js-progress"), "risk.complete");
+        risk.querySelector(".js-question").textContent = "";
+        risk.querySelector(".js-follow-up").textContent = "";
+        options.replaceChildren();
+        risk.querySelector(".js-submit").hidden = false;
+        risk.querySelector(".js-submit").focus();
+        return;
+      }
+      const item = frame.item;
+      // `index` is 1-based over the checklist; `total` counts its items (branching may skip some).
+      const shown = item.index ?? 1;
+      bind(risk.querySelector(".js-progress"), "risk.progress", { index: shown, total: item.total ?? "?" });
+      risk.querySelector(".js-question").textContent = item.text || "";
+      risk.querySelector(".js-follow-up").textContent = item.follow_up || "";
+      options.replaceChildren();
+      for (const option of item.options || []) {
+        const button = el("button", { class: "button button--secondary button--small", text: option.label, attrs: { type: "button" } });
+        button.addEventListener("click", () => {
+          sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null);
+          for (const b of options.querySelectorAll("button")) b.disabled = true;
+          button.classList.add("button--chosen");
+          button.setAttribute("aria-pressed", "true");
+        });
+        options.append(button);
+      }
+      risk.querySelector(".js-submit").hidden = true;
+      if (state.selected === chat.id) options.querySelector("button")?.focus();
+      return;
+    }
+    case "risk.assessed": {
+      const level = LEVELS.includes(frame.level) ? frame.level : "none";
+      risk.querySelector(".js-level").hidden = false;
+      const pill = risk.querySelector(".js-level-pill");
+      pill.className = `risk-level risk-level--${level}`;
+      bind(pill, `level.${level}`);
+      const reasons = risk.querySelector(".js-reasons");
+      reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: r })));
+      const actions = risk.querySelector(".js-actions");
+      actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
+      risk.querySelector(".js-checklist").hidden = true;
+      risk.querySelector(".js-start").hidden = false;
+      if (level === "high" || level === "imminent") {
+        chat.flagged = true;
+        renderChatHead(chat);
+      }
+      announce("sr-alert", t("risk.assessed_announce", { level: t(`level.${level}`) }));
+      return;
+    }
+    default:
+  }
+}
+
+// ---- cool-down -----------------------------------------------------------------------------
+
+function onCooldown(frame) {
+  const until = Date.parse(frame.until);
+  if (Number.isNaN(until)) return;
+  state.cooldownUntil = until;
+  $("cooldown").hidden = false;
+  renderCooldown();
+  clearInterval(state.cooldownTimer);
+  state.cooldownTimer = setInterval(renderCooldown, 15_000);
+}
+
+function renderCooldown() {
+  const left = state.cooldownUntil - Date.now();
+  const inCooldown = left > 0;
+  $("take-next").disabled = inCooldown;
+  $("available").disabled = inCooldown;
+  if (inCooldown) {
+    bind($("cooldown-text"), "vol.cooldown_text", { minutes: Math.max(1, Math.ceil(left / 60_000)) });
+  } else {
+    clearInterval(state.cooldownTimer);
+    bind($("cooldown-text"), "vol.cooldown_over");
+  }
+}
+
+$("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = true; });
+
+// ---- frames --------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "availability.ok":
+      renderAvailability(frame);
+      return;
+    case "queue.summary":
+      renderQueueSummary(frame);
+      return;
+    case "conversation.started": {
+      if (frame.your_role && frame.your_role !== "volunteer") return;
+      const chat = ensureChat(frame);
+      chat.status = "active";
+      chat.log.note(t("vol.started", { name: chat.peerAlias || t("role.seeker") }));
+      announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
+      if (!state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
+      else renderChatHead(chat);
+      bind($("take-status"), "vol.took", { name: chat.peerAlias || t("role.seeker") });
+      return;
+    }
+    case "conversation.resumed": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat) return;
+      if (typeof frame.peer_read_seq === "number") chat.log.peerRead(frame.peer_read_seq);
+      if (frame.status === "ended" || frame.status === "abandoned") endChat(chat, { by: "system" });
+      sendRead(chat);
+      return;
+    }
+    case "chat.typing": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat || frame.sender_role === "volunteer") return;
+      if (frame.typing === false) hidePeerTyping(chat);
+      else showPeerTyping(chat);
+      return;
+    }
+    case "chat.read": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat && frame.reader_role !== "volunteer") chat.log.peerRead(frame.seq);
+      return;
+    }
+    case "conversation.ended": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) endChat(chat, frame);
+      return;
+    }
+    case "conversation.note.ok": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) bind(chat.pane.querySelector(".js-note-status"), "vol.note_saved");
+      return;
+    }
+    case "chat.whisper": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat) return;
+      chat.log.whisper(frame);
+      announce("sr-alert", t("whisper.announce", { name: frame.sender_alias || t("role.supervisor") }));
+      return;
+    }
+    case "conversation.joined":
+    case "conversation.taken_over": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat) return;
+      const key = frame.type === "conversation.joined" ? "vol.supervisor_joined" : "vol.supervisor_took_over";
+      chat.log.note(t(key, { name: frame.staff_alias || t("role.supervisor") }));
+      return;
+    }
+    case "referral.card": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) chat.log.note(t("vol.card_shown", { n: (frame.helplines || []).length }));
+      return;
+    }
+    case "risk.cue":
+    case "risk.checklist":
+    case "risk.assessed":
+      onRiskFrame(frame);
+      return;
+    case "volunteer.cooldown":
+      onCooldown(frame);
+      return;
+    case "staff.alert":
+      showStaffAlert(frame);
+      return;
+    case "error":
+      onError(frame);
+      return;
+    default:
+  }
+}
+
+function onError(frame) {
+  const ref = frame.ref || "";
+  if (frame.code === "unknown_type" && ref.startsWith("risk:")) {
+    // The server does not speak the risk frames yet: hide the tools, say so once, quietly.
+    if (ref.startsWith("risk:referral.offer")) state.referralSupported = false;
+    else state.riskSupported = false;
+    for (const chat of state.chats.values()) renderRiskSupport(chat);
+    return;
+  }
+  if (ref === "take") {
+    const key = { queue_empty: "vol.err_queue_empty", at_capacity: "vol.err_at_capacity", not_trained: "vol.err_not_trained", cooldown: "vol.err_cooldown" }[frame.code] || "vol.err_generic";
+    bind($("take-status"), key);
+    return;
+  }
+  if (ref === "availability") {
+    bind($("availability-status"), frame.code === "not_trained" ? "vol.err_not_trained" : frame.code === "cooldown" ? "vol.err_cooldown" : "vol.err_availability");
+    return;
+  }
+  if (ref.startsWith("end:")) {
+    const chat = state.chats.get(ref.slice(4));
+    if (chat) {
+      chat.log.note(t(frame.code === "escalation_open" ? "vol.err_escalation_open" : "vol.err_generic"));
+    }
+    return;
+  }
+  if (ref.startsWith("note:")) {
+    const chat = state.chats.get(ref.slice(5));
+    if (chat) bind(chat.pane.querySelector(".js-note-status"), "vol.note_failed");
+    return;
+  }
+  if (ref.startsWith("risk:")) {
+    const chat = state.chats.get(ref.split(":")[2]);
+    if (chat) bind(chat.risk.querySelector(".js-status"), "risk.failed");
+  }
+}
+
+onLanguageChange(() => {
+  for (const chat of state.chats.values()) {
+    renderChatHead(chat);
+    chat.log.rerender();
+    loadPhrases(chat);
+  }
+  if (state.cooldownUntil) renderCooldown();
+  if (state.session) $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
+});
+
+// ---- boot ------------------------------------------------------------------------------------
+
+async function boot() {
+  await initLanguage();
+  initAlertBanner();
+  initLogin({ roles: ["volunteer", "supervisor", "admin"], onSession: start });
+}
+
+boot();

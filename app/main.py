@@ -13,11 +13,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import overview
 from app.bus import create_bus
 from app.chat import router as chat_router
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
-from app import overview
 from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper

@@ -28,6 +28,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "peerline:"
@@ -173,8 +175,13 @@ class RedisBus(Bus):
     async def publish(self, channel: str, event: Event) -> None:
         self._fan_out(channel, event)
         assert self._redis is not None
+        payload = event.encode(self.origin)
         try:
-            await self._redis.publish(self.prefix + channel, event.encode(self.origin))
+            try:
+                await self._redis.publish(self.prefix + channel, payload)
+            except (RedisConnectionError, ConnectionError):
+                # A pooled connection from before a Redis restart: one retry on a fresh one.
+                await self._redis.publish(self.prefix + channel, payload)
         except Exception as exc:
             # The event is already durable in the database; remote subscribers catch up
             # when the link comes back (bus.reset), so losing this publish loses nothing.

@@ -129,6 +129,10 @@ class Connection:
     # The seeker's conversation while it is waiting, for queue.status updates.
     waiting_conversation_id: str | None = None
     last_queue_frame: str | None = None
+    # Set when the socket must go (slow consumer); the supervisor in serve_socket then
+    # cancels the sender, which may be stuck writing to a client that reads nothing.
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = 1000
 
     @property
     def user_id(self) -> str:
@@ -146,7 +150,8 @@ class Connection:
             # A client that reads nothing must not make the server hold ever more for it.
             log.info("closing slow consumer (outbox full)")
             self.closing = True
-            asyncio.get_running_loop().create_task(self.close(CLOSE_SLOW_CONSUMER))
+            self.close_code = CLOSE_SLOW_CONSUMER
+            self.stop.set()
             return
         self.outbox.put_nowait(item)
 
@@ -188,7 +193,10 @@ class Connection:
             if isinstance(item, str):
                 await ws.send_text(item)
             elif isinstance(item, Resume):
-                await self._resume(item)
+                try:
+                    await self._resume(item)
+                except AppError as exc:
+                    await ws.send_text(protocol.error_frame(exc.code, exc.message))
             else:
                 await self._on_event(item)
 
@@ -242,12 +250,13 @@ class Connection:
             cursor.delivered = event.seq
 
     async def _catch_up(self, conversation_id: str) -> bool:
-        """Send every stored message after this socket's cursor. False if the DB failed."""
+        """Send every stored message after this socket's cursor. False if the DB failed
+        (socket errors propagate: they end the connection)."""
         cursor = self.cursors[conversation_id]
         if cursor.delivered is None:
             return True
-        try:
-            while True:
+        while True:
+            try:
                 async with self.runtime.db.sessionmaker() as session:
                     messages = await chat_service.messages_after(
                         session,
@@ -255,18 +264,14 @@ class Connection:
                         after_seq=cursor.delivered,
                         limit=CATCH_UP_BATCH,
                     )
-                for message in messages:
-                    await self.websocket.send_text(chat_service.message_frame(message))
-                    cursor.delivered = message.seq
-                if len(messages) < CATCH_UP_BATCH:
-                    return True
-        except (OSError, ConnectionError):
-            raise
-        except Exception as exc:
-            if isinstance(exc, AppError):
-                raise
-            log.warning("catch-up failed (%s)", type(exc).__name__)
-            return False
+            except Exception as exc:
+                log.warning("catch-up read failed (%s)", type(exc).__name__)
+                return False
+            for message in messages:
+                await self.websocket.send_text(chat_service.message_frame(message))
+                cursor.delivered = message.seq
+            if len(messages) < CATCH_UP_BATCH:
+                return True
 
     async def _resume(self, item: Resume) -> None:
         cursor = self.cursors.get(item.conversation_id)
@@ -282,11 +287,20 @@ class Connection:
             )
             return
         if item.announce:
-            async with self.runtime.db.sessionmaker() as session:
-                conversation, access = await chat_service.get_for(
-                    session, self.principal, item.conversation_id
+            try:
+                async with self.runtime.db.sessionmaker() as session:
+                    conversation, access = await chat_service.get_for(
+                        session, self.principal, item.conversation_id
+                    )
+                    extra = await resume_extras(session, conversation, access)
+            except AppError:
+                raise
+            except Exception as exc:
+                log.warning("resume read failed (%s)", type(exc).__name__)
+                await self.websocket.send_text(
+                    protocol.error_frame("unavailable", "could not read the conversation; retry")
                 )
-                extra = await resume_extras(session, conversation, access)
+                return
             peer_read = (
                 conversation.volunteer_read_seq
                 if access.role is Role.seeker
@@ -454,7 +468,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         receiver = asyncio.get_running_loop().create_task(
             conn.receive_loop(runtime.router), name="ws-receive"
         )
-        done, _ = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        stopper = asyncio.get_running_loop().create_task(conn.stop.wait(), name="ws-stop")
+        done, _ = await asyncio.wait(
+            {sender, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
+        )
+        stopper.cancel()
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 exc = task.exception()
@@ -478,7 +496,9 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         bus.unsubscribe(chat_service.STAFF_CHANNEL, conn)
         runtime.unregister(conn)
         await on_disconnect(conn)
-        await conn.close(1000)
+        # A client that reads nothing cannot take a close frame either: do not wait long.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(conn.close(conn.close_code), timeout=2.0)
 
 
 async def send_auth_ok(conn: Connection) -> None:

@@ -2,14 +2,33 @@
 
     python bench/cue_eval.py [--json] [--data PATH ...]
 
-By default it reads two files. ``bench/data/cue_eval.jsonl`` is the dev set: the cue lists
-were written and improved against it, so its figures are in-sample.
-``bench/data/cue_eval_holdout.jsonl`` was written after the lists and never used to change
-them, so it gives the honest generalisation figure. Each line is ``{"text", "label":
-"risk"|"none", "cue_class", "lang"}``. For each file it reports binary recall and precision
-(risk vs none) overall, per expected cue class and per language form; class agreement
-(whether ``strongest`` names the expected class); and every false negative and false
-positive. Exits 1 when the first file misses recall >= 0.95 or precision >= 0.80.
+By default it reads three files:
+
+- ``bench/data/cue_eval.jsonl``, the dev set: the cue lists were written and improved
+  against it, so its figures are in-sample. It is the gate.
+- ``bench/data/cue_eval_holdout.jsonl``: written after the v1 lists as a held-out set. The
+  families of its misses were then added in v2, so from v2 on it is in-sample too.
+- ``bench/data/cue_eval_holdout2.jsonl``: written before the v2 lists were changed and never
+  used to change them; the honest figure for text nobody tuned on. Same labelling rules,
+  below. Do not tune on it; write a new held-out set when it has been looked at.
+
+Each line is ``{"text", "label": "risk"|"none", "cue_class", "lang"}`` and may carry a
+``note`` saying why an ambiguous message got its label. Labelling rules: a message is
+"risk" when a careful volunteer would want it flagged for the *seeker* now. So "none"
+covers hyperbole and idiom ("this exam is killing me", "mar gaya hasi se"), sarcasm, song
+lyrics, films/books/news, a friend's or a stranger's risk (the volunteer still handles it, but
+it is not a cue about the seeker), and past ideation or attempts told with recovery framing
+("I used to want to die but therapy helped"). A past attempt without recovery framing, or
+with "it's back", is "risk"/method_or_attempt. The class is the strongest that applies:
+method_or_attempt (means, doses, places, an attempt, self-harm) > first_person_ideation
+(wish or plan to die) > warning_sign (burden, trapped, no reason to live, goodbyes, giving
+things away, sudden calm, drinking to go numb).
+
+For each file it reports binary recall and precision (risk vs none) overall, per expected cue
+class and per language form; class agreement (whether ``strongest`` names the expected
+class); and every false negative and false positive. Exits 1 when the first file (the dev
+set by default) misses recall >= 0.95 or precision >= 0.80; the held-out sets are reported,
+not gated.
 """
 
 from __future__ import annotations
@@ -26,6 +45,7 @@ from app.risk.cues import CueMatcher, strongest
 
 DATA = Path(__file__).parent / "data" / "cue_eval.jsonl"
 HOLDOUT = Path(__file__).parent / "data" / "cue_eval_holdout.jsonl"
+HOLDOUT2 = Path(__file__).parent / "data" / "cue_eval_holdout2.jsonl"
 RECALL_TARGET = 0.95
 PRECISION_TARGET = 0.80
 
@@ -100,9 +120,10 @@ def _print(name: str, report: dict, ok: bool) -> None:
     ):
         print(f"{title} ({len(report[key])}):")
         for row in report[key]:
+            note = f"  ({row['note']})" if row.get("note") else ""
             print(
                 f"  [{row['lang']}] {row['text']!r} expected={row['cue_class']} "
-                f"matched={row['matched']}"
+                f"matched={row['matched']}{note}"
             )
     print()
 
@@ -118,10 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--data", type=Path, action="append", help="eval file(s); default: dev and holdout"
+        "--data",
+        type=Path,
+        action="append",
+        help="eval file(s); default: dev, holdout, holdout2 (the first is the gate)",
     )
     args = parser.parse_args(argv)
-    paths = args.data or [DATA, HOLDOUT]
+    paths = args.data or [DATA, HOLDOUT, HOLDOUT2]
     matcher = CueMatcher.default()
     reports = {}
     for path in paths:
@@ -134,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for name, report in reports.items():
             _print(name, report, report["meets_targets"])
-    # The gate is the first file (the dev set, a regression check); the holdout measures
-    # how the lists generalise to phrasings nobody tuned them on, and is reported, not gated.
+    # The gate is the first file (the dev set, a regression check); the held-out sets measure
+    # how the lists generalise to phrasings nobody tuned them on, and are reported, not gated.
     return 0 if next(iter(reports.values()))["meets_targets"] else 1
 
 

@@ -19,6 +19,11 @@ Pattern syntax (in the YAML files): a Python regular expression matched against 
 *normalised* text (see ``normalise``), wrapped in word boundaries that understand Devanagari.
 Write patterns in normalised form: lower case, no apostrophes ("im", "dont"), Devanagari
 without anusvara/chandrabindu/nukta (the normaliser strips them from patterns too).
+
+Families, not sentences: a list may define named *terms* (``terms: {WANT: "(want|wanna)"}``)
+and use them in patterns and guards as ``<WANT>`` (upper-case name in angle brackets). A term
+is inserted as a non-capturing group; a term may use terms defined above it. This keeps one
+reviewable line per family ("<DESIRE><TO> <ADV><END_ACT>") instead of one line per sentence.
 """
 
 from __future__ import annotations
@@ -33,6 +38,12 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+try:  # CPython's regex parser (private; 3.11+). Without it the prefilter is simply off.
+    import re._constants as _sre
+    import re._parser as _sre_parse
+except ImportError:  # pragma: no cover
+    _sre = _sre_parse = None
 
 CUES_DIR = Path(__file__).parent / "cues"
 DEFAULT_LISTS = ("en", "hi", "hinglish")
@@ -116,8 +127,17 @@ class _CueListFile(BaseModel):
     language: str
     version: int = Field(ge=1)
     description: str = ""
+    terms: dict[str, str] = {}
     classes: dict[CueClass, list[str]]
     guards: list[str] = []
+
+    @field_validator("terms")
+    @classmethod
+    def _term_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not _TERM_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"term names must be UPPER_CASE: {', '.join(bad)}")
+        return value
 
     @field_validator("classes")
     @classmethod
@@ -128,12 +148,123 @@ class _CueListFile(BaseModel):
         return value
 
 
+_TERM_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_TERM_REF = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+
+
+def _expand(pattern: str, terms: dict[str, str], *, where: str) -> str:
+    """Replace ``<NAME>`` with the term's regex as a non-capturing group."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in terms:
+            raise CueListError(f"{where}: unknown term <{name}> in {pattern!r}")
+        return f"(?:{terms[name]})"
+
+    return _TERM_REF.sub(sub, pattern)
+
+
+def _expand_terms(raw: dict[str, str], *, where: str) -> dict[str, str]:
+    """Expand terms in file order; a term may use only terms defined above it."""
+    done: dict[str, str] = {}
+    for name, body in raw.items():
+        done[name] = _expand(body, done, where=f"{where} terms.{name}")
+    return done
+
+
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     cue_class: CueClass
     language: str
     ref: str
     regex: re.Pattern[str]
+    needles: tuple[str, ...] | None = None
+    """Strings of which every match contains at least one (None: no usable set)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    regex: re.Pattern[str]
+    needles: tuple[str, ...] | None
+
+
+# --- literal prefilter ----------------------------------------------------------------------
+# Running 400 regexes on every message is the matcher's cost. Most patterns cannot match unless
+# one of a few literal strings occurs in the text ("kill", "khud", "नस" ...), and a substring
+# test is far cheaper than a regex scan, so each pattern carries such a set and is skipped
+# when none of its strings is present. The set is derived from the parsed regex and is exact
+# (a necessary condition, never a guess); when in doubt the derivation gives up (None).
+_MAX_NEEDLES = 64
+
+
+class _GiveUp(Exception):
+    """The regex uses something the needle derivation does not model."""
+
+
+_REPEATS_OPS = (
+    {_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)} if _sre else set()
+)
+
+
+def _required(items) -> frozenset[str] | None:
+    """Strings one of which occurs in every match of the parsed sequence ``items``."""
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, arg in items:
+        if op is _sre.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run = []
+        found = _required_node(op, arg)
+        if found is not None:
+            candidates.append(found)
+    if run:
+        candidates.append(frozenset(["".join(run)]))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(map(len, c)), -len(c)))
+
+
+def _required_node(op, arg) -> frozenset[str] | None:
+    if op is _sre.SUBPATTERN:
+        if arg[1] & re.IGNORECASE:  # scoped (?i:...): literals would be case-blind
+            raise _GiveUp
+        return _required(arg[-1])
+    if op is _sre.BRANCH:
+        union: set[str] = set()
+        for branch in arg[1]:
+            found = _required(branch)
+            if found is None:
+                return None
+            union |= found
+            if len(union) > _MAX_NEEDLES:
+                return None
+        return frozenset(union)
+    if op in _REPEATS_OPS:
+        low, _high, sub = arg
+        return _required(sub) if low >= 1 else None
+    return None
+
+
+def _needles(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    if _sre_parse is None:  # pragma: no cover
+        return None
+    try:
+        parsed = _sre_parse.parse(regex.pattern)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        found = _required(parsed)
+    except Exception:  # _GiveUp, or a parser this code does not know
+        return None
+    # One letter, digit or space is in almost every message: not worth checking. A lone
+    # symbol (an emoji such as the pill) is selective.
+    if not found or any(len(n) < 2 and (n.isalnum() or n.isspace()) for n in found):
+        return None
+    # Drop strings that contain a shorter one: the shorter one is found whenever they are.
+    kept = [n for n in found if not any(o != n and o in n for o in found)]
+    return tuple(sorted(kept, key=len))
 
 
 def _compile(pattern: str, *, where: str) -> re.Pattern[str]:
@@ -143,7 +274,7 @@ def _compile(pattern: str, *, where: str) -> re.Pattern[str]:
         raise CueListError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
 
 
-def _load_list(path: Path) -> tuple[list[_Pattern], list[re.Pattern[str]]]:
+def _load_list(path: Path) -> tuple[list[_Pattern], list[_Guard]]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         spec = _CueListFile.model_validate(raw)
@@ -151,16 +282,19 @@ def _load_list(path: Path) -> tuple[list[_Pattern], list[re.Pattern[str]]]:
         raise CueListError(f"cue list {path}: {exc}") from exc
     if spec.language != path.stem:
         raise CueListError(f"cue list {path}: language {spec.language!r} != file name")
+    terms = _expand_terms(spec.terms, where=f"cue list {path}")
     patterns: list[_Pattern] = []
     for cue_class, entries in spec.classes.items():
         for index, entry in enumerate(entries):
             ref = f"{spec.language}/{cue_class}#{index}"
-            regex = _compile(entry, where=f"cue list {path} {ref}")
-            patterns.append(_Pattern(cue_class, spec.language, ref, regex))
-    guards = [
-        _compile(entry, where=f"cue list {path} guards#{index}")
-        for index, entry in enumerate(spec.guards)
-    ]
+            where = f"cue list {path} {ref}"
+            regex = _compile(_expand(entry, terms, where=where), where=where)
+            patterns.append(_Pattern(cue_class, spec.language, ref, regex, _needles(regex)))
+    guards: list[_Guard] = []
+    for index, entry in enumerate(spec.guards):
+        where = f"cue list {path} guards#{index}"
+        regex = _compile(_expand(entry, terms, where=where), where=where)
+        guards.append(_Guard(regex, _needles(regex)))
     return patterns, guards
 
 
@@ -169,7 +303,7 @@ class CueMatcher:
 
     def __init__(self, paths: Iterable[Path]) -> None:
         self._patterns: list[_Pattern] = []
-        self._guards: list[re.Pattern[str]] = []
+        self._guards: list[_Guard] = []
         self.languages: tuple[str, ...] = ()
         for path in paths:
             patterns, guards = _load_list(Path(path))
@@ -191,10 +325,14 @@ class CueMatcher:
         folded = normalise(text)
         if not folded:
             return []
-        guarded = [m.span() for guard in self._guards for m in guard.finditer(folded)]
+        guarded: list[tuple[int, int]] | None = None  # computed only once a cue is found
         found: list[CueMatch] = []
         for pattern in self._patterns:
+            if not _present(pattern.needles, folded):
+                continue
             for m in pattern.regex.finditer(folded):
+                if guarded is None:
+                    guarded = _guard_spans(self._guards, folded)
                 if not any(_overlaps(m.span(), span) for span in guarded):
                     found.append(CueMatch(pattern.cue_class, pattern.language, pattern.ref))
                     break
@@ -203,6 +341,25 @@ class CueMatcher:
     def patterns_of(self, cue_class: CueClass) -> list[re.Pattern[str]]:
         """Compiled patterns of one class (used by the safe-messaging check)."""
         return [p.regex for p in self._patterns if p.cue_class is cue_class]
+
+
+def _present(needles: tuple[str, ...] | None, folded: str) -> bool:
+    """False only when no needle occurs, i.e. the regex cannot match."""
+    if needles is None:
+        return True
+    for needle in needles:
+        if needle in folded:
+            return True
+    return False
+
+
+def _guard_spans(guards: Sequence[_Guard], folded: str) -> list[tuple[int, int]]:
+    return [
+        m.span()
+        for guard in guards
+        if _present(guard.needles, folded)
+        for m in guard.regex.finditer(folded)
+    ]
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -1,6 +1,8 @@
 """Cue detection: each class, each language form, hard negatives, no echo of words."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,115 @@ def test_bad_pattern_fails_loudly_naming_file(tmp_path):
     )
     with pytest.raises(CueListError, match=r"xx\.yaml.*first_person_ideation#0"):
         CueMatcher([bad])
+
+
+# --- v2: families, not sentences ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # English: intent verb + ending, SMS spellings
+        ("planning to unalive myself", CueClass.FIRST_PERSON_IDEATION),
+        ("thought about not waking up", CueClass.FIRST_PERSON_IDEATION),
+        ("gonna kms tonight", CueClass.FIRST_PERSON_IDEATION),
+        ("i hope i never wake up", CueClass.FIRST_PERSON_IDEATION),
+        ("done with life", CueClass.FIRST_PERSON_IDEATION),
+        ("they'd all be better off w/o me", CueClass.WARNING_SIGN),
+        ("no point in going on", CueClass.WARNING_SIGN),
+        ("cant do this no more", CueClass.WARNING_SIGN),
+        ("giving away all my books", CueClass.WARNING_SIGN),
+        ("weirdly calm now that i've decided", CueClass.WARNING_SIGN),
+        ("just took like 25 of my mums tablets", CueClass.METHOD_OR_ATTEMPT),
+        ("how many of these would be too much", CueClass.METHOD_OR_ATTEMPT),
+        ("i OD'd last year", CueClass.METHOD_OR_ATTEMPT),
+        ("sitting on the flyover railing rn", CueClass.METHOD_OR_ATTEMPT),
+        ("cutting again tonight", CueClass.METHOD_OR_ATTEMPT),
+        # Hinglish: morphology and spelling
+        ("mujhe mrna h", CueClass.FIRST_PERSON_IDEATION),
+        ("mera jeene ka koi irada nahi", CueClass.FIRST_PERSON_IDEATION),
+        ("khud ko khatam kar dungi", CueClass.FIRST_PERSON_IDEATION),
+        ("sab khatam kar dunga", CueClass.FIRST_PERSON_IDEATION),
+        ("koi fayda nahi jeene ka", CueClass.WARNING_SIGN),
+        ("phaansi laga lunga", CueClass.METHOD_OR_ATTEMPT),
+        ("jahar kha lungi", CueClass.METHOD_OR_ATTEMPT),
+        ("building ki chhat se kudne ka plan hai", CueClass.METHOD_OR_ATTEMPT),
+        # Devanagari, with and without nasal marks
+        ("मै मर जाना चाहती हु", CueClass.FIRST_PERSON_IDEATION),
+        ("अब और नहीं जी सकता", CueClass.FIRST_PERSON_IDEATION),
+        ("सब मेरे बिना बेहतर रहेंगे", CueClass.WARNING_SIGN),
+        ("ज़हर खरीद लिया है", CueClass.METHOD_OR_ATTEMPT),
+        ("छत से कूद जाऊँगा", CueClass.METHOD_OR_ATTEMPT),
+    ],
+)
+def test_families(matcher, text, expected):
+    assert top(matcher, text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i used to want to die but therapy helped, im ok now",
+        "she says she wants to die, what do i do",
+        "ive attempted all questions in the paper",
+        "thinking about dying my hair pink",
+        "bye see you tomorrow",
+        "the tracks on this album are fire",
+        "i take 500mg of vitamin c every morning",
+        "i want to end this relationship",
+        "result dekh ke dil toot gaya",
+        "tablet kha li sar dard ki",
+        "usko marna hai bolti rehti hai, drama queen",
+        "itna kha liya ki mar jaunga 😂",
+        "मैच हार गए, सब खत्म हो गया",
+        "उंगली कट गई सब्ज़ी काटते हुए",
+    ],
+)
+def test_more_hard_negatives_do_not_match(matcher, text):
+    assert matcher.match(text) == []
+
+
+def test_terms_expand_and_unknown_terms_fail(tmp_path):
+    good = tmp_path / "xx.yaml"
+    good.write_text(
+        "language: xx\nversion: 1\nterms:\n  A: '(foo|fo)'\n  B: '<A> bar'\nclasses:\n"
+        "  first_person_ideation: ['<B>']\n  warning_sign: []\n  method_or_attempt: []\n",
+        encoding="utf-8",
+    )
+    assert [m.pattern_ref for m in CueMatcher([good]).match("Fo bar!")] == [
+        "xx/first_person_ideation#0"
+    ]
+    bad = tmp_path / "yy.yaml"
+    bad.write_text(
+        "language: yy\nversion: 1\nclasses:\n  first_person_ideation: ['<NOPE> x']\n"
+        "  warning_sign: []\n  method_or_attempt: []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CueListError, match=r"yy\.yaml.*unknown term <NOPE>"):
+        CueMatcher([bad])
+
+
+def _eval_texts():
+    root = Path(__file__).resolve().parents[2] / "bench" / "data"
+    for name in ("cue_eval.jsonl", "cue_eval_holdout.jsonl"):
+        for line in (root / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield json.loads(line)["text"]
+
+
+def test_literal_prefilter_never_skips_a_pattern_that_matches(matcher):
+    # The prefilter skips a regex when none of its required strings occurs; that must be a
+    # necessary condition. Check it on every pattern and guard against every eval message.
+    checked = 0
+    for text in _eval_texts():
+        folded = normalise(text)
+        for item in [*matcher._patterns, *matcher._guards]:
+            if item.regex.search(folded):
+                checked += 1
+                assert item.needles is None or any(n in folded for n in item.needles), (
+                    item.regex.pattern,
+                    text,
+                )
+    assert checked > 300
+    with_needles = sum(p.needles is not None for p in matcher._patterns)
+    assert with_needles / len(matcher._patterns) > 0.9

@@ -1,0 +1,738 @@
+"""Load generator: real seekers and volunteers speaking the wire protocol to a running server.
+
+    python bench/load.py --url http://127.0.0.1:8000 --seekers 100 --messages 20 --rate 1 \\
+        --server-pid 1234 --json out.json
+
+Flow: N seekers are created over REST, open a socket each and ``queue.join``; ceil(N / C)
+volunteers (C = ``--volunteer-capacity``) log in, ``availability.set`` and ``queue.take``
+until every seeker is paired. Then each side of each conversation sends M messages at R per
+second and the generator measures:
+
+- pairing time: ``queue.take`` sent → both sides hold ``conversation.started``;
+- delivery latency: ``chat.send`` written → the *other* side reads the ``chat.message``;
+- exact correctness per receiving side: lost (sent, never delivered to the peer), duplicated
+  (same seq or same ``client_msg_id`` twice) and out-of-order (seq not last + 1) messages;
+- server CPU time per delivered message and server RSS per connection, with ``--server-pid``.
+
+The hot path is a lean loop over raw ``websockets`` connections, not ``app.client``: the
+generator must cost far less CPU than the server it measures. Everything is bounded: each
+phase has a deadline, and ``--max-seconds`` caps the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+REPO = Path(__file__).resolve().parent.parent
+CONNECT_CONCURRENCY = 64  # sockets opened at once: enough to be quick, not a SYN flood
+REST_CONCURRENCY = 32
+TAKE_ERRORS = frozenset({"queue_empty", "at_capacity", "rate_limited"})
+# After the last send, deliveries may still arrive while the server works off its backlog: wait
+# as long as they keep coming, and call a message lost only after this long with none.
+DRAIN_IDLE_S = 5.0
+
+Frame = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of ``values`` (q in 0..100); None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def summarize_ms(values: Sequence[float]) -> dict[str, float | None]:
+    """p50/p95/p99/max of durations given in seconds, in milliseconds."""
+
+    def ms(v: float | None) -> float | None:
+        return None if v is None else round(v * 1000, 2)
+
+    return {
+        "n": len(values),
+        "p50": ms(percentile(values, 50)),
+        "p95": ms(percentile(values, 95)),
+        "p99": ms(percentile(values, 99)),
+        "max": ms(max(values) if values else None),
+    }
+
+
+@dataclass
+class Receipt:
+    """What one side received in one conversation, checked as it arrives."""
+
+    last_seq: int = 0
+    seqs: set[int] = field(default_factory=set)
+    client_msg_ids: set[str] = field(default_factory=set)
+    duplicated: int = 0
+    out_of_order: int = 0
+
+    def record(self, seq: int, client_msg_id: str) -> bool:
+        """Account one ``chat.message``; False when it is a duplicate."""
+        if seq in self.seqs or client_msg_id in self.client_msg_ids:
+            self.duplicated += 1
+            return False
+        if seq != self.last_seq + 1:
+            self.out_of_order += 1
+        self.last_seq = max(self.last_seq, seq)
+        self.seqs.add(seq)
+        self.client_msg_ids.add(client_msg_id)
+        return True
+
+
+class ServerProbe:
+    """CPU time and RSS of the server process (and its children), via psutil."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.process = None
+        if pid:
+            import psutil
+
+            self.process = psutil.Process(pid)
+
+    def _processes(self) -> list[Any]:
+        assert self.process is not None
+        return [self.process, *self.process.children(recursive=True)]
+
+    def cpu_s(self) -> float | None:
+        if self.process is None:
+            return None
+        return sum(p.cpu_times().user + p.cpu_times().system for p in self._processes())
+
+    def rss_kib(self) -> float | None:
+        if self.process is None:
+            return None
+        return sum(p.memory_info().rss for p in self._processes()) / 1024
+
+
+# --------------------------------------------------------------------------- provisioning
+
+
+async def create_seekers(base_url: str, count: int, language: str = "en") -> list[str]:
+    """``count`` seeker tokens over REST."""
+    limit = asyncio.Semaphore(REST_CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
+
+        async def one() -> str:
+            async with limit:
+                reply = await http.post(
+                    "/api/v1/seekers", json={"language": language, "consent": True}
+                )
+                reply.raise_for_status()
+                return reply.json()["seeker_token"]
+
+        return await asyncio.gather(*(one() for _ in range(count)))
+
+
+def create_volunteers_via_cli(
+    count: int, *, capacity: int, database_url: str | None = None, prefix: str | None = None
+) -> list[dict[str, str]]:
+    """Create trained English-speaking volunteers with ``peerline create-user`` (password on
+    stdin), against ``database_url`` (default: ``$DATABASE_URL``). Returns their logins."""
+    env = dict(os.environ)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    prefix = prefix or f"bench-{secrets.token_hex(3)}"
+    accounts = [
+        {"username": f"{prefix}-v{i}", "password": secrets.token_urlsafe(12)} for i in range(count)
+    ]
+    procs = []
+    for account in accounts:  # a few processes at a time: each one pays interpreter start-up
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "create-user",
+                    "--role",
+                    "volunteer",
+                    "--username",
+                    account["username"],
+                    "--trained",
+                    "--languages",
+                    "en",
+                    "--max-chats",
+                    str(capacity),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                cwd=REPO,
+                env=env,
+                text=True,
+            )
+        )
+        procs[-1].stdin.write(account["password"] + "\n")  # type: ignore[union-attr]
+        procs[-1].stdin.close()  # type: ignore[union-attr]
+        if len(procs) % 8 == 0:
+            _wait_all(procs[-8:])
+    _wait_all(procs)
+    return accounts
+
+
+def _wait_all(procs: Iterable[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.wait(timeout=120) != 0:
+            raise RuntimeError(f"peerline create-user failed: {proc.stderr.read()}")  # type: ignore[union-attr]
+
+
+async def create_volunteers_via_api(
+    base_url: str, admin: tuple[str, str], count: int, *, capacity: int
+) -> list[dict[str, str]]:
+    """Create volunteers with ``POST /api/v1/staff`` as an admin."""
+    prefix = f"bench-{secrets.token_hex(3)}"
+    accounts = [
+        {"username": f"{prefix}-v{i}", "password": secrets.token_urlsafe(12)} for i in range(count)
+    ]
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as http:
+        token = await _login(http, *admin)
+        limit = asyncio.Semaphore(8)
+
+        async def one(account: dict[str, str]) -> None:
+            async with limit:
+                reply = await http.post(
+                    "/api/v1/staff",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={
+                        **account,
+                        "role": "volunteer",
+                        "languages": ["en"],
+                        "trained": True,
+                        "max_concurrent_chats": capacity,
+                    },
+                )
+                reply.raise_for_status()
+
+        await asyncio.gather(*(one(a) for a in accounts))
+    return accounts
+
+
+async def _login(http: httpx.AsyncClient, username: str, password: str) -> str:
+    reply = await http.post("/api/v1/auth/login", json={"username": username, "password": password})
+    reply.raise_for_status()
+    return reply.json()["access_token"]
+
+
+async def login_all(base_url: str, accounts: Sequence[dict[str, str]]) -> list[str]:
+    limit = asyncio.Semaphore(8)  # logins hash passwords: do not stall the server
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as http:
+
+        async def one(account: dict[str, str]) -> str:
+            async with limit:
+                return await _login(http, account["username"], account["password"])
+
+        return await asyncio.gather(*(one(a) for a in accounts))
+
+
+# --------------------------------------------------------------------------- lean connections
+
+
+class Peer:
+    """One authenticated socket and what it has seen. ``run`` reads until the socket closes."""
+
+    def __init__(self, run: LoadRun, role: str, ws: ClientConnection) -> None:
+        self.load, self.role, self.ws = run, role, ws
+        self.auth_ok: Frame | None = None
+        self.replies: asyncio.Queue[Frame] = asyncio.Queue()  # direct replies for take/join
+        self.errors: list[Frame] = []
+
+    async def send(self, frame: Frame) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def read(self) -> None:
+        load = self.load
+        with contextlib.suppress(ConnectionClosed):
+            await self._read_frames()
+        if not load.closing:  # the server dropped us mid-run: the lean path does not resume
+            code = str(self.ws.close_code)
+            load.disconnects[code] = load.disconnects.get(code, 0) + 1
+
+    async def _read_frames(self) -> None:
+        load = self.load
+        async for raw in self.ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            kind = frame.get("type")
+            if kind == "chat.message":
+                load.on_message(self, frame, now)
+            elif kind == "chat.ack":
+                load.on_ack(frame, now)
+            elif kind == "conversation.started":
+                load.on_started(self, frame, now)
+                if self.role == "volunteer":
+                    self.replies.put_nowait(frame)
+            elif kind == "error":
+                self.errors.append(frame)
+                code = frame.get("code", "?")
+                load.errors[code] = load.errors.get(code, 0) + 1
+                if (frame.get("ref") or "").startswith("take") or (
+                    frame.get("ref") is None and code in TAKE_ERRORS
+                ):
+                    self.replies.put_nowait(frame)
+
+
+async def open_peer(run: LoadRun, url: str, token: str, role: str, compression: str | None) -> Peer:
+    ws = await connect(
+        url,
+        compression=compression,
+        proxy=None,
+        open_timeout=30,
+        max_queue=None,
+        ping_interval=None,
+    )
+    await ws.send(json.dumps({"type": "auth", "token": token}))
+    auth_ok = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    if auth_ok.get("type") != "auth.ok":
+        raise RuntimeError(f"expected auth.ok, got {auth_ok}")
+    peer = Peer(run, role, ws)
+    peer.auth_ok = auth_ok
+    run.readers.append(asyncio.create_task(peer.read()))
+    return peer
+
+
+async def open_peers(
+    run: LoadRun, url: str, tokens: Sequence[str], role: str, compression: str | None = None
+) -> list[Peer]:
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(token: str) -> Peer:
+        async with limit:
+            return await open_peer(run, url, token, role, compression)
+
+    return await asyncio.gather(*(one(t) for t in tokens))
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Conversation:
+    conversation_id: str
+    seeker: Peer | None = None
+    volunteer: Peer | None = None
+    take_sent: float = 0.0
+    started_at: dict[str, float] = field(default_factory=dict)  # role → when it saw started
+    paired: asyncio.Event = field(default_factory=asyncio.Event)  # both sides saw started
+
+
+class LoadRun:
+    """The accounting of one run: every send, ack and delivery, exactly."""
+
+    def __init__(self) -> None:
+        self.readers: list[asyncio.Task[None]] = []
+        self.conversations: dict[str, Conversation] = {}
+        self.sent: dict[tuple[str, str], tuple[str, float]] = {}  # (conv, cmid) → (role, t)
+        self.acked: dict[tuple[str, str], float] = {}
+        self.delivered: dict[tuple[str, str], float] = {}  # to the peer: (conv, cmid) → t
+        self.receipts: dict[tuple[str, str], Receipt] = {}  # (conv, receiving role)
+        self.echoes = 0
+        self.errors: dict[str, int] = {}
+        self.all_delivered = asyncio.Event()
+        self.disconnects: dict[str, int] = {}  # close code → sockets the server closed mid-run
+        self.closing = False
+        self.expected = 0
+
+    def on_started(self, peer: Peer, frame: Frame, now: float) -> None:
+        conv = self.conversations.setdefault(
+            frame["conversation_id"], Conversation(frame["conversation_id"])
+        )
+        setattr(conv, peer.role, peer)
+        conv.started_at.setdefault(peer.role, now)
+        if len(conv.started_at) == 2:
+            conv.paired.set()
+
+    def on_ack(self, frame: Frame, now: float) -> None:
+        self.acked.setdefault((frame["conversation_id"], frame["client_msg_id"]), now)
+
+    def on_message(self, peer: Peer, frame: Frame, now: float) -> None:
+        key = (frame["conversation_id"], frame.get("client_msg_id") or "")
+        receipt = self.receipts.setdefault((key[0], peer.role), Receipt())
+        fresh = receipt.record(int(frame["seq"]), key[1])
+        if frame.get("sender_role") == peer.role:
+            self.echoes += 1
+            return
+        if fresh and key in self.sent and key not in self.delivered:
+            self.delivered[key] = now
+            if len(self.delivered) >= self.expected:
+                self.all_delivered.set()
+
+
+async def pair_everyone(
+    run: LoadRun,
+    seekers: list[Peer],
+    volunteers: list[Peer],
+    *,
+    capacity: int,
+    take_rate: float,
+    deadline: float,
+) -> list[Pairing]:
+    """Seekers join; volunteers go available and take until every seeker is paired.
+
+    Pairing time: the successful ``queue.take`` sent → both sides saw ``conversation.started``.
+    """
+    for seeker in seekers:
+        await seeker.send({"type": "queue.join"})
+    for volunteer in volunteers:
+        await volunteer.send(
+            {
+                "type": "availability.set",
+                "available": True,
+                "capacity": capacity,
+                "auto_assign": False,
+            }
+        )
+    await asyncio.sleep(0.2)
+    pairings: list[Pairing] = []
+    interval = 1.0 / take_rate if take_rate > 0 else 0.0
+    slots = [v for _ in range(capacity) for v in volunteers][: len(seekers)]
+    start = time.perf_counter()
+
+    async def take(volunteer: Peer, index: int) -> None:
+        await asyncio.sleep(max(0.0, start + index * interval - time.perf_counter()))
+        attempts = 0
+        while time.perf_counter() < deadline:
+            attempts += 1
+            sent = time.perf_counter()
+            await volunteer.send({"type": "queue.take", "ref": f"take-{index}"})
+            reply = await asyncio.wait_for(volunteer.replies.get(), deadline - sent)
+            if reply.get("type") == "conversation.started":
+                conv = run.conversations[reply["conversation_id"]]
+                conv.take_sent = sent
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(conv.paired.wait(), deadline - time.perf_counter())
+                seen = conv.started_at
+                pairings.append(
+                    Pairing(
+                        max(seen.values()) - sent,
+                        seen["volunteer"] - sent,
+                        seen.get("seeker", math.inf) - sent,
+                        attempts,
+                    )
+                )
+                return
+            await asyncio.sleep(0.05 + random.random() * 0.05)  # queue_empty: a seeker lags
+
+    # One take in flight per volunteer: replies are read from its own queue in order.
+    by_volunteer: dict[int, list[int]] = {}
+    for index, volunteer in enumerate(slots):
+        by_volunteer.setdefault(id(volunteer), []).append(index)
+
+    async def volunteer_takes(volunteer: Peer, indexes: list[int]) -> None:
+        for index in indexes:
+            await take(volunteer, index)
+
+    owners = {id(v): v for v in volunteers}
+    await asyncio.gather(*(volunteer_takes(owners[k], ix) for k, ix in by_volunteer.items()))
+    return pairings
+
+
+async def chat(run: LoadRun, conv: Conversation, role: str, messages: int, rate: float) -> None:
+    """One side of one conversation: ``messages`` sends at ``rate`` per second."""
+    peer = conv.seeker if role == "seeker" else conv.volunteer
+    assert peer is not None
+    interval = 1.0 / rate if rate > 0 else 0.0
+    start = time.perf_counter() + random.random() * interval  # spread the conversations
+    for i in range(messages):
+        await asyncio.sleep(max(0.0, start + i * interval - time.perf_counter()))
+        cmid = f"{role[0]}{i}-{uuid.uuid4().hex[:12]}"
+        if peer.ws.close_code is not None:
+            return  # dropped by the server: counted in disconnects, not as lost
+        key = (conv.conversation_id, cmid)
+        run.sent[key] = (role, time.perf_counter())
+        frame = {
+            "type": "chat.send",
+            "conversation_id": key[0],
+            "client_msg_id": cmid,
+            "text": f"bench {role} {i} t={time.time_ns()}",
+        }
+        try:
+            await peer.send(frame)
+        except ConnectionClosed:
+            del run.sent[key]
+            return
+
+
+@dataclass
+class Pairing:
+    both_s: float
+    volunteer_s: float
+    seeker_s: float
+    takes: int  # queue.take frames it needed (more than one after queue_empty)
+
+
+@dataclass
+class LoadConfig:
+    url: str
+    seekers: int = 10
+    messages: int = 10
+    rate: float = 1.0
+    volunteer_capacity: int = 1
+    take_rate: float = 0.0  # takes per second over all volunteers; 0 = as fast as they go
+    server_pid: int | None = None
+    staff_accounts: list[dict[str, str]] = field(default_factory=list)  # from --staff-file
+    admin: str | None = None  # "user:password" to create volunteers over the admin API
+    database_url: str | None = None  # for `peerline create-user` (default $DATABASE_URL)
+    compression: str | None = None
+    max_seconds: float = 600.0
+
+
+async def run_load(config: LoadConfig) -> dict[str, Any]:
+    """One benchmark run; returns the results as a JSON-able dict."""
+    t_begin = time.perf_counter()
+    deadline = t_begin + config.max_seconds
+    base = config.url.rstrip("/")
+    ws_url = base.replace("http", "ws", 1) + "/ws"
+    probe = ServerProbe(config.server_pid)
+    n_volunteers = math.ceil(config.seekers / config.volunteer_capacity)
+
+    if config.staff_accounts:
+        accounts = config.staff_accounts[:n_volunteers]
+    elif config.admin:
+        user, _, password = config.admin.partition(":")
+        accounts = await create_volunteers_via_api(
+            base, (user, password), n_volunteers, capacity=config.volunteer_capacity
+        )
+    else:
+        accounts = await asyncio.to_thread(
+            create_volunteers_via_cli,
+            n_volunteers,
+            capacity=config.volunteer_capacity,
+            database_url=config.database_url,
+        )
+    if len(accounts) < n_volunteers:
+        raise SystemExit(f"need {n_volunteers} volunteer accounts, have {len(accounts)}")
+    seeker_tokens = await create_seekers(base, config.seekers)
+    volunteer_tokens = await login_all(base, accounts)
+
+    run = LoadRun()
+    rss_before, cpu_before_connect = probe.rss_kib(), probe.cpu_s()
+    t0 = time.perf_counter()
+    seekers = await open_peers(run, ws_url, seeker_tokens, "seeker", config.compression)
+    volunteers = await open_peers(run, ws_url, volunteer_tokens, "volunteer", config.compression)
+    connect_s = time.perf_counter() - t0
+    await asyncio.sleep(0.5)
+    rss_connected = probe.rss_kib()
+    connections = len(seekers) + len(volunteers)
+
+    t0 = time.perf_counter()
+    pairings = await pair_everyone(
+        run,
+        seekers,
+        volunteers,
+        capacity=config.volunteer_capacity,
+        take_rate=config.take_rate,
+        deadline=deadline,
+    )
+    pairing_s = time.perf_counter() - t0
+    convs = [c for c in run.conversations.values() if c.seeker and c.volunteer]
+
+    run.expected = 2 * len(convs) * config.messages
+    if not run.expected:
+        run.all_delivered.set()
+    cpu_before, t_send = probe.cpu_s(), time.perf_counter()
+    senders = [
+        chat(run, c, role, config.messages, config.rate)
+        for c in convs
+        for role in ("seeker", "volunteer")
+    ]
+    await asyncio.gather(*senders)
+    t_last_send = time.perf_counter()
+    while not run.all_delivered.is_set() and time.perf_counter() < deadline:
+        before = len(run.delivered)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.all_delivered.wait(), DRAIN_IDLE_S)
+        if len(run.delivered) == before:
+            break
+    drain_s = time.perf_counter() - t_last_send
+    t_end = max(run.delivered.values(), default=t_last_send)
+    cpu_after, rss_after = probe.cpu_s(), probe.rss_kib()
+
+    run.closing = True
+    for peer in [*seekers, *volunteers]:
+        await peer.ws.close()
+    for reader in run.readers:
+        reader.cancel()
+
+    latencies = [run.delivered[k] - run.sent[k][1] for k in run.delivered]
+    ack_latencies = [run.acked[k] - run.sent[k][1] for k in run.acked if k in run.sent]
+    delivered = len(run.delivered)
+    window = max(t_end - t_send, 1e-9)
+    results: dict[str, Any] = {
+        "config": {k: v for k, v in asdict(config).items() if k not in ("admin",)},
+        "connections": connections,
+        "connect_s": round(connect_s, 3),
+        "conversations": len(convs),
+        "pairing_total_s": round(pairing_s, 3),
+        "pairing_ms": summarize_ms([p.both_s for p in pairings]),
+        "pairing_volunteer_ms": summarize_ms([p.volunteer_s for p in pairings]),
+        "pairing_seeker_ms": summarize_ms([p.seeker_s for p in pairings]),
+        "pairing_retried_takes": sum(p.takes - 1 for p in pairings),
+        "sent": len(run.sent),
+        "acked": len(run.acked),
+        "delivered": delivered,
+        "lost": len(run.sent) - delivered,
+        "duplicated": sum(r.duplicated for r in run.receipts.values()),
+        "out_of_order": sum(r.out_of_order for r in run.receipts.values()),
+        "echoes": run.echoes,
+        "errors": run.errors,
+        "latency_ms": summarize_ms(latencies),
+        "ack_ms": summarize_ms(ack_latencies),
+        "disconnects": run.disconnects,
+        "send_window_s": round(t_last_send - t_send, 3),
+        "drain_s": round(drain_s, 3),
+        "delivered_per_s": round(delivered / window, 1),
+        "wall_s": round(time.perf_counter() - t_begin, 2),
+    }
+    if cpu_before is not None and cpu_after is not None and delivered:
+        results["server_cpu_us_per_msg"] = round((cpu_after - cpu_before) / delivered * 1e6, 1)
+        results["server_cpu_pct"] = round((cpu_after - cpu_before) / window * 100, 1)
+        results["server_cpu_connect_s"] = round(cpu_before - (cpu_before_connect or 0.0), 3)
+    if rss_before is not None and rss_connected is not None:
+        results["server_rss_before_mib"] = round(rss_before / 1024, 1)
+        results["server_rss_after_mib"] = round((rss_after or 0.0) / 1024, 1)
+        results["server_rss_kib_per_conn"] = round((rss_connected - rss_before) / connections, 1)
+    return results
+
+
+async def run_idle(
+    url: str,
+    count: int,
+    *,
+    server_pid: int | None,
+    hold_s: float = 3.0,
+    compression: str | None = None,
+) -> dict[str, Any]:
+    """Open ``count`` authenticated seeker sockets that do nothing; measure server RSS."""
+    base = url.rstrip("/")
+    probe = ServerProbe(server_pid)
+    tokens = await create_seekers(base, count)
+    run = LoadRun()
+    rss_before = probe.rss_kib()
+    t0 = time.perf_counter()
+    peers = await open_peers(
+        run, base.replace("http", "ws", 1) + "/ws", tokens, "seeker", compression
+    )
+    connect_s = time.perf_counter() - t0
+    cpu0 = probe.cpu_s()
+    await asyncio.sleep(hold_s)
+    rss_after, cpu1 = probe.rss_kib(), probe.cpu_s()
+    open_after = sum(1 for p in peers if p.ws.close_code is None)
+    for peer in peers:
+        await peer.ws.close()
+    for reader in run.readers:
+        reader.cancel()
+    results: dict[str, Any] = {
+        "idle_connections": count,
+        "still_open": open_after,
+        "connect_s": round(connect_s, 3),
+        "connects_per_s": round(count / max(connect_s, 1e-9), 1),
+    }
+    if rss_before is not None and rss_after is not None:
+        results["server_rss_before_mib"] = round(rss_before / 1024, 1)
+        results["server_rss_after_mib"] = round(rss_after / 1024, 1)
+        results["server_rss_kib_per_conn"] = round((rss_after - rss_before) / count, 1)
+    if cpu0 is not None and cpu1 is not None:
+        results["server_idle_cpu_pct"] = round((cpu1 - cpu0) / hold_s * 100, 2)
+    return results
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The results as a two-column plain-text table."""
+    rows: list[tuple[str, str]] = []
+    for key, value in results.items():
+        if key == "config":
+            continue
+        if isinstance(value, dict) and key.endswith("_ms"):
+            value = " ".join(f"{k}={v}" for k, v in value.items())
+        rows.append((key, str(value)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def use_uvloop() -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="server base URL")
+    parser.add_argument("--seekers", type=int, default=10, help="conversations (N)")
+    parser.add_argument("--messages", type=int, default=10, help="messages per side (M)")
+    parser.add_argument("--rate", type=float, default=1.0, help="messages/s per side (R)")
+    parser.add_argument("--volunteer-capacity", type=int, default=1, help="chats per volunteer")
+    parser.add_argument("--take-rate", type=float, default=0.0, help="takes/s (0: unpaced)")
+    parser.add_argument("--server-pid", type=int, help="sample this process with psutil")
+    parser.add_argument("--staff-file", help='JSON [{"username", "password"}] of volunteers')
+    parser.add_argument("--admin", help="USER:PASSWORD of an admin, to create volunteers")
+    parser.add_argument("--database-url", help="for `peerline create-user` (default env)")
+    parser.add_argument("--compression", choices=["deflate"], default=None)
+    parser.add_argument(
+        "--idle", type=int, default=0, help="instead: hold this many idle authenticated sockets"
+    )
+    parser.add_argument("--max-seconds", type=float, default=600.0, help="hard cap")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--cpu", type=int, help="pin the generator to this CPU")
+    args = parser.parse_args(argv)
+    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    use_uvloop()
+    staff_accounts = json.loads(Path(args.staff_file).read_text()) if args.staff_file else []
+    if args.idle:
+        coro = run_idle(
+            args.url, args.idle, server_pid=args.server_pid, compression=args.compression
+        )
+    else:
+        coro = run_load(
+            LoadConfig(
+                url=args.url,
+                seekers=args.seekers,
+                messages=args.messages,
+                rate=args.rate,
+                volunteer_capacity=args.volunteer_capacity,
+                take_rate=args.take_rate,
+                server_pid=args.server_pid,
+                staff_accounts=staff_accounts,
+                admin=args.admin,
+                database_url=args.database_url,
+                compression=args.compression,
+                max_seconds=args.max_seconds,
+            )
+        )
+    results = asyncio.run(asyncio.wait_for(coro, args.max_seconds + 60))
+    print(format_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if results.get("lost", 0) == 0 and not results.get("duplicated") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -289,9 +289,9 @@ async def test_a_stalled_reader_is_cut_off_and_nobody_else_slows_down(tmp_path):
         raw.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 4096)
         raw.connect(("127.0.0.1", srv.port))
         stalled = await connect(srv.ws_url, sock=raw, max_queue=1, compression=None)
-        await stalled.send('{"type":"auth","token":"%s"}' % seeker["seeker_token"])
+        await stalled.send(json.dumps({"type": "auth", "token": seeker["seeker_token"]}))
         await stalled.send(
-            '{"type":"conversation.resume","conversation_id":"%s","after_seq":0}' % cid
+            json.dumps({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
         )
         while json.loads(await stalled.recv())["type"] != "conversation.resumed":
             pass  # live delivery to this socket has begun

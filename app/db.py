@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -71,8 +72,31 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def create_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+def create_engine(
+    database_url: str, *, sqlite_synchronous: str = "NORMAL", readonly: bool = False
+) -> AsyncEngine:
+    """The engine for ``database_url``. With ``readonly`` on SQLite: a small pool of
+    connections that only read, in deferred transactions, which WAL lets run beside the
+    writer (on PostgreSQL the one pool serves both)."""
     database_url = normalise_database_url(database_url)
+    if database_url.startswith("sqlite") and readonly:
+        engine = create_async_engine(
+            database_url, pool_size=4, max_overflow=0, pool_timeout=30, connect_args={"timeout": 30}
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_reader_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_reader_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
     if database_url.startswith("sqlite"):
         # One connection per process: writers queue in asyncio instead of spinning on
         # SQLite's busy lock, and every transaction starts IMMEDIATE so a read-then-write
@@ -81,7 +105,7 @@ def create_engine(database_url: str, *, sqlite_synchronous: str = "NORMAL") -> A
             database_url,
             pool_size=1,
             max_overflow=0,
-            pool_timeout=30,
+            pool_timeout=10,
             connect_args={"timeout": 30},
         )
 
@@ -114,7 +138,8 @@ def is_unavailable_error(exc: BaseException) -> bool:
     """True when ``exc`` means the database could not be reached (not a bad statement)."""
     if isinstance(exc, IntegrityError):
         return False
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        # PoolTimeout: every connection stayed busy (overload); the client retries.
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -124,10 +149,14 @@ def is_unavailable_error(exc: BaseException) -> bool:
 class Database:
     """The engine and a session factory, plus the unit of work that ties them to the bus."""
 
-    def __init__(self, engine: AsyncEngine, bus: Bus) -> None:
+    def __init__(self, engine: AsyncEngine, bus: Bus, reader: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.reader_engine = reader
         self.bus = bus
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # Read-only work (auth, resume, catch-up, queue snapshots) uses this; on SQLite it is
+        # a separate pool so a reconnect storm's reads do not queue behind the writer.
+        self.reader = async_sessionmaker(reader or engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

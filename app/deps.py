@@ -26,7 +26,7 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send Authorization: Bearer <token>")
-    async with runtime.db.sessionmaker() as session:
+    async with runtime.db.reader() as session:
         return await identity_service.authenticate(
             session, settings=runtime.settings, token=token.strip(), now=utcnow()
         )

@@ -63,9 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
+        reader = create_engine(settings.database_url, readonly=True) if settings.is_sqlite else None
         runtime = Runtime(
             settings=settings,
-            db=Database(engine, bus),
+            db=Database(engine, bus, reader),
             bus=bus,
             router=build_frame_router(),
         )
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.stop_tasks()
             await bus.stop()
             await engine.dispose()
+            if reader is not None:
+                await reader.dispose()
 
     app = FastAPI(
         title="Peerline",

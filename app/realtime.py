@@ -48,6 +48,7 @@ CLOSE_FLOODING = 4429
 CLOSE_TOO_MANY_SOCKETS = 4409
 CLOSE_SLOW_CONSUMER = 4408
 CLOSE_RESTARTING = 1012
+CLOSE_TRY_AGAIN = 1013
 CATCH_UP_BATCH = 500
 
 Handler = Callable[["Connection", Any], Awaitable[None]]
@@ -116,6 +117,7 @@ class Resume:
     conversation_id: str
     after_seq: int
     announce: bool = True
+    ref: str | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -176,8 +178,11 @@ class Connection:
         elif anchor is not None and cursor.delivered is None:
             cursor.delivered = anchor
 
-    def resume(self, conversation_id: str, after_seq: int, *, announce: bool = True) -> None:
-        self._put(Resume(conversation_id, after_seq, announce))
+    def resume(
+        self, conversation_id: str, after_seq: int, *, announce: bool = True, ref: str | None = None
+    ) -> None:
+        """Queue a resume; the send loop authorises it (``not_found`` otherwise)."""
+        self._put(Resume(conversation_id, after_seq, announce, ref))
 
     async def close(self, code: int) -> None:
         self.closing = True
@@ -193,10 +198,7 @@ class Connection:
             if isinstance(item, str):
                 await ws.send_text(item)
             elif isinstance(item, Resume):
-                try:
-                    await self._resume(item)
-                except AppError as exc:
-                    await ws.send_text(protocol.error_frame(exc.code, exc.message))
+                await self._resume(item)
             else:
                 await self._on_event(item)
 
@@ -257,7 +259,7 @@ class Connection:
             return True
         while True:
             try:
-                async with self.runtime.db.sessionmaker() as session:
+                async with self.runtime.db.reader() as session:
                     messages = await chat_service.messages_after(
                         session,
                         conversation_id=conversation_id,
@@ -274,51 +276,60 @@ class Connection:
                 return True
 
     async def _resume(self, item: Resume) -> None:
-        cursor = self.cursors.get(item.conversation_id)
-        if cursor is None:
-            return
-        # Never send this socket a message it already has: a resume from behind what was
-        # delivered continues from what was delivered.
-        cursor.delivered = max(item.after_seq, cursor.delivered or 0)
-        ok = await self._catch_up(item.conversation_id)
-        if not ok:
-            await self.websocket.send_text(
-                protocol.error_frame("unavailable", "could not read the conversation; retry")
-            )
-            return
-        if item.announce:
-            try:
-                async with self.runtime.db.sessionmaker() as session:
-                    conversation, access = await chat_service.get_for(
-                        session, self.principal, item.conversation_id
-                    )
-                    extra = await resume_extras(session, conversation, access)
-            except AppError:
-                raise
-            except Exception as exc:
-                log.warning("resume read failed (%s)", type(exc).__name__)
-                await self.websocket.send_text(
-                    protocol.error_frame("unavailable", "could not read the conversation; retry")
+        """Authorise, subscribe, and send what this socket has not had, from one read.
+
+        Subscribing comes before the read, so a message committed after the read arrives
+        live; one committed before is in the read; the cursor drops the overlap.
+        """
+        try:
+            async with self.runtime.db.reader() as session:
+                conversation, access = await chat_service.get_for(
+                    session, self.principal, item.conversation_id
                 )
-                return
-            peer_read = (
-                conversation.volunteer_read_seq
-                if access.role is Role.seeker
-                else conversation.seeker_read_seq
-            )
+                self.watch(item.conversation_id)
+                cursor = self.cursors[item.conversation_id]
+                # Never send this socket a message it already has.
+                cursor.delivered = max(item.after_seq, cursor.delivered or 0)
+                messages = await chat_service.messages_after(
+                    session, conversation_id=item.conversation_id, after_seq=cursor.delivered
+                )
+                extra = await resume_extras(session, conversation, access) if item.announce else []
+        except AppError as exc:
+            await self.websocket.send_text(protocol.error_frame(exc.code, exc.message, item.ref))
+            return
+        except Exception as exc:
+            log.warning("resume read failed (%s)", type(exc).__name__)
             await self.websocket.send_text(
-                protocol.dumps(
-                    {
-                        "type": "conversation.resumed",
-                        "conversation_id": conversation.id,
-                        "status": conversation.status,
-                        "last_seq": conversation.last_seq,
-                        "peer_read_seq": peer_read,
-                    }
+                protocol.error_frame(
+                    "unavailable", "could not read the conversation; retry", item.ref
                 )
             )
-            for frame in extra:
-                await self.websocket.send_text(frame)
+            return
+        for message in messages:
+            if message.seq > (cursor.delivered or 0):
+                await self.websocket.send_text(chat_service.message_frame(message))
+                cursor.delivered = message.seq
+        if not item.announce:
+            return
+        peer_read = (
+            conversation.volunteer_read_seq
+            if access.role is Role.seeker
+            else conversation.seeker_read_seq
+        )
+        await self.websocket.send_text(
+            protocol.dumps(
+                {
+                    "type": "conversation.resumed",
+                    "conversation_id": conversation.id,
+                    "status": conversation.status,
+                    "last_seq": conversation.last_seq,
+                    "peer_read_seq": peer_read,
+                    "ref": item.ref,
+                }
+            )
+        )
+        for frame in extra:
+            await self.websocket.send_text(frame)
 
     # -- receiving --------------------------------------------------------------------
     async def receive_loop(self, router: FrameRouter) -> None:
@@ -427,7 +438,7 @@ async def authenticate_socket(websocket: WebSocket, runtime: Runtime) -> Princip
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return None
     try:
-        async with runtime.db.sessionmaker() as session:
+        async with runtime.db.reader() as session:
             return await identity_service.authenticate(
                 session, settings=settings, token=token, now=utcnow()
             )
@@ -464,7 +475,13 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         bus.subscribe(chat_service.STAFF_CHANNEL, conn)
     sender = asyncio.get_running_loop().create_task(conn.send_loop(), name="ws-send")
     try:
-        await send_auth_ok(conn)
+        try:
+            await send_auth_ok(conn)
+        except Exception as exc:
+            # Overloaded or unreachable database: ask the client to come back shortly.
+            log.warning("auth.ok failed (%s); closing with 1013", type(exc).__name__)
+            conn.close_code = CLOSE_TRY_AGAIN
+            return
         receiver = asyncio.get_running_loop().create_task(
             conn.receive_loop(runtime.router), name="ws-receive"
         )
@@ -504,7 +521,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
 async def send_auth_ok(conn: Connection) -> None:
     from app.matching import service as matching_service
 
-    async with conn.runtime.db.sessionmaker() as session:
+    async with conn.runtime.db.reader() as session:
         conversations = await chat_service.open_conversations(session, conn.principal)
         listed = []
         for conversation in conversations:
@@ -536,7 +553,7 @@ async def send_auth_ok(conn: Connection) -> None:
             }
         )
     )
-    await conn.runtime.queue_notifier.refresh_now(only=conn)
+    conn.runtime.queue_notifier.mark_dirty()
 
 
 async def on_disconnect(conn: Connection) -> None:

@@ -108,7 +108,7 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
         leaves = i % 5 == 0  # ten of them give up at once
         if leaves:
             await c.send({"type": "queue.leave", "conversation_id": cid})
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(8.0)
         starts = [f for f in c.pending if f["type"] == "conversation.started"]
         return cid, starts, leaves
 
@@ -116,12 +116,17 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
         srv = servers[(i + 1) % 2]
         c = await WsClient.open(srv.ws_url, volunteers[i].token)
         taken: list[str] = []
-        for _ in range(6):
+        deadline = asyncio.get_running_loop().time() + 20
+        # Keep taking until full, and then once more to prove capacity holds.
+        while asyncio.get_running_loop().time() < deadline:
             await c.send({"type": "queue.take"})
             frame = await c.recv(("conversation.started", "error"), timeout=15)
             if frame["type"] == "conversation.started":
                 taken.append(frame["conversation_id"])
-            await asyncio.sleep(0.05)
+            elif frame["code"] == "at_capacity":
+                break
+            else:
+                await asyncio.sleep(0.1)  # queue_empty: more seekers are still arriving
         return taken
 
     results = await asyncio.gather(

@@ -37,29 +37,22 @@ async def ping(conn: Connection, frame: Ping) -> None:
 
 @frames.frame(ChatSend, roles=PARTICIPANTS)
 async def send(conn: Connection, frame: ChatSend) -> None:
-    db = conn.runtime.db
     try:
-        async with db.unit_of_work() as uow:
-            stored = await chat_service.send(
-                uow,
-                conn.principal,
-                conversation_id=frame.conversation_id,
-                client_msg_id=frame.client_msg_id,
-                text=frame.text,
-                now=utcnow(),
-            )
-            # The ack goes out before the message's own fan-out (after-commit order).
-            uow.after_commit.append(
-                lambda: conn.send(
-                    chat_service.ack_frame(
-                        stored.message, duplicate=stored.duplicate, ref=frame.ref
-                    )
-                )
-            )
+        await chat_service.send_with_retry(
+            conn.runtime.db,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            client_msg_id=frame.client_msg_id,
+            text=frame.text,
+            now=utcnow(),
+            on_commit=lambda stored: conn.send(
+                chat_service.ack_frame(stored.message, duplicate=stored.duplicate, ref=frame.ref)
+            ),
+        )
     except IntegrityError:
         # The same client_msg_id was stored concurrently (two sockets resending): answer
         # with what is stored.
-        async with db.sessionmaker() as session:
+        async with conn.runtime.db.sessionmaker() as session:
             previous = await chat_service.find_sent(
                 session,
                 conversation_id=frame.conversation_id,
@@ -106,10 +99,8 @@ async def read(conn: Connection, frame: ChatRead) -> None:
 
 @frames.frame(ConversationResume, roles=PARTICIPANTS)
 async def resume(conn: Connection, frame: ConversationResume) -> None:
-    async with conn.runtime.db.sessionmaker() as session:
-        await chat_service.get_for(session, conn.principal, frame.conversation_id)
-    conn.watch(frame.conversation_id)
-    conn.resume(frame.conversation_id, frame.after_seq)
+    # Authorised in the send loop, in the same read that fetches what was missed.
+    conn.resume(frame.conversation_id, frame.after_seq, ref=frame.ref)
 
 
 @frames.frame(ConversationEnd, roles=PARTICIPANTS)

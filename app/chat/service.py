@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,6 +181,10 @@ async def find_sent(
     )
 
 
+class _Duplicate(Exception):
+    """Raised inside the unit of work so the seq increment rolls back."""
+
+
 async def send(
     uow: UnitOfWork,
     principal: Principal,
@@ -189,7 +194,149 @@ async def send(
     text: str,
     now: datetime,
 ) -> Stored:
-    """Store one message (or find the one already stored) and queue its delivery."""
+    """Store one message (or find the one already stored) and queue its delivery.
+
+    The hot path is two statements: an UPDATE … RETURNING that allocates the next seq and
+    returns who may write, and an INSERT … ON CONFLICT DO NOTHING that stores the message
+    unless this client_msg_id is already stored. Anything unusual (a supervisor, a closed
+    or unknown conversation, a duplicate) rolls back and takes the careful path, so a
+    refused or repeated send never consumes a seq.
+    """
+    session = uow.session
+    row = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES))
+            .values(last_seq=Conversation.last_seq + 1)
+            .returning(
+                Conversation.last_seq,
+                Conversation.seeker_id,
+                Conversation.volunteer_id,
+                Conversation.lead_staff_id,
+                Conversation.status,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    role = _writer_role(row, principal) if row is not None else None
+    if row is None or role is None:
+        raise _SlowPath()
+    seq = row[0]
+    table = Message.__table__
+    values = {
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "sender_id": principal.user_id,
+        "sender_role": role.value,
+        "sender_alias": principal.alias,
+        "client_msg_id": client_msg_id,
+        "text": text,
+        "sent_at": now,
+    }
+    insert = _insert_for(session)(table).values(**values)
+    insert = insert.on_conflict_do_nothing(
+        index_elements=["conversation_id", "sender_id", "client_msg_id"]
+    ).returning(table.c.id)
+    if (await session.execute(insert)).first() is None:
+        raise _Duplicate()
+    message = Message(**values)
+    uow.publish(
+        conversation_channel(conversation_id),
+        Event("chat.message", message_frame(message), conversation_id, seq),
+    )
+    if role is Role.seeker:
+        from app.risk import service as risk_service
+
+        await risk_service.check_cues(uow, conversation_id, message, now=now)
+    return Stored(message, duplicate=False)
+
+
+class _SlowPath(Exception):
+    """The fast path cannot decide; roll back and explain the refusal precisely."""
+
+
+def _writer_role(row: Any, principal: Principal) -> Role | None:
+    """The role a caller writes as, from the conversation row; None: ask the slow path."""
+    _, seeker_id, volunteer_id, lead_staff_id, status = row
+    if principal.role is Role.seeker:
+        return Role.seeker if seeker_id == principal.user_id else None
+    if status == ConversationStatus.active and principal.user_id == volunteer_id:
+        return Role.volunteer if lead_staff_id is None else None
+    return None
+
+
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+async def send_with_retry(
+    db: Any,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    client_msg_id: str,
+    text: str,
+    now: datetime,
+    on_commit: Any,
+) -> Stored:
+    """``send`` in its own unit of work, with the duplicate and slow paths handled.
+
+    ``on_commit(stored)`` runs after the commit and before the fan-out, so the sender's ack
+    goes out ahead of the message's own delivery.
+    """
+    try:
+        async with db.unit_of_work() as uow:
+            stored = await send(
+                uow,
+                principal,
+                conversation_id=conversation_id,
+                client_msg_id=client_msg_id,
+                text=text,
+                now=now,
+            )
+            uow.after_commit.append(lambda: on_commit(stored))
+        return stored
+    except _Duplicate:
+        pass
+    except _SlowPath:
+        async with db.unit_of_work() as uow:
+            stored = await send_carefully(
+                uow,
+                principal,
+                conversation_id=conversation_id,
+                client_msg_id=client_msg_id,
+                text=text,
+                now=now,
+            )
+            uow.after_commit.append(lambda: on_commit(stored))
+        return stored
+    async with db.sessionmaker() as session:
+        previous = await find_sent(
+            session,
+            conversation_id=conversation_id,
+            sender_id=principal.user_id,
+            client_msg_id=client_msg_id,
+        )
+    assert previous is not None
+    stored = Stored(previous, duplicate=True)
+    on_commit(stored)
+    return stored
+
+
+async def send_carefully(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    conversation_id: str,
+    client_msg_id: str,
+    text: str,
+    now: datetime,
+) -> Stored:
+    """The general path: every check spelled out, for supervisors and for refusals."""
     session = uow.session
     previous = await find_sent(
         session,
@@ -212,6 +359,7 @@ async def send(
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + 1)
         .returning(Conversation.last_seq)
+        .execution_options(synchronize_session=False)
     )
     assert seq is not None
     message = Message(
@@ -233,7 +381,7 @@ async def send(
     if role is Role.seeker:
         from app.risk import service as risk_service
 
-        await risk_service.check_cues(uow, conversation, message, now=now)
+        await risk_service.check_cues(uow, conversation_id, message, now=now)
     return Stored(message, duplicate=False)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.bus import RESET, Event
 from app.chat import protocol
@@ -41,6 +41,11 @@ class QueueNotifier:
     def start(self) -> None:
         self.runtime.bus.subscribe(QUEUE_CHANNEL, self)
         self._task = self.runtime.spawn(self._run(), name="queue-notifier")
+        self._dirty.set()
+
+    def mark_dirty(self) -> None:
+        """Someone new needs the queue state: one debounced snapshot serves them all (a
+        reconnect storm of n seekers must not read the queue n times)."""
         self._dirty.set()
 
     def deliver(self, channel: str, event: Event) -> None:
@@ -83,18 +88,17 @@ class QueueNotifier:
                 except AppError:
                     break
 
-    async def refresh_now(self, *, only: Connection | None = None) -> None:
+    async def refresh_now(self) -> None:
         runtime = self.runtime
-        targets = [only] if only is not None else runtime.local_connections()
+        targets = runtime.local_connections()
         seekers = [c for c in targets if c.waiting_conversation_id is not None]
         staff = [c for c in targets if c.role is not Role.seeker]
         if not seekers and not staff:
             return
-        async with runtime.db.sessionmaker() as session:
+        async with runtime.db.reader() as session:
             waiting = await matching_service.waiting_snapshot(session)
             supply = await matching_service.supply_by_language(session)
         now = utcnow()
-        settings = runtime.settings
         if seekers:
             positions = policy.queue_positions(waiting)
             language_of = {w.conversation_id: w.language for w in waiting}
@@ -103,22 +107,7 @@ class QueueNotifier:
                 if conversation_id not in positions:
                     continue
                 lang_supply = supply.get(language_of[conversation_id], policy.LanguageSupply())
-                position = positions[conversation_id]
-                frame = protocol.dumps(
-                    {
-                        "type": "queue.status",
-                        "conversation_id": conversation_id,
-                        "position": position,
-                        "estimated_wait_s": policy.estimate_wait_s(
-                            position,
-                            lang_supply,
-                            take_latency_s=settings.take_latency_estimate_s,
-                            average_chat_s=settings.average_chat_s,
-                        ),
-                        "eligible_online": lang_supply.online,
-                        "no_volunteer_online": lang_supply.online == 0,
-                    }
-                )
+                frame = self.status_frame(conversation_id, positions[conversation_id], lang_supply)
                 self._send_if_changed(conn, frame)
         if staff:
             online = await self._volunteers_online()
@@ -126,6 +115,40 @@ class QueueNotifier:
             frame = protocol.dumps({"type": "queue.summary", **summary})
             for conn in staff:
                 self._send_if_changed(conn, frame)
+
+    def status_frame(
+        self, conversation_id: str, position: int, supply: policy.LanguageSupply
+    ) -> str:
+        settings = self.runtime.settings
+        return protocol.dumps(
+            {
+                "type": "queue.status",
+                "conversation_id": conversation_id,
+                "position": position,
+                "estimated_wait_s": policy.estimate_wait_s(
+                    position,
+                    supply,
+                    take_latency_s=settings.take_latency_estimate_s,
+                    average_chat_s=settings.average_chat_s,
+                ),
+                "eligible_online": supply.online,
+                "no_volunteer_online": supply.online == 0,
+            }
+        )
+
+    async def reply_to_join(self, conn: Connection, conversation: Any) -> None:
+        """The joining seeker's first status at once, from an indexed count (not the whole
+        queue), so the client has its conversation id; the debounced refresh does the rest."""
+        async with self.runtime.db.reader() as session:
+            if not await matching_service.still_waiting(session, conversation.id):
+                return  # already taken: conversation.started says so
+            position = await matching_service.position_of(session, conversation)
+            supply = await matching_service.supply_by_language(session)
+        frame = self.status_frame(
+            conversation.id, position, supply.get(conversation.language, policy.LanguageSupply())
+        )
+        conn.last_queue_frame = frame
+        conn.send(frame)
 
     async def _volunteers_online(self) -> int:
         async with self.runtime.db.sessionmaker() as session:

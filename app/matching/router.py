@@ -20,8 +20,8 @@ async def join(conn: Connection, frame: QueueJoin) -> None:
         )
     conn.watch(conversation.id, anchor=0)
     conn.waiting_conversation_id = conversation.id
-    conn.last_queue_frame = None
-    await conn.runtime.queue_notifier.refresh_now(only=conn)
+    await conn.runtime.queue_notifier.reply_to_join(conn, conversation)
+    conn.runtime.queue_notifier.mark_dirty()
 
 
 @frames.frame(QueueLeave, roles=(Role.seeker,))
@@ -61,4 +61,4 @@ async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
         )
     )
     conn.last_queue_frame = None
-    await conn.runtime.queue_notifier.refresh_now(only=conn)
+    conn.runtime.queue_notifier.mark_dirty()

@@ -319,3 +319,29 @@ async def mark_unavailable(uow: UnitOfWork, *, volunteer_id: str) -> None:
         update(StaffUser).where(StaffUser.id == volunteer_id).values(available=False)
     )
     uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+
+
+async def position_of(session: AsyncSession, conversation: Conversation) -> int:
+    """1 + the waiting seekers of the same language served before this one (policy order)."""
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.status == ConversationStatus.waiting,
+            Conversation.language == conversation.language,
+            Conversation.id != conversation.id,
+            (Conversation.priority > conversation.priority)
+            | (
+                (Conversation.priority == conversation.priority)
+                & (Conversation.queued_at < conversation.queued_at)
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def still_waiting(session: AsyncSession, conversation_id: str) -> bool:
+    status = await session.scalar(
+        select(Conversation.status).where(Conversation.id == conversation_id)
+    )
+    return status == ConversationStatus.waiting

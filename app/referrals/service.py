@@ -263,13 +263,18 @@ async def update(
 
 
 async def cards_for(session: AsyncSession, conversation: Conversation) -> list[str]:
+    referrals = list(
+        await session.scalars(
+            select(Referral)
+            .where(Referral.conversation_id == conversation.id)
+            .order_by(Referral.created_at)
+        )
+    )
+    if not referrals:
+        return []
     directory = await current_directory(session)
     frames = []
-    for referral in await session.scalars(
-        select(Referral)
-        .where(Referral.conversation_id == conversation.id)
-        .order_by(Referral.created_at)
-    ):
+    for referral in referrals:
         lines = []
         for helpline_id in referral.helpline_ids:
             try:

@@ -256,12 +256,15 @@ async def apply_level(
 
 
 async def check_cues(
-    uow: UnitOfWork, conversation: Conversation, message: Message, *, now: datetime
+    uow: UnitOfWork, conversation_id: str, message: Message, *, now: datetime
 ) -> None:
     """Look for warning signs in a seeker's message; flag for a human, never decide."""
     matches = CueMatcher.default().match(message.text)
     top = strongest(matches)
     if top is None:
+        return
+    conversation = await uow.session.get(Conversation, conversation_id, populate_existing=True)
+    if conversation is None:
         return
     cue_class = top.cue_class
     conversation.priority = max(conversation.priority, CUE_PRIORITY[cue_class])

@@ -12,8 +12,11 @@ async def join(server: Server, language: str, **extra) -> tuple[WsClient, dict, 
     seeker = await new_seeker(server.base_url, language, **extra)
     c = await WsClient.open(server.ws_url, seeker["seeker_token"])
     await c.send({"type": "queue.join"})
-    status = await c.recv("queue.status")
-    return c, seeker, status["conversation_id"]
+    # queue.status, unless a volunteer (auto-assign) takes the chat at once.
+    first = await c.recv(("queue.status", "conversation.started"))
+    if first["type"] == "conversation.started":
+        c.pending.insert(0, first)
+    return c, seeker, first["conversation_id"]
 
 
 async def test_positions_update_as_the_queue_moves(server: Server, staff: StaffFactory):

@@ -346,3 +346,66 @@ async def test_a_restart_between_page_and_deadline_repages_exactly_once(backend,
         assert len(pages) == 2
     finally:
         srv2.stop()
+
+
+async def test_takeover_makes_the_volunteer_an_observer(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await supervisor(fresh, rank=1)
+    await sup.send({"type": "conversation.takeover", "conversation_id": cid})
+    for side in (s, v):
+        note = await side.recv("conversation.taken_over")
+        assert note["staff_role"] == "supervisor"
+    await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "v", "text": "hi"})
+    await v.error("forbidden")  # the volunteer stays, read-only
+    await sup.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "s1", "text": "I'm here"}
+    )
+    assert (await s.recv("chat.message"))["sender_role"] == "supervisor"
+    assert (await v.recv("chat.message"))["client_msg_id"] == "s1"
+    takeovers = await audit_actions(fresh.database_url, "conversation.lead")
+    assert [t["actor_id"] for t in takeovers] == [sup.staff.user_id]
+
+
+async def test_supervisor_rest_overview_referral_queue_and_helpline_editing(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await fresh.staff.create("supervisor")
+    admin = await fresh.staff.create("admin")
+    await v.send({"type": "referral.offer", "conversation_id": cid, "helpline_ids": ["icall"]})
+    card = await s.recv("referral.card")
+    ids = [h["id"] for h in card["helplines"]]
+    assert ids[0] == "icall" and "tele_manas" in ids  # an unverified line is never alone
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        h_sup = {"Authorization": f"Bearer {sup.token}"}
+        h_vol = {"Authorization": f"Bearer {v.staff.token}"}
+        h_admin = {"Authorization": f"Bearer {admin.token}"}
+        queue = (await http.get("/api/v1/referrals", headers=h_sup)).json()["referrals"]
+        assert [(r["conversation_id"], r["status"]) for r in queue] == [(cid, "offered")]
+        assert queue[0]["next_step"]
+        assert (await http.get("/api/v1/referrals", headers=h_vol)).status_code == 403
+        overview = (await http.get("/api/v1/overview", headers=h_sup)).json()
+        assert overview["active_chats"] == 1 and overview["waiting"] == 0
+        assert (await http.get("/api/v1/overview", headers=h_vol)).status_code == 403
+        # Admins verify a helpline; the whole directory must stay valid.
+        lines = (await http.get("/api/v1/helplines", params={"region": "IN"})).json()["helplines"]
+        icall = next(h for h in lines if h["id"] == "icall")
+        assert icall["verified"] is False
+        entry = {
+            "name": "iCALL (TISS)",
+            "contacts": [{"kind": "phone", "display": "9152987821", "uri": "tel:9152987821"}],
+            "hours": "Mon-Sat 10:00-20:00", "languages": ["en", "hi"], "channels": ["phone"],
+            "region": "IN", "source": "called by the clinical lead", "verified_on": "2026-11-20",
+            "verified": True,
+        }  # fmt: skip
+        r = await http.put("/api/v1/helplines/icall", json=entry, headers=h_admin)
+        assert r.status_code == 200 and r.json()["verified"] is True
+        assert (
+            await http.put("/api/v1/helplines/icall", json=entry, headers=h_sup)
+        ).status_code == 403
+        bad = await http.put(
+            "/api/v1/helplines/tele_manas", json={**entry, "name": "x"}, headers=h_admin
+        )
+        assert bad.status_code == 400  # Tele-MANAS must keep 14416
+        again = (await http.get("/api/v1/helplines", params={"language": "hi"})).json()
+        assert (
+            next(h for h in again["helplines"] if h["id"] == "icall")["verified_on"] == "2026-11-20"
+        )

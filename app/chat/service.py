@@ -240,14 +240,7 @@ async def send(
     if (await session.execute(insert)).first() is None:
         raise _Duplicate()
     message = Message(**values)
-    uow.publish(
-        conversation_channel(conversation_id),
-        Event("chat.message", message_frame(message), conversation_id, seq),
-    )
-    if role is Role.seeker:
-        from app.risk import service as risk_service
-
-        await risk_service.check_cues(uow, conversation_id, message, now=now)
+    await _announce(uow, message, now=now)
     return Stored(message, duplicate=False)
 
 
@@ -288,32 +281,23 @@ async def send_with_retry(
     ``on_commit(stored)`` runs after the commit and before the fan-out, so the sender's ack
     goes out ahead of the message's own delivery.
     """
-    try:
-        async with db.unit_of_work() as uow:
-            stored = await send(
-                uow,
-                principal,
-                conversation_id=conversation_id,
-                client_msg_id=client_msg_id,
-                text=text,
-                now=now,
-            )
-            uow.after_commit.append(lambda: on_commit(stored))
-        return stored
-    except _Duplicate:
-        pass
-    except _SlowPath:
-        async with db.unit_of_work() as uow:
-            stored = await send_carefully(
-                uow,
-                principal,
-                conversation_id=conversation_id,
-                client_msg_id=client_msg_id,
-                text=text,
-                now=now,
-            )
-            uow.after_commit.append(lambda: on_commit(stored))
-        return stored
+    for attempt in (send, send_carefully):
+        try:
+            async with db.unit_of_work() as uow:
+                stored = await attempt(
+                    uow,
+                    principal,
+                    conversation_id=conversation_id,
+                    client_msg_id=client_msg_id,
+                    text=text,
+                    now=now,
+                )
+                uow.after_commit.append(lambda stored=stored: on_commit(stored))
+            return stored
+        except _SlowPath:
+            continue
+        except _Duplicate:
+            break
     async with db.sessionmaker() as session:
         previous = await find_sent(
             session,
@@ -374,15 +358,20 @@ async def send_carefully(
     )
     session.add(message)
     await session.flush()
+    await _announce(uow, message, now=now)
+    return Stored(message, duplicate=False)
+
+
+async def _announce(uow: UnitOfWork, message: Message, *, now: datetime) -> None:
+    """Queue the message's delivery (after commit) and screen a seeker's words for cues."""
     uow.publish(
-        conversation_channel(conversation_id),
-        Event("chat.message", message_frame(message), conversation_id, seq),
+        conversation_channel(message.conversation_id),
+        Event("chat.message", message_frame(message), message.conversation_id, message.seq),
     )
-    if role is Role.seeker:
+    if message.sender_role == Role.seeker.value:
         from app.risk import service as risk_service
 
-        await risk_service.check_cues(uow, conversation_id, message, now=now)
-    return Stored(message, duplicate=False)
+        await risk_service.check_cues(uow, message.conversation_id, message, now=now)
 
 
 async def mark_read(

@@ -135,6 +135,8 @@ class Connection:
     # cancels the sender, which may be stuck writing to a client that reads nothing.
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int = 1000
+    # Until auth.ok is queued, anything else waits here, so auth.ok is always first.
+    early: list[str | Event | Resume] | None = field(default_factory=list)
 
     @property
     def user_id(self) -> str:
@@ -148,6 +150,9 @@ class Connection:
     def _put(self, item: str | Event | Resume) -> None:
         if self.closing:
             return
+        if self.early is not None:
+            self.early.append(item)
+            return
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
             log.info("closing slow consumer (outbox full)")
@@ -159,6 +164,13 @@ class Connection:
 
     def send(self, frame: str) -> None:
         self._put(frame)
+
+    def open_with(self, auth_ok: str) -> None:
+        """Queue ``auth.ok``, then whatever arrived while it was being prepared."""
+        early, self.early = self.early or [], None
+        self.outbox.put_nowait(auth_ok)
+        for item in early:
+            self._put(item)
 
     def error(self, exc: AppError, ref: str | None = None) -> None:
         self._put(protocol.error_frame(exc.code, exc.message, ref))
@@ -542,7 +554,7 @@ async def send_auth_ok(conn: Connection) -> None:
         conn.watch(conversation.id)
         if conversation.status == "waiting" and conn.role is Role.seeker:
             conn.waiting_conversation_id = conversation.id
-    conn.send(
+    conn.open_with(
         protocol.dumps(
             {
                 "type": "auth.ok",

@@ -132,7 +132,9 @@ class WsClient:
         if token is not None:
             await client.send({"type": "auth", "token": token})
             if expect_ok:
-                client.auth_ok = await client.recv("auth.ok")
+                first = await client.recv(timeout=10)
+                assert first["type"] == "auth.ok", f"auth.ok must come first, got {first}"
+                client.auth_ok = first
         return client
 
     async def send(self, frame: dict[str, Any]) -> None:

@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     # a volunteer to take the chat; beyond, the average chat length per slot is used.
     take_latency_estimate_s: int = 30
     average_chat_s: int = 20 * 60
-    queue_broadcast_debounce_s: float = 0.2
+    # Queue positions and summaries are re-sent at most this often: every take moves
+    # everyone's position, and once a second is plenty for a person watching a number.
+    queue_broadcast_debounce_s: float = 1.0
 
     # Risk and escalation. ESCALATION_TIME_SCALE multiplies every acknowledgement deadline of
     # the paging policy (1.0 = DOMAIN.md's 15 min / 2 min / 60 s); tests use a small scale.

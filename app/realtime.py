@@ -131,6 +131,8 @@ class Connection:
     # The seeker's conversation while it is waiting, for queue.status updates.
     waiting_conversation_id: str | None = None
     last_queue_frame: str | None = None
+    # Volunteers get the live queue summary only while available (supervisors always).
+    wants_summary: bool = False
     # Set when the socket must go (slow consumer); the supervisor in serve_socket then
     # cancels the sender, which may be stuck writing to a client that reads nothing.
     stop: asyncio.Event = field(default_factory=asyncio.Event)

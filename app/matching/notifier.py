@@ -92,7 +92,12 @@ class QueueNotifier:
         runtime = self.runtime
         targets = runtime.local_connections()
         seekers = [c for c in targets if c.waiting_conversation_id is not None]
-        staff = [c for c in targets if c.role is not Role.seeker]
+        staff = [
+            c
+            for c in targets
+            if c.role in (Role.supervisor, Role.admin)
+            or (c.role is Role.volunteer and c.wants_summary)
+        ]
         if not seekers and not staff:
             return
         async with runtime.db.reader() as session:

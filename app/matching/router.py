@@ -60,5 +60,6 @@ async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
             }
         )
     )
+    conn.wants_summary = volunteer.available
     conn.last_queue_frame = None
     conn.runtime.queue_notifier.mark_dirty()

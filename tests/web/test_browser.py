@@ -643,3 +643,156 @@ def test_risk_escalation_whisper_and_helpline_card(
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
     watch.check()
+
+
+#: The volunteer's answers on the way to `high`: acute positive, nothing imminent.
+HIGH_RISK_ANSWERS = {
+    "asq1": "yes",
+    "asq2": "no",
+    "asq3": "yes",
+    "asq4": "no",
+    "asq5": "yes",
+    "attempt_today": "no",
+    "safe_now": "yes",
+}
+
+
+def run_checklist(risk, answers: dict[str, str], default: str = "no") -> list[str]:  # type: ignore[no-untyped-def]
+    """Answer the checklist in the risk panel one question at a time; return the items asked."""
+    risk.locator(".js-start").click()
+    expect(risk.locator(".js-checklist")).to_be_visible()
+    options = risk.locator(".js-options")
+    asked: list[str] = []
+    for _ in range(30):
+        expect(risk.locator(".js-submit, .js-options button:enabled").first).to_be_visible()
+        if risk.locator(".js-submit").is_visible():
+            return asked
+        item = options.get_attribute("data-item") or ""
+        assert item and item not in asked, (item, asked)
+        asked.append(item)
+        expect(risk.locator(".js-question")).not_to_be_empty()
+        options.locator(f'button[data-value="{answers.get(item, default)}"]').click()
+        expect(options).not_to_have_attribute("data-item", item)
+    raise AssertionError(f"the checklist did not finish: {asked}")
+
+
+def test_high_risk_supervisor_joins_and_resolves(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """Checklist → high → page → ack → transcript → whisper → join → end refused → resolve."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+
+        # The overview: nobody waiting, one chat in progress.
+        overview = desk.locator("#overview-panel")
+        expect(overview).to_be_visible()
+        waiting = overview.locator('[data-key="waiting"]')
+        active = overview.locator('[data-key="active_chats"]')
+        expect(waiting.locator("dt")).to_have_text(EN["overview.waiting"])
+        expect(waiting.locator("dd")).to_have_text("0")
+        expect(active.locator("dt")).to_have_text(EN["overview.active_chats"])
+        expect(active.locator("dd")).to_have_text("1")
+
+        pane = volunteer_pane(volunteer)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        volunteer_sends(volunteer, "Can I ask you some questions about how safe you are?")
+        seeker_sends(seeker, "okay")
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text("okay")
+
+        # The checklist, one question at a time, ends at `high`.
+        asked = run_checklist(risk, HIGH_RISK_ANSWERS)
+        assert asked[:7] == list(HIGH_RISK_ANSWERS), asked
+        risk.locator(".js-submit").click()
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.high"])
+        expect(risk.locator(".js-level-pill")).to_have_class(re.compile(r"risk-level--high"))
+        expect(risk.locator(".js-actions li").first).to_be_visible()
+        expect(risk.locator(".js-actions")).to_contain_text(EN["action.volunteer_cannot_close"])
+        shot(volunteer, screenshots, "volunteer-risk-high-desktop")
+
+        # The seeker gets the helpline card: Tele-MANAS and 112, tap to call.
+        card = seeker.locator("#messages .referral .helpline-card")
+        expect(card).to_be_visible()
+        expect(card.locator('a[href="tel:14416"]')).to_be_visible()
+        expect(card.locator('a[href="tel:112"]')).to_be_visible()
+        shot(seeker, screenshots, "seeker-high-risk-card-phone")
+
+        # The supervisor on call is paged: banner, live countdown.
+        escalation = desk.locator("#escalations .escalation").first
+        expect(escalation).to_be_visible()
+        expect(escalation.locator(".js-level")).to_have_text(EN["level.high"])
+        expect(desk.locator("#page-alert")).to_be_visible()
+        expect(desk.locator("#page-alert-text")).to_contain_text(EN["level.high"])
+        expect(escalation.locator(".js-countdown")).to_contain_text(re.compile(r"\d+:\d\d"))
+        expect(desk.locator("#overview-panel")).to_contain_text(EN["level.high"])
+        shot(desk, screenshots, "supervisor-paged-high-desktop")
+
+        # Acknowledge, then read the transcript.
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+        expect(escalation.locator(".js-countdown")).to_have_text(EN["sup.acked"])
+        expect(desk.locator("#page-alert")).to_be_hidden()
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble__text")).to_have_text(
+            [
+                "hi, is anyone there?",
+                "Can I ask you some questions about how safe you are?",
+                "okay",
+            ]
+        )
+
+        # A whisper: the volunteer sees it apart from the chat, the seeker never does.
+        whisper = "Stay with them; I'm joining now."
+        desk.locator("#whisper-text").fill(whisper)
+        desk.locator("#whisper-form button[type=submit]").click()
+        expect(pane.locator(".whisper")).to_contain_text(whisper)
+        expect(pane.locator(".whisper .whisper__label")).to_contain_text("only you can see this")
+        expect(pane.locator(".bubble", has_text=whisper)).to_have_count(0)
+
+        # The supervisor joins: the seeker is told, and sees the supervisor's message.
+        desk.locator("#conv-join").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_joined"])
+        expect(desk.locator("#sup-composer")).to_be_visible()
+        joined_note = seeker.locator("#messages .system-note", has_text="has joined to help")
+        expect(joined_note).to_be_visible()
+        expect(pane.locator(".system-note", has_text="joined the chat")).to_be_visible()
+        hello = "Hi, I'm a supervisor here. I'm glad you're talking with us."
+        desk.locator("#sup-text").fill(hello)
+        desk.locator("#sup-text").press("Enter")
+        from_supervisor = seeker.locator("#messages .bubble--supervisor")
+        expect(from_supervisor.locator(".bubble__text")).to_have_text([hello])
+        expect(pane.locator(".bubble--supervisor .bubble__text")).to_have_text([hello])
+        expect(desk.locator("#conv-messages .bubble--mine .bubble__text")).to_have_text([hello])
+        expect(seeker.locator("#messages")).not_to_contain_text(whisper)
+        expect(seeker.locator(".whisper")).to_have_count(0)
+        shot(seeker, screenshots, "seeker-supervisor-joined-phone")
+        shot(desk, screenshots, "supervisor-joined-desktop")
+
+        # The volunteer cannot end the chat while the escalation is open, and is told why.
+        pane.locator(".js-end").click()
+        expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
+        expect(pane.locator(".js-composer")).to_be_visible()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        shot(volunteer, screenshots, "volunteer-end-refused-desktop")
+
+        # The supervisor resolves with an outcome.
+        escalation.locator(".js-resolve").click()
+        escalation.locator(".js-outcome").select_option("referred_helpline")
+        escalation.locator(".js-note").fill("Seeker agreed to call Tele-MANAS tonight.")
+        escalation.locator(".js-resolve-form button[type=submit]").click()
+        expect(desk.locator("#escalations .escalation")).to_have_count(0)
+        expect(desk.locator("#no-escalations")).to_be_visible()
+        desk.locator("#overview-refresh").click()
+        expect(active.locator("dd")).to_have_text("1")
+        expect(desk.locator("#overview-panel")).not_to_contain_text(EN["level.high"])
+        desk.locator("#overview-panel").scroll_into_view_if_needed()
+        shot(desk, screenshots, "supervisor-overview-desktop")
+        expect(seeker.locator("#messages")).not_to_contain_text(whisper)
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

@@ -529,6 +529,7 @@ function onRiskFrame(frame) {
         risk.querySelector(".js-question").textContent = "";
         risk.querySelector(".js-follow-up").textContent = "";
         options.replaceChildren();
+        options.dataset.item = "";
         risk.querySelector(".js-submit").hidden = false;
         risk.querySelector(".js-submit").focus();
         return;
@@ -539,9 +540,10 @@ function onRiskFrame(frame) {
       bind(risk.querySelector(".js-progress"), "risk.progress", { index: shown, total: item.total ?? "?" });
       risk.querySelector(".js-question").textContent = item.text || "";
       risk.querySelector(".js-follow-up").textContent = item.follow_up || "";
+      options.dataset.item = item.item_id || "";
       options.replaceChildren();
       for (const option of item.options || []) {
-        const button = el("button", { class: "button button--secondary button--small", text: option.label, attrs: { type: "button" } });
+        const button = el("button", { class: "button button--secondary button--small", text: option.label, attrs: { type: "button", "data-value": option.value } });
         button.addEventListener("click", () => {
           sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null);
           for (const b of options.querySelectorAll("button")) b.disabled = true;

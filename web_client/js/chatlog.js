@@ -41,7 +41,8 @@ export class ChatLog {
     const classes = ["bubble", mine ? "bubble--mine" : "bubble--peer", `bubble--${role || "peer"}`];
     const node = el("li", { class: classes.join(" ") });
     if (seq) node.dataset.seq = String(seq);
-    const who = mine ? t("chat.you") : alias || tOr(`role.${role}`, role || "");
+    const name = alias || tOr(`role.${role}`, role || "");
+    const who = mine ? t("chat.you") : role === "supervisor" || role === "admin" ? t("chat.supervisor_label", { name }) : name;
     node.append(el("p", { class: "bubble__who", text: who }));
     node.append(el("p", { class: "bubble__text", text }));
     const meta = el("p", { class: "bubble__meta" });
@@ -143,13 +144,16 @@ export class ChatLog {
     node.append(el("span", { class: "cue", text: t("risk.cue_label", { cue: cueName(cueClass) }) }));
   }
 
-  whisper(frame) {
-    const node = el("li", { class: "whisper" });
-    node.append(el("p", { class: "whisper__label", text: t("whisper.label", { name: frame.sender_alias || t("role.supervisor") }) }));
+  /** A whisper between staff; `mine` when I wrote it (to the volunteer, not "only you"). */
+  whisper(frame, { mine = false } = {}) {
+    const node = el("li", { class: mine ? "whisper whisper--mine" : "whisper" });
+    const label = mine ? t("whisper.label_mine") : t("whisper.label", { name: frame.sender_alias || t("role.supervisor") });
+    node.append(el("p", { class: "whisper__label", text: label }));
     node.append(el("p", { class: "bubble__text", text: frame.text }));
     node.append(el("p", { class: "bubble__meta", text: formatTime(frame.sent_at) }));
     this.list.append(node);
     this.scrollToEnd();
+    return node;
   }
 
   note(text) {

@@ -338,7 +338,11 @@ function makeBubble({ mine, text, sentAt, seq, clientMsgId, alias, role }) {
   if (seq) bubble.dataset.seq = String(seq);
   if (clientMsgId) bubble.dataset.clientMsgId = clientMsgId;
   const who = mine ? t("chat.you") : alias || state.peerAlias || t("chat.peer_default");
-  bubble.append(el("span", { class: "visually-hidden bubble__who", text: `${who}: ` }));
+  if (role === "supervisor" && !mine) {
+    bubble.append(el("p", { class: "bubble__who", text: t("chat.supervisor_label", { name: alias || t("role.supervisor") }) }));
+  } else {
+    bubble.append(el("span", { class: "visually-hidden bubble__who", text: `${who}: ` }));
+  }
   bubble.append(el("p", { class: "bubble__text", text }));
   const meta = el("p", { class: "bubble__meta" });
   meta.append(el("time", { class: "bubble__time", text: formatTime(sentAt), attrs: { datetime: sentAt || "" } }));

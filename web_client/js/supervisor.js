@@ -33,6 +33,9 @@ const state = {
   helplineNames: new Map(),
   mode: null, // observing | joined | takeover
   tick: null,
+  overview: null,
+  pendingWhispers: [],
+  overviewTimer: null,
   originalTitle: document.title,
 };
 
@@ -63,7 +66,8 @@ function start(session) {
   loadEscalations();
   loadReferrals();
   loadOverview();
-  setInterval(loadOverview, 60_000);
+  clearInterval(state.overviewTimer);
+  state.overviewTimer = setInterval(loadOverview, 30_000);
 }
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
@@ -194,10 +198,17 @@ function renderEscalation(escalation) {
   detail.push(tOr(`esc_status.${escalation.status}`, escalation.status || ""));
   if (escalation.source) detail.push(tOr(`esc_source.${escalation.source}`, escalation.source));
   if (escalation.volunteer_alias) detail.push(t("sup.volunteer", { name: escalation.volunteer_alias }));
-  if (escalation.reason) detail.push(escalation.reason);
+  if (escalation.reason) detail.push(reasonText(escalation.reason));
   node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
   node.querySelector(".js-ack").hidden = isAcked(escalation);
   renderCountdown(escalation);
+}
+
+/** "acute_positive, asq_positive" (rule codes) in words; free text from a person stays as is. */
+function reasonText(reason) {
+  const parts = String(reason).split(/,\s*/);
+  if (!parts.every((part) => /^[a-z_]+$/.test(part))) return String(reason);
+  return parts.map((part) => tOr(`risk_reason.${part}`, part.replace(/_/g, " "))).join(", ");
 }
 
 function renderCountdown(escalation) {
@@ -278,6 +289,7 @@ async function openConversation(conversationId) {
   const list = $("conv-messages");
   list.replaceChildren();
   state.log = new ChatLog(list, "supervisor");
+  state.pendingWhispers = [];
   // What the socket already delivered (after an ack or observe, the server replays from 0).
   for (const frame of [...(state.messages.get(conversationId)?.values() || [])].sort((a, b) => a.seq - b.seq)) {
     state.log.addMessage(frame);
@@ -335,7 +347,9 @@ $("whisper-form").addEventListener("submit", (event) => {
   const text = $("whisper-text").value.trim();
   if (!text || !state.conversationId) return;
   if (state.conn?.send({ type: "chat.whisper", conversation_id: state.conversationId, text, ref: "whisper" })) {
-    state.log?.whisper({ text, sender_alias: t("chat.you"), sent_at: new Date().toISOString() });
+    // Shown at once; the server's echo (chat.whisper to the conversation's staff) replaces it.
+    const node = state.log?.whisper({ text, sent_at: new Date().toISOString() }, { mine: true });
+    if (node) state.pendingWhispers.push({ conversationId: state.conversationId, text, node });
     $("whisper-text").value = "";
   }
 });
@@ -430,17 +444,48 @@ async function loadOverview() {
   if (!state.session) return;
   const answer = await api("/api/v1/overview", { token: state.session.access_token });
   if (!answer.ok || !answer.data || typeof answer.data !== "object") {
+    // Not there yet (404), or not for this account: the panel steps aside.
     $("overview-panel").hidden = true;
     return;
   }
-  const dl = $("overview");
-  dl.replaceChildren();
-  for (const [key, value] of Object.entries(answer.data)) {
-    if (value === null || typeof value === "object") continue;
-    dl.append(el("dt", { text: tOr(`overview.${key}`, key.replace(/_/g, " ")) }), el("dd", { text: String(value) }));
-  }
-  $("overview-panel").hidden = dl.children.length === 0;
+  state.overview = answer.data;
+  renderOverview();
 }
+
+function overviewRow(key, labelKey, value, vars = {}) {
+  const row = el("div", { class: "kv__row", attrs: { "data-key": key } });
+  row.append(el("dt", { i18n: labelKey, vars }), el("dd", { text: value }));
+  return row;
+}
+
+function renderOverview() {
+  const data = state.overview;
+  if (!data) return;
+  const rows = [];
+  const number = (value) => (typeof value === "number" ? String(value) : "–");
+  rows.push(overviewRow("waiting", "overview.waiting", number(data.waiting)));
+  rows.push(overviewRow("oldest_wait_s", "overview.oldest_wait", typeof data.oldest_wait_s === "number" && data.waiting ? clock(data.oldest_wait_s) : "–"));
+  rows.push(overviewRow("active_chats", "overview.active_chats", number(data.active_chats)));
+  const volunteers = Array.isArray(data.volunteers_online) ? data.volunteers_online : [];
+  const load = volunteers.map((v) => t("overview.volunteer_load", { name: v.alias || "?", active: v.active_chats ?? 0, capacity: v.capacity ?? "?" }));
+  rows.push(overviewRow("volunteers_online", "overview.volunteers_online", load.length ? `${load.length}: ${load.join(", ")}` : "0"));
+  const byLevel = data.open_escalations_by_level && typeof data.open_escalations_by_level === "object" ? data.open_escalations_by_level : {};
+  const levels = Object.entries(byLevel)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => (LEVEL_RANK[b] ?? 0) - (LEVEL_RANK[a] ?? 0))
+    .map(([level, count]) => t("overview.level_count", { level: tOr(`level.${level}`, level), count }));
+  rows.push(overviewRow("open_escalations_by_level", "overview.open_escalations", levels.length ? levels.join(", ") : t("overview.none")));
+  const acks = data.time_to_ack_today && typeof data.time_to_ack_today === "object" ? data.time_to_ack_today : {};
+  const ackText = Object.entries(acks)
+    .sort(([a], [b]) => (LEVEL_RANK[b] ?? 0) - (LEVEL_RANK[a] ?? 0))
+    .map(([level, m]) => t("overview.ack_level", { level: tOr(`level.${level}`, level), count: m.count ?? 0, mean: clock(m.mean_s ?? 0), max: clock(m.max_s ?? 0) }));
+  rows.push(overviewRow("time_to_ack_today", "overview.time_to_ack", ackText.length ? ackText.join("; ") : t("overview.none")));
+  $("overview").replaceChildren(...rows);
+  $("overview-as-of").textContent = data.as_of ? t("overview.as_of", { time: formatTime(data.as_of) }) : "";
+  $("overview-panel").hidden = false;
+}
+
+$("overview-refresh").addEventListener("click", loadOverview);
 
 // ---- frames --------------------------------------------------------------------------------
 
@@ -448,9 +493,11 @@ function onFrame(frame) {
   switch (frame.type) {
     case "escalation.page":
       upsertEscalation(frame, { fresh: true });
+      loadOverview();
       return;
     case "escalation.updated":
       upsertEscalation(frame, { fresh: false });
+      loadOverview();
       return;
     case "oncall.ok":
     case "oncall.status":
@@ -462,9 +509,18 @@ function onFrame(frame) {
     case "staff.alert":
       showStaffAlert(frame);
       return;
-    case "chat.whisper":
-      if (frame.conversation_id === state.conversationId) state.log?.whisper(frame);
+    case "chat.whisper": {
+      if (frame.conversation_id !== state.conversationId) return;
+      const mine = Boolean(state.session?.alias) && frame.sender_alias === state.session.alias;
+      const pending = mine ? state.pendingWhispers.findIndex((w) => w.conversationId === frame.conversation_id && w.text === frame.text) : -1;
+      if (pending >= 0) {
+        const [echo] = state.pendingWhispers.splice(pending, 1);
+        echo.node.querySelector(".bubble__meta").textContent = formatTime(frame.sent_at);
+        return;
+      }
+      state.log?.whisper(frame, { mine });
       return;
+    }
     case "conversation.ended":
       if (frame.conversation_id === state.conversationId) {
         state.log?.note(t("sup.conversation_ended"));
@@ -506,7 +562,7 @@ onLanguageChange(() => {
   if (state.session) {
     $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
     loadReferrals();
-    loadOverview();
+    renderOverview();
   }
   state.originalTitle = document.title;
 });

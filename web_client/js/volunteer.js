@@ -560,10 +560,10 @@ function onRiskFrame(frame) {
       const level = LEVELS.includes(frame.level) ? frame.level : "none";
       risk.querySelector(".js-level").hidden = false;
       const pill = risk.querySelector(".js-level-pill");
-      pill.className = `risk-level risk-level--${level}`;
+      pill.className = `risk-level risk-level--${level} js-level-pill`;
       bind(pill, `level.${level}`);
       const reasons = risk.querySelector(".js-reasons");
-      reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: r })));
+      reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: tOr(`risk_reason.${r}`, String(r).replace(/_/g, " ")) })));
       const actions = risk.querySelector(".js-actions");
       actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
       risk.querySelector(".js-checklist").hidden = true;
@@ -716,7 +716,8 @@ function onError(frame) {
   if (ref.startsWith("end:")) {
     const chat = state.chats.get(ref.slice(4));
     if (chat) {
-      chat.log.note(t(frame.code === "escalation_open" ? "vol.err_escalation_open" : "vol.err_generic"));
+      const key = { escalation_open: "vol.err_escalation_open", referral_open: "vol.err_referral_open" }[frame.code] || "vol.err_generic";
+      chat.log.note(t(key));
     }
     return;
   }

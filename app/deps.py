@@ -46,3 +46,4 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
 
 AdminPrincipal = Annotated[Principal, require_roles(Role.admin)]
 StaffPrincipal = Annotated[Principal, require_roles(Role.volunteer, Role.supervisor, Role.admin)]
+SupervisorPrincipal = Annotated[Principal, require_roles(Role.supervisor, Role.admin)]

@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from app.chat.models import Conversation
 from app.db import utcnow
-from app.deps import RuntimeDep, StaffPrincipal
-from app.errors import Forbidden
+from app.deps import RuntimeDep, SupervisorPrincipal
 from app.escalation import service as escalation_service
 from app.identity.models import Role, StaffUser
 from app.matching import policy
@@ -20,9 +19,7 @@ api = APIRouter(prefix="/api/v1", tags=["overview"])
 
 
 @api.get("/overview")
-async def overview(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-    if principal.role not in (Role.supervisor, Role.admin):
-        raise Forbidden("the overview is for supervisors")
+async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     now = utcnow()
     async with runtime.db.sessionmaker() as session:
         waiting = await matching_service.waiting_snapshot(session)

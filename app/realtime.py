@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from app.bus import RESET, Event
 from app.chat import protocol
 from app.chat import service as chat_service
-from app.db import utcnow
+from app.db import is_unavailable_error, utcnow
 from app.errors import AppError, Unauthorized, Unavailable
 from app.identity import service as identity_service
 from app.identity.models import Role
@@ -396,7 +396,7 @@ class Connection:
         except AppError as exc:
             self.error(exc, ref)
         except Exception as exc:
-            if identity_is_db_down(exc):
+            if is_unavailable_error(exc):
                 self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
             else:
                 log.exception("unexpected %s handling a frame", type(exc).__name__)
@@ -416,12 +416,6 @@ async def resume_extras(session: Any, conversation: Any, access: Any) -> list[st
 
     frames += await escalation_service.whisper_frames(session, conversation.id)
     return frames
-
-
-def identity_is_db_down(exc: BaseException) -> bool:
-    from app.db import is_unavailable_error
-
-    return is_unavailable_error(exc)
 
 
 def validation_error(exc: ValidationError) -> AppError:

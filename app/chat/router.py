@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.exc import IntegrityError
 
 from app.bus import Event
 from app.chat import protocol
@@ -37,31 +36,17 @@ async def ping(conn: Connection, frame: Ping) -> None:
 
 @frames.frame(ChatSend, roles=PARTICIPANTS)
 async def send(conn: Connection, frame: ChatSend) -> None:
-    try:
-        await chat_service.send_with_retry(
-            conn.runtime.db,
-            conn.principal,
-            conversation_id=frame.conversation_id,
-            client_msg_id=frame.client_msg_id,
-            text=frame.text,
-            now=utcnow(),
-            on_commit=lambda stored: conn.send(
-                chat_service.ack_frame(stored.message, duplicate=stored.duplicate, ref=frame.ref)
-            ),
-        )
-    except IntegrityError:
-        # The same client_msg_id was stored concurrently (two sockets resending): answer
-        # with what is stored.
-        async with conn.runtime.db.sessionmaker() as session:
-            previous = await chat_service.find_sent(
-                session,
-                conversation_id=frame.conversation_id,
-                sender_id=conn.user_id,
-                client_msg_id=frame.client_msg_id,
-            )
-        if previous is None:
-            raise
-        conn.send(chat_service.ack_frame(previous, duplicate=True, ref=frame.ref))
+    await chat_service.send_with_retry(
+        conn.runtime.db,
+        conn.principal,
+        conversation_id=frame.conversation_id,
+        client_msg_id=frame.client_msg_id,
+        text=frame.text,
+        now=utcnow(),
+        on_commit=lambda stored: conn.send(
+            chat_service.ack_frame(stored.message, duplicate=stored.duplicate, ref=frame.ref)
+        ),
+    )
 
 
 @frames.frame(ChatTyping, roles=PARTICIPANTS)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bus import Event
@@ -296,7 +297,9 @@ async def send_with_retry(
             return stored
         except _SlowPath:
             continue
-        except _Duplicate:
+        except (_Duplicate, IntegrityError):
+            # IntegrityError: the same client_msg_id stored concurrently (two sockets
+            # resending); either way the stored message is the answer.
             break
     async with db.sessionmaker() as session:
         previous = await find_sent(
@@ -497,23 +500,27 @@ async def messages_after(
     return list(await session.scalars(stmt))
 
 
-async def open_conversations(session: AsyncSession, principal: Principal) -> list[Conversation]:
+def _mine(principal: Principal):  # type: ignore[no-untyped-def]
+    """The conversations that are the caller's own: a seeker's, or a volunteer's assigned."""
     if principal.role is Role.seeker:
-        where = Conversation.seeker_id == principal.user_id
-    else:
-        where = Conversation.volunteer_id == principal.user_id
+        return Conversation.seeker_id == principal.user_id
+    return Conversation.volunteer_id == principal.user_id
+
+
+async def open_conversations(session: AsyncSession, principal: Principal) -> list[Conversation]:
     stmt = (
         select(Conversation)
-        .where(where, Conversation.status.in_(OPEN_STATUSES))
+        .where(_mine(principal), Conversation.status.in_(OPEN_STATUSES))
         .order_by(Conversation.queued_at)
     )
     return list(await session.scalars(stmt))
 
 
 async def list_for(session: AsyncSession, principal: Principal) -> list[Conversation]:
-    if principal.role is Role.seeker:
-        where = Conversation.seeker_id == principal.user_id
-    else:
-        where = Conversation.volunteer_id == principal.user_id
-    stmt = select(Conversation).where(where).order_by(Conversation.queued_at.desc()).limit(100)
+    stmt = (
+        select(Conversation)
+        .where(_mine(principal))
+        .order_by(Conversation.queued_at.desc())
+        .limit(100)
+    )
     return list(await session.scalars(stmt))

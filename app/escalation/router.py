@@ -9,8 +9,7 @@ from fastapi import APIRouter
 
 from app.chat import protocol
 from app.db import utcnow
-from app.deps import RuntimeDep, StaffPrincipal
-from app.errors import Forbidden
+from app.deps import RuntimeDep, SupervisorPrincipal
 from app.escalation import service as escalation_service
 from app.escalation.schemas import (
     ChatWhisper,
@@ -24,7 +23,6 @@ from app.escalation.schemas import (
     ResolveBody,
 )
 from app.identity.models import Role
-from app.identity.service import Principal
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
@@ -127,22 +125,16 @@ async def whisper(conn: Connection, frame: ChatWhisper) -> None:
 api = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
 
 
-def _supervisor(principal: Principal) -> None:
-    if principal.role not in SUPERVISORS:
-        raise Forbidden("escalations are for supervisors")
-
-
 @api.get("")
-async def unresolved(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+async def unresolved(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     """Open and acknowledged escalations, most urgent first."""
-    _supervisor(principal)
     async with runtime.db.sessionmaker() as session:
         return {"escalations": await escalation_service.list_unresolved(session, now=utcnow())}
 
 
 @api.post("/{escalation_id}/ack")
 async def acknowledge(
-    escalation_id: str, principal: StaffPrincipal, runtime: RuntimeDep
+    escalation_id: str, principal: SupervisorPrincipal, runtime: RuntimeDep
 ) -> dict[str, Any]:
     now = utcnow()
     async with runtime.db.unit_of_work() as uow:
@@ -154,7 +146,7 @@ async def acknowledge(
 
 @api.post("/{escalation_id}/resolve")
 async def resolve_rest(
-    escalation_id: str, body: ResolveBody, principal: StaffPrincipal, runtime: RuntimeDep
+    escalation_id: str, body: ResolveBody, principal: SupervisorPrincipal, runtime: RuntimeDep
 ) -> dict[str, Any]:
     now = utcnow()
     async with runtime.db.unit_of_work() as uow:
@@ -170,9 +162,8 @@ async def resolve_rest(
 
 
 @api.get("/metrics")
-async def metrics(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+async def metrics(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     """Time to acknowledge per level over the last 24 hours."""
-    _supervisor(principal)
     async with runtime.db.sessionmaker() as session:
         return {
             "window_s": 86400,

@@ -134,6 +134,17 @@ async def on_call_targets(session: AsyncSession, tier: machine.PageTier) -> list
     return machine.choose_targets(tier, supervisors, supervisors[1:], admins)
 
 
+async def count_on_call(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(StaffUser)
+            .where(StaffUser.role == Role.supervisor.value, StaffUser.on_call.is_(True))
+        )
+        or 0
+    )
+
+
 def staff_alert(code: str, message: str, **extra: Any) -> Event:
     return Event(
         "staff.alert",
@@ -167,12 +178,7 @@ async def _page(uow: UnitOfWork, row: Escalation, *, now: datetime) -> None:
         conversation_id=row.conversation_id,
         detail={"escalation_id": row.id, "tier": row.tier, "page": row.pages, "to": targets},
     )
-    supervisors_on_call = await session.scalar(
-        select(func.count())
-        .select_from(StaffUser)
-        .where(StaffUser.role == Role.supervisor.value, StaffUser.on_call.is_(True))
-    )
-    if not supervisors_on_call:
+    if not await count_on_call(session):
         uow.publish(
             STAFF_CHANNEL,
             staff_alert(
@@ -442,14 +448,7 @@ async def set_on_call(uow: UnitOfWork, principal: Principal, *, on_call: bool) -
     await session.execute(
         update(StaffUser).where(StaffUser.id == principal.user_id).values(on_call=on_call)
     )
-    count = int(
-        await session.scalar(
-            select(func.count())
-            .select_from(StaffUser)
-            .where(StaffUser.role == Role.supervisor.value, StaffUser.on_call.is_(True))
-        )
-        or 0
-    )
+    count = await count_on_call(session)
     audit.record(
         session,
         actor_id=principal.user_id,
@@ -633,7 +632,7 @@ async def sweep(uow: UnitOfWork, *, now: datetime, scale: float, flagged_wait_s:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another sweeper got there first
-        row = replace_row(row, state)
+        _store(row, state)
         await _page(uow, row, now=now)
         pages += 1
     flagged = list(
@@ -661,13 +660,3 @@ async def sweep(uow: UnitOfWork, *, now: datetime, scale: float, flagged_wait_s:
             )
             pages += 1
     return pages
-
-
-def replace_row(row: Escalation, state: EscalationState) -> Escalation:
-    row.step, row.tier, row.pages, row.ack_deadline = (
-        state.step,
-        state.tier.value,
-        state.pages,
-        state.ack_deadline,
-    )
-    return row

@@ -103,6 +103,7 @@ class QueueNotifier:
         async with runtime.db.reader() as session:
             waiting = await matching_service.waiting_snapshot(session)
             supply = await matching_service.supply_by_language(session)
+            online = await matching_service.volunteers_online(session) if staff else 0
         now = utcnow()
         if seekers:
             positions = policy.queue_positions(waiting)
@@ -115,7 +116,6 @@ class QueueNotifier:
                 frame = self.status_frame(conversation_id, positions[conversation_id], lang_supply)
                 self._send_if_changed(conn, frame)
         if staff:
-            online = await self._volunteers_online()
             summary = policy.summarize(waiting, now=now, volunteers_online=online)
             frame = protocol.dumps({"type": "queue.summary", **summary})
             for conn in staff:
@@ -154,10 +154,6 @@ class QueueNotifier:
         )
         conn.last_queue_frame = frame
         conn.send(frame)
-
-    async def _volunteers_online(self) -> int:
-        async with self.runtime.db.sessionmaker() as session:
-            return await matching_service.volunteers_online(session)
 
     @staticmethod
     def _send_if_changed(conn: Connection, frame: str) -> None:

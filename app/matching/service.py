@@ -215,15 +215,20 @@ async def set_availability(
     return volunteer, await active_chat_count(uow.session, volunteer.id)
 
 
-async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> list[str]:
-    """Volunteers who asked to be given chats, may have room for one, and are not in a
-    post-high-risk cool-down."""
-    active = (
+def _active_chats_per_volunteer():  # type: ignore[no-untyped-def]
+    """(volunteer_id, n): how many active chats each busy volunteer has."""
+    return (
         select(Conversation.volunteer_id, func.count().label("n"))
         .where(Conversation.status == ConversationStatus.active)
         .group_by(Conversation.volunteer_id)
         .subquery()
     )
+
+
+async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Volunteers who asked to be given chats, may have room for one, and are not in a
+    post-high-risk cool-down."""
+    active = _active_chats_per_volunteer()
     rows = await session.execute(
         select(StaffUser.id)
         .outerjoin(active, active.c.volunteer_id == StaffUser.id)
@@ -261,12 +266,7 @@ async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
 
 async def supply_by_language(session: AsyncSession) -> dict[str, policy.LanguageSupply]:
     """Online (available, trained, active) volunteers per language, with their slots."""
-    active = (
-        select(Conversation.volunteer_id, func.count().label("n"))
-        .where(Conversation.status == ConversationStatus.active)
-        .group_by(Conversation.volunteer_id)
-        .subquery()
-    )
+    active = _active_chats_per_volunteer()
     rows = await session.execute(
         select(StaffUser.languages, StaffUser.capacity, func.coalesce(active.c.n, 0))
         .outerjoin(active, active.c.volunteer_id == StaffUser.id)

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from app.db import utcnow
-from app.deps import AdminPrincipal, RuntimeDep, StaffPrincipal
-from app.errors import Forbidden
+from app.deps import AdminPrincipal, RuntimeDep, SupervisorPrincipal
 from app.identity.models import Role
 from app.realtime import Connection, FrameRouter
 from app.referrals import service as referral_service
@@ -80,8 +79,6 @@ async def save_helpline(
 
 
 @api.get("/referrals")
-async def referral_queue(principal: StaffPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-    if principal.role is Role.volunteer:
-        raise Forbidden("the referral queue is for supervisors")
+async def referral_queue(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.sessionmaker() as session:
         return {"referrals": await referral_service.open_queue(session)}

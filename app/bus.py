@@ -127,6 +127,11 @@ class Bus:
     async def publish(self, channel: str, event: Event) -> None:
         self._fan_out(channel, event)
 
+    async def publish_many(self, items: list[tuple[str, Event]]) -> None:
+        """Publish several events in order (one round trip to Redis, not one each)."""
+        for channel, event in items:
+            self._fan_out(channel, event)
+
 
 class MemoryBus(Bus):
     """One process: publishing is local fan-out."""
@@ -173,19 +178,33 @@ class RedisBus(Bus):
             return False
 
     async def publish(self, channel: str, event: Event) -> None:
-        self._fan_out(channel, event)
+        await self.publish_many([(channel, event)])
+
+    async def publish_many(self, items: list[tuple[str, Event]]) -> None:
+        for channel, event in items:
+            self._fan_out(channel, event)
         assert self._redis is not None
-        payload = event.encode(self.origin)
+        payloads = [(self.prefix + channel, event.encode(self.origin)) for channel, event in items]
         try:
             try:
-                await self._redis.publish(self.prefix + channel, payload)
+                await self._send(payloads)
             except (RedisConnectionError, ConnectionError):
                 # A pooled connection from before a Redis restart: one retry on a fresh one.
-                await self._redis.publish(self.prefix + channel, payload)
+                await self._send(payloads)
         except Exception as exc:
             # The event is already durable in the database; remote subscribers catch up
             # when the link comes back (bus.reset), so losing this publish loses nothing.
             log.warning("redis publish failed (%s); remote subscribers will resync", type(exc))
+
+    async def _send(self, payloads: list[tuple[str, str]]) -> None:
+        assert self._redis is not None
+        if len(payloads) == 1:
+            await self._redis.publish(*payloads[0])
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, payload in payloads:
+                pipe.publish(channel, payload)
+            await pipe.execute()
 
     async def _listen(self) -> None:
         delay = 0.1

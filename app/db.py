@@ -7,13 +7,18 @@ commit and dropped on rollback, so a message is durable before anyone is told it
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, MetaData, event
+import aiosqlite
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -30,6 +35,8 @@ from app.errors import Unavailable
 
 if TYPE_CHECKING:
     from app.bus import Bus, Event
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,6 +79,53 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class _RunNow:
+    """Stands in for aiosqlite's queue to its thread: runs each call at once, here."""
+
+    def put_nowait(self, item: tuple[Any, Any]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as exc:
+            if future is not None:
+                future.set_exception(exc)
+            return
+        if future is not None:
+            future.set_result(result)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's interface with every call made in the event loop's own thread.
+
+    aiosqlite hands each call to a thread of its own and back. For SQLite on a local disk
+    the calls themselves take microseconds; the hand-offs cost more than the work, and under
+    load each one also waits for the GIL (up to the 5 ms switch interval) while the loop
+    runs Python. So the embedded default runs SQLite inline: a statement blocks the loop for
+    its few microseconds, and nothing waits for a thread. Writers never wait for each other
+    on SQLite's lock either: one writer connection per process, and every awaited call
+    finishes before the loop moves on.
+    """
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._tx = _RunNow()  # type: ignore[assignment]
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self._connect().__await__()  # no thread to start
+
+
+def _inline_sqlite(database: str, *, busy_timeout_s: float) -> Any:
+    def connector() -> sqlite3.Connection:
+        return sqlite3.connect(database, timeout=busy_timeout_s, isolation_level=None)
+
+    return lambda: InlineConnection(connector)
+
+
+# On the embedded default another process (the CLI, say) holds SQLite's write lock for a
+# moment at most; waiting blocks this whole process, so do not wait long.
+SQLITE_BUSY_TIMEOUT_S = 5.0
+
+
 def create_engine(
     database_url: str, *, sqlite_synchronous: str = "NORMAL", readonly: bool = False
 ) -> AsyncEngine:
@@ -79,17 +133,18 @@ def create_engine(
     connections that only read, in deferred transactions, which WAL lets run beside the
     writer (on PostgreSQL the one pool serves both)."""
     database_url = normalise_database_url(database_url)
+    if database_url.startswith("sqlite"):
+        database = make_url(database_url).database or ":memory:"
+        creator = _inline_sqlite(database, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
     if database_url.startswith("sqlite") and readonly:
         engine = create_async_engine(
-            database_url, pool_size=4, max_overflow=0, pool_timeout=30, connect_args={"timeout": 30}
+            database_url, pool_size=4, max_overflow=0, pool_timeout=30, async_creator=creator
         )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_reader_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA query_only=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -102,21 +157,16 @@ def create_engine(
         # SQLite's busy lock, and every transaction starts IMMEDIATE so a read-then-write
         # can never deadlock on lock upgrade when several processes share the file.
         engine = create_async_engine(
-            database_url,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=10,
-            connect_args={"timeout": 30},
+            database_url, pool_size=1, max_overflow=0, pool_timeout=10, async_creator=creator
         )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -134,6 +184,44 @@ def create_engine(
     )
 
 
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file, off the event loop.
+
+    SQLite's default runs that checkpoint inside whichever commit pushes the log past 1,000
+    pages: under load, every few dozen message batches one commit also copied and synced
+    hundreds of pages while the whole event loop waited. Here a thread of its own does a
+    ``PASSIVE`` checkpoint (it never blocks writers or readers) every ``interval_s``; the
+    writer connections turn their own checkpoints off. The last connection to close
+    checkpoints whatever is left.
+    """
+
+    def __init__(self, database: str, *, interval_s: float = 0.5) -> None:
+        self.database = database
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self.database, timeout=SQLITE_BUSY_TIMEOUT_S)
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.warning("WAL checkpoint failed (%s); retrying", type(exc).__name__)
+        finally:
+            connection.close()
+
+
 def is_unavailable_error(exc: BaseException) -> bool:
     """True when ``exc`` means the database could not be reached (not a bad statement)."""
     if isinstance(exc, IntegrityError):
@@ -143,7 +231,20 @@ def is_unavailable_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    # The same failures raised by the drivers themselves (the chat writer's batches).
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    if type(exc).__module__.startswith("asyncpg") and _asyncpg_unavailable(exc):
+        return True
     return isinstance(exc, OSError | ConnectionError | TimeoutError)
+
+
+def _asyncpg_unavailable(exc: BaseException) -> bool:
+    from asyncpg import exceptions as pg
+
+    return isinstance(
+        exc, pg.InterfaceError | pg.PostgresConnectionError | pg.OperatorInterventionError
+    )
 
 
 class Database:
@@ -157,6 +258,14 @@ class Database:
         # Read-only work (auth, resume, catch-up, queue snapshots) uses this; on SQLite it is
         # a separate pool so a reconnect storm's reads do not queue behind the writer.
         self.reader = async_sessionmaker(reader or engine, expire_on_commit=False)
+        # Set while the ORM's writer connection is in its pool. On SQLite the chat writer
+        # (app.chat.writer) writes on a connection of its own only then, so the two never
+        # hold SQLite's one write lock at once.
+        self.writer_idle = asyncio.Event()
+        self.writer_idle.set()
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "checkout", lambda *_: self.writer_idle.clear())
+            event.listen(engine.sync_engine, "checkin", lambda *_: self.writer_idle.set())
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:

@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import overview
 from app.bus import create_bus
 from app.chat import router as chat_router
+from app.chat.writer import MessageWriter
 from app.config import Settings, get_settings
-from app.db import Database, create_engine
+from app.db import Database, WalCheckpointer, create_engine
 from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
         reader = create_engine(settings.database_url, readonly=True) if settings.is_sqlite else None
+        checkpointer = (
+            WalCheckpointer(engine.url.database or ":memory:") if settings.is_sqlite else None
+        )
         runtime = Runtime(
             settings=settings,
             db=Database(engine, bus, reader),
@@ -71,19 +75,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=build_frame_router(),
         )
         runtime.queue_notifier = QueueNotifier(runtime)
+        runtime.writer = MessageWriter(
+            runtime.db, bus, sqlite_synchronous=settings.sqlite_synchronous
+        )
         app.state.runtime = runtime
         await bus.start()
         runtime.queue_notifier.start()
+        if checkpointer is not None:
+            checkpointer.start()
         runtime.spawn(sweeper.run(runtime), name="escalation-sweeper")
         try:
             yield
         finally:
             runtime.accepting = False
             await runtime.stop_tasks()
+            await runtime.writer.close()
             await bus.stop()
             await engine.dispose()
             if reader is not None:
                 await reader.dispose()
+            if checkpointer is not None:
+                checkpointer.stop()
 
     app = FastAPI(
         title="Peerline",

@@ -36,16 +36,16 @@ async def ping(conn: Connection, frame: Ping) -> None:
 
 @frames.frame(ChatSend, roles=PARTICIPANTS)
 async def send(conn: Connection, frame: ChatSend) -> None:
-    await chat_service.send_with_retry(
+    await chat_service.send_message(
         conn.runtime.db,
+        conn.runtime.writer,
         conn.principal,
         conversation_id=frame.conversation_id,
         client_msg_id=frame.client_msg_id,
         text=frame.text,
         now=utcnow(),
-        on_commit=lambda stored: conn.send(
-            chat_service.ack_frame(stored.message, duplicate=stored.duplicate, ref=frame.ref)
-        ),
+        reply=conn.send,
+        ref=frame.ref,
     )
 
 

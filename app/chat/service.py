@@ -10,10 +10,10 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bus import Event
 from app.chat import protocol
 from app.chat.models import Conversation, Message
-from app.db import UnitOfWork
+from app.chat.writer import SLOW, MessageWriter, Pending
+from app.db import Database, UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
 from app.identity.models import Role
 from app.identity.service import Principal
@@ -144,14 +145,22 @@ class Stored:
     duplicate: bool
 
 
-def ack_frame(message: Message, *, duplicate: bool, ref: str | None) -> str:
+def ack_frame(
+    *,
+    conversation_id: str,
+    client_msg_id: str,
+    seq: int,
+    sent_at: datetime,
+    duplicate: bool,
+    ref: str | None,
+) -> str:
     return protocol.dumps(
         {
             "type": "chat.ack",
-            "conversation_id": message.conversation_id,
-            "client_msg_id": message.client_msg_id,
-            "seq": message.seq,
-            "sent_at": message.sent_at,
+            "conversation_id": conversation_id,
+            "client_msg_id": client_msg_id,
+            "seq": seq,
+            "sent_at": sent_at,
             "duplicate": duplicate,
             "ref": ref,
         }
@@ -182,125 +191,98 @@ async def find_sent(
     )
 
 
-class _Duplicate(Exception):
-    """Raised inside the unit of work so the seq increment rolls back."""
-
-
-async def send(
-    uow: UnitOfWork,
+async def send_message(
+    db: Database,
+    writer: MessageWriter,
     principal: Principal,
     *,
     conversation_id: str,
     client_msg_id: str,
     text: str,
     now: datetime,
-) -> Stored:
-    """Store one message (or find the one already stored) and queue its delivery.
+    reply: Callable[[str], None],
+    ref: str | None,
+) -> None:
+    """Store one message (or find the one already stored), ack it to the sender with
+    ``reply``, then deliver it to the conversation.
 
-    The hot path is two statements: an UPDATE … RETURNING that allocates the next seq and
-    returns who may write, and an INSERT … ON CONFLICT DO NOTHING that stores the message
-    unless this client_msg_id is already stored. Anything unusual (a supervisor, a closed
-    or unknown conversation, a duplicate) rolls back and takes the careful path, so a
-    refused or repeated send never consumes a seq.
+    Seekers and volunteers writing ordinary words go through the group-commit writer (see
+    ``app.chat.writer``); everything else, and anything the writer cannot decide, takes the
+    general path. Either way the ack is queued after the commit and before the fan-out.
     """
-    session = uow.session
-    row = (
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.status.in_(OPEN_STATUSES))
-            .values(last_seq=Conversation.last_seq + 1)
-            .returning(
-                Conversation.last_seq,
-                Conversation.seeker_id,
-                Conversation.volunteer_id,
-                Conversation.lead_staff_id,
-                Conversation.status,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).first()
-    role = _writer_role(row, principal) if row is not None else None
-    if row is None or role is None:
-        raise _SlowPath()
-    seq = row[0]
-    table = Message.__table__
-    values = {
-        "conversation_id": conversation_id,
-        "seq": seq,
-        "sender_id": principal.user_id,
-        "sender_role": role.value,
-        "sender_alias": principal.alias,
-        "client_msg_id": client_msg_id,
-        "text": text,
-        "sent_at": now,
-    }
-    insert = _insert_for(session)(table).values(**values)
-    insert = insert.on_conflict_do_nothing(
-        index_elements=["conversation_id", "sender_id", "client_msg_id"]
-    ).returning(table.c.id)
-    if (await session.execute(insert)).first() is None:
-        raise _Duplicate()
-    message = Message(**values)
-    await _announce(uow, message, now=now)
-    return Stored(message, duplicate=False)
+    role = _batchable_role(principal, text)
+    if role is not None:
+        channel = conversation_channel(conversation_id)
 
-
-class _SlowPath(Exception):
-    """The fast path cannot decide; roll back and explain the refusal precisely."""
-
-
-def _writer_role(row: Any, principal: Principal) -> Role | None:
-    """The role a caller writes as, from the conversation row; None: ask the slow path."""
-    _, seeker_id, volunteer_id, lead_staff_id, status = row
-    if principal.role is Role.seeker:
-        return Role.seeker if seeker_id == principal.user_id else None
-    if status == ConversationStatus.active and principal.user_id == volunteer_id:
-        return Role.volunteer if lead_staff_id is None else None
-    return None
-
-
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
-async def send_with_retry(
-    db: Any,
-    principal: Principal,
-    *,
-    conversation_id: str,
-    client_msg_id: str,
-    text: str,
-    now: datetime,
-    on_commit: Any,
-) -> Stored:
-    """``send`` in its own unit of work, with the duplicate and slow paths handled.
-
-    ``on_commit(stored)`` runs after the commit and before the fan-out, so the sender's ack
-    goes out ahead of the message's own delivery.
-    """
-    for attempt in (send, send_carefully):
-        try:
-            async with db.unit_of_work() as uow:
-                stored = await attempt(
-                    uow,
-                    principal,
+        def ack(seq: int) -> None:
+            reply(
+                ack_frame(
                     conversation_id=conversation_id,
                     client_msg_id=client_msg_id,
-                    text=text,
-                    now=now,
+                    seq=seq,
+                    sent_at=now,
+                    duplicate=False,
+                    ref=ref,
                 )
-                uow.after_commit.append(lambda stored=stored: on_commit(stored))
-            return stored
-        except _SlowPath:
-            continue
-        except (_Duplicate, IntegrityError):
-            # IntegrityError: the same client_msg_id stored concurrently (two sockets
-            # resending); either way the stored message is the answer.
-            break
+            )
+
+        def announce(seq: int) -> tuple[str, Event]:
+            frame = protocol.chat_message_frame(
+                conversation_id=conversation_id,
+                seq=seq,
+                sender_role=role,
+                sender_alias=principal.alias,
+                text=text,
+                sent_at=now,
+                client_msg_id=client_msg_id,
+            )
+            return channel, Event("chat.message", frame, conversation_id, seq)
+
+        seq = await writer.write(
+            Pending(
+                conversation_id,
+                principal.user_id,
+                role,
+                principal.alias,
+                client_msg_id,
+                text,
+                now,
+                on_commit=ack,
+                announce=announce,
+            )
+        )
+        if seq != SLOW:
+            return
+
+    def ack_stored(stored: Stored) -> None:
+        message = stored.message
+        reply(
+            ack_frame(
+                conversation_id=message.conversation_id,
+                client_msg_id=message.client_msg_id,
+                seq=message.seq,
+                sent_at=message.sent_at,
+                duplicate=stored.duplicate,
+                ref=ref,
+            )
+        )
+
+    try:
+        async with db.unit_of_work() as uow:
+            stored = await send_carefully(
+                uow,
+                principal,
+                conversation_id=conversation_id,
+                client_msg_id=client_msg_id,
+                text=text,
+                now=now,
+            )
+            uow.after_commit.append(lambda: ack_stored(stored))
+        return
+    except IntegrityError:
+        # The same client_msg_id stored concurrently (two sockets resending): the stored
+        # message is the answer.
+        pass
     async with db.sessionmaker() as session:
         previous = await find_sent(
             session,
@@ -309,9 +291,21 @@ async def send_with_retry(
             client_msg_id=client_msg_id,
         )
     assert previous is not None
-    stored = Stored(previous, duplicate=True)
-    on_commit(stored)
-    return stored
+    ack_stored(Stored(previous, duplicate=True))
+
+
+def _batchable_role(principal: Principal, text: str) -> str | None:
+    """The role a sender writes as on the group-commit path; None: the general path.
+
+    A seeker's words with a warning sign go the general path, so the cue flag is stored in
+    the same transaction as the message (a crash cannot keep one without the other)."""
+    if principal.role is Role.seeker:
+        from app.risk.cues import CueMatcher, strongest
+
+        return None if strongest(CueMatcher.default().match(text)) else Role.seeker.value
+    if principal.role is Role.volunteer:
+        return Role.volunteer.value
+    return None
 
 
 async def send_carefully(

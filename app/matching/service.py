@@ -27,7 +27,10 @@ from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import policy
 
-CANDIDATE_WINDOW = 200
+# The policy orders by priority, then time queued, and only then by shared topics; the
+# database returns the head of that order, so a short window holds the policy's choice
+# (topics can only break an exact tie of priority and queue time).
+CANDIDATE_WINDOW = 16
 
 
 async def join(
@@ -133,8 +136,9 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
         raise Conflict("untrained volunteers cannot take chats yet", code="not_trained")
     if reason == "at_capacity":
         raise Conflict("you are at your chat capacity", code="at_capacity")
-    rows = await session.scalars(
-        select(Conversation)
+    c = Conversation
+    rows = await session.execute(
+        select(c.id, c.seeker_id, c.language, c.priority, c.queued_at, c.topics)
         .where(
             Conversation.status == ConversationStatus.waiting,
             Conversation.language.in_(profile.languages),
@@ -145,14 +149,14 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
     )
     waiting = [
         policy.WaitingSeeker(
-            conversation_id=c.id,
-            seeker_id=c.seeker_id,
-            language=c.language,
-            priority=c.priority,
-            queued_at=c.queued_at,
-            topics=tuple(c.topics or ()),
+            conversation_id=row.id,
+            seeker_id=row.seeker_id,
+            language=row.language,
+            priority=row.priority,
+            queued_at=row.queued_at,
+            topics=tuple(row.topics or ()),
         )
-        for c in rows
+        for row in rows
     ]
     choice = policy.choose_seeker(profile, waiting)
     if choice is None:

@@ -106,9 +106,16 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.translate(_APOSTROPHES).translate(_INVISIBLE)
     text = _NASAL_CLUSTER.sub("\u0902", text).translate(_DEVANAGARI_MARKS)
-    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    text = text.translate(_PUNCTUATION)
+    if not text.isascii() and max(text) > "\uffff":  # punctuation beyond the table
+        text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
     text = _REPEATS.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
+
+
+# Every punctuation character of the Basic Multilingual Plane → space (one table lookup per
+# character instead of a category check).
+_PUNCTUATION = {cp: " " for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("P")}
 
 
 def _normalise_pattern(pattern: str) -> str:
@@ -310,6 +317,7 @@ class CueMatcher:
             self._patterns.extend(patterns)
             self._guards.extend(guards)
             self.languages += (Path(path).stem,)
+        self._prefilter = _Prefilter(self._patterns)
 
     @classmethod
     def default(cls) -> CueMatcher:
@@ -327,9 +335,7 @@ class CueMatcher:
             return []
         guarded: list[tuple[int, int]] | None = None  # computed only once a cue is found
         found: list[CueMatch] = []
-        for pattern in self._patterns:
-            if not _present(pattern.needles, folded):
-                continue
+        for pattern in self._prefilter.candidates(folded):
             for m in pattern.regex.finditer(folded):
                 if guarded is None:
                     guarded = _guard_spans(self._guards, folded)
@@ -341,6 +347,59 @@ class CueMatcher:
     def patterns_of(self, cue_class: CueClass) -> list[re.Pattern[str]]:
         """Compiled patterns of one class (used by the safe-messaging check)."""
         return [p.regex for p in self._patterns if p.cue_class is cue_class]
+
+
+class _Prefilter:
+    """Which patterns can match a text, found in one regex pass instead of one test each.
+
+    Every needle (a string each match of its pattern contains) goes into one trie-shaped
+    regex that finds, at every position, the longest needle starting there. A needle is in
+    the text exactly when it is a substring of one of those longest matches (it starts
+    where one starts, or inside one), so the patterns whose needles are all absent are
+    skipped without running their regexes. Patterns without needles always run.
+    """
+
+    def __init__(self, patterns: Sequence[_Pattern]) -> None:
+        self._always = [i for i, p in enumerate(patterns) if p.needles is None]
+        owners: dict[str, list[int]] = {}
+        for index, pattern in enumerate(patterns):
+            for needle in pattern.needles or ():
+                owners.setdefault(needle, []).append(index)
+        # For each needle, every pattern whose needle it contains (itself included).
+        self._owners = {
+            needle: sorted({i for other, ids in owners.items() if other in needle for i in ids})
+            for needle in owners
+        }
+        self._patterns = list(patterns)
+        self._regex = re.compile(f"(?=({_trie_pattern(owners)}))") if owners else None
+
+    def candidates(self, folded: str) -> list[_Pattern]:
+        chosen = set(self._always)
+        if self._regex is not None:
+            for longest in {m.group(1) for m in self._regex.finditer(folded)}:
+                chosen.update(self._owners[longest])
+        return [self._patterns[i] for i in sorted(chosen)]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching any of ``words``, longest first, shaped as a prefix tree."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a word ends here: the longer ones are optional (greedy: longest)
+            body = f"(?:{body})?"
+        return body
+
+    return build(trie)
 
 
 def _present(needles: tuple[str, ...] | None, folded: str) -> bool:

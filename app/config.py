@@ -79,11 +79,16 @@ class Settings(BaseSettings):
     # the paging policy (1.0 = DOMAIN.md's 15 min / 2 min / 60 s); tests use a small scale.
     escalation_time_scale: float = Field(1.0, gt=0)
     sweep_interval_s: float = Field(1.0, gt=0)
-    # The sweeper's lease: a process that dies hands the job over after this long.
-    sweeper_lease_s: float = Field(10.0, gt=0)
     # A seeker flagged by a cue who waits longer than this pages the on-call supervisors.
     flagged_wait_page_s: float = Field(60.0, gt=0)
     volunteer_cooldown_s: int = Field(600, ge=0)
+
+    # Background jobs (app/jobs.py): one process at a time holds this lease and runs them; it
+    # renews every third of it, so another process takes over at most this long (plus a
+    # third) after the holder dies. Long enough to ride out a slow database for a few
+    # seconds without two leaders, short enough that a missed escalation deadline waits
+    # seconds, not minutes.
+    jobs_lease_s: float = Field(10.0, gt=0)
 
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.identity import router as identity_router
+from app.jobs import Job, JobRunner
 from app.matching import router as matching_router
 from app.matching.notifier import QueueNotifier
 from app.realtime import FrameRouter, serve_socket
@@ -71,15 +73,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=build_frame_router(),
         )
         runtime.queue_notifier = QueueNotifier(runtime)
+        runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
         await bus.start()
         runtime.queue_notifier.start()
-        runtime.spawn(sweeper.run(runtime), name="escalation-sweeper")
+        runtime.spawn(runtime.jobs.run(), name="background-jobs")
         try:
             yield
         finally:
             runtime.accepting = False
             await runtime.stop_tasks()
+            # Hand the jobs over at once rather than when the lease runs out.
+            try:
+                await asyncio.wait_for(runtime.jobs.release(), timeout=2.0)
+            except Exception as exc:
+                log.warning("handing over the jobs failed (%s)", type(exc).__name__)
             await bus.stop()
             await engine.dispose()
             if reader is not None:
@@ -156,6 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(overview.api)
     mount_web_client(app, settings.web_client_dir)
     return app
+
+
+def background_jobs(runtime: Runtime) -> list[Job]:
+    """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
+    return [sweeper.job(runtime)]
 
 
 def load_clinical_data() -> None:

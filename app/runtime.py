@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db import Database
 
 if TYPE_CHECKING:
+    from app.jobs import JobRunner
     from app.matching.notifier import QueueNotifier
     from app.realtime import Connection, FrameRouter
 
@@ -31,6 +32,7 @@ class Runtime:
     bus: Bus
     router: FrameRouter
     queue_notifier: QueueNotifier = field(init=False)
+    jobs: JobRunner = field(init=False)
     connections: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     accepting: bool = True

@@ -24,8 +24,10 @@ from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
+from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching.notifier import QueueNotifier
+from app.presence import PresenceTracker
 from app.realtime import FrameRouter, serve_socket
 from app.referrals import router as referral_router
 from app.risk import router as risk_router
@@ -73,21 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=build_frame_router(),
         )
         runtime.queue_notifier = QueueNotifier(runtime)
+        runtime.presence = PresenceTracker(runtime)
         runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
         await bus.start()
         runtime.queue_notifier.start()
+        runtime.spawn(runtime.presence.run(), name="presence")
         runtime.spawn(runtime.jobs.run(), name="background-jobs")
         try:
             yield
         finally:
             runtime.accepting = False
             await runtime.stop_tasks()
-            # Hand the jobs over at once rather than when the lease runs out.
-            try:
-                await asyncio.wait_for(runtime.jobs.release(), timeout=2.0)
-            except Exception as exc:
-                log.warning("handing over the jobs failed (%s)", type(exc).__name__)
+            # The sockets are closed by now: record that, and hand the jobs over at once.
+            for step in (runtime.presence.close, runtime.jobs.release):
+                try:
+                    await asyncio.wait_for(step(), timeout=2.0)
+                except Exception as exc:
+                    log.warning("shutdown step failed (%s)", type(exc).__name__)
             await bus.stop()
             await engine.dispose()
             if reader is not None:
@@ -168,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def background_jobs(runtime: Runtime) -> list[Job]:
     """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
-    return [sweeper.job(runtime)]
+    return [sweeper.job(runtime), housekeeping.job(runtime)]
 
 
 def load_clinical_data() -> None:

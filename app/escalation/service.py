@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 
 BLOCKING_LEVELS = (RiskLevel.HIGH.value, RiskLevel.IMMINENT.value)
 UNRESOLVED = (EscalationStatus.OPEN.value, EscalationStatus.ACKNOWLEDGED.value)
+
+
+def unresolved_in(conversation_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """True where the conversation has an escalation nobody has resolved yet."""
+    return exists().where(
+        Escalation.conversation_id == conversation_id, Escalation.status.in_(UNRESOLVED)
+    )
 
 
 @cache

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     # and wait estimates everyone else sees are wrong until the ghost goes.
     queue_abandon_after_s: float = Field(600.0, gt=0)
     housekeeping_interval_s: float = Field(30.0, gt=0)
+    # Retention: what was written in a conversation (messages, whispers, the wrap-up note, a
+    # typed end reason) is deleted this many days after it ended; 0 keeps it forever. Thirty
+    # days covers supervision, a complaint or a safeguarding review of a chat; after that
+    # the text only adds to what a leaked database or backup would expose of young people
+    # in crisis. Conversation metadata (times, levels, outcomes) and the audit trail stay.
+    retention_days: int = Field(30, ge=0)
+    retention_interval_s: float = Field(300.0, gt=0)
+    # Rows deleted per transaction, so retention never holds SQLite's single writer long.
+    retention_batch_size: int = Field(500, gt=0)
 
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import overview
 from app.bus import create_bus
+from app.chat import retention
 from app.chat import router as chat_router
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
@@ -173,7 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def background_jobs(runtime: Runtime) -> list[Job]:
     """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
-    return [sweeper.job(runtime), housekeeping.job(runtime)]
+    jobs = [sweeper.job(runtime), housekeeping.job(runtime), retention.job(runtime)]
+    return [job for job in jobs if job is not None]
 
 
 def load_clinical_data() -> None:

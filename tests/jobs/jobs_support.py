@@ -7,19 +7,22 @@ from tests.conftest import FAST
 from tests.support import sql
 
 # Presence refreshed every 0.4 s; a seeker unseen for 2 s leaves the queue (five missed
-# refreshes of margin for a slow machine).
+# refreshes of margin for a slow machine); retention deletes two rows per transaction, so
+# even a short conversation takes several batches.
 JOBS = {
     **FAST,
     "PRESENCE_INTERVAL_S": "0.4",
     "QUEUE_ABANDON_AFTER_S": "2",
     "HOUSEKEEPING_INTERVAL_S": "0.2",
+    "RETENTION_INTERVAL_S": "0.2",
+    "RETENTION_BATCH_SIZE": "2",
 }
 
 
 async def conversation_row(database_url: str, conversation_id: str) -> dict:
     rows = await sql(
         database_url,
-        "SELECT status, ended_by, end_reason, wrapup_note, last_seq "
+        "SELECT status, ended_by, end_reason, wrapup_note, text_deleted_at, last_seq "
         "FROM conversations WHERE id = :c",
         c=conversation_id,
     )

@@ -14,8 +14,8 @@ Invariants:
   or a row lock decides), because a process that stalls longer than the lease cannot know
   that it did.
 - A job that fails is logged by name and exception type only (an exception's text may quote
-  SQL parameters, i.e. what someone wrote) and runs again on the next tick; the other jobs run
-  regardless.
+  SQL parameters, i.e. what someone wrote) and runs again after ``RETRY_AFTER_S`` (or its
+  interval, if shorter); the other jobs run regardless.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class JobRunner:
         leading = loop.time() < self._lease_until
         if leading != self.leading:
             self.leading = leading
-            log.info("this process %s the background jobs", "runs" if leading else "stopped")
+            log.info("this process %s the background jobs", "runs" if leading else "no longer runs")
             self._due = dict.fromkeys(self._due, 0.0)  # a new leader runs everything at once
 
     async def _run_one(self, job: Job) -> float:

@@ -109,6 +109,7 @@ class JobRunner:
         self.holder = runtime.bus.origin
         self.ttl = runtime.settings.jobs_lease_s
         self.leading = False
+        self._leading_since = 0.0  # loop time at which this process became the leader
         self._lease_until = 0.0  # loop time up to which this process may run jobs
         self._renew_at = 0.0
         self._due = {job.name: 0.0 for job in self.jobs}
@@ -145,8 +146,15 @@ class JobRunner:
         leading = loop.time() < self._lease_until
         if leading != self.leading:
             self.leading = leading
+            self._leading_since = loop.time()
             log.info("this process %s the background jobs", "runs" if leading else "no longer runs")
             self._due = dict.fromkeys(self._due, 0.0)  # a new leader runs everything at once
+
+    def leading_for_s(self) -> float:
+        """How long this process has been the leader without a break (0 if it is not)."""
+        if not self.leading:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._leading_since
 
     async def _run_one(self, job: Job) -> float:
         """Run ``job``; return the delay until it runs again."""

@@ -1,7 +1,10 @@
 """Queue housekeeping, a leader-run job (``app/jobs.py``): keep the queue true to who is here.
 
 Every ``HOUSEKEEPING_INTERVAL_S`` on the leader, three steps, each a short transaction of
-its own (a failure ends the run; the job runner retries it):
+its own (a failure ends the run; the job runner retries it). Steps 1 and 2 wait until this
+process has led for three presence intervals, so that after a database outage (when nobody
+could refresh, and the lease changed hands) every process has refreshed before anyone is
+judged gone:
 
 1. waiting seekers not seen on any process for ``QUEUE_ABANDON_AFTER_S`` leave the queue
    (``abandoned`` by ``system``, reason ``seeker_disconnected``, audited);
@@ -27,19 +30,26 @@ if TYPE_CHECKING:
 async def run(runtime: Runtime) -> int:
     settings = runtime.settings
     unseen_after = timedelta(seconds=settings.queue_abandon_after_s)
-    now = utcnow()
-    async with runtime.db.unit_of_work() as uow:
-        abandoned = await matching_service.abandon_unseen(
-            uow,
-            seen_since=now - unseen_after,
-            connected_here=runtime.connections.keys(),
-            now=now,
-        )
-    now = utcnow()
-    async with runtime.db.unit_of_work() as uow:
-        released = await matching_service.release_absent_volunteers(
-            uow, present_since=now - timedelta(seconds=presence.stale_after_s(settings))
-        )
+    stale_after_s = presence.stale_after_s(settings)
+    abandoned: list[object] = []
+    released = 0
+    # A new leader may come after a database outage, during which no process could refresh
+    # its presence rows: give every live process a stale window to refresh before deciding
+    # that anyone is gone.
+    if runtime.jobs.leading_for_s() >= stale_after_s:
+        now = utcnow()
+        async with runtime.db.unit_of_work() as uow:
+            abandoned = await matching_service.abandon_unseen(
+                uow,
+                seen_since=now - unseen_after,
+                connected_here=runtime.connections.keys(),
+                now=now,
+            )
+        now = utcnow()
+        async with runtime.db.unit_of_work() as uow:
+            released = await matching_service.release_absent_volunteers(
+                uow, present_since=now - timedelta(seconds=stale_after_s)
+            )
     async with runtime.db.unit_of_work() as uow:
         # QUEUE_ABANDON_AFTER_S is at least the stale time (Settings checks), so a forgotten
         # row could no longer keep anyone in the queue or available.

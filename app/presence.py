@@ -16,8 +16,9 @@ Two questions are asked of it, both as SQL clauses so callers decide in one stat
   live process": a process that died stops refreshing, and its rows go stale by themselves.
 - ``seen_since(user, t)``: any row with ``seen_at`` at or after ``t``, connected or not.
 
-Arrivals and departures are written by a background flusher woken at once, so a reconnect
-storm becomes a few batched upserts, not one transaction per socket. The bus origin names
+Arrivals and departures are written by a background flusher, at most once per
+``FLUSH_GAP_S``, so a reconnect storm becomes a few batched upserts, not one transaction per
+socket. The bus origin names
 the process; it is new at every start, so a restarted process never inherits rows.
 """
 
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 
 # Rows per upsert statement: well under the bound-parameter limits of SQLite and asyncpg.
 UPSERT_CHUNK = 1000
+# At most one presence write per this long: in a reconnect storm the arrivals of a quarter
+# second share one transaction instead of taking SQLite's single writer from the sends, and
+# a quarter second is nothing against deadlines of minutes.
+FLUSH_GAP_S = 0.25
 
 
 class Presence(Base):
@@ -165,6 +170,7 @@ class PresenceTracker:
             except Exception as exc:
                 log.warning("presence refresh failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(min(1.0, interval))
+            await asyncio.sleep(min(FLUSH_GAP_S, interval / 4))
 
     async def flush(self) -> None:
         """Write what changed and refresh this process's rows. A volunteer who left and has

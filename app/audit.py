@@ -15,6 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
 
+# The actor of what the service did by itself (a deadline passed, a seeker went away).
+SYSTEM = "system"
+
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"

@@ -15,6 +15,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+# Missed presence refreshes after which a process is taken for dead (see app/presence.py).
+PRESENCE_STALE_REFRESHES = 3
 
 
 def normalise_database_url(value: str) -> str:
@@ -79,11 +81,36 @@ class Settings(BaseSettings):
     # the paging policy (1.0 = DOMAIN.md's 15 min / 2 min / 60 s); tests use a small scale.
     escalation_time_scale: float = Field(1.0, gt=0)
     sweep_interval_s: float = Field(1.0, gt=0)
-    # The sweeper's lease: a process that dies hands the job over after this long.
-    sweeper_lease_s: float = Field(10.0, gt=0)
     # A seeker flagged by a cue who waits longer than this pages the on-call supervisors.
     flagged_wait_page_s: float = Field(60.0, gt=0)
     volunteer_cooldown_s: int = Field(600, ge=0)
+
+    # Background jobs (app/jobs.py): one process at a time holds this lease and runs them; it
+    # renews every third of it, so another process takes over at most this long (plus a
+    # third) after the holder dies. Long enough to ride out a slow database for a few
+    # seconds without two leaders, short enough that a missed escalation deadline waits
+    # seconds, not minutes.
+    jobs_lease_s: float = Field(10.0, gt=0)
+    # Presence (app/presence.py): each process refreshes "still here" for every user it holds
+    # a socket for in one UPDATE this often. A row not refreshed for PRESENCE_STALE_REFRESHES
+    # intervals belongs to a process that died.
+    presence_interval_s: float = Field(30.0, gt=0)
+    # A waiting seeker not seen on any process for this long is moved out of the queue
+    # (abandoned by "system"). Ten minutes: a phone that locks, or a seeker who switches to
+    # another app, drops the socket for a few minutes and must find their place kept; a
+    # volunteer who takes a chat from someone who left long ago finds nobody, and the queue
+    # and wait estimates everyone else sees are wrong until the ghost goes.
+    queue_abandon_after_s: float = Field(600.0, gt=0)
+    housekeeping_interval_s: float = Field(30.0, gt=0)
+    # Retention: what was written in a conversation (messages, whispers, the wrap-up note, a
+    # typed end reason) is deleted this many days after it ended; 0 keeps it forever. Thirty
+    # days covers supervision, a complaint or a safeguarding review of a chat; after that
+    # the text only adds to what a leaked database or backup would expose of young people
+    # in crisis. Conversation metadata (times, levels, outcomes) and the audit trail stay.
+    retention_days: int = Field(30, ge=0)
+    retention_interval_s: float = Field(300.0, gt=0)
+    # Rows deleted per transaction, so retention never holds SQLite's single writer long.
+    retention_batch_size: int = Field(500, gt=0)
 
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
@@ -92,6 +119,17 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def abandon_only_the_unseen(self) -> Settings:
+        if self.queue_abandon_after_s < PRESENCE_STALE_REFRESHES * self.presence_interval_s:
+            raise ValueError(
+                f"QUEUE_ABANDON_AFTER_S ({self.queue_abandon_after_s}) must be at least "
+                f"{PRESENCE_STALE_REFRESHES} x PRESENCE_INTERVAL_S ({self.presence_interval_s}): "
+                "otherwise a seeker who is still connected could be taken out of the queue "
+                "between two presence refreshes."
+            )
+        return self
 
     @model_validator(mode="after")
     def refuse_placeholder_secret(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import overview
 from app.bus import create_bus
+from app.chat import retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Settings, get_settings
@@ -23,8 +25,11 @@ from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.identity import router as identity_router
+from app.jobs import Job, JobRunner
+from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching.notifier import QueueNotifier
+from app.presence import PresenceTracker
 from app.realtime import FrameRouter, serve_socket
 from app.referrals import router as referral_router
 from app.risk import router as risk_router
@@ -78,18 +83,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.writer = MessageWriter(
             runtime.db, bus, sqlite_synchronous=settings.sqlite_synchronous
         )
+        runtime.presence = PresenceTracker(runtime)
+        runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
         await bus.start()
         runtime.queue_notifier.start()
         if checkpointer is not None:
             checkpointer.start()
-        runtime.spawn(sweeper.run(runtime), name="escalation-sweeper")
+        runtime.spawn(runtime.presence.run(), name="presence")
+        runtime.spawn(runtime.jobs.run(), name="background-jobs")
         try:
             yield
         finally:
             runtime.accepting = False
             await runtime.stop_tasks()
             await runtime.writer.close()
+            # The sockets are closed by now: record that, and hand the jobs over at once.
+            for step in (runtime.presence.close, runtime.jobs.release):
+                try:
+                    await asyncio.wait_for(step(), timeout=2.0)
+                except Exception as exc:
+                    log.warning("shutdown step failed (%s)", type(exc).__name__)
             await bus.stop()
             await engine.dispose()
             if reader is not None:
@@ -168,6 +182,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(overview.api)
     mount_web_client(app, settings.web_client_dir)
     return app
+
+
+def background_jobs(runtime: Runtime) -> list[Job]:
+    """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
+    jobs = [sweeper.job(runtime), housekeeping.job(runtime), retention.job(runtime)]
+    return [job for job in jobs if job is not None]
 
 
 def load_clinical_data() -> None:

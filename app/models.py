@@ -3,8 +3,10 @@
 from app.audit import AuditEvent
 from app.chat.models import Conversation, Message
 from app.db import Base
-from app.escalation.models import ConversationStaff, Escalation, Lease, Whisper
+from app.escalation.models import ConversationStaff, Escalation, Whisper
 from app.identity.models import Seeker, StaffToken, StaffUser
+from app.jobs import Lease
+from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
 
@@ -18,6 +20,7 @@ __all__ = [
     "HelplineEntry",
     "Lease",
     "Message",
+    "Presence",
     "Referral",
     "RiskAssessment",
     "Seeker",

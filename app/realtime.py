@@ -477,6 +477,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         return
     conn = Connection(websocket, runtime, principal)
     runtime.register(conn)
+    runtime.presence.arrived(principal)
     bus = runtime.bus
     bus.subscribe(chat_service.user_channel(principal.user_id), conn)
     if principal.is_staff:
@@ -565,11 +566,7 @@ async def send_auth_ok(conn: Connection) -> None:
 
 
 async def on_disconnect(conn: Connection) -> None:
-    """A volunteer whose last socket here closed is no longer available for new chats."""
-    if conn.role is not Role.volunteer or conn.runtime.connections.get(conn.user_id):
-        return
-    from app.matching import service as matching_service
-
-    with contextlib.suppress(Exception):
-        async with conn.runtime.db.unit_of_work() as uow:
-            await matching_service.mark_unavailable(uow, volunteer_id=conn.user_id)
+    """The user's last socket here closed: presence records when, and a volunteer with no
+    socket on any other process is then no longer available for new chats."""
+    if not conn.runtime.connections.get(conn.user_id):
+        conn.runtime.presence.left(conn.principal)

@@ -19,7 +19,9 @@ from app.db import Database
 
 if TYPE_CHECKING:
     from app.chat.writer import MessageWriter
+    from app.jobs import JobRunner
     from app.matching.notifier import QueueNotifier
+    from app.presence import PresenceTracker
     from app.realtime import Connection, FrameRouter
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ class Runtime:
     router: FrameRouter
     queue_notifier: QueueNotifier = field(init=False)
     writer: MessageWriter = field(init=False)
+    presence: PresenceTracker = field(init=False)
+    jobs: JobRunner = field(init=False)
     connections: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     accepting: bool = True

@@ -101,7 +101,7 @@ FAST = {
     "RATE_LIMIT_BURST": "400",
     "ESCALATION_TIME_SCALE": "0.01",
     "SWEEP_INTERVAL_S": "0.2",
-    "SWEEPER_LEASE_S": "2",
+    "JOBS_LEASE_S": "2",
     "FLAGGED_WAIT_PAGE_S": "1",
 }
 

@@ -228,6 +228,44 @@ def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> di
     return env
 
 
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 15.0, what: str = "the condition"
+) -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy; fail after
+    ``timeout`` seconds. For waiting on background work without sleeping a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def sql(database_url: str, statement: str, **params: Any) -> list[Any]:
+    """Run one SQL statement on its own connection; the rows it returns, if any. Tests use
+    it to look at what the server stored, and to set data up (e.g. backdate a row)."""
+    from datetime import datetime
+
+    from sqlalchemy import bindparam, text
+
+    from app.db import UTCDateTime, create_engine
+
+    query = text(statement).bindparams(
+        *(bindparam(k, type_=UTCDateTime()) for k, v in params.items() if isinstance(v, datetime))
+    )
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(query, params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
 async def paired(
     server: Server, staff: Any, *, language: str | None = None
 ) -> tuple[WsClient, WsClient, str, dict[str, Any]]:

@@ -34,7 +34,7 @@ def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server
         RATE_LIMIT_BURST="1000",
         ESCALATION_TIME_SCALE="0.03",  # high: about 4 s to acknowledge
         SWEEP_INTERVAL_S="0.1",
-        SWEEPER_LEASE_S="2",
+        JOBS_LEASE_S="2",
     )
     run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()

@@ -4,6 +4,9 @@ A conversation is the seeker's place in the queue (``waiting``) and then the cha
 (``active`` → ``ended``), or ``abandoned`` if the seeker left before anyone took it. Messages
 have a gap-free per-conversation ``seq``: ``Conversation.last_seq`` is incremented in the
 same transaction that inserts the message, so a rolled-back send leaves no hole.
+
+``RETENTION_DAYS`` after a conversation ends, what was written in it is deleted
+(``app/chat/retention.py``); the conversation row stays, with ``text_deleted_at`` set.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from app.db import Base, UTCDateTime, new_id, utcnow
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_status_language", "status", "language"),)
+    __table_args__ = (
+        Index("ix_conversations_status_language", "status", "language"),
+        # Retention finds the ended conversations whose text is still there.
+        Index("ix_conversations_retention", "text_deleted_at", "ended_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     seeker_id: Mapped[str] = mapped_column(
@@ -46,6 +53,8 @@ class Conversation(Base):
     seeker_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     volunteer_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     wrapup_note: Mapped[str | None] = mapped_column(Text)
+    # When retention deleted what was written in it (RETENTION_DAYS after it ended).
+    text_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Message(Base):

@@ -1,4 +1,4 @@
-"""Escalations, supervisors' access to conversations, whispers, and the sweeper's lease."""
+"""Escalations, supervisors' access to conversations, and whispers."""
 
 from __future__ import annotations
 
@@ -70,13 +70,3 @@ class Whisper(Base):
     sender_alias: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Lease(Base):
-    """Who runs a once-only background job (the escalation sweeper) right now."""
-
-    __tablename__ = "leases"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

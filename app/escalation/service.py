@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
@@ -29,7 +28,7 @@ from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
 from app.escalation import machine
 from app.escalation.machine import EscalationSource, EscalationState, EscalationStatus, Outcome
-from app.escalation.models import ConversationStaff, Escalation, Lease, Whisper
+from app.escalation.models import ConversationStaff, Escalation, Whisper
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
 from app.risk.scoring import RiskLevel
@@ -38,6 +37,13 @@ log = logging.getLogger(__name__)
 
 BLOCKING_LEVELS = (RiskLevel.HIGH.value, RiskLevel.IMMINENT.value)
 UNRESOLVED = (EscalationStatus.OPEN.value, EscalationStatus.ACKNOWLEDGED.value)
+
+
+def unresolved_in(conversation_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """True where the conversation has an escalation nobody has resolved yet."""
+    return exists().where(
+        Escalation.conversation_id == conversation_id, Escalation.status.in_(UNRESOLVED)
+    )
 
 
 @cache
@@ -572,31 +578,7 @@ async def ack_metrics(session: AsyncSession, *, since: datetime) -> dict[str, di
     }
 
 
-# -- the sweeper -------------------------------------------------------------------------
-
-
-async def hold_lease(
-    uow: UnitOfWork, *, name: str, holder: str, now: datetime, ttl_s: float
-) -> bool:
-    """Take or renew a lease; True if ``holder`` runs the job until ``now + ttl_s``."""
-    session = uow.session
-    expires = now + timedelta(seconds=ttl_s)
-    result = await session.execute(
-        update(Lease)
-        .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at < now))
-        .values(holder=holder, expires_at=expires)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        return True
-    if await session.get(Lease, name) is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(Lease(name=name, holder=holder, expires_at=expires))
-    except IntegrityError:
-        return False
-    return True
+# -- the sweep (a leader-run job, app/escalation/sweeper.py) ----------------------------
 
 
 async def sweep(uow: UnitOfWork, *, now: datetime, scale: float, flagged_wait_s: float) -> int:

@@ -7,15 +7,19 @@ writer):
 - A volunteer never exceeds their capacity: the volunteer's row is locked while their active
   chats are counted and the new one is assigned.
 - A seeker who left (``abandoned``) is never assigned: the same conditional update.
+- A seeker is taken out of the queue by housekeeping only when no process has seen them for
+  ``QUEUE_ABANDON_AFTER_S`` (``abandon_unseen``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Container
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit, presence
 from app.bus import Event
 from app.chat import protocol
 from app.chat import service as chat_service
@@ -23,6 +27,7 @@ from app.chat.models import Conversation
 from app.chat.service import QUEUE_CHANNEL, ConversationStatus, user_channel
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
+from app.escalation import service as escalation_service
 from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import policy
@@ -318,11 +323,84 @@ async def volunteers_online(session: AsyncSession) -> int:
     )
 
 
-async def mark_unavailable(uow: UnitOfWork, *, volunteer_id: str) -> None:
-    await uow.session.execute(
-        update(StaffUser).where(StaffUser.id == volunteer_id).values(available=False)
+async def release_absent_volunteers(
+    uow: UnitOfWork, *, present_since: datetime, volunteer_ids: Collection[str] | None = None
+) -> int:
+    """Available volunteers (of ``volunteer_ids``, or all) without a socket on any live
+    process become unavailable: nobody can take a chat for them. Returns how many."""
+    stmt = update(StaffUser).where(
+        StaffUser.role == Role.volunteer.value,
+        StaffUser.available.is_(True),
+        ~presence.connected_since(StaffUser.id, present_since),
     )
-    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    if volunteer_ids is not None:
+        stmt = stmt.where(StaffUser.id.in_(list(volunteer_ids)))
+    result = await uow.session.execute(
+        stmt.values(available=False).execution_options(synchronize_session=False)
+    )
+    released = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if released:
+        uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    return released
+
+
+ABANDON_REASON = "seeker_disconnected"
+
+
+async def abandon_unseen(
+    uow: UnitOfWork,
+    *,
+    seen_since: datetime,
+    connected_here: Container[str],
+    now: datetime,
+    limit: int = 100,
+) -> list[Conversation]:
+    """Take waiting seekers who have not been seen on any process since ``seen_since`` out of
+    the queue: ``abandoned`` by ``system``, which tells the queue and the seeker's sockets.
+
+    Never a seeker with a socket on this process (``connected_here``) or seen since on any
+    other. A conversation with an unresolved escalation stays: it is the supervisor's to
+    close. Rows are locked (``SKIP LOCKED`` on PostgreSQL), so a concurrent ``take`` either
+    gets the seeker first or finds them gone.
+    """
+    session = uow.session
+    rows = await session.scalars(
+        select(Conversation)
+        .where(
+            Conversation.status == ConversationStatus.waiting,
+            Conversation.queued_at < seen_since,
+            ~presence.seen_since(Conversation.seeker_id, seen_since),
+            ~escalation_service.unresolved_in(Conversation.id),
+        )
+        .order_by(Conversation.queued_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    abandoned = []
+    for conversation in rows:
+        if conversation.seeker_id in connected_here:
+            continue
+        await chat_service.close(
+            uow,
+            conversation,
+            target=ConversationStatus.abandoned,
+            by=audit.SYSTEM,
+            reason=ABANDON_REASON,
+            now=now,
+        )
+        audit.record(
+            session,
+            actor_id=None,
+            actor_role=audit.SYSTEM,
+            action="queue.abandoned",
+            conversation_id=conversation.id,
+            detail={
+                "reason": ABANDON_REASON,
+                "waited_s": int((now - conversation.queued_at).total_seconds()),
+            },
+        )
+        abandoned.append(conversation)
+    return abandoned
 
 
 async def position_of(session: AsyncSession, conversation: Conversation) -> int:

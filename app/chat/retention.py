@@ -1,0 +1,134 @@
+"""Retention, a leader-run job (``app/jobs.py``): forget what was written, keep what happened.
+
+``RETENTION_DAYS`` after a conversation ended or was abandoned, its text is deleted: the
+messages, the staff whispers, the volunteer's wrap-up note, and a reason typed when ending it
+(``conversation.end`` takes free text; machine reasons such as ``left_queue`` stay). The
+conversation row (times, language, level, who ended it), escalations, referrals, risk
+answers and the audit trail stay, for outcome figures and reviews.
+
+A conversation whose escalation is unresolved or whose referral is still open keeps its text
+until that is settled: a supervisor may still need to read it.
+
+Work is done in batches of ``RETENTION_BATCH_SIZE`` rows, one short transaction each, so
+retention never holds SQLite's single writer for long; a tick runs at most
+``MAX_BATCHES_PER_RUN`` of them and the next tick carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import case, delete, exists, select, update
+
+from app import audit
+from app.chat.models import Conversation, Message
+from app.chat.service import ConversationStatus
+from app.db import UnitOfWork, utcnow
+from app.escalation import service as escalation_service
+from app.escalation.models import Whisper
+from app.jobs import Job
+from app.referrals.models import Referral
+from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+
+# At the default batch size, 10,000 rows per run: far more than a day's chats produce in
+# a run's interval, and each batch gives other writers their turn.
+MAX_BATCHES_PER_RUN = 20
+
+
+def _referral_open(conversation_id):  # type: ignore[no-untyped-def]
+    return exists().where(
+        Referral.conversation_id == conversation_id,
+        Referral.status.not_in(FINAL_REFERRAL_STATUSES),
+        Referral.closed_reason.is_(None),
+    )
+
+
+async def delete_text_batch(
+    uow: UnitOfWork, *, ended_before: datetime, now: datetime, batch: int
+) -> int:
+    """Delete at most ``batch`` rows of text from conversations that ended before
+    ``ended_before``; mark those left with no text. Returns rows deleted + conversations
+    marked (0: nothing is due)."""
+    session = uow.session
+    due = list(
+        await session.scalars(
+            select(Conversation.id)
+            .where(
+                Conversation.text_deleted_at.is_(None),
+                Conversation.ended_at < ended_before,
+                ~escalation_service.unresolved_in(Conversation.id),
+                ~_referral_open(Conversation.id),
+            )
+            .order_by(Conversation.ended_at)
+            .limit(batch)
+        )
+    )
+    if not due:
+        return 0
+    budget = batch
+    for table in (Message, Whisper):
+        victims = (
+            select(table.id).where(table.conversation_id.in_(due)).order_by(table.id).limit(budget)
+        )
+        result = await session.execute(
+            delete(table)
+            .where(table.id.in_(victims.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        budget -= int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if budget <= 0:
+            return batch
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id.in_(due),
+            ~exists().where(Message.conversation_id == Conversation.id),
+            ~exists().where(Whisper.conversation_id == Conversation.id),
+        )
+        .values(
+            text_deleted_at=now,
+            wrapup_note=None,
+            end_reason=case(
+                (
+                    (Conversation.status == ConversationStatus.ended.value)
+                    & (Conversation.ended_by != audit.SYSTEM),
+                    None,
+                ),
+                else_=Conversation.end_reason,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return batch - budget + int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def run(runtime: Runtime) -> int:
+    settings = runtime.settings
+    done = 0
+    for _ in range(MAX_BATCHES_PER_RUN):
+        now = utcnow()
+        async with runtime.db.unit_of_work() as uow:
+            n = await delete_text_batch(
+                uow,
+                ended_before=now - timedelta(days=settings.retention_days),
+                now=now,
+                batch=settings.retention_batch_size,
+            )
+        if n == 0:
+            break
+        done += n
+        await asyncio.sleep(0)  # let the writers queued behind this batch go first
+    return done
+
+
+def job(runtime: Runtime) -> Job | None:
+    """The retention job, or None when RETENTION_DAYS is 0 (keep forever)."""
+    settings = runtime.settings
+    if settings.retention_days == 0:
+        return None
+    return Job("retention", settings.retention_interval_s, run)

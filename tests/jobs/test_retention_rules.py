@@ -1,0 +1,166 @@
+"""What retention deletes and what it keeps, on a real database, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from app.bus import MemoryBus
+from app.chat.models import Conversation, Message
+from app.chat.retention import delete_text_batch
+from app.cli import migrate
+from app.db import Database, create_engine, new_id, utcnow
+from app.escalation.models import Escalation, Whisper
+from app.identity.models import Seeker
+from app.referrals.models import Referral
+from tests.conftest import Backend, drop_pg_database, make_backend
+from tests.support import sql
+
+NOW = utcnow()
+LONG_AGO = NOW - timedelta(days=31)
+CUTOFF = NOW - timedelta(days=30)
+
+
+@pytest.fixture(scope="module")
+def database_url(
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+) -> Iterator[str]:
+    b = make_backend(backend.name, tmp_path_factory, pg_available)
+    migrate(b.database_url)
+    yield b.database_url
+    if b.name == "postgres":
+        drop_pg_database(b.database_url)
+
+
+async def conversation(
+    db: Database,
+    *,
+    status: str = "ended",
+    ended_at=LONG_AGO,  # type: ignore[no-untyped-def]
+    ended_by: str = "seeker",
+    reason: str | None = "feeling better",
+    messages: int = 3,
+    escalation: str | None = None,
+    referral: str | None = None,
+) -> str:
+    """Data setup: a finished conversation with text, and what else hangs on it."""
+    async with db.unit_of_work() as uow:
+        seeker = Seeker(
+            alias="Quiet Otter",
+            language="en",
+            token_hash=new_id() + new_id(),
+            token_expires_at=NOW,
+        )
+        uow.session.add(seeker)
+        await uow.session.flush()
+        row = Conversation(
+            seeker_id=seeker.id,
+            status=status,
+            language="en",
+            queued_at=ended_at - timedelta(minutes=30),
+            ended_at=ended_at,
+            ended_by=ended_by,
+            end_reason=reason,
+            wrapup_note="talked about exams",
+            last_seq=messages,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        for seq in range(1, messages + 1):
+            uow.session.add(
+                Message(
+                    conversation_id=row.id,
+                    seq=seq,
+                    sender_id=seeker.id,
+                    sender_role="seeker",
+                    sender_alias="Quiet Otter",
+                    client_msg_id=str(seq),
+                    text=f"words {seq}",
+                )
+            )
+        uow.session.add(
+            Whisper(
+                conversation_id=row.id,
+                sender_id="v",
+                sender_role="volunteer",
+                sender_alias="Kind Heron",
+                text="ask about tonight",
+            )
+        )
+        if escalation:
+            uow.session.add(
+                Escalation(
+                    conversation_id=row.id,
+                    level="high",
+                    source="checklist",
+                    status=escalation,
+                    tier="primary",
+                    policy_id="p",
+                    policy_version=1,
+                )
+            )
+        if referral:
+            uow.session.add(
+                Referral(
+                    conversation_id=row.id,
+                    helpline_ids=["tele-manas"],
+                    level="high",
+                    status=referral,
+                    created_by="v",
+                    updated_by="v",
+                )
+            )
+        return row.id
+
+
+async def test_retention_deletes_old_text_in_bounded_batches_and_keeps_what_must_stay(
+    database_url,
+):
+    engine = create_engine(database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        typed = await conversation(db)
+        left_queue = await conversation(
+            db, status="abandoned", reason="left_queue", messages=1, ended_by="seeker"
+        )
+        settled = await conversation(db, escalation="resolved", referral="completed")
+        escalated = await conversation(db, escalation="acknowledged")
+        referred = await conversation(db, referral="handed_over")
+        recent = await conversation(db, ended_at=NOW - timedelta(days=29))
+
+        async def text_left() -> int:
+            rows = await sql(
+                database_url,
+                "SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM whispers)",
+            )
+            return rows[0][0]
+
+        while True:
+            before = await text_left()
+            async with db.unit_of_work() as uow:
+                done = await delete_text_batch(uow, ended_before=CUTOFF, now=NOW, batch=2)
+            assert before - await text_left() <= 2, "a batch deleted more rows than allowed"
+            if done == 0:
+                break
+
+        rows = {
+            r[0]: r[1:]
+            for r in await sql(
+                database_url,
+                "SELECT c.id, c.text_deleted_at IS NOT NULL, c.end_reason, c.wrapup_note, "
+                "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), "
+                "(SELECT count(*) FROM whispers w WHERE w.conversation_id = c.id) "
+                "FROM conversations c",
+            )
+        }
+        # Deleted: messages, whispers and the note; a typed end reason too, not a machine one.
+        assert rows[typed] == (True, None, None, 0, 0)
+        assert rows[left_queue] == (True, "left_queue", None, 0, 0)
+        assert rows[settled] == (True, None, None, 0, 0)
+        # Kept while a supervisor may still need it, and while it is recent.
+        for kept in (escalated, referred, recent):
+            assert rows[kept] == (False, "feeling better", "talked about exams", 3, 1)
+    finally:
+        await engine.dispose()

@@ -132,7 +132,7 @@ def chat_message_frame(
     sender_role: str,
     sender_alias: str,
     text: str,
-    sent_at: datetime,
+    sent_at: datetime | str,
     client_msg_id: str,
 ) -> str:
     return dumps(

@@ -46,6 +46,7 @@ async def send(conn: Connection, frame: ChatSend) -> None:
         now=utcnow(),
         reply=conn.send,
         ref=frame.ref,
+        origin=conn,
     )
 
 

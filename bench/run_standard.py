@@ -176,7 +176,7 @@ def create_admin(env: dict[str, str]) -> tuple[str, str]:
 def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any]:
     with server(scenario.env, cpu=server_cpu) as (base_url, pid, env):
         if scenario.idle:
-            coro = load.run_idle(base_url, scenario.idle, server_pid=pid)
+            coro = load.run_idle(base_url, scenario.idle, server_pids=[pid])
         else:
             admin = ":".join(create_admin(env))
             coro = load.run_load(
@@ -187,7 +187,7 @@ def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any
                     rate=scenario.rate,
                     volunteer_capacity=scenario.volunteer_capacity,
                     take_rate=scenario.take_rate,
-                    server_pid=pid,
+                    server_pids=[pid],
                     admin=admin,
                     max_seconds=scenario.max_seconds,
                 )

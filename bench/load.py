@@ -256,6 +256,44 @@ def machine_busy_s() -> float:
     )
 
 
+class MachineSnapshot:
+    """CPU time of every process on the machine at one moment, to name, afterwards, the
+    processes outside the run that took CPU during a window."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.busy_s = machine_busy_s()
+        self.cpu: dict[int, tuple[str, float]] = {}
+        for p in psutil.process_iter(["pid", "cmdline", "name", "cpu_times"]):
+            times = p.info["cpu_times"]
+            if times is None:
+                continue
+            label = " ".join(p.info["cmdline"] or []) or p.info["name"] or "?"
+            self.cpu[p.info["pid"]] = (label[:90], times.user + times.system)
+
+    def top_others(
+        self, later: MachineSnapshot, exclude: Sequence[int], window_s: float, n: int = 3
+    ) -> list[str]:
+        """The ``n`` processes (not in ``exclude`` nor their descendants) that used most CPU
+        between this snapshot and ``later``, as "pct% label"."""
+        import psutil
+
+        skip = set(exclude) | {os.getpid()}
+        for pid in list(skip):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                skip.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+        used = []
+        for pid, (label, after) in later.cpu.items():
+            if pid in skip:
+                continue
+            before = self.cpu.get(pid, (label, 0.0))[1]
+            if after - before > 0.01 * window_s:
+                used.append((after - before, label))
+        used.sort(reverse=True)
+        return [f"{cpu / max(window_s, 1e-9) * 100:.0f}% {label}" for cpu, label in used[:n]]
+
+
 def other_cpu_pct(busy_s: float, *ours_s: float | None, window_s: float) -> float:
     """CPU the rest of the machine used in a window (100 = one core): everything busy minus
     the server(s), the generator and whatever else was measured. Above a few percent, the
@@ -859,7 +897,8 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     cpu_before_by = probe.cpu_by_process()
     infra_before = {label: p.cpu_s() for label, p in infra.items()}
     cpu_before, t_send, gen_send = probe.cpu_s(), time.perf_counter(), time.process_time()
-    busy_before = machine_busy_s()
+    snap_before = MachineSnapshot()
+    busy_before = snap_before.busy_s
     senders = [
         chat(run, c, role, config.messages, config.rate)
         for c in convs
@@ -879,7 +918,8 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     infra_after = {label: p.cpu_s() for label, p in infra.items()}
     cpu_after, rss_after = probe.cpu_s(), probe.rss_kib()
     gen_send, gen_window = time.process_time() - gen_send, time.perf_counter() - t_send
-    busy_send = machine_busy_s() - busy_before
+    snap_after = MachineSnapshot()
+    busy_send = snap_after.busy_s - busy_before
 
     await close_peers(run, [*seekers, *volunteers])
 
@@ -922,6 +962,9 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
                 if all(infra[k].readable)
             ),
             window_s=gen_window,
+        ),
+        "other_cpu_top": snap_before.top_others(
+            snap_after, [*config.server_pids, *config.infra_pids.values()], gen_window
         ),
         "wall_s": round(time.perf_counter() - t_begin, 2),
     }
@@ -991,11 +1034,12 @@ async def run_idle(
     await asyncio.sleep(1.0)  # let the server settle (queue refresh after the last auth)
     rss_connected, cpu0, t_hold = probe.rss_kib(), probe.cpu_s(), time.perf_counter()
     busy_setup, gen_setup = machine_busy_s() - busy0, time.process_time() - gen_start
-    setup_s, busy0 = time.perf_counter() - t_start, machine_busy_s()
+    setup_s, snap0 = time.perf_counter() - t_start, MachineSnapshot()
     gen0 = time.process_time()
     await asyncio.sleep(hold_s)
     held_s, gen_hold = time.perf_counter() - t_hold, time.process_time() - gen0
-    busy_hold = machine_busy_s() - busy0
+    snap1 = MachineSnapshot()
+    busy_hold = snap1.busy_s - snap0.busy_s
     rss_after, cpu1 = probe.rss_kib(), probe.cpu_s()
     established = probe.tcp_established(port)
     open_after = sum(1 for p in peers if p.ws.close_code is None)
@@ -1032,6 +1076,7 @@ async def run_idle(
             ),
             "hold": other_cpu_pct(busy_hold, cpu1 - cpu0, gen_hold, window_s=held_s),
         }
+        results["other_cpu_top_hold"] = snap0.top_others(snap1, server_pids, held_s)
     limits = probe.fd_limits()
     if limits:
         results["server_fd_limit"] = limits

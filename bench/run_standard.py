@@ -441,7 +441,11 @@ def notes(r: dict[str, Any]) -> str:
     other = r.get("other_cpu_pct")
     worst = max(other.values()) if isinstance(other, dict) and other else other
     if isinstance(worst, int | float) and worst >= OTHER_CPU_WARN_PCT:
-        out.append(f"other processes took {worst}% CPU in the window: figures suspect")
+        top = r.get("other_cpu_top") or r.get("other_cpu_top_hold") or []
+        out.append(
+            f"other processes took {worst}% CPU in the window, figures suspect"
+            + (f" (top: {top[0]})" if top else "")
+        )
     log = r.get("server_log") or {}
     if log.get("warning") or log.get("error") or log.get("critical") or log.get("traceback"):
         out.append(

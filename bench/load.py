@@ -84,6 +84,9 @@ CONNECT_CONCURRENCY = 64  # sockets opened at once: enough to be quick, not a SY
 CLOSE_CONCURRENCY = 256  # sockets closed at once at the end of a run
 REST_CONCURRENCY = 32
 OPEN_TIMEOUT_S = 60.0  # TCP + WebSocket handshake, and then again for auth.ok
+# A queue.take with no reply in this long is counted in take_timeouts and that volunteer
+# takes no more (a late reply would be read as the next take's).
+TAKE_REPLY_TIMEOUT_S = 30.0
 TAKE_ERRORS = frozenset({"queue_empty", "at_capacity", "rate_limited"})
 # After the last send, deliveries may still arrive while the server works off its backlog: wait
 # as long as they keep coming, and call a message lost only after this long with none.
@@ -685,6 +688,13 @@ class LoadRun:
         self.disconnects: dict[str, int] = {}  # close code → sockets the server closed mid-run
         self.closing = False
         self.expected = 0
+        self.take_timeouts = 0
+        self.started = time.perf_counter()
+
+    def progress(self, what: str) -> None:
+        """One line on stderr per phase, so a run that stalls shows where."""
+        elapsed = time.perf_counter() - self.started
+        print(f"   [{elapsed:7.1f} s] {what}", file=sys.stderr, flush=True)
 
     def on_started(self, peer: Peer, frame: Frame, now: float) -> None:
         conv = self.conversations.setdefault(
@@ -741,14 +751,23 @@ async def pair_everyone(
     slots = [v for _ in range(capacity) for v in volunteers][: len(seekers)]
     start = time.perf_counter()
 
-    async def take(volunteer: Peer, index: int) -> None:
+    async def take(volunteer: Peer, index: int) -> bool:
+        """False when this volunteer must take no more (no reply, or its socket closed)."""
         await asyncio.sleep(max(0.0, start + index * interval - time.perf_counter()))
         attempts = 0
         while time.perf_counter() < deadline:
             attempts += 1
             sent = time.perf_counter()
-            await volunteer.send({"type": "queue.take", "ref": f"take-{index}"})
-            reply = await asyncio.wait_for(volunteer.replies.get(), deadline - sent)
+            try:
+                await volunteer.send({"type": "queue.take", "ref": f"take-{index}"})
+                reply = await asyncio.wait_for(
+                    volunteer.replies.get(), min(TAKE_REPLY_TIMEOUT_S, deadline - sent)
+                )
+            except TimeoutError:
+                run.take_timeouts += 1
+                return False
+            except ConnectionClosed:
+                return False
             if reply.get("type") == "conversation.started":
                 conv = run.conversations[reply["conversation_id"]]
                 conv.take_sent = sent
@@ -763,8 +782,9 @@ async def pair_everyone(
                         attempts,
                     )
                 )
-                return
+                return True
             await asyncio.sleep(0.05 + random.random() * 0.05)  # queue_empty: a seeker lags
+        return False
 
     # One take in flight per volunteer: replies are read from its own queue in order.
     by_volunteer: dict[int, list[int]] = {}
@@ -773,7 +793,8 @@ async def pair_everyone(
 
     async def volunteer_takes(volunteer: Peer, indexes: list[int]) -> None:
         for index in indexes:
-            await take(volunteer, index)
+            if not await take(volunteer, index):
+                return
 
     owners = {id(v): v for v in volunteers}
     await asyncio.gather(*(volunteer_takes(owners[k], ix) for k, ix in by_volunteer.items()))
@@ -842,6 +863,7 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     """One benchmark run; returns the results as a JSON-able dict."""
     t_begin = time.perf_counter()
     deadline = t_begin + config.max_seconds
+    run = LoadRun()
     base = config.url.rstrip("/")
     ws_url = base.replace("http", "ws", 1) + "/ws"
     vbase = (config.volunteer_url or config.url).rstrip("/")
@@ -866,10 +888,11 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
         )
     if len(accounts) < n_volunteers:
         raise SystemExit(f"need {n_volunteers} volunteer accounts, have {len(accounts)}")
+    run.progress(f"{len(accounts)} volunteer accounts ready")
     seeker_tokens = await create_seekers(base, config.seekers)
     volunteer_tokens = await login_all(vbase, accounts)
+    run.progress(f"{len(seeker_tokens)} seekers created, {len(volunteer_tokens)} logged in")
 
-    run = LoadRun()
     rss_before, cpu_before_connect = probe.rss_kib(), probe.cpu_s()
     t0 = time.perf_counter()
     seekers = await open_peers(run, ws_url, seeker_tokens, "seeker", config.compression)
@@ -878,6 +901,7 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     await asyncio.sleep(0.5)
     rss_connected = probe.rss_kib()
     connections = len(seekers) + len(volunteers)
+    run.progress(f"{connections} sockets authenticated; pairing")
 
     t0 = time.perf_counter()
     pairings = await pair_everyone(
@@ -890,6 +914,10 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     )
     pairing_s = time.perf_counter() - t0
     convs = [c for c in run.conversations.values() if c.seeker and c.volunteer]
+    run.progress(
+        f"{len(convs)} conversations paired ({run.take_timeouts} takes unanswered); "
+        f"{config.messages} msgs/side at {config.rate}/s"
+    )
 
     run.expected = 2 * len(convs) * config.messages
     if not run.expected:
@@ -913,6 +941,7 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
         if len(run.delivered) == before:
             break
     drain_s = time.perf_counter() - t_last_send
+    run.progress(f"sends done; {len(run.delivered)}/{len(run.sent)} delivered ({drain_s:.1f} s)")
     t_end = max(run.delivered.values(), default=t_last_send)
     cpu_after_by = probe.cpu_by_process()
     infra_after = {label: p.cpu_s() for label, p in infra.items()}
@@ -937,6 +966,8 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
         "pairing_volunteer_ms": summarize_ms([p.volunteer_s for p in pairings]),
         "pairing_seeker_ms": summarize_ms([p.seeker_s for p in pairings]),
         "pairing_retried_takes": sum(p.takes - 1 for p in pairings),
+        "take_timeouts": run.take_timeouts,
+        "unpaired": config.seekers - len(convs),
         "sent": len(run.sent),
         "acked": len(run.acked),
         "delivered": delivered,
@@ -1017,9 +1048,10 @@ async def run_idle(
     t_start = time.perf_counter()
     cpu_create, t0, gen0 = probe.cpu_s(), time.perf_counter(), time.process_time()
     busy0, gen_start = machine_busy_s(), gen0
+    run = LoadRun()
     tokens = await create_seekers(base, count)
     create_s, gen_create = time.perf_counter() - t0, time.process_time() - gen0
-    run = LoadRun()
+    run.progress(f"{len(tokens)} seekers created in {create_s:.1f} s; connecting")
     rss_before, cpu_before = probe.rss_kib(), probe.cpu_s()
     t0, gen0 = time.perf_counter(), time.process_time()
     peers, failures = await open_peers_counting(
@@ -1031,6 +1063,7 @@ async def run_idle(
         concurrency=connect_concurrency,
     )
     connect_s, gen_connect = time.perf_counter() - t0, time.process_time() - gen0
+    run.progress(f"{len(peers)} sockets authenticated in {connect_s:.1f} s; holding {hold_s} s")
     await asyncio.sleep(1.0)  # let the server settle (queue refresh after the last auth)
     rss_connected, cpu0, t_hold = probe.rss_kib(), probe.cpu_s(), time.perf_counter()
     busy_setup, gen_setup = machine_busy_s() - busy0, time.process_time() - gen_start

@@ -568,9 +568,10 @@ class Peer:
                 self.errors.append(frame)
                 code = frame.get("code", "?")
                 load.errors[code] = load.errors.get(code, 0) + 1
-                if (frame.get("ref") or "").startswith("take") or (
-                    frame.get("ref") is None and code in TAKE_ERRORS
-                ):
+                ref = frame.get("ref") or ""
+                if ref.startswith("send:"):
+                    load.send_errors[ref.removeprefix("send:")] = code
+                elif ref.startswith("take") or (not ref and code in TAKE_ERRORS):
                     self.replies.put_nowait(frame)
 
 
@@ -689,6 +690,7 @@ class LoadRun:
         self.closing = False
         self.expected = 0
         self.take_timeouts = 0
+        self.send_errors: dict[str, str] = {}  # client_msg_id → error code the send got
         self.started = time.perf_counter()
 
     def progress(self, what: str) -> None:
@@ -719,6 +721,42 @@ class LoadRun:
             self.delivered[key] = now
             if len(self.delivered) >= self.expected:
                 self.all_delivered.set()
+
+
+def lost_by_cause(run: LoadRun) -> dict[str, int]:
+    """Why each sent message never reached the peer (the lean client neither resends nor
+    resumes, so each of these is "not delivered in this run", and only ``acked_receiver_open``
+    would be a loss for a real client):
+
+    - ``refused_<code>``: the send was answered with an error (``unavailable``: nothing was
+      stored; a real client resends with the same ``client_msg_id``);
+    - ``acked_receiver_dropped``: stored (acked), but the server closed the receiving socket
+      (a real client resumes and gets it);
+    - ``not_acked_sender_dropped``: neither ack nor error, and the server closed the
+      sender's socket;
+    - ``not_acked``: neither ack nor error, sender still connected (still queued when the
+      run stopped waiting);
+    - ``acked_receiver_open``: stored and acked, the receiver's socket stayed open, and it
+      never arrived.
+    """
+    causes: dict[str, int] = {}
+    for key, (role, _) in run.sent.items():
+        if key in run.delivered:
+            continue
+        conv = run.conversations.get(key[0])
+        sender = getattr(conv, role, None) if conv else None
+        receiver = getattr(conv, "volunteer" if role == "seeker" else "seeker", None)
+        if key[1] in run.send_errors:
+            cause = f"refused_{run.send_errors[key[1]]}"
+        elif key in run.acked:
+            dropped = receiver is None or receiver.ws.close_code is not None
+            cause = "acked_receiver_dropped" if dropped else "acked_receiver_open"
+        elif sender is not None and sender.ws.close_code is not None:
+            cause = "not_acked_sender_dropped"
+        else:
+            cause = "not_acked"
+        causes[cause] = causes.get(cause, 0) + 1
+    return causes
 
 
 async def pair_everyone(
@@ -819,6 +857,7 @@ async def chat(run: LoadRun, conv: Conversation, role: str, messages: int, rate:
             "conversation_id": key[0],
             "client_msg_id": cmid,
             "text": f"bench {role} {i} t={time.time_ns()}",
+            "ref": f"send:{cmid}",  # an error frame for this send names it
         }
         try:
             await peer.send(frame)
@@ -950,6 +989,7 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
     snap_after = MachineSnapshot()
     busy_send = snap_after.busy_s - busy_before
 
+    lost_causes = lost_by_cause(run)  # before closing: it reads which sockets the server closed
     await close_peers(run, [*seekers, *volunteers])
 
     latencies = [run.delivered[k] - run.sent[k][1] for k in run.delivered]
@@ -972,6 +1012,7 @@ async def run_load(config: LoadConfig) -> dict[str, Any]:
         "acked": len(run.acked),
         "delivered": delivered,
         "lost": len(run.sent) - delivered,
+        "lost_by_cause": lost_causes,
         "duplicated": sum(r.duplicated for r in run.receipts.values()),
         "out_of_order": sum(r.out_of_order for r in run.receipts.values()),
         "echoes": run.echoes,

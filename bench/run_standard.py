@@ -434,6 +434,9 @@ def notes(r: dict[str, Any]) -> str:
         out.append(f"ERROR {r['error'][:200]}")
     for label, count in (r.get("connect_failures") or {}).items():
         out.append(f"{count} connects failed ({label})")
+    if r.get("lost_by_cause"):
+        causes = ", ".join(f"{k} {v}" for k, v in sorted(r["lost_by_cause"].items()))
+        out.append(f"not delivered: {causes}")
     if r.get("disconnects"):
         out.append(f"server closed sockets: {r['disconnects']}")
     if r.get("errors"):

@@ -110,8 +110,6 @@ class MessageWriter:
         self._pg: Any = None
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.written = 0
 
     async def write(self, pending: Pending) -> int:
         """The message's seq once committed and announced, or ``SLOW``. Raises what the
@@ -164,9 +162,7 @@ class MessageWriter:
             for pending in batch:
                 _fail(pending, RuntimeError("writer stopped"))
             raise
-        self.batches += 1
         stored = [(p, seq) for p, seq in zip(batch, seqs, strict=True) if seq != SLOW]
-        self.written += len(stored)
         announced = [p.announce(seq) for p, seq in stored if p.announce is not None]
         # Local sockets get the batch's messages first and then the acks, so a sender sees
         # its peer's earlier message before the ack of its own later one (no false gap).
@@ -268,7 +264,7 @@ def _fail(pending: Pending, exc: BaseException) -> None:
 
 
 def _sqlite_batch(connection: sqlite3.Connection, batch: list[Pending]) -> list[int]:
-    """Runs on the SQLite writer connection's thread: one transaction for the batch."""
+    """One transaction for the batch on the writer's own SQLite connection."""
     seqs: list[int] = []
     connection.execute("BEGIN IMMEDIATE")
     try:

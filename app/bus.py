@@ -43,9 +43,7 @@ class Event:
 
     ``kind`` is the frame type; ``conversation_id`` and ``seq`` let a subscriber filter and
     detect gaps without parsing ``frame``; ``exclude`` names a user who should not get it
-    (the typist of a typing indicator); ``sender`` is the local socket a chat message came
-    from, which has its ``chat.ack`` instead (never sent over Redis: it means nothing to
-    another process).
+    (the typist of a typing indicator).
     """
 
     kind: str
@@ -53,7 +51,6 @@ class Event:
     conversation_id: str | None = None
     seq: int | None = None
     exclude: str | None = None
-    sender: object | None = None
 
     def encode(self, origin: str) -> str:
         head = _SEP.join(
@@ -132,18 +129,8 @@ class Bus:
 
     async def publish_many(self, items: list[tuple[str, Event]]) -> None:
         """Publish several events in order (one round trip to Redis, not one each)."""
-        self.deliver_local(items)
-        await self.forward(items)
-
-    def deliver_local(self, items: list[tuple[str, Event]]) -> None:
-        """The local half of ``publish_many``: hand the events to this process's subscribers
-        (synchronously, in order)."""
         for channel, event in items:
             self._fan_out(channel, event)
-
-    async def forward(self, items: list[tuple[str, Event]]) -> None:
-        """The remote half of ``publish_many``: the other processes' share (none here)."""
-        return None
 
 
 class MemoryBus(Bus):
@@ -193,7 +180,9 @@ class RedisBus(Bus):
     async def publish(self, channel: str, event: Event) -> None:
         await self.publish_many([(channel, event)])
 
-    async def forward(self, items: list[tuple[str, Event]]) -> None:
+    async def publish_many(self, items: list[tuple[str, Event]]) -> None:
+        for channel, event in items:
+            self._fan_out(channel, event)
         assert self._redis is not None
         payloads = [(self.prefix + channel, event.encode(self.origin)) for channel, event in items]
         try:

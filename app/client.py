@@ -21,10 +21,8 @@ Reliability rules. These are THE rules; the web client mirrors them one for one.
    ``ack_timeout`` it is resent on the current socket; an ``error`` ``unavailable`` or
    ``rate_limited`` resends it after a backoff; any other ``error`` fails it for good.
 6. Received ``chat.message`` frames are kept per conversation, deduplicated by seq and in seq
-   order. The socket that sent a message gets its ``chat.ack`` (seq, time, role, alias)
-   instead of the message, so the client keeps its own message from the ack. A seq beyond
-   ``last_seq + 1`` is a gap: the client asks ``conversation.resume(after_seq=last_seq)``
-   to fill it.
+   order. A seq beyond ``last_seq + 1`` is a gap: the client asks
+   ``conversation.resume(after_seq=last_seq)`` to fill it.
 7. Each ``conversation.started`` is remembered and resumed from what the client holds (for a
    volunteer that is 0, so the messages the seeker sent while waiting arrive first).
 
@@ -179,20 +177,6 @@ class ConversationLog:
 
     def messages(self) -> list[Frame]:
         return [self._by_seq[s] for s in sorted(self._by_seq)]
-
-
-def own_message(ack: Frame, text: str) -> Frame:
-    """The ``chat.message`` a ``chat.ack`` stands for (the sender's own words)."""
-    return {
-        "type": "chat.message",
-        "conversation_id": ack["conversation_id"],
-        "seq": ack["seq"],
-        "sender_role": ack.get("sender_role"),
-        "sender_alias": ack.get("sender_alias"),
-        "text": text,
-        "sent_at": ack.get("sent_at"),
-        "client_msg_id": ack["client_msg_id"],
-    }
 
 
 @dataclass
@@ -445,12 +429,8 @@ class PeerlineClient:
                 self._spawn(self._resume_quietly(conversation_id))  # rule 6
         elif kind == "chat.ack" and conversation_id:
             entry = self._outbox.pop((conversation_id, frame["client_msg_id"]))
-            if entry is not None:
-                # The sending socket is not sent its own message: the ack places it.
-                log = self._logs.setdefault(conversation_id, ConversationLog())
-                log.add(own_message(frame, entry.frame["text"]))
-                if not entry.future.done():
-                    entry.future.set_result(frame)
+            if entry is not None and not entry.future.done():
+                entry.future.set_result(frame)
         elif kind == "error":
             entry = self._outbox.by_ref(frame.get("ref"))
             if entry is not None and frame.get("code") in RETRYABLE_SEND_ERRORS:

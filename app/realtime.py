@@ -255,9 +255,6 @@ class Connection:
         if event.seq <= cursor.delivered:
             return
         if event.seq == cursor.delivered + 1:
-            if event.sender is self:  # its chat.ack (queued first) carried the seq
-                cursor.delivered = event.seq
-                return
             await self.websocket.send_text(event.frame)
             cursor.delivered = event.seq
             return

@@ -136,8 +136,7 @@ class Receipt:
         if seq in self.seqs or client_msg_id in self.client_msg_ids:
             self.duplicated += 1
             return False
-        # A socket is not sent its own messages (their acks place them), so its seqs skip
-        # those: out of order means going backwards, and a hole shows up as lost.
+        # Out of order means going backwards; a hole shows up as lost.
         if seq < self.last_seq:
             self.out_of_order += 1
         self.last_seq = max(self.last_seq, seq)

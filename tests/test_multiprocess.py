@@ -64,14 +64,8 @@ async def test_seeker_on_one_process_chats_with_volunteer_on_the_other(cluster):
         await v.send(
             {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"v{i}", "text": f"v{i}"}
         )
-    # The volunteer's socket gets the seeker's ten messages and acks for its own ten (a
-    # sending socket is not sent its own message): together every seq once, in order.
-    got_v = [await v.recv("chat.message") for _ in range(10)]
-    acks_v = [await v.recv("chat.ack") for _ in range(10)]
-    assert [m["sender_role"] for m in got_v] == ["seeker"] * 10
-    assert [m["seq"] for m in got_v] == sorted(m["seq"] for m in got_v)
-    assert sorted(m["seq"] for m in got_v + acks_v) == list(range(1, 21))
-    await v.nothing("chat.message", within=0.3)
+    got_v = [await v.recv("chat.message") for _ in range(20)]
+    assert [m["seq"] for m in got_v] == list(range(1, 21))
 
     # The seeker drops and comes back through the other process: nothing lost or doubled.
     await s.close()

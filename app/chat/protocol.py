@@ -132,7 +132,7 @@ def chat_message_frame(
     sender_role: str,
     sender_alias: str,
     text: str,
-    sent_at: datetime | str,
+    sent_at: datetime,
     client_msg_id: str,
 ) -> str:
     return dumps(

@@ -46,7 +46,6 @@ async def send(conn: Connection, frame: ChatSend) -> None:
         now=utcnow(),
         reply=conn.send,
         ref=frame.ref,
-        origin=conn,
     )
 
 

@@ -150,14 +150,10 @@ def ack_frame(
     conversation_id: str,
     client_msg_id: str,
     seq: int,
-    sent_at: str,
-    sender_role: str,
-    sender_alias: str,
+    sent_at: datetime,
     duplicate: bool,
     ref: str | None,
 ) -> str:
-    """``chat.ack``: everything the sender needs to place its own message at ``seq`` (the
-    sending socket is not sent the message again)."""
     return protocol.dumps(
         {
             "type": "chat.ack",
@@ -165,8 +161,6 @@ def ack_frame(
             "client_msg_id": client_msg_id,
             "seq": seq,
             "sent_at": sent_at,
-            "sender_role": sender_role,
-            "sender_alias": sender_alias,
             "duplicate": duplicate,
             "ref": ref,
         }
@@ -208,20 +202,17 @@ async def send_message(
     now: datetime,
     reply: Callable[[str], None],
     ref: str | None,
-    origin: object | None = None,
 ) -> None:
     """Store one message (or find the one already stored), ack it to the sender with
     ``reply``, then deliver it to the conversation.
 
     Seekers and volunteers writing ordinary words go through the group-commit writer (see
     ``app.chat.writer``); everything else, and anything the writer cannot decide, takes the
-    general path. Either way the ack is queued after the commit and the local fan-out.
-    ``origin`` is the sending socket: on the fast path it gets the ack and not the message.
+    general path. Either way the ack is queued after the commit and before the fan-out.
     """
     role = _batchable_role(principal, text)
     if role is not None:
         channel = conversation_channel(conversation_id)
-        sent_at = protocol.iso(now)  # formatted once for both frames
 
         def ack(seq: int) -> None:
             reply(
@@ -229,9 +220,7 @@ async def send_message(
                     conversation_id=conversation_id,
                     client_msg_id=client_msg_id,
                     seq=seq,
-                    sent_at=sent_at,
-                    sender_role=role,
-                    sender_alias=principal.alias,
+                    sent_at=now,
                     duplicate=False,
                     ref=ref,
                 )
@@ -244,10 +233,10 @@ async def send_message(
                 sender_role=role,
                 sender_alias=principal.alias,
                 text=text,
-                sent_at=sent_at,
+                sent_at=now,
                 client_msg_id=client_msg_id,
             )
-            return channel, Event("chat.message", frame, conversation_id, seq, sender=origin)
+            return channel, Event("chat.message", frame, conversation_id, seq)
 
         seq = await writer.write(
             Pending(
@@ -272,9 +261,7 @@ async def send_message(
                 conversation_id=message.conversation_id,
                 client_msg_id=message.client_msg_id,
                 seq=message.seq,
-                sent_at=protocol.iso(message.sent_at),
-                sender_role=message.sender_role,
-                sender_alias=message.sender_alias,
+                sent_at=message.sent_at,
                 duplicate=stored.duplicate,
                 ref=ref,
             )

@@ -91,7 +91,7 @@ class Pending:
     client_msg_id: str
     text: str
     sent_at: datetime
-    # Called after the commit and the local fan-out: the sender's ack.
+    # Called right after the commit, before the fan-out: the sender's ack goes out first.
     on_commit: Callable[[int], None] | None = field(default=None, repr=False)
     # The (channel, event) that delivers the message, given its seq.
     announce: Callable[[int], tuple[str, Event]] | None = field(default=None, repr=False)
@@ -162,17 +162,16 @@ class MessageWriter:
             for pending in batch:
                 _fail(pending, RuntimeError("writer stopped"))
             raise
-        stored = [(p, seq) for p, seq in zip(batch, seqs, strict=True) if seq != SLOW]
-        announced = [p.announce(seq) for p, seq in stored if p.announce is not None]
-        # Local sockets get the batch's messages first and then the acks, so a sender sees
-        # its peer's earlier message before the ack of its own later one (no false gap).
-        self.bus.deliver_local(announced)
-        for pending, seq in stored:
-            if pending.on_commit is not None:
-                pending.on_commit(seq)
+        announced = []
+        for pending, seq in zip(batch, seqs, strict=True):
+            if seq != SLOW:
+                if pending.on_commit is not None:
+                    pending.on_commit(seq)
+                if pending.announce is not None:
+                    announced.append(pending.announce(seq))
         if announced:
             with contextlib.suppress(Exception):
-                await self.bus.forward(announced)
+                await self.bus.publish_many(announced)
         for pending, seq in zip(batch, seqs, strict=True):
             _settle(pending, seq)
 

@@ -327,8 +327,7 @@ async def test_a_restart_between_page_and_deadline_repages_exactly_once(backend,
     if backend.name != "sqlite":
         pytest.skip("one SQLite restart suffices; PostgreSQL is covered by the two-process test")
     url = f"sqlite+aiosqlite:///{tmp_path}/restart.db"
-    # High: ~8 s between pages, so a restart on a busy machine still falls in between.
-    env = env_for(url, **{**FAST, "ESCALATION_TIME_SCALE": "0.06"})
+    env = env_for(url, **{**FAST, "ESCALATION_TIME_SCALE": "0.03"})  # high: ~4 s
     run_cli(["migrate"], env)
     srv = Server(env).start()
     fresh = Fresh(srv, StaffFactory(url, srv.base_url), url)

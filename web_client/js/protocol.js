@@ -376,11 +376,8 @@ export class Connection extends EventTarget {
         return;
       }
       case "chat.ack": {
-        // The sending socket is not sent its own message: the ack (seq, time) places it.
-        const ledger = this.ledger(frame.conversation_id);
-        ledger.add(frame.seq);
-        ledger.pending.delete(frame.client_msg_id);
-        if (ledger.ahead.size && !ledger.resuming) this.resume(ledger);
+        const ledger = this.ledgers.get(frame.conversation_id);
+        if (ledger) ledger.pending.delete(frame.client_msg_id);
         this.emit("ack", frame);
         return;
       }

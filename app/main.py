@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,6 +60,20 @@ def build_frame_router() -> FrameRouter:
     return frames
 
 
+def settle_heap() -> None:
+    """Keep the garbage collector from pausing live chats.
+
+    Everything loaded at startup (SQLAlchemy's and pydantic's machinery, the app, the
+    clinical data) lives as long as the process, yet every full collection walked all of it:
+    with 1,200 sockets open a full collection stopped the event loop for up to 150 ms, and
+    every message in flight waited. ``gc.freeze`` moves what exists now out of the
+    collector's sight; full collections then walk only what the sockets hold. (Raising the
+    young threshold saved no measurable CPU and made the middle collections slower.)
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     load_clinical_data()
@@ -92,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checkpointer.start()
         runtime.spawn(runtime.presence.run(), name="presence")
         runtime.spawn(runtime.jobs.run(), name="background-jobs")
+        settle_heap()
         try:
             yield
         finally:

@@ -46,18 +46,13 @@ async def create_seeker(body: SeekerCreate, runtime: RuntimeDep) -> SeekerCreate
 
 @api.post("/auth/login", response_model=LoginResponse)
 async def login(body: LoginRequest, runtime: RuntimeDep) -> LoginResponse:
-    # Failed attempts are counted in the same transaction, so commit them even on failure.
-    async with runtime.db.sessionmaker() as session:
-        try:
-            user, token, expires_at = await identity_service.login(
-                session,
-                settings=runtime.settings,
-                username=body.username,
-                password=body.password,
-                now=utcnow(),
-            )
-        finally:
-            await session.commit()
+    user, token, expires_at = await identity_service.login(
+        runtime.db,
+        settings=runtime.settings,
+        username=body.username,
+        password=body.password,
+        now=utcnow(),
+    )
     return LoginResponse(
         access_token=token,
         expires_at=expires_at,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,6 +28,9 @@ from app.identity.tokens import (
     new_alias,
     new_token,
 )
+
+if TYPE_CHECKING:
+    from app.db import Database
 
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
 # A hash to verify against when the username is unknown, so timing does not tell.
@@ -152,14 +156,18 @@ unknown_user_throttle = UnknownUserThrottle()
 
 
 async def login(
-    session: AsyncSession, *, settings: Settings, username: str, password: str, now: datetime
+    db: Database, *, settings: Settings, username: str, password: str, now: datetime
 ) -> tuple[StaffUser, str, datetime]:
     """Check a username and password; return the user, a new raw token and its expiry.
 
     Raises ``TooManyRequests`` (login_throttled) after LOGIN_MAX_FAILURES failures, until
     LOGIN_THROTTLE_S has passed, whatever the password.
+
+    The password is checked (about 100 ms of hashing) between two short transactions, never
+    inside one: on SQLite the writer connection is the one every chat message needs.
     """
-    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+    async with db.reader() as session:
+        user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
         unknown_user_throttle.check(username, now, settings)
         await verify_password(_DUMMY_HASH, password)
@@ -167,25 +175,34 @@ async def login(
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if user.throttled_until is not None and user.throttled_until > now:
         raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
-    if not await verify_password(user.password_hash, password) or not user.active:
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.throttled_until = now + timedelta(seconds=settings.login_throttle_s)
+    verified = await verify_password(user.password_hash, password)
+    token, expires_at = new_token(STAFF_PREFIX), now + timedelta(seconds=settings.staff_token_ttl_s)
+    async with db.unit_of_work() as uow:
+        # Read again in the writing transaction: counts from concurrent attempts add up.
+        user = await uow.session.get(StaffUser, user.id, populate_existing=True)
+        if user is None:
+            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+        if user.throttled_until is not None and user.throttled_until > now:
+            raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
+        accepted = verified and user.active
+        if accepted:
             user.failed_logins = 0
+            user.throttled_until = None
+            uow.session.add(
+                StaffToken(
+                    token_hash=hash_token(token, settings.secret_key),
+                    user_id=user.id,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+        else:  # committed all the same: the failure must count
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.throttled_until = now + timedelta(seconds=settings.login_throttle_s)
+                user.failed_logins = 0
+    if not accepted:
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-    user.failed_logins = 0
-    user.throttled_until = None
-    token = new_token(STAFF_PREFIX)
-    expires_at = now + timedelta(seconds=settings.staff_token_ttl_s)
-    session.add(
-        StaffToken(
-            token_hash=hash_token(token, settings.secret_key),
-            user_id=user.id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    await session.flush()
     return user, token, expires_at
 
 
@@ -212,12 +229,14 @@ async def create_staff(
 ) -> StaffUser:
     if role is Role.seeker:
         raise BadRequest("staff role must be volunteer, supervisor or admin")
+    # Hashed before the first statement: a fresh unit of work holds no connection yet.
+    password_hash = await hash_password(password)
     if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise Conflict(f"username {username!r} is taken", code="username_taken")
     user = StaffUser(
         username=username,
         alias=new_alias(),
-        password_hash=await hash_password(password),
+        password_hash=password_hash,
         role=role.value,
         languages=languages,
         topics=topics,

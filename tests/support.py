@@ -289,7 +289,8 @@ class TcpProxy:
     """A loopback TCP forwarder in its own thread that a test can cut and heal.
 
     ``cut()`` drops every open connection and refuses new ones, as a database that went
-    away would; ``heal()`` accepts again. It runs in its own event loop so that blocking
+    away would; ``heal()`` accepts again. ``frozen = True`` keeps every connection open but
+    silently drops what it carries (a half-open link: nothing says it died). It runs in its own event loop so that blocking
     calls in the test never stall the traffic it carries.
     """
 
@@ -301,6 +302,7 @@ class TcpProxy:
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.frozen = False
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.heal()
@@ -311,6 +313,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.frozen:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -354,8 +358,9 @@ class TcpProxy:
 class RedisProcess:
     """A private redis-server on a free port that a test may kill and start again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
         self.port = free_port()
+        self.args = list(args)  # more redis-server options, e.g. "--requirepass", "x"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -365,7 +370,7 @@ class RedisProcess:
     def start(self) -> RedisProcess:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--appendonly", "no", *self.args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.bus import RESET, Bus, Event, MemoryBus, RedisBus, create_bus
+from app.bus import RESET, Bus, Event, MemoryBus, RedisBus, create_bus, parse_redis_url
+from tests.support import RedisProcess, TcpProxy
 
 
 class Inbox:
@@ -125,3 +126,69 @@ async def test_redis_link_loss_tells_subscribers_to_resync(redis_url):
     finally:
         await admin.aclose()
         await bus.stop()
+
+
+def test_redis_urls_are_understood():
+    plain = parse_redis_url("redis://127.0.0.1:6390/2")
+    assert (plain.host, plain.port, plain.tls, plain.password) == ("127.0.0.1", 6390, False, None)
+    secure = parse_redis_url("rediss://app:p%40ss@cache.internal")
+    assert (secure.host, secure.port, secure.tls) == ("cache.internal", 6379, True)
+    assert (secure.username, secure.password) == ("app", "p@ss")
+    assert parse_redis_url("unix:///run/redis.sock").path == "/run/redis.sock"
+    with pytest.raises(ValueError, match="unsupported"):
+        parse_redis_url("http://127.0.0.1:6379")
+
+
+async def test_a_password_protected_redis_carries_events_and_a_wrong_password_is_not_ready(
+    redis_url,
+):
+    server = RedisProcess("--requirepass", "s3cret-pass").start()
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    good_url = f"redis://:s3cret-pass@127.0.0.1:{server.port}/0"
+    a, b = RedisBus(good_url, prefix=prefix), RedisBus(good_url, prefix=prefix)
+    wrong = RedisBus(f"redis://:nope@127.0.0.1:{server.port}/0", prefix=prefix)
+    try:
+        await a.start()
+        await b.start()
+        inbox = Inbox()
+        b.subscribe("conv:p", inbox)
+        await a.publish("conv:p", Event("chat.message", "{}", "p", 1))
+        assert (await inbox.next())[1].seq == 1
+        assert await a.ping()
+        assert not await wrong.ping()
+    finally:
+        for bus in (a, b, wrong):
+            await bus.stop()
+        server.kill()
+
+
+async def test_a_silent_redis_link_is_reopened_and_subscribers_resync(redis_url):
+    """A link that stays open but carries nothing (a half-open connection) is found out by
+    the health ping and reopened; what was missed meanwhile is announced as a reset."""
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = TcpProxy(port)
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    listener = RedisBus(
+        f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, reconnect_max_s=0.2,
+        health_interval_s=0.2,
+    )  # fmt: skip
+    publisher = RedisBus(redis_url, prefix=prefix)
+    inbox = Inbox()
+    try:
+        await listener.start()
+        await publisher.start()
+        listener.subscribe("conv:s", inbox)
+        proxy.frozen = True
+        await publisher.publish("conv:s", Event("chat.message", "{}", "s", 1))  # lost
+        await asyncio.sleep(1.0)
+        assert await inbox.empty_for(0.1)
+        proxy.frozen = False
+        _, event = await inbox.next(timeout=10)
+        assert event.kind == RESET
+        await publisher.publish("conv:s", Event("chat.message", "{}", "s", 2))
+        _, live = await inbox.next(timeout=5)
+        assert (live.kind, live.seq) == ("chat.message", 2)
+    finally:
+        await listener.stop()
+        await publisher.stop()
+        proxy.close()

@@ -10,7 +10,8 @@ plain driver calls:
 - SQLite: the whole batch is one synchronous function (``BEGIN IMMEDIATE`` … ``COMMIT``) on
   the writer's own connection, run in the event loop's thread like all SQLite calls here.
 - PostgreSQL: one statement per message (a CTE that allocates the seq and inserts), in one
-  transaction per batch, on the writer's own asyncpg connection.
+  transaction per batch (a batch of one is its own statement's transaction), on the
+  writer's own asyncpg connection.
 
 A message is acknowledged and delivered only after its batch commits. Anything this path
 cannot decide (a supervisor writing, a closed or unknown conversation, a resent
@@ -62,17 +63,20 @@ SQLITE_INSERT = (
     " client_msg_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING"
 )
-UNDO_SEQ = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = {cid}"
+SQLITE_UNDO_SEQ = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?"
 
-# One round trip per message: allocate the seq and insert; report both so a duplicate
-# (seq allocated, insert skipped) can give its seq back.
+# One round trip per message, atomic on its own: lock the conversation row and read the
+# next seq, insert, and move last_seq only if the insert happened. A resent client_msg_id
+# inserts nothing and uses up no seq (no row comes back: the general path answers it). A
+# concurrent sender waits on the row lock and then reads the seq this one left.
 _PG_SEND = (
-    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1"
-    " WHERE id = $1 AND {cond} RETURNING last_seq),"
+    "WITH s AS (SELECT last_seq + 1 AS seq FROM conversations"
+    " WHERE id = $1 AND {cond} FOR UPDATE),"
     " i AS (INSERT INTO messages (conversation_id, seq, sender_id, sender_role, sender_alias,"
-    " client_msg_id, text, sent_at) SELECT $1, last_seq, $2, $3, $4, $5, $6, $7 FROM c"
-    " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING RETURNING seq)"
-    " SELECT (SELECT last_seq FROM c), (SELECT seq FROM i)"
+    " client_msg_id, text, sent_at) SELECT $1, seq, $2, $3, $4, $5, $6, $7 FROM s"
+    " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING RETURNING seq),"
+    " u AS (UPDATE conversations SET last_seq = i.seq FROM i WHERE conversations.id = $1)"
+    " SELECT seq FROM i"
 )
 PG_SEND = {
     True: _PG_SEND.format(cond=_SEEKER_MAY_WRITE.format(uid="$2")),
@@ -219,28 +223,29 @@ class MessageWriter:
             )
         connection = self._pg
         try:
-            seqs: list[int] = []
+            if len(batch) == 1:  # one statement is its own transaction: no BEGIN, no COMMIT
+                return [await self._pg_send(connection, batch[0])]
             async with connection.transaction():
-                for p in batch:
-                    seq, inserted = await connection.fetchrow(
-                        PG_SEND[p.sender_role == "seeker"],
-                        p.conversation_id,
-                        p.sender_id,
-                        p.sender_role,
-                        p.sender_alias,
-                        p.client_msg_id,
-                        p.text,
-                        p.sent_at,
-                    )
-                    if seq is not None and inserted is None:  # a resend: give the seq back
-                        await connection.execute(UNDO_SEQ.format(cid="$1"), p.conversation_id)
-                    seqs.append(SLOW if inserted is None else inserted)
-            return seqs
+                return [await self._pg_send(connection, p) for p in batch]
         except BaseException:
             # Whatever state the link is in, the next batch starts on a fresh one.
             self._pg = None
             connection.terminate()
             raise
+
+    @staticmethod
+    async def _pg_send(connection: Any, p: Pending) -> int:
+        seq = await connection.fetchval(
+            PG_SEND[p.sender_role == "seeker"],
+            p.conversation_id,
+            p.sender_id,
+            p.sender_role,
+            p.sender_alias,
+            p.client_msg_id,
+            p.text,
+            p.sent_at,
+        )
+        return SLOW if seq is None else int(seq)
 
     async def close(self) -> None:
         await self.drain()
@@ -289,7 +294,7 @@ def _sqlite_batch(connection: sqlite3.Connection, batch: list[Pending]) -> list[
                 ),
             ).rowcount
             if inserted == 0:  # a resend: give the seq back, the general path answers it
-                connection.execute(UNDO_SEQ.format(cid="?"), (p.conversation_id,))
+                connection.execute(SQLITE_UNDO_SEQ, (p.conversation_id,))
                 seqs.append(SLOW)
             else:
                 seqs.append(seq)

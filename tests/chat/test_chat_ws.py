@@ -89,6 +89,45 @@ async def test_duplicate_client_msg_id_is_stored_once(server: Server, staff: Sta
     assert [m["client_msg_id"] for m in r.json()["messages"]] == ["same"]
 
 
+async def test_one_message_resent_at_once_from_two_sockets_is_stored_once_with_no_gap(
+    server: Server, staff: StaffFactory
+):
+    """A phone that reconnected while its old socket lingered sends the same message on
+    both at the same moment, while the volunteer writes too: one copy, and the seqs stay
+    contiguous (no seq was used up by the copy that was refused)."""
+    s, v, cid, seeker = await paired(server, staff)
+    s2 = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    for round_ in range(5):
+        frame = {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": f"twice-{round_}",
+            "text": f"hello {round_}",
+        }
+        reply = {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": f"v-{round_}",
+            "text": f"hi {round_}",
+        }
+        await asyncio.gather(s.send(frame), s2.send(frame), v.send(reply))
+        acks = [await s.recv("chat.ack"), await s2.recv("chat.ack")]
+        assert acks[0]["seq"] == acks[1]["seq"]
+        assert sorted(a["duplicate"] for a in acks) == [False, True]
+        await v.recv("chat.ack")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.get(
+            f"/api/v1/conversations/{cid}/messages",
+            headers={"Authorization": f"Bearer {v.token}"},
+        )
+    stored = r.json()["messages"]
+    assert [m["seq"] for m in stored] == list(range(1, 11))
+    assert sorted(m["client_msg_id"] for m in stored) == sorted(
+        [f"twice-{i}" for i in range(5)] + [f"v-{i}" for i in range(5)]
+    )
+    await s2.close()
+
+
 async def test_resume_after_disconnect_replays_missed_messages_once_in_order(
     server: Server, staff: StaffFactory
 ):

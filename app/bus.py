@@ -253,13 +253,15 @@ class RedisLink(asyncio.Protocol):
             future = self._waiting.popleft()
             if not future.done():
                 future.set_exception(ConnectionError("the Redis connection closed"))
+                future.exception()  # callers await only the last of a batch: no noise
         if not self.closed.done():
             self.closed.set_result(None)
 
     # -- commands -----------------------------------------------------------------------
     @property
     def alive(self) -> bool:
-        return self.transport is not None and not self.closed.done()
+        transport = self.transport
+        return transport is not None and not transport.is_closing() and not self.closed.done()
 
     def write(self, data: bytes, replies: int) -> list[asyncio.Future[Any]]:
         """Send commands already in RESP; one future per reply expected."""

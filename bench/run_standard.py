@@ -1,6 +1,6 @@
 """Standard benchmark scenarios against a server this script starts itself.
 
-    python bench/run_standard.py                    # the standard set (~10 minutes)
+    python bench/run_standard.py                    # the standard set (~6 minutes)
     python bench/run_standard.py --quick            # a one-minute smoke run
     python bench/run_standard.py --list             # every scenario, by set
     python bench/run_standard.py --only idle-10000 --only pg-redis-2proc   # some, by name
@@ -24,7 +24,7 @@ Scenarios beyond chat and pairing:
   volunteers to the second, so every message crosses Redis. Server CPU per message is both
   processes' CPU summed; PostgreSQL's (postmaster and backends) and Redis's CPU over the same
   window are reported apart (they are read with psutil, which needs root for another user's
-  processes).
+  processes). ``pg-redis-2proc-1000`` is the same pair of processes at chat-1000x30s's load.
 
 Environment:
 
@@ -122,6 +122,17 @@ STANDARD = [
         1.0,
         4,
         backend="pg-redis-2proc",
+    ),
+    Scenario(
+        "pg-redis-2proc-1000",
+        "2 processes, PostgreSQL + Redis, at chat-1000x30s's load: 1000 conversations at "
+        "1 msg/s/side for 30 s, seekers on A, volunteers on B",
+        1000,
+        30,
+        1.0,
+        5,
+        backend="pg-redis-2proc",
+        max_seconds=240,
     ),
 ]
 QUICK = [

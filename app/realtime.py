@@ -135,7 +135,9 @@ class Connection:
     wants_summary: bool = False
     # Set when the socket must go (slow consumer); the supervisor in serve_socket then
     # cancels the sender, which may be stuck writing to a client that reads nothing.
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     close_code: int = 1000
     # Until auth.ok is queued, anything else waits here, so auth.ok is always first.
     early: list[str | Event | Resume] | None = field(default_factory=list)
@@ -160,7 +162,8 @@ class Connection:
             log.info("closing slow consumer (outbox full)")
             self.closing = True
             self.close_code = CLOSE_SLOW_CONSUMER
-            self.stop.set()
+            if not self.stop.done():
+                self.stop.set_result(None)
             return
         self.outbox.put_nowait(item)
 
@@ -494,13 +497,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         receiver = asyncio.get_running_loop().create_task(
             conn.receive_loop(runtime.router), name="ws-receive"
         )
-        stopper = asyncio.get_running_loop().create_task(conn.stop.wait(), name="ws-stop")
         done, _ = await asyncio.wait(
-            {sender, receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
+            {sender, receiver, conn.stop}, return_when=asyncio.FIRST_COMPLETED
         )
-        stopper.cancel()
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
+            if task is not conn.stop and not task.cancelled() and task.exception() is not None:
                 exc = task.exception()
                 if (
                     not isinstance(exc, OSError | ConnectionError)

@@ -263,7 +263,9 @@ function setStatus(status) {
   state.status = status;
   $("queue-card").hidden = status !== "waiting";
   $("chat-header").hidden = status !== "active";
-  $("composer-text").disabled = !(status === "waiting" || status === "active");
+  // Writable once the conversation exists (the join is answered): a message typed before
+  // that would have nowhere to go.
+  $("composer-text").disabled = !((status === "waiting" || status === "active") && state.conversationId);
   renderQueueStatus();
   renderPeer();
 }
@@ -451,13 +453,16 @@ function hidePeerTyping() {
 
 function onFrame(frame) {
   switch (frame.type) {
-    case "queue.status":
+    case "queue.status": {
+      const first = !state.conversationId;
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.lastQueueStatus = frame;
       if (state.status !== "active") setStatus("waiting");
       renderQueueStatus();
+      if (first && document.activeElement === document.body) $("composer-text").focus();
       return;
+    }
     case "conversation.started":
       if (frame.your_role && frame.your_role !== "seeker") return;
       state.conversationId = frame.conversation_id;

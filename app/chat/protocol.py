@@ -107,14 +107,19 @@ class ConversationNote(Frame):
     text: MessageText
 
 
-def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=_default)
-
-
 def _default(value: object) -> str:
     if isinstance(value, datetime):
         return iso(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# One encoder for every frame: ``json.dumps`` with any non-default option builds a new
+# encoder per call, a noticeable part of serialising a small frame.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return _ENCODER.encode(frame)
 
 
 def iso(value: datetime) -> str:
@@ -132,7 +137,7 @@ def chat_message_frame(
     sender_role: str,
     sender_alias: str,
     text: str,
-    sent_at: datetime,
+    sent_at: datetime | str,  # a str: already ``iso``
     client_msg_id: str,
 ) -> str:
     return dumps(

@@ -150,7 +150,7 @@ def ack_frame(
     conversation_id: str,
     client_msg_id: str,
     seq: int,
-    sent_at: datetime,
+    sent_at: datetime | str,  # a str: already ``protocol.iso``
     duplicate: bool,
     ref: str | None,
 ) -> str:
@@ -213,6 +213,7 @@ async def send_message(
     role = _batchable_role(principal, text)
     if role is not None:
         channel = conversation_channel(conversation_id)
+        stamp = protocol.iso(now)  # once for the ack and the message
 
         def ack(seq: int) -> None:
             reply(
@@ -220,7 +221,7 @@ async def send_message(
                     conversation_id=conversation_id,
                     client_msg_id=client_msg_id,
                     seq=seq,
-                    sent_at=now,
+                    sent_at=stamp,
                     duplicate=False,
                     ref=ref,
                 )
@@ -233,7 +234,7 @@ async def send_message(
                 sender_role=role,
                 sender_alias=principal.alias,
                 text=text,
-                sent_at=now,
+                sent_at=stamp,
                 client_msg_id=client_msg_id,
             )
             return channel, Event("chat.message", frame, conversation_id, seq)

@@ -301,11 +301,15 @@ class MachineSnapshot:
         return [f"{cpu / max(window_s, 1e-9) * 100:.0f}% {label}" for cpu, label in used[:n]]
 
 
-def other_cpu_pct(busy_s: float, *ours_s: float | None, window_s: float) -> float:
+def other_cpu_pct(busy_s: float, *ours_s: float | None, window_s: float) -> float | None:
     """CPU the rest of the machine used in a window (100 = one core): everything busy minus
     the server(s), the generator and whatever else was measured. Above a few percent, the
-    run shared its cores with something else and its figures are suspect."""
-    return round((busy_s - sum(x or 0.0 for x in ours_s)) / max(window_s, 1e-9) * 100, 1)
+    run shared its cores with something else and its figures are suspect. None for a window
+    under a second (a run with no messages has a send window of milliseconds, and clock-tick
+    accounting makes any figure over it noise)."""
+    if window_s < 1.0:
+        return None
+    return round((busy_s - sum(x or 0.0 for x in ours_s)) / window_s * 100, 1)
 
 
 def find_infra_pids() -> dict[str, int]:

@@ -453,7 +453,11 @@ def notes(r: dict[str, Any]) -> str:
     if r.get("errors"):
         out.append(f"error frames: {r['errors']}")
     other = r.get("other_cpu_pct")
-    worst = max(other.values()) if isinstance(other, dict) and other else other
+    if isinstance(other, dict):
+        known = [v for v in other.values() if v is not None]
+        worst = max(known) if known else None
+    else:
+        worst = other
     if isinstance(worst, int | float) and worst >= OTHER_CPU_WARN_PCT:
         top = r.get("other_cpu_top") or r.get("other_cpu_top_hold") or []
         out.append(
@@ -472,7 +476,7 @@ def notes(r: dict[str, Any]) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = (
         "| scenario | conns | convs | sent | delivered | lost | dup | out-of-order "
-        "| latency p50 / p95 / p99 / max (ms) | delivered/s | pairing p50 / p95 (ms) "
+        "| latency p50 / p95 / p99 / max (ms) | delivered/s | pairing p50 / p95 / p99 (ms) "
         "| server CPU µs/msg | server RSS KiB/conn | authenticated / still open "
         "| deflate negotiated | server idle CPU % | PostgreSQL / Redis CPU µs/msg¹ | notes |"
     )
@@ -496,7 +500,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                     if lat
                     else "-",
                     fmt(r.get("delivered_per_s")),
-                    " / ".join(fmt(pair.get(k)) for k in ("p50", "p95")) if pair.get("n") else "-",
+                    " / ".join(fmt(pair.get(k)) for k in ("p50", "p95", "p99"))
+                    if pair.get("n")
+                    else "-",
                     fmt(r.get("server_cpu_us_per_msg")),
                     fmt(r.get("server_rss_kib_per_conn")),
                     f"{r['authenticated']} / {r['still_open']}" if "authenticated" in r else "-",

@@ -103,12 +103,15 @@ def normalise(text: str) -> str:
     spaces, letters repeated three or more times folded to one ("pleeease" → "please"),
     Devanagari nasal marks and nukta dropped, white space collapsed. Emoji are kept.
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(_APOSTROPHES).translate(_INVISIBLE)
-    text = _NASAL_CLUSTER.sub("\u0902", text).translate(_DEVANAGARI_MARKS)
-    text = text.translate(_PUNCTUATION)
-    if not text.isascii() and max(text) > "\uffff":  # punctuation beyond the table
-        text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    if text.isascii():  # most messages: NFKC and the Devanagari folds change nothing
+        text = text.lower().translate(_ASCII_FOLD)
+    else:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = text.translate(_APOSTROPHES).translate(_INVISIBLE)
+        text = _NASAL_CLUSTER.sub("\u0902", text).translate(_DEVANAGARI_MARKS)
+        text = text.translate(_PUNCTUATION)
+        if not text.isascii() and max(text) > "\uffff":  # punctuation beyond the table
+            text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
     text = _REPEATS.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -116,6 +119,16 @@ def normalise(text: str) -> str:
 # Every punctuation character of the Basic Multilingual Plane → space (one table lookup per
 # character instead of a category check).
 _PUNCTUATION = {cp: " " for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("P")}
+
+
+# The same folds for ASCII text, as one table: apostrophes dropped, punctuation to spaces.
+_ASCII_FOLD = str.maketrans(
+    {
+        cp: (None if cp in _APOSTROPHES else " ")
+        for cp in range(128)
+        if cp in _APOSTROPHES or cp in _PUNCTUATION
+    }
+)
 
 
 def _normalise_pattern(pattern: str) -> str:

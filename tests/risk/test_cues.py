@@ -122,6 +122,20 @@ def test_normalise_folds_case_apostrophes_repeats_and_devanagari_marks():
     assert normalise("ज़िंदगी") == normalise("जिन्दगी") == normalise("जिदगी")
 
 
+def test_ascii_text_folds_exactly_as_the_full_unicode_path_would():
+    """Plain ASCII takes a shortcut (no NFKC, no Devanagari folds); it must agree with the
+    full path on every ASCII character, punctuation and apostrophes included."""
+    import random
+
+    every_ascii = "".join(chr(i) for i in range(128))
+    rng = random.Random(5)
+    samples = [every_ascii, "I'M  NOT ok... `really`!!", "kill   MYSELF?!", "can't   go on"]
+    samples += ["".join(rng.choice(every_ascii) for _ in range(30)) for _ in range(2000)]
+    for text in samples:
+        # The same text with one non-ASCII character appended takes the full path.
+        assert normalise(text + " \u00e9")[: len(normalise(text))] == normalise(text), text
+
+
 def test_default_matcher_is_built_once():
     assert CueMatcher.default() is CueMatcher.default()
 

@@ -162,6 +162,24 @@ async def test_a_password_protected_redis_carries_events_and_a_wrong_password_is
         server.kill()
 
 
+async def test_a_redis_on_a_unix_socket_carries_events(redis_url, tmp_path):
+    path = tmp_path / "redis.sock"
+    server = RedisProcess("--unixsocket", str(path), "--unixsocketperm", "700").start()
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    a, b = RedisBus(f"unix://{path}", prefix=prefix), RedisBus(f"unix://{path}", prefix=prefix)
+    try:
+        await a.start()
+        await b.start()
+        inbox = Inbox()
+        b.subscribe("conv:u", inbox)
+        await a.publish("conv:u", Event("chat.message", "{}", "u", 4))
+        assert (await inbox.next())[1].seq == 4
+    finally:
+        await a.stop()
+        await b.stop()
+        server.kill()
+
+
 async def test_a_silent_redis_link_is_reopened_and_subscribers_resync(redis_url):
     """A link that stays open but carries nothing (a half-open connection) is found out by
     the health ping and reopened; what was missed meanwhile is announced as a reset."""

@@ -360,7 +360,11 @@ class RedisBus(Bus):
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 link = await self._publishing_link()
-                await link.write(data, len(items))[-1]  # replies come in order
+                replies = link.write(data, len(items))
+                await replies[-1]  # replies come in order
+            refused = next((r.result() for r in replies if isinstance(r.result(), Exception)), None)
+            if refused is not None:  # e.g. NOAUTH: the link works, Redis says no
+                log.warning("redis refused a publish (%s)", str(refused)[:80])
         except Exception as exc:
             # The event is already durable in the database; remote subscribers catch up
             # when their link comes back (bus.reset) or when they see the next seq, so

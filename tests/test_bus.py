@@ -140,7 +140,7 @@ def test_redis_urls_are_understood():
 
 
 async def test_a_password_protected_redis_carries_events_and_a_wrong_password_is_not_ready(
-    redis_url,
+    redis_url, caplog
 ):
     server = RedisProcess("--requirepass", "s3cret-pass").start()
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
@@ -156,6 +156,11 @@ async def test_a_password_protected_redis_carries_events_and_a_wrong_password_is
         assert (await inbox.next())[1].seq == 1
         assert await a.ping()
         assert not await wrong.ping()
+        nameless = RedisBus(f"redis://127.0.0.1:{server.port}/0", prefix=prefix)
+        await nameless.publish("conv:p", Event("chat.message", "{}", "p", 2))
+        assert "redis refused a publish (NOAUTH" in caplog.text  # said, not silently lost
+        await nameless.stop()
+        assert await inbox.empty_for(0.2)
     finally:
         for bus in (a, b, wrong):
             await bus.stop()

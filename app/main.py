@@ -250,7 +250,6 @@ class Peerline:
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
-        self.state = api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":

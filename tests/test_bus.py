@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -37,14 +38,22 @@ async def bus_pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Bus, B
         bus = MemoryBus()
         yield bus, bus
         return
-    url = request.getfixturevalue("redis_url")
+    async with redis_pair(request.getfixturevalue("redis_url")) as pair:
+        yield pair
+
+
+@contextlib.asynccontextmanager
+async def redis_pair(url: str) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
+    """Two started Redis buses on ``url``, sharing a channel prefix of their own."""
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
     a, b = RedisBus(url, prefix=prefix), RedisBus(url, prefix=prefix)
-    await a.start()
-    await b.start()
-    yield a, b
-    await a.stop()
-    await b.stop()
+    try:
+        await a.start()
+        await b.start()
+        yield a, b
+    finally:
+        await a.stop()
+        await b.stop()
 
 
 async def test_subscriber_gets_published_events_once(bus_pair):
@@ -143,45 +152,35 @@ async def test_a_password_protected_redis_carries_events_and_a_wrong_password_is
     redis_url, caplog
 ):
     server = RedisProcess("--requirepass", "s3cret-pass").start()
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    good_url = f"redis://:s3cret-pass@127.0.0.1:{server.port}/0"
-    a, b = RedisBus(good_url, prefix=prefix), RedisBus(good_url, prefix=prefix)
-    wrong = RedisBus(f"redis://:nope@127.0.0.1:{server.port}/0", prefix=prefix)
+    wrong = RedisBus(f"redis://:nope@127.0.0.1:{server.port}/0")
     try:
-        await a.start()
-        await b.start()
-        inbox = Inbox()
-        b.subscribe("conv:p", inbox)
-        await a.publish("conv:p", Event("chat.message", "{}", "p", 1))
-        assert (await inbox.next())[1].seq == 1
-        assert await a.ping()
-        assert not await wrong.ping()
-        nameless = RedisBus(f"redis://127.0.0.1:{server.port}/0", prefix=prefix)
-        await nameless.publish("conv:p", Event("chat.message", "{}", "p", 2))
-        assert "redis refused a publish (NOAUTH" in caplog.text  # said, not silently lost
-        await nameless.stop()
-        assert await inbox.empty_for(0.2)
+        async with redis_pair(f"redis://:s3cret-pass@127.0.0.1:{server.port}/0") as (a, b):
+            inbox = Inbox()
+            b.subscribe("conv:p", inbox)
+            await a.publish("conv:p", Event("chat.message", "{}", "p", 1))
+            assert (await inbox.next())[1].seq == 1
+            assert await a.ping()
+            assert not await wrong.ping()
+            nameless = RedisBus(f"redis://127.0.0.1:{server.port}/0", prefix=a.prefix)
+            await nameless.publish("conv:p", Event("chat.message", "{}", "p", 2))
+            assert "redis refused a publish (NOAUTH" in caplog.text  # said, not silently lost
+            await nameless.stop()
+            assert await inbox.empty_for(0.2)
     finally:
-        for bus in (a, b, wrong):
-            await bus.stop()
+        await wrong.stop()
         server.kill()
 
 
 async def test_a_redis_on_a_unix_socket_carries_events(redis_url, tmp_path):
     path = tmp_path / "redis.sock"
     server = RedisProcess("--unixsocket", str(path), "--unixsocketperm", "700").start()
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    a, b = RedisBus(f"unix://{path}", prefix=prefix), RedisBus(f"unix://{path}", prefix=prefix)
     try:
-        await a.start()
-        await b.start()
-        inbox = Inbox()
-        b.subscribe("conv:u", inbox)
-        await a.publish("conv:u", Event("chat.message", "{}", "u", 4))
-        assert (await inbox.next())[1].seq == 4
+        async with redis_pair(f"unix://{path}") as (a, b):
+            inbox = Inbox()
+            b.subscribe("conv:u", inbox)
+            await a.publish("conv:u", Event("chat.message", "{}", "u", 4))
+            assert (await inbox.next())[1].seq == 4
     finally:
-        await a.stop()
-        await b.stop()
         server.kill()
 
 

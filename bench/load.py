@@ -1337,7 +1337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def scenario_passed(results: dict[str, Any]) -> bool:
     """Nothing lost or duplicated; for an idle run, every socket authenticated and held."""
-    if "error" in results or results.get("lost") or results.get("duplicated"):
+    if (
+        "error" in results
+        or results.get("lost")
+        or results.get("duplicated")
+        or results.get("misrouted")
+    ):
         return False
     if "idle_connections" in results:
         return results["authenticated"] == results["idle_connections"] == results["still_open"]

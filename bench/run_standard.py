@@ -1,6 +1,6 @@
 """Standard benchmark scenarios against a server this script starts itself.
 
-    python bench/run_standard.py                    # the standard set (~6 minutes)
+    python bench/run_standard.py                    # the standard set (~6-12 minutes)
     python bench/run_standard.py --quick            # a one-minute smoke run
     python bench/run_standard.py --list             # every scenario, by set
     python bench/run_standard.py --only idle-10000 --only pg-redis-2proc   # some, by name
@@ -13,6 +13,12 @@ stdout and JSON under ``bench/results/``.
 
 Scenarios beyond chat and pairing:
 
+- ``relay-100x20`` and ``relay-1000x30s``: the yardstick, ``bench/relay.py``, a bare
+  non-durable FastAPI relay (same uvicorn settings and pinning) at the load of ``chat-100x20``
+  and ``chat-1000x30s``. CPU per message depends on the machine; the column ``server CPU x
+  relay`` divides each chat row's figure by the relay's at the same load, in the same run, so
+  a figure can be read beside the issue's targets on any machine (150 µs and 300 µs beside a
+  relay at about 25 µs: 6x and 12x).
 - ``idle-10000``: one process holds 10,000 authenticated idle seeker sockets for 25 s (one
   server ping interval and more). Reports authenticated / still open (and the server's own
   count of established sockets), RSS per connection, CPU per connect and the server's idle
@@ -63,6 +69,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load
+import relay
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -71,6 +78,8 @@ SERVER_START_TIMEOUT_S = 30.0
 # from which a row is flagged: the run shared its cores with something else.
 OTHER_CPU_WARN_PCT = 10.0
 # The two-process scenario: a PostgreSQL role that may CREATE/DROP DATABASE, and a Redis.
+# The CPU targets as multiples of the bare relay's cost: 150 µs and 300 µs beside 25 µs.
+TARGET_X_RELAY = {"sqlite": 150 / 25, "pg-redis-2proc": 300 / 25}
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -88,7 +97,8 @@ class Scenario:
     hold_s: float = 3.0  # idle: how long the sockets are held (and idle CPU measured)
     compression: str | None = None  # "deflate": the client offers permessage-deflate
     # "sqlite": one process on a fresh SQLite file; "pg-redis-2proc": two processes on a
-    # fresh PostgreSQL database and Redis, seekers on the first, volunteers on the second.
+    # fresh PostgreSQL database and Redis, seekers on the first, volunteers on the second;
+    # "relay": bench/relay.py, the bare FastAPI relay (``seekers`` pairs of sockets).
     backend: str = "sqlite"
     env: dict[str, str] = field(default_factory=dict)  # extra server settings
     max_seconds: float = 180.0  # hard cap on the load run, drain included
@@ -104,6 +114,23 @@ STANDARD = [
         1.0,
         5,
         max_seconds=240,
+    ),
+    Scenario(
+        "relay-100x20",
+        "the yardstick at chat-100x20's load: 100 pairs of sockets, 20 frames/side at 1/s",
+        100,
+        20,
+        1.0,
+        backend="relay",
+    ),
+    Scenario(
+        "relay-1000x30s",
+        "the yardstick: bench/relay.py, a bare non-durable FastAPI relay, at chat-1000x30s's "
+        "load (1000 pairs of sockets at 1 frame/s/side for 30 s)",
+        1000,
+        30,
+        1.0,
+        backend="relay",
     ),
     Scenario("pairing-100/s", "300 takes paced at 100 takes/s", 300, 0, 1.0, 3, take_rate=100),
     Scenario(
@@ -383,15 +410,48 @@ def create_admin(env: dict[str, str]) -> tuple[str, str]:
     return username, password
 
 
+@contextlib.contextmanager
+def relay_server(*, cpu: int | None) -> Iterator[Servers]:
+    """``bench/relay.py serve`` on a free port, pinned to ``cpu``."""
+    workdir = Path(tempfile.mkdtemp(prefix="peerline-relay-"))
+    port = free_port()
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+    log = (workdir / "server.log").open("w")
+    proc = subprocess.Popen(
+        [*pin, sys.executable, str(REPO / "bench" / "relay.py"), "serve", "--port", str(port)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_ready(base_url, proc, workdir / "server.log")
+        yield Servers([base_url], [server_pid(proc)], {}, [workdir / "server.log"])
+    finally:
+        stop_server(proc)
+        log.close()
+        finish_workdir(workdir)
+
+
 def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any]:
-    if scenario.backend == "pg-redis-2proc":
+    if scenario.backend == "relay":
+        servers = relay_server(cpu=server_cpu)
+    elif scenario.backend == "pg-redis-2proc":
         servers = cluster(scenario.env, cpu=server_cpu)
     elif scenario.backend == "sqlite":
         servers = server(scenario.env, cpu=server_cpu)
     else:
         raise ValueError(f"unknown backend {scenario.backend!r}")
     with servers as running:
-        if scenario.idle:
+        if scenario.backend == "relay":
+            coro = relay.run_load(
+                running.urls[0].replace("http://", "ws://"),
+                pairs=scenario.seekers,
+                seconds=scenario.messages / scenario.rate,
+                rate=scenario.rate,
+                server_pids=running.pids,
+            )
+        elif scenario.idle:
             coro = load.run_idle(
                 running.urls[0],
                 scenario.idle,
@@ -428,6 +488,7 @@ def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any
         "scenario": scenario.name,
         "description": scenario.description,
         "backend": scenario.backend,
+        "rate": scenario.rate,
         **results,
         "server_log": findings,
     }
@@ -478,9 +539,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "| scenario | conns | convs | sent | delivered | lost | dup | out-of-order "
         "| latency p50 / p95 / p99 / max (ms) | delivered/s | pairing p50 / p95 / p99 (ms) "
         "| server CPU µs/msg | server RSS KiB/conn | authenticated / still open "
-        "| deflate negotiated | server idle CPU % | PostgreSQL / Redis CPU µs/msg¹ | notes |"
+        "| server CPU x relay² | deflate negotiated | server idle CPU % "
+        "| PostgreSQL / Redis CPU µs/msg¹ | notes |"
     )
-    lines = [header, "|" + "---|" * 18]
+    lines = [header, "|" + "---|" * 19]
     for r in rows:
         lat, pair = r.get("latency_ms", {}), r.get("pairing_ms", {})
         infra = r.get("infra_cpu_us_per_msg") or {}
@@ -505,6 +567,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                     else "-",
                     fmt(r.get("server_cpu_us_per_msg")),
                     fmt(r.get("server_rss_kib_per_conn")),
+                    fmt(r.get("server_cpu_x_relay")),
                     f"{r['authenticated']} / {r['still_open']}" if "authenticated" in r else "-",
                     fmt(r.get("deflate_negotiated")),
                     fmt(r.get("server_idle_cpu_pct")),
@@ -516,9 +579,29 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         )
     lines.append(
         "\n¹ The database and bus servers' own CPU over the same window, per delivered message; "
-        "not included in the server CPU column (which is the app processes only, summed)."
+        "not included in the server CPU column (which is the app processes only, summed).\n"
+        "² Server CPU per message as a multiple of the bare relay's at the same load (relay-100x20 "
+        "for chat-100x20, relay-1000x30s for the 1,000-conversation rows), measured in the same "
+        "run on the same machine (see bench/relay.py). The issue's targets, 150 µs for one process "
+        "on SQLite and 300 µs for two on PostgreSQL + Redis, set beside a relay at about "
+        f"25 µs, are {TARGET_X_RELAY['sqlite']:g}x and {TARGET_X_RELAY['pg-redis-2proc']:g}x."
     )
     return "\n".join(lines)
+
+
+def against_relay(rows: list[dict[str, Any]]) -> None:
+    """Add ``server_cpu_x_relay`` to each chat row for which the run measured the relay at the
+    same load (as many conversations as relay pairs, the same rate per side)."""
+    yardsticks = {
+        (r.get("conversations"), r.get("rate")): r["server_cpu_us_per_msg"]
+        for r in rows
+        if r.get("backend") == "relay" and r.get("server_cpu_us_per_msg")
+    }
+    for r in rows:
+        cost = r.get("server_cpu_us_per_msg")
+        yardstick = yardsticks.get((r.get("conversations"), r.get("rate")))
+        if cost and yardstick:
+            r["server_cpu_x_relay"] = round(cost / yardstick, 2)
 
 
 def main() -> int:
@@ -559,6 +642,7 @@ def main() -> int:
             )
         rows[-1]["scenario_wall_s"] = round(time.monotonic() - t0, 1)
         print(load.format_table(rows[-1]), file=sys.stderr, flush=True)
+    against_relay(rows)
     print(markdown(rows))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = (

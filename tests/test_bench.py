@@ -1,0 +1,66 @@
+"""The benchmark's yardstick: the bare relay really relays, and the ratio is read right."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support import ROOT, free_port
+
+sys.path.insert(0, str(ROOT / "bench"))
+import relay
+import run_standard
+
+
+@pytest.fixture
+def relay_url() -> Iterator[tuple[str, int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "relay.py"), "serve", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("relay did not start")
+        yield f"ws://127.0.0.1:{port}", process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_relay_passes_every_frame_to_the_peer_only(relay_url: tuple[str, int]) -> None:
+    url, pid = relay_url
+    results = await relay.run_load(url, pairs=3, seconds=1.0, rate=5.0, server_pids=[pid])
+    assert results["sent"] == results["delivered"] == 3 * 2 * 5
+    assert results["lost"] == results["duplicated"] == results["out_of_order"] == 0
+    assert results["misrouted"] == 0  # echoed to its sender, or sent to another pair
+    assert results["server_cpu_us_per_msg"] > 0
+
+
+def test_cpu_is_divided_by_the_relay_at_the_same_load() -> None:
+    rows = [
+        {"scenario": "relay-1000x30s", "backend": "relay", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 100.0},
+        {"scenario": "chat-1000x30s", "backend": "sqlite", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 350.0},
+        {"scenario": "chat-100x20", "backend": "sqlite", "conversations": 100, "rate": 1.0,
+         "server_cpu_us_per_msg": 500.0},
+    ]  # fmt: skip
+    run_standard.against_relay(rows)
+    assert rows[0]["server_cpu_x_relay"] == 1.0
+    assert rows[1]["server_cpu_x_relay"] == 3.5
+    assert "server_cpu_x_relay" not in rows[2]  # no relay at 100 pairs in this run

@@ -184,8 +184,10 @@ class MessageWriter:
 
         SQLite has one writer at a time: the batch runs only while the ORM's writer
         connection is in its pool (no unit of work half done), and a lock held by another
-        process is waited out here, in asyncio, never in SQLite's busy handler (which would
-        stall the whole event loop)."""
+        process (or by the checkpointer rewinding the log, see ``app.db.WalCheckpointer``) is
+        waited out here, in asyncio, never in SQLite's busy handler (which would stall the
+        whole event loop), in steps of at most 5 ms so a batch starts soon after the lock
+        goes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SQLITE_LOCK_WAIT_S
         delay = 0.001
@@ -197,7 +199,7 @@ class MessageWriter:
                 if "locked" not in str(exc) or loop.time() > deadline:
                     raise
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.005)
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:

@@ -227,8 +227,15 @@ class MessageWriter:
         try:
             if len(batch) == 1:  # one statement is its own transaction: no BEGIN, no COMMIT
                 return [await self._pg_send(connection, batch[0])]
+            # Each send locks its conversation's row until the commit. Two processes' batches
+            # taking rows in arrival order deadlocked (A then B against B then A); in
+            # conversation order they cannot. The sort is stable: one conversation's
+            # messages keep their order.
+            seqs = [SLOW] * len(batch)
             async with connection.transaction():
-                return [await self._pg_send(connection, p) for p in batch]
+                for i in sorted(range(len(batch)), key=lambda i: batch[i].conversation_id):
+                    seqs[i] = await self._pg_send(connection, batch[i])
+            return seqs
         except BaseException:
             # Whatever state the link is in, the next batch starts on a fresh one.
             self._pg = None

@@ -91,6 +91,8 @@ OPEN_TIMEOUT_S = 60.0  # TCP + WebSocket handshake, and then again for auth.ok
 # takes no more (a late reply would be read as the next take's).
 TAKE_REPLY_TIMEOUT_S = 30.0
 TAKE_ERRORS = frozenset({"queue_empty", "at_capacity", "rate_limited"})
+# A queue.join or availability.set answered with one of these is sent again.
+SETUP_RETRY_ERRORS = frozenset({"unavailable", "rate_limited"})
 # After the last send, deliveries may still arrive while the server works off its backlog: wait
 # as long as they keep coming, and call a message lost only after this long with none.
 DRAIN_IDLE_S = 5.0
@@ -548,6 +550,8 @@ class Peer:
         self.errors: list[Frame] = []
         # Set by the first queue.status (a seeker's join answered) or availability.ok.
         self.ready = asyncio.Event()
+        # queue.join or availability.set, resent if the server answers it unavailable.
+        self.setup_frame: Frame | None = None
 
     async def send(self, frame: Frame) -> None:
         await self.ws.send(json.dumps(frame))
@@ -581,7 +585,14 @@ class Peer:
                 code = frame.get("code", "?")
                 load.errors[code] = load.errors.get(code, 0) + 1
                 ref = frame.get("ref") or ""
-                if ref.startswith("send:"):
+                if ref == "setup" and code in SETUP_RETRY_ERRORS and self.setup_frame:
+                    # A join or availability.set refused under a burst: retry, as a client
+                    # would, after a pause.
+                    asyncio.get_running_loop().call_later(
+                        0.2 + random.random() * 0.3,
+                        lambda: asyncio.ensure_future(self.send(self.setup_frame or {})),
+                    )
+                elif ref.startswith("send:"):
                     load.send_errors[ref.removeprefix("send:")] = code
                 elif ref.startswith("take") or (not ref and code in TAKE_ERRORS):
                     self.replies.put_nowait(frame)
@@ -786,16 +797,17 @@ async def pair_everyone(
     Pairing time: the successful ``queue.take`` sent → both sides saw ``conversation.started``.
     """
     for seeker in seekers:
-        await seeker.send({"type": "queue.join"})
+        seeker.setup_frame = {"type": "queue.join", "ref": "setup"}
+        await seeker.send(seeker.setup_frame)
     for volunteer in volunteers:
-        await volunteer.send(
-            {
-                "type": "availability.set",
-                "available": True,
-                "capacity": capacity,
-                "auto_assign": False,
-            }
-        )
+        volunteer.setup_frame = {
+            "type": "availability.set",
+            "available": True,
+            "capacity": capacity,
+            "auto_assign": False,
+            "ref": "setup",
+        }
+        await volunteer.send(volunteer.setup_frame)
     # Takes start once every join and availability.set is answered: pairing time measures a
     # take, not the server working through the burst of setup frames before it.
     t_setup = time.perf_counter()

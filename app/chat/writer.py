@@ -9,9 +9,10 @@ plain driver calls:
 
 - SQLite: the whole batch is one synchronous function (``BEGIN IMMEDIATE`` … ``COMMIT``) on
   the writer's own connection, run in the event loop's thread like all SQLite calls here.
-- PostgreSQL: one statement per message (a CTE that allocates the seq and inserts), in one
-  transaction per batch (a batch of one is its own statement's transaction), on the
-  writer's own asyncpg connection.
+- PostgreSQL: one statement per round of the batch (arrays of sends, each conversation at
+  most once: a CTE that locks the rows, allocates the seqs and inserts), so a batch is one
+  round trip when no conversation sends twice in it; a batch of one round is its own
+  statement's transaction. On the writer's own asyncpg connection.
 
 A message is acknowledged and delivered only after its batch commits. Anything this path
 cannot decide (a supervisor writing, a closed or unknown conversation, a resent
@@ -48,15 +49,18 @@ SLOW = -1  # this path cannot decide: take the general path (nothing was written
 
 # The conditions are ``service.access_for``'s write rules in SQL: a seeker writes in their own open
 # conversation; anyone else writes as the volunteer of an active one nobody took over.
-_SEEKER_MAY_WRITE = "status IN ('waiting', 'active') AND seeker_id = {uid}"
-_VOLUNTEER_MAY_WRITE = "status = 'active' AND volunteer_id = {uid} AND lead_staff_id IS NULL"
+# ``{c}`` is the conversations table's qualifier ("" or "c.").
+_SEEKER_MAY_WRITE = "{c}status IN ('waiting', 'active') AND {c}seeker_id = {uid}"
+_VOLUNTEER_MAY_WRITE = (
+    "{c}status = 'active' AND {c}volunteer_id = {uid} AND {c}lead_staff_id IS NULL"
+)
 
 # Without RETURNING: in SQLite it costs more than the update and a select together.
 _SQLITE_NEXT_SEQ = "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? AND {cond}"
 SQLITE_LAST_SEQ = "SELECT last_seq FROM conversations WHERE id = ?"
 SQLITE_NEXT_SEQ = {
-    True: _SQLITE_NEXT_SEQ.format(cond=_SEEKER_MAY_WRITE.format(uid="?")),
-    False: _SQLITE_NEXT_SEQ.format(cond=_VOLUNTEER_MAY_WRITE.format(uid="?")),
+    True: _SQLITE_NEXT_SEQ.format(cond=_SEEKER_MAY_WRITE.format(c="", uid="?")),
+    False: _SQLITE_NEXT_SEQ.format(cond=_VOLUNTEER_MAY_WRITE.format(c="", uid="?")),
 }
 SQLITE_INSERT = (
     "INSERT INTO messages (conversation_id, seq, sender_id, sender_role, sender_alias,"
@@ -65,23 +69,48 @@ SQLITE_INSERT = (
 )
 SQLITE_UNDO_SEQ = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?"
 
-# One round trip per message, atomic on its own: lock the conversation row and read the
-# next seq, insert, and move last_seq only if the insert happened. A resent client_msg_id
-# inserts nothing and uses up no seq (no row comes back: the general path answers it). A
-# concurrent sender waits on the row lock and then reads the seq this one left.
-_PG_SEND = (
-    "WITH s AS (SELECT last_seq + 1 AS seq FROM conversations"
-    " WHERE id = $1 AND {cond} FOR UPDATE),"
+# One round trip for a round of sends (each conversation at most once in it), atomic on its
+# own: lock the conversations' rows in id order and read each next seq, insert, and move
+# last_seq only where the insert happened. A send its sender may not make, or a resent
+# client_msg_id, inserts nothing and uses up no seq (no row comes back: the general path
+# answers it). A concurrent sender waits on the row lock and then reads the seq this one
+# left (READ COMMITTED re-reads a locked row's newest version).
+PG_SEND_ROUND = (
+    "WITH b AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::text[], $7::timestamptz[])"
+    " AS b(conversation_id, sender_id, sender_role, sender_alias, client_msg_id, body, sent_at)),"
+    " s AS (SELECT c.id, c.last_seq + 1 AS seq FROM conversations c"
+    " JOIN b ON b.conversation_id = c.id"
+    " WHERE CASE WHEN b.sender_role = 'seeker'"
+    f" THEN {_SEEKER_MAY_WRITE.format(c='c.', uid='b.sender_id')}"
+    f" ELSE {_VOLUNTEER_MAY_WRITE.format(c='c.', uid='b.sender_id')} END"
+    " ORDER BY c.id FOR UPDATE OF c),"
     " i AS (INSERT INTO messages (conversation_id, seq, sender_id, sender_role, sender_alias,"
-    " client_msg_id, text, sent_at) SELECT $1, seq, $2, $3, $4, $5, $6, $7 FROM s"
-    " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING RETURNING seq),"
-    " u AS (UPDATE conversations SET last_seq = i.seq FROM i WHERE conversations.id = $1)"
-    " SELECT seq FROM i"
+    " client_msg_id, text, sent_at)"
+    " SELECT b.conversation_id, s.seq, b.sender_id, b.sender_role, b.sender_alias,"
+    " b.client_msg_id, b.body, b.sent_at FROM b JOIN s ON s.id = b.conversation_id"
+    " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING"
+    " RETURNING conversation_id, seq),"
+    " u AS (UPDATE conversations SET last_seq = i.seq FROM i"
+    " WHERE conversations.id = i.conversation_id)"
+    " SELECT conversation_id, seq FROM i"
 )
-PG_SEND = {
-    True: _PG_SEND.format(cond=_SEEKER_MAY_WRITE.format(uid="$2")),
-    False: _PG_SEND.format(cond=_VOLUNTEER_MAY_WRITE.format(uid="$2")),
-}
+
+
+def pg_rounds(batch: list[Pending]) -> list[list[int]]:
+    """The batch's indexes in rounds, each conversation at most once per round and its
+    messages in arrival order across rounds: a conversation's second message in the batch
+    goes in the second round, and so on. Every conversation of a later round is in the
+    first, so all row locks are taken by the first round's statement, in id order."""
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for index, pending in enumerate(batch):
+        k = seen.get(pending.conversation_id, 0)
+        seen[pending.conversation_id] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(index)
+    return rounds
 
 
 @dataclass(slots=True)
@@ -225,16 +254,19 @@ class MessageWriter:
             )
         connection = self._pg
         try:
-            if len(batch) == 1:  # one statement is its own transaction: no BEGIN, no COMMIT
-                return [await self._pg_send(connection, batch[0])]
-            # Each send locks its conversation's row until the commit. Two processes' batches
-            # taking rows in arrival order deadlocked (A then B against B then A); in
-            # conversation order they cannot. The sort is stable: one conversation's
-            # messages keep their order.
+            rounds = pg_rounds(batch)
+            if len(rounds) == 1:  # one statement is its own transaction: no BEGIN, no COMMIT
+                return await self._pg_round(connection, batch, rounds[0])
+            # Each round's statement locks its conversations' rows until the commit, in id
+            # order (two processes' batches taking rows in arrival order deadlocked: A then
+            # B against B then A); later rounds only revisit rows the first one holds.
             seqs = [SLOW] * len(batch)
             async with connection.transaction():
-                for i in sorted(range(len(batch)), key=lambda i: batch[i].conversation_id):
-                    seqs[i] = await self._pg_send(connection, batch[i])
+                for indexes in rounds:
+                    for i, seq in zip(
+                        indexes, await self._pg_round(connection, batch, indexes), strict=True
+                    ):
+                        seqs[i] = seq
             return seqs
         except BaseException:
             # Whatever state the link is in, the next batch starts on a fresh one.
@@ -243,18 +275,21 @@ class MessageWriter:
             raise
 
     @staticmethod
-    async def _pg_send(connection: Any, p: Pending) -> int:
-        seq = await connection.fetchval(
-            PG_SEND[p.sender_role == "seeker"],
-            p.conversation_id,
-            p.sender_id,
-            p.sender_role,
-            p.sender_alias,
-            p.client_msg_id,
-            p.text,
-            p.sent_at,
+    async def _pg_round(connection: Any, batch: list[Pending], indexes: list[int]) -> list[int]:
+        """Store one round (distinct conversations) in one statement; the seqs in order."""
+        sends = [batch[i] for i in indexes]
+        rows = await connection.fetch(
+            PG_SEND_ROUND,
+            [p.conversation_id for p in sends],
+            [p.sender_id for p in sends],
+            [p.sender_role for p in sends],
+            [p.sender_alias for p in sends],
+            [p.client_msg_id for p in sends],
+            [p.text for p in sends],
+            [p.sent_at for p in sends],
         )
-        return SLOW if seq is None else int(seq)
+        stored = {row[0]: row[1] for row in rows}
+        return [stored.get(p.conversation_id, SLOW) for p in sends]
 
     async def close(self) -> None:
         await self.drain()

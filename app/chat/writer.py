@@ -70,8 +70,9 @@ SQLITE_INSERT = (
 SQLITE_UNDO_SEQ = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?"
 
 # One round trip for a round of sends (each conversation at most once in it), atomic on its
-# own: lock the conversations' rows in id order and read each next seq, insert, and move
-# last_seq only where the insert happened. A send its sender may not make, or a resent
+# own: lock the conversations' rows in id order (every one named, even where the send is
+# refused, so a later round of the batch takes no new lock) and read each next seq, insert,
+# and move last_seq only where the insert happened. A send its sender may not make, or a resent
 # client_msg_id, inserts nothing and uses up no seq (no row comes back: the general path
 # answers it). A concurrent sender waits on the row lock and then reads the seq this one
 # left (READ COMMITTED re-reads a locked row's newest version).
@@ -79,17 +80,16 @@ PG_SEND_ROUND = (
     "WITH b AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
     " $5::text[], $6::text[], $7::timestamptz[])"
     " AS b(conversation_id, sender_id, sender_role, sender_alias, client_msg_id, body, sent_at)),"
-    " s AS (SELECT c.id, c.last_seq + 1 AS seq FROM conversations c"
-    " JOIN b ON b.conversation_id = c.id"
-    " WHERE CASE WHEN b.sender_role = 'seeker'"
+    " s AS (SELECT c.id, c.last_seq + 1 AS seq, CASE WHEN b.sender_role = 'seeker'"
     f" THEN {_SEEKER_MAY_WRITE.format(c='c.', uid='b.sender_id')}"
-    f" ELSE {_VOLUNTEER_MAY_WRITE.format(c='c.', uid='b.sender_id')} END"
+    f" ELSE {_VOLUNTEER_MAY_WRITE.format(c='c.', uid='b.sender_id')} END AS may_write"
+    " FROM conversations c JOIN b ON b.conversation_id = c.id"
     " ORDER BY c.id FOR UPDATE OF c),"
     " i AS (INSERT INTO messages (conversation_id, seq, sender_id, sender_role, sender_alias,"
     " client_msg_id, text, sent_at)"
     " SELECT b.conversation_id, s.seq, b.sender_id, b.sender_role, b.sender_alias,"
     " b.client_msg_id, b.body, b.sent_at FROM b JOIN s ON s.id = b.conversation_id"
-    " ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING"
+    " WHERE s.may_write ON CONFLICT (conversation_id, sender_id, client_msg_id) DO NOTHING"
     " RETURNING conversation_id, seq),"
     " u AS (UPDATE conversations SET last_seq = i.seq FROM i"
     " WHERE conversations.id = i.conversation_id)"

@@ -256,16 +256,15 @@ class MessageWriter:
         try:
             rounds = pg_rounds(batch)
             if len(rounds) == 1:  # one statement is its own transaction: no BEGIN, no COMMIT
-                return await self._pg_round(connection, batch, rounds[0])
+                return await self._pg_round(connection, batch)
             # Each round's statement locks its conversations' rows until the commit, in id
             # order (two processes' batches taking rows in arrival order deadlocked: A then
             # B against B then A); later rounds only revisit rows the first one holds.
             seqs = [SLOW] * len(batch)
             async with connection.transaction():
                 for indexes in rounds:
-                    for i, seq in zip(
-                        indexes, await self._pg_round(connection, batch, indexes), strict=True
-                    ):
+                    stored = await self._pg_round(connection, [batch[i] for i in indexes])
+                    for i, seq in zip(indexes, stored, strict=True):
                         seqs[i] = seq
             return seqs
         except BaseException:
@@ -275,9 +274,8 @@ class MessageWriter:
             raise
 
     @staticmethod
-    async def _pg_round(connection: Any, batch: list[Pending], indexes: list[int]) -> list[int]:
+    async def _pg_round(connection: Any, sends: list[Pending]) -> list[int]:
         """Store one round (distinct conversations) in one statement; the seqs in order."""
-        sends = [batch[i] for i in indexes]
         rows = await connection.fetch(
             PG_SEND_ROUND,
             [p.conversation_id for p in sends],

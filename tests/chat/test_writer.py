@@ -1,4 +1,4 @@
-"""The group-commit writer: batches on SQLite and PostgreSQL, and several processes writing at once."""
+"""The group-commit writer: batches on SQLite and PostgreSQL, several processes at once."""
 
 from __future__ import annotations
 

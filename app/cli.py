@@ -139,6 +139,7 @@ def serve(host: str, port: int, workers: int) -> None:
         server_header=False,
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
+        ws="app.socket_protocol:PeerlineWebSocketProtocol",
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),

@@ -38,6 +38,7 @@ from app.errors import AppError, Unauthorized, Unavailable
 from app.identity import service as identity_service
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.socket_protocol import SEND_TEXT_EXTENSION
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -110,11 +111,13 @@ class Outbox:
     never wait. (``asyncio.Queue`` does more per item, and holds four deques and an event
     per socket for features this never uses.)"""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_loop", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[str | Event | Resume] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        # Kept: on Python 3.11 every get_running_loop() is a getpid() system call.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def qsize(self) -> int:
         return len(self._items)
@@ -127,7 +130,9 @@ class Outbox:
 
     async def get(self) -> str | Event | Resume:
         while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -172,6 +177,12 @@ class Connection:
     close_code: int = 1000
     # Until auth.ok is queued, anything else waits here, so auth.ok is always first.
     early: list[str | Event | Resume] | None = field(default_factory=list)
+    # The server's synchronous send (``app.socket_protocol``; None under another server) and
+    # whether the send loop is busy with an item. While it is idle and the outbox is empty,
+    # a frame (or the next message of a conversation) goes out at once, without waking the
+    # send loop: nothing is ahead of it, so the order is the outbox's.
+    send_now: Callable[[str], bool] | None = None
+    sender_busy: bool = True
 
     @property
     def user_id(self) -> str:
@@ -188,6 +199,8 @@ class Connection:
         if self.early is not None:
             self.early.append(item)
             return
+        if not self.sender_busy and not self.outbox.qsize() and self._send_at_once(item):
+            return
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
             log.info("closing slow consumer (outbox full)")
@@ -197,6 +210,25 @@ class Connection:
                 self.stop.set_result(None)
             return
         self.outbox.put_nowait(item)
+
+    def _send_at_once(self, item: str | Event | Resume) -> bool:
+        """Send a frame, or a conversation's next message, now; False: queue it."""
+        send_now = self.send_now
+        if send_now is None:
+            return False
+        if type(item) is str:
+            return send_now(item)
+        if type(item) is Event and item.kind == "chat.message" and item.exclude is None:
+            cursor = self.cursors.get(item.conversation_id or "")
+            if (
+                cursor is not None
+                and cursor.delivered is not None
+                and item.seq == cursor.delivered + 1
+                and send_now(item.frame)
+            ):
+                cursor.delivered = item.seq
+                return True
+        return False
 
     def send(self, frame: str) -> None:
         self._put(frame)
@@ -241,8 +273,11 @@ class Connection:
     # -- sending ----------------------------------------------------------------------
     async def send_loop(self) -> None:
         ws = self.websocket
+        self.send_now = ws.scope.get("extensions", {}).get(SEND_TEXT_EXTENSION)
         while True:
+            self.sender_busy = False
             item = await self.outbox.get()
+            self.sender_busy = True
             if isinstance(item, str):
                 await ws.send_text(item)
             elif isinstance(item, Resume):

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # Frames queued for one slow socket before it is disconnected (it can resume).
     outbox_max_frames: int = 1000
     max_sockets_per_token: int = 10
+    # Chat messages are committed in groups (app/chat/writer.py); a group starts at least
+    # this long after the previous one was committed. Under load one commit then carries
+    # several messages (a commit's cost is mostly per commit, not per message); a lone
+    # message on a quiet server waits for nothing. 0 commits as soon as the last one ends.
+    chat_commit_interval_s: float = Field(0.002, ge=0, le=0.05)
 
     # Matching: a seeker whose position is within the free slots waits about this long for
     # a volunteer to take the chat; beyond, the average chat length per slot is used.

@@ -109,7 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         runtime.queue_notifier = QueueNotifier(runtime)
         runtime.writer = MessageWriter(
-            runtime.db, bus, sqlite_synchronous=settings.sqlite_synchronous
+            runtime.db,
+            bus,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            commit_interval_s=settings.chat_commit_interval_s,
         )
         runtime.presence = PresenceTracker(runtime)
         runtime.jobs = JobRunner(runtime, background_jobs(runtime))

@@ -132,22 +132,42 @@ class Pending:
 
 
 class MessageWriter:
-    """Queue sends; one task writes them in batches, in arrival order."""
+    """Queue sends; one task writes them in batches, in arrival order.
 
-    def __init__(self, db: Database, bus: Bus, *, sqlite_synchronous: str = "NORMAL") -> None:
+    A batch starts at least ``commit_interval_s`` after the previous one committed. Without
+    that pause a batch is whatever arrived during one turn of the event loop (1.6 messages a
+    commit at 2,000 messages a second), and most of a commit's cost is per commit, not per
+    message: the locks, the log's frame headers, and the pages of conversation rows and
+    indexes, each written once however many of the batch's messages touched them. A message
+    that arrives after a quiet spell waits for nothing. (Measured: README, Performance.)
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        *,
+        sqlite_synchronous: str = "NORMAL",
+        commit_interval_s: float = 0.0,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.dialect = db.engine.dialect.name
         self.sqlite_synchronous = sqlite_synchronous
+        self.commit_interval_s = commit_interval_s
+        self._last_commit = float("-inf")
         self._sqlite: sqlite3.Connection | None = None
         self._pg: Any = None
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def write(self, pending: Pending) -> int:
         """The message's seq once committed and announced, or ``SLOW``. Raises what the
         database raised if the batch could not be stored."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:  # kept: on Python 3.11 get_running_loop() is a getpid() system call
+            loop = self._loop = asyncio.get_running_loop()
         pending.future = loop.create_future()
         self._queue.append(pending)
         if self._task is None:
@@ -161,10 +181,15 @@ class MessageWriter:
                 await asyncio.shield(self._task)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._queue:
+                pause = self._last_commit + self.commit_interval_s - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._write_batch(batch)
+                self._last_commit = loop.time()
         finally:
             self._task = None
             if self._queue:  # cancelled mid-way: nobody may wait for ever
@@ -350,4 +375,6 @@ def _sqlite_batch(connection: sqlite3.Connection, batch: list[Pending]) -> list[
 
 def sqlite_timestamp(value: datetime) -> str:
     """The text SQLAlchemy's SQLite ``DateTime`` stores: naive UTC with microseconds."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -107,3 +107,48 @@ async def test_one_batch_stores_each_send_once_in_arrival_order(
         {"type": "chat.send", "conversation_id": first, "client_msg_id": "a4", "text": "next"}
     )
     assert (await back.recv("chat.ack"))["seq"] == 4
+
+
+@pytest.mark.parametrize("interval", [0.0, 0.3])
+async def test_sends_just_after_a_commit_wait_for_the_commit_interval_together(
+    server: Server, backend: Backend, staff: Any, interval: float
+) -> None:
+    """With a commit interval, a send that arrives just after a commit waits, and one that
+    arrives a moment later joins it in the same commit; with none, each goes at once."""
+    s, v, cid, seeker = await paired(server, staff)
+    await s.close()
+    await v.close()
+    events: list[str] = []
+
+    def send(msg_id: str) -> Pending:
+        return Pending(
+            cid,
+            seeker["seeker_id"],
+            "seeker",
+            seeker["alias"],
+            msg_id,
+            msg_id,
+            utcnow(),
+            on_commit=lambda _seq: events.append(f"commit {msg_id}"),
+        )
+
+    async def write(msg_id: str) -> None:
+        await writer.write(send(msg_id))
+        events.append(f"done {msg_id}")
+
+    engine = create_engine(backend.database_url)
+    db = Database(engine, create_bus(None))
+    writer = MessageWriter(db, db.bus, commit_interval_s=interval)
+    try:
+        await write("a")
+        b = asyncio.create_task(write("b"))
+        await asyncio.sleep(0.05)
+        await write("c")
+        await b
+    finally:
+        await writer.close()
+        await engine.dispose()
+    if interval:
+        assert events == ["commit a", "done a", "commit b", "commit c", "done b", "done c"]
+    else:
+        assert events == ["commit a", "done a", "commit b", "done b", "commit c", "done c"]

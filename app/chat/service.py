@@ -145,28 +145,6 @@ class Stored:
     duplicate: bool
 
 
-def ack_frame(
-    *,
-    conversation_id: str,
-    client_msg_id: str,
-    seq: int,
-    sent_at: datetime | str,  # a str: already ``protocol.iso``
-    duplicate: bool,
-    ref: str | None,
-) -> str:
-    return protocol.dumps(
-        {
-            "type": "chat.ack",
-            "conversation_id": conversation_id,
-            "client_msg_id": client_msg_id,
-            "seq": seq,
-            "sent_at": sent_at,
-            "duplicate": duplicate,
-            "ref": ref,
-        }
-    )
-
-
 def message_frame(message: Message) -> str:
     return protocol.chat_message_frame(
         conversation_id=message.conversation_id,
@@ -217,7 +195,7 @@ async def send_message(
 
         def ack(seq: int) -> None:
             reply(
-                ack_frame(
+                protocol.ack_frame(
                     conversation_id=conversation_id,
                     client_msg_id=client_msg_id,
                     seq=seq,
@@ -258,7 +236,7 @@ async def send_message(
     def ack_stored(stored: Stored) -> None:
         message = stored.message
         reply(
-            ack_frame(
+            protocol.ack_frame(
                 conversation_id=message.conversation_id,
                 client_msg_id=message.client_msg_id,
                 seq=message.seq,

@@ -204,21 +204,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def peerline_command() -> list[str]:
-    """``peerline`` from the venv if installed, else ``python -m app.cli``."""
+def peerline_command(tree: Path = REPO) -> list[str]:
+    """``peerline`` from the venv if installed, else ``python -m app.cli`` (always for
+    another work tree, e.g. ``bench/compare.py``'s: run there, it imports that tree's app)."""
     script = Path(sys.executable).parent / "peerline"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    if tree == REPO and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "app.cli"]
 
 
 def start_server(
-    env: dict[str, str], log: Any, *, cpu: int | None
+    env: dict[str, str], log: Any, *, cpu: int | None, tree: Path = REPO
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``peerline serve`` on a free port, pinned to ``cpu``; returns (process, base_url)."""
     port = free_port()
     pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
     proc = subprocess.Popen(
-        [*pin, *peerline_command(), "serve", "--port", str(port)],
-        cwd=REPO,
+        [*pin, *peerline_command(tree), "serve", "--port", str(port)],
+        cwd=tree,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -254,8 +257,8 @@ class Servers:
 
 
 @contextlib.contextmanager
-def server(env_extra: dict[str, str], *, cpu: int | None) -> Iterator[Servers]:
-    """A migrated, listening server on a fresh SQLite file."""
+def server(env_extra: dict[str, str], *, cpu: int | None, tree: Path = REPO) -> Iterator[Servers]:
+    """A migrated, listening server on a fresh SQLite file, of ``tree``'s code."""
     workdir = Path(tempfile.mkdtemp(prefix="peerline-bench-"))
     env = {
         **os.environ,
@@ -269,15 +272,15 @@ def server(env_extra: dict[str, str], *, cpu: int | None) -> Iterator[Servers]:
     proc = None
     try:
         subprocess.run(
-            [*peerline_command(), "migrate"],
-            cwd=REPO,
+            [*peerline_command(tree), "migrate"],
+            cwd=tree,
             env=env,
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=120,
         )
-        proc, base_url = start_server(env, log, cpu=cpu)
+        proc, base_url = start_server(env, log, cpu=cpu, tree=tree)
         wait_ready(base_url, proc, workdir / "server.log")
         yield Servers([base_url], [server_pid(proc)], env, [workdir / "server.log"])
     finally:
@@ -395,13 +398,13 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> 
     )
 
 
-def create_admin(env: dict[str, str]) -> tuple[str, str]:
+def create_admin(env: dict[str, str], tree: Path = REPO) -> tuple[str, str]:
     username, password = f"bench-admin-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     subprocess.run(
-        [*peerline_command(), "create-user", "--role", "admin", "--username", username],
+        [*peerline_command(tree), "create-user", "--role", "admin", "--username", username],
         input=password + "\n",
         text=True,
-        cwd=REPO,
+        cwd=tree,
         env=env,
         check=True,
         capture_output=True,

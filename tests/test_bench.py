@@ -65,3 +65,18 @@ def test_cpu_is_divided_by_the_relay_at_the_same_load() -> None:
     assert rows[0]["server_cpu_x_relay"] == 1.0
     assert rows[1]["server_cpu_x_relay"] == 3.5
     assert "server_cpu_x_relay" not in rows[2]  # no relay at 100 pairs in this run
+
+
+def test_compare_runs_both_sides_at_once_and_reports_each(capsys) -> None:
+    """bench/compare.py: two servers (here the same tree, B with a setting changed) driven at
+    the same time; each side's figures and the ratio are printed, nothing is lost."""
+    import compare
+
+    code = compare.main(
+        ["--b-env", "CHAT_COMMIT_INTERVAL_S=0", "--seekers", "5", "--messages", "3"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "A .: " in out and "B . CHAT_COMMIT_INTERVAL_S=0: " in out
+    assert out.count("lost 0, duplicated 0") == 2
+    assert "CPU per message B / A: " in out

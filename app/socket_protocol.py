@@ -32,8 +32,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 SEND_TEXT_EXTENSION = "peerline.send_text"
 # Frames received but not yet taken by the app before reading pauses (and resumes below
-# the second figure). A client sends at most RATE_LIMIT_BURST frames in a burst before the
-# app starts refusing them, so this is rarely reached.
+# the second figure). The app takes each frame as it comes (a flood past the rate limit is
+# refused, not queued), so the queue grows only while the app is behind, typically waiting
+# for this client to read what was sent to it; then TCP holds the client back.
 READ_PAUSE_FRAMES = 32
 READ_RESUME_FRAMES = 8
 

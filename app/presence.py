@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Rows per upsert statement: well under the bound-parameter limits of SQLite and asyncpg.
+# Rows per executemany of the upsert: bounds what one call holds and sends.
 UPSERT_CHUNK = 1000
 # At most one presence write per this long: in a reconnect storm the arrivals of a quarter
 # second share one transaction instead of taking SQLite's single writer from the sends, and
@@ -100,14 +100,17 @@ async def record(
     else:
         from sqlalchemy.dialects.sqlite import insert
     rows = [{**r, "process": process, "seen_at": now} for r in rows]
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        stmt = insert(Presence).values(rows[start : start + UPSERT_CHUNK])
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Presence.process, Presence.user_id],
-                set_={"connected": stmt.excluded.connected, "seen_at": stmt.excluded.seen_at},
-            )
+    if rows:
+        # One statement executed for many rows (the driver's executemany), compiled once and
+        # cached: a multi-row VALUES is compiled anew for every count of rows, and in a
+        # reconnect storm that compiling was 6 % of the process's CPU.
+        stmt = insert(Presence.__table__)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Presence.process, Presence.user_id],
+            set_={"connected": stmt.excluded.connected, "seen_at": stmt.excluded.seen_at},
         )
+        for start in range(0, len(rows), UPSERT_CHUNK):
+            await session.execute(stmt, rows[start : start + UPSERT_CHUNK])
     if refresh:
         await session.execute(
             update(Presence)

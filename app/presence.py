@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Rows per executemany of the upsert: bounds what one call holds and sends.
-UPSERT_CHUNK = 1000
 # At most one presence write per this long: in a reconnect storm the arrivals of a quarter
 # second share one transaction instead of taking SQLite's single writer from the sends, and
 # a quarter second is nothing against deadlines of minutes.
@@ -109,8 +107,7 @@ async def record(
             index_elements=[Presence.process, Presence.user_id],
             set_={"connected": stmt.excluded.connected, "seen_at": stmt.excluded.seen_at},
         )
-        for start in range(0, len(rows), UPSERT_CHUNK):
-            await session.execute(stmt, rows[start : start + UPSERT_CHUNK])
+        await session.execute(stmt, rows)
     if refresh:
         await session.execute(
             update(Presence)

@@ -119,14 +119,9 @@ class PeerlineWebSocketProtocol(WebSocketsSansIOProtocol):
             self._raw.write(b"".join(queued))
 
     async def send(self, message: Any) -> None:
-        if (
-            message["type"] == "websocket.send"
-            and message.get("text") is not None
-            and self.can_send()
-        ):
-            self.send_text(message["text"])
-            return
-        await super().send(message)
+        text = message.get("text") if message["type"] == "websocket.send" else None
+        if text is None or not self.send_text(text):
+            await super().send(message)
 
     # -- receiving ------------------------------------------------------------------------
     def send_receive_event_to_app(self) -> None:

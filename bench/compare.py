@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         for side, rev, pairs in (("A", args.a, args.a_env), ("B", args.b, args.b_env))
     }
     run_standard.load.raise_fd_limit()  # the servers started from here inherit it
-    rounds = []
+    rounds, ratios = [], []
     with work_tree(args.a) as tree_a, work_tree(args.b) as tree_b:
         trees = {"A": tree_a, "B": tree_b}
         for number in range(args.rounds):
@@ -167,15 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             for side in ("A", "B"):
                 print(line(side, labels[side], results[side]))
             if all("error" not in r for r in results.values()):
-                ratio = (
+                ratios.append(
                     results["B"]["server_cpu_us_per_msg"] / results["A"]["server_cpu_us_per_msg"]
                 )
-                print(f"  CPU per message B / A: {ratio:.3f}")
-    ratios = [
-        r["B"]["server_cpu_us_per_msg"] / r["A"]["server_cpu_us_per_msg"]
-        for r in rounds
-        if all("error" not in x for x in r.values())
-    ]
+                print(f"  CPU per message B / A: {ratios[-1]:.3f}")
     if len(ratios) > 1:
         print(f"median B / A over {len(ratios)} rounds: {statistics.median(ratios):.3f}")
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -181,7 +181,7 @@ class MessageWriter:
                 await asyncio.shield(self._task)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         try:
             while self._queue:
                 pause = self._last_commit + self.commit_interval_s - loop.time()

@@ -41,6 +41,8 @@ from app.identity.service import Principal
 from app.socket_protocol import SEND_TEXT_EXTENSION
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -366,7 +368,7 @@ class Connection:
         """
         try:
             async with self.runtime.db.reader() as session:
-                conversation, access = await chat_service.get_for(
+                conversation, access = await chat_service.read_for(
                     session, self.principal, item.conversation_id
                 )
                 self.watch(item.conversation_id)
@@ -472,7 +474,9 @@ class Connection:
                 self.send(protocol.error_frame("internal", "unexpected error", ref))
 
 
-async def resume_extras(session: Any, conversation: Any, access: Any) -> list[str]:
+async def resume_extras(
+    session: AsyncSession, conversation: chat_service.ConversationView, access: chat_service.Access
+) -> list[str]:
     """What a resumed socket needs besides messages: the seeker's helpline cards; for staff
     the checklist in progress and the whispers."""
     from app.referrals import service as referral_service
@@ -595,25 +599,18 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
 
 
 async def send_auth_ok(conn: Connection) -> None:
-    from app.matching import service as matching_service
-
     async with conn.runtime.db.reader() as session:
         conversations = await chat_service.open_conversations(session, conn.principal)
-        listed = []
-        for conversation in conversations:
-            listed.append(
-                {
-                    "conversation_id": conversation.id,
-                    "status": conversation.status,
-                    "peer_alias": await matching_service.peer_alias(
-                        session,
-                        conversation,
-                        Role.seeker if conn.role is Role.seeker else Role.volunteer,
-                    ),
-                    "last_seq": conversation.last_seq,
-                    "language": conversation.language,
-                }
-            )
+    listed = [
+        {
+            "conversation_id": conversation.id,
+            "status": conversation.status,
+            "peer_alias": conversation.peer_alias,
+            "last_seq": conversation.last_seq,
+            "language": conversation.language,
+        }
+        for conversation in conversations
+    ]
     for conversation in conversations:
         conn.watch(conversation.id)
         if conversation.status == "waiting" and conn.role is Role.seeker:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,7 @@ from app.chat.models import Conversation, Message
 from app.chat.writer import SLOW, MessageWriter, Pending
 from app.db import Database, UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
-from app.identity.models import Role
+from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.lifecycle import Lifecycle
 
@@ -45,6 +46,8 @@ CONVERSATION_LIFECYCLE = Lifecycle(
     },
 )
 OPEN_STATUSES = (ConversationStatus.waiting.value, ConversationStatus.active.value)
+# A conversation to read: the ORM object, or a row of all its columns (``read_for``).
+ConversationView = Conversation | Row[Any]
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -77,7 +80,7 @@ class Access:
 
 
 async def access_for(
-    session: AsyncSession, conversation: Conversation, principal: Principal
+    session: AsyncSession, conversation: ConversationView, principal: Principal
 ) -> Access | None:
     """None when the caller is not in the conversation.
 
@@ -120,6 +123,23 @@ async def get_for(
     return conversation, access
 
 
+# Reads on every resume and every socket's ``auth.ok`` (2,000 of each in a reconnect storm):
+# plain rows through SQLAlchemy Core, statements built once, no ORM objects to build.
+_conversations, _messages = Conversation.__table__, Message.__table__
+_CONVERSATION_BY_ID = select(_conversations).where(_conversations.c.id == bindparam("id"))
+
+
+async def read_for(
+    session: AsyncSession, principal: Principal, conversation_id: str
+) -> tuple[Row[Any], Access]:
+    """``get_for`` for reading only: the conversation as a row, not an object to change."""
+    conversation = (await session.execute(_CONVERSATION_BY_ID, {"id": conversation_id})).first()
+    access = await access_for(session, conversation, principal) if conversation else None
+    if conversation is None or access is None:
+        raise NotFound("no such conversation")
+    return conversation, access
+
+
 async def authorise_read(session: AsyncSession, principal: Principal, conversation_id: str) -> None:
     """Participants read their conversation; supervisors and admins may read any, and each
     such read is written to the audit trail."""
@@ -145,7 +165,19 @@ class Stored:
     duplicate: bool
 
 
-def message_frame(message: Message) -> str:
+class StoredMessage(Protocol):
+    """What a ``chat.message`` frame is made of: a ``Message``, or a row of its columns."""
+
+    conversation_id: str
+    seq: int
+    sender_role: str
+    sender_alias: str
+    text: str
+    sent_at: datetime
+    client_msg_id: str
+
+
+def message_frame(message: StoredMessage) -> str:
     return protocol.chat_message_frame(
         conversation_id=message.conversation_id,
         seq=message.seq,
@@ -460,17 +492,34 @@ async def write_note(
     conversation.wrapup_note = text
 
 
+_MESSAGES_AFTER = (
+    select(
+        _messages.c.conversation_id,
+        _messages.c.seq,
+        _messages.c.sender_role,
+        _messages.c.sender_alias,
+        _messages.c.client_msg_id,
+        _messages.c.text,
+        _messages.c.sent_at,
+    )
+    .where(
+        _messages.c.conversation_id == bindparam("conversation_id"),
+        _messages.c.seq > bindparam("after_seq"),
+    )
+    .order_by(_messages.c.seq)
+)
+_MESSAGES_AFTER_LIMITED = _MESSAGES_AFTER.limit(bindparam("limit"))
+
+
 async def messages_after(
     session: AsyncSession, *, conversation_id: str, after_seq: int, limit: int | None = None
-) -> list[Message]:
-    stmt = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
-        .order_by(Message.seq)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(await session.scalars(stmt))
+) -> list[Row[Any]]:
+    """A conversation's messages after ``after_seq`` in order, as rows (see ``StoredMessage``)."""
+    params: dict[str, Any] = {"conversation_id": conversation_id, "after_seq": after_seq}
+    if limit is None:
+        return list(await session.execute(_MESSAGES_AFTER, params))
+    params["limit"] = limit
+    return list(await session.execute(_MESSAGES_AFTER_LIMITED, params))
 
 
 def _mine(principal: Principal):  # type: ignore[no-untyped-def]
@@ -480,13 +529,40 @@ def _mine(principal: Principal):  # type: ignore[no-untyped-def]
     return Conversation.volunteer_id == principal.user_id
 
 
-async def open_conversations(session: AsyncSession, principal: Principal) -> list[Conversation]:
-    stmt = (
-        select(Conversation)
-        .where(_mine(principal), Conversation.status.in_(OPEN_STATUSES))
-        .order_by(Conversation.queued_at)
+def _open_with_peer(*, mine: Any, peer: Any, peer_id: Any) -> Any:
+    return (
+        select(
+            _conversations.c.id,
+            _conversations.c.status,
+            _conversations.c.last_seq,
+            _conversations.c.language,
+            peer.c.alias.label("peer_alias"),
+        )
+        .outerjoin(peer, peer.c.id == peer_id)
+        .where(mine == bindparam("user_id"), _conversations.c.status.in_(OPEN_STATUSES))
+        .order_by(_conversations.c.queued_at)
     )
-    return list(await session.scalars(stmt))
+
+
+_OPEN_CONVERSATIONS = {
+    True: _open_with_peer(  # a seeker's; the peer is the volunteer, once one took it
+        mine=_conversations.c.seeker_id,
+        peer=StaffUser.__table__,
+        peer_id=_conversations.c.volunteer_id,
+    ),
+    False: _open_with_peer(  # a volunteer's; the peer is the seeker
+        mine=_conversations.c.volunteer_id,
+        peer=Seeker.__table__,
+        peer_id=_conversations.c.seeker_id,
+    ),
+}
+
+
+async def open_conversations(session: AsyncSession, principal: Principal) -> list[Row[Any]]:
+    """The caller's own open conversations, oldest first: id, status, last_seq, language
+    and ``peer_alias`` (None while nobody has taken a seeker's chat)."""
+    statement = _OPEN_CONVERSATIONS[principal.role is Role.seeker]
+    return list(await session.execute(statement, {"user_id": principal.user_id}))
 
 
 async def list_for(session: AsyncSession, principal: Principal) -> list[Conversation]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -91,6 +91,32 @@ async def create_seeker(
     return seeker, token
 
 
+# Authentication runs for every request and socket (2,000 sockets at once in a reconnect
+# storm), so it reads plain rows (SQLAlchemy Core, statements built once), not ORM objects.
+_seekers, _staff, _tokens = Seeker.__table__, StaffUser.__table__, StaffToken.__table__
+_SEEKER_BY_TOKEN = select(
+    _seekers.c.id,
+    _seekers.c.alias,
+    _seekers.c.language,
+    _seekers.c.topics,
+    _seekers.c.token_expires_at,
+).where(_seekers.c.token_hash == bindparam("token_hash"))
+_STAFF_BY_TOKEN = (
+    select(
+        _staff.c.id,
+        _staff.c.role,
+        _staff.c.alias,
+        _staff.c.languages,
+        _staff.c.topics,
+        _staff.c.active,
+        _tokens.c.expires_at,
+        _tokens.c.revoked_at,
+    )
+    .join_from(_tokens, _staff, _staff.c.id == _tokens.c.user_id)
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 async def authenticate(
     session: AsyncSession, *, settings: Settings, token: str, now: datetime
 ) -> Principal:
@@ -99,7 +125,7 @@ async def authenticate(
         raise Unauthorized("invalid token")
     token_hash = hash_token(token, settings.secret_key)
     if token.startswith(SEEKER_PREFIX):
-        seeker = await session.scalar(select(Seeker).where(Seeker.token_hash == token_hash))
+        seeker = (await session.execute(_SEEKER_BY_TOKEN, {"token_hash": token_hash})).first()
         if seeker is None or seeker.token_expires_at <= now:
             raise Unauthorized("invalid or expired token")
         return Principal(
@@ -111,17 +137,10 @@ async def authenticate(
             topics=tuple(seeker.topics or ()),
         )
     if token.startswith(STAFF_PREFIX):
-        row = (
-            await session.execute(
-                select(StaffToken, StaffUser)
-                .join(StaffUser, StaffUser.id == StaffToken.user_id)
-                .where(StaffToken.token_hash == token_hash)
-            )
-        ).first()
-        if row is None:
+        user = (await session.execute(_STAFF_BY_TOKEN, {"token_hash": token_hash})).first()
+        if user is None:
             raise Unauthorized("invalid or expired token")
-        staff_token, user = row
-        if staff_token.revoked_at is not None or staff_token.expires_at <= now or not user.active:
+        if user.revoked_at is not None or user.expires_at <= now or not user.active:
             raise Unauthorized("invalid or expired token")
         return Principal(
             user_id=user.id,

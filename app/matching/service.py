@@ -298,16 +298,6 @@ async def supply_by_language(session: AsyncSession) -> dict[str, policy.Language
     return supply
 
 
-async def peer_alias(session: AsyncSession, conversation: Conversation, role: Role) -> str | None:
-    if role is Role.seeker:
-        if conversation.volunteer_id is None:
-            return None
-        return await session.scalar(
-            select(StaffUser.alias).where(StaffUser.id == conversation.volunteer_id)
-        )
-    return await session.scalar(select(Seeker.alias).where(Seeker.id == conversation.seeker_id))
-
-
 async def volunteers_online(session: AsyncSession) -> int:
     return int(
         await session.scalar(

@@ -21,7 +21,7 @@ from app.bus import Event
 from app.chat import protocol
 from app.chat import service as chat_service
 from app.chat.models import Conversation
-from app.chat.service import STAFF_CHANNEL, staff_channel
+from app.chat.service import STAFF_CHANNEL, ConversationView, staff_channel
 from app.db import UnitOfWork
 from app.errors import BadRequest, Forbidden, NotFound
 from app.identity.models import Role
@@ -87,7 +87,7 @@ async def save_helpline(
     return line
 
 
-def card_frame(conversation: Conversation, referral: Referral, lines: list[Helpline]) -> str:
+def card_frame(conversation: ConversationView, referral: Referral, lines: list[Helpline]) -> str:
     language = conversation.language.split("-")[0]
     frame: dict[str, Any] = {
         "type": "referral.card",
@@ -262,7 +262,7 @@ async def update(
     return referral
 
 
-async def cards_for(session: AsyncSession, conversation: Conversation) -> list[str]:
+async def cards_for(session: AsyncSession, conversation: ConversationView) -> list[str]:
     referrals = list(
         await session.scalars(
             select(Referral)

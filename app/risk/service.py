@@ -21,7 +21,7 @@ from app.bus import Event
 from app.chat import protocol
 from app.chat import service as chat_service
 from app.chat.models import Conversation, Message
-from app.chat.service import QUEUE_CHANNEL, staff_channel
+from app.chat.service import QUEUE_CHANNEL, ConversationView, staff_channel
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden
 from app.escalation import service as escalation_service
@@ -40,7 +40,7 @@ CUE_PRIORITY = {
 }
 
 
-def _checklist_frame(conversation: Conversation, assessment: RiskAssessment) -> str:
+def _checklist_frame(conversation: ConversationView, assessment: RiskAssessment) -> str:
     checklist = load_checklist(assessment.checklist_id)
     item = checklist.next_item(assessment.answers)
     provisional = score(assessment.answers)
@@ -315,7 +315,7 @@ def cue_frame(conversation_id: str, seq: int, cue_class: str) -> str:
     )
 
 
-async def progress_frames(session: AsyncSession, conversation: Conversation) -> list[str]:
+async def progress_frames(session: AsyncSession, conversation: ConversationView) -> list[str]:
     """For a staff member resuming: the cues so far, the level, and the checklist in
     progress (partial answers survive a reconnect)."""
     frames = [

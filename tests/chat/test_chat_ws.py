@@ -155,6 +155,40 @@ async def test_resume_after_disconnect_replays_missed_messages_once_in_order(
     await s2.nothing("chat.message", within=0.4)
 
 
+async def test_auth_ok_lists_each_side_its_open_conversations_with_the_peer_alias(
+    server: Server, staff: StaffFactory
+):
+    s, v, cid, seeker = await paired(server, staff)
+    volunteer = v.staff  # type: ignore[attr-defined]
+    waiting = await new_seeker(server.base_url, unique_language())
+    w = await WsClient.open(server.ws_url, waiting["seeker_token"])
+    await w.send({"type": "queue.join"})
+    waiting_cid = (await w.recv("queue.status"))["conversation_id"]
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "a", "text": "1"})
+    await s.recv("chat.ack")
+    for client in (s, v, w):
+        await client.close()
+
+    def listed(client: WsClient) -> list[tuple[str, str, str | None, int]]:
+        return [
+            (c["conversation_id"], c["status"], c["peer_alias"], c["last_seq"])
+            for c in client.auth_ok["active_conversations"]
+        ]
+
+    s2 = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    assert listed(s2) == [(cid, "active", volunteer.alias, 1)]
+    v2 = await WsClient.open(server.ws_url, volunteer.token)
+    assert listed(v2) == [(cid, "active", seeker["alias"], 1)]
+    w2 = await WsClient.open(server.ws_url, waiting["seeker_token"])
+    assert listed(w2) == [(waiting_cid, "waiting", None, 0)]
+    # Ended conversations are not listed.
+    await s2.send({"type": "conversation.end", "conversation_id": cid})
+    await s2.recv("conversation.ended")
+    await s2.close()
+    s3 = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    assert listed(s3) == []
+
+
 async def test_resend_after_reconnect_returns_the_original_ack(server: Server, staff: StaffFactory):
     s, v, cid, seeker = await paired(server, staff)
     frame = {"type": "chat.send", "conversation_id": cid, "client_msg_id": "r1", "text": "hello"}

@@ -138,9 +138,7 @@ async def authenticate(
         )
     if token.startswith(STAFF_PREFIX):
         user = (await session.execute(_STAFF_BY_TOKEN, {"token_hash": token_hash})).first()
-        if user is None:
-            raise Unauthorized("invalid or expired token")
-        if user.revoked_at is not None or user.expires_at <= now or not user.active:
+        if user is None or user.revoked_at is not None or user.expires_at <= now or not user.active:
             raise Unauthorized("invalid or expired token")
         return Principal(
             user_id=user.id,

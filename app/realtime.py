@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from app.bus import RESET, Event
 from app.chat import protocol
+from app.chat import quick_exit as quick_exit_service
 from app.chat import service as chat_service
 from app.db import is_unavailable_error, utcnow
 from app.errors import AppError, Unauthorized, Unavailable
@@ -177,6 +178,8 @@ class Connection:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     close_code: int = 1000
+    # The code the client closed with (``CLOSE_QUICK_EXIT`` from a seeker's quick exit).
+    peer_close_code: int | None = None
     # Until auth.ok is queued, anything else waits here, so auth.ok is always first.
     early: list[str | Event | Resume] | None = field(default_factory=list)
     # The server's synchronous send (``app.socket_protocol``; None under another server) and
@@ -424,6 +427,7 @@ class Connection:
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
+                self.peer_close_code = message.get("code")
                 return
             if not bucket.allow():
                 limited_in_a_row += 1
@@ -631,6 +635,14 @@ async def send_auth_ok(conn: Connection) -> None:
 
 async def on_disconnect(conn: Connection) -> None:
     """The user's last socket here closed: presence records when, and a volunteer with no
-    socket on any other process is then no longer available for new chats."""
+    socket on any other process is then no longer available for new chats. A seeker who
+    closed with ``CLOSE_QUICK_EXIT`` has quick-exited (``app.chat.quick_exit``)."""
+    if conn.role is Role.seeker and conn.peer_close_code == quick_exit_service.CLOSE_QUICK_EXIT:
+        try:
+            async with conn.runtime.db.unit_of_work() as uow:
+                await quick_exit_service.quick_exit(uow, conn.principal, now=utcnow())
+        except Exception as exc:
+            # The beacon or the final frame may still have told us; nothing more to do here.
+            log.warning("quick exit on close failed (%s)", type(exc).__name__)
     if not conn.runtime.connections.get(conn.user_id):
         conn.runtime.presence.left(conn.principal)

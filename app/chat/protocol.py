@@ -102,6 +102,10 @@ class ConversationEnd(Frame):
     reason: str | None = Field(None, max_length=500)
 
 
+class QuickExit(Frame):
+    type: Literal["quick_exit"]
+
+
 class ConversationNote(Frame):
     type: Literal["conversation.note"]
     conversation_id: Id

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.bus import Event
 from app.chat import protocol
+from app.chat import quick_exit as quick_exit_service
 from app.chat import service as chat_service
 from app.chat.protocol import (
     ChatRead,
@@ -17,10 +19,12 @@ from app.chat.protocol import (
     ConversationNote,
     ConversationResume,
     Ping,
+    QuickExit,
 )
 from app.db import utcnow
 from app.deps import CurrentPrincipal, RuntimeDep
-from app.errors import NotFound
+from app.errors import NotFound, Unauthorized
+from app.identity import service as identity_service
 from app.identity.models import Role
 from app.realtime import Connection, FrameRouter
 
@@ -117,7 +121,44 @@ async def note(conn: Connection, frame: ConversationNote) -> None:
     )
 
 
+@frames.frame(QuickExit, roles=(Role.seeker,))
+async def quick_exit(conn: Connection, frame: QuickExit) -> None:
+    """The seeker's last frame: everything closes and the socket goes with 4401."""
+    async with conn.runtime.db.unit_of_work() as uow:
+        await quick_exit_service.quick_exit(uow, conn.principal, now=utcnow())
+
+
 api = APIRouter(prefix="/api/v1", tags=["conversations"])
+
+# A beacon body is small: {"token": "sk_..."}.
+_QUICK_EXIT_MAX_BODY = 1024
+
+
+@api.post("/seekers/quick-exit", status_code=status.HTTP_204_NO_CONTENT)
+async def quick_exit_beacon(request: Request, runtime: RuntimeDep) -> Response:
+    """Quick exit over HTTP, for ``navigator.sendBeacon`` (which cannot set headers): the
+    token comes in ``Authorization: Bearer`` or as the JSON body ``{"token": "..."}``."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        body = await request.body()
+        token = ""
+        if len(body) <= _QUICK_EXIT_MAX_BODY:
+            try:
+                raw = json.loads(body)
+            except ValueError:
+                raw = None
+            if isinstance(raw, dict) and isinstance(raw.get("token"), str):
+                token = raw["token"]
+    if not token:
+        raise Unauthorized("send the seeker token")
+    async with runtime.db.unit_of_work() as uow:
+        principal = await identity_service.authenticate(
+            uow.session, settings=runtime.settings, token=token.strip(), now=utcnow()
+        )
+        if principal.role is not Role.seeker:
+            raise Unauthorized("quick exit is for seekers")
+        await quick_exit_service.quick_exit(uow, principal, now=utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @api.get("/conversations")

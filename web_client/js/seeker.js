@@ -69,15 +69,50 @@ function clearSession() {
 
 // ---- Quick exit ----------------------------------------------------------------------------
 
+/** The close code that tells the server this socket went by quick exit (docs/protocol.md). */
+export const CLOSE_QUICK_EXIT = 4100;
+const QUICK_EXIT_PATH = "/api/v1/seekers/quick-exit";
+
+/**
+ * Tell the server three ways, so one arrives while the page goes: a beacon (survives the
+ * navigation), a final `quick_exit` frame, and the socket's close code. The server ends the
+ * chat as `quick_exit`, tells the volunteer, and revokes the token.
+ */
+function reportQuickExit() {
+  const token = state.conn?.token || loadSession()?.token;
+  if (token) {
+    try {
+      const body = new Blob([JSON.stringify({ token })], { type: "application/json" });
+      navigator.sendBeacon(QUICK_EXIT_PATH, body);
+    } catch { /* the frame and the close code still tell */ }
+  }
+  if (state.conn) {
+    state.conn.send({ type: "quick_exit" });
+    state.conn.stop(CLOSE_QUICK_EXIT);
+  }
+}
+
 function quickExit() {
+  reportQuickExit();
   clearSession();
   try { sessionStorage.clear(); } catch { /* ignore */ }
-  if (state.conn) state.conn.stop();
   state.conn = null;
   // Blank the page at once so nothing stays on screen while the next page loads.
   document.title = "";
   document.body.replaceChildren();
   window.location.replace(QUICK_EXIT_URL);
+}
+
+/**
+ * Open a dialog with Quick exit inside it: a modal dialog sits in the top layer, above the
+ * page's own button, so the button moves into the dialog (last in tab order, pinned to the
+ * same corner) and back when the dialog closes.
+ */
+function openDialog(dialog) {
+  const button = $("quick-exit");
+  dialog.append(button);
+  dialog.addEventListener("close", () => document.querySelector(".skip-link").after(button), { once: true });
+  dialog.showModal();
 }
 
 $("quick-exit").addEventListener("click", quickExit);
@@ -143,7 +178,7 @@ function renderStaticHelplines() {
 }
 
 for (const button of document.querySelectorAll(".js-open-helplines")) {
-  button.addEventListener("click", () => $("helplines-dialog").showModal());
+  button.addEventListener("click", () => openDialog($("helplines-dialog")));
 }
 for (const button of document.querySelectorAll(".js-close-dialog")) {
   button.addEventListener("click", () => button.closest("dialog").close());
@@ -568,7 +603,11 @@ function showEnded() {
   showScreen("ended");
 }
 
-$("end-chat").addEventListener("click", () => $("end-dialog").showModal());
+$("end-chat").addEventListener("click", () => {
+  openDialog($("end-dialog"));
+  // The safe choice first: Enter or a stray tap keeps the chat going.
+  $("end-cancel").focus();
+});
 $("end-confirm").addEventListener("click", () => {
   $("end-dialog").close();
   if (state.conn && state.conversationId) {

@@ -366,7 +366,15 @@ function endChat(chat, frame) {
   chat.status = "ended";
   hidePeerTyping(chat);
   const notice = chat.pane.querySelector(".js-ended");
-  bind(notice, frame.by === "volunteer" ? "vol.ended_by_you" : "vol.ended_by", { by: t(`role.${frame.by || "system"}`) });
+  const quickExit = frame.reason === "quick_exit";
+  if (quickExit) {
+    // The seeker vanished on purpose: say what happened and what to do, loudly, once.
+    bind(notice, "vol.ended_quick_exit", { name: chat.peerAlias || t("role.seeker") });
+    notice.setAttribute("role", "alert");
+  } else {
+    bind(notice, frame.by === "volunteer" ? "vol.ended_by_you" : "vol.ended_by", { by: t(`role.${frame.by || "system"}`) });
+  }
+  notice.classList.toggle("system-note--urgent", quickExit);
   notice.hidden = false;
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
@@ -686,6 +694,9 @@ function onFrame(frame) {
       onCooldown(frame);
       return;
     case "staff.alert":
+      // Alerts about someone else's chat are for supervisors; a quick exit shows in the chat.
+      if (frame.conversation_id && !state.chats.has(frame.conversation_id)) return;
+      if (frame.code === "quick_exit") return;
       showStaffAlert(frame);
       return;
     case "error":

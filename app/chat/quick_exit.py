@@ -1,0 +1,111 @@
+"""Quick exit: the seeker leaves at once, the people on the other side are told, and the
+device can bring nothing back.
+
+The web client reports a quick exit three ways, so at least one arrives while the page goes:
+a ``navigator.sendBeacon`` to ``POST /api/v1/seekers/quick-exit``, a final ``quick_exit``
+frame, and closing its socket with ``CLOSE_QUICK_EXIT``. All three land in ``quick_exit``.
+
+Invariants:
+- Afterwards the seeker's token authenticates nobody, and every socket it opened closes
+  with 4401 (on every process).
+- Every open conversation of the seeker closes in the same transaction: a waiting one leaves
+  the queue (``abandoned``), an active one ends (``ended``), both ``by: "seeker"`` with
+  reason ``quick_exit``, so the volunteer can tell it from a goodbye.
+- A conversation that had a cue flag, a risk level above ``none`` or an unresolved
+  escalation raises a ``staff.alert`` ``quick_exit`` for supervisors; it is audited.
+- Idempotent: a second report finds nothing open and the token already dead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from app import audit
+from app.bus import Event
+from app.chat import service as chat_service
+from app.chat.models import Conversation
+from app.chat.service import OPEN_STATUSES, ConversationStatus
+from app.db import UnitOfWork
+from app.identity.models import Role, Seeker
+from app.identity.service import Principal
+
+QUICK_EXIT_REASON = "quick_exit"
+# The close code a seeker's client uses for its socket when it quick-exits (docs/protocol.md).
+CLOSE_QUICK_EXIT = 4100
+
+
+async def needs_supervisor(uow: UnitOfWork, conversation: Conversation) -> bool:
+    """True when a supervisor should hear that this seeker vanished."""
+    if conversation.risk_level != "none" or conversation.flagged_at is not None:
+        return True
+    from app.escalation import service as escalation_service
+    from app.escalation.models import Escalation
+
+    found = await uow.session.scalar(
+        select(Escalation.id).where(
+            Escalation.conversation_id == conversation.id,
+            Escalation.status.in_(escalation_service.UNRESOLVED),
+        )
+    )
+    return found is not None
+
+
+async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) -> list[str]:
+    """Close the seeker's open conversations and revoke their token; the closed ids."""
+    if principal.role is not Role.seeker:
+        return []
+    from app.escalation import service as escalation_service
+
+    session = uow.session
+    conversations = list(
+        await session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.seeker_id == principal.user_id,
+                Conversation.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Conversation.queued_at)
+            .with_for_update()
+        )
+    )
+    closed = []
+    for conversation in conversations:
+        alert = await needs_supervisor(uow, conversation)
+        waiting = conversation.status == ConversationStatus.waiting
+        await chat_service.close(
+            uow,
+            conversation,
+            target=ConversationStatus.abandoned if waiting else ConversationStatus.ended,
+            by=Role.seeker.value,
+            reason=QUICK_EXIT_REASON,
+            now=now,
+        )
+        audit.record(
+            session,
+            actor_id=principal.user_id,
+            actor_role=Role.seeker.value,
+            action="conversation.quick_exit",
+            conversation_id=conversation.id,
+            detail={"status": conversation.status, "risk_level": conversation.risk_level},
+        )
+        if alert:
+            uow.publish(
+                chat_service.STAFF_CHANNEL,
+                escalation_service.staff_alert(
+                    "quick_exit",
+                    "A seeker at risk used quick exit: the chat has ended.",
+                    conversation_id=conversation.id,
+                    level=conversation.risk_level,
+                ),
+            )
+        closed.append(conversation.id)
+    # The seeker row keeps no revocation column: an expiry of now kills the token for good.
+    await session.execute(
+        update(Seeker)
+        .where(Seeker.id == principal.user_id, Seeker.token_expires_at > now)
+        .values(token_expires_at=now)
+    )
+    uow.publish(chat_service.user_channel(principal.user_id), Event("session.revoked", ""))
+    return closed

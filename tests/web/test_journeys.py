@@ -1,0 +1,163 @@
+"""Journeys as people live them (issue #17): quick exit seen by the other side, chats that can
+always end, state that survives a reload, honest helplines, forgiving forms, phones and zoom.
+
+Screenshots land in docs/screenshots/ at the size each problem was seen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    PHONE,
+    QUICK_EXIT_HOST,
+    Watch,
+    chat_in_progress,
+    device,
+    seeker_sends,
+    seeker_starts,
+    shot,
+    volunteer_logs_in,
+    volunteer_pane,
+)
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def stub_quick_exit_page(route: Route) -> None:
+    route.fulfill(status=200, content_type="text/html", body="<title>weather</title><p>Weather</p>")
+
+
+def token_of(page: Page) -> str:
+    saved = page.evaluate("localStorage.getItem('peerline.seeker')")
+    assert saved, "the seeker has a saved session"
+    return str(json.loads(saved)["token"])
+
+
+def me_status(server: LiveServer, token: str) -> int:
+    request = urllib.request.Request(
+        server.base_url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+# ---- 1. quick exit is seen by the people on the other side ----------------------------------
+
+
+def test_quick_exit_over_the_helplines_dialog_tells_the_volunteer(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
+        seeker_sends(seeker, "wait, someone is coming")
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text(
+            "wait, someone is coming"
+        )
+        token = token_of(seeker)
+
+        # A phone with the Helplines dialog open: Quick exit is still on top and tappable.
+        seeker.locator("#chat-header .js-open-helplines").click()
+        expect(seeker.locator("#helplines-dialog")).to_be_visible()
+        exit_button = seeker.locator("#quick-exit")
+        expect(exit_button).to_be_visible()
+        box = exit_button.bounding_box()
+        assert box is not None
+        on_top = seeker.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y)?.closest('#quick-exit') !== null",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert on_top, "Quick exit is covered by the dialog"
+        shot(seeker, docs_shots, "seeker-quick-exit-over-dialog-phone")
+        exit_button.click()
+        seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+
+        # The volunteer is told at once, with what to do, and cannot write any more.
+        ended = pane.locator(".js-ended")
+        expect(ended).to_contain_text("left with Quick exit")
+        expect(ended).to_contain_text("tell your supervisor")
+        expect(ended).to_have_attribute("role", "alert")
+        expect(pane.locator(".js-composer")).to_be_hidden()
+        shot(volunteer, docs_shots, "volunteer-seeker-quick-exit-desktop")
+
+        # The token is dead on the server: a shared phone cannot bring the chat back.
+        assert me_status(server, token) == 401
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
+def test_waiting_seeker_who_quick_exits_leaves_the_queue_at_once(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    with (
+        device(browser, watch, PHONE) as (seeker_ctx, seeker),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
+        volunteer_logs_in(volunteer, server)
+        seeker_starts(seeker, server)
+        expect(volunteer.locator("#q-waiting")).to_have_text("1")
+        token = token_of(seeker)
+
+        seeker.keyboard.press("Escape")
+        seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+
+        expect(volunteer.locator("#q-waiting")).to_have_text("0", timeout=5_000)
+        volunteer.locator("#take-next").click()
+        expect(volunteer.locator("#take-status")).to_have_text(EN["vol.err_queue_empty"])
+        assert me_status(server, token) == 401
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
+def test_end_chat_dialog_focuses_the_safe_choice_and_keeps_quick_exit(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#end-chat").click()
+        expect(seeker.locator("#end-dialog")).to_be_visible()
+        expect(seeker.locator("#end-cancel")).to_be_focused()
+        expect(seeker.locator("#end-dialog #quick-exit")).to_be_visible()
+        shot(seeker, docs_shots, "seeker-end-dialog-phone")
+        seeker.keyboard.press("Enter")  # the safe choice: the chat goes on
+        expect(seeker.locator("#end-dialog")).to_be_hidden()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        # Quick exit is back in the page, outside the closed dialog.
+        expect(seeker.locator("body > #quick-exit")).to_be_visible()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

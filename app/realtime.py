@@ -492,6 +492,7 @@ async def resume_extras(
     from app.escalation import service as escalation_service
 
     frames += await escalation_service.whisper_frames(session, conversation.id)
+    frames += await referral_service.staff_frames(session, conversation.id)
     return frames
 
 

@@ -9,6 +9,8 @@ Contracts (DOMAIN.md "Helplines"):
   language and region filters; at imminent risk 112 comes first.
 - ``for_seeker`` never returns a list whose only numbers are unverified: if the filters
   leave only unverified entries, Tele-MANAS (verified) is added.
+- ``automatic`` (the card sent without a person choosing) holds only verified entries and
+  the mandatory Tele-MANAS and 112.
 """
 
 from __future__ import annotations
@@ -142,6 +144,14 @@ class Directory(_Strict):
             chosen,
             key=lambda line: (rank.get(line.id, len(rank)), not line.verified),
         )
+
+    def automatic(
+        self, level: RiskLevel | str, language: str | None = None, region: str | None = "IN"
+    ) -> list[Helpline]:
+        """What an automatic card shows: ``for_seeker`` without the unverified entries, so
+        only verified lines for the seeker's region and language, and Tele-MANAS and 112."""
+        lines = self.for_seeker(level, language, region)
+        return [line for line in lines if line.verified or line.mandatory]
 
 
 def _with(lines: Sequence[Helpline], *extra: Helpline) -> list[Helpline]:

@@ -6,6 +6,11 @@ Invariants:
 - A referral moves only along ``REFERRAL_LIFECYCLE``; each step is audited with who and when.
 - While a referral is neither final nor closed by a supervisor, the volunteer cannot end
   the conversation.
+- A conversation has at most one open referral: a second offer (or an urgent one) adds its
+  helplines to the open referral and sends the seeker that referral's card again, one card
+  per offer, never a second referral to clear.
+- An automatic card (``ensure_urgent_referral``) carries only verified entries for the
+  seeker's region and language, plus the mandatory Tele-MANAS and 112.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from app.referrals.models import HelplineEntry, Referral
 from app.risk.scoring import RiskLevel
 from app.risk.texts import seeker_text
 
+# Peerline serves India; a seeker's region is not asked (nothing that could identify them).
+SEEKER_REGION = "IN"
 FINAL = tuple(s.value for s in ReferralStatus if s.is_final)
 NEXT_STEP = {
     ReferralStatus.OFFERED: "ask whether the seeker wants to contact the helpline",
@@ -156,6 +163,51 @@ async def _create(
     return referral
 
 
+async def _extend(
+    uow: UnitOfWork,
+    principal: Principal,
+    referral: Referral,
+    conversation: Conversation,
+    lines: list[Helpline],
+    *,
+    level: RiskLevel,
+    now: datetime,
+) -> Referral:
+    """Add ``lines`` to the open ``referral`` (raising its level only) and show its card."""
+    added = [line.id for line in lines if line.id not in referral.helpline_ids]
+    referral.helpline_ids = [*referral.helpline_ids, *added]
+    if level.rank > RiskLevel(referral.level).rank:
+        referral.level = level.value
+    referral.updated_at, referral.updated_by = now, principal.user_id
+    audit.record(
+        uow.session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="referral.extended",
+        conversation_id=conversation.id,
+        detail={"referral_id": referral.id, "added": added, "level": referral.level},
+    )
+    await uow.session.flush()
+    directory = await current_directory(uow.session)
+    uow.publish(
+        chat_service.conversation_channel(conversation.id),
+        Event("referral.card", card_frame(conversation, referral, _lines(directory, referral))),
+    )
+    _publish_update(uow, referral)
+    return referral
+
+
+def _lines(directory: Directory, referral: Referral) -> list[Helpline]:
+    """The referral's helplines as the directory has them now (removed entries skipped)."""
+    lines = []
+    for helpline_id in referral.helpline_ids:
+        try:
+            lines.append(directory.get(helpline_id))
+        except KeyError:
+            continue
+    return lines
+
+
 def _publish_update(uow: UnitOfWork, referral: Referral) -> None:
     frame = protocol.dumps({"type": "referral.updated", **referral_view(referral)})
     uow.publish(staff_channel(referral.conversation_id), Event("referral.updated", frame))
@@ -187,6 +239,9 @@ async def offer(
         if (level.rank >= RiskLevel.HIGH.rank or not any(line.verified for line in chosen))
         else chosen
     )
+    existing = await open_referral(uow.session, conversation.id)
+    if existing is not None:
+        return await _extend(uow, principal, existing, conversation, lines, level=level, now=now)
     return await _create(uow, principal, conversation, lines, level=level, now=now)
 
 
@@ -198,23 +253,36 @@ async def ensure_urgent_referral(
     level: RiskLevel,
     now: datetime,
 ) -> None:
-    """At high or imminent risk, open a referral with the mandatory lines unless one is open."""
-    if await has_open(uow.session, conversation.id):
-        return
+    """At high or imminent risk, make sure an open referral carries the automatic lines:
+    open one, or add what the open one lacks (its card is shown again only then, or when
+    the level rose)."""
     directory = await current_directory(uow.session)
-    lines = directory.for_seeker(level, conversation.language.split("-")[0], "IN")
-    await _create(uow, principal, conversation, lines, level=level, now=now)
+    lines = directory.automatic(level, conversation.language.split("-")[0], SEEKER_REGION)
+    existing = await open_referral(uow.session, conversation.id)
+    if existing is None:
+        await _create(uow, principal, conversation, lines, level=level, now=now)
+        return
+    missing = any(line.id not in existing.helpline_ids for line in lines)
+    if missing or level.rank > RiskLevel(existing.level).rank:
+        await _extend(uow, principal, existing, conversation, lines, level=level, now=now)
 
 
-async def has_open(session: AsyncSession, conversation_id: str) -> bool:
-    found = await session.scalar(
-        select(Referral.id).where(
+async def open_referral(session: AsyncSession, conversation_id: str) -> Referral | None:
+    """The conversation's open referral (neither final nor closed by a supervisor)."""
+    return await session.scalar(
+        select(Referral)
+        .where(
             Referral.conversation_id == conversation_id,
             Referral.status.not_in(FINAL),
             Referral.closed_reason.is_(None),
         )
+        .order_by(Referral.created_at)
+        .limit(1)
     )
-    return found is not None
+
+
+async def has_open(session: AsyncSession, conversation_id: str) -> bool:
+    return await open_referral(session, conversation_id) is not None
 
 
 async def update(
@@ -273,16 +341,16 @@ async def cards_for(session: AsyncSession, conversation: ConversationView) -> li
     if not referrals:
         return []
     directory = await current_directory(session)
-    frames = []
-    for referral in referrals:
-        lines = []
-        for helpline_id in referral.helpline_ids:
-            try:
-                lines.append(directory.get(helpline_id))
-            except KeyError:
-                continue
-        frames.append(card_frame(conversation, referral, lines))
-    return frames
+    return [card_frame(conversation, r, _lines(directory, r)) for r in referrals]
+
+
+async def staff_frames(session: AsyncSession, conversation_id: str) -> list[str]:
+    """``referral.updated`` for the conversation's open referral, for a resuming staff socket
+    (the volunteer's console shows its steps again after a reload)."""
+    referral = await open_referral(session, conversation_id)
+    if referral is None:
+        return []
+    return [protocol.dumps({"type": "referral.updated", **referral_view(referral)})]
 
 
 async def open_queue(session: AsyncSession) -> list[dict[str, Any]]:

@@ -18,14 +18,18 @@ from playwright.sync_api import Browser, Page, Route, expect
 from test_browser import (
     DESKTOP,
     EN,
+    HIGH_RISK_ANSWERS,
     PHONE,
     QUICK_EXIT_HOST,
+    TIMEOUT_MS,
     Watch,
     chat_in_progress,
     device,
+    run_checklist,
     seeker_sends,
     seeker_starts,
     shot,
+    supervisor_logs_in,
     volunteer_logs_in,
     volunteer_pane,
 )
@@ -160,4 +164,122 @@ def test_end_chat_dialog_focuses_the_safe_choice_and_keeps_quick_exit(
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()
+    watch.check()
+
+
+# ---- 2 and 4. a chat can always end; honest helplines, one card per offer -------------------
+
+
+def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        pane = volunteer_pane(volunteer)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        run_checklist(risk, HIGH_RISK_ANSWERS)
+        risk.locator(".js-submit").click()
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.high"])
+
+        # The automatic card: verified lines and the mandatory two, labelled by what they do.
+        cards = seeker.locator("#messages .referral")
+        expect(cards).to_have_count(1)
+        names = cards.locator(".helpline__name")
+        expect(names).to_have_count(2)
+        expect(cards).not_to_contain_text("KIRAN")
+        expect(cards.locator('a[href="tel:14416"]')).to_have_text("Call 14416")
+        expect(cards.locator('a[href="tel:112"]')).to_have_text("Call 112")
+
+        # The volunteer's form: Indian lines only, 112 is an emergency number, not "unverified".
+        risk.locator(".js-referral").click()
+        form = risk.locator(".js-referral-form")
+        expect(form.locator("label", has_text="Emergency")).to_contain_text(
+            EN["risk.emergency_line"]
+        )
+        expect(form.locator("label", has_text="Emergency")).not_to_contain_text(
+            EN["risk.unverified"]
+        )
+        expect(form).not_to_contain_text("988")
+        expect(form).not_to_contain_text("Samaritans")
+        form.locator("label", has_text="Vandrevala").locator("input").check()
+        shot(volunteer, docs_shots, "volunteer-helpline-form-desktop")
+        form.locator("button[type=submit]").click()
+
+        # A second offer joins the open referral: still one card, now with WhatsApp said so.
+        expect(cards.locator(".helpline__name")).to_have_count(3)
+        expect(cards).to_have_count(1)
+        whatsapp = cards.locator('a[href^="https://wa.me/"]')
+        expect(whatsapp).to_have_text(re.compile(r"^WhatsApp "))
+        shot(seeker, docs_shots, "seeker-one-card-per-referral-phone")
+        seeker.reload()
+        expect(seeker.locator("#messages .referral")).to_have_count(1)
+        expect(seeker.locator("#messages .referral .helpline__name")).to_have_count(3)
+
+        # The volunteer sees the referral's steps.
+        box = risk.locator(".js-referral-box")
+        expect(box).to_be_visible()
+        expect(box.locator(".js-referral-next")).to_have_text(EN["ref_next.offered"])
+
+        # The supervisor resolves the escalation; End is refused once per state, shown once.
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+        escalation.locator(".js-resolve").click()
+        escalation.locator(".js-outcome").select_option("referred_helpline")
+        escalation.locator(".js-resolve-form button[type=submit]").click()
+        expect(desk.locator("#escalations .escalation")).to_have_count(0)
+        blocked = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
+        for _ in range(3):
+            pane.locator(".js-end").click()
+            expect(blocked).to_have_count(1)
+        shot(volunteer, docs_shots, "volunteer-referral-steps-desktop")
+
+        # An honest way out: the seeker declined the helpline; now the chat can end.
+        box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
+        expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
+        pane.locator(".js-end").click()
+        expect(pane.locator(".js-ended")).to_be_visible()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_supervisor_closes_a_referral_with_a_reason(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-referral").click()
+        risk.locator(".js-referral-form button[type=submit]").click()
+        expect(seeker.locator("#messages .referral")).to_have_count(1)
+
+        row = desk.locator("#referrals tbody tr")
+        expect(row).to_have_count(1)
+        row.locator(".js-ref-close").click()
+        row.locator(".js-ref-close-reason").fill("The seeker left before we could ask.")
+        shot(desk, docs_shots, "supervisor-referral-close-desktop")
+        row.locator(".js-ref-close-form button[type=submit]").click()
+        expect(desk.locator("#referrals tbody tr")).to_have_count(0)
+        box = risk.locator(".js-referral-box")
+        expect(box.locator(".js-referral-state")).to_contain_text(
+            "The seeker left before we could ask."
+        )
+        volunteer_pane(volunteer).locator(".js-end").click()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
     watch.check()

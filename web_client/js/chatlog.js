@@ -156,9 +156,12 @@ export class ChatLog {
     return node;
   }
 
+  /** Add a system note; returns it (so a caller can replace it instead of repeating it). */
   note(text) {
-    this.list.append(el("li", { class: "system-note", text }));
+    const item = el("li", { class: "system-note", text });
+    this.list.append(item);
     this.scrollToEnd();
+    return item;
   }
 
   rerender() {

@@ -583,7 +583,18 @@ function appendSystemNote(text) {
 }
 
 function appendReferralCard(frame) {
+  // One card per referral: a resume replays it (skip), a second offer extends it (the card
+  // moves to now, with every line).
+  const lines = (frame.helplines || []).map((h) => h.id).join(" ");
+  const previous = frame.referral_id
+    ? [...$("messages").querySelectorAll(".referral")].find((node) => node.dataset.referralId === frame.referral_id)
+    : null;
+  if (previous && previous.dataset.lines === lines && previous.dataset.emergency === String(Boolean(frame.emergency))) return;
+  previous?.remove();
   const item = el("li", { class: "referral" });
+  if (frame.referral_id) item.dataset.referralId = frame.referral_id;
+  item.dataset.lines = lines;
+  item.dataset.emergency = String(Boolean(frame.emergency));
   const intro = frame.intro || frame.text || t("referral.intro");
   const helplines = Array.isArray(frame.helplines) && frame.helplines.length ? frame.helplines : defaultHelplines();
   item.append(helplineCard(helplines, intro, frame.emergency));

@@ -407,7 +407,7 @@ async function loadReferrals() {
   }
   const table = el("table", { class: "table" });
   const head = el("tr");
-  for (const key of ["sup.ref_conversation", "sup.ref_level", "sup.ref_helpline", "sup.ref_created", "sup.ref_status"]) {
+  for (const key of ["sup.ref_conversation", "sup.ref_level", "sup.ref_helpline", "sup.ref_created", "sup.ref_status", "sup.ref_actions"]) {
     head.append(el("th", { i18n: key, attrs: { scope: "col" } }));
   }
   table.append(el("thead", {}, [head]));
@@ -434,10 +434,41 @@ async function loadReferrals() {
       state.conn?.send({ type: "referral.update", referral_id: id, status: select.value, ref: `ref:${id}`.slice(0, 64) });
     });
     row.append(el("td", {}, [select]));
+    row.append(el("td", {}, [closeReferralControl(id, referral.conversation_id)]));
     body.append(row);
   }
   table.append(body);
   box.replaceChildren(table);
+}
+
+/** "Close with a reason…": a supervisor ends a referral nobody can finish (audited). */
+function closeReferralControl(referralId, conversationId) {
+  const wrap = el("div", { class: "stack" });
+  const open = el("button", {
+    class: "button button--quiet button--small js-ref-close",
+    text: t("sup.ref_close"),
+    attrs: { type: "button", "aria-label": t("sup.ref_close_for", { id: shortId(conversationId) }) },
+  });
+  const form = el("form", { class: "stack js-ref-close-form", attrs: { hidden: true } });
+  const fieldId = `ref-close-${referralId}`;
+  const label = el("label", { class: "small", text: t("sup.ref_close_reason"), attrs: { for: fieldId } });
+  const reason = el("input", { class: "input js-ref-close-reason", attrs: { id: fieldId, maxlength: "500", required: true } });
+  const submit = el("button", { class: "button button--primary button--small", text: t("sup.ref_close_confirm"), attrs: { type: "submit" } });
+  form.append(label, reason, submit);
+  open.addEventListener("click", () => {
+    form.hidden = false;
+    open.hidden = true;
+    reason.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = reason.value.trim();
+    if (!text) return;
+    submit.disabled = true;
+    state.conn?.send({ type: "referral.update", referral_id: referralId, status: "closed", reason: text, ref: `ref:${referralId}`.slice(0, 64) });
+  });
+  wrap.append(open, form);
+  return wrap;
 }
 
 async function loadOverview() {

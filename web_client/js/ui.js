@@ -86,6 +86,8 @@ export function contactHref(uri) {
   return null;
 }
 
+const CONTACT_KINDS = new Set(["phone", "sms", "whatsapp", "email", "web"]);
+
 /** A helpline's links, from either shape: numbers [{label, tel}] or contacts [{display, uri}]. */
 function helplineLinks(helpline) {
   const links = [];
@@ -95,7 +97,10 @@ function helplineLinks(helpline) {
   }
   for (const contact of helpline.contacts || []) {
     const href = contactHref(contact.uri);
-    if (href) links.push({ href, text: contact.display || contact.uri, kind: contact.kind || "phone" });
+    const kind = CONTACT_KINDS.has(contact.kind) ? contact.kind : "phone";
+    const display = contact.display || contact.uri;
+    // Say what the link does: a WhatsApp or web link must not read like a phone number.
+    if (href) links.push({ href, text: t(`contact.${kind}`, { display }), kind });
   }
   return links;
 }
@@ -105,7 +110,8 @@ function helplineLinks(helpline) {
  * `intro` is a warm sentence shown above the list.
  */
 export function helplineCard(helplines, intro, emergency) {
-  const card = el("section", { class: "helpline-card", attrs: { "aria-label": t("helplines.title") } });
+  // A group, not a landmark: a chat may hold several cards, and landmarks need unique names.
+  const card = el("div", { class: "helpline-card", attrs: { role: "group", "aria-label": t("helplines.title") } });
   if (intro) card.append(el("p", { class: "helpline-card__intro", text: intro }));
   if (emergency) card.append(el("p", { class: "helpline-card__emergency", text: emergency }));
   const list = el("ul", { class: "helpline-list" });

@@ -12,6 +12,12 @@ const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_HIDE_MS = 6000;
 const LEVELS = ["none", "low", "moderate", "high", "imminent"];
+/** The referral lifecycle (app/referrals/lifecycle.py): the steps a volunteer records next. */
+const REFERRAL_NEXT = {
+  offered: ["accepted", "declined", "unreachable"],
+  accepted: ["handed_over", "declined", "unreachable"],
+  handed_over: ["completed", "unreachable"],
+};
 
 const state = {
   session: null,
@@ -472,7 +478,7 @@ function renderRiskSupport(chat) {
 
 async function loadHelplines(lang) {
   if (!state.helplines[lang]) {
-    state.helplines[lang] = api(`/api/v1/helplines?language=${encodeURIComponent(lang)}`, { token: state.session.access_token })
+    state.helplines[lang] = api(`/api/v1/helplines?language=${encodeURIComponent(lang)}&region=IN`, { token: state.session.access_token })
       .then((answer) => {
         if (!answer.ok) return null;
         const list = Array.isArray(answer.data) ? answer.data : answer.data?.helplines || answer.data?.items || [];
@@ -505,7 +511,9 @@ async function renderHelplineChoices(chat) {
     // Tele-MANAS and 112 are always offered (DOMAIN.md): pre-tick the verified national lines.
     if (helpline.mandatory || helpline.id === "tele_manas" || helpline.id === "emergency_112") input.checked = true;
     label.append(input, el("span", { text: numbers ? `${helpline.name} (${numbers})` : helpline.name }));
-    if (helpline.verified === false) label.append(el("span", { class: "pill", text: t("risk.unverified") }));
+    // 112 is India's emergency number, not an unverified helpline.
+    if (helpline.emergency) label.append(el("span", { class: "pill", text: t("risk.emergency_line") }));
+    else if (helpline.verified === false) label.append(el("span", { class: "pill", text: t("risk.unverified") }));
     box.append(label);
   }
 }
@@ -585,6 +593,46 @@ function onRiskFrame(frame) {
     }
     default:
   }
+}
+
+// ---- referral steps ------------------------------------------------------------------------
+
+/** The conversation's referral and the steps the volunteer can record next (one box). */
+async function renderReferral(chat, referral) {
+  chat.referral = referral;
+  const box = chat.risk.querySelector(".js-referral-box");
+  const closed = Boolean(referral.closed_reason);
+  const next = closed ? [] : REFERRAL_NEXT[referral.status] || [];
+  box.hidden = false;
+  const names = await helplineNames(chat.language);
+  chat.risk.querySelector(".js-referral-lines").textContent = (referral.helpline_ids || [])
+    .map((id) => names.get(id) || id)
+    .join(", ");
+  bind(chat.risk.querySelector(".js-referral-state"), closed ? "vol.referral_closed" : "vol.referral_status", {
+    status: tOr(`ref_status.${referral.status}`, referral.status),
+    reason: referral.closed_reason || "",
+  });
+  const nextText = chat.risk.querySelector(".js-referral-next");
+  if (next.length) bind(nextText, `ref_next.${referral.status}`);
+  else bind(nextText, "vol.referral_done");
+  const steps = chat.risk.querySelector(".js-referral-steps");
+  steps.replaceChildren(...next.map((status) => {
+    const button = el("button", {
+      class: "button button--secondary button--small",
+      text: t(`ref_step.${status}`),
+      attrs: { type: "button", "data-status": status },
+    });
+    button.addEventListener("click", () => {
+      for (const b of steps.querySelectorAll("button")) b.disabled = true;
+      state.conn?.send({ type: "referral.update", referral_id: referral.referral_id, status, ref: `risk:referral.update:${chat.id}`.slice(0, 64) });
+    });
+    return button;
+  }));
+}
+
+async function helplineNames(lang) {
+  const list = (await loadHelplines(lang)) || [];
+  return new Map(list.map((h) => [h.id, h.name]));
 }
 
 // ---- cool-down -----------------------------------------------------------------------------
@@ -685,6 +733,11 @@ function onFrame(frame) {
       if (chat) chat.log.note(t("vol.card_shown", { n: (frame.helplines || []).length }));
       return;
     }
+    case "referral.updated": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) renderReferral(chat, frame);
+      return;
+    }
     case "risk.cue":
     case "risk.checklist":
     case "risk.assessed":
@@ -728,7 +781,10 @@ function onError(frame) {
     const chat = state.chats.get(ref.slice(4));
     if (chat) {
       const key = { escalation_open: "vol.err_escalation_open", referral_open: "vol.err_referral_open" }[frame.code] || "vol.err_generic";
-      chat.log.note(t(key));
+      // One note, however often End is pressed: the old one moves to the end of the log.
+      chat.endBlockedNote?.remove();
+      chat.endBlockedNote = chat.log.note(t(key));
+      if (frame.code === "referral_open") chat.risk.querySelector(".js-referral-steps button")?.focus();
     }
     return;
   }

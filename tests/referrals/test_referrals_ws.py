@@ -1,0 +1,112 @@
+"""Referrals that cannot trap a chat: one open referral per conversation, honest ways out for
+the volunteer and the supervisor, and automatic cards with verified lines only. Real server
+and sockets, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Fresh
+from tests.escalation.test_escalation_ws import HIGH_ANSWERS, run_checklist, supervisor
+from tests.support import WsClient, paired
+
+
+async def high_risk_chat(fresh: Fresh) -> tuple[WsClient, WsClient, WsClient, str, dict, dict]:
+    """A chat at high risk whose escalation the supervisor acknowledged and resolved:
+    (seeker, volunteer, supervisor, conversation id, the seeker's card, the referral)."""
+    sup = await supervisor(fresh, rank=1)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    assessed = await run_checklist(v, cid, HIGH_ANSWERS)
+    assert assessed["level"] == "high"
+    card = await s.recv("referral.card")
+    page = await sup.recv("escalation.page")
+    await sup.send({"type": "escalation.ack", "escalation_id": page["escalation_id"]})
+    await sup.recv("escalation.updated", where=lambda f: f["status"] == "acknowledged")
+    await sup.send(
+        {
+            "type": "escalation.resolve",
+            "escalation_id": page["escalation_id"],
+            "outcome": "safe_plan_agreed",
+        }
+    )
+    await sup.recv("escalation.updated", where=lambda f: f["status"] == "resolved")
+    referral = await v.recv("referral.updated")
+    return s, v, sup, cid, card, referral
+
+
+async def test_the_automatic_card_holds_only_verified_lines_and_the_mandatory_two(fresh: Fresh):
+    s, v, sup, cid, card, referral = await high_risk_chat(fresh)
+    ids = [line["id"] for line in card["helplines"]]
+    # Tele-MANAS (verified) and 112 (mandatory); none of the unverified or foreign lines.
+    assert ids == ["tele_manas", "emergency_112"]
+    assert referral["helpline_ids"] == ids
+
+
+async def test_a_second_offer_joins_the_open_referral(fresh: Fresh):
+    s, v, sup, cid, card, referral = await high_risk_chat(fresh)
+    await v.send({"type": "referral.offer", "conversation_id": cid, "helpline_ids": ["icall"]})
+    second = await s.recv("referral.card")
+    assert second["referral_id"] == card["referral_id"]
+    assert [line["id"] for line in second["helplines"]] == ["tele_manas", "emergency_112", "icall"]
+    updated = await v.recv("referral.updated", where=lambda f: "icall" in f["helpline_ids"])
+    assert updated["referral_id"] == referral["referral_id"]
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        answer = await http.get(
+            "/api/v1/referrals", headers={"Authorization": f"Bearer {sup.staff.token}"}
+        )
+    open_here = [r for r in answer.json()["referrals"] if r["conversation_id"] == cid]
+    assert len(open_here) == 1
+
+
+@pytest.mark.parametrize("outcome", ["declined", "unreachable", "completed"])
+async def test_the_volunteer_ends_a_high_chat_after_recording_the_referral(
+    fresh: Fresh, outcome: str
+):
+    s, v, sup, cid, card, referral = await high_risk_chat(fresh)
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    await v.error("referral_open")
+    steps = {
+        "declined": ["declined"],
+        "unreachable": ["accepted", "unreachable"],
+        "completed": ["accepted", "handed_over", "completed"],
+    }[outcome]
+    for status in steps:
+        await v.send(
+            {"type": "referral.update", "referral_id": referral["referral_id"], "status": status}
+        )
+        await v.recv("referral.updated", where=lambda f, st=status: f["status"] == st)
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    ended = await s.recv("conversation.ended")
+    assert ended["by"] == "volunteer"
+
+
+async def test_a_supervisor_closes_the_referral_with_a_reason_and_the_chat_can_end(
+    fresh: Fresh,
+):
+    s, v, sup, cid, card, referral = await high_risk_chat(fresh)
+    await sup.send(
+        {"type": "referral.update", "referral_id": referral["referral_id"], "status": "closed"}
+    )
+    await sup.error("invalid_frame")  # a reason is required
+    await v.send(
+        {
+            "type": "referral.update",
+            "referral_id": referral["referral_id"],
+            "status": "closed",
+            "reason": "x",
+        }
+    )
+    await v.error("forbidden")  # only supervisors close early
+    await sup.send(
+        {
+            "type": "referral.update",
+            "referral_id": referral["referral_id"],
+            "status": "closed",
+            "reason": "seeker has the numbers and chose not to call tonight",
+        }
+    )
+    closed = await v.recv("referral.updated", where=lambda f: f["closed_reason"] is not None)
+    assert closed["next_step"] is None
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    assert (await s.recv("conversation.ended"))["by"] == "volunteer"

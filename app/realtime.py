@@ -481,14 +481,16 @@ class Connection:
 async def resume_extras(
     session: AsyncSession, conversation: chat_service.ConversationView, access: chat_service.Access
 ) -> list[str]:
-    """What a resumed socket needs besides messages: the seeker's helpline cards; for staff
-    the checklist in progress and the whispers."""
+    """What a resumed socket needs besides messages: who joined; the seeker's helpline cards;
+    for staff the checklist in progress, the whispers and the open referral."""
+    from app.escalation import replay
     from app.referrals import service as referral_service
     from app.risk import service as risk_service
 
+    joined = await replay.joined_frames(session, conversation.id)
     if access.role is Role.seeker:
-        return await referral_service.cards_for(session, conversation)
-    frames = await risk_service.progress_frames(session, conversation)
+        return joined + await referral_service.cards_for(session, conversation)
+    frames = joined + await risk_service.progress_frames(session, conversation)
     from app.escalation import service as escalation_service
 
     frames += await escalation_service.whisper_frames(session, conversation.id)

@@ -102,6 +102,12 @@ class ConversationEnd(Frame):
     reason: str | None = Field(None, max_length=500)
 
 
+class ConversationLanguage(Frame):
+    type: Literal["conversation.language"]
+    conversation_id: Id
+    language: str = Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
+
+
 class QuickExit(Frame):
     type: Literal["quick_exit"]
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.bus import Event
+from app.chat import language as chat_language
 from app.chat import protocol
 from app.chat import quick_exit as quick_exit_service
 from app.chat import service as chat_service
@@ -16,6 +17,7 @@ from app.chat.protocol import (
     ChatSend,
     ChatTyping,
     ConversationEnd,
+    ConversationLanguage,
     ConversationNote,
     ConversationResume,
     Ping,
@@ -119,6 +121,14 @@ async def note(conn: Connection, frame: ConversationNote) -> None:
             }
         )
     )
+
+
+@frames.frame(ConversationLanguage, roles=(Role.seeker,))
+async def language(conn: Connection, frame: ConversationLanguage) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await chat_language.change(
+            uow, conn.principal, conversation_id=frame.conversation_id, language=frame.language
+        )
 
 
 @frames.frame(QuickExit, roles=(Role.seeker,))

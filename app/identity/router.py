@@ -73,13 +73,26 @@ async def logout(principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
 
 
 @api.get("/me", response_model=Me)
-async def me(principal: CurrentPrincipal) -> Me:
-    return Me(
+async def me(principal: CurrentPrincipal, runtime: RuntimeDep) -> Me:
+    answer = Me(
         user_id=principal.user_id,
         role=principal.role,
         alias=principal.alias,
         languages=list(principal.languages),
     )
+    if not principal.is_staff:
+        return answer
+    async with runtime.db.reader() as session:
+        user = await identity_service.get_staff(session, principal.user_id)
+        return answer.model_copy(
+            update={
+                "on_call": user.on_call,
+                "available": user.available,
+                "capacity": user.capacity,
+                "auto_assign": user.auto_assign,
+                "max_concurrent_chats": user.max_concurrent_chats,
+            }
+        )
 
 
 @api.get("/staff", response_model=list[StaffOut])

@@ -99,7 +99,15 @@ class StaffOut(BaseModel):
 
 
 class Me(BaseModel):
+    """The caller. Staff also get their account's state, so a page shows it after a reload:
+    supervisors' ``on_call``; volunteers' availability and the most chats they may take."""
+
     user_id: str
     role: Role
     alias: str
     languages: list[str]
+    on_call: bool | None = None
+    available: bool | None = None
+    capacity: int | None = None
+    auto_assign: bool | None = None
+    max_concurrent_chats: int | None = None

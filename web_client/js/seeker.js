@@ -32,6 +32,8 @@ const state = {
   typingIdleTimer: null,
   peerTypingTimer: null,
   lastQueueStatus: null,
+  /** "A supervisor joined" notes shown (a resume tells them again). */
+  joinedSeen: new Set(),
 };
 
 /** Show a screen; the chat screen gets an app-like, full-height layout. */
@@ -140,7 +142,18 @@ for (const button of document.querySelectorAll(".lang-switch__option")) {
   button.addEventListener("click", async () => {
     const lang = await setLanguage(button.dataset.lang);
     try { sessionStorage.setItem(LANG_KEY, lang); } catch { /* ignore */ }
+    tellLanguage();
   });
+}
+
+/** A language chosen is a language kept: the conversation (and its volunteer) follow it. */
+function tellLanguage() {
+  if (!state.conn || !state.conversationId || !(state.status === "waiting" || state.status === "active")) return;
+  state.conn.send({ type: "conversation.language", conversation_id: state.conversationId, language: language() });
+}
+
+function chosenLanguage() {
+  try { return sessionStorage.getItem(LANG_KEY); } catch { return null; }
 }
 
 onLanguageChange(() => {
@@ -253,7 +266,13 @@ function onAuthenticated(frame) {
       resetChat();
       state.peerAlias = active.peer_alias || "";
       setStatus(active.status === "active" ? "active" : "waiting");
-      if (active.language && active.language !== language()) setLanguage(active.language);
+      const chosen = chosenLanguage();
+      if (chosen && active.language !== chosen) {
+        // Chosen here while the server did not hear it (offline): tell it now.
+        tellLanguage();
+      } else if (active.language && active.language !== language()) {
+        setLanguage(active.language);
+      }
       showScreen("chat", { focus: false });
       $("composer-text").focus();
     }
@@ -342,6 +361,7 @@ function resetChat() {
   state.highestPeerSeq = 0;
   state.readSentSeq = 0;
   state.lastQueueStatus = null;
+  state.joinedSeen.clear();
   $("typing").hidden = true;
 }
 
@@ -539,6 +559,9 @@ function onFrame(frame) {
         state.peerAlias = frame.staff_alias;
         renderPeer();
       }
+      const seen = `${frame.type}:${frame.staff_alias || ""}`;
+      if (state.joinedSeen.has(seen)) return;
+      state.joinedSeen.add(seen);
       appendSystemNote(text);
       announce("sr-alert", text);
       return;

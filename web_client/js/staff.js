@@ -2,7 +2,7 @@
 // sessionStorage, so it dies with the tab), logout, the language switch and staff.alert banners.
 
 import { Connection } from "./protocol.js";
-import { bind, language, onLanguageChange, setLanguage, tOr } from "./i18n.js";
+import { bind, language, onLanguageChange, setLanguage, t, tOr } from "./i18n.js";
 import { $, api, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
@@ -118,17 +118,41 @@ export async function logout(session, conn) {
   window.location.reload();
 }
 
-/** Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner. */
-export function showStaffAlert(frame) {
+let openAlerted = null;
+
+/**
+ * Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner. An alert
+ * about a conversation gets an "Open conversation" button (where the page passed `onOpen`)
+ * that opens it and clears the banner.
+ */
+export function showStaffAlert(frame, { onOpen } = {}) {
   const banner = $("staff-alert");
   if (!banner) return;
   const text = banner.querySelector(".banner__text");
   // Known codes get a translated text; others show the server's own message.
   text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code);
-  banner.classList.toggle("banner--urgent", frame.severity === "critical" || frame.code === "no_supervisor_on_call");
+  banner.classList.toggle("banner--urgent", frame.severity === "critical" || ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit"].includes(frame.code));
+  const open = $("staff-alert-open");
+  if (open) {
+    const id = onOpen && frame.conversation_id ? frame.conversation_id : null;
+    open.hidden = !id;
+    banner.dataset.conversationId = id || "";
+    openAlerted = id ? () => onOpen(id) : null;
+    if (id) open.setAttribute("aria-label", t("staff.alert_open_id", { id: String(id).slice(0, 6) }));
+  }
   banner.hidden = false;
+}
+
+/** Clear the banner if it is about this conversation (it was opened another way). */
+export function clearStaffAlertFor(conversationId) {
+  const banner = $("staff-alert");
+  if (banner && conversationId && banner.dataset.conversationId === conversationId) banner.hidden = true;
 }
 
 export function initAlertBanner() {
   $("staff-alert-close")?.addEventListener("click", () => { $("staff-alert").hidden = true; });
+  $("staff-alert-open")?.addEventListener("click", () => {
+    $("staff-alert").hidden = true;
+    openAlerted?.();
+  });
 }

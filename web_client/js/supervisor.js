@@ -7,7 +7,7 @@ import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
 import { $, announce, api, beep, clock, el, shortId, showScreen, unlockAudio } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
-import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
 const CLOSED_STATUSES = new Set(["resolved"]);
@@ -63,6 +63,7 @@ function start(session) {
   clearInterval(state.tick);
   state.tick = setInterval(renderCountdowns, 1000);
   renderNotificationButton();
+  loadOnCall();
   loadEscalations();
   loadReferrals();
   loadOverview();
@@ -96,6 +97,14 @@ function sendOnCall() {
 }
 
 $("oncall").addEventListener("change", sendOnCall);
+
+/** On call is the account's state: show it as the server has it after sign-in or reload. */
+async function loadOnCall() {
+  const answer = await api("/api/v1/me", { token: state.session.access_token });
+  if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
+  $("oncall").checked = answer.data.on_call;
+  bind($("oncall-status"), answer.data.on_call ? "sup.oncall_on" : "sup.oncall_off");
+}
 
 function renderNotificationButton() {
   const button = $("enable-notifications");
@@ -279,6 +288,7 @@ function wireEscalation(escalation) {
 
 async function openConversation(conversationId) {
   if (!conversationId) return;
+  clearStaffAlertFor(conversationId);
   state.conversationId = conversationId;
   state.mode = null;
   $("conv-empty").hidden = true;
@@ -538,7 +548,7 @@ function onFrame(frame) {
       }
       return;
     case "staff.alert":
-      showStaffAlert(frame);
+      showStaffAlert(frame, { onOpen: openConversation });
       return;
     case "chat.whisper": {
       if (frame.conversation_id !== state.conversationId) return;

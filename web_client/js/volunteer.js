@@ -25,6 +25,8 @@ const state = {
   chats: new Map(),
   selected: null,
   availability: { available: false, capacity: 1, auto_assign: false },
+  /** What the server last confirmed (availability.ok), to fall back to when a change fails. */
+  confirmed: { available: false, capacity: 1, auto_assign: false },
   riskSupported: true,
   referralSupported: true,
   phrases: {},
@@ -49,6 +51,22 @@ function start(session) {
   conn.addEventListener("ack", (event) => state.chats.get(event.detail.conversation_id)?.log.ack(event.detail));
   conn.addEventListener("sendfailed", (event) => state.chats.get(event.detail.conversation_id)?.log.failed(event.detail.client_msg_id));
   conn.addEventListener("frame", (event) => onFrame(event.detail));
+  loadAccount();
+}
+
+/** The account as the server has it: offer only the chats at once it allows. */
+async function loadAccount() {
+  const answer = await api("/api/v1/me", { token: state.session.access_token });
+  if (!answer.ok || !answer.data) return;
+  const me = answer.data;
+  const most = Number.isInteger(me.max_concurrent_chats) && me.max_concurrent_chats > 0 ? me.max_concurrent_chats : 1;
+  const select = $("capacity");
+  const wanted = Math.min(Number(me.capacity) || Number(select.value) || 1, most);
+  select.replaceChildren(...Array.from({ length: most }, (_, i) => el("option", { text: String(i + 1), attrs: { value: String(i + 1) } })));
+  select.value = String(wanted);
+  $("auto-assign").checked = Boolean(me.auto_assign);
+  state.availability = { ...state.availability, capacity: wanted, auto_assign: Boolean(me.auto_assign) };
+  state.confirmed = { ...state.confirmed, capacity: wanted, auto_assign: Boolean(me.auto_assign) };
 }
 
 function resetConsole() {
@@ -97,6 +115,7 @@ for (const id of ["available", "capacity", "auto-assign"]) {
 }
 
 function renderAvailability(frame) {
+  state.confirmed = { available: Boolean(frame.available), capacity: frame.capacity || 1, auto_assign: Boolean(frame.auto_assign) };
   $("available").checked = Boolean(frame.available);
   if (frame.capacity) $("capacity").value = String(frame.capacity);
   $("auto-assign").checked = Boolean(frame.auto_assign);
@@ -725,12 +744,27 @@ function onFrame(frame) {
       const chat = state.chats.get(frame.conversation_id);
       if (!chat) return;
       const key = frame.type === "conversation.joined" ? "vol.supervisor_joined" : "vol.supervisor_took_over";
+      chat.joinedSeen ??= new Set();
+      const seen = `${frame.type}:${frame.staff_alias || ""}`;
+      if (chat.joinedSeen.has(seen)) return;
+      chat.joinedSeen.add(seen);
       chat.log.note(t(key, { name: frame.staff_alias || t("role.supervisor") }));
       return;
     }
     case "referral.card": {
       const chat = state.chats.get(frame.conversation_id);
       if (chat) chat.log.note(t("vol.card_shown", { n: (frame.helplines || []).length }));
+      return;
+    }
+    case "conversation.language": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat || frame.language === chat.language) return;
+      chat.language = frame.language;
+      renderChatHead(chat);
+      loadPhrases(chat);
+      const text = t("vol.language_changed", { name: chat.peerAlias || t("role.seeker"), language: tOr(`lang.${frame.language}`, frame.language) });
+      chat.log.note(text);
+      announce("sr-alert", text);
       return;
     }
     case "referral.updated": {
@@ -774,6 +808,12 @@ function onError(frame) {
     return;
   }
   if (ref === "availability") {
+    // Show what the server kept, not what was asked for.
+    const kept = state.confirmed;
+    $("available").checked = kept.available;
+    $("capacity").value = String(kept.capacity);
+    $("auto-assign").checked = kept.auto_assign;
+    state.availability = { ...kept };
     bind($("availability-status"), frame.code === "not_trained" ? "vol.err_not_trained" : frame.code === "cooldown" ? "vol.err_cooldown" : "vol.err_availability");
     return;
   }

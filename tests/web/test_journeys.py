@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from test_browser import (
     DESKTOP,
     EN,
+    HI,
     HIGH_RISK_ANSWERS,
     PHONE,
     QUICK_EXIT_HOST,
@@ -282,4 +283,95 @@ def test_supervisor_closes_a_referral_with_a_reason(
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
+    watch.check()
+
+
+# ---- 3. state that survives a reload or a second look ----------------------------------------
+
+
+def test_supervisor_state_and_alerts_survive_a_reload(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        desk.reload()
+        expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        expect(desk.locator("#oncall")).to_be_checked()
+        expect(desk.locator("#oncall-status")).to_have_text(EN["sup.oncall_on"])
+
+        # A method cue: the banner opens the conversation and clears.
+        seeker_sends(seeker, "i have been saving my pills")
+        banner = desk.locator("#staff-alert")
+        expect(banner).to_be_visible()
+        expect(banner.locator("#staff-alert-open")).to_be_visible()
+        shot(desk, docs_shots, "supervisor-method-banner-desktop")
+        banner.locator("#staff-alert-open").click()
+        expect(banner).to_be_hidden()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_have_text(
+            "hi, is anyone there?"
+        )
+
+        # A supervisor joins; the note survives a reload on both sides.
+        desk.locator("#conv-join").click()
+        joined = seeker.locator("#messages .system-note", has_text="has joined to help")
+        expect(joined).to_have_count(1)
+        seeker.reload()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        expect(joined).to_have_count(1)
+        volunteer.reload()
+        expect(volunteer.locator("[data-screen=console]")).to_be_visible()
+        expect(
+            volunteer_pane(volunteer).locator(".system-note", has_text="joined the chat")
+        ).to_have_count(1)
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_volunteer_is_offered_only_the_chats_the_account_allows(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    server.create_user("volunteer", "v2", "volunteer-pass-2", languages="en")
+    with device(browser, watch, DESKTOP) as (_, page):
+        page.goto(server.base_url + "/volunteer")
+        page.locator("#login-username").fill("v2")
+        page.locator("#login-password").fill("volunteer-pass-2")
+        page.locator("#login-form button[type=submit]").click()
+        expect(page.locator("[data-screen=console]")).to_be_visible()
+        # The default account allows 2 chats at once: no 3 or 4 to pick and fail.
+        expect(page.locator("#capacity option")).to_have_count(2)
+        page.locator("#available").check()
+        expect(page.locator("#availability-status")).to_contain_text("Available")
+        page.locator("#capacity").select_option("2")
+        expect(page.locator("#availability-status")).to_contain_text("0 of 2")
+    watch.check()
+
+
+def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-meta")).to_contain_text(HI["lang.hi"])
+        expect(pane.locator(".system-note", has_text="switched their page")).to_have_count(1)
+        shot(volunteer, docs_shots, "volunteer-seeker-switched-language-desktop")
+        seeker.reload()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        expect(seeker.locator('.lang-switch__option[data-lang="hi"]')).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        assert seeker.evaluate("document.documentElement.lang") == "hi"
+        volunteer.reload()
+        expect(volunteer_pane(volunteer).locator(".js-meta")).to_contain_text(HI["lang.hi"])
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
     watch.check()

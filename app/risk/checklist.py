@@ -203,6 +203,27 @@ class Checklist(_Strict):
                 return item
         return None
 
+    def progress(self, answers: Mapping[str, str]) -> tuple[int, int]:
+        """Honest numbering over the questions actually asked: (the next question's number,
+        about how many there will be). The estimate counts what was answered plus what the
+        answers so far make askable; later answers may still add or remove some."""
+        answered = sum(
+            1 for item in self.items if item.id in answers and item.ask_if.holds(answers, {})
+        )
+        remaining = sum(
+            1 for item in self.items if item.id not in answers and item.ask_if.holds(answers, {})
+        )
+        return answered + (1 if remaining else 0), answered + remaining
+
+    def answered(self, answers: Mapping[str, str], language: str) -> list[dict[str, Any]]:
+        """The answered items in the order asked, each rendered with its ``value``, so a
+        client can go back and change one."""
+        return [
+            {**item.render(language), "value": answers[item.id]}
+            for item in self.items
+            if item.id in answers
+        ]
+
     def is_complete(self, answers: Mapping[str, str]) -> bool:
         """True when no askable item is left unanswered."""
         return self.next_item(answers) is None

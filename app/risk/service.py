@@ -44,6 +44,7 @@ def _checklist_frame(conversation: ConversationView, assessment: RiskAssessment)
     checklist = load_checklist(assessment.checklist_id)
     item = checklist.next_item(assessment.answers)
     provisional = score(assessment.answers)
+    position, about = checklist.progress(assessment.answers)
     return protocol.dumps(
         {
             "type": "risk.checklist",
@@ -51,6 +52,9 @@ def _checklist_frame(conversation: ConversationView, assessment: RiskAssessment)
             "assessment_id": assessment.id,
             "item": item.render(conversation.language) if item is not None else None,
             "answers": assessment.answers,
+            "answered": checklist.answered(assessment.answers, conversation.language),
+            "position": position,
+            "about_total": about,
             "complete": item is None,
             "provisional_level": provisional.level.value,
         }
@@ -116,6 +120,7 @@ async def answer(
     if assessment is None:
         raise Conflict("start the checklist first (risk.start)", code="invalid_transition")
     checklist = load_checklist(assessment.checklist_id)
+    previous = assessment.answers.get(item_id)
     answers = {k: v for k, v in assessment.answers.items() if k != item_id}
     canonical = checklist.validate_answer(item_id, value, answers=answers)
     answers[item_id] = canonical
@@ -131,7 +136,14 @@ async def answer(
         actor_role=principal.role.value,
         action="risk.answer",
         conversation_id=conversation_id,
-        detail={"assessment_id": assessment.id, "item_id": item_id, "value": canonical},
+        detail={
+            "assessment_id": assessment.id,
+            "item_id": item_id,
+            "value": canonical,
+            # A changed answer (the volunteer went back) keeps what it replaced.
+            **({"previous": previous} if previous is not None else {}),
+            **({"dropped": sorted(set(answers) - set(kept))} if set(answers) - set(kept) else {}),
+        },
     )
     await uow.session.flush()
     return _checklist_frame(conversation, assessment)

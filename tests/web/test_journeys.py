@@ -375,3 +375,59 @@ def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+# ---- 5. checklist and forms that forgive mistakes --------------------------------------------
+
+
+def test_checklist_goes_back_to_change_an_answer_and_numbers_honestly(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        progress = risk.locator(".js-progress")
+        options = risk.locator(".js-options")
+        risk.locator(".js-start").click()
+        expect(progress).to_have_text("Question 1 of about 4")
+        options.locator('button[data-value="yes"]').click()
+        expect(options).to_have_attribute("data-item", "asq2")
+        expect(progress).to_have_text(re.compile(r"^Question 2 of about \d+$"))
+
+        # A wrong tap is not final: Back shows the answer given, and it can be changed.
+        risk.locator(".js-back").click()
+        expect(options).to_have_attribute("data-item", "asq1")
+        expect(options.locator('button[data-value="yes"]')).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        shot(volunteer, docs_shots, "volunteer-checklist-back-desktop")
+        options.locator('button[data-value="no"]').click()
+        expect(options).to_have_attribute("data-item", "asq2")
+        expect(progress).to_have_text("Question 2 of about 4")
+        for number in (2, 3, 4):
+            expect(progress).to_have_text(f"Question {number} of about 4")
+            options.locator('button[data-value="no"]').click()
+        expect(risk.locator(".js-submit")).to_be_visible()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_after_feedback_focus_stays_on_the_thanks(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+        seeker.locator('input[name="feel"][value="better"]').check()
+        seeker.locator("#feedback-form button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_focused()
+        seeker.keyboard.press("Tab")
+        expect(seeker.locator("#new-chat")).to_be_focused()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

@@ -480,6 +480,7 @@ function wireRisk(chat) {
     sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted");
     risk.querySelector(".js-checklist").hidden = true;
   });
+  wireChecklist(chat);
   renderRiskSupport(chat);
 }
 
@@ -555,40 +556,9 @@ function onRiskFrame(frame) {
       return;
     }
     case "risk.checklist": {
-      risk.querySelector(".js-checklist").hidden = false;
-      risk.querySelector(".js-start").hidden = true;
-      const options = risk.querySelector(".js-options");
-      if (!frame.item || frame.complete) {
-        // Every question asked: the volunteer reviews and submits.
-        bind(risk.querySelector(".js-progress"), "risk.complete");
-        risk.querySelector(".js-question").textContent = "";
-        risk.querySelector(".js-follow-up").textContent = "";
-        options.replaceChildren();
-        options.dataset.item = "";
-        risk.querySelector(".js-submit").hidden = false;
-        risk.querySelector(".js-submit").focus();
-        return;
-      }
-      const item = frame.item;
-      // `index` is 1-based over the checklist; `total` counts its items (branching may skip some).
-      const shown = item.index ?? 1;
-      bind(risk.querySelector(".js-progress"), "risk.progress", { index: shown, total: item.total ?? "?" });
-      risk.querySelector(".js-question").textContent = item.text || "";
-      risk.querySelector(".js-follow-up").textContent = item.follow_up || "";
-      options.dataset.item = item.item_id || "";
-      options.replaceChildren();
-      for (const option of item.options || []) {
-        const button = el("button", { class: "button button--secondary button--small", text: option.label, attrs: { type: "button", "data-value": option.value } });
-        button.addEventListener("click", () => {
-          sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null);
-          for (const b of options.querySelectorAll("button")) b.disabled = true;
-          button.classList.add("button--chosen");
-          button.setAttribute("aria-pressed", "true");
-        });
-        options.append(button);
-      }
-      risk.querySelector(".js-submit").hidden = true;
-      if (state.selected === chat.id) options.querySelector("button")?.focus();
+      chat.checklist = frame;
+      chat.reviewing = null;
+      renderChecklist(chat);
       return;
     }
     case "risk.assessed": {
@@ -612,6 +582,79 @@ function onRiskFrame(frame) {
     }
     default:
   }
+}
+
+// ---- checklist ---------------------------------------------------------------------------
+
+/**
+ * The question in hand: the next unanswered one, or (after Back) an answered one to change.
+ * Numbers count only the questions actually asked ("question 5 of about 9").
+ */
+function renderChecklist(chat) {
+  const frame = chat.checklist;
+  if (!frame) return;
+  const risk = chat.risk;
+  risk.querySelector(".js-checklist").hidden = false;
+  risk.querySelector(".js-start").hidden = true;
+  const answered = frame.answered || [];
+  const reviewing = chat.reviewing;
+  const item = reviewing !== null ? answered[reviewing] : frame.item;
+  const options = risk.querySelector(".js-options");
+  const back = risk.querySelector(".js-back");
+  back.hidden = reviewing !== null ? reviewing === 0 : answered.length === 0;
+  risk.querySelector(".js-keep").hidden = reviewing === null;
+  const submit = risk.querySelector(".js-submit");
+  if (!item) {
+    // Every question asked: the volunteer reviews and submits.
+    bind(risk.querySelector(".js-progress"), "risk.complete");
+    risk.querySelector(".js-question").textContent = "";
+    risk.querySelector(".js-follow-up").textContent = "";
+    options.replaceChildren();
+    options.dataset.item = "";
+    submit.hidden = false;
+    if (state.selected === chat.id) submit.focus();
+    return;
+  }
+  const total = frame.about_total ?? item.total ?? "?";
+  if (reviewing !== null) bind(risk.querySelector(".js-progress"), "risk.progress_review", { index: reviewing + 1, total });
+  else bind(risk.querySelector(".js-progress"), "risk.progress", { index: frame.position ?? item.index ?? 1, total });
+  risk.querySelector(".js-question").textContent = item.text || "";
+  risk.querySelector(".js-follow-up").textContent = item.follow_up || "";
+  options.dataset.item = item.item_id || "";
+  options.replaceChildren();
+  for (const option of item.options || []) {
+    const chosen = reviewing !== null && option.value === item.value;
+    const button = el("button", {
+      class: `button button--secondary button--small${chosen ? " button--chosen" : ""}`,
+      text: option.label,
+      attrs: { type: "button", "data-value": option.value, "aria-pressed": String(chosen) },
+    });
+    button.addEventListener("click", () => {
+      sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null);
+      for (const b of options.querySelectorAll("button")) b.disabled = true;
+      button.classList.add("button--chosen");
+      button.setAttribute("aria-pressed", "true");
+    });
+    options.append(button);
+  }
+  submit.hidden = true;
+  if (state.selected === chat.id) (options.querySelector('[aria-pressed="true"]') || options.querySelector("button"))?.focus();
+}
+
+function wireChecklist(chat) {
+  const risk = chat.risk;
+  risk.querySelector(".js-back").addEventListener("click", () => {
+    const answered = chat.checklist?.answered || [];
+    if (!answered.length) return;
+    chat.reviewing = (chat.reviewing ?? answered.length) - 1;
+    renderChecklist(chat);
+  });
+  risk.querySelector(".js-keep").addEventListener("click", () => {
+    const answered = chat.checklist?.answered || [];
+    const next = (chat.reviewing ?? answered.length) + 1;
+    chat.reviewing = next < answered.length ? next : null;
+    renderChecklist(chat);
+  });
 }
 
 // ---- referral steps ------------------------------------------------------------------------

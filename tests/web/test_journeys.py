@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import axe
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from test_browser import (
@@ -430,4 +431,74 @@ def test_after_feedback_focus_stays_on_the_thanks(
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()
+    watch.check()
+
+
+# ---- 6. phone, zoom and screen readers ---------------------------------------------------------
+
+
+def test_every_screen_has_no_serious_accessibility_violations(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """axe-core (npm, served from the page's origin) on every screen of the three people."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    problems: list[str] = []
+
+    def audit(page: Page, where: str) -> None:
+        try:
+            axe.check(page, where)
+        except AssertionError as exc:
+            problems.append(str(exc))
+
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_be_visible()
+        audit(page, "seeker welcome")
+        page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        audit(page, "seeker welcome (Hindi)")
+    with device(browser, watch, DESKTOP) as (_, page):
+        page.goto(server.base_url + "/volunteer")
+        expect(page.locator("#login-username")).to_be_visible()
+        audit(page, "staff sign-in")
+
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        run_checklist(risk, HIGH_RISK_ANSWERS)
+        audit(volunteer, "volunteer checklist")
+        risk.locator(".js-submit").click()
+        expect(seeker.locator("#messages .referral")).to_have_count(1)
+        audit(seeker, "seeker chat with a helpline card")
+        seeker.locator("#chat-header .js-open-helplines").click()
+        audit(seeker, "seeker helplines dialog")
+        seeker.locator("#helplines-dialog .js-close-dialog").click()
+        seeker.locator("#end-chat").click()
+        audit(seeker, "seeker end dialog")
+        seeker.locator("#end-cancel").click()
+        audit(volunteer, "volunteer console at high risk")
+        escalation = desk.locator("#escalations .escalation").first
+        expect(escalation).to_be_visible()
+        audit(desk, "supervisor desk paged")
+        escalation.locator(".js-ack").click()
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_be_visible()
+        audit(desk, "supervisor conversation")
+        escalation.locator(".js-resolve").click()
+        escalation.locator(".js-outcome").select_option("safe_plan_agreed")
+        escalation.locator(".js-resolve-form button[type=submit]").click()
+        risk.locator(".js-referral-box button").first.click()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+        audit(seeker, "seeker ended")
+        audit(volunteer, "volunteer ended chat")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    assert not problems, "\n".join(problems)
     watch.check()

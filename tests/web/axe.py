@@ -1,0 +1,65 @@
+"""axe-core in the browser tests: the npm package (tests/web/package.json, installed by
+scripts/test) is served to the page by the test itself from the page's own origin, so the
+page's Content-Security-Policy (script-src 'self') lets it run unchanged.
+
+``check(page)`` fails on serious or critical violations, naming each rule and its nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route
+
+AXE_FILE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PATH = "/__test__/axe.min.js"
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@cache
+def axe_source() -> str:
+    if not AXE_FILE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{AXE_FILE} is required when CI is set (scripts/test installs it)")
+        pytest.skip("axe-core is not installed (cd tests/web && npm ci)")
+    return AXE_FILE.read_text(encoding="utf-8")
+
+
+def _serve(route: Route) -> None:
+    route.fulfill(status=200, content_type="text/javascript", body=axe_source())
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    source = axe_source()
+    assert source
+    origin = page.evaluate("location.origin")
+    url = origin + AXE_PATH
+    page.route(url, _serve)
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url=url)
+    found = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {
+              runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+              resultTypes: ["violations"],
+            });
+            return result.violations.map((v) => ({
+              id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+            }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in FAILING_IMPACTS]
+
+
+def check(page: Page, where: str) -> None:
+    """Fail on serious or critical violations, listing them."""
+    found = violations(page)
+    assert not found, f"axe-core on {where}:\n" + "\n".join(
+        f"  {v['impact']} {v['id']}: {v['help']} at {v['nodes']}" for v in found
+    )

@@ -502,3 +502,85 @@ def test_every_screen_has_no_serious_accessibility_violations(
             ctx.close()
     assert not problems, "\n".join(problems)
     watch.check()
+
+
+def _box(page: Page, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not on the page"
+    return box
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def _assert_phone_layout(page: Page, width: int, height: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    exit_box = _box(page, "#quick-exit")
+    assert exit_box["x"] >= 0 and exit_box["x"] + exit_box["width"] <= width
+    assert exit_box["y"] >= 0 and exit_box["y"] + exit_box["height"] <= height
+    assert not _overlap(exit_box, _box(page, ".lang-switch")), "Quick exit covers the language"
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "text_scale"), [(360, 740, 2), (320, 640, 1), (320, 640, 2)]
+)
+def test_phone_at_200_percent_text_and_320_px_keeps_quick_exit_and_the_chat_usable(
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    docs_shots: Path,
+    width: int,
+    height: int,
+    text_scale: int,
+) -> None:
+    with device(browser, watch, {"width": width, "height": height}) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_have_text(EN["welcome.title"])
+        # Text zoom as a phone's font-size setting does it: the root size grows.
+        page.evaluate(f"document.documentElement.style.fontSize = '{text_scale * 100}%'")
+        page.wait_for_timeout(200)
+        _assert_phone_layout(page, width, height)
+        name = f"seeker-{width}px-text-{text_scale * 100}"
+        shot(page, docs_shots, f"{name}-welcome")
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-card")).to_be_visible()
+        seeker_sends(page, "hello, is this working?")
+        expect(page.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        _assert_phone_layout(page, width, height)
+        # The message area keeps real room, not a sliver, however big the text.
+        assert _box(page, "#messages")["height"] >= 150
+        composer = _box(page, "#composer-text")
+        assert composer["y"] + composer["height"] <= height
+        shot(page, docs_shots, f"{name}-chat")
+    watch.check()
+
+
+def test_first_phone_screen_has_the_emergency_call_and_the_start(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_be_visible()
+        for selector in ('.welcome-bar a[href="tel:112"]', "#welcome-bar-start"):
+            box = _box(page, selector)
+            assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], selector
+            expect(page.locator(selector)).to_be_visible()
+        shot(page, docs_shots, "seeker-welcome-first-screen-360x740")
+        page.locator("#welcome-bar-start").click()
+        expect(page.locator("#consent")).to_be_focused()
+        expect(page.locator("#start-button")).to_be_in_viewport()
+        # The bar belongs to the welcome only.
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-card")).to_be_visible()
+        expect(page.locator(".welcome-bar")).to_be_hidden()
+    watch.check()

@@ -236,6 +236,12 @@ $("start-form").addEventListener("submit", async (event) => {
   }
 });
 
+$("welcome-bar-start").addEventListener("click", (event) => {
+  event.preventDefault();
+  $("start-form").scrollIntoView({ block: "center" });
+  $("consent").focus({ preventScroll: true });
+});
+
 $("consent").addEventListener("change", () => {
   if ($("consent").checked) {
     $("consent-error").textContent = "";

@@ -584,3 +584,37 @@ def test_first_phone_screen_has_the_emergency_call_and_the_start(
         expect(page.locator("#queue-card")).to_be_visible()
         expect(page.locator(".welcome-bar")).to_be_hidden()
     watch.check()
+
+
+def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("low")
+        risk.locator(".js-concern-reason").fill("They sound very low tonight.")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.low"])
+
+        seeker.locator("#quick-exit").click()
+        seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+
+        banner = desk.locator("#staff-alert")
+        expect(banner).to_contain_text(EN["alert.quick_exit"])
+        expect(banner.locator("#staff-alert-open")).to_be_visible()
+        shot(desk, docs_shots, "supervisor-quick-exit-alert-desktop")
+        expect(volunteer_pane(volunteer).locator(".js-ended")).to_contain_text("Quick exit")
+        # The volunteer is told in the chat, not by a second banner.
+        expect(volunteer.locator("#staff-alert")).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))

@@ -1,166 +1,244 @@
-"""Evaluate the message cue detector on labelled sets.
+"""Evaluate the cue detector on the labelled corpus: in-sample, grouped, frozen.
 
-    python bench/cue_eval.py [--json] [--data PATH ...]
+    python bench/cue_eval.py [--json] [--misses] [--corpus PATH]
 
-By default it reads three files:
+The corpus is ``bench/data/cue_corpus.jsonl``; its labelling rules, fields and the frozen
+split's retirement rule are in ``bench/data/LABELLING.md``. Three figures, never mixed:
 
-- ``bench/data/cue_eval.jsonl``, the dev set: the cue lists were written and improved
-  against it, so its figures are in-sample. It is the gate.
-- ``bench/data/cue_eval_holdout.jsonl``: written after the v1 lists as a held-out set. The
-  families of its misses were then added in v2, so from v2 on it is in-sample too.
-- ``bench/data/cue_eval_holdout2.jsonl``: written before the v2 lists were changed and never
-  used to change them; the honest figure for text nobody tuned on. Same labelling rules,
-  below. Do not tune on it; write a new held-out set when it has been looked at.
+- **in-sample**: every development row, the patterns and the scorer trained on all of
+  them. The patterns were written from many of these rows, so this is an upper bound.
+- **grouped** (the gate: recall >= 0.95 and precision >= 0.85): leave one family out. For
+  each family F the learned scorer is retrained without any row of F (its threshold chosen
+  by cross-validation inside the training rows), and the detector (patterns, then that
+  scorer) is scored on F's rows whose paraphrase group the patterns were *not* written
+  from (``provenance: unseen``). Rows are pooled over the folds. The patterns cannot be
+  "untrained"; the provenance filter is what keeps their own examples out (see README).
+- **frozen**: the frozen split with the shipped detector; aggregate figures only. Its misses
+  are not printed (``--misses`` leaves them out too), so nobody tunes on them.
 
-Each line is ``{"text", "label": "risk"|"none", "cue_class", "lang"}`` and may carry a
-``note`` saying why an ambiguous message got its label. Labelling rules: a message is
-"risk" when a careful volunteer would want it flagged for the *seeker* now. So "none"
-covers hyperbole and idiom ("this exam is killing me", "mar gaya hasi se"), sarcasm, song
-lyrics, films/books/news, a friend's or a stranger's risk (the volunteer still handles it, but
-it is not a cue about the seeker), and past ideation or attempts told with recovery framing
-("I used to want to die but therapy helped"). A past attempt without recovery framing, or
-with "it's back", is "risk"/method_or_attempt. The class is the strongest that applies:
-method_or_attempt (means, doses, places, an attempt, self-harm) > first_person_ideation
-(wish or plan to die) > warning_sign (burden, trapped, no reason to live, goodbyes, giving
-things away, sudden calm, drinking to go numb).
-
-For each file it reports binary recall and precision (risk vs none) overall, per expected cue
-class and per language form; class agreement (whether ``strongest`` names the expected
-class); and every false negative and false positive. Exits 1 when the first file (the dev
-set by default) misses recall >= 0.95 or precision >= 0.80; the held-out sets are reported,
-not gated.
+Each figure is given per family, cue class and language form with Wilson 95 % intervals,
+for the patterns alone and for patterns plus scorer (the scorer is kept only if it raises
+grouped recall without grouped precision falling below 0.85). Exits 1 when the gate fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.risk.cues import CueMatcher, strongest
+from app.risk.cues import CueMatcher, learned, normalise
+from app.risk.cues.matcher import _guard_spans
 
-DATA = Path(__file__).parent / "data" / "cue_eval.jsonl"
-HOLDOUT = Path(__file__).parent / "data" / "cue_eval_holdout.jsonl"
-HOLDOUT2 = Path(__file__).parent / "data" / "cue_eval_holdout2.jsonl"
+CORPUS = Path(__file__).parent / "data" / "cue_corpus.jsonl"
 RECALL_TARGET = 0.95
-PRECISION_TARGET = 0.80
+PRECISION_TARGET = 0.85
 
 
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
+def load_corpus(path: Path = CORPUS) -> list[dict]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
-def evaluate(rows: list[dict], matcher: CueMatcher) -> dict:
-    """Binary and per-group figures; a row is predicted "risk" when any cue matches."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    false_negatives, false_positives = [], []
-    class_agree = class_total = 0
-    for row in rows:
-        matches = matcher.match(row["text"])
-        top = strongest(matches)
-        predicted = "risk" if matches else "none"
-        actual = row["label"]
-        groups = ["overall", f"lang:{row['lang']}"]
-        if row.get("cue_class"):
-            groups.append(f"class:{row['cue_class']}")
-        for group in groups:
-            c = counts[group]
-            if actual == "risk":
-                c["tp" if predicted == "risk" else "fn"] += 1
-            else:
-                c["fp" if predicted == "risk" else "tn"] += 1
-        # A false positive also counts against the class the detector named.
-        if actual == "none" and top is not None:
-            counts[f"class:{top.cue_class}"]["fp"] += 1
-        if actual == "risk":
-            class_total += 1
-            class_agree += top is not None and top.cue_class == row["cue_class"]
-        found = [m.pattern_ref for m in matches]
-        if actual == "risk" and predicted == "none":
-            false_negatives.append({**row, "matched": found})
-        elif actual == "none" and predicted == "risk":
-            false_positives.append({**row, "matched": found})
-    figures = {}
-    for group, c in sorted(counts.items()):
-        figures[group] = {
-            "recall": _ratio(c["tp"], c["tp"] + c["fn"]),
-            "precision": _ratio(c["tp"], c["tp"] + c["fp"]),
-            **{k: c[k] for k in ("tp", "fn", "fp", "tn")},
-        }
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """Wilson score interval for k successes in n trials (95 % by default)."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)
+
+
+def _figures(counts: dict[str, int]) -> dict:
+    tp, fn, fp, tn = (counts.get(k, 0) for k in ("tp", "fn", "fp", "tn"))
     return {
-        "rows": len(rows),
-        "risk_rows": sum(r["label"] == "risk" for r in rows),
-        "figures": figures,
-        "class_agreement": _ratio(class_agree, class_total),
-        "false_negatives": false_negatives,
-        "false_positives": false_positives,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "recall_ci": wilson(tp, tp + fn),
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "precision_ci": wilson(tp, tp + fp),
+        "tp": tp,
+        "fn": fn,
+        "fp": fp,
+        "tn": tn,
     }
 
 
-def _print(name: str, report: dict, ok: bool) -> None:
-    print(f"== {name}: {report['rows']} messages, {report['risk_rows']} labelled risk")
-    print(f"{'group':34} {'recall':>7} {'precision':>9}   tp  fn  fp  tn")
-    for group, f in report["figures"].items():
-        recall = "-" if f["recall"] is None else f"{f['recall']:.3f}"
-        precision = "-" if f["precision"] is None else f"{f['precision']:.3f}"
-        print(
-            f"{group:34} {recall:>7} {precision:>9}  {f['tp']:3} {f['fn']:3} {f['fp']:3} "
-            f"{f['tn']:3}"
-        )
-    print(f"class agreement on risk rows (strongest == expected): {report['class_agreement']}")
-    verdict = "met" if ok else "NOT met"
-    print(f"targets recall >= {RECALL_TARGET}, precision >= {PRECISION_TARGET}: {verdict}")
-    for title, key in (
-        ("false negatives", "false_negatives"),
-        ("false positives", "false_positives"),
-    ):
-        print(f"{title} ({len(report[key])}):")
-        for row in report[key]:
-            note = f"  ({row['note']})" if row.get("note") else ""
-            print(
-                f"  [{row['lang']}] {row['text']!r} expected={row['cue_class']} "
-                f"matched={row['matched']}{note}"
+def score_rows(rows: Sequence[dict], predicted: Sequence[bool]) -> dict:
+    """Binary figures overall and per family, class and form; misses listed by id."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    misses: dict[str, list[str]] = {"false_negatives": [], "false_positives": []}
+    for row, flagged in zip(rows, predicted, strict=True):
+        risk = row["label"] == "risk"
+        cell = ("tp" if flagged else "fn") if risk else ("fp" if flagged else "tn")
+        groups = ["overall", f"form:{row['form']}", f"family:{row['family']}"]
+        if risk:
+            groups.append(f"class:{row['cue_class']}")
+        else:
+            groups.append(f"kind:{row['kind']}")
+        for group in groups:
+            counts[group][cell] += 1
+        if cell == "fn":
+            misses["false_negatives"].append(row["id"])
+        elif cell == "fp":
+            misses["false_positives"].append(row["id"])
+    return {
+        "rows": len(rows),
+        "risk_rows": sum(r["label"] == "risk" for r in rows),
+        "figures": {group: _figures(c) for group, c in sorted(counts.items())},
+        **misses,
+    }
+
+
+class Detector:
+    """Pattern results computed once; the learned part swapped per fold."""
+
+    def __init__(self, rows: Sequence[dict], matcher: CueMatcher | None = None) -> None:
+        base = (matcher or CueMatcher.default()).without_scorer()
+        self.folded = {r["id"]: normalise(r["text"]) for r in rows}
+        self.pattern_hit: dict[str, bool] = {}
+        self.scorer_allowed: dict[str, bool] = {}
+        for row in rows:
+            self.pattern_hit[row["id"]] = bool(base.match(row["text"]))
+            # The matcher asks the scorer only when no pattern cue survives and no guard
+            # matched anywhere in the text.
+            self.scorer_allowed[row["id"]] = not self.pattern_hit[row["id"]] and not _guard_spans(
+                base._guards, self.folded[row["id"]]
             )
-    print()
+
+    def fit(self, rows: Iterable[dict]) -> learned.LearnedScorer:
+        rows = list(rows)
+        return learned.fit(
+            [self.folded[r["id"]] for r in rows],
+            [r["label"] == "risk" for r in rows],
+            [r["family"] for r in rows],
+            [self.pattern_hit[r["id"]] for r in rows],
+        )
+
+    def predict(self, rows: Iterable[dict], scorer: learned.LearnedScorer | None) -> list[bool]:
+        return [
+            self.pattern_hit[r["id"]]
+            or (
+                scorer is not None
+                and self.scorer_allowed[r["id"]]
+                and scorer.fires(self.folded[r["id"]])
+            )
+            for r in rows
+        ]
 
 
-def _meets_targets(report: dict) -> bool:
-    overall = report["figures"]["overall"]
+def grouped(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
+    """Leave-one-family-out, scored on each held-out family's unseen rows."""
+    held: list[dict] = []
+    with_scorer: list[bool] = []
+    for family in sorted({r["family"] for r in dev}):
+        test = [r for r in dev if r["family"] == family and r["provenance"] == "unseen"]
+        if not test:
+            continue
+        scorer = detector.fit(r for r in dev if r["family"] != family)
+        held.extend(test)
+        with_scorer.extend(detector.predict(test, scorer))
+    return {
+        "patterns": score_rows(held, detector.predict(held, None)),
+        "patterns+scorer": score_rows(held, with_scorer),
+    }
+
+
+def evaluate(corpus: Sequence[dict], matcher: CueMatcher | None = None) -> dict:
+    dev = [r for r in corpus if r["split"] == "dev"]
+    frozen = [r for r in corpus if r["split"] == "frozen"]
+    detector = Detector(corpus, matcher)
+    full = detector.fit(dev)
+    shipped = learned.load()
+    report = {
+        "in_sample": {
+            "patterns": score_rows(dev, detector.predict(dev, None)),
+            "patterns+scorer": score_rows(dev, detector.predict(dev, full)),
+        },
+        "grouped": grouped(detector, dev),
+        "frozen": {
+            "patterns": score_rows(frozen, detector.predict(frozen, None)),
+            "patterns+scorer": score_rows(frozen, detector.predict(frozen, shipped or full)),
+        },
+    }
+    for part in report["frozen"].values():  # never show the frozen split's messages
+        part["false_negatives"] = part["false_positives"] = []
+    g = report["grouped"]
+    report["gate"] = {
+        "recall": g["patterns+scorer"]["figures"]["overall"]["recall"],
+        "precision": g["patterns+scorer"]["figures"]["overall"]["precision"],
+        "met": meets(g["patterns+scorer"]),
+        "scorer_kept": _scorer_earns_its_place(g),
+    }
+    return report
+
+
+def meets(part: dict) -> bool:
+    overall = part["figures"]["overall"]
     return (overall["recall"] or 0) >= RECALL_TARGET and (
         overall["precision"] or 0
     ) >= PRECISION_TARGET
 
 
+def _scorer_earns_its_place(g: dict) -> bool:
+    alone, both = g["patterns"]["figures"]["overall"], g["patterns+scorer"]["figures"]["overall"]
+    return both["tp"] > alone["tp"] and (both["precision"] or 0) >= PRECISION_TARGET
+
+
+def _fmt(f: dict) -> str:
+    def one(value: float | None, ci: tuple[float, float] | None) -> str:
+        if value is None:
+            return f"{'-':>21}"
+        return f"{value:.3f} [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{value:.3f}"
+
+    return (
+        f"{one(f['recall'], f['recall_ci']):>21} {one(f['precision'], f['precision_ci']):>21}"
+        f"  {f['tp']:3} {f['fn']:3} {f['fp']:3} {f['tn']:3}"
+    )
+
+
+def _print(report: dict, corpus: Sequence[dict], *, misses: bool, out: Callable = print) -> None:
+    by_id = {r["id"]: r for r in corpus}
+    for name in ("in_sample", "grouped", "frozen"):
+        for variant, part in report[name].items():
+            out(f"== {name} / {variant}: {part['rows']} messages, {part['risk_rows']} risk")
+            out(f"{'group':34} {'recall [95% CI]':>21} {'precision [95% CI]':>21}   tp  fn  fp  tn")
+            for group, f in part["figures"].items():
+                out(f"{group:34} {_fmt(f)}")
+            if misses and name != "frozen":
+                for key in ("false_negatives", "false_positives"):
+                    for row_id in part[key]:
+                        row = by_id[row_id]
+                        out(f"  {key[:5]} {row_id} [{row['form']}/{row['family']}] {row['text']!r}")
+            out("")
+    gate = report["gate"]
+    verdict = "met" if gate["met"] else "NOT met"
+    out(
+        f"gate (grouped, patterns+scorer): recall {gate['recall']} >= {RECALL_TARGET}, "
+        f"precision {gate['precision']} >= {PRECISION_TARGET}: {verdict}; "
+        f"scorer kept: {gate['scorer_kept']}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        action="append",
-        help="eval file(s); default: dev, holdout, holdout2 (the first is the gate)",
-    )
+    parser.add_argument("--misses", action="store_true", help="list misses (not the frozen)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args(argv)
-    paths = args.data or [DATA, HOLDOUT, HOLDOUT2]
-    matcher = CueMatcher.default()
-    reports = {}
-    for path in paths:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        rows = [json.loads(line) for line in lines if line.strip()]
-        report = evaluate(rows, matcher)
-        reports[path.name] = {**report, "meets_targets": _meets_targets(report)}
+    corpus = load_corpus(args.corpus)
+    report = evaluate(corpus)
     if args.json:
-        print(json.dumps(reports, ensure_ascii=False, indent=2))
+        print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        for name, report in reports.items():
-            _print(name, report, report["meets_targets"])
-    # The gate is the first file (the dev set, a regression check); the held-out sets measure
-    # how the lists generalise to phrasings nobody tuned them on, and are reported, not gated.
-    return 0 if next(iter(reports.values()))["meets_targets"] else 1
+        _print(report, corpus, misses=args.misses)
+    return 0 if report["gate"]["met"] else 1
 
 
 if __name__ == "__main__":

@@ -103,15 +103,15 @@ def test_match_records_the_list_it_came_from(matcher):
 def test_a_match_never_carries_the_matched_words(matcher):
     (match, *_) = matcher.match("i took 800mg of paracetamol")
     fields = {f.name for f in dataclasses.fields(CueMatch)}
-    assert fields == {"cue_class", "language", "pattern_ref"}
+    assert fields == {"cue_class", "language", "pattern_ref", "family"}
     assert "paracetamol" not in repr(match) and "800" not in repr(match)
 
 
 def test_strongest_prefers_method_over_ideation():
     matches = [
-        CueMatch(CueClass.WARNING_SIGN, "en", "en/warning_sign#0"),
-        CueMatch(CueClass.METHOD_OR_ATTEMPT, "hi", "hi/method_or_attempt#0"),
-        CueMatch(CueClass.FIRST_PERSON_IDEATION, "en", "en/first_person_ideation#0"),
+        CueMatch(CueClass.WARNING_SIGN, "en", "en/burden#0", "burden"),
+        CueMatch(CueClass.METHOD_OR_ATTEMPT, "hi", "hi/attempt#0", "attempt"),
+        CueMatch(CueClass.FIRST_PERSON_IDEATION, "en", "en/passive_wish#0", "passive_wish"),
     ]
     assert strongest(matches).cue_class is CueClass.METHOD_OR_ATTEMPT
     assert strongest([]) is None
@@ -143,11 +143,10 @@ def test_default_matcher_is_built_once():
 def test_bad_pattern_fails_loudly_naming_file(tmp_path):
     bad = tmp_path / "xx.yaml"
     bad.write_text(
-        "language: xx\nversion: 1\nclasses:\n  first_person_ideation: ['(unclosed']\n"
-        "  warning_sign: []\n  method_or_attempt: []\n",
+        "language: xx\nversion: 1\nfamilies:\n  passive_wish:\n    patterns: ['(unclosed']\n",
         encoding="utf-8",
     )
-    with pytest.raises(CueListError, match=r"xx\.yaml.*first_person_ideation#0"):
+    with pytest.raises(CueListError, match=r"xx\.yaml.*xx/passive_wish#0"):
         CueMatcher([bad])
 
 
@@ -220,17 +219,16 @@ def test_more_hard_negatives_do_not_match(matcher, text):
 def test_terms_expand_and_unknown_terms_fail(tmp_path):
     good = tmp_path / "xx.yaml"
     good.write_text(
-        "language: xx\nversion: 1\nterms:\n  A: '(foo|fo)'\n  B: '<A> bar'\nclasses:\n"
-        "  first_person_ideation: ['<B>']\n  warning_sign: []\n  method_or_attempt: []\n",
+        "language: xx\nversion: 1\nterms:\n  A: '(foo|fo)'\n  B: '<A> bar'\nfamilies:\n"
+        "  active_ideation:\n    patterns: ['<B>']\n",
         encoding="utf-8",
     )
-    assert [m.pattern_ref for m in CueMatcher([good]).match("Fo bar!")] == [
-        "xx/first_person_ideation#0"
-    ]
+    (match,) = CueMatcher([good]).match("Fo bar!")
+    assert (match.pattern_ref, match.family) == ("xx/active_ideation#0", "active_ideation")
+    assert match.cue_class is CueClass.FIRST_PERSON_IDEATION
     bad = tmp_path / "yy.yaml"
     bad.write_text(
-        "language: yy\nversion: 1\nclasses:\n  first_person_ideation: ['<NOPE> x']\n"
-        "  warning_sign: []\n  method_or_attempt: []\n",
+        "language: yy\nversion: 1\nfamilies:\n  active_ideation:\n    patterns: ['<NOPE> x']\n",
         encoding="utf-8",
     )
     with pytest.raises(CueListError, match=r"yy\.yaml.*unknown term <NOPE>"):
@@ -238,11 +236,10 @@ def test_terms_expand_and_unknown_terms_fail(tmp_path):
 
 
 def _eval_texts():
-    root = Path(__file__).resolve().parents[2] / "bench" / "data"
-    for name in ("cue_eval.jsonl", "cue_eval_holdout.jsonl"):
-        for line in (root / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                yield json.loads(line)["text"]
+    corpus = Path(__file__).resolve().parents[2] / "bench" / "data" / "cue_corpus.jsonl"
+    for line in corpus.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            yield json.loads(line)["text"]
 
 
 def test_literal_prefilter_never_skips_a_pattern_that_matches(matcher):

@@ -1,0 +1,112 @@
+"""The lexicon by family, and the learned second signal's place in the matcher."""
+
+from dataclasses import replace
+
+import pytest
+
+from app.risk.cues import DEFAULT_LISTS, LISTS_DIR, CueClass, CueListError, CueMatcher, learned
+from app.risk.cues.lists import load_catalogue
+
+
+def test_every_family_has_sources_and_patterns_in_some_list():
+    catalogue = load_catalogue()
+    used = {ref.split("/")[1].split("#")[0] for ref in CueMatcher.default().pattern_refs()}
+    for name, family in catalogue.items():
+        assert family.sources, name
+        assert name in used, f"family {name} has no pattern in any list"
+
+
+def test_the_issue_families_are_caught_in_every_language_form():
+    matcher = CueMatcher.default().without_scorer()
+    examples = {
+        "passive_wish": [
+            "i wouldnt mind if i didnt wake up tomorrow",
+            "kal na uthu to behtar",
+            "काश मैं पैदा ही ना होती",
+        ],
+        "method_research": [
+            "what is the least painful way to die",
+            "marne ka sabse aasan tarika kya hai",
+            "कितनी नींद की गोलियां लेनी पड़ेंगी",
+        ],
+        "farewell_preparation": [
+            "wrote letters for everyone just in case",
+            "mummy ke liye chitthi likh di hai",
+            "तारीख तय कर ली है",
+        ],
+        "future_absence": [
+            "by sunday i wont be here",
+            "kal tak main nahi rahunga",
+            "अब किसी को परेशान नहीं करूंगी",
+        ],
+        "hopelessness": [
+            "death sounds peaceful",
+            "maut hi sukoon lagti hai",
+            "अब मौत ही सुकून लगती है",
+        ],
+        "means_height_or_rail": ["standing on the bridge", "पुल पर खड़ी हूं", "patri pe baitha hu"],
+    }
+    for family, texts in examples.items():
+        for text in texts:
+            assert family in {m.family for m in matcher.match(text)}, (family, text)
+
+
+def test_a_list_naming_an_unknown_family_fails_loudly(tmp_path):
+    bad = tmp_path / "xx.yaml"
+    bad.write_text("language: xx\nversion: 1\nfamilies:\n  vibes:\n    patterns: [a]\n")
+    with pytest.raises(CueListError, match=r"xx\.yaml.*not in the catalogue.*vibes"):
+        CueMatcher([bad])
+
+
+def _always_fires() -> learned.LearnedScorer:
+    return learned.LearnedScorer(version=9, bias=0.0, threshold=-1e9, weights={})
+
+
+def _lists():
+    return [LISTS_DIR / f"{name}.yaml" for name in DEFAULT_LISTS]
+
+
+def test_the_scorer_adds_a_warning_sign_flag_when_no_pattern_fires():
+    matcher = CueMatcher(_lists(), scorer=_always_fires())
+    (match,) = matcher.match("the sky is very blue today")
+    assert (match.cue_class, match.pattern_ref, match.family) == (
+        CueClass.WARNING_SIGN,
+        "learned/v9",
+        "learned",
+    )
+
+
+def test_the_scorer_never_changes_what_the_patterns_found():
+    plain = CueMatcher.default().without_scorer()
+    eager = plain.with_scorer(_always_fires())
+    for text in ["i took 800mg of paracetamol", "मैं मरना चाहता हूं", "no point in going on"]:
+        assert eager.match(text) == plain.match(text)
+
+
+def test_a_recognised_false_friend_keeps_the_scorer_quiet():
+    eager = CueMatcher.default().with_scorer(_always_fires())
+    assert eager.match("this homework is killing me") == []
+
+
+def test_weights_file_is_what_the_corpus_trains_to():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "scripts/train_cue_scorer.py", "--check"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_weights_with_another_feature_scheme_are_refused(tmp_path):
+    shipped = learned.load()
+    assert shipped is not None
+    path = tmp_path / "w.json"
+    path.write_text(replace(shipped, weights={"a": 1.0}).to_json().replace(learned.FEATURES, "x"))
+    with pytest.raises(CueListError, match="feature scheme"):
+        learned.load(path)

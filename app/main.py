@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalation_router.api)
     app.include_router(referral_router.api)
     app.include_router(overview.api)
+    app.include_router(risk_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 

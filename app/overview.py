@@ -14,6 +14,7 @@ from app.escalation import service as escalation_service
 from app.identity.models import Role, StaffUser
 from app.matching import policy
 from app.matching import service as matching_service
+from app.risk import feedback
 
 api = APIRouter(prefix="/api/v1", tags=["overview"])
 
@@ -44,6 +45,7 @@ async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any
         escalations = await escalation_service.list_unresolved(session, now=now)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         acks = await escalation_service.ack_metrics(session, since=midnight)
+        cue_feedback = await feedback.counts(session, since=midnight)
     by_level: dict[str, int] = {}
     for e in escalations:
         by_level[e["level"]] = by_level.get(e["level"], 0) + 1
@@ -59,6 +61,7 @@ async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any
         ],
         "open_escalations_by_level": by_level,
         "time_to_ack_today": acks,
+        "cue_feedback_today": cue_feedback,
         "as_of": now,
         "window_start": midnight,
     }

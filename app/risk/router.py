@@ -1,12 +1,27 @@
-"""Risk frames: thin handlers over ``app.risk.service``."""
+"""Risk frames and the cue-feedback REST endpoints: thin handlers over the services."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query
+
 from app.db import utcnow
+from app.deps import RuntimeDep, SupervisorPrincipal
 from app.identity.models import Role
 from app.realtime import Connection, FrameRouter
+from app.risk import feedback
 from app.risk import service as risk_service
-from app.risk.schemas import RiskAnswer, RiskConcern, RiskStart, RiskSubmit
+from app.risk.schemas import (
+    CueMarkFrame,
+    CueParaphraseBody,
+    CueReviewBody,
+    RiskAnswer,
+    RiskConcern,
+    RiskStart,
+    RiskSubmit,
+)
 
 frames = FrameRouter()
 STAFF = (Role.volunteer, Role.supervisor, Role.admin)
@@ -58,4 +73,78 @@ async def concern(conn: Connection, frame: RiskConcern) -> None:
             reason=frame.reason,
             now=utcnow(),
             scale=conn.runtime.settings.escalation_time_scale,
+        )
+
+
+@frames.frame(CueMarkFrame, roles=STAFF)
+async def cue_mark(conn: Connection, frame: CueMarkFrame) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        row, created = await feedback.mark(
+            uow,
+            conn.principal,
+            conversation_id=frame.conversation_id,
+            seq=frame.seq,
+            kind=feedback.MarkKind(frame.kind),
+            now=utcnow(),
+        )
+        repeat = None if created else feedback.marked_frame(row)
+    if repeat is not None:  # the staff channel heard the first one: answer the sender
+        conn.send(repeat)
+
+
+api = APIRouter(prefix="/api/v1/cue-marks", tags=["risk"])
+
+
+@api.get("")
+async def marks(
+    principal: SupervisorPrincipal,
+    runtime: RuntimeDep,
+    status: feedback.MarkStatus | None = None,
+) -> dict[str, Any]:
+    """The review list: marks whose message is still kept, oldest first (audited)."""
+    async with runtime.db.unit_of_work() as uow:
+        found = await feedback.review_list(uow, principal, status=status, now=utcnow())
+    return {"marks": found}
+
+
+@api.get("/counts")
+async def counts(
+    _: SupervisorPrincipal, runtime: RuntimeDep, days: int = Query(30, ge=1, le=366)
+) -> dict[str, Any]:
+    """Flags and marks per family and per pattern over the last ``days`` days."""
+    async with runtime.db.sessionmaker() as session:
+        found = await feedback.counts(session, since=utcnow() - timedelta(days=days))
+    return {"days": days, **found}
+
+
+@api.get("/candidates")
+async def candidates(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """Paraphrases for the candidate corpus, as corpus rows."""
+    async with runtime.db.sessionmaker() as session:
+        return {"candidates": await feedback.candidates(session)}
+
+
+@api.post("/{mark_id}/review")
+async def review(
+    mark_id: str, body: CueReviewBody, principal: SupervisorPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.db.unit_of_work() as uow:
+        return await feedback.review(
+            uow, principal, mark_id=mark_id, verdict=feedback.Verdict(body.verdict), now=utcnow()
+        )
+
+
+@api.post("/{mark_id}/paraphrase", status_code=201)
+async def paraphrase(
+    mark_id: str, body: CueParaphraseBody, principal: SupervisorPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.db.unit_of_work() as uow:
+        return await feedback.paraphrase(
+            uow,
+            principal,
+            mark_id=mark_id,
+            text=body.text,
+            family=body.family,
+            form=body.form,
+            now=utcnow(),
         )

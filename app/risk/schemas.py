@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from app.chat.protocol import Frame, Id
 from app.risk.scoring import RiskLevel
@@ -34,3 +34,22 @@ class RiskConcern(Frame):
     conversation_id: Id
     level: RiskLevel
     reason: Reason
+
+
+class CueMarkFrame(Frame):
+    """A volunteer's mark on the cue detector from the risk panel."""
+
+    type: Literal["cue.mark"]
+    conversation_id: Id
+    seq: int = Field(ge=1)
+    kind: Literal["missed", "not_risk"]
+
+
+class CueReviewBody(BaseModel):
+    verdict: Literal["agree", "disagree"]
+
+
+class CueParaphraseBody(BaseModel):
+    text: str = Field(min_length=3, max_length=300)
+    family: str = Field(min_length=1, max_length=40)
+    form: Literal["en", "hi", "hinglish"]

@@ -27,6 +27,7 @@ from app.errors import Conflict, Forbidden
 from app.escalation import service as escalation_service
 from app.escalation.machine import EscalationSource
 from app.identity.service import Principal
+from app.risk import feedback
 from app.risk.checklist import load_checklist
 from app.risk.cues import CueClass, CueMatcher, strongest
 from app.risk.models import RiskAssessment
@@ -356,4 +357,5 @@ async def progress_frames(session: AsyncSession, conversation: ConversationView)
     assessment = await _in_progress(session, conversation.id)
     if assessment is not None:
         frames.append(_checklist_frame(conversation, assessment))
+    frames += await feedback.mark_frames(session, conversation.id)
     return frames

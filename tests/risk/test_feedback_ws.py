@@ -1,0 +1,154 @@
+"""Learning in service: staff mark the cue detector, supervisors review, over a real server."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import StaffFactory
+from tests.support import Server, WsClient, paired, sql
+
+
+async def _say(s: WsClient, cid: str, msg_id: str, text: str) -> int:
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": msg_id, "text": text}
+    )
+    return (await s.recv("chat.ack", where=lambda f: f["client_msg_id"] == msg_id))["seq"]
+
+
+async def test_volunteer_marks_and_supervisor_reviews_paraphrases_and_counts(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    flagged = await _say(s, cid, "m1", "i took 800mg of something")
+    await v.recv("risk.cue", where=lambda f: f["seq"] == flagged)
+    plain = await _say(s, cid, "m2", "the exam hall smelled of rain today")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": flagged, "kind": "not_risk"})
+    marked = await v.recv("cue.marked")
+    assert (marked["seq"], marked["kind"]) == (flagged, "not_risk")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    missed = await v.recv("cue.marked", where=lambda f: f["seq"] == plain)
+    await s.nothing("cue.marked", within=0.3)  # the seeker never sees marks
+
+    sup = await staff.create("supervisor")
+    h = {"Authorization": f"Bearer {sup.token}"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=h) as http:
+        r = await http.get("/api/v1/cue-marks", params={"status": "open"})
+        mine = {m["mark_id"]: m for m in r.json()["marks"] if m["conversation_id"] == cid}
+        wrong = mine[marked["mark_id"]]
+        assert wrong["text"] == "i took 800mg of something" and wrong["cue_class"]
+        assert wrong["families"] and wrong["patterns"]
+        assert mine[missed["mark_id"]]["patterns"] == []
+
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
+            json={
+                "text": "took a 500mg tablet for my back pain",
+                "family": "means_medicine",
+                "form": "en",
+            },
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "not_reviewed"
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/review", json={"verdict": "agree"}
+        )
+        assert r.status_code == 200 and r.json()["status"] == "reviewed"
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/review", json={"verdict": "agree"}
+        )
+        assert r.json()["error"]["code"] == "invalid_transition"
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
+            json={"text": "I took 800 mg of something!", "family": "means_medicine", "form": "en"},
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "paraphrase_too_close"
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
+            json={"text": "took a 500mg tablet for my back pain", "family": "vibes", "form": "en"},
+        )
+        assert r.json()["error"]["code"] == "unknown_family"
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
+            json={
+                "text": "took a 500mg tablet for my back pain",
+                "family": "means_medicine",
+                "form": "en",
+            },
+        )
+        assert r.status_code == 201, r.text
+        row = r.json()
+        assert (row["label"], row["family"], row["split"]) == (
+            "none",
+            "means_medicine",
+            "candidate",
+        )
+        r = await http.get("/api/v1/cue-marks/candidates")
+        assert row in r.json()["candidates"]
+
+        counts = (await http.get("/api/v1/cue-marks/counts")).json()
+        family = wrong["families"][0]
+        assert counts["families"][family]["not_risk"] >= 1
+        assert counts["families"][family]["flags"] >= 1
+        assert counts["families"]["unassigned"]["missed"] >= 1
+        assert counts["patterns"][wrong["patterns"][0]]["not_risk"] >= 1
+        overview = (await http.get("/api/v1/overview")).json()
+        assert overview["cue_feedback_today"]["families"][family]["not_risk"] >= 1
+
+        v_h = {"Authorization": f"Bearer {v.staff.token}"}
+        r = await http.get("/api/v1/cue-marks", headers=v_h)
+        assert r.status_code == 403  # the review list is for supervisors
+    actions = {
+        row[0]
+        for row in await sql(
+            backend.database_url,
+            "SELECT action FROM audit_events WHERE conversation_id = :c",
+            c=cid,
+        )
+    }
+    assert {"risk.cue_mark", "risk.cue_mark_review", "risk.cue_paraphrase"} <= actions
+
+
+async def test_bad_marks_are_refused_and_the_socket_stays_usable(server: Server, staff):
+    s, v, cid, _ = await paired(server, staff)
+    flagged = await _say(s, cid, "m1", "i want to kill myself")
+    plain = await _say(s, cid, "m2", "hello, thanks for talking")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": flagged, "kind": "missed"})
+    await v.error("invalid_mark")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "not_risk"})
+    await v.error("invalid_mark")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": 99, "kind": "missed"})
+    await v.error("invalid_mark")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "maybe"})
+    await v.error("invalid_frame")
+    await s.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    await s.error("forbidden")
+    # The same mark twice is one mark.
+    for _ in range(2):
+        await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    first = await v.recv("cue.marked")
+    second = await v.recv("cue.marked")
+    assert first["mark_id"] == second["mark_id"]
+
+
+async def test_marks_leave_the_review_list_with_the_message_text_and_come_back_on_resume(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    plain = await _say(s, cid, "m1", "i keep giving my stuff to my cousins lately")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    mark_id = (await v.recv("cue.marked"))["mark_id"]
+    v2 = await WsClient.open(server.ws_url, v.staff.token)
+    await v2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    again = await v2.recv("cue.marked")
+    assert again["mark_id"] == mark_id
+
+    sup = await staff.create("supervisor")
+    h = {"Authorization": f"Bearer {sup.token}"}
+    # Retention deletes a conversation's messages; simulate it for this one.
+    await sql(backend.database_url, "DELETE FROM messages WHERE conversation_id = :c", c=cid)
+    async with httpx.AsyncClient(base_url=server.base_url, headers=h) as http:
+        listed = (await http.get("/api/v1/cue-marks")).json()["marks"]
+        assert mark_id not in {m["mark_id"] for m in listed}
+        r = await http.post(f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "agree"})
+        assert r.status_code == 404
+        counts = (await http.get("/api/v1/cue-marks/counts")).json()
+        assert counts["families"]["unassigned"]["missed"] >= 1

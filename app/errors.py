@@ -7,13 +7,14 @@ code where ``close_code`` is set.
 
     AppError
     ├── BadRequest (400): invalid_frame, text_empty, text_too_long, invalid_json,
-    │                     invalid_answer, no_escalation, ...
+    │                     invalid_answer, no_escalation, invalid_mark,
+    │                     paraphrase_too_close, unknown_family, ...
     ├── Unauthorized (401): not_authenticated, invalid_credentials
     ├── Forbidden (403): forbidden
     ├── NotFound (404): not_found
     ├── Conflict (409): conversation_closed, invalid_transition, already_queued,
     │                   queue_empty, at_capacity, not_trained, escalation_open,
-    │                   referral_open, username_taken
+    │                   referral_open, username_taken, not_reviewed
     ├── TooManyRequests (429): rate_limited, login_throttled
     └── Unavailable (503): unavailable
 """

@@ -593,6 +593,20 @@ def test_risk_escalation_whisper_and_helpline_card(
         expect(pane.locator(".bubble--flagged .cue")).to_be_visible()
         expect(risk.locator(".js-cues li")).to_have_count(1)
 
+        # The volunteer judges the detector: a flag marked "Not a risk" says so, and a
+        # message no cue flagged can be marked "this worried me" for the supervisors' review.
+        risk.locator(".js-not-risk").click()
+        expect(risk.locator(".js-cues li .js-marked")).to_have_text(EN["cuefb.marked_not_risk"])
+        seeker_sends(seeker, "exams start on monday and i keep staring at the wall")
+        expect(pane.locator(".bubble--seeker")).to_have_count(3)
+        risk.locator(".js-worry").click()
+        # The unflagged messages, newest first: the greeting and this one.
+        expect(risk.locator(".js-worry-seq option")).to_have_count(2)
+        risk.locator(".js-worry-form button[type=submit]").click()
+        expect(risk.locator(".js-status")).to_have_text(
+            EN["cuefb.marked_worried"].replace("{seq}", "3")
+        )
+
         # The screening starts one question at a time.
         risk.locator(".js-start").click()
         expect(risk.locator(".js-checklist")).to_be_visible()

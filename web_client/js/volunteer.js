@@ -178,6 +178,7 @@ function ensureChat(info) {
     risk.querySelector(labelSel).setAttribute("for", id);
   };
   riskLink(".js-concern-level-label", ".js-concern-level", `concern-level-${n}`);
+  riskLink(".js-worry-seq-label", ".js-worry-seq", `worry-seq-${n}`);
   riskLink(".js-concern-reason-label", ".js-concern-reason", `concern-reason-${n}`);
   riskLink(".js-escalate-reason-label", ".js-escalate-reason", `escalate-reason-${n}`);
   apply(risk);
@@ -433,7 +434,7 @@ async function loadPhrases(chat) {
 
 function wireRisk(chat) {
   const risk = chat.risk;
-  const forms = [".js-concern-form", ".js-referral-form", ".js-escalate-form"];
+  const forms = [".js-concern-form", ".js-referral-form", ".js-escalate-form", ".js-worry-form"];
   const open = (selector) => {
     for (const f of forms) risk.querySelector(f).hidden = f !== selector;
     risk.querySelector(`${selector} select, ${selector} textarea, ${selector} input`)?.focus();
@@ -442,6 +443,17 @@ function wireRisk(chat) {
     cancel.addEventListener("click", () => { cancel.closest("form").hidden = true; });
   }
   risk.querySelector(".js-concern").addEventListener("click", () => open(".js-concern-form"));
+  risk.querySelector(".js-worry").addEventListener("click", () => {
+    renderWorryChoices(chat);
+    open(".js-worry-form");
+  });
+  risk.querySelector(".js-worry-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const seq = Number(risk.querySelector(".js-worry-seq").value);
+    if (!seq) return;
+    sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq, kind: "missed" }, null);
+    event.target.hidden = true;
+  });
   risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
   risk.querySelector(".js-referral").addEventListener("click", async () => {
     open(".js-referral-form");
@@ -482,6 +494,34 @@ function wireRisk(chat) {
   });
   wireChecklist(chat);
   renderRiskSupport(chat);
+}
+
+/** The seeker's messages no cue flagged, newest first: what "this worried me" can mark. */
+function renderWorryChoices(chat) {
+  const select = chat.risk.querySelector(".js-worry-seq");
+  select.replaceChildren();
+  const nodes = [...chat.log.bySeq.entries()]
+    .filter(([seq, node]) => node.classList.contains("bubble--seeker") && !chat.log.cues.has(seq))
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 30);
+  for (const [seq, node] of nodes) {
+    const text = node.querySelector(".bubble__text")?.textContent || "";
+    const short = text.length > 60 ? `${text.slice(0, 57)}…` : text;
+    select.append(el("option", { text: t("cuefb.message_choice", { seq, text: short }), attrs: { value: String(seq) } }));
+  }
+}
+
+/** A mark acknowledged: the flag's button becomes a note; a "worried" mark is confirmed. */
+function onCueMarked(chat, frame) {
+  if (frame.kind === "not_risk") {
+    const item = chat.risk.querySelector(`.js-cues li[data-seq="${frame.seq}"]`);
+    item?.querySelector(".js-not-risk")?.remove();
+    if (item && !item.querySelector(".js-marked")) {
+      item.append(el("span", { class: "pill js-marked", text: t("cuefb.marked_not_risk") }));
+    }
+  } else {
+    bind(chat.risk.querySelector(".js-status"), "cuefb.marked_worried", { seq: frame.seq });
+  }
 }
 
 function sendRisk(chat, frame, statusKey) {
@@ -549,9 +589,13 @@ function onRiskFrame(frame) {
       renderChatHead(chat);
       const box = risk.querySelector(".js-cues-box");
       box.hidden = false;
-      risk.querySelector(".js-cues").append(
-        el("li", { text: t("risk.cue_item", { cue: cueName(frame.cue_class), seq: frame.seq }) }),
-      );
+      const item = el("li", { text: t("risk.cue_item", { cue: cueName(frame.cue_class), seq: frame.seq }), attrs: { "data-seq": String(frame.seq) } });
+      const notRisk = el("button", { class: "button button--quiet button--small js-not-risk", text: t("cuefb.not_risk"), attrs: { type: "button" } });
+      notRisk.addEventListener("click", () => {
+        sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq: frame.seq, kind: "not_risk" }, null);
+      });
+      item.append(" ", notRisk);
+      risk.querySelector(".js-cues").append(item);
       announce("sr-alert", t("risk.cue_announce", { name: chat.peerAlias || t("role.seeker"), cue: cueName(frame.cue_class) }));
       return;
     }
@@ -820,6 +864,11 @@ function onFrame(frame) {
     case "risk.assessed":
       onRiskFrame(frame);
       return;
+    case "cue.marked": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) onCueMarked(chat, frame);
+      return;
+    }
     case "volunteer.cooldown":
       onCooldown(frame);
       return;

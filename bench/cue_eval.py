@@ -33,8 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.risk.cues import CueMatcher, learned, normalise
-from app.risk.cues.matcher import _guard_spans
+from app.risk.cues import DEFAULT_LISTS, LISTS_DIR, CueMatcher, learned, normalise
 
 CORPUS = Path(__file__).parent / "data" / "cue_corpus.jsonl"
 RECALL_TARGET = 0.95
@@ -100,7 +99,11 @@ class Detector:
     """Pattern results computed once; the learned part swapped per fold."""
 
     def __init__(self, rows: Sequence[dict], matcher: CueMatcher | None = None) -> None:
-        base = (matcher or CueMatcher.default()).without_scorer()
+        # The shipped lists without any learned signal (not CueMatcher.default(): training
+        # must work when the shipped weights are stale).
+        base = (
+            matcher or CueMatcher(LISTS_DIR / f"{n}.yaml" for n in DEFAULT_LISTS)
+        ).without_scorer()
         self.folded = {r["id"]: normalise(r["text"]) for r in rows}
         self.pattern_hit: dict[str, bool] = {}
         self.scorer_allowed: dict[str, bool] = {}
@@ -108,9 +111,9 @@ class Detector:
             self.pattern_hit[row["id"]] = bool(base.match(row["text"]))
             # The matcher asks the scorer only when no pattern cue survives and no guard
             # matched anywhere in the text.
-            self.scorer_allowed[row["id"]] = not self.pattern_hit[row["id"]] and not _guard_spans(
-                base._guards, self.folded[row["id"]]
-            )
+            self.scorer_allowed[row["id"]] = not self.pattern_hit[
+                row["id"]
+            ] and not base._guard_spans(self.folded[row["id"]])
 
     def fit(self, rows: Iterable[dict]) -> learned.LearnedScorer:
         rows = list(rows)

@@ -2,14 +2,15 @@
 
     python bench/cue_speed.py [--rounds N]
 
-Runs every corpus message (and an everyday chat line, the common case) through
-``CueMatcher.match`` and prints the mean µs per message; the learned scorer's budget is
-200 µs per message (issue #20). Prints figures only; asserts nothing.
+Runs every corpus message, an everyday chat line (the common case) and a 3,000-character
+message through ``CueMatcher.match`` and prints CPU µs per message; the learned scorer's
+budget is 200 µs per message (issue #20). Prints figures only; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -21,19 +22,27 @@ from bench.cue_eval import load_corpus
 
 
 def per_message_us(fn, texts: list[str], rounds: int) -> float:
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for text in texts:
-            fn(text)
-    return (time.perf_counter() - start) / (rounds * len(texts)) * 1e6
+    """CPU time per call, the best of seven runs (other processes on a shared machine
+    inflate wall-clock figures; CPU time of this process is what the chat path pays)."""
+    best = float("inf")
+    for _ in range(7):
+        start = time.process_time()
+        for _ in range(rounds):
+            for text in texts:
+                fn(text)
+        best = min(best, time.process_time() - start)
+    return best / (rounds * len(texts)) * 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     texts = [row["text"] for row in load_corpus()]
     everyday = ["hi, can we talk? i had a really long day at college and my roommate is loud"]
+    rng = random.Random(1)
+    vocabulary = " ".join([*everyday, "yaar kal exam hai padhai nahi hui मैं थक गया हूं"]).split()
+    long = [" ".join(rng.choice(vocabulary) for _ in range(700))[:3000]]
     full = CueMatcher.default()
     patterns = full.without_scorer()
     scorer = full.scorer
@@ -44,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         ("patterns + scorer, us/msg", full.match, texts, args.rounds),
         ("everyday line, patterns alone, us", patterns.match, everyday, args.rounds * 200),
         ("everyday line, patterns + scorer, us", full.match, everyday, args.rounds * 200),
+        ("3,000 characters, patterns alone, us", patterns.match, long, 1),
+        ("3,000 characters, patterns + scorer, us", full.match, long, 1),
     ]
     if scorer is not None:
         rows.insert(2, ("scorer alone, us/msg", scorer.fires, folded, args.rounds))

@@ -1,8 +1,10 @@
 """The learned second signal: word and character n-grams, one linear model.
 
 Model: a naive-Bayes log-count-ratio linear model (Wang & Manning 2012, the "NB" weights of
-NBSVM) over binary features of the normalised text: words, word pairs, and character 3- and
-4-grams inside words (which carry spelling variants: "khudkshi", "marnaa", "मरूं"). Its
+NBSVM) over binary features of the normalised text: words and character 4-grams inside words
+(which carry spelling variants: "khudkshi", "marnaa", "मरूं"). Of the schemes tried (words,
+word pairs, character 2- to 5-grams in five combinations) all gave grouped recall 0.80-0.82
+at precision 0.91-0.93; this one is the cheapest. Its
 score is ``bias + sum(weight[f] for f in features)``; it fires at ``score >= threshold``.
 Training is one counting pass (no library, no randomness), so it is reproducible to the
 byte from the corpus and runs in the tests' leave-one-family-out evaluation in well under a
@@ -17,7 +19,6 @@ The scorer says only "flag or not": the matcher turns a firing into a ``warning_
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,7 @@ from pathlib import Path
 from app.risk.cues.classes import CueClass, CueListError, CueMatch
 from app.risk.cues.lists import LISTS_DIR
 
-FEATURES = "w1+w2+c3+c4/v1"
+FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
 WEIGHTS = LISTS_DIR / "learned-v1.json"
 ALPHA = 0.5
@@ -37,15 +38,16 @@ MIN_COUNT = 2
 
 
 def features(folded: str) -> set[str]:
-    """Binary features of a normalised text: words, word pairs, character 3/4-grams."""
+    """Binary features of a normalised text: its words, and the character 4-grams of each
+    word padded with ``<`` and ``>`` (a word of one or two letters is its padded self)."""
     words = folded.split()
     found = set(words)
-    found.update([f"{a}_{b}" for a, b in itertools.pairwise(words)])
     for word in words:
         padded = f"<{word}>"
-        n = len(padded)
-        found.update([padded[i : i + 3] for i in range(n - 2)])
-        found.update([padded[i : i + 4] for i in range(n - 3)])
+        if len(padded) < 4:
+            found.add(padded)
+            continue
+        found.update([padded[i : i + 4] for i in range(len(padded) - 3)])
     return found
 
 

@@ -25,7 +25,7 @@ from app.risk.cues import learned, lists
 from app.risk.cues.classes import CueClass, CueMatch
 from app.risk.cues.lists import Family, Guard, Pattern
 from app.risk.cues.normalise import normalise
-from app.risk.cues.prefilter import Prefilter, present
+from app.risk.cues.prefilter import Prefilter
 
 
 class CueMatcher:
@@ -49,6 +49,7 @@ class CueMatcher:
             self._guards.extend(guards)
             self.languages += (Path(path).stem,)
         self._prefilter = Prefilter(self._patterns)
+        self._guard_filter = Prefilter(self._guards)
 
     @classmethod
     def default(cls) -> CueMatcher:
@@ -82,7 +83,7 @@ class CueMatcher:
         for pattern in self._prefilter.candidates(folded):
             for m in pattern.regex.finditer(folded):
                 if guarded is None:
-                    guarded = _guard_spans(self._guards, folded)
+                    guarded = self._guard_spans(folded)
                 if not any(_overlaps(m.span(), span) for span in guarded):
                     found.append(
                         CueMatch(pattern.cue_class, pattern.language, pattern.ref, pattern.family)
@@ -90,10 +91,18 @@ class CueMatcher:
                     break
         if not found and self.scorer is not None:
             if guarded is None:
-                guarded = _guard_spans(self._guards, folded)
+                guarded = self._guard_spans(folded)
             if not guarded and self.scorer.fires(folded):
                 found.append(self.scorer.cue)
         return found
+
+    def _guard_spans(self, folded: str) -> list[tuple[int, int]]:
+        """Spans of every guard match (guards whose needles are absent are skipped)."""
+        return [
+            m.span()
+            for guard in self._guard_filter.candidates(folded)
+            for m in guard.regex.finditer(folded)
+        ]
 
     def patterns_of(self, cue_class: CueClass) -> list[re.Pattern[str]]:
         """Compiled patterns of one class (used by the safe-messaging check)."""
@@ -102,15 +111,6 @@ class CueMatcher:
     def pattern_refs(self) -> list[str]:
         """Every pattern reference, in list order."""
         return [p.ref for p in self._patterns]
-
-
-def _guard_spans(guards: Sequence[Guard], folded: str) -> list[tuple[int, int]]:
-    return [
-        m.span()
-        for guard in guards
-        if present(guard.needles, folded)
-        for m in guard.regex.finditer(folded)
-    ]
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -152,8 +152,8 @@ INNER_FOLDS = 4
 """Family buckets of the inner cross-validation that picks the threshold."""
 PRECISION_FLOOR = 0.95
 """The threshold is the lowest whose out-of-fold precision of patterns-or-scorer stays at or
-above this (the gate is 0.85; the margin absorbs the fold-to-fold spread: 0.92 and 0.88 let
-grouped precision fall to 0.84 and 0.76, 0.95 keeps it at 0.91, see README)."""
+above this (the gate is 0.85; the margin absorbs the fold-to-fold spread: with an earlier
+feature scheme, 0.92 and 0.88 let grouped precision fall to 0.84 and 0.76; see README)."""
 
 
 def fit(

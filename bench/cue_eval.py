@@ -16,7 +16,8 @@ split's retirement rule are in ``bench/data/LABELLING.md``. Three figures, never
 - **frozen**: the frozen split with the shipped detector; aggregate figures only. Its misses
   are not printed (``--misses`` leaves them out too), so nobody tunes on them.
 
-Each figure is given per family, cue class and language form with Wilson 95 % intervals,
+Each figure is given per family, cue class, language form and false-alarm kind (the share
+of "none" messages flagged) with Wilson 95 % intervals,
 for the patterns alone and for patterns plus scorer (the scorer is kept only if it raises
 grouped recall without grouped precision falling below 0.85). Exits 1 when the gate fails.
 """
@@ -62,6 +63,8 @@ def _figures(counts: dict[str, int]) -> dict:
         "recall_ci": wilson(tp, tp + fn),
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "precision_ci": wilson(tp, tp + fp),
+        "false_alarm_rate": round(fp / (fp + tn), 4) if fp + tn else None,
+        "false_alarm_ci": wilson(fp, fp + tn),
         "tp": tp,
         "fn": fn,
         "fp": fp,
@@ -202,6 +205,7 @@ def _fmt(f: dict) -> str:
 
     return (
         f"{one(f['recall'], f['recall_ci']):>21} {one(f['precision'], f['precision_ci']):>21}"
+        f" {one(f['false_alarm_rate'], f['false_alarm_ci']):>21}"
         f"  {f['tp']:3} {f['fn']:3} {f['fp']:3} {f['tn']:3}"
     )
 
@@ -211,7 +215,10 @@ def _print(report: dict, corpus: Sequence[dict], *, misses: bool, out: Callable 
     for name in ("in_sample", "grouped", "frozen"):
         for variant, part in report[name].items():
             out(f"== {name} / {variant}: {part['rows']} messages, {part['risk_rows']} risk")
-            out(f"{'group':34} {'recall [95% CI]':>21} {'precision [95% CI]':>21}   tp  fn  fp  tn")
+            out(
+                f"{'group':34} {'recall [95% CI]':>21} {'precision [95% CI]':>21}"
+                f" {'false alarms [95% CI]':>21}   tp  fn  fp  tn"
+            )
             for group, f in part["figures"].items():
                 out(f"{group:34} {_fmt(f)}")
             if misses and name != "frozen":

@@ -116,7 +116,7 @@ class Detector:
             # matched anywhere in the text.
             self.scorer_allowed[row["id"]] = not self.pattern_hit[
                 row["id"]
-            ] and not base._guard_spans(self.folded[row["id"]])
+            ] and not base.guard_spans(self.folded[row["id"]])
 
     def fit(self, rows: Iterable[dict]) -> learned.LearnedScorer:
         rows = list(rows)

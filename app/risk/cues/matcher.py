@@ -69,9 +69,6 @@ class CueMatcher:
         twin.scorer = scorer
         return twin
 
-    def __getstate__(self) -> None:  # pragma: no cover - matchers are shared, not copied
-        raise TypeError("CueMatcher is shared, not copied")
-
     def match(self, text: str) -> list[CueMatch]:
         """Every cue in ``text``, at most one per pattern, in list order; then, when no
         pattern cue survives and no guard matched, the learned signal's flag if it fires."""
@@ -83,7 +80,7 @@ class CueMatcher:
         for pattern in self._prefilter.candidates(folded):
             for m in pattern.regex.finditer(folded):
                 if guarded is None:
-                    guarded = self._guard_spans(folded)
+                    guarded = self.guard_spans(folded)
                 if not any(_overlaps(m.span(), span) for span in guarded):
                     found.append(
                         CueMatch(pattern.cue_class, pattern.language, pattern.ref, pattern.family)
@@ -91,12 +88,12 @@ class CueMatcher:
                     break
         if not found and self.scorer is not None:
             if guarded is None:
-                guarded = self._guard_spans(folded)
+                guarded = self.guard_spans(folded)
             if not guarded and self.scorer.fires(folded):
                 found.append(self.scorer.cue)
         return found
 
-    def _guard_spans(self, folded: str) -> list[tuple[int, int]]:
+    def guard_spans(self, folded: str) -> list[tuple[int, int]]:
         """Spans of every guard match (guards whose needles are absent are skipped)."""
         return [
             m.span()

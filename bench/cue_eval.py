@@ -180,7 +180,7 @@ def evaluate(corpus: Sequence[dict], matcher: CueMatcher | None = None) -> dict:
         "recall": g["patterns+scorer"]["figures"]["overall"]["recall"],
         "precision": g["patterns+scorer"]["figures"]["overall"]["precision"],
         "met": meets(g["patterns+scorer"]),
-        "scorer_kept": _scorer_earns_its_place(g),
+        "scorer_kept": scorer_earns_its_place(g),
     }
     return report
 
@@ -192,7 +192,7 @@ def meets(part: dict) -> bool:
     ) >= PRECISION_TARGET
 
 
-def _scorer_earns_its_place(g: dict) -> bool:
+def scorer_earns_its_place(g: dict) -> bool:
     alone, both = g["patterns"]["figures"]["overall"], g["patterns+scorer"]["figures"]["overall"]
     return both["tp"] > alone["tp"] and (both["precision"] or 0) >= PRECISION_TARGET
 

@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 from app.risk.cues.classes import CueClass, CueListError, CueMatch
@@ -66,8 +67,8 @@ class LearnedScorer:
         return CueMatch(CueClass.WARNING_SIGN, "learned", f"learned/v{self.version}", "learned")
 
     def score(self, folded: str) -> float:
-        weights = self.weights
-        return self.bias + sum([weights.get(f, 0.0) for f in features(folded)])
+        found = features(folded)
+        return self.bias + sum(map(self.weights.get, found, repeat(0.0, len(found))))
 
     def fires(self, folded: str) -> bool:
         return self.score(folded) >= self.threshold

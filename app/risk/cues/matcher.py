@@ -86,10 +86,9 @@ class CueMatcher:
                         CueMatch(pattern.cue_class, pattern.language, pattern.ref, pattern.family)
                     )
                     break
-        if not found and self.scorer is not None:
-            if guarded is None:
-                guarded = self.guard_spans(folded)
-            if not guarded and self.scorer.fires(folded):
+        # The scorer first: it is cheaper than the guards and rarely fires.
+        if not found and self.scorer is not None and self.scorer.fires(folded):
+            if not (self.guard_spans(folded) if guarded is None else guarded):
                 found.append(self.scorer.cue)
         return found
 

@@ -13,6 +13,7 @@ from app.identity.models import Role
 from app.realtime import Connection, FrameRouter
 from app.risk import feedback
 from app.risk import service as risk_service
+from app.risk.cues.lists import load_catalogue
 from app.risk.schemas import (
     CueMarkFrame,
     CueParaphraseBody,
@@ -104,7 +105,7 @@ async def marks(
     """The review list: marks whose message is still kept, oldest first (audited)."""
     async with runtime.db.unit_of_work() as uow:
         found = await feedback.review_list(uow, principal, status=status, now=utcnow())
-    return {"marks": found}
+    return {"marks": found, "families": sorted(load_catalogue())}
 
 
 @api.get("/counts")

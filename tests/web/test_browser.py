@@ -607,6 +607,23 @@ def test_risk_escalation_whisper_and_helpline_card(
             EN["cuefb.marked_worried"].replace("{seq}", "3")
         )
 
+        # The supervisor reviews both marks; an agreed one becomes a paraphrase, never the
+        # seeker's own words.
+        desk.locator("#cue-marks-refresh").click()
+        marks = desk.locator("#cue-marks > li")
+        expect(marks).to_have_count(2)
+        marks.first.get_by_role("button", name=EN["cuefb.agree"], exact=True).click()
+        expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.reviewed"])
+        form = desk.locator("#cue-marks .js-paraphrase")
+        expect(form).to_have_count(1)
+        form.locator("textarea").fill("I feel like a burden to everyone")
+        form.locator("button[type=submit]").click()
+        expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.too_close"])
+        form.locator("textarea").fill("my family would do fine if i was not around")
+        form.locator("button[type=submit]").click()
+        expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.paraphrased"])
+        expect(marks).to_have_count(1)
+
         # The screening starts one question at a time.
         risk.locator(".js-start").click()
         expect(risk.locator(".js-checklist")).to_be_visible()

@@ -67,6 +67,7 @@ function start(session) {
   loadEscalations();
   loadReferrals();
   loadOverview();
+  loadCueMarks();
   clearInterval(state.overviewTimer);
   state.overviewTimer = setInterval(loadOverview, 30_000);
 }
@@ -480,6 +481,89 @@ function closeReferralControl(referralId, conversationId) {
   wrap.append(open, form);
   return wrap;
 }
+
+// ---- cue marks (learning in service) -------------------------------------------------------
+
+/** Volunteers' marks on the cue detector: open ones to judge, agreed ones to paraphrase. */
+async function loadCueMarks() {
+  if (!state.session) return;
+  const token = state.session.access_token;
+  const [open, reviewed] = await Promise.all([
+    api("/api/v1/cue-marks?status=open", { token }),
+    api("/api/v1/cue-marks?status=reviewed", { token }),
+  ]);
+  if (!open.ok || !reviewed.ok) {
+    $("cue-marks-panel").hidden = true; // not on this server, or not for this account
+    return;
+  }
+  state.cueFamilies = open.data.families || [];
+  const marks = [...(open.data.marks || []), ...(reviewed.data.marks || []).filter((m) => m.verdict === "agree")];
+  $("cue-marks").replaceChildren(...marks.map(renderCueMark));
+  $("cue-marks-empty").hidden = marks.length > 0;
+  $("cue-marks-panel").hidden = false;
+}
+
+function renderCueMark(mark) {
+  const item = el("li", { class: "panel cue-mark", attrs: { "data-mark": mark.mark_id } });
+  const kind = t(`cuefb.kind_${mark.kind}`);
+  item.append(el("p", { class: "small", text: t("cuefb.mark_head", { seq: mark.seq, kind, id: shortId(mark.conversation_id) }) }));
+  item.append(el("blockquote", { class: "cue-mark__text", text: mark.text, attrs: { lang: mark.language || "" } }));
+  if (mark.families?.length) item.append(el("p", { class: "small", text: t("cuefb.families", { families: mark.families.join(", ") }) }));
+  if (mark.status === "open") {
+    const row = el("div", { class: "row" });
+    for (const verdict of ["agree", "disagree"]) {
+      const button = el("button", { class: "button button--secondary button--small", i18n: `cuefb.${verdict}`, attrs: { type: "button" } });
+      button.addEventListener("click", () => reviewCueMark(mark, verdict));
+      row.append(button);
+    }
+    item.append(row);
+  } else {
+    item.append(paraphraseForm(mark));
+  }
+  return item;
+}
+
+function paraphraseForm(mark) {
+  const id = `para-${mark.mark_id}`;
+  const form = el("form", { class: "stack js-paraphrase" });
+  const text = el("textarea", { class: "input", attrs: { id: `${id}-text`, rows: "2", maxlength: "300", minlength: "3", required: true } });
+  const family = el("select", { class: "input", attrs: { id: `${id}-family` } });
+  const families = state.cueFamilies?.length ? state.cueFamilies : mark.families;
+  for (const name of families) {
+    const option = el("option", { text: name, attrs: { value: name } });
+    if (mark.families?.[0] === name) option.selected = true;
+    family.append(option);
+  }
+  const formSelect = el("select", { class: "input", attrs: { id: `${id}-form` } });
+  for (const value of ["en", "hinglish", "hi"]) formSelect.append(el("option", { i18n: `cuefb.form_${value}`, attrs: { value } }));
+  const field = (labelKey, control) => el("div", { class: "field" }, [el("label", { i18n: labelKey, attrs: { for: control.id } }), control]);
+  form.append(field("cuefb.paraphrase_label", text), field("cuefb.family_label", family), field("cuefb.form_label", formSelect));
+  form.append(el("button", { class: "button button--primary button--small", i18n: "cuefb.paraphrase_send", attrs: { type: "submit" } }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await api(`/api/v1/cue-marks/${encodeURIComponent(mark.mark_id)}/paraphrase`, {
+      method: "POST",
+      token: state.session.access_token,
+      body: { text: text.value.trim(), family: family.value, form: formSelect.value },
+    });
+    const code = answer.data?.error?.code;
+    bind($("cue-marks-status"), answer.ok ? "cuefb.paraphrased" : code === "paraphrase_too_close" ? "cuefb.too_close" : "risk.failed");
+    if (answer.ok) loadCueMarks();
+  });
+  return form;
+}
+
+async function reviewCueMark(mark, verdict) {
+  const answer = await api(`/api/v1/cue-marks/${encodeURIComponent(mark.mark_id)}/review`, {
+    method: "POST",
+    token: state.session.access_token,
+    body: { verdict },
+  });
+  bind($("cue-marks-status"), answer.ok ? "cuefb.reviewed" : "risk.failed");
+  loadCueMarks();
+}
+
+$("cue-marks-refresh").addEventListener("click", loadCueMarks);
 
 async function loadOverview() {
   if (!state.session) return;

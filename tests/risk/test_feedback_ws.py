@@ -121,6 +121,13 @@ async def test_bad_marks_are_refused_and_the_socket_stays_usable(server: Server,
     await v.error("invalid_frame")
     await s.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
     await s.error("forbidden")
+    stranger = await WsClient.open(server.ws_url, (await staff.create()).token)
+    await stranger.send(
+        {"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"}
+    )
+    await stranger.error("not_found")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": 0, "kind": "missed"})
+    await v.error("invalid_frame")
     # The same mark twice is one mark.
     for _ in range(2):
         await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})

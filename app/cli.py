@@ -9,7 +9,13 @@ import secrets
 import sys
 from pathlib import Path
 
+from app.bus import MemoryBus
 from app.config import get_settings
+from app.db import Database, create_engine, utcnow
+from app.errors import Conflict
+from app.identity import service as identity_service
+from app.identity.models import Role
+from app.logs import log_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,12 +54,6 @@ async def _create_user(
     max_chats: int,
     exist_ok: bool = False,
 ) -> bool:
-    from app.bus import MemoryBus
-    from app.db import Database, create_engine, utcnow
-    from app.errors import Conflict
-    from app.identity import service as identity_service
-    from app.identity.models import Role
-
     settings = get_settings()
     engine = create_engine(settings.database_url)
     db = Database(engine, MemoryBus())
@@ -124,8 +124,6 @@ def demo() -> None:
 
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
-
-    from app.logs import log_config
 
     settings = get_settings()
     uvicorn.run(

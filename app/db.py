@@ -3,6 +3,8 @@
 One transaction boundary: ``UnitOfWork`` commits on success and rolls back on error;
 services only ``flush()``. Bus events queued during the unit of work are published after the
 commit and dropped on rollback, so a message is durable before anyone is told it exists.
+Services record domain events (``uow.record``); ``app.outbound`` turns them into frames on
+channels once the transaction has committed.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app import outbound
 from app.config import normalise_database_url
 from app.errors import Unavailable
 
 if TYPE_CHECKING:
-    from app.bus import Bus, Event
+    from app.bus import Bus
 
 log = logging.getLogger(__name__)
 
@@ -310,10 +313,12 @@ class Database:
             if is_unavailable_error(exc):
                 raise Unavailable("The database is unreachable; nothing was stored.") from exc
             raise
-        for channel, evt in uow.events:
-            await self.bus.publish(channel, evt)
+        # The caller's own answer (a sender's ``chat.ack``) goes out before anyone is told:
+        # the same order as the chat writer's group-commit path.
         for callback in uow.after_commit:
             callback()
+        if uow.events:
+            await outbound.publish(self.bus, uow.events)
 
     async def ping(self) -> bool:
         try:
@@ -325,12 +330,17 @@ class Database:
 
 
 class UnitOfWork:
-    """A session plus the events to publish once it commits."""
+    """A session plus the domain events to deliver once it commits.
+
+    ``after_commit`` callbacks run right after the commit, before the events are delivered
+    (a sender's own ``chat.ack`` goes out before its message).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.events: list[tuple[str, Event]] = []
+        self.events: list[object] = []
         self.after_commit: list[Any] = []
 
-    def publish(self, channel: str, evt: Event) -> None:
-        self.events.append((channel, evt))
+    def record(self, event: object) -> None:
+        """Note that something happened (a frozen dataclass of facts, no wire format)."""
+        self.events.append(event)

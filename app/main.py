@@ -26,15 +26,22 @@ from app.db import Database, WalCheckpointer, create_engine
 from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
+from app.escalation.machine import load_policy
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
 from app.matching import housekeeping
 from app.matching import router as matching_router
+from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
 from app.presence import PresenceTracker
 from app.realtime import FrameRouter, serve_socket
 from app.referrals import router as referral_router
+from app.referrals.directory import load_directory
 from app.risk import router as risk_router
+from app.risk.checklist import load_checklist
+from app.risk.cues import CueMatcher
+from app.risk.scoring import load_rules
+from app.risk.texts import load_texts
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -114,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sqlite_synchronous=settings.sqlite_synchronous,
             commit_interval_s=settings.chat_commit_interval_s,
         )
-        runtime.presence = PresenceTracker(runtime)
+        runtime.presence = PresenceTracker(
+            runtime, release_absent=matching_service.release_absent_volunteers
+        )
         runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
         await bus.start()
@@ -221,13 +230,6 @@ def background_jobs(runtime: Runtime) -> list[Job]:
 
 def load_clinical_data() -> None:
     """Load and validate every clinical data file now, so a bad file stops start-up."""
-    from app.escalation.machine import load_policy
-    from app.referrals.directory import load_directory
-    from app.risk.checklist import load_checklist
-    from app.risk.cues import CueMatcher
-    from app.risk.scoring import load_rules
-    from app.risk.texts import load_texts
-
     load_checklist()
     load_rules()
     load_policy()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.chat.models import Conversation
 from app.db import utcnow
 from app.deps import RuntimeDep, SupervisorPrincipal
-from app.escalation import service as escalation_service
+from app.escalation import views as escalation_views
 from app.identity.models import Role, StaffUser
 from app.matching import policy
 from app.matching import service as matching_service
@@ -42,9 +42,9 @@ async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any
                 )
             )
         ).all()
-        escalations = await escalation_service.list_unresolved(session, now=now)
+        escalations = await escalation_views.list_unresolved(session, now=now)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        acks = await escalation_service.ack_metrics(session, since=midnight)
+        acks = await escalation_views.ack_metrics(session, since=midnight)
         cue_feedback = await feedback.counts(session, since=midnight)
     by_level: dict[str, int] = {}
     for e in escalations:

@@ -29,7 +29,7 @@ import contextlib
 import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Boolean, ColumnElement, String, delete, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,7 @@ from app.db import Base, UTCDateTime, utcnow
 from app.identity.models import Role
 
 if TYPE_CHECKING:
+    from app.db import UnitOfWork
     from app.identity.service import Principal
     from app.runtime import Runtime
 
@@ -133,12 +134,25 @@ async def leave_all(session: AsyncSession, *, process: str, now: datetime) -> No
     )
 
 
+class ReleaseAbsent(Protocol):
+    async def __call__(
+        self,
+        uow: UnitOfWork,
+        *,
+        present_since: datetime,
+        volunteer_ids: Collection[str] | None = None,
+    ) -> int: ...
+
+
 class PresenceTracker:
     """This process's side: collects arrivals and departures from the socket handler and
     writes them, with the periodic refresh, from one background task."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, release_absent: ReleaseAbsent) -> None:
+        """``release_absent``: makes volunteers who left and have no socket on any live
+        process unavailable (``app.matching.service.release_absent_volunteers``)."""
         self.runtime = runtime
+        self.release_absent = release_absent
         self.process = runtime.bus.origin
         self._arrived: set[str] = set()
         self._left: dict[str, Role] = {}
@@ -175,8 +189,6 @@ class PresenceTracker:
     async def flush(self) -> None:
         """Write what changed and refresh this process's rows. A volunteer who left and has
         no socket on any live process is no longer available for new chats."""
-        from app.matching import service as matching_service
-
         connections = self.runtime.connections
         arrived = {u for u in self._arrived if u in connections}
         left = {u: role for u, role in self._left.items() if u not in connections}
@@ -204,7 +216,7 @@ class PresenceTracker:
                 )
                 volunteers = [u for u, role in left.items() if role is Role.volunteer]
                 if volunteers:
-                    await matching_service.release_absent_volunteers(
+                    await self.release_absent(
                         uow,
                         present_since=now - timedelta(seconds=stale_after_s(self.runtime.settings)),
                         volunteer_ids=volunteers,

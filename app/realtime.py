@@ -6,9 +6,9 @@ The handler only pumps socket ↔ services ↔ bus:
   models and calls the route's service function. Every failure becomes an ``error`` frame with
   a stable code; the connection stays usable.
 - ``send_loop`` drains this connection's outbox: direct replies and bus events. For
-  ``chat.message`` it keeps, per conversation, the highest ``seq`` this socket has been given
-  and fills any gap from the database, so a socket sees each conversation's messages in order,
-  once, with no hole, even if the bus dropped an event.
+  ``chat.message`` it asks the socket's ``Cursors`` (``app.delivery``: the pure rules) whether
+  to send, skip or first fill a gap from the database, so a socket sees each conversation's
+  messages in order, once, with no hole, even if the bus dropped an event.
 
 Liveness: uvicorn pings every ``WS_PING_INTERVAL`` (20 s) and drops a peer silent for
 ``WS_PING_TIMEOUT`` (20 s): long enough for a phone on a poor network, short enough that a
@@ -31,14 +31,23 @@ from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
 from app.bus import RESET, Event
-from app.chat import protocol
+from app.chat import access as chat_access
+from app.chat import queries as chat_queries
 from app.chat import quick_exit as quick_exit_service
-from app.chat import service as chat_service
 from app.db import is_unavailable_error, utcnow
+from app.delivery import GAP, NEXT, Cursors
 from app.errors import AppError, Unauthorized, Unavailable
 from app.identity import service as identity_service
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.outbound import frames
+from app.outbound.channels import (
+    STAFF_CHANNEL,
+    SUPERVISORS_CHANNEL,
+    conversation_channel,
+    staff_channel,
+    user_channel,
+)
 from app.socket_protocol import SEND_TEXT_EXTENSION
 
 if TYPE_CHECKING:
@@ -57,6 +66,11 @@ CLOSE_TRY_AGAIN = 1013
 CATCH_UP_BATCH = 500
 
 Handler = Callable[["Connection", Any], Awaitable[None]]
+# What a domain adds to a resumed socket's replay, after the messages and
+# ``conversation.resumed`` (the seeker's helpline cards; staff's cues and whispers).
+ResumeExtra = Callable[
+    ["AsyncSession", chat_access.ConversationView, chat_access.Access], Awaitable[list[str]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +81,22 @@ class Route:
 
 
 class FrameRouter:
-    """Frame type → (model, allowed roles, handler). Each domain registers its own frames."""
+    """Frame type → (model, allowed roles, handler). Each domain registers its own frames,
+    and what it adds when a socket resumes a conversation (``on_resume``)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.resume_extras: list[ResumeExtra] = []
+        self._resume_first: set[ResumeExtra] = set()
+
+    def on_resume(self, extra: ResumeExtra) -> ResumeExtra:
+        self.resume_extras.append(extra)
+        return extra
+
+    def on_resume_first(self, extra: ResumeExtra) -> ResumeExtra:
+        """``on_resume``, ahead of every other domain's additions (who is in the room)."""
+        self._resume_first.add(extra)
+        return self.on_resume(extra)
 
     def frame(
         self, model: type[BaseModel], *, roles: Iterable[Role]
@@ -90,6 +116,9 @@ class FrameRouter:
             if name in self.routes:
                 raise ValueError(f"frame {name!r} registered twice")
             self.routes[name] = route
+        self._resume_first |= other._resume_first
+        merged = [*self.resume_extras, *other.resume_extras]
+        self.resume_extras = sorted(merged, key=lambda extra: extra not in self._resume_first)
 
 
 class TokenBucket:
@@ -143,14 +172,6 @@ class Outbox:
         return self._items.popleft()
 
 
-@dataclass(slots=True)
-class Cursor:
-    """What this socket has been given of one conversation. ``None``: not anchored yet (the
-    client has not resumed), so live messages wait for its ``conversation.resume``."""
-
-    delivered: int | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class Resume:
     conversation_id: str
@@ -165,7 +186,7 @@ class Connection:
     runtime: Runtime
     principal: Principal
     outbox: Outbox = field(default_factory=Outbox)
-    cursors: dict[str, Cursor] = field(default_factory=dict)
+    cursors: Cursors = field(default_factory=Cursors)
     closing: bool = False
     # The seeker's conversation while it is waiting, for queue.status updates.
     waiting_conversation_id: str | None = None
@@ -224,14 +245,14 @@ class Connection:
         if type(item) is str:
             return send_now(item)
         if type(item) is Event and item.kind == "chat.message" and item.exclude is None:
-            cursor = self.cursors.get(item.conversation_id or "")
+            conversation_id, seq = item.conversation_id, item.seq
             if (
-                cursor is not None
-                and cursor.delivered is not None
-                and item.seq == cursor.delivered + 1
+                conversation_id is not None
+                and seq is not None
+                and self.cursors.classify(conversation_id, seq) == NEXT
                 and send_now(item.frame)
             ):
-                cursor.delivered = item.seq
+                self.cursors.advance(conversation_id, seq)
                 return True
         return False
 
@@ -246,7 +267,7 @@ class Connection:
             self._put(item)
 
     def error(self, exc: AppError, ref: str | None = None) -> None:
-        self._put(protocol.error_frame(exc.code, exc.message, ref))
+        self._put(frames.error(exc.code, exc.message, ref))
 
     def deliver(self, channel: str, event: Event) -> None:
         """Bus subscriber entry point: never blocks."""
@@ -254,14 +275,10 @@ class Connection:
 
     def watch(self, conversation_id: str, *, anchor: int | None = None) -> None:
         """Subscribe this socket to a conversation's events."""
-        cursor = self.cursors.get(conversation_id)
-        if cursor is None:
-            self.cursors[conversation_id] = Cursor(anchor)
-            self.runtime.bus.subscribe(chat_service.conversation_channel(conversation_id), self)
+        if self.cursors.follow(conversation_id, anchor=anchor):
+            self.runtime.bus.subscribe(conversation_channel(conversation_id), self)
             if self.principal.is_staff:
-                self.runtime.bus.subscribe(chat_service.staff_channel(conversation_id), self)
-        elif anchor is not None and cursor.delivered is None:
-            cursor.delivered = anchor
+                self.runtime.bus.subscribe(staff_channel(conversation_id), self)
 
     def resume(
         self, conversation_id: str, after_seq: int, *, announce: bool = True, ref: str | None = None
@@ -312,9 +329,8 @@ class Connection:
             if event.frame in ("", self.principal.token_hash):
                 await self.close(CLOSE_UNAUTHENTICATED)
         elif kind == RESET:
-            for conversation_id, cursor in list(self.cursors.items()):
-                if cursor.delivered is not None:
-                    await self._catch_up(conversation_id)
+            for conversation_id in self.cursors.anchored():
+                await self._catch_up(conversation_id)
         elif kind == "conversation.watch":
             assert event.conversation_id is not None
             self.watch(event.conversation_id, anchor=0)
@@ -323,45 +339,41 @@ class Connection:
             await self.websocket.send_text(event.frame)
 
     async def _on_message(self, event: Event) -> None:
-        cursor = self.cursors.get(event.conversation_id or "")
-        if cursor is None or cursor.delivered is None or event.seq is None:
+        conversation_id, seq = event.conversation_id, event.seq
+        if conversation_id is None or seq is None:
             return
-        if event.seq <= cursor.delivered:
-            return
-        if event.seq == cursor.delivered + 1:
+        action = self.cursors.classify(conversation_id, seq)
+        if action == NEXT:
             await self.websocket.send_text(event.frame)
-            cursor.delivered = event.seq
-            return
-        assert event.conversation_id is not None
-        if not await self._catch_up(event.conversation_id):
+            self.cursors.advance(conversation_id, seq)
+        elif action == GAP and not await self._catch_up(conversation_id):
             # The database is unreachable: pass the live frame on; the client sees the gap
             # and resumes when it can.
             await self.websocket.send_text(event.frame)
-            cursor.delivered = event.seq
+            self.cursors.advance(conversation_id, seq)
 
     async def _catch_up(self, conversation_id: str) -> bool:
         """Send every stored message after this socket's cursor. False if the DB failed
         (socket errors propagate: they end the connection)."""
-        cursor = self.cursors[conversation_id]
-        if cursor.delivered is None:
-            return True
-        while True:
+        cursors = self.cursors
+        while (after_seq := cursors.position(conversation_id)) is not None:
             try:
                 async with self.runtime.db.reader() as session:
-                    messages = await chat_service.messages_after(
+                    messages = await chat_queries.messages_after(
                         session,
                         conversation_id=conversation_id,
-                        after_seq=cursor.delivered,
+                        after_seq=after_seq,
                         limit=CATCH_UP_BATCH,
                     )
             except Exception as exc:
                 log.warning("catch-up read failed (%s)", type(exc).__name__)
                 return False
             for message in messages:
-                await self.websocket.send_text(chat_service.message_frame(message))
-                cursor.delivered = message.seq
+                await self.websocket.send_text(frames.chat_message(message))
+                cursors.advance(conversation_id, message.seq)
             if len(messages) < CATCH_UP_BATCH:
                 return True
+        return True
 
     async def _resume(self, item: Resume) -> None:
         """Authorise, subscribe, and send what this socket has not had, from one read.
@@ -371,32 +383,32 @@ class Connection:
         """
         try:
             async with self.runtime.db.reader() as session:
-                conversation, access = await chat_service.read_for(
+                conversation, access = await chat_access.read_for(
                     session, self.principal, item.conversation_id
                 )
                 self.watch(item.conversation_id)
-                cursor = self.cursors[item.conversation_id]
                 # Never send this socket a message it already has.
-                cursor.delivered = max(item.after_seq, cursor.delivered or 0)
-                messages = await chat_service.messages_after(
-                    session, conversation_id=item.conversation_id, after_seq=cursor.delivered
+                after_seq = self.cursors.resume(item.conversation_id, item.after_seq)
+                messages = await chat_queries.messages_after(
+                    session, conversation_id=item.conversation_id, after_seq=after_seq
                 )
-                extra = await resume_extras(session, conversation, access) if item.announce else []
+                extra: list[str] = []
+                if item.announce:
+                    for add in self.runtime.router.resume_extras:
+                        extra += await add(session, conversation, access)
         except AppError as exc:
-            await self.websocket.send_text(protocol.error_frame(exc.code, exc.message, item.ref))
+            await self.websocket.send_text(frames.error(exc.code, exc.message, item.ref))
             return
         except Exception as exc:
             log.warning("resume read failed (%s)", type(exc).__name__)
             await self.websocket.send_text(
-                protocol.error_frame(
-                    "unavailable", "could not read the conversation; retry", item.ref
-                )
+                frames.error("unavailable", "could not read the conversation; retry", item.ref)
             )
             return
         for message in messages:
-            if message.seq > (cursor.delivered or 0):
-                await self.websocket.send_text(chat_service.message_frame(message))
-                cursor.delivered = message.seq
+            if self.cursors.wants(item.conversation_id, message.seq):
+                await self.websocket.send_text(frames.chat_message(message))
+                self.cursors.advance(item.conversation_id, message.seq)
         if not item.announce:
             return
         peer_read = (
@@ -405,15 +417,12 @@ class Connection:
             else conversation.seeker_read_seq
         )
         await self.websocket.send_text(
-            protocol.dumps(
-                {
-                    "type": "conversation.resumed",
-                    "conversation_id": conversation.id,
-                    "status": conversation.status,
-                    "last_seq": conversation.last_seq,
-                    "peer_read_seq": peer_read,
-                    "ref": item.ref,
-                }
+            frames.conversation_resumed(
+                conversation_id=conversation.id,
+                status=conversation.status,
+                last_seq=conversation.last_seq,
+                peer_read_seq=peer_read,
+                ref=item.ref,
             )
         )
         for frame in extra:
@@ -435,12 +444,12 @@ class Connection:
                     await self.close(CLOSE_FLOODING)
                     return
                 if limited_in_a_row == 1 or limited_in_a_row % 10 == 0:
-                    self.send(protocol.error_frame("rate_limited", "too many frames; slow down"))
+                    self.send(frames.error("rate_limited", "too many frames; slow down"))
                 continue
             limited_in_a_row = 0
             text = message.get("text")
             if text is None:
-                self.send(protocol.error_frame("binary_not_supported", "send JSON in text frames"))
+                self.send(frames.error("binary_not_supported", "send JSON in text frames"))
                 continue
             await self.handle_text(router, text)
 
@@ -475,27 +484,7 @@ class Connection:
                 self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
             else:
                 log.exception("unexpected %s handling a frame", type(exc).__name__)
-                self.send(protocol.error_frame("internal", "unexpected error", ref))
-
-
-async def resume_extras(
-    session: AsyncSession, conversation: chat_service.ConversationView, access: chat_service.Access
-) -> list[str]:
-    """What a resumed socket needs besides messages: who joined; the seeker's helpline cards;
-    for staff the checklist in progress, the whispers and the open referral."""
-    from app.escalation import replay
-    from app.referrals import service as referral_service
-    from app.risk import service as risk_service
-
-    joined = await replay.joined_frames(session, conversation.id)
-    if access.role is Role.seeker:
-        return joined + await referral_service.cards_for(session, conversation)
-    frames = joined + await risk_service.progress_frames(session, conversation)
-    from app.escalation import service as escalation_service
-
-    frames += await escalation_service.whisper_frames(session, conversation.id)
-    frames += await referral_service.staff_frames(session, conversation.id)
-    return frames
+                self.send(frames.error("internal", "unexpected error", ref))
 
 
 def validation_error(exc: ValidationError) -> AppError:
@@ -559,9 +548,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
     runtime.register(conn)
     runtime.presence.arrived(principal)
     bus = runtime.bus
-    bus.subscribe(chat_service.user_channel(principal.user_id), conn)
+    bus.subscribe(user_channel(principal.user_id), conn)
     if principal.is_staff:
-        bus.subscribe(chat_service.STAFF_CHANNEL, conn)
+        bus.subscribe(STAFF_CHANNEL, conn)
+    if principal.role in (Role.supervisor, Role.admin):
+        bus.subscribe(SUPERVISORS_CHANNEL, conn)
     sender = asyncio.get_running_loop().create_task(conn.send_loop(), name="ws-send")
     try:
         try:
@@ -594,10 +585,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
             await sender
         conn.closing = True
         for conversation_id in conn.cursors:
-            bus.unsubscribe(chat_service.conversation_channel(conversation_id), conn)
-            bus.unsubscribe(chat_service.staff_channel(conversation_id), conn)
-        bus.unsubscribe(chat_service.user_channel(principal.user_id), conn)
-        bus.unsubscribe(chat_service.STAFF_CHANNEL, conn)
+            bus.unsubscribe(conversation_channel(conversation_id), conn)
+            bus.unsubscribe(staff_channel(conversation_id), conn)
+        bus.unsubscribe(user_channel(principal.user_id), conn)
+        bus.unsubscribe(STAFF_CHANNEL, conn)
+        bus.unsubscribe(SUPERVISORS_CHANNEL, conn)
         runtime.unregister(conn)
         await on_disconnect(conn)
         # A client that reads nothing cannot take a close frame either: do not wait long.
@@ -607,7 +599,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
 
 async def send_auth_ok(conn: Connection) -> None:
     async with conn.runtime.db.reader() as session:
-        conversations = await chat_service.open_conversations(session, conn.principal)
+        conversations = await chat_queries.open_conversations(session, conn.principal)
     listed = [
         {
             "conversation_id": conversation.id,
@@ -623,14 +615,11 @@ async def send_auth_ok(conn: Connection) -> None:
         if conversation.status == "waiting" and conn.role is Role.seeker:
             conn.waiting_conversation_id = conversation.id
     conn.open_with(
-        protocol.dumps(
-            {
-                "type": "auth.ok",
-                "role": conn.role.value,
-                "user_id": conn.user_id,
-                "alias": conn.principal.alias,
-                "active_conversations": listed,
-            }
+        frames.auth_ok(
+            role=conn.role.value,
+            user_id=conn.user_id,
+            alias=conn.principal.alias,
+            active_conversations=listed,
         )
     )
     conn.runtime.queue_notifier.mark_dirty()

@@ -6,14 +6,19 @@ PostgreSQL and Redis tests skip on a laptop without them, and fail when ``CI`` i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from app.bus import MemoryBus
+from app.cli import migrate
+from app.db import Database, create_engine
 from tests.support import ROOT, Server, env_for, login, run_cli
 
 IN_CI = bool(os.environ.get("CI"))
@@ -132,6 +137,29 @@ def backend(
         drop_pg_database(b.database_url)
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def service_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+) -> Iterator[Backend]:
+    """A migrated database of each kind for service-layer tests only (no server writes to
+    it, so a sweep or a query over all rows sees only what those tests made)."""
+    b = make_backend(request.param, tmp_path_factory, pg_available)
+    migrate(b.database_url)  # in this process: a service test starts none
+    yield b
+    if b.name == "postgres":
+        drop_pg_database(b.database_url)
+
+
+@pytest.fixture
+async def database(service_backend: Backend) -> AsyncIterator[Database]:
+    """The service layer's world: a real database and an in-memory bus, no server."""
+    engine = create_engine(service_backend.database_url)
+    try:
+        yield Database(engine, MemoryBus())
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def server(backend: Backend) -> Iterator[Server]:
     """One real server per database kind, with short deadlines for tests."""
@@ -230,3 +258,63 @@ def _test_env() -> Iterator[None]:
     os.environ.setdefault("PEERLINE_ENV", "test")
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     yield
+
+
+# -- layers -----------------------------------------------------------------------------
+# Every test is marked by what it needs, from the fixtures it uses, so tests written later
+# are marked too: ``service`` (a real database, no server), ``system`` (a running server,
+# several processes, Redis, a browser), else ``unit`` (pure, milliseconds). While working:
+# ``bash scripts/test -m "unit or service"``.
+SYSTEM_FIXTURES = {"server", "fresh", "backend", "staff", "redis_url"}
+SERVICE_FIXTURES = {"database", "service_backend"}
+# Whole modules of processes, threads against the clock, or benchmarks.
+SYSTEM_PATHS = (
+    "tests/web/",
+    "tests/faults/",
+    "tests/test_bench.py",
+    "tests/test_migrations.py",
+    "tests/test_multiprocess.py",
+    "tests/test_wal.py",
+)
+# A test (or a fixture of the tests) that starts a server or another process itself.
+STARTS_PROCESSES = ("Server(", "run_cli(", "subprocess", "RedisProcess(", "TcpProxy(")
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    functions = [getattr(module, getattr(item, "originalname", ""), None)]
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is not None:
+        functions += [defs[-1].func for defs in fixture_info.name2fixturedefs.values() if defs]
+    tests_dir = str(ROOT / "tests")
+    for function in functions:
+        if function is None:
+            continue
+        with contextlib.suppress(OSError, TypeError):
+            if not (inspect.getsourcefile(function) or "").startswith(tests_dir):
+                continue
+            if any(call in inspect.getsource(function) for call in STARTS_PROCESSES):
+                return True
+    return False
+
+
+def layer_of(item: pytest.Item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    path = item.path.relative_to(ROOT).as_posix()
+    if fixtures & SYSTEM_FIXTURES or path.startswith(SYSTEM_PATHS):
+        return "system"
+    if any(item.iter_markers("slow")) or any(item.iter_markers("browser")):
+        return "system"
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "redis" in params.values():  # a backend contract test run against Redis
+        return "system"
+    if _starts_processes(item):
+        return "system"
+    if fixtures & SERVICE_FIXTURES:
+        return "service"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(layer_of(item))

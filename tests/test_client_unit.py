@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from app.client import (
+    ClientState,
     ConversationLog,
     Outbox,
     PeerlineClient,
@@ -372,3 +373,40 @@ async def test_a_4401_is_final() -> None:
         with pytest.raises(PeerlineClosed) as raised:
             await PeerlineClient(url, "bad").connect()
     assert raised.value.code == 4401
+
+
+# --------------------------------------------------------------------------- state, no I/O
+
+
+def test_state_asks_a_resume_for_a_gap_and_for_a_started_conversation() -> None:
+    state = ClientState()
+    assert state.observe(message(1)).resume is None
+    assert state.observe(message(3)).resume == "c1"  # 2 is missing
+    assert state.resuming("c1") == 1  # resume after the last contiguous seq
+    assert state.observe(message(4)).resume is None  # one resume in flight is enough
+    started = {"type": "conversation.started", "conversation_id": "c2"}
+    assert state.observe(started).resume == "c2"
+
+
+async def test_state_settles_sends_by_ack_and_by_error() -> None:
+    state = ClientState()
+    loop = asyncio.get_running_loop()
+    sends = []
+    for cmid in ("a", "b", "c"):
+        frame = {"type": "chat.send", "conversation_id": "c1", "client_msg_id": cmid}
+        sends.append(state.outbox.add(PendingSend({**frame, "ref": cmid}, loop.create_future())))
+    ack = {"type": "chat.ack", "conversation_id": "c1", "client_msg_id": "a"}
+    assert state.observe(ack).acked is sends[0]
+    assert state.observe({"type": "error", "code": "unavailable", "ref": "b"}).retry is sends[1]
+    failed = state.observe({"type": "error", "code": "conversation_closed", "ref": "c"}).failed
+    assert failed is sends[2]
+    assert [e.frame["client_msg_id"] for e in state.outbox.pending()] == ["b"]
+
+
+def test_state_resumes_after_auth_every_known_conversation_not_ended() -> None:
+    state = ClientState()
+    state.observe({"type": "conversation.ended", "conversation_id": "over"})
+    state.observe(message(1, "known"))
+    state.observe({"type": "queue.status", "conversation_id": "waiting", "position": 1})
+    auth_ok = {"type": "auth.ok", "active_conversations": [{"conversation_id": "listed"}]}
+    assert sorted(state.after_auth(auth_ok)) == ["listed", "waiting"]

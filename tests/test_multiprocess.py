@@ -95,7 +95,7 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
     )
     servers = [a, b]
 
-    async def seeker_journey(i: int) -> tuple[str, list[dict], bool]:
+    async def seeker_journey(i: int) -> tuple[WsClient, str, bool]:
         srv = servers[i % 2]
         seeker = await new_seeker(srv.base_url, language)
         c = await WsClient.open(srv.ws_url, seeker["seeker_token"])
@@ -108,9 +108,7 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
         leaves = i % 5 == 0  # ten of them give up at once
         if leaves:
             await c.send({"type": "queue.leave", "conversation_id": cid})
-        await asyncio.sleep(8.0)
-        starts = [f for f in c.pending if f["type"] == "conversation.started"]
-        return cid, starts, leaves
+        return c, cid, leaves
 
     async def volunteer_journey(i: int) -> list[str]:
         srv = servers[(i + 1) % 2]
@@ -136,8 +134,13 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
     taken = [cid for t in takes for cid in t]
     assert len(taken) == len(set(taken)), "a seeker was given to two volunteers"
     assert all(len(t) <= 2 for t in takes), "a volunteer went over capacity"
-    for _, starts, _ in seekers:
-        assert len(starts) <= 1
+    # Each seeker taken hears conversation.started (across processes), once; no one else.
+    for c, cid, _ in seekers:
+        if cid in taken:
+            await c.recv(
+                "conversation.started", where=lambda f, cid=cid: f["conversation_id"] == cid
+            )
+    await asyncio.gather(*(c.nothing("conversation.started", within=0.5) for c, _, _ in seekers))
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -150,7 +153,7 @@ async def test_fifty_seekers_ten_volunteers_two_processes_assign_atomically(clus
     finally:
         await engine.dispose()
     by_id = {r[0]: r for r in rows}
-    for cid, _, left in seekers:
+    for _, cid, left in seekers:
         if left and by_id[cid][1] == "abandoned":
             assert by_id[cid][2] is None, "a seeker who left was assigned"
     per_volunteer = Counter(r[2] for r in rows if r[1] == "active")

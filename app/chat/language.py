@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from app.bus import Event
-from app.chat import protocol
-from app.chat import service as chat_service
+from app.chat import access as chat_access
+from app.chat.events import LanguageChanged
 from app.chat.models import Conversation
-from app.chat.service import OPEN_STATUSES
+from app.chat.policy import OPEN_STATUSES
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden
 from app.identity.models import Role, Seeker
@@ -27,7 +26,7 @@ async def change(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, language: str
 ) -> Conversation:
     """Set the conversation's language; a no-op when it is already that one."""
-    conversation, access = await chat_service.get_for(
+    conversation, access = await chat_access.get_for(
         uow.session, principal, conversation_id, lock=True
     )
     if access.role is not Role.seeker:
@@ -42,17 +41,5 @@ async def change(
         update(Seeker).where(Seeker.id == principal.user_id).values(language=language)
     )
     await uow.session.flush()
-    frame = protocol.dumps(
-        {
-            "type": "conversation.language",
-            "conversation_id": conversation.id,
-            "language": language,
-            "previous": previous,
-        }
-    )
-    uow.publish(
-        chat_service.conversation_channel(conversation.id),
-        Event("conversation.language", frame, conversation.id),
-    )
-    uow.publish(chat_service.QUEUE_CHANNEL, Event("queue.changed", ""))
+    uow.record(LanguageChanged(conversation.id, language, previous))
     return conversation

@@ -1,20 +1,18 @@
 """Chat and queue frames: what a client may send, and how server frames are written.
 
 Inbound frames are pydantic models keyed by ``type`` (the WebSocket layer builds the
-discriminated union from every registered model). Outbound frames are serialised once, here,
-and the same string goes to every recipient. The wording of each frame is in
-docs/protocol.md.
+discriminated union from every registered model). Server frames are written in
+``app.outbound.frames``. The wording of each frame is in docs/protocol.md.
 """
 
 from __future__ import annotations
 
-import json
-import json.encoder
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from app.outbound import frames
 
 MAX_TEXT_CHARS = 4000
 
@@ -118,87 +116,8 @@ class ConversationNote(Frame):
     text: MessageText
 
 
-def _default(value: object) -> str:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-# One encoder for every frame: ``json.dumps`` with any non-default option builds a new
-# encoder per call, a noticeable part of serialising a small frame.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
-
-
-def dumps(frame: dict[str, Any]) -> str:
-    return _ENCODER.encode(frame)
-
-
-def iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def error_frame(code: str, message: str, ref: str | None = None) -> str:
-    return dumps({"type": "error", "code": code, "message": message, "ref": ref})
-
-
-# The two frames written for every chat message (the sender's ack, and the message to each
-# socket) are assembled here rather than by the encoder: a third of the time, the same bytes
-# (tests/chat/test_protocol_frames.py holds them to ``dumps``).
-_string = json.encoder.encode_basestring  # C, when CPython has its _json module
-
-
-def _stamp(value: datetime | str) -> str:
-    return _string(value if isinstance(value, str) else iso(value))
-
-
-def chat_message_frame(
-    *,
-    conversation_id: str,
-    seq: int,
-    sender_role: str,
-    sender_alias: str,
-    text: str,
-    sent_at: datetime | str,  # a str: already ``iso``
-    client_msg_id: str,
-) -> str:
-    return (
-        '{"type":"chat.message","conversation_id":'
-        + _string(conversation_id)
-        + ',"seq":'
-        + str(int(seq))
-        + ',"sender_role":'
-        + _string(sender_role)
-        + ',"sender_alias":'
-        + _string(sender_alias)
-        + ',"text":'
-        + _string(text)
-        + ',"sent_at":'
-        + _stamp(sent_at)
-        + ',"client_msg_id":'
-        + _string(client_msg_id)
-        + "}"
-    )
-
-
-def ack_frame(
-    *,
-    conversation_id: str,
-    client_msg_id: str,
-    seq: int,
-    sent_at: datetime | str,  # a str: already ``iso``
-    duplicate: bool,
-    ref: str | None,
-) -> str:
-    return (
-        '{"type":"chat.ack","conversation_id":'
-        + _string(conversation_id)
-        + ',"client_msg_id":'
-        + _string(client_msg_id)
-        + ',"seq":'
-        + str(int(seq))
-        + ',"sent_at":'
-        + _stamp(sent_at)
-        + (',"duplicate":true,"ref":' if duplicate else ',"duplicate":false,"ref":')
-        + ("null" if ref is None else _string(ref))
-        + "}"
-    )
+# Server frames are written in ``app.outbound.frames``; these names stay importable from
+# here for code written before that module existed.
+dumps = frames.dumps
+iso = frames.iso
+error_frame = frames.error

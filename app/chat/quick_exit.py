@@ -23,11 +23,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from app import audit
-from app.bus import Event
-from app.chat import service as chat_service
+from app.chat import lifecycle as chat_lifecycle
+from app.chat.events import SeekerQuickExited
 from app.chat.models import Conversation
-from app.chat.service import OPEN_STATUSES, ConversationStatus
+from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
+from app.escalation import views as escalation_views
+from app.escalation.models import Escalation
+from app.identity.events import SessionRevoked
 from app.identity.models import Role, Seeker
 from app.identity.service import Principal
 
@@ -40,13 +43,10 @@ async def needs_supervisor(uow: UnitOfWork, conversation: Conversation) -> bool:
     """True when a supervisor should hear that this seeker vanished."""
     if conversation.risk_level != "none" or conversation.flagged_at is not None:
         return True
-    from app.escalation import service as escalation_service
-    from app.escalation.models import Escalation
-
     found = await uow.session.scalar(
         select(Escalation.id).where(
             Escalation.conversation_id == conversation.id,
-            Escalation.status.in_(escalation_service.UNRESOLVED),
+            Escalation.status.in_(escalation_views.UNRESOLVED),
         )
     )
     return found is not None
@@ -56,8 +56,6 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
     """Close the seeker's open conversations and revoke their token; the closed ids."""
     if principal.role is not Role.seeker:
         return []
-    from app.escalation import service as escalation_service
-
     session = uow.session
     conversations = list(
         await session.scalars(
@@ -74,7 +72,7 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
     for conversation in conversations:
         alert = await needs_supervisor(uow, conversation)
         waiting = conversation.status == ConversationStatus.waiting
-        await chat_service.close(
+        await chat_lifecycle.close(
             uow,
             conversation,
             target=ConversationStatus.abandoned if waiting else ConversationStatus.ended,
@@ -91,15 +89,7 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
             detail={"status": conversation.status, "risk_level": conversation.risk_level},
         )
         if alert:
-            uow.publish(
-                chat_service.STAFF_CHANNEL,
-                escalation_service.staff_alert(
-                    "quick_exit",
-                    "A seeker at risk used quick exit: the chat has ended.",
-                    conversation_id=conversation.id,
-                    level=conversation.risk_level,
-                ),
-            )
+            uow.record(SeekerQuickExited(conversation.id, conversation.risk_level))
         closed.append(conversation.id)
     # The seeker row keeps no revocation column: an expiry of now kills the token for good.
     await session.execute(
@@ -107,5 +97,5 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
         .where(Seeker.id == principal.user_id, Seeker.token_expires_at > now)
         .values(token_expires_at=now)
     )
-    uow.publish(chat_service.user_channel(principal.user_id), Event("session.revoked", ""))
+    uow.record(SessionRevoked(principal.user_id))
     return closed

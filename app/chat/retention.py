@@ -24,9 +24,9 @@ from sqlalchemy import case, delete, exists, select, update
 
 from app import audit
 from app.chat.models import Conversation, Message
-from app.chat.service import ConversationStatus
+from app.chat.policy import ConversationStatus
 from app.db import UnitOfWork, utcnow
-from app.escalation import service as escalation_service
+from app.escalation import views as escalation_views
 from app.escalation.models import Whisper
 from app.jobs import Job
 from app.referrals.models import Referral
@@ -61,7 +61,7 @@ async def delete_text_batch(
             .where(
                 Conversation.text_deleted_at.is_(None),
                 Conversation.ended_at < ended_before,
-                ~escalation_service.unresolved_in(Conversation.id),
+                ~escalation_views.unresolved_in(Conversation.id),
                 ~_referral_open(Conversation.id),
             )
             .order_by(Conversation.ended_at)

@@ -1,4 +1,4 @@
-"""Chat frames and history over REST: thin handlers over ``app.chat.service``."""
+"""Chat frames and history over REST: thin handlers over the chat domain modules."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.bus import Event
+from app import outbound
+from app.chat import access as chat_access
 from app.chat import language as chat_language
-from app.chat import protocol
+from app.chat import lifecycle as chat_lifecycle
+from app.chat import queries as chat_queries
 from app.chat import quick_exit as quick_exit_service
-from app.chat import service as chat_service
+from app.chat import sending
 from app.chat.protocol import (
     ChatRead,
     ChatSend,
@@ -28,6 +30,7 @@ from app.deps import CurrentPrincipal, RuntimeDep
 from app.errors import NotFound, Unauthorized
 from app.identity import service as identity_service
 from app.identity.models import Role
+from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
@@ -37,12 +40,12 @@ ANYONE = PARTICIPANTS
 
 @frames.frame(Ping, roles=ANYONE)
 async def ping(conn: Connection, frame: Ping) -> None:
-    conn.send(protocol.dumps({"type": "pong", "ts": utcnow(), "ref": frame.ref}))
+    conn.send(outbound_frames.pong(utcnow(), frame.ref))
 
 
 @frames.frame(ChatSend, roles=PARTICIPANTS)
 async def send(conn: Connection, frame: ChatSend) -> None:
-    await chat_service.send_message(
+    await sending.send_message(
         conn.runtime.db,
         conn.runtime.writer,
         conn.principal,
@@ -57,33 +60,18 @@ async def send(conn: Connection, frame: ChatSend) -> None:
 
 @frames.frame(ChatTyping, roles=PARTICIPANTS)
 async def typing(conn: Connection, frame: ChatTyping) -> None:
-    cursor = conn.cursors.get(frame.conversation_id)
-    if cursor is None:
+    if frame.conversation_id not in conn.cursors:
         raise NotFound("no such conversation")
-    role = {Role.seeker: "seeker", Role.volunteer: "volunteer"}.get(conn.role, "supervisor")
-
-    await conn.runtime.bus.publish(
-        chat_service.conversation_channel(frame.conversation_id),
-        Event(
-            "chat.typing",
-            protocol.dumps(
-                {
-                    "type": "chat.typing",
-                    "conversation_id": frame.conversation_id,
-                    "sender_role": role,
-                    "typing": frame.typing,
-                }
-            ),
-            frame.conversation_id,
-            exclude=conn.user_id,
-        ),
+    typing = sending.typing(
+        conn.principal, conversation_id=frame.conversation_id, typing=frame.typing
     )
+    await outbound.publish(conn.runtime.bus, [typing])
 
 
 @frames.frame(ChatRead, roles=PARTICIPANTS)
 async def read(conn: Connection, frame: ChatRead) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await chat_service.mark_read(
+        await sending.mark_read(
             uow, conn.principal, conversation_id=frame.conversation_id, seq=frame.seq
         )
 
@@ -97,7 +85,7 @@ async def resume(conn: Connection, frame: ConversationResume) -> None:
 @frames.frame(ConversationEnd, roles=PARTICIPANTS)
 async def end(conn: Connection, frame: ConversationEnd) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await chat_service.end(
+        await chat_lifecycle.end(
             uow,
             conn.principal,
             conversation_id=frame.conversation_id,
@@ -109,18 +97,10 @@ async def end(conn: Connection, frame: ConversationEnd) -> None:
 @frames.frame(ConversationNote, roles=(Role.volunteer,))
 async def note(conn: Connection, frame: ConversationNote) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await chat_service.write_note(
+        await chat_lifecycle.write_note(
             uow, conn.principal, conversation_id=frame.conversation_id, text=frame.text
         )
-    conn.send(
-        protocol.dumps(
-            {
-                "type": "conversation.note.ok",
-                "conversation_id": frame.conversation_id,
-                "ref": frame.ref,
-            }
-        )
-    )
+    conn.send(outbound_frames.note_ok(frame.conversation_id, frame.ref))
 
 
 @frames.frame(ConversationLanguage, roles=(Role.seeker,))
@@ -174,7 +154,7 @@ async def quick_exit_beacon(request: Request, runtime: RuntimeDep) -> Response:
 @api.get("/conversations")
 async def list_conversations(principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, object]:
     async with runtime.db.sessionmaker() as session:
-        conversations = await chat_service.list_for(session, principal)
+        conversations = await chat_queries.list_for(session, principal)
     return {
         "conversations": [
             {
@@ -201,9 +181,9 @@ async def history(
 ) -> dict[str, object]:
     """Page through a conversation the caller takes part in (``not_found`` otherwise)."""
     async with runtime.db.sessionmaker() as session:
-        await chat_service.authorise_read(session, principal, conversation_id)
+        await chat_access.authorise_read(session, principal, conversation_id)
         await session.commit()
-        messages = await chat_service.messages_after(
+        messages = await chat_queries.messages_after(
             session, conversation_id=conversation_id, after_seq=after_seq, limit=limit + 1
         )
     has_more = len(messages) > limit

@@ -1,11 +1,11 @@
 """Group commit for ``chat.send``: many sockets' messages stored in one transaction.
 
-The ordinary path (``service.send``) costs one transaction, a dozen SQLAlchemy calls and as
-many hops to the database thread per message; under load the CPU went there, not into
-chatting. Here each send joins a batch: while one batch is being written, the next fills up,
-so a quiet server writes one message per transaction (no added wait) and a busy one writes
-hundreds per commit. Per message it is the same two statements as ``service.send``, run as
-plain driver calls:
+The ordinary path (``sending.send_carefully``) costs one transaction, a dozen SQLAlchemy
+calls and as many hops to the database thread per message; under load the CPU went there,
+not into chatting. Here each send joins a batch: while one batch is being written, the next
+fills up, so a quiet server writes one message per transaction (no added wait) and a busy one
+writes hundreds per commit. Per message it is the same two statements as the ordinary path,
+run as plain driver calls:
 
 - SQLite: the whole batch is one synchronous function (``BEGIN IMMEDIATE`` … ``COMMIT``) on
   the writer's own connection, run in the event loop's thread like all SQLite calls here.
@@ -35,8 +35,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from app import outbound
+from app.chat.policy import WRITABLE_STATUSES, Writer
+from app.db import is_unavailable_error
+
 if TYPE_CHECKING:
-    from app.bus import Bus, Event
+    from app.bus import Bus
+    from app.chat.events import MessageStored
     from app.db import Database
 
 log = logging.getLogger(__name__)
@@ -47,12 +52,19 @@ MAX_BATCH = 500
 SQLITE_LOCK_WAIT_S = 10.0
 SLOW = -1  # this path cannot decide: take the general path (nothing was written)
 
-# The conditions are ``service.access_for``'s write rules in SQL: a seeker writes in their own open
-# conversation; anyone else writes as the volunteer of an active one nobody took over.
-# ``{c}`` is the conversations table's qualifier ("" or "c.").
-_SEEKER_MAY_WRITE = "{c}status IN ('waiting', 'active') AND {c}seeker_id = {uid}"
+
+def _statuses(writer: Writer) -> str:
+    return ", ".join(f"'{status}'" for status in WRITABLE_STATUSES[writer])
+
+
+# ``app.chat.policy.write_refusal`` in SQL, for the two writers this path serves: a seeker
+# writes in their own open conversation; a volunteer in their active one nobody took over
+# (tests/chat/test_policy.py checks these against the rule). ``{c}`` is the conversations
+# table's qualifier ("" or "c.").
+_SEEKER_MAY_WRITE = f"{{c}}status IN ({_statuses(Writer.seeker)}) AND {{c}}seeker_id = {{uid}}"
 _VOLUNTEER_MAY_WRITE = (
-    "{c}status = 'active' AND {c}volunteer_id = {uid} AND {c}lead_staff_id IS NULL"
+    f"{{c}}status IN ({_statuses(Writer.volunteer)}) AND {{c}}volunteer_id = {{uid}}"
+    " AND {c}lead_staff_id IS NULL"
 )
 
 # Without RETURNING: in SQLite it costs more than the update and a select together.
@@ -126,8 +138,8 @@ class Pending:
     sent_at: datetime
     # Called right after the commit, before the fan-out: the sender's ack goes out first.
     on_commit: Callable[[int], None] | None = field(default=None, repr=False)
-    # The (channel, event) that delivers the message, given its seq.
-    announce: Callable[[int], tuple[str, Event]] | None = field(default=None, repr=False)
+    # The stored message, given its seq (``app.outbound`` delivers it).
+    announce: Callable[[int], MessageStored] | None = field(default=None, repr=False)
     future: asyncio.Future[int] | None = field(default=None, repr=False)
 
 
@@ -198,8 +210,6 @@ class MessageWriter:
                 self._queue = []
 
     async def _write_batch(self, batch: list[Pending]) -> None:
-        from app.db import is_unavailable_error
-
         try:
             if self.dialect == "sqlite":
                 seqs = await self._store_sqlite(batch)
@@ -226,7 +236,7 @@ class MessageWriter:
                 if pending.on_commit is not None:
                     pending.on_commit(seq)
                 if pending.announce is not None:
-                    announced.append(pending.announce(seq))
+                    announced.append(outbound.message_delivery(pending.announce(seq)))
         if announced:
             with contextlib.suppress(Exception):
                 await self.bus.publish_many(announced)

@@ -1,7 +1,7 @@
 """What a resuming socket is told again about supervisors in the conversation, so a reload
 keeps the "a supervisor joined" note (the seeker's and the volunteer's).
 
-Kept apart from ``service.py``: it only reads, and frames exactly what ``observe`` sent.
+Kept apart from ``actions.py``: it only reads, and frames exactly what ``observe`` sent.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import protocol
+from app.escalation.events import StaffEntered
 from app.escalation.models import ConversationStaff
 from app.identity.models import StaffUser
 
 VISIBLE = {"joined": "conversation.joined", "lead": "conversation.taken_over"}
 
 
-async def joined_frames(session: AsyncSession, conversation_id: str) -> list[str]:
+async def joined(session: AsyncSession, conversation_id: str) -> list[StaffEntered]:
     """``conversation.joined`` / ``conversation.taken_over`` for every supervisor who joined
     or took over, in the order they did."""
     rows = await session.execute(
@@ -28,14 +28,4 @@ async def joined_frames(session: AsyncSession, conversation_id: str) -> list[str
         )
         .order_by(ConversationStaff.since, ConversationStaff.id)
     )
-    return [
-        protocol.dumps(
-            {
-                "type": VISIBLE[mode],
-                "conversation_id": conversation_id,
-                "staff_alias": alias,
-                "staff_role": "supervisor",
-            }
-        )
-        for mode, alias in rows
-    ]
+    return [StaffEntered(conversation_id, alias, mode) for mode, alias in rows]

@@ -6,11 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import protocol
+from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import RuntimeDep, SupervisorPrincipal
-from app.escalation import service as escalation_service
+from app.escalation import actions as escalation_actions
+from app.escalation import replay
+from app.escalation import views as escalation_views
 from app.escalation.schemas import (
     ChatWhisper,
     ConversationJoin,
@@ -23,6 +26,7 @@ from app.escalation.schemas import (
     ResolveBody,
 )
 from app.identity.models import Role
+from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
@@ -32,7 +36,7 @@ SUPERVISORS = (Role.supervisor, Role.admin)
 @frames.frame(EscalationRaise, roles=(Role.volunteer, Role.supervisor, Role.admin))
 async def raise_(conn: Connection, frame: EscalationRaise) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await escalation_service.raise_by_hand(
+        await escalation_actions.raise_by_hand(
             uow,
             conn.principal,
             conversation_id=frame.conversation_id,
@@ -45,23 +49,14 @@ async def raise_(conn: Connection, frame: EscalationRaise) -> None:
 @frames.frame(OnCallSet, roles=SUPERVISORS)
 async def on_call(conn: Connection, frame: OnCallSet) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        count = await escalation_service.set_on_call(uow, conn.principal, on_call=frame.on_call)
-    conn.send(
-        protocol.dumps(
-            {
-                "type": "oncall.ok",
-                "on_call": frame.on_call,
-                "on_call_count": count,
-                "ref": frame.ref,
-            }
-        )
-    )
+        count = await escalation_actions.set_on_call(uow, conn.principal, on_call=frame.on_call)
+    conn.send(outbound_frames.oncall_ok(on_call=frame.on_call, on_call_count=count, ref=frame.ref))
 
 
 @frames.frame(EscalationAck, roles=SUPERVISORS)
 async def ack(conn: Connection, frame: EscalationAck) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        row = await escalation_service.acknowledge(
+        row = await escalation_actions.acknowledge(
             uow, conn.principal, escalation_id=frame.escalation_id, now=utcnow()
         )
     watch(conn, row.conversation_id)
@@ -70,7 +65,7 @@ async def ack(conn: Connection, frame: EscalationAck) -> None:
 @frames.frame(EscalationResolve, roles=SUPERVISORS)
 async def resolve(conn: Connection, frame: EscalationResolve) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await escalation_service.resolve(
+        await escalation_actions.resolve(
             uow,
             conn.principal,
             escalation_id=frame.escalation_id,
@@ -89,7 +84,7 @@ def watch(conn: Connection, conversation_id: str) -> None:
 
 async def _access(conn: Connection, conversation_id: str, mode: str) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await escalation_service.observe(
+        await escalation_actions.observe(
             uow, conn.principal, conversation_id=conversation_id, mode=mode, now=utcnow()
         )
     watch(conn, conversation_id)
@@ -113,13 +108,37 @@ async def takeover(conn: Connection, frame: ConversationTakeover) -> None:
 @frames.frame(ChatWhisper, roles=(Role.volunteer, Role.supervisor, Role.admin))
 async def whisper(conn: Connection, frame: ChatWhisper) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        await escalation_service.whisper(
+        await escalation_actions.whisper(
             uow,
             conn.principal,
             conversation_id=frame.conversation_id,
             text=frame.text,
             now=utcnow(),
         )
+
+
+@frames.on_resume_first
+async def resume_joined(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """Everyone resuming is told again which supervisors joined or took over."""
+    return [
+        outbound_frames.staff_entered(fact)
+        for fact in await replay.joined(session, conversation.id)
+    ]
+
+
+@frames.on_resume
+async def resume_whispers(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """Staff resuming get the whispers so far."""
+    if not access.is_staff:
+        return []
+    return [
+        outbound_frames.chat_whisper(w)
+        for w in await escalation_views.whispers(session, conversation.id)
+    ]
 
 
 api = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
@@ -129,7 +148,7 @@ api = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
 async def unresolved(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     """Open and acknowledged escalations, most urgent first."""
     async with runtime.db.sessionmaker() as session:
-        return {"escalations": await escalation_service.list_unresolved(session, now=utcnow())}
+        return {"escalations": await escalation_views.list_unresolved(session, now=utcnow())}
 
 
 @api.post("/{escalation_id}/ack")
@@ -138,10 +157,10 @@ async def acknowledge(
 ) -> dict[str, Any]:
     now = utcnow()
     async with runtime.db.unit_of_work() as uow:
-        row = await escalation_service.acknowledge(
+        row = await escalation_actions.acknowledge(
             uow, principal, escalation_id=escalation_id, now=now
         )
-    return escalation_service.escalation_view(row, now)
+    return outbound_frames.escalation_fields(escalation_views.escalation_view(row, now))
 
 
 @api.post("/{escalation_id}/resolve")
@@ -150,7 +169,7 @@ async def resolve_rest(
 ) -> dict[str, Any]:
     now = utcnow()
     async with runtime.db.unit_of_work() as uow:
-        row = await escalation_service.resolve(
+        row = await escalation_actions.resolve(
             uow,
             principal,
             escalation_id=escalation_id,
@@ -158,7 +177,7 @@ async def resolve_rest(
             note=body.note,
             now=now,
         )
-    return escalation_service.escalation_view(row, now)
+    return outbound_frames.escalation_fields(escalation_views.escalation_view(row, now))
 
 
 @api.get("/metrics")
@@ -167,7 +186,7 @@ async def metrics(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]
     async with runtime.db.sessionmaker() as session:
         return {
             "window_s": 86400,
-            "time_to_ack": await escalation_service.ack_metrics(
+            "time_to_ack": await escalation_views.ack_metrics(
                 session, since=utcnow() - timedelta(days=1)
             ),
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.db import utcnow
-from app.escalation import service as escalation_service
+from app.escalation import paging
 from app.jobs import Job
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 async def sweep(runtime: Runtime) -> int:
     settings = runtime.settings
     async with runtime.db.unit_of_work() as uow:
-        return await escalation_service.sweep(
+        return await paging.sweep(
             uow,
             now=utcnow(),
             scale=settings.escalation_time_scale,

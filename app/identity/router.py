@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from sqlalchemy import select
 
-from app.bus import Event
-from app.chat.service import user_channel
 from app.db import utcnow
 from app.deps import AdminPrincipal, CurrentPrincipal, RuntimeDep
 from app.errors import Forbidden
 from app.identity import service as identity_service
+from app.identity.events import SessionRevoked
+from app.identity.models import StaffUser
 from app.identity.schemas import (
     LoginRequest,
     LoginResponse,
@@ -68,7 +69,7 @@ async def logout(principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
         raise Forbidden("seekers end their session with quick exit; tokens simply expire")
     async with runtime.db.unit_of_work() as uow:
         await identity_service.logout(uow.session, token_hash=principal.token_hash, now=utcnow())
-        uow.publish(user_channel(principal.user_id), Event("session.revoked", principal.token_hash))
+        uow.record(SessionRevoked(principal.user_id, principal.token_hash))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -97,10 +98,6 @@ async def me(principal: CurrentPrincipal, runtime: RuntimeDep) -> Me:
 
 @api.get("/staff", response_model=list[StaffOut])
 async def list_staff(_: AdminPrincipal, runtime: RuntimeDep) -> list[StaffOut]:
-    from sqlalchemy import select
-
-    from app.identity.models import StaffUser
-
     async with runtime.db.sessionmaker() as session:
         users = await session.scalars(select(StaffUser).order_by(StaffUser.username))
         return [StaffOut.model_validate(u) for u in users]
@@ -135,5 +132,5 @@ async def update_staff(
         )
         if changes.get("active") is False:
             # Open sockets of a deactivated account close at once (every process).
-            uow.publish(user_channel(user.id), Event("session.revoked", ""))
+            uow.record(SessionRevoked(user.id))
     return StaffOut.model_validate(user)

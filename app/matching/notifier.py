@@ -17,13 +17,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from app.bus import RESET, Event
-from app.chat import protocol
-from app.chat.service import QUEUE_CHANNEL
 from app.db import utcnow
 from app.errors import AppError
 from app.identity.models import Role
 from app.matching import policy
 from app.matching import service as matching_service
+from app.outbound import frames
+from app.outbound.channels import QUEUE_CHANNEL
 
 if TYPE_CHECKING:
     from app.realtime import Connection
@@ -117,7 +117,7 @@ class QueueNotifier:
                 self._send_if_changed(conn, frame)
         if staff:
             summary = policy.summarize(waiting, now=now, volunteers_online=online)
-            frame = protocol.dumps({"type": "queue.summary", **summary})
+            frame = frames.queue_summary(summary)
             for conn in staff:
                 self._send_if_changed(conn, frame)
 
@@ -125,20 +125,16 @@ class QueueNotifier:
         self, conversation_id: str, position: int, supply: policy.LanguageSupply
     ) -> str:
         settings = self.runtime.settings
-        return protocol.dumps(
-            {
-                "type": "queue.status",
-                "conversation_id": conversation_id,
-                "position": position,
-                "estimated_wait_s": policy.estimate_wait_s(
-                    position,
-                    supply,
-                    take_latency_s=settings.take_latency_estimate_s,
-                    average_chat_s=settings.average_chat_s,
-                ),
-                "eligible_online": supply.online,
-                "no_volunteer_online": supply.online == 0,
-            }
+        return frames.queue_status(
+            conversation_id=conversation_id,
+            position=position,
+            estimated_wait_s=policy.estimate_wait_s(
+                position,
+                supply,
+                take_latency_s=settings.take_latency_estimate_s,
+                average_chat_s=settings.average_chat_s,
+            ),
+            eligible_online=supply.online,
         )
 
     async def reply_to_join(self, conn: Connection, conversation: Any) -> None:

@@ -1,6 +1,10 @@
 """Who gets whom: the matching policy, as pure functions.
 
 - Eligible: the volunteer is trained, has spare capacity, and shares the seeker's language.
+- Given chats automatically: an eligible, active volunteer who is available, asked for
+  auto-assignment and is not in the cool-down after a high-risk chat (``auto_assignable``;
+  ``app.matching.service.auto_assign_candidates`` is the same rule in SQL, and
+  tests/matching/test_matching_service.py holds the two together).
 - Among eligible seekers: higher priority first, then the longest wait; overlap between the
   seeker's topics and the volunteer's lived-experience topics breaks ties.
 - A seeker's position counts the waiting seekers of the same language who will be served
@@ -33,6 +37,10 @@ class VolunteerProfile:
     trained: bool
     capacity: int
     active_chats: int
+    active: bool = True  # the account is not deactivated
+    available: bool = True
+    auto_assign: bool = False
+    cooldown_until: datetime | None = None
 
     @property
     def spare(self) -> int:
@@ -46,6 +54,22 @@ def refusal(volunteer: VolunteerProfile) -> str | None:
     if volunteer.spare <= 0:
         return "at_capacity"
     return None
+
+
+def in_cooldown(cooldown_until: datetime | None, now: datetime) -> bool:
+    """True while a volunteer rests after a high or imminent chat ended."""
+    return cooldown_until is not None and now <= cooldown_until
+
+
+def auto_assignable(volunteer: VolunteerProfile, *, now: datetime) -> bool:
+    """True when the notifier may hand this volunteer a waiting seeker unasked."""
+    return (
+        volunteer.active
+        and volunteer.available
+        and volunteer.auto_assign
+        and refusal(volunteer) is None
+        and not in_cooldown(volunteer.cooldown_until, now)
+    )
 
 
 def queue_order_key(seeker: WaitingSeeker) -> tuple[int, datetime, str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.chat import protocol
 from app.chat.protocol import AvailabilitySet, QueueJoin, QueueLeave, QueueTake
 from app.db import utcnow
 from app.identity.models import Role
 from app.matching import service as matching_service
+from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
@@ -49,15 +49,12 @@ async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
             auto_assign=frame.auto_assign,
         )
     conn.send(
-        protocol.dumps(
-            {
-                "type": "availability.ok",
-                "available": volunteer.available,
-                "capacity": volunteer.capacity,
-                "auto_assign": volunteer.auto_assign,
-                "active_chats": active,
-                "ref": frame.ref,
-            }
+        outbound_frames.availability_ok(
+            available=volunteer.available,
+            capacity=volunteer.capacity,
+            auto_assign=volunteer.auto_assign,
+            active_chats=active,
+            ref=frame.ref,
         )
     )
     conn.wants_summary = volunteer.available

@@ -20,17 +20,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit, presence
-from app.bus import Event
-from app.chat import protocol
-from app.chat import service as chat_service
+from app.chat import access as chat_access
+from app.chat import lifecycle as chat_lifecycle
 from app.chat.models import Conversation
-from app.chat.service import QUEUE_CHANNEL, ConversationStatus, user_channel
+from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
-from app.escalation import service as escalation_service
+from app.escalation import views as escalation_views
 from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import policy
+from app.matching.events import ConversationStarted, QueueChanged
 
 # The policy orders by priority, then time queued, and only then by shared topics; the
 # database returns the head of that order, so a short window holds the policy's choice
@@ -48,7 +48,7 @@ async def join(
     existing = await session.scalar(
         select(Conversation.id).where(
             Conversation.seeker_id == seeker.id,
-            Conversation.status.in_(chat_service.OPEN_STATUSES),
+            Conversation.status.in_(OPEN_STATUSES),
         )
     )
     if existing is not None:
@@ -63,17 +63,17 @@ async def join(
     )
     session.add(conversation)
     await session.flush()
-    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    uow.record(QueueChanged())
     return conversation
 
 
 async def leave(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, now: datetime
 ) -> Conversation:
-    conversation, _ = await chat_service.get_for(uow.session, principal, conversation_id, lock=True)
+    conversation, _ = await chat_access.get_for(uow.session, principal, conversation_id, lock=True)
     if conversation.status != ConversationStatus.waiting:
         raise Conflict("you are not waiting in the queue", code="invalid_transition")
-    await chat_service.close(
+    await chat_lifecycle.close(
         uow,
         conversation,
         target=ConversationStatus.abandoned,
@@ -105,21 +105,6 @@ async def _lock_volunteer(session: AsyncSession, volunteer_id: str) -> StaffUser
     if volunteer is None or not volunteer.active:
         raise NotFound("no such volunteer")
     return volunteer
-
-
-def started_frame(conversation: Conversation, *, your_role: Role, peer_alias: str) -> str:
-    return protocol.dumps(
-        {
-            "type": "conversation.started",
-            "conversation_id": conversation.id,
-            "peer_alias": peer_alias,
-            "your_role": your_role.value,
-            "language": conversation.language,
-            "topics": conversation.topics,
-            "started_at": conversation.started_at,
-            "last_seq": conversation.last_seq,
-        }
-    )
 
 
 async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversation:
@@ -181,23 +166,19 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
     assert conversation is not None
     seeker = await session.get(Seeker, conversation.seeker_id)
     assert seeker is not None
-    uow.publish(
-        user_channel(seeker.id),
-        Event(
-            "conversation.started",
-            started_frame(conversation, your_role=Role.seeker, peer_alias=volunteer.alias),
-            conversation.id,
-        ),
+    uow.record(
+        ConversationStarted(
+            conversation_id=conversation.id,
+            seeker_id=seeker.id,
+            seeker_alias=seeker.alias,
+            volunteer_id=volunteer.id,
+            volunteer_alias=volunteer.alias,
+            language=conversation.language,
+            topics=tuple(conversation.topics or ()),
+            started_at=conversation.started_at,
+            last_seq=conversation.last_seq,
+        )
     )
-    uow.publish(
-        user_channel(volunteer.id),
-        Event(
-            "conversation.started",
-            started_frame(conversation, your_role=Role.volunteer, peer_alias=seeker.alias),
-            conversation.id,
-        ),
-    )
-    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
     return conversation
 
 
@@ -220,7 +201,7 @@ async def set_availability(
         volunteer.capacity = capacity
     if auto_assign is not None:
         volunteer.auto_assign = auto_assign
-    uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+    uow.record(QueueChanged())
     return volunteer, await active_chat_count(uow.session, volunteer.id)
 
 
@@ -236,7 +217,7 @@ def _active_chats_per_volunteer():  # type: ignore[no-untyped-def]
 
 async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> list[str]:
     """Volunteers who asked to be given chats, may have room for one, and are not in a
-    post-high-risk cool-down."""
+    post-high-risk cool-down: ``policy.auto_assignable`` in SQL, least busy first."""
     active = _active_chats_per_volunteer()
     rows = await session.execute(
         select(StaffUser.id)
@@ -330,7 +311,7 @@ async def release_absent_volunteers(
     )
     released = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if released:
-        uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+        uow.record(QueueChanged())
     return released
 
 
@@ -360,7 +341,7 @@ async def abandon_unseen(
             Conversation.status == ConversationStatus.waiting,
             Conversation.queued_at < seen_since,
             ~presence.seen_since(Conversation.seeker_id, seen_since),
-            ~escalation_service.unresolved_in(Conversation.id),
+            ~escalation_views.unresolved_in(Conversation.id),
         )
         .order_by(Conversation.queued_at)
         .limit(limit)
@@ -370,7 +351,7 @@ async def abandon_unseen(
     for conversation in rows:
         if conversation.seeker_id in connected_here:
             continue
-        await chat_service.close(
+        await chat_lifecycle.close(
             uow,
             conversation,
             target=ConversationStatus.abandoned,

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import AdminPrincipal, RuntimeDep, SupervisorPrincipal
 from app.identity.models import Role
+from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 from app.referrals import service as referral_service
 from app.referrals.schemas import ReferralOffer, ReferralUpdate
@@ -39,6 +42,23 @@ async def update(conn: Connection, frame: ReferralUpdate) -> None:
             reason=frame.reason,
             now=utcnow(),
         )
+
+
+@frames.on_resume
+async def resume_cards(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """A seeker resuming gets the conversation's helpline cards again; staff the open
+    referral's state."""
+    if access.is_staff:
+        return [
+            outbound_frames.referral_updated(view)
+            for view in await referral_service.open_view(session, conversation.id)
+        ]
+    return [
+        outbound_frames.referral_card(card)
+        for card in await referral_service.cards_for(session, conversation)
+    ]
 
 
 api = APIRouter(prefix="/api/v1", tags=["referrals"])

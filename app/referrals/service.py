@@ -22,16 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
-from app.bus import Event
-from app.chat import protocol
-from app.chat import service as chat_service
+from app.chat import access as chat_access
+from app.chat.access import ConversationView
 from app.chat.models import Conversation
-from app.chat.service import STAFF_CHANNEL, ConversationView, staff_channel
 from app.db import UnitOfWork
 from app.errors import BadRequest, Forbidden, NotFound
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.outbound import frames
 from app.referrals.directory import Directory, Helpline, load_directory, parse_directory
+from app.referrals.events import ReferralCard, ReferralUpdated, ReferralView
 from app.referrals.lifecycle import REFERRAL_LIFECYCLE, ReferralStatus
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.scoring import RiskLevel
@@ -94,36 +94,35 @@ async def save_helpline(
     return line
 
 
-def card_frame(conversation: ConversationView, referral: Referral, lines: list[Helpline]) -> str:
+def card(conversation: ConversationView, referral: Referral, lines: list[Helpline]) -> ReferralCard:
+    """The helpline card as the seeker sees it, in their language."""
     language = conversation.language.split("-")[0]
-    frame: dict[str, Any] = {
-        "type": "referral.card",
-        "conversation_id": conversation.id,
-        "referral_id": referral.id,
-        "intro": seeker_text("helpline_card_intro", language),
-        "emergency": (
+    return ReferralCard(
+        conversation_id=conversation.id,
+        referral_id=referral.id,
+        intro=seeker_text("helpline_card_intro", language),
+        emergency=(
             seeker_text("emergency_guidance", language)
             if referral.level == RiskLevel.IMMINENT.value
             else None
         ),
-        "helplines": [line.render() for line in lines],
-    }
-    return protocol.dumps(frame)
+        helplines=tuple(line.render() for line in lines),
+    )
 
 
-def referral_view(referral: Referral) -> dict[str, Any]:
+def referral_view(referral: Referral) -> ReferralView:
     status = ReferralStatus(referral.status)
-    return {
-        "referral_id": referral.id,
-        "conversation_id": referral.conversation_id,
-        "helpline_ids": referral.helpline_ids,
-        "level": referral.level,
-        "status": referral.status,
-        "closed_reason": referral.closed_reason,
-        "created_at": referral.created_at,
-        "updated_at": referral.updated_at,
-        "next_step": None if status.is_final or referral.closed_reason else NEXT_STEP[status],
-    }
+    return ReferralView(
+        referral_id=referral.id,
+        conversation_id=referral.conversation_id,
+        helpline_ids=tuple(referral.helpline_ids),
+        level=referral.level,
+        status=referral.status,
+        closed_reason=referral.closed_reason,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        next_step=None if status.is_final or referral.closed_reason else NEXT_STEP[status],
+    )
 
 
 async def _create(
@@ -155,11 +154,8 @@ async def _create(
         conversation_id=conversation.id,
         detail={"referral_id": referral.id, "helplines": referral.helpline_ids},
     )
-    uow.publish(
-        chat_service.conversation_channel(conversation.id),
-        Event("referral.card", card_frame(conversation, referral, lines)),
-    )
-    _publish_update(uow, referral)
+    uow.record(card(conversation, referral, lines))
+    uow.record(ReferralUpdated(referral_view(referral), conversation.volunteer_id))
     return referral
 
 
@@ -189,11 +185,8 @@ async def _extend(
     )
     await uow.session.flush()
     directory = await current_directory(uow.session)
-    uow.publish(
-        chat_service.conversation_channel(conversation.id),
-        Event("referral.card", card_frame(conversation, referral, _lines(directory, referral))),
-    )
-    _publish_update(uow, referral)
+    uow.record(card(conversation, referral, _lines(directory, referral)))
+    uow.record(ReferralUpdated(referral_view(referral), conversation.volunteer_id))
     return referral
 
 
@@ -208,12 +201,6 @@ def _lines(directory: Directory, referral: Referral) -> list[Helpline]:
     return lines
 
 
-def _publish_update(uow: UnitOfWork, referral: Referral) -> None:
-    frame = protocol.dumps({"type": "referral.updated", **referral_view(referral)})
-    uow.publish(staff_channel(referral.conversation_id), Event("referral.updated", frame))
-    uow.publish(STAFF_CHANNEL, Event("referral.updated", frame))
-
-
 async def offer(
     uow: UnitOfWork,
     principal: Principal,
@@ -222,7 +209,7 @@ async def offer(
     helpline_ids: list[str],
     now: datetime,
 ) -> Referral:
-    conversation, access = await chat_service.get_for(uow.session, principal, conversation_id)
+    conversation, access = await chat_access.get_for(uow.session, principal, conversation_id)
     if not access.is_staff or not access.can_write:
         raise Forbidden("only the staff talking with the seeker offer helplines")
     directory = await current_directory(uow.session)
@@ -300,7 +287,7 @@ async def update(
     if referral is None:
         raise NotFound("no such referral")
     if principal.role not in (Role.supervisor, Role.admin):
-        _, access = await chat_service.get_for(session, principal, referral.conversation_id)
+        _, access = await chat_access.get_for(session, principal, referral.conversation_id)
         if not access.is_staff:
             raise NotFound("no such referral")
     if status == "closed":
@@ -326,11 +313,13 @@ async def update(
         detail={"referral_id": referral.id, "status": status, "reason": reason},
     )
     await session.flush()
-    _publish_update(uow, referral)
+    conversation = await session.get(Conversation, referral.conversation_id)
+    volunteer_id = conversation.volunteer_id if conversation is not None else None
+    uow.record(ReferralUpdated(referral_view(referral), volunteer_id))
     return referral
 
 
-async def cards_for(session: AsyncSession, conversation: ConversationView) -> list[str]:
+async def cards_for(session: AsyncSession, conversation: ConversationView) -> list[ReferralCard]:
     referrals = list(
         await session.scalars(
             select(Referral)
@@ -341,16 +330,14 @@ async def cards_for(session: AsyncSession, conversation: ConversationView) -> li
     if not referrals:
         return []
     directory = await current_directory(session)
-    return [card_frame(conversation, r, _lines(directory, r)) for r in referrals]
+    return [card(conversation, r, _lines(directory, r)) for r in referrals]
 
 
-async def staff_frames(session: AsyncSession, conversation_id: str) -> list[str]:
-    """``referral.updated`` for the conversation's open referral, for a resuming staff socket
-    (the volunteer's console shows its steps again after a reload)."""
+async def open_view(session: AsyncSession, conversation_id: str) -> list[ReferralView]:
+    """The conversation's open referral, for a resuming staff socket (the volunteer's
+    console shows its steps again after a reload)."""
     referral = await open_referral(session, conversation_id)
-    if referral is None:
-        return []
-    return [protocol.dumps({"type": "referral.updated", **referral_view(referral)})]
+    return [] if referral is None else [referral_view(referral)]
 
 
 async def open_queue(session: AsyncSession) -> list[dict[str, Any]]:
@@ -359,4 +346,4 @@ async def open_queue(session: AsyncSession) -> list[dict[str, Any]]:
         .where(Referral.status.not_in(FINAL), Referral.closed_reason.is_(None))
         .order_by(Referral.created_at)
     )
-    return [referral_view(r) for r in rows]
+    return [frames.referral_fields(referral_view(r)) for r in rows]

@@ -27,9 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.audit import AuditEvent
-from app.bus import Event
-from app.chat import protocol
-from app.chat import service as chat_service
+from app.chat import access as chat_access
 from app.chat.models import Conversation, Message
 from app.db import UnitOfWork
 from app.errors import BadRequest, Conflict, Forbidden, InvalidTransition, NotFound
@@ -37,6 +35,7 @@ from app.identity.models import Role
 from app.identity.service import Principal
 from app.risk.cues import normalise
 from app.risk.cues.lists import load_catalogue
+from app.risk.events import CueMarked
 from app.risk.models import CueCandidate, CueMark
 
 TOO_CLOSE = 0.8
@@ -69,16 +68,8 @@ def _family(ref: str) -> str:
     return head.split("/", 1)[1] if "/" in head else head
 
 
-def marked_frame(mark: CueMark) -> str:
-    return protocol.dumps(
-        {
-            "type": "cue.marked",
-            "conversation_id": mark.conversation_id,
-            "seq": mark.seq,
-            "mark_id": mark.id,
-            "kind": mark.kind,
-        }
-    )
+def marked(mark: CueMark) -> CueMarked:
+    return CueMarked(mark.conversation_id, mark.seq, mark.id, mark.kind)
 
 
 async def _flag_of(session: AsyncSession, conversation_id: str, seq: int) -> dict | None:
@@ -110,7 +101,7 @@ async def mark(
     Raises ``invalid_mark`` for a message that is not a seeker's, ``not_risk`` on an
     unflagged message, or ``missed`` on a flagged one."""
     session = uow.session
-    _conversation, access = await chat_service.get_for(session, principal, conversation_id)
+    _conversation, access = await chat_access.get_for(session, principal, conversation_id)
     if not access.is_staff:
         raise Forbidden("only staff mark cues")
     message = await session.scalar(
@@ -151,16 +142,16 @@ async def mark(
         conversation_id=conversation_id,
         detail={"mark_id": row.id, "seq": seq, "kind": kind.value, "patterns": row.patterns},
     )
-    uow.publish(chat_service.staff_channel(conversation_id), Event("cue.marked", marked_frame(row)))
+    uow.record(marked(row))
     return row, True
 
 
-async def mark_frames(session: AsyncSession, conversation_id: str) -> list[str]:
+async def marks(session: AsyncSession, conversation_id: str) -> list[CueMarked]:
     """For staff resuming a conversation: its marks so far."""
     rows = await session.scalars(
         select(CueMark).where(CueMark.conversation_id == conversation_id).order_by(CueMark.seq)
     )
-    return [marked_frame(row) for row in rows]
+    return [marked(row) for row in rows]
 
 
 def _view(row: CueMark, text: str | None = None, language: str | None = None) -> dict[str, Any]:

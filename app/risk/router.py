@@ -6,14 +6,18 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import RuntimeDep, SupervisorPrincipal
 from app.identity.models import Role
+from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 from app.risk import feedback
 from app.risk import service as risk_service
 from app.risk.cues.lists import load_catalogue
+from app.risk.events import ChecklistProgress, CueFlagged, CueMarked
 from app.risk.schemas import (
     CueMarkFrame,
     CueParaphraseBody,
@@ -31,16 +35,16 @@ STAFF = (Role.volunteer, Role.supervisor, Role.admin)
 @frames.frame(RiskStart, roles=STAFF)
 async def start(conn: Connection, frame: RiskStart) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        reply = await risk_service.start(
+        progress = await risk_service.start(
             uow, conn.principal, conversation_id=frame.conversation_id, now=utcnow()
         )
-    conn.send(reply)
+    conn.send(outbound_frames.risk_checklist(progress))
 
 
 @frames.frame(RiskAnswer, roles=STAFF)
 async def answer(conn: Connection, frame: RiskAnswer) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        reply = await risk_service.answer(
+        progress = await risk_service.answer(
             uow,
             conn.principal,
             conversation_id=frame.conversation_id,
@@ -48,7 +52,7 @@ async def answer(conn: Connection, frame: RiskAnswer) -> None:
             value=frame.value,
             now=utcnow(),
         )
-    conn.send(reply)
+    conn.send(outbound_frames.risk_checklist(progress))
 
 
 @frames.frame(RiskSubmit, roles=STAFF)
@@ -88,7 +92,7 @@ async def cue_mark(conn: Connection, frame: CueMarkFrame) -> None:
             kind=feedback.MarkKind(frame.kind),
             now=utcnow(),
         )
-        repeat = None if created else feedback.marked_frame(row)
+        repeat = None if created else outbound_frames.cue_marked(feedback.marked(row))
     if repeat is not None:  # the staff channel heard the first one: answer the sender
         conn.send(repeat)
 
@@ -149,3 +153,23 @@ async def paraphrase(
             form=body.form,
             now=utcnow(),
         )
+
+
+@frames.on_resume
+async def resume_progress(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """Staff resuming get the cues so far, the level and the checklist in progress."""
+    if not access.is_staff:
+        return []
+    replay = []
+    for fact in await risk_service.progress(session, conversation):
+        if isinstance(fact, CueFlagged):
+            replay.append(outbound_frames.risk_cue(fact))
+        elif isinstance(fact, ChecklistProgress):
+            replay.append(outbound_frames.risk_checklist(fact))
+        elif isinstance(fact, CueMarked):
+            replay.append(outbound_frames.cue_marked(fact))
+        else:
+            replay.append(outbound_frames.risk_assessed(fact))
+    return replay

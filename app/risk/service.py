@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,56 +18,51 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.audit import AuditEvent
-from app.bus import Event
-from app.chat import protocol
-from app.chat import service as chat_service
-from app.chat.models import Conversation, Message
-from app.chat.service import QUEUE_CHANNEL, ConversationView, staff_channel
+from app.chat import access as chat_access
+from app.chat.access import ConversationView
+from app.chat.models import Conversation
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden
-from app.escalation import service as escalation_service
-from app.escalation.machine import EscalationSource
+from app.escalation import paging
+from app.escalation.machine import EscalationSource, PageTier
 from app.identity.service import Principal
-from app.risk import feedback
+from app.matching.events import QueueChanged
+from app.referrals import service as referral_service
+from app.risk import cue_response, feedback
 from app.risk.checklist import load_checklist
-from app.risk.cues import CueClass, CueMatcher, strongest
+from app.risk.cues import CueMatch, strongest
+from app.risk.events import (
+    ChecklistProgress,
+    CueFlagged,
+    CueMarked,
+    MethodCueAlerted,
+    RiskAssessed,
+)
 from app.risk.models import RiskAssessment
 from app.risk.scoring import RiskLevel, max_level, routing_for, score
 
-# Queue priority a cue gives a waiting seeker (higher is served first).
-CUE_PRIORITY = {
-    CueClass.WARNING_SIGN: 10,
-    CueClass.FIRST_PERSON_IDEATION: 20,
-    CueClass.METHOD_OR_ATTEMPT: 30,
-}
 
-
-def _checklist_frame(conversation: ConversationView, assessment: RiskAssessment) -> str:
+def _progress(conversation: ConversationView, assessment: RiskAssessment) -> ChecklistProgress:
     checklist = load_checklist(assessment.checklist_id)
     item = checklist.next_item(assessment.answers)
-    provisional = score(assessment.answers)
     position, about = checklist.progress(assessment.answers)
-    return protocol.dumps(
-        {
-            "type": "risk.checklist",
-            "conversation_id": conversation.id,
-            "assessment_id": assessment.id,
-            "item": item.render(conversation.language) if item is not None else None,
-            "answers": assessment.answers,
-            "answered": checklist.answered(assessment.answers, conversation.language),
-            "position": position,
-            "about_total": about,
-            "complete": item is None,
-            "provisional_level": provisional.level.value,
-        }
+    return ChecklistProgress(
+        conversation_id=conversation.id,
+        assessment_id=assessment.id,
+        item=item.render(conversation.language) if item is not None else None,
+        answers=dict(assessment.answers),
+        answered=checklist.answered(assessment.answers, conversation.language),
+        position=position,
+        about_total=about,
+        provisional_level=score(assessment.answers).level.value,
     )
 
 
 async def _staff_access(uow: UnitOfWork, principal: Principal, conversation_id: str):  # type: ignore[no-untyped-def]
-    conversation, access = await chat_service.get_for(uow.session, principal, conversation_id)
+    conversation, access = await chat_access.get_for(uow.session, principal, conversation_id)
     if not access.is_staff:
         raise Forbidden("only staff run the checklist")
-    if conversation.status not in chat_service.OPEN_STATUSES:
+    if conversation.status not in chat_access.OPEN_STATUSES:
         raise Conflict("this conversation has ended", code="conversation_closed")
     return conversation
 
@@ -82,8 +78,8 @@ async def _in_progress(session: AsyncSession, conversation_id: str) -> RiskAsses
 
 async def start(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, now: datetime
-) -> str:
-    """Begin (or continue) the checklist; returns the ``risk.checklist`` frame."""
+) -> ChecklistProgress:
+    """Begin (or continue) the checklist; returns where it stands."""
     conversation = await _staff_access(uow, principal, conversation_id)
     assessment = await _in_progress(uow.session, conversation_id)
     if assessment is None:
@@ -104,7 +100,7 @@ async def start(
             conversation_id=conversation_id,
             detail={"assessment_id": assessment.id, "checklist": assessment.checklist_id},
         )
-    return _checklist_frame(conversation, assessment)
+    return _progress(conversation, assessment)
 
 
 async def answer(
@@ -115,7 +111,7 @@ async def answer(
     item_id: str,
     value: str,
     now: datetime,
-) -> str:
+) -> ChecklistProgress:
     conversation = await _staff_access(uow, principal, conversation_id)
     assessment = await _in_progress(uow.session, conversation_id)
     if assessment is None:
@@ -147,7 +143,7 @@ async def answer(
         },
     )
     await uow.session.flush()
-    return _checklist_frame(conversation, assessment)
+    return _progress(conversation, assessment)
 
 
 async def submit(
@@ -232,25 +228,13 @@ async def apply_level(
             "source": source.value,
         },
     )
-    uow.publish(
-        staff_channel(conversation.id),
-        Event(
-            "risk.assessed",
-            protocol.dumps(
-                {
-                    "type": "risk.assessed",
-                    "conversation_id": conversation.id,
-                    "level": after.value,
-                    "assessed_level": level.value,
-                    "reasons": reasons,
-                    "actions": routing.actions,
-                    "note": note,
-                }
-            ),
-        ),
+    uow.record(
+        RiskAssessed(
+            conversation.id, after.value, level.value, tuple(reasons), tuple(routing.actions), note
+        )
     )
     if routing.notifies or routing.pages:
-        await escalation_service.open_or_raise(
+        await paging.open_or_raise(
             uow,
             conversation,
             level=after,
@@ -260,31 +244,34 @@ async def apply_level(
             scale=scale,
         )
     if after.rank >= RiskLevel.HIGH.rank:
-        from app.referrals import service as referral_service
-
         await referral_service.ensure_urgent_referral(
             uow, principal, conversation, level=after, now=now
         )
     return after
 
 
-async def check_cues(
-    uow: UnitOfWork, conversation_id: str, message: Message, *, now: datetime
+async def flag_cues(
+    uow: UnitOfWork,
+    conversation_id: str,
+    *,
+    seq: int,
+    cues: Sequence[CueMatch],
+    now: datetime,
 ) -> None:
-    """Look for warning signs in a seeker's message; flag for a human, never decide."""
-    matches = CueMatcher.default().match(message.text)
-    top = strongest(matches)
+    """Act on the warning signs found in a seeker's message ``seq`` (``cues``, matched once
+    by the sender's path): flag for a human, never decide."""
+    top = strongest(cues)
     if top is None:
         return
     conversation = await uow.session.get(Conversation, conversation_id, populate_existing=True)
     if conversation is None:
         return
     cue_class = top.cue_class
-    conversation.priority = max(conversation.priority, CUE_PRIORITY[cue_class])
+    conversation.priority = cue_response.queue_priority(conversation.priority, cue_class)
     if conversation.status == "waiting":
         if conversation.flagged_at is None:
             conversation.flagged_at = now
-        uow.publish(QUEUE_CHANNEL, Event("queue.changed", ""))
+        uow.record(QueueChanged())
     audit.record(
         uow.session,
         actor_id=None,
@@ -292,47 +279,32 @@ async def check_cues(
         action="risk.cue",
         conversation_id=conversation.id,
         detail={
-            "seq": message.seq,
+            "seq": seq,
             "cue_class": cue_class.value,
-            "patterns": [m.pattern_ref for m in matches],
+            "patterns": [m.pattern_ref for m in cues],
         },
     )
-    uow.publish(
-        staff_channel(conversation.id),
-        Event("risk.cue", cue_frame(conversation.id, message.seq, cue_class.value)),
-    )
-    if cue_class is CueClass.METHOD_OR_ATTEMPT:
-        assessed = await uow.session.scalar(
-            select(RiskAssessment.id).where(
-                RiskAssessment.conversation_id == conversation.id,
-                RiskAssessment.status == "submitted",
-            )
+    uow.record(CueFlagged(conversation.id, seq, cue_class.value))
+    if not cue_response.alerts_supervisors(cue_class, screened=False):
+        return  # this class never alerts: no need to read whether a screen was done
+    screened = await uow.session.scalar(
+        select(RiskAssessment.id).where(
+            RiskAssessment.conversation_id == conversation.id,
+            RiskAssessment.status == "submitted",
         )
-        if assessed is None:
-            targets = await escalation_service.on_call_targets(
-                uow.session, escalation_service.machine.PageTier.ALL
-            )
-            alert = escalation_service.staff_alert(
-                "method_cue",
-                "A seeker's message mentions a method or an attempt and no screen is done yet.",
-                conversation_id=conversation.id,
-                seq=message.seq,
-            )
-            for target in targets:
-                uow.publish(chat_service.user_channel(target), alert)
-
-
-def cue_frame(conversation_id: str, seq: int, cue_class: str) -> str:
-    return protocol.dumps(
-        {"type": "risk.cue", "conversation_id": conversation_id, "seq": seq, "cue_class": cue_class}
     )
+    if cue_response.alerts_supervisors(cue_class, screened=screened is not None):
+        targets = await paging.on_call_targets(uow.session, PageTier.ALL)
+        uow.record(MethodCueAlerted(conversation.id, seq, tuple(targets)))
 
 
-async def progress_frames(session: AsyncSession, conversation: ConversationView) -> list[str]:
+async def progress(
+    session: AsyncSession, conversation: ConversationView
+) -> list[CueFlagged | RiskAssessed | ChecklistProgress | CueMarked]:
     """For a staff member resuming: the cues so far, the level, and the checklist in
     progress (partial answers survive a reconnect)."""
-    frames = [
-        cue_frame(conversation.id, e.detail["seq"], e.detail["cue_class"])
+    facts: list[CueFlagged | RiskAssessed | ChecklistProgress | CueMarked] = [
+        CueFlagged(conversation.id, e.detail["seq"], e.detail["cue_class"])
         for e in await session.scalars(
             select(AuditEvent)
             .where(AuditEvent.conversation_id == conversation.id, AuditEvent.action == "risk.cue")
@@ -341,21 +313,18 @@ async def progress_frames(session: AsyncSession, conversation: ConversationView)
     ]
     if conversation.risk_level != RiskLevel.NONE.value:
         level = RiskLevel(conversation.risk_level)
-        frames.append(
-            protocol.dumps(
-                {
-                    "type": "risk.assessed",
-                    "conversation_id": conversation.id,
-                    "level": level.value,
-                    "assessed_level": level.value,
-                    "reasons": [],
-                    "actions": routing_for(level).actions,
-                    "note": None,
-                }
+        facts.append(
+            RiskAssessed(
+                conversation.id,
+                level.value,
+                level.value,
+                (),
+                tuple(routing_for(level).actions),
+                None,
             )
         )
     assessment = await _in_progress(session, conversation.id)
     if assessment is not None:
-        frames.append(_checklist_frame(conversation, assessment))
-    frames += await feedback.mark_frames(session, conversation.id)
-    return frames
+        facts.append(_progress(conversation, assessment))
+    facts += await feedback.marks(session, conversation.id)
+    return facts

@@ -365,3 +365,18 @@ async def test_auth_timeout_closes_4401(tmp_path, backend):
         assert await c.close_code(timeout=5) == 4401
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("text", ["see you tomorrow", "i want to kill myself"])
+async def test_sender_gets_the_ack_before_its_own_message(
+    server: Server, staff: StaffFactory, text: str
+):
+    # A plain message takes the group-commit path, a cue-flagged one the general path: both
+    # answer the sender chat.ack first, then deliver its own chat.message (docs/protocol.md).
+    s, v, cid, _ = await paired(server, staff)
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "o1", "text": text})
+    first = await s.recv(("chat.ack", "chat.message"))
+    second = await s.recv(("chat.ack", "chat.message"))
+    assert [first["type"], second["type"]] == ["chat.ack", "chat.message"]
+    assert first["seq"] == second["seq"] == 1
+    assert (await v.recv("chat.message"))["text"] == text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.chat.service import CONVERSATION_LIFECYCLE, ConversationStatus
+from app.chat.access import CONVERSATION_LIFECYCLE, ConversationStatus
 from app.errors import InvalidTransition
 
 S = ConversationStatus

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.chat import protocol
+from app.chat.events import MessageStored
+from app.outbound import frames
 
 AWKWARD = [
     "",
@@ -23,7 +24,7 @@ WHEN = datetime(2026, 12, 3, 6, 0, 0, 123456, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text", AWKWARD)
-@pytest.mark.parametrize("sent_at", [WHEN, protocol.iso(WHEN)])
+@pytest.mark.parametrize("sent_at", [WHEN, frames.iso(WHEN)])
 def test_chat_message_frame_is_the_encoders_output(text: str, sent_at: datetime | str):
     fields = {
         "conversation_id": "c" + text[:5],
@@ -34,8 +35,8 @@ def test_chat_message_frame_is_the_encoders_output(text: str, sent_at: datetime 
         "sent_at": sent_at,
         "client_msg_id": text[:3] + "-id",
     }
-    frame = protocol.chat_message_frame(**fields)
-    assert frame == protocol.dumps({"type": "chat.message", **fields})
+    frame = frames.chat_message_frame(**fields)
+    assert frame == frames.dumps({"type": "chat.message", **fields})
     assert json.loads(frame)["text"] == text
 
 
@@ -51,4 +52,18 @@ def test_ack_frame_is_the_encoders_output(ref: str | None, duplicate: bool, clie
         "duplicate": duplicate,
         "ref": ref,
     }
-    assert protocol.ack_frame(**fields) == protocol.dumps({"type": "chat.ack", **fields})
+    assert frames.ack_frame(**fields) == frames.dumps({"type": "chat.ack", **fields})
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_a_stored_message_is_written_as_chat_message_frame_writes_it(text: str):
+    stored = MessageStored("c1", 7, "seeker", "Quiet Otter", text, WHEN, "m-1")
+    assert frames.chat_message(stored) == frames.chat_message_frame(
+        conversation_id="c1",
+        seq=7,
+        sender_role="seeker",
+        sender_alias="Quiet Otter",
+        text=text,
+        sent_at=WHEN,
+        client_msg_id="m-1",
+    )

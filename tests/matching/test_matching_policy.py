@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from app.matching import policy
@@ -78,3 +79,26 @@ def test_summary_counts_by_language_and_oldest_wait():
         "en": {"waiting": 1, "oldest_wait_s": 10},
         "hi": {"waiting": 1, "oldest_wait_s": 70},
     }
+
+
+def auto(**fields):  # type: ignore[no-untyped-def]
+    base = {"auto_assign": True, "available": True}
+    return replace(volunteer(), **{**base, **fields})
+
+
+def test_auto_assignment_needs_an_available_active_volunteer_who_asked_for_it():
+    assert policy.auto_assignable(auto(), now=T0)
+    assert not policy.auto_assignable(auto(auto_assign=False), now=T0)
+    assert not policy.auto_assignable(auto(available=False), now=T0)
+    assert not policy.auto_assignable(auto(active=False), now=T0)
+    assert not policy.auto_assignable(auto(trained=False), now=T0)
+    assert not policy.auto_assignable(auto(capacity=1, active_chats=1), now=T0)
+
+
+def test_no_chat_is_given_unasked_during_the_cool_down_after_high_risk():
+    resting = auto(cooldown_until=T0 + timedelta(minutes=10))
+    assert not policy.auto_assignable(resting, now=T0)
+    assert not policy.auto_assignable(resting, now=T0 + timedelta(minutes=10))
+    assert policy.auto_assignable(resting, now=T0 + timedelta(minutes=10, microseconds=1))
+    # The cool-down only stops auto-assignment: the volunteer may still take a chat.
+    assert policy.refusal(resting) is None

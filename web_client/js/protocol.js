@@ -1,7 +1,7 @@
 // Peerline wire protocol (docs/protocol.md) for the browser.
 //
 // A `Connection` owns one WebSocket at a time and hides drops from the pages. It follows the
-// reliability rules of the Python client (app/client.py) one for one:
+// reliability rules of the Python client (app/client/) one for one:
 //   1. `auth` is the first frame on every socket;
 //   2. close 4401 (bad token) or 4409 (too many sockets) is final: it stops and says
 //      `unauthorized`; any other close (1012 restart, 1011, 4429, a dead network) reconnects;

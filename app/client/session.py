@@ -1,34 +1,4 @@
-"""A small asyncio client for the Peerline wire protocol (docs/protocol.md).
-
-Used by the integration tests, the benchmark, the fault-injection tests and integrators. It
-imports nothing from the server: only ``websockets`` and ``httpx``.
-
-Reliability rules. These are THE rules; the web client mirrors them one for one.
-
-1. ``auth`` is the first frame on every socket. ``auth.ok`` lists the active conversations.
-2. A socket closed with 4401 (bad token) or 4409 (too many sockets) is final: the client stops
-   and every waiter raises ``PeerlineClosed``. Any other close, or a lost link, reconnects.
-3. Reconnects wait ``uniform(0, min(backoff_max, backoff_base * 2**attempt))`` ("full jitter",
-   so a fleet of clients does not reconnect in lockstep) and rotate through the URL list, so a
-   client fails over to another server process. ``attempt`` counts failed tries since the
-   socket dropped, so the first try comes within one ``backoff_base``: a 1012 (server
-   restarting) is followed promptly by the next process. A 4429 (flooding) starts at attempt 3.
-4. After every ``auth.ok``: for each conversation the client knows or was told about (and that
-   has not ended), send ``conversation.resume`` with ``after_seq`` = the highest *contiguous*
-   seq it holds; then resend every unacknowledged ``chat.send`` with the SAME
-   ``client_msg_id`` (the server stores it once and answers ``duplicate: true``).
-5. A ``chat.send`` stays unacknowledged until its ``chat.ack``. Without an ack within
-   ``ack_timeout`` it is resent on the current socket; an ``error`` ``unavailable`` or
-   ``rate_limited`` resends it after a backoff; any other ``error`` fails it for good.
-6. Received ``chat.message`` frames are kept per conversation, deduplicated by seq and in seq
-   order. A seq beyond ``last_seq + 1`` is a gap: the client asks
-   ``conversation.resume(after_seq=last_seq)`` to fill it.
-7. Each ``conversation.started`` is remembered and resumed from what the client holds (for a
-   volunteer that is 0, so the messages the seeker sent while waiting arrive first).
-
-Every server frame is also appended, in arrival order, to a bounded buffer read by
-``events()``, ``recv()`` and ``wait_for()``, so tests can assert on the raw stream.
-"""
+"""The client's asyncio shell: sockets, reconnects, waiters (rules: ``app.client``)."""
 
 from __future__ import annotations
 
@@ -37,7 +7,6 @@ import contextlib
 import itertools
 import json
 import logging
-import random
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -48,30 +17,19 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-Frame = dict[str, Any]
+from app.client.state import (
+    EVENT_BUFFER_SIZE,
+    FINAL_CLOSE_CODES,
+    FLOOD_CLOSE_CODE,
+    ClientState,
+    Frame,
+    PeerlineClosed,
+    PeerlineError,
+    PendingSend,
+    backoff_delay,
+)
+
 logger = logging.getLogger(__name__)
-
-FINAL_CLOSE_CODES = frozenset({4401, 4409})
-FLOOD_CLOSE_CODE = 4429
-RETRYABLE_SEND_ERRORS = frozenset({"unavailable", "rate_limited"})
-EVENT_BUFFER_SIZE = 10_000  # frames kept for events()/recv(); the oldest are dropped
-
-
-class PeerlineError(Exception):
-    """An ``error`` frame (or REST error body) answering one of our requests."""
-
-    def __init__(self, code: str, message: str = "", status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code, self.message, self.status = code, message, status
-
-
-class PeerlineClosed(Exception):
-    """The client is closed: by ``close()`` or by a final close code (``code``)."""
-
-    def __init__(self, code: int | None) -> None:
-        super().__init__(f"connection closed for good (code {code})")
-        self.code = code
-
 
 # --------------------------------------------------------------------------- REST
 
@@ -140,91 +98,6 @@ def ws_url(base_url: str) -> str:
     return base_url.rstrip("/").replace("http", "ws", 1) + "/ws"
 
 
-# --------------------------------------------------------------------------- pure pieces
-
-
-def backoff_delay(
-    attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random
-) -> float:
-    """Full-jitter backoff: uniform in ``[0, min(cap, base * 2**attempt))``."""
-    return rand() * min(cap, base * 2 ** min(attempt, 32))
-
-
-class ConversationLog:
-    """The ``chat.message`` frames held for one conversation: by seq, no duplicates."""
-
-    def __init__(self) -> None:
-        self._by_seq: dict[int, Frame] = {}
-        self.last_seq = 0  # highest seq such that 1..last_seq are all held
-        self.max_seq = 0  # highest seq held; above last_seq means a gap
-        self.duplicates = 0
-
-    def add(self, message: Frame) -> bool:
-        """Keep ``message``; False if its seq was already held (a duplicate)."""
-        seq = int(message["seq"])
-        if seq < 1 or seq in self._by_seq:
-            self.duplicates += 1
-            return False
-        self._by_seq[seq] = message
-        self.max_seq = max(self.max_seq, seq)
-        while self.last_seq + 1 in self._by_seq:
-            self.last_seq += 1
-        return True
-
-    def gaps(self) -> list[int]:
-        """Seqs missing below the highest one held."""
-        return [s for s in range(self.last_seq + 1, self.max_seq) if s not in self._by_seq]
-
-    def messages(self) -> list[Frame]:
-        return [self._by_seq[s] for s in sorted(self._by_seq)]
-
-
-@dataclass
-class PendingSend:
-    """A ``chat.send`` not yet acknowledged; resent as is (same ``client_msg_id``)."""
-
-    frame: Frame
-    future: asyncio.Future[Frame]
-    attempts: int = 0
-    retry: asyncio.TimerHandle | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.frame["conversation_id"], self.frame["client_msg_id"]
-
-
-class Outbox:
-    """Unacknowledged sends, in the order they were first sent, findable by key and ref."""
-
-    def __init__(self) -> None:
-        self._pending: dict[tuple[str, str], PendingSend] = {}
-        self._by_ref: dict[str, tuple[str, str]] = {}
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def add(self, entry: PendingSend) -> PendingSend:
-        """Register ``entry``; a send already pending under the same key is returned instead."""
-        existing = self._pending.setdefault(entry.key, entry)
-        self._by_ref[existing.frame["ref"]] = existing.key
-        return existing
-
-    def by_ref(self, ref: str | None) -> PendingSend | None:
-        key = self._by_ref.get(ref) if ref else None
-        return self._pending.get(key) if key else None
-
-    def pop(self, key: tuple[str, str]) -> PendingSend | None:
-        entry = self._pending.pop(key, None)
-        if entry is not None:
-            self._by_ref.pop(entry.frame["ref"], None)
-            if entry.retry is not None:
-                entry.retry.cancel()
-        return entry
-
-    def pending(self) -> list[PendingSend]:
-        return list(self._pending.values())
-
-
 @dataclass
 class _Waiter:
     ref: str
@@ -262,14 +135,10 @@ class PeerlineClient:
             open_timeout,
         )
         self.auth_ok: Frame | None = None
-        self.queue_status: Frame | None = None
-        self.conversations: dict[str, Frame] = {}  # id → latest started/resumed/ended frame
         self.close_code: int | None = None
         self.reconnects = 0
-        self._logs: dict[str, ConversationLog] = {}
-        self._ended: set[str] = set()
-        self._resuming: set[str] = set()
-        self._outbox = Outbox()
+        self.state = ClientState()
+        self._outbox = self.state.outbox
         self._waiters: list[_Waiter] = []
         self._events: deque[Frame] = deque(maxlen=EVENT_BUFFER_SIZE)
         self._event_arrived = asyncio.Event()
@@ -379,12 +248,8 @@ class PeerlineClient:
 
     async def _after_auth(self, auth_ok: Frame) -> None:
         """Rule 4: resume every live conversation, then resend every unacknowledged send."""
-        self._resuming.clear()
-        for conv in auth_ok.get("active_conversations", []):
-            self.conversations.setdefault(conv["conversation_id"], conv)
-        for conversation_id in list(self.conversations):
-            if conversation_id not in self._ended:
-                await self._resume_quietly(conversation_id)
+        for conversation_id in self.state.after_auth(auth_ok):
+            await self._resume_quietly(conversation_id)
         for entry in self._outbox.pending():
             await self._transmit(entry)
 
@@ -420,41 +285,17 @@ class PeerlineClient:
             logger.exception("ignoring a malformed server frame: %.200r", raw)
 
     def _dispatch(self, frame: Frame) -> None:
-        kind = frame.get("type")
-        conversation_id = frame.get("conversation_id")
-        if kind == "chat.message" and conversation_id:
-            log = self._logs.setdefault(conversation_id, ConversationLog())
-            log.add(frame)
-            if log.max_seq > log.last_seq and conversation_id not in self._resuming:
-                self._spawn(self._resume_quietly(conversation_id))  # rule 6
-        elif kind == "chat.ack" and conversation_id:
-            entry = self._outbox.pop((conversation_id, frame["client_msg_id"]))
-            if entry is not None and not entry.future.done():
-                entry.future.set_result(frame)
-        elif kind == "error":
-            entry = self._outbox.by_ref(frame.get("ref"))
-            if entry is not None and frame.get("code") in RETRYABLE_SEND_ERRORS:
-                self._schedule_resend(entry)
-            elif entry is not None:
-                self._outbox.pop(entry.key)
-                if not entry.future.done():
-                    entry.future.set_exception(
-                        PeerlineError(frame["code"], frame.get("message", ""))
-                    )
-        elif kind == "conversation.started" and conversation_id:
-            self.conversations[conversation_id] = frame
-            self._ended.discard(conversation_id)
-            self._spawn(self._resume_quietly(conversation_id))  # rule 7
-        elif kind == "conversation.resumed" and conversation_id:
-            self._resuming.discard(conversation_id)
-            self.conversations.setdefault(conversation_id, {}).update(status=frame.get("status"))
-        elif kind == "conversation.ended" and conversation_id:
-            self._ended.add(conversation_id)
-            self.conversations[conversation_id] = frame
-        elif kind == "queue.status":
-            self.queue_status = frame
-            if conversation_id:
-                self.conversations.setdefault(conversation_id, {"status": "waiting"})
+        reaction = self.state.observe(frame)
+        if reaction.resume is not None:
+            self._spawn(self._resume_quietly(reaction.resume))
+        if reaction.acked is not None and not reaction.acked.future.done():
+            reaction.acked.future.set_result(frame)
+        if reaction.retry is not None:
+            self._schedule_resend(reaction.retry)
+        if reaction.failed is not None and not reaction.failed.future.done():
+            reaction.failed.future.set_exception(
+                PeerlineError(frame["code"], frame.get("message", ""))
+            )
         for waiter in list(self._waiters):
             if self._settle(waiter, frame):
                 self._waiters.remove(waiter)
@@ -504,21 +345,27 @@ class PeerlineClient:
         """The first frame (of ``type``, if given), as ``wait_for``."""
         return await self.wait_for(lambda f: type is None or f.get("type") == type, timeout)
 
-    # ---- state
+    # ---- state (``app.client.state``)
+
+    @property
+    def conversations(self) -> dict[str, Frame]:
+        """id → the latest started/resumed/ended frame of each conversation known."""
+        return self.state.conversations
+
+    @property
+    def queue_status(self) -> Frame | None:
+        return self.state.queue_status
 
     def messages(self, conversation_id: str) -> list[Frame]:
         """The ``chat.message`` frames held, deduplicated, in seq order."""
-        log = self._logs.get(conversation_id)
-        return log.messages() if log else []
+        return self.state.messages(conversation_id)
 
     def last_seq(self, conversation_id: str) -> int:
         """The highest seq held with no gap below it (what a resume sends)."""
-        log = self._logs.get(conversation_id)
-        return log.last_seq if log else 0
+        return self.state.last_seq(conversation_id)
 
     def gaps(self, conversation_id: str) -> list[int]:
-        log = self._logs.get(conversation_id)
-        return log.gaps() if log else []
+        return self.state.gaps(conversation_id)
 
     def unacknowledged(self) -> list[Frame]:
         """The ``chat.send`` frames still waiting for their ``chat.ack``, oldest first."""
@@ -595,8 +442,7 @@ class PeerlineClient:
         entry.retry = asyncio.get_running_loop().call_later(delay, fire)
 
     async def _resume_quietly(self, conversation_id: str) -> None:
-        self._resuming.add(conversation_id)
-        after_seq = self.last_seq(conversation_id)
+        after_seq = self.state.resuming(conversation_id)
         with contextlib.suppress(ConnectionClosed, PeerlineClosed):
             await self.send_frame(
                 _frame("conversation.resume", conversation_id, after_seq=after_seq)

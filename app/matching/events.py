@@ -1,0 +1,26 @@
+"""What happens in the queue, as facts (``app.outbound`` decides who hears it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    """Someone joined, left or was taken, or a volunteer's availability changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStarted:
+    """A volunteer took a waiting seeker's conversation."""
+
+    conversation_id: str
+    seeker_id: str
+    seeker_alias: str
+    volunteer_id: str
+    volunteer_alias: str
+    language: str
+    topics: tuple[str, ...]
+    started_at: datetime | None
+    last_seq: int

@@ -1,0 +1,261 @@
+"""One way out: domain events in, frames on bus channels out.
+
+Services record what happened (``uow.record(MessageStored(...))``) and return; after the
+commit, ``app.db`` hands the events here. ``deliveries`` maps each event type to its
+audience (the channels below) and its frame (``app.outbound.frames``), so who hears what is
+decided in one place:
+
+- a conversation's messages, reads, typing, ending, joins and helpline cards: everyone in it;
+- its cues, assessments and whispers: its staff;
+- escalation and referral updates: the conversation's volunteer, supervisors and admins
+  (never every volunteer: they carry free-text reasons);
+- pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from app.bus import Bus, Event
+from app.chat.events import (
+    ConversationClosed,
+    LanguageChanged,
+    MessagesRead,
+    MessageStored,
+    SeekerQuickExited,
+    Typing,
+)
+from app.escalation.events import (
+    CooldownStarted,
+    EscalationPaged,
+    EscalationUpdated,
+    NobodyOnCall,
+    StaffEntered,
+    WhisperWritten,
+)
+from app.identity.events import SessionRevoked
+from app.matching.events import ConversationStarted, QueueChanged
+from app.outbound import frames
+from app.outbound.channels import (
+    QUEUE_CHANNEL,
+    STAFF_CHANNEL,
+    SUPERVISORS_CHANNEL,
+    conversation_channel,
+    staff_channel,
+    user_channel,
+)
+from app.referrals.events import ReferralCard, ReferralUpdated
+from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+
+Delivery = tuple[str, Event]
+
+_QUEUE_CHANGED = (QUEUE_CHANNEL, Event("queue.changed", ""))
+
+
+def _message(e: MessageStored) -> list[Delivery]:
+    return [message_delivery(e)]
+
+
+def message_delivery(e: MessageStored) -> Delivery:
+    """The one delivery of a stored message (the chat writer's hot path calls this)."""
+    return (
+        conversation_channel(e.conversation_id),
+        Event("chat.message", frames.chat_message(e), e.conversation_id, e.seq),
+    )
+
+
+def _read(e: MessagesRead) -> list[Delivery]:
+    return [
+        (
+            conversation_channel(e.conversation_id),
+            Event("chat.read", frames.chat_read(e), e.conversation_id, exclude=e.reader_id),
+        )
+    ]
+
+
+def _typing(e: Typing) -> list[Delivery]:
+    return [
+        (
+            conversation_channel(e.conversation_id),
+            Event("chat.typing", frames.chat_typing(e), e.conversation_id, exclude=e.typist_id),
+        )
+    ]
+
+
+def _closed(e: ConversationClosed) -> list[Delivery]:
+    event = Event("conversation.ended", frames.conversation_ended(e), e.conversation_id)
+    return [(conversation_channel(e.conversation_id), event), _QUEUE_CHANGED]
+
+
+def _language(e: LanguageChanged) -> list[Delivery]:
+    frame = frames.conversation_language(e)
+    event = Event("conversation.language", frame, e.conversation_id)
+    return [(conversation_channel(e.conversation_id), event), _QUEUE_CHANGED]
+
+
+def _quick_exited(e: SeekerQuickExited) -> list[Delivery]:
+    frame = frames.staff_alert(
+        "quick_exit",
+        "A seeker at risk used quick exit: the chat has ended.",
+        conversation_id=e.conversation_id,
+        level=e.level,
+    )
+    return [(STAFF_CHANNEL, Event("staff.alert", frame))]
+
+
+def _queue_changed(_: QueueChanged) -> list[Delivery]:
+    return [_QUEUE_CHANGED]
+
+
+def _started(e: ConversationStarted) -> list[Delivery]:
+    def frame(your_role: str, peer_alias: str) -> str:
+        return frames.conversation_started(
+            conversation_id=e.conversation_id,
+            peer_alias=peer_alias,
+            your_role=your_role,
+            language=e.language,
+            topics=e.topics,
+            started_at=e.started_at,
+            last_seq=e.last_seq,
+        )
+
+    kind = "conversation.started"
+    return [
+        (
+            user_channel(e.seeker_id),
+            Event(kind, frame("seeker", e.volunteer_alias), e.conversation_id),
+        ),
+        (
+            user_channel(e.volunteer_id),
+            Event(kind, frame("volunteer", e.seeker_alias), e.conversation_id),
+        ),
+        _QUEUE_CHANGED,
+    ]
+
+
+def _revoked(e: SessionRevoked) -> list[Delivery]:
+    return [(user_channel(e.user_id), Event("session.revoked", e.token_hash or ""))]
+
+
+def _assessed(e: RiskAssessed) -> list[Delivery]:
+    return [(staff_channel(e.conversation_id), Event("risk.assessed", frames.risk_assessed(e)))]
+
+
+def _cue(e: CueFlagged) -> list[Delivery]:
+    return [(staff_channel(e.conversation_id), Event("risk.cue", frames.risk_cue(e)))]
+
+
+def _marked(e: CueMarked) -> list[Delivery]:
+    return [(staff_channel(e.conversation_id), Event("cue.marked", frames.cue_marked(e)))]
+
+
+def _method_cue(e: MethodCueAlerted) -> list[Delivery]:
+    alert = Event(
+        "staff.alert",
+        frames.staff_alert(
+            "method_cue",
+            "A seeker's message mentions a method or an attempt and no screen is done yet.",
+            conversation_id=e.conversation_id,
+            seq=e.seq,
+        ),
+    )
+    return [(user_channel(target), alert) for target in e.supervisor_ids]
+
+
+def _paged(e: EscalationPaged) -> list[Delivery]:
+    page = Event(
+        "escalation.page", frames.escalation_page(e.escalation), e.escalation.conversation_id
+    )
+    return [(user_channel(target), page) for target in e.targets]
+
+
+def _conversation_staff(volunteer_id: str | None, event: Event) -> list[Delivery]:
+    """The conversation's volunteer (if any) and every supervisor and admin, once each."""
+    deliveries = [(SUPERVISORS_CHANNEL, event)]
+    if volunteer_id is not None:
+        deliveries.append((user_channel(volunteer_id), event))
+    return deliveries
+
+
+def _escalation_updated(e: EscalationUpdated) -> list[Delivery]:
+    event = Event("escalation.updated", frames.escalation_updated(e.escalation))
+    return _conversation_staff(e.volunteer_id, event)
+
+
+def _nobody_on_call(e: NobodyOnCall) -> list[Delivery]:
+    if e.escalation_id is None:
+        frame = frames.staff_alert("nobody_on_call", "Nobody is on call.")
+    else:
+        frame = frames.staff_alert(
+            "nobody_on_call",
+            "A conversation needs a supervisor and nobody is on call.",
+            escalation_id=e.escalation_id,
+            level=e.level,
+        )
+    return [(STAFF_CHANNEL, Event("staff.alert", frame))]
+
+
+def _cooldown(e: CooldownStarted) -> list[Delivery]:
+    frame = frames.volunteer_cooldown(conversation_id=e.conversation_id, until=e.until)
+    return [(user_channel(e.volunteer_id), Event("volunteer.cooldown", frame))]
+
+
+def _entered(e: StaffEntered) -> list[Delivery]:
+    kind = "conversation.joined" if e.mode == "joined" else "conversation.taken_over"
+    return [(conversation_channel(e.conversation_id), Event(kind, frames.staff_entered(e)))]
+
+
+def _whisper(e: WhisperWritten) -> list[Delivery]:
+    return [(staff_channel(e.conversation_id), Event("chat.whisper", frames.chat_whisper(e)))]
+
+
+def _card(e: ReferralCard) -> list[Delivery]:
+    return [
+        (conversation_channel(e.conversation_id), Event("referral.card", frames.referral_card(e)))
+    ]
+
+
+def _referral_updated(e: ReferralUpdated) -> list[Delivery]:
+    event = Event("referral.updated", frames.referral_updated(e.referral))
+    return _conversation_staff(e.volunteer_id, event)
+
+
+AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
+    MessageStored: _message,
+    MessagesRead: _read,
+    Typing: _typing,
+    ConversationClosed: _closed,
+    LanguageChanged: _language,
+    SeekerQuickExited: _quick_exited,
+    QueueChanged: _queue_changed,
+    ConversationStarted: _started,
+    SessionRevoked: _revoked,
+    RiskAssessed: _assessed,
+    CueFlagged: _cue,
+    CueMarked: _marked,
+    MethodCueAlerted: _method_cue,
+    EscalationPaged: _paged,
+    EscalationUpdated: _escalation_updated,
+    NobodyOnCall: _nobody_on_call,
+    CooldownStarted: _cooldown,
+    StaffEntered: _entered,
+    WhisperWritten: _whisper,
+    ReferralCard: _card,
+    ReferralUpdated: _referral_updated,
+}
+
+
+def deliveries(events: Iterable[object]) -> list[Delivery]:
+    """Each event's (channel, bus event) pairs, in the order the events happened."""
+    out: list[Delivery] = []
+    for event in events:
+        out.extend(AUDIENCES[type(event)](event))
+    return out
+
+
+async def publish(bus: Bus, events: Iterable[object]) -> None:
+    """Deliver events that are already durable (after the commit)."""
+    routed = deliveries(events)
+    if routed:
+        await bus.publish_many(routed)

@@ -1,0 +1,58 @@
+"""Risk facts in a conversation (``app.outbound`` decides who hears them: staff only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessed:
+    conversation_id: str
+    level: str  # the conversation's level: never lower than before
+    assessed_level: str  # what this assessment scored
+    reasons: tuple[str, ...]
+    actions: tuple[str, ...]
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CueFlagged:
+    """A seeker's message (``seq``) carries a warning sign; never the matched words."""
+
+    conversation_id: str
+    seq: int
+    cue_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class MethodCueAlerted:
+    """A method or attempt was mentioned before any screen: these supervisors are alerted."""
+
+    conversation_id: str
+    seq: int
+    supervisor_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistProgress:
+    """Where a checklist stands (the reply to each step, and part of a staff resume)."""
+
+    conversation_id: str
+    assessment_id: str
+    item: dict[str, Any] | None  # the next item as shown, in the conversation's language
+    answers: dict[str, str]
+    answered: list[dict[str, Any]]  # the answered items in the order asked, each rendered
+    position: int  # the next question's number among those asked
+    about_total: int  # about how many there will be
+    provisional_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class CueMarked:
+    """Staff marked a seeker message: a missed cue, or a flag that was not a risk."""
+
+    conversation_id: str
+    seq: int
+    mark_id: str
+    kind: str

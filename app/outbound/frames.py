@@ -2,7 +2,7 @@
 
 A frame is serialised once and the same string goes to every recipient. ``FRAMES`` lists
 each server frame type with who receives it; it mirrors docs/protocol.md, and
-tests/test_outbound.py holds the two (and this module) to each other.
+tests/test_architecture.py holds the two (and this module) to each other.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home /srv peerline
 WORKDIR /srv
 COPY --from=build /opt/venv /opt/venv
-COPY alembic.ini ./
-COPY migrations ./migrations
 COPY web_client ./web_client
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

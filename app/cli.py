@@ -1,4 +1,4 @@
-"""The ``peerline`` command: serve, migrate, create-user, demo."""
+"""The ``peerline`` command: serve, migrate, create-user, set-password, backup, demo."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import getpass
 import secrets
+import sqlite3
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 from app.bus import MemoryBus
@@ -14,17 +16,19 @@ from app.config import get_settings
 from app.db import Database, create_engine, utcnow
 from app.errors import Conflict
 from app.identity import service as identity_service
-from app.identity.models import Role
+from app.identity.models import Role, StaffUser
 from app.logs import log_config
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config(database_url: str | None = None):  # type: ignore[no-untyped-def]
+    """Alembic's configuration, built here: the scripts ship inside the package
+    (``app/migrations``), so an installed wheel migrates from any working directory with no
+    ``alembic.ini`` beside it. (The repository's ``alembic.ini`` is for developers running
+    ``alembic revision``.)"""
     from alembic.config import Config
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(files("app") / "migrations"))
     config.attributes["database_url"] = database_url or get_settings().database_url
     return config
 
@@ -79,6 +83,38 @@ async def _create_user(
         await engine.dispose()
 
 
+async def _set_password(username: str, password: str) -> bool:
+    """Give a staff account a new password; False when there is no such account."""
+    from sqlalchemy import select
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        async with db.unit_of_work() as uow:
+            user_id = await uow.session.scalar(
+                select(StaffUser.id).where(StaffUser.username == username)
+            )
+            if user_id is None:
+                return False
+            await identity_service.update_staff(
+                uow.session, user_id=user_id, changes={"password": password}, now=utcnow()
+            )
+        return True
+    finally:
+        await engine.dispose()
+
+
+MIN_PASSWORD_CHARS = 10
+
+
+def read_new_password() -> str:
+    password = read_password()
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise SystemExit(f"the password must be at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
 def read_password(prompt: str = "Password: ") -> str:
     if sys.stdin.isatty():
         first = getpass.getpass(prompt)
@@ -119,13 +155,40 @@ def demo() -> None:
             print(f"  {role:<11} {username:<12} {password}")
     else:
         print("Demo staff accounts exist already (passwords were printed when they were made;")
-        print("reset one with: peerline create-user ... or delete ./var to start afresh).")
+        print("reset one with: peerline set-password USERNAME, the new password on stdin,")
+        print("or delete ./var to start afresh).")
+
+
+def workers_refusal(workers: int, *, is_sqlite: bool, redis_url: str | None) -> str | None:
+    """Why ``--workers`` cannot be more than 1 here, or None when it can.
+
+    Each worker is a process with its own in-process bus unless Redis joins them, and on
+    SQLite the processes would share one file's single writer: a message sent on one worker
+    would be stored but not delivered live to a socket held by another."""
+    if workers <= 1:
+        return None
+    missing = []
+    if is_sqlite:
+        missing.append("DATABASE_URL=postgresql://USER:PASSWORD@HOST:5432/DB (not SQLite)")
+    if not redis_url:
+        missing.append("REDIS_URL=redis://HOST:6379/0")
+    if not missing:
+        return None
+    return (
+        f"peerline serve --workers {workers}: several worker processes need PostgreSQL and "
+        "Redis, or live messages between sockets on different workers are lost. Set "
+        + " and ".join(missing)
+        + ", or run one worker (--workers 1)."
+    )
 
 
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    refusal = workers_refusal(workers, is_sqlite=settings.is_sqlite, redis_url=settings.redis_url)
+    if refusal:
+        raise SystemExit(refusal)
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -145,6 +208,50 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+PG_BACKUP_ADVICE = (
+    "peerline backup copies a SQLite database. For PostgreSQL use its own tools, e.g. "
+    'pg_dump --format=custom --file=peerline.dump "$DATABASE_URL" (safe while serving); '
+    "restore into an empty database with pg_restore --no-owner --dbname=URL peerline.dump "
+    "(README, Backups)."
+)
+
+
+def backup(database_url: str, destination: Path) -> str:
+    """Copy a live SQLite database to ``destination`` with SQLite's online backup API.
+
+    The copy is one read transaction on its own connection: in WAL mode it never blocks the
+    service's writer, and it holds every committed transaction up to its start and none
+    after. It is written beside the destination and renamed into place, so a failed backup
+    leaves no half-written file under that name; an existing file is never overwritten."""
+    from sqlalchemy.engine import make_url
+
+    if not database_url.startswith("sqlite"):
+        raise SystemExit(PG_BACKUP_ADVICE)
+    source = make_url(database_url).database
+    if not source or source == ":memory:" or not Path(source).is_file():
+        raise SystemExit(f"no SQLite database at {source!r} (DATABASE_URL)")
+    if destination.exists():
+        raise SystemExit(f"{destination} exists; choose a new name (backups never overwrite)")
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=30)
+    try:
+        src.execute("PRAGMA query_only=ON")
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)  # all pages in one step: one consistent snapshot
+            check = dst.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    if check != "ok":
+        partial.unlink(missing_ok=True)
+        raise SystemExit(f"the copy failed SQLite's check ({check}); nothing was written")
+    partial.rename(destination)
+    return f"backed up {source} to {destination} ({destination.stat().st_size:,} bytes)"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="peerline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +266,14 @@ def main(argv: list[str] | None = None) -> None:
     p_user.add_argument("--languages", default="en")
     p_user.add_argument("--trained", action="store_true")
     p_user.add_argument("--max-chats", type=int, default=2)
+    p_password = sub.add_parser(
+        "set-password", help="give a staff account a new password (password on stdin)"
+    )
+    p_password.add_argument("username")
+    p_backup = sub.add_parser(
+        "backup", help="copy the SQLite database to PATH while serving (PostgreSQL: pg_dump)"
+    )
+    p_backup.add_argument("path", type=Path)
     sub.add_parser("demo", help="create demo staff accounts and print their passwords once")
     args = parser.parse_args(argv)
 
@@ -168,10 +283,8 @@ def main(argv: list[str] | None = None) -> None:
         migrate()
         print("database is at the newest schema")
     elif args.command == "create-user":
-        password = read_password()
-        if len(password) < 10:
-            raise SystemExit("the password must be at least 10 characters")
-        asyncio.run(
+        password = read_new_password()
+        created = asyncio.run(
             _create_user(
                 username=args.username,
                 password=password,
@@ -179,9 +292,22 @@ def main(argv: list[str] | None = None) -> None:
                 languages=[x.strip() for x in args.languages.split(",") if x.strip()],
                 trained=args.trained,
                 max_chats=args.max_chats,
+                exist_ok=True,
             )
         )
+        if not created:
+            raise SystemExit(
+                f"a staff account named {args.username!r} exists already; to give it a new "
+                f"password: peerline set-password {args.username} (password on stdin)"
+            )
         print(f"created {args.role} {args.username}")
+    elif args.command == "set-password":
+        password = read_new_password()
+        if not asyncio.run(_set_password(args.username, password)):
+            raise SystemExit(f"no staff account is named {args.username!r}")
+        print(f"new password set for {args.username}")
+    elif args.command == "backup":
+        print(backup(get_settings().database_url, args.path))
     elif args.command == "demo":
         demo()
 

@@ -1,0 +1,105 @@
+"""The ``peerline`` command as an operator uses it: accounts, passwords, workers, backups."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import httpx
+import pytest
+
+from app.cli import workers_refusal
+from tests.support import BIN, ROOT, Server, env_for, login, run_cli
+
+
+def peerline(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "peerline"), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def sqlite_env(tmp_path) -> dict[str, str]:
+    env = env_for(f"sqlite:///{tmp_path}/cli.db")
+    run_cli(["migrate"], env)
+    return env
+
+
+def test_set_password_replaces_the_password_and_create_user_on_a_taken_name_says_how(
+    sqlite_env: dict[str, str],
+):
+    run_cli(["create-user", "--role", "admin", "--username", "ops"], sqlite_env, "first-pass-123\n")
+
+    again = peerline(["create-user", "--role", "admin", "--username", "ops"], sqlite_env, "x" * 12)
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert "peerline set-password ops" in again.stderr
+
+    short = peerline(["set-password", "ops"], sqlite_env, "short\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+
+    nobody = peerline(["set-password", "nobody"], sqlite_env, "second-pass-456\n")
+    assert nobody.returncode == 1 and "no staff account is named 'nobody'" in nobody.stderr
+
+    out = run_cli(["set-password", "ops"], sqlite_env, "second-pass-456\n")
+    assert "new password set for ops" in out
+
+    server = Server(sqlite_env).start()
+    try:
+        r = httpx.post(
+            server.base_url + "/api/v1/auth/login",
+            json={"username": "ops", "password": "first-pass-123"},
+        )
+        assert r.status_code == 401
+        body = asyncio.run(login(server.base_url, "ops", "second-pass-456"))
+        assert body["role"] == "admin"
+    finally:
+        server.stop()
+
+
+def test_demo_run_twice_points_to_a_command_that_works(sqlite_env: dict[str, str]):
+    first = run_cli(["demo"], sqlite_env)
+    assert "volunteer1" in first
+    second = run_cli(["demo"], sqlite_env)
+    assert "peerline set-password USERNAME" in second
+    # ... and that command works for a demo account.
+    assert "new password set" in run_cli(["set-password", "volunteer1"], sqlite_env, "n" * 12)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "redis_url", "names"),
+    [
+        ("sqlite:///x.db", None, ["DATABASE_URL=postgresql://", "REDIS_URL=redis://"]),
+        ("sqlite:///x.db", "redis://127.0.0.1:6379/0", ["DATABASE_URL=postgresql://"]),
+        ("postgresql://u:p@127.0.0.1:5432/db", None, ["REDIS_URL=redis://"]),
+    ],
+)
+def test_serve_with_several_workers_is_refused_without_postgres_and_redis(
+    tmp_path, database_url: str, redis_url: str | None, names: list[str]
+):
+    env = env_for(database_url, redis_url)
+    result = peerline(["serve", "--workers", "2", "--port", "1"], env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in names:
+        assert name in result.stderr
+    assert "--workers 1" in result.stderr
+
+
+def test_several_workers_are_allowed_with_postgres_and_redis():
+    assert workers_refusal(1, is_sqlite=True, redis_url=None) is None
+    assert workers_refusal(4, is_sqlite=False, redis_url="redis://r:6379/0") is None
+    assert workers_refusal(4, is_sqlite=False, redis_url=None) is not None
+
+
+def test_backup_of_postgres_points_to_pg_dump():
+    env = env_for("postgresql://u:p@127.0.0.1:5432/db")
+    result = peerline(["backup", "/tmp/never-written.db"], env)
+    assert result.returncode == 1
+    assert "pg_dump" in result.stderr and "pg_restore" in result.stderr

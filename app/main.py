@@ -29,6 +29,7 @@ from app.escalation import sweeper
 from app.escalation.machine import load_policy
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
+from app.logs import AnonymityFilter
 from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching import service as matching_service
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keep_client_addresses_out_of_uvicorns_logs()
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
@@ -220,6 +222,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
+
+
+def keep_client_addresses_out_of_uvicorns_logs() -> None:
+    """Under plain ``uvicorn app.main:app`` (not ``peerline serve``, which configures logging
+    itself) uvicorn's access log and WebSocket lines carry each client's address: filter them
+    at uvicorn's own loggers, whatever logging configuration the server was given."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, AnonymityFilter) for f in logger.filters):
+            logger.addFilter(AnonymityFilter())
 
 
 def background_jobs(runtime: Runtime) -> list[Job]:

@@ -56,12 +56,14 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> s
 
 @dataclass
 class Server:
-    """A running ``peerline serve`` process."""
+    """A running ``peerline serve`` process (or ``command`` with ``--port N`` added)."""
 
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    command: list[str] = field(default_factory=lambda: [str(BIN / "peerline"), "serve"])
+    cwd: Path = ROOT
 
     @property
     def base_url(self) -> str:
@@ -77,9 +79,9 @@ class Server:
         self.log_path = log_dir / f"server-{self.port}.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "peerline"), "serve", "--port", str(self.port)],
+            [*self.command, "--port", str(self.port)],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,12 +1,18 @@
 # Multi-stage, non-root image with a health check.
-# Build: docker build -t peerline .   Run: see deploy/compose.yaml
+# Build: docker build -t peerline .   Run: see deploy/compose.yaml and the README.
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# The dependencies exactly as locked (versions and hashes; `bash scripts/lock` makes it),
+# in a layer of their own, so a code change does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+# The project itself, as a wheel: app/ with its data files and migrations.
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home /srv peerline

@@ -4,12 +4,23 @@ is a working service's database."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST
-from tests.support import Server, WsClient, env_for, login, new_seeker, run_cli, unique_language
+from tests.conftest import FAST, create_pg_database, drop_pg_database, need
+from tests.support import (
+    Server,
+    WsClient,
+    env_for,
+    login,
+    new_seeker,
+    run_cli,
+    sql,
+    unique_language,
+)
 
 
 @pytest.mark.slow
@@ -90,3 +101,28 @@ async def test_backup_of_a_live_sqlite_service_restores_with_its_data(tmp_path: 
         await s.close()
     finally:
         restored.stop()
+
+
+@pytest.mark.slow
+def test_the_documented_pg_dump_and_pg_restore_bring_a_database_back(pg_available: bool):
+    """README, Backups: pg_dump --format=custom, then pg_restore --clean --if-exists
+    --no-owner into the same database, over what was written since."""
+    need(pg_available and shutil.which("pg_dump") is not None, "PostgreSQL with pg_dump")
+    url = create_pg_database()
+    try:
+        env = env_for(url)
+        run_cli(["migrate"], env)
+        run_cli(["create-user", "--role", "admin", "--username", "before"], env, "x" * 12)
+        dump = subprocess.run(
+            ["pg_dump", "--format=custom", url], capture_output=True, check=True, timeout=120
+        ).stdout
+        run_cli(["create-user", "--role", "admin", "--username", "after"], env, "x" * 12)
+        subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--dbname", url],
+            input=dump, capture_output=True, check=True, timeout=120,
+        )  # fmt: skip
+        names = asyncio.run(sql(url, "SELECT username FROM staff_users ORDER BY username"))
+        assert [row[0] for row in names] == ["before"]
+        run_cli(["migrate"], env)  # the restored schema is at head already
+    finally:
+        drop_pg_database(url)

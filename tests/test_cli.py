@@ -72,6 +72,7 @@ def test_demo_run_twice_points_to_a_command_that_works(sqlite_env: dict[str, str
     assert "new password set" in run_cli(["set-password", "volunteer1"], sqlite_env, "n" * 12)
 
 
+@pytest.mark.slow  # starts peerline processes
 @pytest.mark.parametrize(
     ("database_url", "redis_url", "names"),
     [
@@ -98,6 +99,7 @@ def test_several_workers_are_allowed_with_postgres_and_redis():
     assert workers_refusal(4, is_sqlite=False, redis_url=None) is not None
 
 
+@pytest.mark.slow  # starts a peerline process
 def test_backup_of_postgres_points_to_pg_dump():
     env = env_for("postgresql://u:p@127.0.0.1:5432/db")
     result = peerline(["backup", "/tmp/never-written.db"], env)

@@ -34,7 +34,7 @@ from app.matching import router as matching_router
 from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
 from app.presence import PresenceTracker
-from app.realtime import FrameRouter, serve_socket
+from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
 from app.referrals.directory import load_directory
 from app.risk import router as risk_router
@@ -126,6 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
+        # A revocation lost while the Redis link was down must not keep a socket open.
+        bus.on_reset.append(
+            lambda: runtime.spawn(recheck_sessions(runtime), name="recheck-sessions")
+        )
         await bus.start()
         runtime.queue_notifier.start()
         if checkpointer is not None:

@@ -230,12 +230,17 @@ class Connection:
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
             log.info("closing slow consumer (outbox full)")
-            self.closing = True
-            self.close_code = CLOSE_SLOW_CONSUMER
-            if not self.stop.done():
-                self.stop.set_result(None)
+            self.end(CLOSE_SLOW_CONSUMER)
             return
         self.outbox.put_nowait(item)
+
+    def end(self, code: int) -> None:
+        """Close this socket with ``code`` as soon as possible: nothing more is queued, and
+        ``serve_socket`` stops the send loop even if it is stuck writing."""
+        self.closing = True
+        self.close_code = code
+        if not self.stop.done():
+            self.stop.set_result(None)
 
     def _send_at_once(self, item: str | Event | Resume) -> bool:
         """Send a frame, or a conversation's next message, now; False: queue it."""
@@ -327,7 +332,7 @@ class Connection:
             await self.websocket.send_text(event.frame)
         elif kind == "session.revoked":
             if event.frame in ("", self.principal.token_hash):
-                await self.close(CLOSE_UNAUTHENTICATED)
+                self.end(CLOSE_UNAUTHENTICATED)
         elif kind == RESET:
             for conversation_id in self.cursors.anchored():
                 await self._catch_up(conversation_id)
@@ -546,6 +551,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         return
     conn = Connection(websocket, runtime, principal)
     runtime.register(conn)
+    expiry = expire_with_token(conn)
     runtime.presence.arrived(principal)
     bus = runtime.bus
     bus.subscribe(user_channel(principal.user_id), conn)
@@ -580,6 +586,8 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         with contextlib.suppress(BaseException):
             await receiver
     finally:
+        if expiry is not None:
+            expiry.cancel()
         sender.cancel()
         with contextlib.suppress(BaseException):
             await sender
@@ -595,6 +603,52 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         # A client that reads nothing cannot take a close frame either: do not wait long.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.close(conn.close_code), timeout=2.0)
+
+
+def expire_with_token(conn: Connection) -> asyncio.TimerHandle | None:
+    """Close the socket with 4401 the moment its token expires (a timer per socket, at the
+    token's expiry), as REST starts answering 401 then."""
+    expires_at = conn.principal.expires_at
+    if expires_at is None:
+        return None
+    delay = max(0.0, (expires_at - utcnow()).total_seconds())
+    return asyncio.get_running_loop().call_later(delay, conn.end, CLOSE_UNAUTHENTICATED)
+
+
+# Token hashes checked per query when every socket is re-checked.
+RECHECK_BATCH = 500
+RECHECK_ATTEMPTS = 60
+
+
+async def recheck_sessions(runtime: Runtime) -> int:
+    """Close (4401) every local socket whose token no longer authenticates; how many.
+
+    Runs after a bus reset: a revocation (logout, new password, deactivation, quick exit,
+    block) published while this process's Redis link was down never reached it, and the
+    socket would otherwise stay open. The database is the record, so ask it, in batches.
+    A read that fails is retried every second for a minute."""
+    for attempt in range(RECHECK_ATTEMPTS):
+        connections = [c for c in runtime.local_connections() if not c.closing]
+        hashes = sorted({c.principal.token_hash for c in connections})
+        try:
+            valid: set[str] = set()
+            async with runtime.db.reader() as session:
+                for start in range(0, len(hashes), RECHECK_BATCH):
+                    valid |= await identity_service.valid_token_hashes(
+                        session, token_hashes=hashes[start : start + RECHECK_BATCH], now=utcnow()
+                    )
+        except Exception as exc:
+            log.warning("session re-check failed (%s); retrying", type(exc).__name__)
+            if attempt + 1 < RECHECK_ATTEMPTS:
+                await asyncio.sleep(1.0)
+            continue
+        dead = [c for c in connections if c.principal.token_hash not in valid]
+        for conn in dead:
+            conn.end(CLOSE_UNAUTHENTICATED)
+        if dead:
+            log.info("closed %d sockets whose tokens died while the bus was down", len(dead))
+        return len(dead)
+    return 0
 
 
 async def send_auth_ok(conn: Connection) -> None:

@@ -80,6 +80,13 @@ class StaffUpdate(BaseModel):
     password: str | None = Field(None, min_length=10, max_length=256)
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=10, max_length=256)
+
+
 class StaffOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # Rows deleted per transaction, so retention never holds SQLite's single writer long.
     retention_batch_size: int = Field(500, gt=0)
 
+    # Web pages that may open a chat socket (comma-separated origins such as
+    # ``https://chat.example.org``); empty: the socket's own origin only (app/origins.py).
+    # A handshake without ``Origin`` (not a browser) is always allowed.
+    allowed_origins: str = ""
+
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
 

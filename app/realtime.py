@@ -40,6 +40,7 @@ from app.errors import AppError, Unauthorized, Unavailable
 from app.identity import service as identity_service
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.origins import origin_allowed, parse_origins
 from app.outbound import frames
 from app.outbound.channels import (
     STAFF_CHANNEL,
@@ -534,6 +535,15 @@ async def authenticate_socket(websocket: WebSocket, runtime: Runtime) -> Princip
 
 async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
     """One socket's whole life: accept, authenticate, pump until either side closes."""
+    headers = websocket.headers
+    if not origin_allowed(
+        headers.get("origin"),
+        host=headers.get("host"),
+        allowed=parse_origins(runtime.settings.allowed_origins),
+    ):
+        # Closing before accepting refuses the handshake: uvicorn answers HTTP 403.
+        await websocket.close()
+        return
     await websocket.accept()
     if not runtime.accepting:
         await websocket.close(CLOSE_RESTARTING)

@@ -15,6 +15,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+# Outside development SECRET_KEY must be at least this long (UTF-8 bytes): 256 bits.
+MIN_SECRET_BYTES = 32
 # Missed presence refreshes after which a process is taken for dead (see app/presence.py).
 PRESENCE_STALE_REFRESHES = 3
 
@@ -124,6 +126,9 @@ class Settings(BaseSettings):
     # A handshake without ``Origin`` (not a browser) is always allowed.
     allowed_origins: str = ""
 
+    # The OpenAPI docs (/docs, /openapi.json): None = on, except in production.
+    api_docs: bool | None = None
+
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
 
@@ -145,18 +150,31 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def refuse_placeholder_secret(self) -> Settings:
-        if self.peerline_env != Environment.development and self.secret_key in (
-            PLACEHOLDER_SECRET,
-            "",
-        ):
+        if self.peerline_env == Environment.development:
+            return self
+        how = (
+            "Set SECRET_KEY to a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or set "
+            "PEERLINE_ENV=development for a local run."
+        )
+        if self.secret_key in (PLACEHOLDER_SECRET, ""):
+            raise ValueError("SECRET_KEY is still the placeholder. " + how)
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            # The HMAC key of every token hash: a short one can be guessed from a leaked
+            # database, and then tokens tried offline.
             raise ValueError(
-                "SECRET_KEY is still the placeholder. Set SECRET_KEY to a long random value "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or set "
-                "PEERLINE_ENV=development for a local run."
+                f"SECRET_KEY is {len(self.secret_key.encode())} bytes; at least "
+                f"{MIN_SECRET_BYTES} are needed outside development. " + how
             )
         return self
 
     sqlite_synchronous: str = "NORMAL"
+
+    @property
+    def docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.peerline_env != Environment.production
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from app import overview
+from app.api_docs import mount_api_docs
 from app.bus import create_bus
 from app.chat import retention
 from app.chat import router as chat_router
@@ -161,7 +162,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Anonymous chat-based peer support. Protocol: docs/protocol.md",
         lifespan=lifespan,
+        # FastAPI's own pages load assets from other hosts; app/api_docs serves ours.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
+    if settings.docs_enabled:
+        mount_api_docs(app)
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -189,10 +196,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith(
-                ("/docs", "/redoc")
-            ):
-                continue  # Swagger UI needs its own scripts; it is a staff tool.
             response.headers.setdefault(name, value)
         return response
 

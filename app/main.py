@@ -44,6 +44,7 @@ from app.risk.cues import CueMatcher
 from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
 from app.runtime import Runtime
+from app.safe_text import RefuseUnstorableText
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
         )
+
+    # Inside the security headers (its 422 gets them too), outside every endpoint.
+    app.add_middleware(RefuseUnstorableText)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -49,6 +49,8 @@ from app.outbound.channels import (
     staff_channel,
     user_channel,
 )
+from app.safe_text import PROBLEM as UNSTORABLE_PROBLEM
+from app.safe_text import may_hold_unstorable, unstorable_field
 from app.socket_protocol import SEND_TEXT_EXTENSION
 
 if TYPE_CHECKING:
@@ -472,6 +474,8 @@ class Connection:
                 raise AppError("frame must be a JSON object", code="invalid_json")
             candidate_ref = raw.get("ref")
             ref = candidate_ref if isinstance(candidate_ref, str) else None
+            if may_hold_unstorable(text) and (where := unstorable_field(raw)) is not None:
+                raise AppError(f"{where}: {UNSTORABLE_PROBLEM}", code="invalid_frame")
             frame_type = raw.get("type")
             route = router.routes.get(frame_type) if isinstance(frame_type, str) else None
             if route is None or frame_type == "auth":

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     # and wait estimates everyone else sees are wrong until the ghost goes.
     queue_abandon_after_s: float = Field(600.0, gt=0)
     housekeeping_interval_s: float = Field(30.0, gt=0)
+    # An active chat in which nobody has written for this long is ended by the system
+    # (app/chat/idle.py), so its text becomes due for retention; 0 never ends one. Four
+    # hours: far longer than any pause in a live conversation (a seeker who steps away and
+    # comes back within it finds the chat open), short enough that a chat both sides left
+    # does not hold its text, and the volunteer's slot, for days.
+    active_idle_end_s: float = Field(4 * 3600.0, ge=0)
     # Retention: what was written in a conversation (messages, whispers, the wrap-up note, a
     # typed end reason) is deleted this many days after it ended; 0 keeps it forever. Thirty
     # days covers supervision, a complaint or a safeguarding review of a chat; after that

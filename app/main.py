@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from app import overview
 from app.api_docs import mount_api_docs
 from app.bus import create_bus
-from app.chat import retention
+from app.chat import idle, retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Settings, get_settings
@@ -235,7 +235,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def background_jobs(runtime: Runtime) -> list[Job]:
     """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
-    jobs = [sweeper.job(runtime), housekeeping.job(runtime), retention.job(runtime)]
+    jobs = [
+        sweeper.job(runtime),
+        housekeeping.job(runtime),
+        idle.job(runtime),
+        retention.job(runtime),
+    ]
     return [job for job in jobs if job is not None]
 
 

@@ -15,6 +15,7 @@ from app.db import Database, create_engine, utcnow
 from app.errors import Conflict
 from app.identity import service as identity_service
 from app.identity.models import Role
+from app.identity.schemas import password_problem, username_problem
 from app.logs import log_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,9 +169,13 @@ def main(argv: list[str] | None = None) -> None:
         migrate()
         print("database is at the newest schema")
     elif args.command == "create-user":
+        # The REST API's rules (app/identity/schemas.py), so no account exists that the
+        # API could not have made.
+        if (problem := username_problem(args.username)) is not None:
+            raise SystemExit(f"username {args.username!r} refused: {problem}")
         password = read_password()
-        if len(password) < 10:
-            raise SystemExit("the password must be at least 10 characters")
+        if (problem := password_problem(password)) is not None:
+            raise SystemExit(f"password refused: {problem}")
         asyncio.run(
             _create_user(
                 username=args.username,

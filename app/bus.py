@@ -77,6 +77,8 @@ class Bus:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # Called after a reset (events from other processes may have been lost).
+        self.on_reset: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         return None
@@ -310,7 +312,6 @@ class RedisBus(Bus):
         self._listener: asyncio.Task[None] | None = None
         self._subscriber: RedisLink | None = None
         self._connected = asyncio.Event()
-        self.on_reset: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")

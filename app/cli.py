@@ -17,6 +17,7 @@ from app.db import Database, create_engine, utcnow
 from app.errors import Conflict
 from app.identity import service as identity_service
 from app.identity.models import Role, StaffUser
+from app.identity.schemas import password_problem, username_problem
 from app.logs import log_config
 
 
@@ -105,13 +106,11 @@ async def _set_password(username: str, password: str) -> bool:
         await engine.dispose()
 
 
-MIN_PASSWORD_CHARS = 10
-
-
 def read_new_password() -> str:
+    """A new password from stdin, held to the REST API's rule."""
     password = read_password()
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise SystemExit(f"the password must be at least {MIN_PASSWORD_CHARS} characters")
+    if (problem := password_problem(password)) is not None:
+        raise SystemExit(f"password refused: {problem}")
     return password
 
 
@@ -283,6 +282,10 @@ def main(argv: list[str] | None = None) -> None:
         migrate()
         print("database is at the newest schema")
     elif args.command == "create-user":
+        # The REST API's rules (app/identity/schemas.py), so no account exists that the
+        # API could not have made.
+        if (problem := username_problem(args.username)) is not None:
+            raise SystemExit(f"username {args.username!r} refused: {problem}")
         password = read_new_password()
         created = asyncio.run(
             _create_user(

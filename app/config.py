@@ -15,6 +15,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"
+# Outside development SECRET_KEY must be at least this long (UTF-8 bytes): 256 bits.
+MIN_SECRET_BYTES = 32
 # Missed presence refreshes after which a process is taken for dead (see app/presence.py).
 PRESENCE_STALE_REFRESHES = 3
 
@@ -109,6 +111,12 @@ class Settings(BaseSettings):
     # and wait estimates everyone else sees are wrong until the ghost goes.
     queue_abandon_after_s: float = Field(600.0, gt=0)
     housekeeping_interval_s: float = Field(30.0, gt=0)
+    # An active chat in which nobody has written for this long is ended by the system
+    # (app/chat/idle.py), so its text becomes due for retention; 0 never ends one. Four
+    # hours: far longer than any pause in a live conversation (a seeker who steps away and
+    # comes back within it finds the chat open), short enough that a chat both sides left
+    # does not hold its text, and the volunteer's slot, for days.
+    active_idle_end_s: float = Field(4 * 3600.0, ge=0)
     # Retention: what was written in a conversation (messages, whispers, the wrap-up note, a
     # typed end reason) is deleted this many days after it ended; 0 keeps it forever. Thirty
     # days covers supervision, a complaint or a safeguarding review of a chat; after that
@@ -118,6 +126,14 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(300.0, gt=0)
     # Rows deleted per transaction, so retention never holds SQLite's single writer long.
     retention_batch_size: int = Field(500, gt=0)
+
+    # Web pages that may open a chat socket (comma-separated origins such as
+    # ``https://chat.example.org``); empty: the socket's own origin only (app/origins.py).
+    # A handshake without ``Origin`` (not a browser) is always allowed.
+    allowed_origins: str = ""
+
+    # The OpenAPI docs (/docs, /openapi.json): None = on, except in production.
+    api_docs: bool | None = None
 
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
@@ -140,18 +156,31 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def refuse_placeholder_secret(self) -> Settings:
-        if self.peerline_env != Environment.development and self.secret_key in (
-            PLACEHOLDER_SECRET,
-            "",
-        ):
+        if self.peerline_env == Environment.development:
+            return self
+        how = (
+            "Set SECRET_KEY to a long random value "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or set "
+            "PEERLINE_ENV=development for a local run."
+        )
+        if self.secret_key in (PLACEHOLDER_SECRET, ""):
+            raise ValueError("SECRET_KEY is still the placeholder. " + how)
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            # The HMAC key of every token hash: a short one can be guessed from a leaked
+            # database, and then tokens tried offline.
             raise ValueError(
-                "SECRET_KEY is still the placeholder. Set SECRET_KEY to a long random value "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or set "
-                "PEERLINE_ENV=development for a local run."
+                f"SECRET_KEY is {len(self.secret_key.encode())} bytes; at least "
+                f"{MIN_SECRET_BYTES} are needed outside development. " + how
             )
         return self
 
     sqlite_synchronous: str = "NORMAL"
+
+    @property
+    def docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.peerline_env != Environment.production
 
     @property
     def is_sqlite(self) -> bool:

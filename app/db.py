@@ -141,7 +141,12 @@ def create_engine(
         creator = _inline_sqlite(database, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
     if database_url.startswith("sqlite") and readonly:
         engine = create_async_engine(
-            database_url, pool_size=4, max_overflow=0, pool_timeout=30, async_creator=creator
+            database_url,
+            pool_size=4,
+            max_overflow=0,
+            pool_timeout=30,
+            async_creator=creator,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -160,7 +165,12 @@ def create_engine(
         # SQLite's busy lock, and every transaction starts IMMEDIATE so a read-then-write
         # can never deadlock on lock upgrade when several processes share the file.
         engine = create_async_engine(
-            database_url, pool_size=1, max_overflow=0, pool_timeout=10, async_creator=creator
+            database_url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=10,
+            async_creator=creator,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -170,6 +180,9 @@ def create_engine(
             cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it
+            # Deleted rows are overwritten with zeros, so text that retention deleted is
+            # not left readable in free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -183,6 +196,7 @@ def create_engine(
         max_overflow=10,
         pool_pre_ping=True,
         pool_timeout=10,
+        hide_parameters=True,
         connect_args={"timeout": 5, "command_timeout": 10},
     )
 

@@ -17,8 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from app import overview
+from app.api_docs import mount_api_docs
 from app.bus import create_bus
-from app.chat import retention
+from app.chat import idle, retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Settings, get_settings
@@ -35,7 +36,7 @@ from app.matching import router as matching_router
 from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
 from app.presence import PresenceTracker
-from app.realtime import FrameRouter, serve_socket
+from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
 from app.referrals.directory import load_directory
 from app.risk import router as risk_router
@@ -44,6 +45,7 @@ from app.risk.cues import CueMatcher
 from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
 from app.runtime import Runtime
+from app.safe_text import RefuseUnstorableText
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         runtime.jobs = JobRunner(runtime, background_jobs(runtime))
         app.state.runtime = runtime
+        # A revocation lost while the Redis link was down must not keep a socket open.
+        bus.on_reset.append(
+            lambda: runtime.spawn(recheck_sessions(runtime), name="recheck-sessions")
+        )
         await bus.start()
         runtime.queue_notifier.start()
         if checkpointer is not None:
@@ -159,7 +165,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Anonymous chat-based peer support. Protocol: docs/protocol.md",
         lifespan=lifespan,
+        # FastAPI's own pages load assets from other hosts; app/api_docs serves ours.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
+    if settings.docs_enabled:
+        mount_api_docs(app)
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -183,14 +195,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
         )
 
+    # Inside the security headers (its 422 gets them too), outside every endpoint.
+    app.add_middleware(RefuseUnstorableText)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith(
-                ("/docs", "/redoc")
-            ):
-                continue  # Swagger UI needs its own scripts; it is a staff tool.
             response.headers.setdefault(name, value)
         return response
 
@@ -236,7 +247,12 @@ def keep_client_addresses_out_of_uvicorns_logs() -> None:
 
 def background_jobs(runtime: Runtime) -> list[Job]:
     """What the leader runs (app/jobs.py): one process at a time, each at its interval."""
-    jobs = [sweeper.job(runtime), housekeeping.job(runtime), retention.job(runtime)]
+    jobs = [
+        sweeper.job(runtime),
+        housekeeping.job(runtime),
+        idle.job(runtime),
+        retention.job(runtime),
+    ]
     return [job for job in jobs if job is not None]
 
 

@@ -40,6 +40,7 @@ from app.errors import AppError, Unauthorized, Unavailable
 from app.identity import service as identity_service
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.origins import origin_allowed, parse_origins
 from app.outbound import frames
 from app.outbound.channels import (
     STAFF_CHANNEL,
@@ -48,6 +49,8 @@ from app.outbound.channels import (
     staff_channel,
     user_channel,
 )
+from app.safe_text import PROBLEM as UNSTORABLE_PROBLEM
+from app.safe_text import may_hold_unstorable, unstorable_field
 from app.socket_protocol import SEND_TEXT_EXTENSION
 
 if TYPE_CHECKING:
@@ -230,12 +233,17 @@ class Connection:
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
             log.info("closing slow consumer (outbox full)")
-            self.closing = True
-            self.close_code = CLOSE_SLOW_CONSUMER
-            if not self.stop.done():
-                self.stop.set_result(None)
+            self.end(CLOSE_SLOW_CONSUMER)
             return
         self.outbox.put_nowait(item)
+
+    def end(self, code: int) -> None:
+        """Close this socket with ``code`` as soon as possible: nothing more is queued, and
+        ``serve_socket`` stops the send loop even if it is stuck writing."""
+        self.closing = True
+        self.close_code = code
+        if not self.stop.done():
+            self.stop.set_result(None)
 
     def _send_at_once(self, item: str | Event | Resume) -> bool:
         """Send a frame, or a conversation's next message, now; False: queue it."""
@@ -327,7 +335,7 @@ class Connection:
             await self.websocket.send_text(event.frame)
         elif kind == "session.revoked":
             if event.frame in ("", self.principal.token_hash):
-                await self.close(CLOSE_UNAUTHENTICATED)
+                self.end(CLOSE_UNAUTHENTICATED)
         elif kind == RESET:
             for conversation_id in self.cursors.anchored():
                 await self._catch_up(conversation_id)
@@ -466,6 +474,8 @@ class Connection:
                 raise AppError("frame must be a JSON object", code="invalid_json")
             candidate_ref = raw.get("ref")
             ref = candidate_ref if isinstance(candidate_ref, str) else None
+            if may_hold_unstorable(text) and (where := unstorable_field(raw)) is not None:
+                raise AppError(f"{where}: {UNSTORABLE_PROBLEM}", code="invalid_frame")
             frame_type = raw.get("type")
             route = router.routes.get(frame_type) if isinstance(frame_type, str) else None
             if route is None or frame_type == "auth":
@@ -529,6 +539,15 @@ async def authenticate_socket(websocket: WebSocket, runtime: Runtime) -> Princip
 
 async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
     """One socket's whole life: accept, authenticate, pump until either side closes."""
+    headers = websocket.headers
+    if not origin_allowed(
+        headers.get("origin"),
+        host=headers.get("host"),
+        allowed=parse_origins(runtime.settings.allowed_origins),
+    ):
+        # Closing before accepting refuses the handshake: uvicorn answers HTTP 403.
+        await websocket.close()
+        return
     await websocket.accept()
     if not runtime.accepting:
         await websocket.close(CLOSE_RESTARTING)
@@ -546,6 +565,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         return
     conn = Connection(websocket, runtime, principal)
     runtime.register(conn)
+    expiry = expire_with_token(conn)
     runtime.presence.arrived(principal)
     bus = runtime.bus
     bus.subscribe(user_channel(principal.user_id), conn)
@@ -580,6 +600,8 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         with contextlib.suppress(BaseException):
             await receiver
     finally:
+        if expiry is not None:
+            expiry.cancel()
         sender.cancel()
         with contextlib.suppress(BaseException):
             await sender
@@ -595,6 +617,52 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         # A client that reads nothing cannot take a close frame either: do not wait long.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(conn.close(conn.close_code), timeout=2.0)
+
+
+def expire_with_token(conn: Connection) -> asyncio.TimerHandle | None:
+    """Close the socket with 4401 the moment its token expires (a timer per socket, at the
+    token's expiry), as REST starts answering 401 then."""
+    expires_at = conn.principal.expires_at
+    if expires_at is None:
+        return None
+    delay = max(0.0, (expires_at - utcnow()).total_seconds())
+    return asyncio.get_running_loop().call_later(delay, conn.end, CLOSE_UNAUTHENTICATED)
+
+
+# Token hashes checked per query when every socket is re-checked.
+RECHECK_BATCH = 500
+RECHECK_ATTEMPTS = 60
+
+
+async def recheck_sessions(runtime: Runtime) -> int:
+    """Close (4401) every local socket whose token no longer authenticates; how many.
+
+    Runs after a bus reset: a revocation (logout, new password, deactivation, quick exit,
+    block) published while this process's Redis link was down never reached it, and the
+    socket would otherwise stay open. The database is the record, so ask it, in batches.
+    A read that fails is retried every second for a minute."""
+    for attempt in range(RECHECK_ATTEMPTS):
+        connections = [c for c in runtime.local_connections() if not c.closing]
+        hashes = sorted({c.principal.token_hash for c in connections})
+        try:
+            valid: set[str] = set()
+            async with runtime.db.reader() as session:
+                for start in range(0, len(hashes), RECHECK_BATCH):
+                    valid |= await identity_service.valid_token_hashes(
+                        session, token_hashes=hashes[start : start + RECHECK_BATCH], now=utcnow()
+                    )
+        except Exception as exc:
+            log.warning("session re-check failed (%s); retrying", type(exc).__name__)
+            if attempt + 1 < RECHECK_ATTEMPTS:
+                await asyncio.sleep(1.0)
+            continue
+        dead = [c for c in connections if c.principal.token_hash not in valid]
+        for conn in dead:
+            conn.end(CLOSE_UNAUTHENTICATED)
+        if dead:
+            log.info("closed %d sockets whose tokens died while the bus was down", len(dead))
+        return len(dead)
+    return 0
 
 
 async def send_auth_ok(conn: Connection) -> None:

@@ -34,3 +34,40 @@ def test_default_is_embedded_sqlite_and_in_process_bus(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
     s = Settings(_env_file=None, secret_key="s" * 40)
     assert s.database_url.startswith("sqlite+aiosqlite:///./var/") and s.redis_url is None
+
+
+def test_a_secret_key_shorter_than_32_bytes_is_refused_outside_development():
+    for env in ("production", "test"):
+        with pytest.raises(ValidationError, match="at least 32"):
+            Settings(peerline_env=env, secret_key="s" * 31)
+    # Bytes, not characters: 11 Devanagari letters are 33 bytes.
+    assert Settings(peerline_env="production", secret_key="क" * 11)
+    assert Settings(peerline_env="production", secret_key="s" * 32)
+    assert Settings(peerline_env="development", secret_key="short")
+
+
+def test_the_server_refuses_to_start_with_a_short_secret(tmp_path):
+    import subprocess
+
+    from tests.support import BIN, ROOT, env_for
+
+    env = env_for(f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    env.update(PEERLINE_ENV="production", SECRET_KEY="only-twenty-bytes-ok")
+    result = subprocess.run(
+        [str(BIN / "peerline"), "serve", "--port", "1"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is 20 bytes; at least 32" in result.stderr + result.stdout
+
+
+def test_api_docs_are_on_except_in_production():
+    key = "s" * 40
+    assert Settings(peerline_env="development", secret_key=key).docs_enabled
+    assert not Settings(peerline_env="production", secret_key=key).docs_enabled
+    assert Settings(peerline_env="production", secret_key=key, api_docs=True).docs_enabled
+    assert not Settings(peerline_env="test", secret_key=key, api_docs=False).docs_enabled

@@ -59,7 +59,9 @@ class LanguageChanged:
 
 @dataclass(frozen=True, slots=True)
 class SeekerQuickExited:
-    """A seeker at risk quick-exited and this conversation closed: supervisors are told."""
+    """A seeker at risk quick-exited and this conversation closed: supervisors (and the
+    conversation's volunteer) are told."""
 
     conversation_id: str
     level: str
+    volunteer_id: str | None = None

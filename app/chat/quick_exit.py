@@ -89,7 +89,11 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
             detail={"status": conversation.status, "risk_level": conversation.risk_level},
         )
         if alert:
-            uow.record(SeekerQuickExited(conversation.id, conversation.risk_level))
+            uow.record(
+                SeekerQuickExited(
+                    conversation.id, conversation.risk_level, conversation.volunteer_id
+                )
+            )
         closed.append(conversation.id)
     # The seeker row keeps no revocation column: an expiry of now kills the token for good.
     await session.execute(

@@ -1,10 +1,11 @@
 """Retention, a leader-run job (``app/jobs.py``): forget what was written, keep what happened.
 
 ``RETENTION_DAYS`` after a conversation ended or was abandoned, its text is deleted: the
-messages, the staff whispers, the volunteer's wrap-up note, and a reason typed when ending it
-(``conversation.end`` takes free text; machine reasons such as ``left_queue`` stay). The
-conversation row (times, language, level, who ended it), escalations, referrals, risk
-answers and the audit trail stay, for outcome figures and reviews.
+messages, the staff whispers, the volunteer's wrap-up note, a reason typed when ending it
+(``conversation.end`` takes free text; machine reasons such as ``left_queue`` stay), and
+every other free text about it (``clear_free_text``). The conversation row (times,
+language, level, who ended it), escalations, referrals, risk answers and the audit trail
+stay, for outcome figures and reviews, without their free text.
 
 A conversation whose escalation is unresolved or whose referral is still open keeps its text
 until that is settled: a supervisor may still need to read it.
@@ -23,16 +24,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, delete, exists, select, update
 
 from app import audit
+from app.chat import retention_rules
 from app.chat.models import Conversation, Message
 from app.chat.policy import ConversationStatus
 from app.db import UnitOfWork, utcnow
 from app.escalation import views as escalation_views
-from app.escalation.models import Whisper
+from app.escalation.models import Escalation, Whisper
 from app.jobs import Job
 from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from app.runtime import Runtime
 
 # At the default batch size, 10,000 rows per run: far more than a day's chats produce in
@@ -83,16 +87,36 @@ async def delete_text_batch(
         budget -= int(result.rowcount or 0)  # type: ignore[attr-defined]
         if budget <= 0:
             return batch
-    result = await session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id.in_(due),
-            ~exists().where(Message.conversation_id == Conversation.id),
-            ~exists().where(Whisper.conversation_id == Conversation.id),
+    emptied = list(
+        await session.scalars(
+            select(Conversation.id).where(
+                Conversation.id.in_(due),
+                ~exists().where(Message.conversation_id == Conversation.id),
+                ~exists().where(Whisper.conversation_id == Conversation.id),
+            )
         )
+    )
+    if emptied:
+        await clear_free_text(session, emptied, now=now)
+    return batch - budget + len(emptied)
+
+
+async def clear_free_text(
+    session: AsyncSession, conversation_ids: list[str], *, now: datetime
+) -> None:
+    """Every free-text column of these conversations that can hold what a seeker said (or
+    a staff member wrote about them) is emptied, and the conversations marked: those listed
+    in ``retention_rules.FREE_TEXT_COLUMNS`` (a typed end reason only: machine reasons stay;
+    a referral's early-closing reason becomes ``retention_rules.DELETED``, since a referral
+    closed early is known by it) and the free-text keys of audit details
+    (``retention_rules.AUDIT_FREE_TEXT``)."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(conversation_ids))
         .values(
             text_deleted_at=now,
             wrapup_note=None,
+            topics=[],
             end_reason=case(
                 (
                     (Conversation.status == ConversationStatus.ended.value)
@@ -104,7 +128,33 @@ async def delete_text_batch(
         )
         .execution_options(synchronize_session=False)
     )
-    return batch - budget + int(result.rowcount or 0)  # type: ignore[attr-defined]
+    await session.execute(
+        update(Escalation)
+        .where(Escalation.conversation_id.in_(conversation_ids))
+        .values(reason=None, outcome_note=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Referral)
+        .where(Referral.conversation_id.in_(conversation_ids), Referral.closed_reason.is_not(None))
+        .values(closed_reason=retention_rules.DELETED)
+        .execution_options(synchronize_session=False)
+    )
+    events = await session.execute(
+        select(audit.AuditEvent.id, audit.AuditEvent.action, audit.AuditEvent.detail).where(
+            audit.AuditEvent.conversation_id.in_(conversation_ids),
+            audit.AuditEvent.action.in_(tuple(retention_rules.AUDIT_FREE_TEXT)),
+        )
+    )
+    for event_id, action, detail in events.all():
+        cleared = retention_rules.without_free_text(action, detail or {})
+        if cleared != detail:
+            await session.execute(
+                update(audit.AuditEvent)
+                .where(audit.AuditEvent.id == event_id)
+                .values(detail=cleared)
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def run(runtime: Runtime) -> int:

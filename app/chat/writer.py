@@ -274,6 +274,7 @@ class MessageWriter:
             connection.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA wal_autocheckpoint=0")  # see app.db.WalCheckpointer
+            connection.execute("PRAGMA secure_delete=ON")  # as app.db's writer
             self._sqlite = connection
         return self._sqlite
 

@@ -15,6 +15,7 @@ from app.identity.schemas import (
     LoginRequest,
     LoginResponse,
     Me,
+    PasswordChange,
     SeekerCreate,
     SeekerCreated,
     StaffCreate,
@@ -70,6 +71,24 @@ async def logout(principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
     async with runtime.db.unit_of_work() as uow:
         await identity_service.logout(uow.session, token_hash=principal.token_hash, now=utcnow())
         uow.record(SessionRevoked(principal.user_id, principal.token_hash))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@api.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Response:
+    """A staff member's own new password: every token of theirs stops working (log in
+    again), and their open sockets close with 4401."""
+    if not principal.is_staff:
+        raise Forbidden("seekers have no password")
+    await identity_service.change_own_password(
+        runtime.db,
+        principal=principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        now=utcnow(),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -130,7 +149,8 @@ async def update_staff(
         user = await identity_service.update_staff(
             uow.session, user_id=user_id, changes=changes, now=utcnow()
         )
-        if changes.get("active") is False:
-            # Open sockets of a deactivated account close at once (every process).
+        if identity_service.revokes_sessions(changes):
+            # A new password or deactivation: every open socket of the account closes at
+            # once with 4401, on every process.
             uow.record(SessionRevoked(user.id))
     return StaffOut.model_validate(user)

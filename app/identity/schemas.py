@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from app.identity.models import Role
 
@@ -13,6 +13,33 @@ Language = Annotated[
     str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
 ]
 Tag = Annotated[str, Field(min_length=1, max_length=40)]
+# A staff username and password, as the REST API and ``peerline create-user`` both take them.
+Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
+_USERNAME = TypeAdapter(Username)
+_PASSWORD = TypeAdapter(NewPassword)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    return str(exc.errors(include_url=False)[0]["msg"])
+
+
+def username_problem(value: str) -> str | None:
+    """Why this username is refused (the REST API's rule), or None."""
+    try:
+        _USERNAME.validate_python(value)
+    except ValidationError as exc:
+        return _first_problem(exc)
+    return None
+
+
+def password_problem(value: str) -> str | None:
+    """Why this new password is refused (the REST API's rule), or None."""
+    try:
+        _PASSWORD.validate_python(value)
+    except ValidationError as exc:
+        return _first_problem(exc)
+    return None
 
 
 class SeekerCreate(BaseModel):
@@ -58,8 +85,8 @@ class LoginResponse(BaseModel):
 class StaffCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    password: str = Field(min_length=10, max_length=256)
+    username: Username
+    password: NewPassword
     role: Role
     languages: list[Language] = Field(default_factory=lambda: ["en"], max_length=20)
     topics: list[Tag] = Field(default_factory=list, max_length=20)
@@ -77,7 +104,14 @@ class StaffUpdate(BaseModel):
     trained: bool | None = None
     active: bool | None = None
     backup_rank: int | None = Field(None, ge=0, le=1000)
-    password: str | None = Field(None, min_length=10, max_length=256)
+    password: NewPassword | None = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: NewPassword
 
 
 class StaffOut(BaseModel):

@@ -19,7 +19,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from app.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from app.identity.events import SessionRevoked
 from app.identity.models import Role, Seeker, StaffToken, StaffUser
 from app.identity.tokens import (
     SEEKER_PREFIX,
@@ -47,6 +48,8 @@ class Principal:
     token_hash: str
     languages: tuple[str, ...] = ()
     topics: tuple[str, ...] = field(default=())
+    # When the token stops working by itself; an open socket closes then (4401).
+    expires_at: datetime | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -135,6 +138,7 @@ async def authenticate(
             token_hash=token_hash,
             languages=(seeker.language,),
             topics=tuple(seeker.topics or ()),
+            expires_at=seeker.token_expires_at,
         )
     if token.startswith(STAFF_PREFIX):
         user = (await session.execute(_STAFF_BY_TOKEN, {"token_hash": token_hash})).first()
@@ -147,8 +151,33 @@ async def authenticate(
             token_hash=token_hash,
             languages=tuple(user.languages or ()),
             topics=tuple(user.topics or ()),
+            expires_at=user.expires_at,
         )
     raise Unauthorized("invalid token")
+
+
+async def valid_token_hashes(
+    session: AsyncSession, *, token_hashes: list[str], now: datetime
+) -> set[str]:
+    """Which of these token hashes still authenticate someone (``authenticate``'s rules)."""
+    if not token_hashes:
+        return set()
+    seekers = await session.scalars(
+        select(_seekers.c.token_hash).where(
+            _seekers.c.token_hash.in_(token_hashes), _seekers.c.token_expires_at > now
+        )
+    )
+    staff = await session.scalars(
+        select(_tokens.c.token_hash)
+        .join_from(_tokens, _staff, _staff.c.id == _tokens.c.user_id)
+        .where(
+            _tokens.c.token_hash.in_(token_hashes),
+            _tokens.c.revoked_at.is_(None),
+            _tokens.c.expires_at > now,
+            _staff.c.active.is_(True),
+        )
+    )
+    return set(seekers) | set(staff)
 
 
 class UnknownUserThrottle:
@@ -276,10 +305,27 @@ async def get_staff(session: AsyncSession, user_id: str) -> StaffUser:
     return user
 
 
+def revokes_sessions(changes: dict[str, object]) -> bool:
+    """Whether an admin change ends every session of the account: a new password (whoever
+    knew the old one may hold a token) or deactivation."""
+    return "password" in changes or changes.get("active") is False
+
+
+async def revoke_all_tokens(session: AsyncSession, *, user_id: str, now: datetime) -> None:
+    await session.execute(
+        update(StaffToken)
+        .where(StaffToken.user_id == user_id, StaffToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 async def update_staff(
     session: AsyncSession, *, user_id: str, changes: dict[str, object], now: datetime
 ) -> StaffUser:
-    """Apply admin changes. Deactivating revokes every token of the account at once."""
+    """Apply admin changes. A new password or deactivation revokes every token of the
+    account at once (``revokes_sessions``); the caller records ``SessionRevoked``."""
+    changes = dict(changes)
+    revoke = revokes_sessions(changes)
     user = await get_staff(session, user_id)
     if "password" in changes:
         user.password_hash = await hash_password(str(changes.pop("password")))
@@ -289,10 +335,26 @@ async def update_staff(
         user.capacity = min(user.capacity, user.max_concurrent_chats)
     if changes.get("active") is False:
         user.available = False
-        await session.execute(
-            update(StaffToken)
-            .where(StaffToken.user_id == user.id, StaffToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+    if revoke:
+        await revoke_all_tokens(session, user_id=user.id, now=now)
     await session.flush()
     return user
+
+
+async def change_own_password(
+    db: Database, *, principal: Principal, current_password: str, new_password: str, now: datetime
+) -> None:
+    """A staff member sets a new password; every token of theirs (this one too) stops
+    working. Raises ``Forbidden`` (``wrong_password``) when the current one is wrong.
+
+    Hashing happens outside the transactions, as in ``login``."""
+    async with db.reader() as session:
+        user = await get_staff(session, principal.user_id)
+    if not await verify_password(user.password_hash, current_password):
+        raise Forbidden("The current password is wrong.", code="wrong_password")
+    password_hash = await hash_password(new_password)
+    async with db.unit_of_work() as uow:
+        user = await get_staff(uow.session, principal.user_id)
+        user.password_hash = password_hash
+        await revoke_all_tokens(uow.session, user_id=user.id, now=now)
+        uow.record(SessionRevoked(user.id))

@@ -9,6 +9,7 @@ decided in one place:
 - its cues, assessments and whispers: its staff;
 - escalation and referral updates: the conversation's volunteer, supervisors and admins
   (never every volunteer: they carry free-text reasons);
+- quick-exit alerts: the same (staff frames of a conversation never reach other volunteers);
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
 """
 
@@ -101,7 +102,7 @@ def _quick_exited(e: SeekerQuickExited) -> list[Delivery]:
         conversation_id=e.conversation_id,
         level=e.level,
     )
-    return [(STAFF_CHANNEL, Event("staff.alert", frame))]
+    return _conversation_staff(e.volunteer_id, Event("staff.alert", frame))
 
 
 def _queue_changed(_: QueueChanged) -> list[Delivery]:

@@ -47,7 +47,10 @@ FRAMES: dict[str, str] = {
     "conversation.taken_over": "everyone in the conversation",
     "referral.card": "everyone in the conversation",
     "referral.updated": "the conversation's volunteer, supervisors and admins",
-    "staff.alert": "staff (nobody_on_call, quick_exit) or the supervisors alerted (method_cue)",
+    "staff.alert": (
+        "staff (nobody_on_call), the conversation's volunteer, supervisors and admins "
+        "(quick_exit) or the supervisors alerted (method_cue)"
+    ),
     "volunteer.cooldown": "the volunteer",
 }
 

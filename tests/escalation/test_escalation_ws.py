@@ -443,3 +443,12 @@ async def test_staff_frames_of_a_conversation_reach_its_volunteer_and_supervisor
     for kind in ("escalation.updated", "referral.updated"):
         await other.nothing(kind, within=0.3)
     assert not [f for f in s.pending if f["type"].endswith(".updated")]
+    # The seeker of a chat at risk quick-exits: the alert names the conversation and its
+    # level, so it goes to the same people and no further.
+    await s.send({"type": "quick_exit"})
+    for receiver in (v, boss):
+        alert = await receiver.recv("staff.alert", where=lambda f: f["code"] == "quick_exit")
+        assert alert["conversation_id"] == cid
+    with pytest.raises(TimeoutError):
+        await other.recv("staff.alert", where=lambda f: f["code"] == "quick_exit", timeout=0.3)
+    assert not [f for f in other.pending if f.get("conversation_id") == cid]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from app import audit
 from app.bus import MemoryBus
 from app.chat.models import Conversation, Message
 from app.chat.retention import delete_text_batch
@@ -99,6 +101,8 @@ async def conversation(
                     tier="primary",
                     policy_id="p",
                     policy_version=1,
+                    reason="she named her school",
+                    outcome_note="called her aunt in Pune",
                 )
             )
         if referral:
@@ -110,7 +114,16 @@ async def conversation(
                     status=referral,
                     created_by="v",
                     updated_by="v",
+                    closed_reason="she moved to her uncle's" if referral != "handed_over" else None,
                 )
+            )
+            audit.record(
+                uow.session,
+                actor_id="sup",
+                actor_role="supervisor",
+                action="referral.updated",
+                conversation_id=row.id,
+                detail={"referral_id": "r", "status": "closed", "reason": "her uncle's house"},
             )
         return row.id
 
@@ -162,5 +175,116 @@ async def test_retention_deletes_old_text_in_bounded_batches_and_keeps_what_must
         # Kept while a supervisor may still need it, and while it is recent.
         for kept in (escalated, referred, recent):
             assert rows[kept] == (False, "feeling better", "talked about exams", 3, 1)
+        # The free text outside the message tables goes too (issue #16 §4), and only there.
+        escalations = dict(
+            (r[0], r[1:])
+            for r in await sql(
+                database_url, "SELECT conversation_id, reason, outcome_note FROM escalations"
+            )
+        )
+        assert escalations[settled] == (None, None)
+        assert escalations[escalated] == ("she named her school", "called her aunt in Pune")
+        referrals = dict(
+            await sql(database_url, "SELECT conversation_id, closed_reason FROM referrals")
+        )
+        assert referrals[settled] == "[deleted]"
+        assert referrals[referred] is None
+        details = {
+            r[0]: r[1]
+            for r in await sql(
+                database_url,
+                "SELECT conversation_id, detail FROM audit_events WHERE action = 'referral.updated'",
+            )
+        }
+
+        def reason(detail: object) -> object:
+            import json
+
+            return (json.loads(detail) if isinstance(detail, str) else detail)["reason"]
+
+        assert reason(details[settled]) is None
+        assert reason(details[referred]) == "her uncle's house"
     finally:
         await engine.dispose()
+
+
+def test_every_text_column_is_either_emptied_by_retention_or_kept_for_a_stated_reason():
+    """A new free-text column must be put in retention's list (or kept, saying why)."""
+    from sqlalchemy import JSON, String, Text
+
+    import app.models  # noqa: F401  (every model registered on the metadata)
+    from app.chat.retention_rules import FREE_TEXT_COLUMNS, KEPT_TEXT_COLUMNS
+    from app.db import Base
+
+    found = set()
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            long_string = isinstance(kind, String) and (kind.length or 10_000) > 64
+            if isinstance(kind, Text | JSON) or long_string:
+                found.add(f"{table.name}.{column.name}")
+    assert found - FREE_TEXT_COLUMNS - set(KEPT_TEXT_COLUMNS) == set()
+    assert FREE_TEXT_COLUMNS <= found and set(KEPT_TEXT_COLUMNS) <= found
+
+
+def test_audit_details_lose_only_their_free_text():
+    from app.chat.retention_rules import without_free_text
+
+    detail = {"referral_id": "r1", "status": "closed", "reason": "her school said"}
+    assert without_free_text("referral.updated", detail) == {
+        "referral_id": "r1",
+        "status": "closed",
+        "reason": None,
+    }
+    assert without_free_text("escalation.paged", {"tier": "all"}) == {"tier": "all"}
+
+
+def file_holds(path: str, text: str) -> bool:
+    return text.encode() in Path(path).read_bytes()
+
+
+async def test_on_sqlite_deleted_text_is_not_left_in_the_database_file(database_url):
+    """secure_delete: the bytes of a deleted message are overwritten, not just unlinked.
+
+    Debian's SQLite is built with SECURE_DELETE on by default; app/db.py sets the pragma
+    anyway, for builds without it. The control at the end shows this test's way of
+    looking finds text that a connection without secure_delete leaves behind."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: VACUUM, see the README")
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    marker = "asha-" + new_id()
+    engine = create_engine(database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        cid = await conversation(db, ended_at=NOW - timedelta(days=400))
+        await sql(
+            database_url,
+            "UPDATE messages SET text = :t WHERE conversation_id = :c",
+            t=marker,
+            c=cid,
+        )
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
+        while True:
+            async with db.unit_of_work() as uow:
+                if not await delete_text_batch(uow, ended_before=CUTOFF, now=NOW, batch=500):
+                    break
+    finally:
+        await engine.dispose()
+    path = make_url(database_url).database
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert not file_holds(path, marker)
+    control = "control-" + new_id()
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA secure_delete=OFF")
+        raw.execute("CREATE TABLE IF NOT EXISTS scratch (t TEXT)")
+        raw.execute("INSERT INTO scratch VALUES (?), (?)", (control, "x" * 200))
+        raw.commit()
+        raw.execute("DELETE FROM scratch WHERE t = ?", (control,))
+        raw.commit()
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert file_holds(path, control)

@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-VOLUNTEER_USERNAME = "v1"
+VOLUNTEER_USERNAME = "vol1"  # usernames follow the REST rule: 3+ characters
 VOLUNTEER_PASSWORD = "volunteer-pass-1"
 SUPERVISOR_PASSWORD = "supervisor-pass-1"
 SERVER_START_TIMEOUT_S = 30.0

@@ -338,10 +338,10 @@ def test_supervisor_state_and_alerts_survive_a_reload(
 def test_volunteer_is_offered_only_the_chats_the_account_allows(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
-    server.create_user("volunteer", "v2", "volunteer-pass-2", languages="en")
+    server.create_user("volunteer", "vol2", "volunteer-pass-2", languages="en")
     with device(browser, watch, DESKTOP) as (_, page):
         page.goto(server.base_url + "/volunteer")
-        page.locator("#login-username").fill("v2")
+        page.locator("#login-username").fill("vol2")
         page.locator("#login-password").fill("volunteer-pass-2")
         page.locator("#login-form button[type=submit]").click()
         expect(page.locator("[data-screen=console]")).to_be_visible()

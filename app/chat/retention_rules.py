@@ -1,0 +1,66 @@
+"""What retention empties, as data: the free text kept outside the message tables.
+
+Pure: ``app.chat.retention`` applies it to rows. A free-text value is anything a person
+typed (a seeker's words, or a staff member's words about the seeker: a reason, a note);
+identifiers, enumerations, levels, times and machine reasons are not free text and stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# What a referral's early-closing reason becomes (non-null: a referral closed early is
+# known by its reason).
+DELETED = "[deleted]"
+
+# Audit action -> the keys of its ``detail`` that hold free text.
+AUDIT_FREE_TEXT: dict[str, tuple[str, ...]] = {
+    "referral.updated": ("reason",),
+    "seeker.reported": ("note",),
+}
+
+# Every Text/String column of the models that is *not* free text, by "table.column" (ids,
+# enumerations, hashes, aliases chosen by the system, codes), and the free-text ones that
+# retention empties. A test walks the models: a new text column must be put in one of the
+# two, so nobody adds free text that outlives retention by accident.
+FREE_TEXT_COLUMNS: frozenset[str] = frozenset(
+    {
+        "messages.text",
+        "whispers.text",
+        "conversations.wrapup_note",
+        "conversations.end_reason",
+        "conversations.topics",
+        "escalations.reason",
+        "escalations.outcome_note",
+        "referrals.closed_reason",
+    }
+)
+# Kept on purpose, with the reason:
+KEPT_TEXT_COLUMNS: dict[str, str] = {
+    "staff_users.password_hash": "an argon2 hash, not text anyone wrote about a seeker",
+    "seekers.topics": (
+        "intake tags (up to 10 of 40 characters; the web client sends none); the seeker row "
+        "outlives its conversations and holds nothing else written"
+    ),
+    "audit_events.detail": "its free-text keys are emptied (AUDIT_FREE_TEXT)",
+    "risk_assessments.answers": "checklist answers: enumerated values only",
+    "helplines.entry": "the helpline directory, edited by admins",
+    "risk_assessments.reasons": "rule names from the scoring rules",
+    "cue_marks.patterns": "pattern references such as en/passive_wish#3",
+    "referrals.helpline_ids": "directory ids",
+    "staff_users.languages": "language codes of a staff account",
+    "staff_users.topics": "a staff account's lived-experience tags, set by an admin",
+    "cue_candidates.text": (
+        "a supervisor's de-identified paraphrase for the cue corpus; refused when it is close "
+        "to the seeker's words (app/risk/feedback.py), kept so reviewers can add it by hand"
+    ),
+}
+
+
+def without_free_text(action: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit event's detail with its free-text values emptied (keys kept, set to None)."""
+    keys = AUDIT_FREE_TEXT.get(action, ())
+    return {
+        key: (None if key in keys and value is not None else value) for key, value in detail.items()
+    }

@@ -9,6 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from app import metrics
 from app.bus import MemoryBus
 from app.config import get_settings
 from app.db import Database, create_engine, utcnow
@@ -126,6 +127,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    metrics.prepare_multiprocess(workers)  # the workers share their counts (app/metrics.py)
     uvicorn.run(
         "app.main:app",
         host=host,

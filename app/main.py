@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from app import overview
+from app import logs, metrics, metrics_export, overview
 from app.bus import create_bus
 from app.chat import retention
 from app.chat import router as chat_router
@@ -100,7 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure(settings)
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
+        on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back
+        if isinstance(on_reset, list):
+            on_reset.append(metrics.bus_reconnected)
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
@@ -151,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await reader.dispose()
             if checkpointer is not None:
                 checkpointer.stop()
+            metrics.process_stopped()
 
     app = FastAPI(
         title="Peerline",
@@ -218,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referral_router.api)
     app.include_router(overview.api)
     app.include_router(risk_router.api)
+    app.include_router(metrics_export.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 

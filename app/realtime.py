@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
+from app import metrics
 from app.bus import RESET, Event
 from app.chat import access as chat_access
 from app.chat import queries as chat_queries
@@ -320,7 +321,7 @@ class Connection:
             self.watch(event.conversation_id, anchor=None if known else 0)
             await self.websocket.send_text(event.frame)
             if not known:
-                await self._catch_up(event.conversation_id)
+                await self._catch_up(event.conversation_id, "started")
         elif kind == "conversation.ended":
             if event.conversation_id == self.waiting_conversation_id:
                 self.waiting_conversation_id = None
@@ -330,11 +331,11 @@ class Connection:
                 await self.close(CLOSE_UNAUTHENTICATED)
         elif kind == RESET:
             for conversation_id in self.cursors.anchored():
-                await self._catch_up(conversation_id)
+                await self._catch_up(conversation_id, "reset")
         elif kind == "conversation.watch":
             assert event.conversation_id is not None
             self.watch(event.conversation_id, anchor=0)
-            await self._catch_up(event.conversation_id)
+            await self._catch_up(event.conversation_id, "watch")
         elif event.frame:
             await self.websocket.send_text(event.frame)
 
@@ -346,15 +347,16 @@ class Connection:
         if action == NEXT:
             await self.websocket.send_text(event.frame)
             self.cursors.advance(conversation_id, seq)
-        elif action == GAP and not await self._catch_up(conversation_id):
+        elif action == GAP and not await self._catch_up(conversation_id, "gap"):
             # The database is unreachable: pass the live frame on; the client sees the gap
             # and resumes when it can.
             await self.websocket.send_text(event.frame)
             self.cursors.advance(conversation_id, seq)
 
-    async def _catch_up(self, conversation_id: str) -> bool:
+    async def _catch_up(self, conversation_id: str, reason: str) -> bool:
         """Send every stored message after this socket's cursor. False if the DB failed
         (socket errors propagate: they end the connection)."""
+        metrics.caught_up(reason)
         cursors = self.cursors
         while (after_seq := cursors.position(conversation_id)) is not None:
             try:
@@ -546,6 +548,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         return
     conn = Connection(websocket, runtime, principal)
     runtime.register(conn)
+    metrics.socket_opened(principal.role.value)
     runtime.presence.arrived(principal)
     bus = runtime.bus
     bus.subscribe(user_channel(principal.user_id), conn)
@@ -591,6 +594,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         bus.unsubscribe(STAFF_CHANNEL, conn)
         bus.unsubscribe(SUPERVISORS_CHANNEL, conn)
         runtime.unregister(conn)
+        metrics.socket_closed(principal.role.value)
         await on_disconnect(conn)
         # A client that reads nothing cannot take a close frame either: do not wait long.
         with contextlib.suppress(TimeoutError):

@@ -243,7 +243,11 @@ class WalCheckpointer:
                 try:
                     self.checkpoint(connection)
                 except sqlite3.Error as exc:
-                    log.warning("WAL checkpoint failed (%s); retrying", type(exc).__name__)
+                    log.warning(
+                        "WAL checkpoint failed (%s); retrying",
+                        type(exc).__name__,
+                        extra={"event": "sqlite.checkpoint_failed"},
+                    )
         finally:
             connection.close()
 

@@ -74,6 +74,9 @@ class AccessFilter(logging.Filter):
         return True
 
 
+# The event name of a record that names none: its logger's, uvicorn's as "server".
+_EVENTS = {"uvicorn": "server", "uvicorn.error": "server"}
+
 # Everything a LogRecord carries by itself; anything else was passed as ``extra``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -97,7 +100,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": getattr(record, "event", None) or record.name,
+            "event": getattr(record, "event", None) or _EVENTS.get(record.name, record.name),
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
@@ -188,7 +191,11 @@ def log_config(level: str | None = None, fmt: str | None = None) -> dict[str, An
 def configure(settings: Settings) -> None:
     """Apply the service's logging (again): also when run as a plain ``uvicorn app.main:app``,
     whose own logging would print client addresses."""
+    access = logging.getLogger("uvicorn.access")
+    access_off = not access.handlers  # ``peerline serve`` turns uvicorn's access log off
     logging.config.dictConfig(log_config(settings.log_level, log_format(settings)))
+    if access_off:
+        access.handlers = []
 
 
 # -- domain events ----------------------------------------------------------------------

@@ -148,7 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     await asyncio.wait_for(step(), timeout=2.0)
                 except Exception as exc:
-                    log.warning("shutdown step failed (%s)", type(exc).__name__)
+                    log.warning(
+                        "shutdown step failed (%s)",
+                        type(exc).__name__,
+                        extra={"event": "server.shutdown_step_failed"},
+                    )
             await bus.stop()
             await engine.dispose()
             if reader is not None:

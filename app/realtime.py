@@ -230,7 +230,7 @@ class Connection:
             return
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
-            log.info("closing slow consumer (outbox full)")
+            log.info("closing slow consumer (outbox full)", extra={"event": "socket.slow_consumer"})
             self.closing = True
             self.close_code = CLOSE_SLOW_CONSUMER
             if not self.stop.done():
@@ -368,7 +368,11 @@ class Connection:
                         limit=CATCH_UP_BATCH,
                     )
             except Exception as exc:
-                log.warning("catch-up read failed (%s)", type(exc).__name__)
+                log.warning(
+                    "catch-up read failed (%s)",
+                    type(exc).__name__,
+                    extra={"event": "socket.catch_up_failed", "conversation_id": conversation_id},
+                )
                 return False
             for message in messages:
                 await self.websocket.send_text(frames.chat_message(message))
@@ -402,7 +406,11 @@ class Connection:
             await self.websocket.send_text(frames.error(exc.code, exc.message, item.ref))
             return
         except Exception as exc:
-            log.warning("resume read failed (%s)", type(exc).__name__)
+            log.warning(
+                "resume read failed (%s)",
+                type(exc).__name__,
+                extra={"event": "socket.resume_failed"},
+            )
             await self.websocket.send_text(
                 frames.error("unavailable", "could not read the conversation; retry", item.ref)
             )
@@ -485,7 +493,11 @@ class Connection:
             if is_unavailable_error(exc):
                 self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
             else:
-                log.exception("unexpected %s handling a frame", type(exc).__name__)
+                log.exception(
+                    "unexpected %s handling a frame",
+                    type(exc).__name__,
+                    extra={"event": "socket.frame_failed"},
+                )
                 self.send(frames.error("internal", "unexpected error", ref))
 
 
@@ -562,7 +574,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
             await send_auth_ok(conn)
         except Exception as exc:
             # Overloaded or unreachable database: ask the client to come back shortly.
-            log.warning("auth.ok failed (%s); closing with 1013", type(exc).__name__)
+            log.warning(
+                "auth.ok failed (%s); closing with 1013",
+                type(exc).__name__,
+                extra={"event": "socket.auth_ok_failed"},
+            )
             conn.close_code = CLOSE_TRY_AGAIN
             return
         receiver = asyncio.get_running_loop().create_task(
@@ -578,7 +594,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
                     not isinstance(exc, OSError | ConnectionError)
                     and "Disconnect" not in type(exc).__name__
                 ):
-                    log.warning("socket task ended with %s", type(exc).__name__)
+                    log.warning(
+                        "socket task ended with %s",
+                        type(exc).__name__,
+                        extra={"event": "socket.task_failed"},
+                    )
         receiver.cancel()
         with contextlib.suppress(BaseException):
             await receiver
@@ -639,6 +659,10 @@ async def on_disconnect(conn: Connection) -> None:
                 await quick_exit_service.quick_exit(uow, conn.principal, now=utcnow())
         except Exception as exc:
             # The beacon or the final frame may still have told us; nothing more to do here.
-            log.warning("quick exit on close failed (%s)", type(exc).__name__)
+            log.warning(
+                "quick exit on close failed (%s)",
+                type(exc).__name__,
+                extra={"event": "socket.quick_exit_failed"},
+            )
     if not conn.runtime.connections.get(conn.user_id):
         conn.runtime.presence.left(conn.principal)

@@ -225,7 +225,11 @@ class MessageWriter:
                 for pending in batch:
                     _fail(pending, exc)
             else:
-                log.warning("message batch failed (%s); retrying one by one", type(exc).__name__)
+                log.warning(
+                    "message batch failed (%s); retrying one by one",
+                    type(exc).__name__,
+                    extra={"event": "chat.batch_failed", "batch": len(batch)},
+                )
                 for pending in batch:
                     _settle(pending, SLOW)
             return

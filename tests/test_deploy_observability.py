@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import make_backend
+from tests.conftest import make_backend, need
 from tests.support import ROOT, Server, env_for, run_cli
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "peerline.json"
@@ -87,9 +88,11 @@ def test_the_dashboard_and_the_alerts_use_only_metrics_that_are_served(expositio
 
 
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool (Debian package prometheus) is not installed")
+    """Installed, or unpacked into the virtualenv by scripts/test."""
+    beside = Path(sys.executable).with_name("promtool")
+    path = str(beside) if beside.exists() else shutil.which("promtool")
+    need(path is not None, "promtool (Debian's prometheus package)")
+    assert path is not None
     return path
 
 

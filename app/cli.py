@@ -11,6 +11,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
+from app import metrics
 from app.bus import MemoryBus
 from app.config import get_settings
 from app.db import Database, create_engine, utcnow
@@ -188,6 +189,7 @@ def serve(host: str, port: int, workers: int) -> None:
     refusal = workers_refusal(workers, is_sqlite=settings.is_sqlite, redis_url=settings.redis_url)
     if refusal:
         raise SystemExit(refusal)
+    metrics.prepare_multiprocess(workers)  # the workers share their counts (app/metrics.py)
     uvicorn.run(
         "app.main:app",
         host=host,

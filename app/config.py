@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,6 +137,16 @@ class Settings(BaseSettings):
     api_docs: bool | None = None
 
     shutdown_grace_s: float = 10.0
+
+    # Operations. Logs: ``json`` (one object per line) or ``text``; unset: text in
+    # development, json otherwise (app/logs.py).
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Prometheus metrics at /metrics (app/metrics_export.py). Unset: on in development and
+    # test, and in production only when METRICS_TOKEN is set. With a token, a scrape must
+    # send ``Authorization: Bearer <token>``.
+    metrics: bool | None = None
+    metrics_token: str | None = None
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
 
     @field_validator("database_url")
@@ -173,6 +184,22 @@ class Settings(BaseSettings):
                 f"{MIN_SECRET_BYTES} are needed outside development. " + how
             )
         return self
+
+    @model_validator(mode="after")
+    def protect_metrics_in_production(self) -> Settings:
+        if self.peerline_env == Environment.production and self.metrics and not self.metrics_token:
+            raise ValueError(
+                "METRICS is on in production without METRICS_TOKEN: /metrics would be open "
+                "to anyone. Set METRICS_TOKEN to a long random value (Prometheus sends it "
+                "as a bearer token), or METRICS=false."
+            )
+        return self
+
+    @property
+    def metrics_enabled(self) -> bool:
+        if self.metrics is not None:
+            return self.metrics
+        return self.peerline_env != Environment.production or bool(self.metrics_token)
 
     sqlite_synchronous: str = "NORMAL"
 

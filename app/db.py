@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from app import outbound
+from app import metrics, outbound
 from app.config import normalise_database_url
 from app.errors import Unavailable
 
@@ -256,7 +257,11 @@ class WalCheckpointer:
                 try:
                     self.checkpoint(connection)
                 except sqlite3.Error as exc:
-                    log.warning("WAL checkpoint failed (%s); retrying", type(exc).__name__)
+                    log.warning(
+                        "WAL checkpoint failed (%s); retrying",
+                        type(exc).__name__,
+                        extra={"event": "sqlite.checkpoint_failed"},
+                    )
         finally:
             connection.close()
 
@@ -317,7 +322,9 @@ class Database:
         try:
             try:
                 yield uow
+                started = time.perf_counter()
                 await uow.session.commit()
+                metrics.unit_of_work_committed(time.perf_counter() - started)
             except BaseException:
                 await uow.session.rollback()
                 raise

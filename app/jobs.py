@@ -141,13 +141,21 @@ class JobRunner:
                 self._lease_until = asked + self.ttl if held else 0.0
             except Exception as exc:
                 # Keep leading until the lease already held runs out; try again soon.
-                log.warning("jobs lease renewal failed (%s); retrying", type(exc).__name__)
+                log.warning(
+                    "jobs lease renewal failed (%s); retrying",
+                    type(exc).__name__,
+                    extra={"event": "jobs.lease_failed"},
+                )
                 self._renew_at = asked + min(self.ttl / 3, RETRY_AFTER_S)
         leading = loop.time() < self._lease_until
         if leading != self.leading:
             self.leading = leading
             self._leading_since = loop.time()
-            log.info("this process %s the background jobs", "runs" if leading else "no longer runs")
+            log.info(
+                "this process %s the background jobs",
+                "runs" if leading else "no longer runs",
+                extra={"event": "jobs.leader" if leading else "jobs.follower"},
+            )
             self._due = dict.fromkeys(self._due, 0.0)  # a new leader runs everything at once
 
     def leading_for_s(self) -> float:
@@ -161,7 +169,12 @@ class JobRunner:
         try:
             done = await job.run(self.runtime)
         except Exception as exc:
-            log.warning("job %s failed (%s); retrying", job.name, type(exc).__name__)
+            log.warning(
+                "job %s failed (%s); retrying",
+                job.name,
+                type(exc).__name__,
+                extra={"event": "jobs.failed", "job": job.name},
+            )
             return min(job.interval_s, RETRY_AFTER_S)
         if done:
             log.debug("job %s did %d", job.name, done)

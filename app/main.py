@@ -7,22 +7,21 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from app import overview
+from app import logs, metrics, metrics_export, overview, web
 from app.api_docs import mount_api_docs
 from app.bus import create_bus
 from app.chat import idle, retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
-from app.config import Settings, get_settings
+from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
 from app.errors import AppError
 from app.escalation import router as escalation_router
@@ -103,8 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure(settings)
         keep_client_addresses_out_of_uvicorns_logs()
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
+        on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back
+        if isinstance(on_reset, list):
+            on_reset.append(metrics.bus_reconnected)
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
@@ -152,13 +155,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     await asyncio.wait_for(step(), timeout=2.0)
                 except Exception as exc:
-                    log.warning("shutdown step failed (%s)", type(exc).__name__)
+                    log.warning(
+                        "shutdown step failed (%s)",
+                        type(exc).__name__,
+                        extra={"event": "server.shutdown_step_failed"},
+                    )
             await bus.stop()
             await engine.dispose()
             if reader is not None:
                 await reader.dispose()
             if checkpointer is not None:
                 checkpointer.stop()
+            metrics.process_stopped()
 
     app = FastAPI(
         title="Peerline",
@@ -205,6 +213,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    # Compress text answers (pages, CSS, modules, strings, JSON) of 500 bytes or more.
+    # Middleware sees HTTP only; the chat socket goes to its handler before any of it
+    # (``Peerline`` below), and its frames are never compressed (``ws_per_message_deflate``
+    # is off: CPU per message).
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -231,7 +245,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referral_router.api)
     app.include_router(overview.api)
     app.include_router(risk_router.api)
-    mount_web_client(app, settings.web_client_dir)
+    app.include_router(metrics_export.api)
+    mount_web_client(app, settings)
     return app
 
 
@@ -266,21 +281,11 @@ def load_clinical_data() -> None:
     CueMatcher.default()
 
 
-def mount_web_client(app: FastAPI, directory: Path) -> None:
-    pages = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "supervisor.html"}
-    for path, filename in pages.items():
-        app.add_api_route(
-            path, _page(directory / filename), methods=["GET", "HEAD"], include_in_schema=False
-        )
-    if directory.is_dir():
-        app.mount("/static", StaticFiles(directory=directory), name="static")
-
-
-def _page(file: Path):  # type: ignore[no-untyped-def]
-    async def page() -> FileResponse:
-        return FileResponse(file, media_type="text/html")
-
-    return page
+def mount_web_client(app: FastAPI, settings: Settings) -> None:
+    # Versioned files are cached for a year outside development (where a file edited while
+    # the server runs must show on the next reload): see app/web.py.
+    immutable = settings.peerline_env != Environment.development
+    web.mount(app, web.WebClient.load(settings.web_client_dir, immutable=immutable))
 
 
 class Peerline:

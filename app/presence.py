@@ -182,7 +182,11 @@ class PresenceTracker:
             try:
                 await self.flush()
             except Exception as exc:
-                log.warning("presence refresh failed (%s); retrying", type(exc).__name__)
+                log.warning(
+                    "presence refresh failed (%s); retrying",
+                    type(exc).__name__,
+                    extra={"event": "presence.refresh_failed"},
+                )
                 await asyncio.sleep(min(1.0, interval))
             await asyncio.sleep(min(FLUSH_GAP_S, interval / 4))
 

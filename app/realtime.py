@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
+from app import metrics
 from app.bus import RESET, Event
 from app.chat import access as chat_access
 from app.chat import queries as chat_queries
@@ -232,7 +233,7 @@ class Connection:
             return
         if self.outbox.qsize() >= self.runtime.settings.outbox_max_frames:
             # A client that reads nothing must not make the server hold ever more for it.
-            log.info("closing slow consumer (outbox full)")
+            log.info("closing slow consumer (outbox full)", extra={"event": "socket.slow_consumer"})
             self.end(CLOSE_SLOW_CONSUMER)
             return
         self.outbox.put_nowait(item)
@@ -328,7 +329,7 @@ class Connection:
             self.watch(event.conversation_id, anchor=None if known else 0)
             await self.websocket.send_text(event.frame)
             if not known:
-                await self._catch_up(event.conversation_id)
+                await self._catch_up(event.conversation_id, "started")
         elif kind == "conversation.ended":
             if event.conversation_id == self.waiting_conversation_id:
                 self.waiting_conversation_id = None
@@ -338,11 +339,11 @@ class Connection:
                 self.end(CLOSE_UNAUTHENTICATED)
         elif kind == RESET:
             for conversation_id in self.cursors.anchored():
-                await self._catch_up(conversation_id)
+                await self._catch_up(conversation_id, "reset")
         elif kind == "conversation.watch":
             assert event.conversation_id is not None
             self.watch(event.conversation_id, anchor=0)
-            await self._catch_up(event.conversation_id)
+            await self._catch_up(event.conversation_id, "watch")
         elif event.frame:
             await self.websocket.send_text(event.frame)
 
@@ -354,15 +355,16 @@ class Connection:
         if action == NEXT:
             await self.websocket.send_text(event.frame)
             self.cursors.advance(conversation_id, seq)
-        elif action == GAP and not await self._catch_up(conversation_id):
+        elif action == GAP and not await self._catch_up(conversation_id, "gap"):
             # The database is unreachable: pass the live frame on; the client sees the gap
             # and resumes when it can.
             await self.websocket.send_text(event.frame)
             self.cursors.advance(conversation_id, seq)
 
-    async def _catch_up(self, conversation_id: str) -> bool:
+    async def _catch_up(self, conversation_id: str, reason: str) -> bool:
         """Send every stored message after this socket's cursor. False if the DB failed
         (socket errors propagate: they end the connection)."""
+        metrics.caught_up(reason)
         cursors = self.cursors
         while (after_seq := cursors.position(conversation_id)) is not None:
             try:
@@ -374,7 +376,11 @@ class Connection:
                         limit=CATCH_UP_BATCH,
                     )
             except Exception as exc:
-                log.warning("catch-up read failed (%s)", type(exc).__name__)
+                log.warning(
+                    "catch-up read failed (%s)",
+                    type(exc).__name__,
+                    extra={"event": "socket.catch_up_failed", "conversation_id": conversation_id},
+                )
                 return False
             for message in messages:
                 await self.websocket.send_text(frames.chat_message(message))
@@ -408,7 +414,11 @@ class Connection:
             await self.websocket.send_text(frames.error(exc.code, exc.message, item.ref))
             return
         except Exception as exc:
-            log.warning("resume read failed (%s)", type(exc).__name__)
+            log.warning(
+                "resume read failed (%s)",
+                type(exc).__name__,
+                extra={"event": "socket.resume_failed"},
+            )
             await self.websocket.send_text(
                 frames.error("unavailable", "could not read the conversation; retry", item.ref)
             )
@@ -493,7 +503,11 @@ class Connection:
             if is_unavailable_error(exc):
                 self.error(Unavailable("the database is unreachable; nothing was stored"), ref)
             else:
-                log.exception("unexpected %s handling a frame", type(exc).__name__)
+                log.exception(
+                    "unexpected %s handling a frame",
+                    type(exc).__name__,
+                    extra={"event": "socket.frame_failed"},
+                )
                 self.send(frames.error("internal", "unexpected error", ref))
 
 
@@ -566,6 +580,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
     conn = Connection(websocket, runtime, principal)
     runtime.register(conn)
     expiry = expire_with_token(conn)
+    metrics.socket_opened(principal.role.value)
     runtime.presence.arrived(principal)
     bus = runtime.bus
     bus.subscribe(user_channel(principal.user_id), conn)
@@ -579,7 +594,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
             await send_auth_ok(conn)
         except Exception as exc:
             # Overloaded or unreachable database: ask the client to come back shortly.
-            log.warning("auth.ok failed (%s); closing with 1013", type(exc).__name__)
+            log.warning(
+                "auth.ok failed (%s); closing with 1013",
+                type(exc).__name__,
+                extra={"event": "socket.auth_ok_failed"},
+            )
             conn.close_code = CLOSE_TRY_AGAIN
             return
         receiver = asyncio.get_running_loop().create_task(
@@ -595,7 +614,11 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
                     not isinstance(exc, OSError | ConnectionError)
                     and "Disconnect" not in type(exc).__name__
                 ):
-                    log.warning("socket task ended with %s", type(exc).__name__)
+                    log.warning(
+                        "socket task ended with %s",
+                        type(exc).__name__,
+                        extra={"event": "socket.task_failed"},
+                    )
         receiver.cancel()
         with contextlib.suppress(BaseException):
             await receiver
@@ -613,6 +636,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         bus.unsubscribe(STAFF_CHANNEL, conn)
         bus.unsubscribe(SUPERVISORS_CHANNEL, conn)
         runtime.unregister(conn)
+        metrics.socket_closed(principal.role.value)
         await on_disconnect(conn)
         # A client that reads nothing cannot take a close frame either: do not wait long.
         with contextlib.suppress(TimeoutError):
@@ -703,6 +727,10 @@ async def on_disconnect(conn: Connection) -> None:
                 await quick_exit_service.quick_exit(uow, conn.principal, now=utcnow())
         except Exception as exc:
             # The beacon or the final frame may still have told us; nothing more to do here.
-            log.warning("quick exit on close failed (%s)", type(exc).__name__)
+            log.warning(
+                "quick exit on close failed (%s)",
+                type(exc).__name__,
+                extra={"event": "socket.quick_exit_failed"},
+            )
     if not conn.runtime.connections.get(conn.user_id):
         conn.runtime.presence.left(conn.principal)

@@ -62,7 +62,12 @@ class Runtime:
         def _done(t: asyncio.Task[None]) -> None:
             self.tasks.discard(t)
             if not t.cancelled() and t.exception() is not None:
-                log.error("background task %s crashed: %r", name, t.exception())
+                log.error(
+                    "background task %s crashed (%s)",
+                    name,
+                    type(t.exception()).__name__,
+                    extra={"event": "server.task_crashed", "task": name},
+                )
 
         task.add_done_callback(_done)
         return task

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app import outbound
+from app import metrics, outbound
 from app.chat import access as chat_access
 from app.chat import language as chat_language
 from app.chat import lifecycle as chat_lifecycle
@@ -45,6 +46,7 @@ async def ping(conn: Connection, frame: Ping) -> None:
 
 @frames.frame(ChatSend, roles=PARTICIPANTS)
 async def send(conn: Connection, frame: ChatSend) -> None:
+    started = time.perf_counter()
     await sending.send_message(
         conn.runtime.db,
         conn.runtime.writer,
@@ -56,6 +58,7 @@ async def send(conn: Connection, frame: ChatSend) -> None:
         reply=conn.send,
         ref=frame.ref,
     )
+    metrics.send_took(time.perf_counter() - started)
 
 
 @frames.frame(ChatTyping, roles=PARTICIPANTS)

@@ -30,12 +30,13 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app import outbound
+from app import metrics, outbound
 from app.chat.policy import WRITABLE_STATUSES, Writer
 from app.db import is_unavailable_error
 
@@ -210,11 +211,13 @@ class MessageWriter:
                 self._queue = []
 
     async def _write_batch(self, batch: list[Pending]) -> None:
+        started = time.perf_counter()
         try:
             if self.dialect == "sqlite":
                 seqs = await self._store_sqlite(batch)
             else:
                 seqs = await self._store_postgres(batch)
+            metrics.batch_committed(time.perf_counter() - started)
         except Exception as exc:
             # Unreachable database: every send in the batch fails (no ack; the client
             # retries with the same id). Anything else: each goes the general path alone.
@@ -222,7 +225,11 @@ class MessageWriter:
                 for pending in batch:
                     _fail(pending, exc)
             else:
-                log.warning("message batch failed (%s); retrying one by one", type(exc).__name__)
+                log.warning(
+                    "message batch failed (%s); retrying one by one",
+                    type(exc).__name__,
+                    extra={"event": "chat.batch_failed", "batch": len(batch)},
+                )
                 for pending in batch:
                     _settle(pending, SLOW)
             return

@@ -24,3 +24,4 @@ class ConversationStarted:
     topics: tuple[str, ...]
     started_at: datetime | None
     last_seq: int
+    queued_at: datetime | None = None  # when the seeker joined the queue (for metrics)

@@ -62,7 +62,11 @@ class QueueNotifier:
                 await self.auto_assign()
                 await self.refresh_now()
             except Exception as exc:
-                log.warning("queue refresh failed (%s); retrying", type(exc).__name__)
+                log.warning(
+                    "queue refresh failed (%s); retrying",
+                    type(exc).__name__,
+                    extra={"event": "queue.refresh_failed"},
+                )
                 await asyncio.sleep(1.0)
                 self._dirty.set()
 

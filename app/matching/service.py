@@ -177,6 +177,7 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
             topics=tuple(conversation.topics or ()),
             started_at=conversation.started_at,
             last_seq=conversation.last_seq,
+            queued_at=conversation.queued_at,
         )
     )
     return conversation

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from app import logs, metrics
 from app.bus import Bus, Event
 from app.chat.events import (
     ConversationClosed,
@@ -59,7 +60,9 @@ def _message(e: MessageStored) -> list[Delivery]:
 
 
 def message_delivery(e: MessageStored) -> Delivery:
-    """The one delivery of a stored message (the chat writer's hot path calls this)."""
+    """The one delivery of a stored message (the chat writer's hot path calls this, and it
+    is counted here: once per stored message, on either send path)."""
+    metrics.message_stored(e.sender_role)
     return (
         conversation_channel(e.conversation_id),
         Event("chat.message", frames.chat_message(e), e.conversation_id, e.seq),
@@ -256,7 +259,11 @@ def deliveries(events: Iterable[object]) -> list[Delivery]:
 
 
 async def publish(bus: Bus, events: Iterable[object]) -> None:
-    """Deliver events that are already durable (after the commit)."""
+    """Deliver events that are already durable (after the commit), counting and logging
+    each (``app.metrics``, ``app.logs``)."""
+    for event in events:
+        metrics.observe(event)
+        logs.domain_event(event)
     routed = deliveries(events)
     if routed:
         await bus.publish_many(routed)

@@ -1,4 +1,8 @@
-// Interface strings. Every visible word comes from /static/i18n/<lang>.json; markup only
+// Interface strings. Every visible word comes from i18n/<lang>.json beside this module's
+// folder, or, on a page that names a bundle (<html data-i18n-bundle="seeker">), from the
+// smaller i18n/<bundle>.<lang>.json the server makes with only that page's keys (English
+// filling any gap, so no second file is needed). The URL is relative to this module, so a
+// versioned module (/static/v/<version>/js/i18n.js) fetches versioned strings. Markup only
 // names keys:
 //   data-i18n="key"              → textContent
 //   data-i18n-placeholder="key"  → placeholder
@@ -15,13 +19,18 @@ const ATTRIBUTES = [
   ["data-i18n-title", "title"],
 ];
 
+const BUNDLE = document.documentElement.dataset.i18nBundle || "";
+
 let current = DEFAULT_LANGUAGE;
 let strings = {};
 let fallback = {};
 const listeners = new Set();
 
 async function fetchStrings(lang) {
-  const response = await fetch(`/static/i18n/${lang}.json`, { cache: "no-cache" });
+  const file = BUNDLE ? `${BUNDLE}.${lang}.json` : `${lang}.json`;
+  // Preloaded by the page (same URL, same mode) for the language the visitor is likely to
+  // choose; an unversioned URL is answered no-store by the server.
+  const response = await fetch(new URL(`../i18n/${file}`, import.meta.url));
   if (!response.ok) throw new Error(`i18n ${lang}: ${response.status}`);
   return response.json();
 }
@@ -34,8 +43,12 @@ export function language() {
 /** Load a language (English stays loaded as the fallback) and re-render the page. */
 export async function setLanguage(lang) {
   if (!(lang in LANGUAGES)) lang = DEFAULT_LANGUAGE;
-  if (!Object.keys(fallback).length) fallback = await fetchStrings(DEFAULT_LANGUAGE);
-  strings = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
+  if (BUNDLE) {
+    strings = await fetchStrings(lang); // complete: the server filled gaps from English
+  } else {
+    if (!Object.keys(fallback).length) fallback = await fetchStrings(DEFAULT_LANGUAGE);
+    strings = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
+  }
   current = lang;
   document.documentElement.lang = lang;
   apply(document);

@@ -1,0 +1,240 @@
+"""The web client as the app serves it: light on a slow phone, without a build step.
+
+At start-up ``WebClient`` reads ``web_client/`` once and prepares:
+
+- a **version**: a hash of every file there. Pages refer to their CSS, modules and strings
+  under ``/static/v/<version>/…``, answered with a year-long ``immutable`` cache (outside
+  development), so a returning seeker downloads nothing but the page itself. The modules'
+  own relative imports and string fetches resolve under the same prefix by themselves. A
+  page still open from before a deploy asks for an old version: it is sent to the current
+  one (307). ``/static/…`` without a version still answers, uncached.
+- the **pages**, with ``<link rel="modulepreload">`` for every module the entry module
+  imports (so they load in parallel with it, not one round trip after it), and, on a page
+  that names a string bundle (``<html data-i18n-bundle="seeker">``), a preload of that
+  bundle in the visitor's language (from ``Accept-Language``, the same choice the page makes
+  from ``navigator.language``), so the strings arrive with the modules.
+- **string bundles**: ``i18n/seeker.<lang>.json`` holds only the keys the seeker page's
+  HTML and modules name (found in their text: ``"key"`` literals, and every key under a
+  ``\\`prefix.${…}\\``` template), 113 of the 391, each filled from English where the
+  language lacks it, so the page loads one small file instead of two large ones.
+
+HTML and API answers keep ``Cache-Control: no-store`` (``app.main``): a phone that is
+shared keeps no copy of a page or of anything said. Compression is ``GZipMiddleware`` in
+``app.main``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from app.errors import NotFound
+
+LANGUAGES = ("en", "hi")
+DEFAULT_LANGUAGE = "en"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+PAGES = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "supervisor.html"}
+
+_ENTRY = re.compile(r'<script type="module" src="/static/(js/[\w./-]+\.js)"></script>')
+_IMPORT = re.compile(r'^\s*(?:import|export)\b[^"\'`;]*?["\'](\./[\w./-]+\.js)["\']', re.M)
+_BUNDLE = re.compile(r'<html[^>]*\bdata-i18n-bundle="([\w-]+)"')
+_TEMPLATE_KEY = re.compile(r"`([a-z_]+\.)\$\{")
+
+
+def choose_language(accept_language: str | None) -> str:
+    """The page's language by the browser's first choice: Hindi for ``hi``, else English
+    (what ``seeker.js`` picks from ``navigator.language`` on a first visit)."""
+    first = (accept_language or "").split(",", 1)[0].strip().lower()
+    primary = first.split(";", 1)[0].split("-", 1)[0]
+    return primary if primary in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def version_of(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def module_graph(directory: Path, entry: str) -> list[str]:
+    """``entry`` (e.g. ``js/seeker.js``) and every module it imports, depth first."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.append(name)
+        path = directory / name
+        for spec in _IMPORT.findall(path.read_text(encoding="utf-8")):
+            visit((Path(name).parent / spec).as_posix().replace("/./", "/"))
+
+    visit(entry)
+    return seen
+
+
+def keys_named(sources: str, keys: dict[str, str]) -> set[str]:
+    """The string keys ``sources`` uses: quoted literals, and whole ``prefix.`` families
+    used through a template literal."""
+    used = {k for k in keys if re.search(r"[\"'`]" + re.escape(k) + r"[\"'`]", sources)}
+    for prefix in _TEMPLATE_KEY.findall(sources):
+        used |= {k for k in keys if k.startswith(prefix)}
+    return used
+
+
+@dataclass
+class Page:
+    html: str  # with "{lang}" left where the strings' language goes (if it has a bundle)
+    bundle: str | None
+
+    def render(self, lang: str) -> bytes:
+        html = self.html.replace("{{lang}}", lang)
+        if self.bundle is not None:
+            html = html.replace('<html lang="en"', f'<html lang="{lang}"', 1)
+        return html.encode()
+
+
+@dataclass
+class WebClient:
+    directory: Path
+    cache_control: str = IMMUTABLE
+    version: str = ""
+    pages: dict[str, Page] = field(default_factory=dict)
+    bundles: dict[str, bytes] = field(default_factory=dict)  # "seeker.hi" -> JSON
+
+    @classmethod
+    def load(cls, directory: Path, *, immutable: bool = True) -> WebClient:
+        web = cls(directory, IMMUTABLE if immutable else REVALIDATE)
+        if not directory.is_dir():
+            return web
+        web.version = version_of(directory)
+        strings = {
+            lang: json.loads((directory / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+            for lang in LANGUAGES
+        }
+        for filename in PAGES.values():
+            web.pages[filename] = web._prepare(filename, strings)
+        return web
+
+    @property
+    def prefix(self) -> str:
+        return f"/static/v/{self.version}/"
+
+    def _prepare(self, filename: str, strings: dict[str, dict[str, str]]) -> Page:
+        html = (self.directory / filename).read_text(encoding="utf-8")
+        entry = _ENTRY.search(html)
+        modules = module_graph(self.directory, entry.group(1)) if entry else []
+        bundle_match = _BUNDLE.search(html)
+        bundle = bundle_match.group(1) if bundle_match else None
+        preloads = [f'<link rel="modulepreload" href="/static/{m}">' for m in modules[1:]]
+        if bundle is not None:
+            sources = html + "".join(
+                (self.directory / m).read_text(encoding="utf-8") for m in modules
+            )
+            english = strings[DEFAULT_LANGUAGE]
+            keys = sorted(keys_named(sources, english))
+            for lang in LANGUAGES:
+                chosen = {k: strings[lang].get(k, english[k]) for k in keys}
+                self.bundles[f"{bundle}.{lang}"] = json.dumps(
+                    chosen, ensure_ascii=False, separators=(",", ":")
+                ).encode()
+            preloads.append(
+                f'<link rel="preload" href="/static/i18n/{bundle}.{{{{lang}}}}.json" '
+                'as="fetch" crossorigin>'
+            )
+        if entry and preloads:
+            html = html.replace(entry.group(0), entry.group(0) + "\n  " + "\n  ".join(preloads))
+        html = html.replace('"/static/', '"' + self.prefix)
+        return Page(html, bundle)
+
+    # -- answers ------------------------------------------------------------------------
+
+    def page(self, filename: str, request: Request) -> Response:
+        page = self.pages.get(filename)
+        if page is None:
+            raise NotFound("no such page")
+        lang = choose_language(request.headers.get("accept-language"))
+        headers = {"Vary": "Accept-Language"} if page.bundle else {}
+        return Response(page.render(lang), media_type="text/html", headers=headers)
+
+    def bundle(self, name: str, lang: str, cache_control: str | None) -> Response:
+        body = self.bundles.get(f"{name}.{lang}")
+        if body is None:
+            raise NotFound("no such strings")
+        headers = {"Cache-Control": cache_control} if cache_control else {}
+        return Response(body, media_type="application/json", headers=headers)
+
+
+class CachedStatic(StaticFiles):
+    """Static files answered with a fixed ``Cache-Control`` (the versioned prefix)."""
+
+    def __init__(self, *, directory: Path, cache_control: str) -> None:
+        super().__init__(directory=directory)
+        self.cache_control = cache_control
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = self.cache_control
+        return response
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 304:
+            response.headers["Cache-Control"] = self.cache_control
+        return response
+
+
+def mount(app: FastAPI, web: WebClient) -> None:
+    """The pages, the string bundles, and ``/static`` with and without the version."""
+    for path, filename in PAGES.items():
+        app.add_api_route(
+            path, _page(web, filename), methods=["GET", "HEAD"], include_in_schema=False
+        )
+    if not web.version:
+        return
+    for key in web.bundles:
+        name, lang = key.split(".")
+        for prefix, cache_control in ((web.prefix, web.cache_control), ("/static/", None)):
+            app.add_api_route(
+                f"{prefix}i18n/{key}.json",
+                _bundle(web, name, lang, cache_control),
+                methods=["GET", "HEAD"],
+                include_in_schema=False,
+            )
+    app.mount(
+        web.prefix.rstrip("/"),
+        CachedStatic(directory=web.directory, cache_control=web.cache_control),
+        name="static-versioned",
+    )
+
+    @app.get("/static/v/{version}/{path:path}", include_in_schema=False)
+    async def other_version(version: str, path: str) -> Response:
+        # A page from before a deploy: the same file under the current version.
+        return RedirectResponse(web.prefix + path, status_code=307)
+
+    app.mount("/static", StaticFiles(directory=web.directory), name="static")
+
+
+def _bundle(web: WebClient, name: str, lang: str, cache_control: str | None):  # type: ignore[no-untyped-def]
+    async def bundle() -> Response:
+        return web.bundle(name, lang, cache_control)
+
+    return bundle
+
+
+def _page(web: WebClient, filename: str):  # type: ignore[no-untyped-def]
+    async def page(request: Request) -> Response:
+        return web.page(filename, request)
+
+    return page

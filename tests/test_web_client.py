@@ -1,0 +1,82 @@
+"""How the app prepares the web client (app/web.py): versions, module preloads, the seeker's
+string bundles and the language a page preloads."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from app.web import LANGUAGES, WebClient, choose_language, keys_named, module_graph, version_of
+from tests.support import ROOT
+
+WEB = ROOT / "web_client"
+
+
+def test_the_language_follows_the_browsers_first_choice():
+    assert choose_language("hi-IN,hi;q=0.9,en;q=0.8") == "hi"
+    assert choose_language("HI") == "hi"
+    assert choose_language("en-GB,hi;q=0.9") == "en"
+    assert choose_language("ta-IN") == "en"
+    assert choose_language(None) == "en"
+    assert choose_language("") == "en"
+
+
+def test_the_seeker_page_preloads_every_module_it_imports():
+    assert module_graph(WEB, "js/seeker.js") == [
+        "js/seeker.js",
+        "js/protocol.js",
+        "js/i18n.js",
+        "js/ui.js",
+    ]
+    web = WebClient.load(WEB)
+    html = web.pages["seeker.html"].render("en").decode()
+    for module in ("protocol", "i18n", "ui"):
+        assert f'<link rel="modulepreload" href="{web.prefix}js/{module}.js">' in html
+    assert f'href="{web.prefix}i18n/seeker.en.json" as="fetch" crossorigin' in html
+    assert not re.search(r'"/static/(?!v/)', html)  # every asset is versioned
+
+
+def test_the_seeker_bundle_holds_every_key_the_seeker_page_names_and_no_staff_key():
+    web = WebClient.load(WEB)
+    english = json.loads((WEB / "i18n" / "en.json").read_text(encoding="utf-8"))
+    hindi = json.loads((WEB / "i18n" / "hi.json").read_text(encoding="utf-8"))
+    bundle = {lang: json.loads(web.bundles[f"seeker.{lang}"]) for lang in LANGUAGES}
+    assert set(bundle["en"]) == set(bundle["hi"]) < set(english)
+    html = (WEB / "seeker.html").read_text(encoding="utf-8")
+    named = set(re.findall(r'data-i18n(?:-placeholder|-aria-label|-title)?="([\w.]+)"', html))
+    assert named <= set(bundle["en"])
+    seeker_js = (WEB / "js" / "seeker.js").read_text(encoding="utf-8")
+    called = set(re.findall(r'\bt\("([\w.]+)"', seeker_js))
+    assert called and called <= set(bundle["en"])
+    assert {k for k in english if k.startswith("contact.")} <= set(bundle["en"])  # `contact.${…}`
+    assert not [k for k in bundle["en"] if k.startswith(("sup.", "vol.", "overview.", "login."))]
+    assert all(bundle["hi"][k] == hindi[k] for k in bundle["hi"])
+    assert len(web.bundles["seeker.en"]) < len(json.dumps(english, ensure_ascii=False)) / 2
+
+
+def test_a_missing_hindi_string_is_filled_from_english_and_any_change_moves_the_version(
+    tmp_path: Path,
+):
+    copy = tmp_path / "web_client"
+    shutil.copytree(WEB, copy)
+    before = version_of(copy)
+    hindi_file = copy / "i18n" / "hi.json"
+    hindi = json.loads(hindi_file.read_text(encoding="utf-8"))
+    del hindi["start.button"]
+    hindi_file.write_text(json.dumps(hindi, ensure_ascii=False), encoding="utf-8")
+    assert version_of(copy) != before
+    web = WebClient.load(copy)
+    english = json.loads((copy / "i18n" / "en.json").read_text(encoding="utf-8"))
+    assert json.loads(web.bundles["seeker.hi"])["start.button"] == english["start.button"]
+
+
+def test_keys_named_finds_literals_and_template_families():
+    keys = {"a.one": "", "a.two": "", "b.one": "", "c.x": "", "c.y": ""}
+    assert keys_named("t(\"a.one\"); bind(el, 'b.one'); t(`c.${kind}`)", keys) == {
+        "a.one",
+        "b.one",
+        "c.x",
+        "c.y",
+    }

@@ -34,6 +34,7 @@ from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
+from app.moderation import router as moderation_router
 from app.presence import PresenceTracker
 from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
@@ -65,7 +66,14 @@ SECURITY_HEADERS = {
 
 def build_frame_router() -> FrameRouter:
     frames = FrameRouter()
-    for domain in (chat_router, matching_router, risk_router, escalation_router, referral_router):
+    for domain in (
+        chat_router,
+        matching_router,
+        risk_router,
+        escalation_router,
+        referral_router,
+        moderation_router,
+    ):
         frames.include(domain.frames)
     return frames
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app import audit
 from app.chat import lifecycle as chat_lifecycle
@@ -30,8 +30,9 @@ from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
 from app.escalation import views as escalation_views
 from app.escalation.models import Escalation
+from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
-from app.identity.models import Role, Seeker
+from app.identity.models import Role
 from app.identity.service import Principal
 
 QUICK_EXIT_REASON = "quick_exit"
@@ -95,11 +96,6 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
                 )
             )
         closed.append(conversation.id)
-    # The seeker row keeps no revocation column: an expiry of now kills the token for good.
-    await session.execute(
-        update(Seeker)
-        .where(Seeker.id == principal.user_id, Seeker.token_expires_at > now)
-        .values(token_expires_at=now)
-    )
+    await identity_service.revoke_seeker_token(session, seeker_id=principal.user_id, now=now)
     uow.record(SessionRevoked(principal.user_id))
     return closed

@@ -18,6 +18,7 @@ DELETED = "[deleted]"
 AUDIT_FREE_TEXT: dict[str, tuple[str, ...]] = {
     "referral.updated": ("reason",),
     "seeker.reported": ("note",),
+    "seeker.blocked": ("note",),
 }
 
 # Every Text/String column of the models that is *not* free text, by "table.column" (ids,

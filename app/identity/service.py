@@ -252,6 +252,16 @@ async def login(
     return user, token, expires_at
 
 
+async def revoke_seeker_token(session: AsyncSession, *, seeker_id: str, now: datetime) -> None:
+    """The seeker row keeps no revocation column: an expiry of now kills the token for good
+    (the caller records ``SessionRevoked`` so open sockets close)."""
+    await session.execute(
+        update(Seeker)
+        .where(Seeker.id == seeker_id, Seeker.token_expires_at > now)
+        .values(token_expires_at=now)
+    )
+
+
 async def logout(session: AsyncSession, *, token_hash: str, now: datetime) -> None:
     await session.execute(
         update(StaffToken)

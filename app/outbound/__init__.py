@@ -9,7 +9,8 @@ decided in one place:
 - its cues, assessments and whispers: its staff;
 - escalation and referral updates: the conversation's volunteer, supervisors and admins
   (never every volunteer: they carry free-text reasons);
-- quick-exit alerts: the same (staff frames of a conversation never reach other volunteers);
+- quick-exit and block alerts: the same (staff frames of a conversation never reach other
+  volunteers); reports of an abusive seeker: supervisors and admins;
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
 """
 
@@ -38,6 +39,7 @@ from app.escalation.events import (
 )
 from app.identity.events import SessionRevoked
 from app.matching.events import ConversationStarted, QueueChanged
+from app.moderation.events import SeekerBlocked, SeekerReported
 from app.outbound import frames
 from app.outbound.channels import (
     QUEUE_CHANNEL,
@@ -225,6 +227,25 @@ def _referral_updated(e: ReferralUpdated) -> list[Delivery]:
     return _conversation_staff(e.volunteer_id, event)
 
 
+def _reported(e: SeekerReported) -> list[Delivery]:
+    frame = frames.staff_alert(
+        "seeker_reported",
+        "A seeker was reported as abusive: open the conversation to decide on a block.",
+        conversation_id=e.conversation_id,
+        reporter_role=e.reporter_role,
+    )
+    return [(SUPERVISORS_CHANNEL, Event("staff.alert", frame))]
+
+
+def _blocked(e: SeekerBlocked) -> list[Delivery]:
+    frame = frames.staff_alert(
+        "seeker_blocked",
+        "The seeker was blocked: the chat has ended and their session is closed.",
+        conversation_id=e.conversation_id,
+    )
+    return _conversation_staff(e.volunteer_id, Event("staff.alert", frame))
+
+
 AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     MessageStored: _message,
     MessagesRead: _read,
@@ -247,6 +268,8 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     WhisperWritten: _whisper,
     ReferralCard: _card,
     ReferralUpdated: _referral_updated,
+    SeekerReported: _reported,
+    SeekerBlocked: _blocked,
 }
 
 

@@ -49,9 +49,12 @@ FRAMES: dict[str, str] = {
     "referral.updated": "the conversation's volunteer, supervisors and admins",
     "staff.alert": (
         "staff (nobody_on_call), the conversation's volunteer, supervisors and admins "
-        "(quick_exit) or the supervisors alerted (method_cue)"
+        "(quick_exit, seeker_blocked), supervisors and admins (seeker_reported) or the "
+        "supervisors alerted (method_cue)"
     ),
     "volunteer.cooldown": "the volunteer",
+    "seeker.report.ok": "the reporting staff member's socket",
+    "seeker.block.ok": "the blocking supervisor's socket",
 }
 
 
@@ -517,3 +520,21 @@ def referral_fields(view: ReferralView) -> dict[str, Any]:
 
 def referral_updated(view: ReferralView) -> str:
     return dumps({"type": "referral.updated", **referral_fields(view)})
+
+
+# -- moderation ---------------------------------------------------------------------------
+
+
+def seeker_report_ok(conversation_id: str, ref: str | None) -> str:
+    return dumps({"type": "seeker.report.ok", "conversation_id": conversation_id, "ref": ref})
+
+
+def seeker_block_ok(conversation_id: str, closed: Sequence[str], ref: str | None) -> str:
+    return dumps(
+        {
+            "type": "seeker.block.ok",
+            "conversation_id": conversation_id,
+            "closed": list(closed),
+            "ref": ref,
+        }
+    )

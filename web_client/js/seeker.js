@@ -308,6 +308,12 @@ function onAuthenticated(frame) {
 
 function onUnauthorized() {
   clearSession();
+  if (state.status === "ended") {
+    // The chat ended and then the session closed (the service closed it): keep the ended
+    // screen and its helplines; "Start a new chat" begins from the welcome screen.
+    state.conn = null;
+    return;
+  }
   state.conn = null;
   state.conversationId = null;
   state.status = null;
@@ -554,7 +560,7 @@ function onFrame(frame) {
       return;
     case "conversation.ended":
       if (frame.conversation_id !== state.conversationId) return;
-      showEnded();
+      showEnded({ closedByService: frame.reason === "ended_by_service" });
       return;
     case "conversation.joined":
     case "conversation.taken_over": {
@@ -631,12 +637,18 @@ function appendReferralCard(frame) {
   announce("sr-alert", t("referral.announce"));
 }
 
-function showEnded() {
+/**
+ * The ended screen. `closedByService`: the service closed the chat (a block); the page says
+ * so neutrally, never "blocked", with the helplines.
+ */
+function showEnded({ closedByService = false } = {}) {
   if (state.status === "ended") return;
   state.status = "ended";
+  bind($("ended-title"), closedByService ? "ended.closed_title" : "ended.title");
+  bind($("ended-text"), closedByService ? "ended.closed_text" : "ended.text");
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
-  $("feedback-form").hidden = false;
+  $("feedback-form").hidden = closedByService;
   $("feedback-form").reset();
   $("feedback-thanks").hidden = true;
   $("feedback-worse").hidden = true;

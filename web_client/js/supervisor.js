@@ -296,6 +296,8 @@ async function openConversation(conversationId) {
   $("conv-body").hidden = false;
   $("conv-mode").hidden = true;
   $("sup-composer").hidden = true;
+  $("block-form").hidden = true;
+  $("block-note").value = "";
   bind($("conv-title"), "sup.conversation_with", { id: shortId(conversationId) });
   const list = $("conv-messages");
   list.replaceChildren();
@@ -351,6 +353,30 @@ $("conv-takeover").addEventListener("click", () => {
   state.conn?.send({ type: "conversation.takeover", conversation_id: state.conversationId, ref: "takeover" });
   state.conn?.follow(state.conversationId, { resume: false });
   setMode("takeover");
+});
+
+// Block: ends every open chat of the seeker (neutrally, for them) and closes their session.
+$("conv-block").addEventListener("click", () => {
+  if (!state.conversationId) return;
+  $("block-form").hidden = false;
+  $("block-note").focus();
+});
+$("block-cancel").addEventListener("click", () => {
+  $("block-form").hidden = true;
+  $("conv-block").focus();
+});
+$("block-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!state.conversationId) return;
+  const note = $("block-note").value.trim();
+  const frame = { type: "seeker.block", conversation_id: state.conversationId, ref: "block" };
+  if (note) frame.note = note;
+  if (!state.conn?.send(frame)) {
+    bind($("conv-status"), "sup.block_failed");
+    return;
+  }
+  $("block-form").hidden = true;
+  bind($("conv-status"), "sup.blocking");
 });
 
 $("whisper-form").addEventListener("submit", (event) => {
@@ -655,6 +681,13 @@ function onFrame(frame) {
     case "referral.updated":
       loadReferrals();
       return;
+    case "seeker.block.ok":
+      if (frame.conversation_id === state.conversationId) {
+        $("block-note").value = "";
+        bind($("conv-status"), "sup.blocked");
+        announce("sr-alert", t("sup.blocked"));
+      }
+      return;
     case "error":
       onError(frame);
       return;
@@ -674,6 +707,10 @@ function onError(frame) {
   if (["observe", "join", "takeover", "whisper"].includes(ref)) {
     bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.action_failed", { action: t(`sup.${ref}`) });
     if (ref !== "whisper") setMode(null);
+    return;
+  }
+  if (ref === "block") {
+    bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.block_failed", { action: t("sup.block") });
     return;
   }
   if (ref.startsWith("esc:")) {

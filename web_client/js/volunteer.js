@@ -169,6 +169,7 @@ function ensureChat(info) {
   link(".js-phrases-label", ".js-phrases", `phrases-${n}`);
   link(".js-text-label", ".js-text", `text-${n}`);
   link(".js-note-label", ".js-note-text", `note-${n}`);
+  link(".js-report-label", ".js-report-note", `report-${n}`);
   apply(pane);
 
   const risk = $("risk-panel-template").content.firstElementChild.cloneNode(true);
@@ -356,6 +357,28 @@ function wireComposer(chat) {
     if (chat.status === "ended") return;
     state.conn?.send({ type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` });
   });
+  // Report abuse: supervisors are alerted and may block the seeker; nothing changes here.
+  const reportForm = chat.pane.querySelector(".js-report-form");
+  chat.pane.querySelector(".js-report").addEventListener("click", () => {
+    reportForm.hidden = false;
+    chat.pane.querySelector(".js-report-note").focus();
+  });
+  chat.pane.querySelector(".js-report-cancel").addEventListener("click", () => {
+    reportForm.hidden = true;
+    chat.pane.querySelector(".js-report").focus();
+  });
+  reportForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const note = chat.pane.querySelector(".js-report-note").value.trim();
+    const frame = { type: "seeker.report", conversation_id: chat.id, ref: `report:${chat.id}` };
+    if (note) frame.note = note;
+    if (!state.conn?.send(frame)) {
+      bind(chat.pane.querySelector(".js-report-status"), "vol.report_failed");
+      return;
+    }
+    reportForm.hidden = true;
+    bind(chat.pane.querySelector(".js-report-status"), "vol.report_sending");
+  });
   const noteForm = chat.pane.querySelector(".js-note-form");
   noteForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -404,6 +427,8 @@ function endChat(chat, frame) {
   notice.hidden = false;
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
+  chat.pane.querySelector(".js-report").hidden = true;
+  chat.pane.querySelector(".js-report-form").hidden = true;
   chat.pane.querySelector(".js-note-form").hidden = false;
   renderChatHead(chat);
 }
@@ -814,6 +839,15 @@ function onFrame(frame) {
       if (chat) endChat(chat, frame);
       return;
     }
+    case "seeker.report.ok": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) {
+        chat.pane.querySelector(".js-report-note").value = "";
+        bind(chat.pane.querySelector(".js-report-status"), "vol.report_sent");
+        announce("sr-alert", t("vol.report_sent"));
+      }
+      return;
+    }
     case "conversation.note.ok": {
       const chat = state.chats.get(frame.conversation_id);
       if (chat) bind(chat.pane.querySelector(".js-note-status"), "vol.note_saved");
@@ -918,6 +952,11 @@ function onError(frame) {
       chat.endBlockedNote = chat.log.note(t(key));
       if (frame.code === "referral_open") chat.risk.querySelector(".js-referral-steps button")?.focus();
     }
+    return;
+  }
+  if (ref.startsWith("report:")) {
+    const chat = state.chats.get(ref.slice(7));
+    if (chat) bind(chat.pane.querySelector(".js-report-status"), "vol.report_failed");
     return;
   }
   if (ref.startsWith("note:")) {

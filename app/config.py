@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # Rows deleted per transaction, so retention never holds SQLite's single writer long.
     retention_batch_size: int = Field(500, gt=0)
 
+    # Feedback and outcomes (app/outcomes/policy.py): a week, language and risk bucket with
+    # fewer chats than this is never shown, and a figure takes a cell's answers only when at
+    # least this many answered. Small numbers identify people.
+    outcomes_min_group: int = Field(5, ge=2)
+
     shutdown_grace_s: float = 10.0
     web_client_dir: Path = Path(__file__).resolve().parent.parent / "web_client"
 

@@ -33,6 +33,7 @@ from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
+from app.outcomes import router as outcomes_router
 from app.presence import PresenceTracker
 from app.realtime import FrameRouter, serve_socket
 from app.referrals import router as referral_router
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referral_router.api)
     app.include_router(overview.api)
     app.include_router(risk_router.api)
+    app.include_router(outcomes_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 

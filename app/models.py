@@ -6,6 +6,7 @@ from app.db import Base
 from app.escalation.models import ConversationStaff, Escalation, Whisper
 from app.identity.models import Seeker, StaffToken, StaffUser
 from app.jobs import Lease
+from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
@@ -20,6 +21,7 @@ __all__ = [
     "HelplineEntry",
     "Lease",
     "Message",
+    "Outcome",
     "Presence",
     "Referral",
     "RiskAssessment",

@@ -6,6 +6,9 @@ messages, the staff whispers, the volunteer's wrap-up note, and a reason typed w
 conversation row (times, language, level, who ended it), escalations, referrals, risk
 answers and the audit trail stay, for outcome figures and reviews.
 
+Seekers' feedback comments (``app/outcomes``) go too, ``RETENTION_DAYS`` after the start of
+the week their chat ended in; the answers' numbers stay.
+
 A conversation whose escalation is unresolved or whose referral is still open keeps its text
 until that is settled: a supervisor may still need to read it.
 
@@ -29,6 +32,7 @@ from app.db import UnitOfWork, utcnow
 from app.escalation import views as escalation_views
 from app.escalation.models import Whisper
 from app.jobs import Job
+from app.outcomes import service as outcomes_service
 from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
 
@@ -123,6 +127,10 @@ async def run(runtime: Runtime) -> int:
             break
         done += n
         await asyncio.sleep(0)  # let the writers queued behind this batch go first
+    async with runtime.db.unit_of_work() as uow:
+        done += await outcomes_service.forget_comments(
+            uow, today=utcnow().date(), retention_days=settings.retention_days
+        )
     return done
 
 

@@ -2,7 +2,8 @@
 //
 // Privacy rules kept here:
 //   - localStorage holds ONLY the seeker token and its expiry (never message text);
-//   - the interface language lives in sessionStorage and is gone with the tab;
+//   - the interface language lives in sessionStorage and is gone with the tab, and so does
+//     the start mood (a number 1-5 and the conversation id, until the answers are sent);
 //   - Quick exit (button or Esc) wipes both, closes the socket and replaces this page.
 
 import { Connection, Status } from "./protocol.js";
@@ -13,6 +14,7 @@ import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from 
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
 const TOKEN_KEY = "peerline.seeker";
 const LANG_KEY = "peerline.lang";
+const MOOD_KEY = "peerline.mood";
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_HIDE_MS = 6000;
@@ -34,6 +36,8 @@ const state = {
   lastQueueStatus: null,
   /** "A supervisor joined" notes shown (a resume tells them again). */
   joinedSeen: new Set(),
+  /** A volunteer took this conversation: only then are the feedback questions asked. */
+  hadVolunteer: false,
 };
 
 /** Show a screen; the chat screen gets an app-like, full-height layout. */
@@ -271,6 +275,7 @@ function onAuthenticated(frame) {
     if (firstTime) {
       resetChat();
       state.peerAlias = active.peer_alias || "";
+      restoreStartMood(active.conversation_id);
       setStatus(active.status === "active" ? "active" : "waiting");
       const chosen = chosenLanguage();
       if (chosen && active.language !== chosen) {
@@ -288,6 +293,7 @@ function onAuthenticated(frame) {
   if (state.joinOnAuth) {
     state.joinOnAuth = false;
     resetChat();
+    askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
     state.conn.send({ type: "queue.join" });
@@ -321,6 +327,7 @@ function onUnauthorized() {
 
 function setStatus(status) {
   state.status = status;
+  if (status === "active") state.hadVolunteer = true;
   $("queue-card").hidden = status !== "waiting";
   $("chat-header").hidden = status !== "active";
   // Writable once the conversation exists (the join is answered): a message typed before
@@ -368,7 +375,9 @@ function resetChat() {
   state.readSentSeq = 0;
   state.lastQueueStatus = null;
   state.joinedSeen.clear();
+  state.hadVolunteer = false;
   $("typing").hidden = true;
+  $("mood-start").hidden = true;
 }
 
 function renderPeer() {
@@ -519,6 +528,7 @@ function onFrame(frame) {
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.lastQueueStatus = frame;
+      bindStartMood(frame.conversation_id);
       if (state.status !== "active") setStatus("waiting");
       renderQueueStatus();
       if (first && document.activeElement === document.body) $("composer-text").focus();
@@ -529,6 +539,7 @@ function onFrame(frame) {
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.peerAlias = frame.peer_alias || "";
+      bindStartMood(frame.conversation_id);
       setStatus("active");
       announce("sr-alert", t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
       appendSystemNote(t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
@@ -636,10 +647,13 @@ function showEnded() {
   state.status = "ended";
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
-  $("feedback-form").hidden = false;
+  $("mood-start").hidden = true;
+  $("feedback-form").hidden = !state.hadVolunteer;
   $("feedback-form").reset();
+  $("feedback-error").textContent = "";
   $("feedback-thanks").hidden = true;
   $("feedback-worse").hidden = true;
+  $("feedback-low").hidden = true;
   showScreen("ended");
 }
 
@@ -662,6 +676,7 @@ $("new-chat").addEventListener("click", () => {
   resetChat();
   const session = loadSession();
   if (state.conn && state.conn.status === Status.OPEN) {
+    askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
     state.conn.send({ type: "queue.join" });
@@ -674,13 +689,98 @@ $("new-chat").addEventListener("click", () => {
   }
 });
 
-// Feedback stays on this device for now: there is no endpoint to receive it yet.
-$("feedback-form").addEventListener("submit", (event) => {
+// ---- how the seeker feels, and the answers at the end ---------------------------------------
+// The start mood stays in this tab (sessionStorage, gone with it and wiped by quick exit)
+// and travels only with the answers at the end: the server never holds it beside the chat.
+
+function readMood() {
+  try { return JSON.parse(sessionStorage.getItem(MOOD_KEY) || "null"); } catch { return null; }
+}
+
+function writeMood(record) {
+  try {
+    if (record) sessionStorage.setItem(MOOD_KEY, JSON.stringify(record));
+    else sessionStorage.removeItem(MOOD_KEY);
+  } catch { /* private mode: the question is simply asked without being kept */ }
+}
+
+/** A new chat: ask how the seeker feels (once, optional). */
+function askStartMood() {
+  writeMood({ conversation_id: null, mood: null, open: true });
+  $("mood-start").reset();
+  $("mood-start").hidden = false;
+}
+
+/** The conversation now has an id: the mood asked for it belongs to it. */
+function bindStartMood(conversationId) {
+  const record = readMood();
+  if (record && !record.conversation_id) writeMood({ ...record, conversation_id: conversationId });
+}
+
+/** After a reload: the question is still open, or answered, for this conversation. */
+function restoreStartMood(conversationId) {
+  const record = readMood();
+  const mine = record && (record.conversation_id === conversationId || !record.conversation_id);
+  $("mood-start").hidden = !(mine && record.open);
+  if (mine && !record.conversation_id) writeMood({ ...record, conversation_id: conversationId });
+}
+
+function startMood() {
+  const record = readMood();
+  return record && record.conversation_id === state.conversationId && Number.isInteger(record.mood) ? record.mood : null;
+}
+
+function closeStartMood(mood) {
+  const record = readMood() || { conversation_id: state.conversationId };
+  writeMood({ ...record, mood, open: false });
+  $("mood-start").hidden = true;
+  $("composer-text").focus();
+}
+
+$("mood-start").addEventListener("change", (event) => {
+  const mood = Number(event.target.value);
+  if (!Number.isInteger(mood)) return;
+  closeStartMood(mood);
+  announce("sr-alert", t("mood.thanks"));
+});
+$("mood-start-skip").addEventListener("click", () => closeStartMood(null));
+
+function choice(form, name) {
+  const value = form.get(name);
+  return value === null || value === "" ? null : String(value);
+}
+
+$("feedback-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData($("feedback-form"));
+  const moodEnd = choice(form, "mood_end") === null ? null : Number(form.get("mood_end"));
+  const moodStart = startMood();
+  const body = {
+    conversation_id: state.conversationId,
+    mood_start: moodStart,
+    mood_end: moodEnd,
+    heard: choice(form, "heard"),
+    come_back: choice(form, "come_back"),
+    comment: String(form.get("comment") || "").trim() || null,
+  };
+  const error = $("feedback-error");
+  if ([body.mood_start, body.mood_end, body.heard, body.come_back, body.comment].every((v) => v === null)) {
+    bind(error, "feedback.choose_one");
+    return;
+  }
+  const token = state.conn?.token || loadSession()?.token;
+  const answer = await api("/api/v1/outcomes", { method: "POST", body, token });
+  if (!answer.ok && answer.data?.error?.code !== "outcome_recorded") {
+    bind(error, "feedback.error");
+    return;
+  }
+  error.textContent = "";
+  writeMood(null);
   $("feedback-form").hidden = true;
   $("feedback-thanks").hidden = false;
-  $("feedback-worse").hidden = form.get("feel") !== "worse";
+  const worse = moodEnd !== null && moodStart !== null && moodEnd < moodStart;
+  $("feedback-worse").hidden = !worse;
+  $("feedback-low").hidden = worse || moodEnd === null || moodEnd > 2;
   $("feedback-thanks").focus?.();
 });
 

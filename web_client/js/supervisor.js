@@ -608,6 +608,64 @@ function renderOverview() {
   $("overview").replaceChildren(...rows);
   $("overview-as-of").textContent = data.as_of ? t("overview.as_of", { time: formatTime(data.as_of) }) : "";
   $("overview-panel").hidden = false;
+  renderOutcomes(data.outcomes);
+}
+
+// ---- seekers' feedback: aggregates only (docs/protocol.md, Feedback and outcomes) -------------
+
+function percent(share) {
+  return Math.round(share * 100);
+}
+
+function outcomeCells(row) {
+  const dash = "–";
+  const moods = row.mood_start?.mean != null || row.mood_end?.mean != null
+    ? `${row.mood_start?.mean ?? dash} → ${row.mood_end?.mean ?? dash}`
+    : dash;
+  const change = row.mood_change?.mean != null
+    ? t("outcomes.change_value", { mean: (row.mood_change.mean > 0 ? "+" : "") + row.mood_change.mean, percent: percent(row.mood_change.better_share) })
+    : dash;
+  const share = (m) => (m?.yes_share != null ? t("outcomes.share", { percent: percent(m.yes_share), n: m.n }) : dash);
+  return [
+    String(row.chats),
+    t("outcomes.rate", { count: row.responses, percent: percent(row.response_rate) }),
+    moods,
+    change,
+    share(row.heard),
+    share(row.come_back),
+  ];
+}
+
+function outcomeRow(label, row, key) {
+  const tr = el("tr", { attrs: { "data-group": key } });
+  tr.append(el("th", { text: label, attrs: { scope: "row" } }));
+  for (const cell of outcomeCells(row)) tr.append(el("td", { text: cell }));
+  return tr;
+}
+
+function renderOutcomes(outcomes) {
+  if (!outcomes || typeof outcomes !== "object") {
+    $("outcomes-panel").hidden = true;
+    return;
+  }
+  const rows = [];
+  if (outcomes.overall) rows.push(outcomeRow(t("outcomes.overall"), outcomes.overall, "overall"));
+  for (const [language, row] of Object.entries(outcomes.by_language || {})) {
+    rows.push(outcomeRow(t("outcomes.language", { language: tOr(`lang.${language}`, language) }), row, `language:${language}`));
+  }
+  for (const [bucket, row] of Object.entries(outcomes.by_risk || {})) {
+    rows.push(outcomeRow(t("outcomes.risk", { bucket: tOr(`outcomes.bucket.${bucket}`, bucket) }), row, `risk:${bucket}`));
+  }
+  for (const row of outcomes.by_week || []) {
+    rows.push(outcomeRow(t("outcomes.week", { week: row.week }), row, `week:${row.week}`));
+  }
+  $("outcomes-rows").replaceChildren(...rows);
+  $("outcomes-empty").hidden = rows.length > 0;
+  $("outcomes-rows").closest(".table-wrap").hidden = rows.length === 0;
+  $("outcomes-scope").textContent = t("outcomes.scope", {
+    from: outcomes.from_week, to: outcomes.to_week, min: outcomes.min_group, withheld: outcomes.withheld_chats ?? 0,
+  });
+  $("outcomes-panel").hidden = false;
 }
 
 $("overview-refresh").addEventListener("click", loadOverview);

@@ -1,0 +1,164 @@
+"""Issue #18 in the browser: the seeker's feedback (stored anonymously, seen by supervisors
+only as groups). Screenshots in docs/screenshots at 360x740 and 1280x800."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    PHONE,
+    Watch,
+    chat_in_progress,
+    device,
+    shot,
+    supervisor_logs_in,
+)
+
+from app.outcomes import policy
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def _db(server: LiveServer) -> sqlite3.Connection:
+    return sqlite3.connect(server.directory / "t.db", timeout=10)
+
+
+def _four_more_chats_two_weeks_ago(server: LiveServer) -> None:
+    """Set-up: the real chat and four copies of it ended two weeks ago, each answered, so the
+    desk has one released cell of five to show."""
+    then = datetime.now(UTC) - timedelta(days=14)
+    stamp = then.replace(tzinfo=None).isoformat(sep=" ")
+    with _db(server) as db:
+        (cid,) = db.execute("SELECT id FROM conversations WHERE status = 'ended'").fetchone()
+        db.execute("UPDATE conversations SET ended_at = ? WHERE id = ?", (stamp, cid))
+        db.execute("UPDATE outcomes SET week_start = ?", (policy.week_start(then).isoformat(),))
+        columns = [row[1] for row in db.execute("PRAGMA table_info(conversations)")]
+        others = ", ".join(c for c in columns if c != "id")
+        for mood in (1, 3, 3, 2):
+            db.execute(
+                f"INSERT INTO conversations (id, {others}) SELECT ?, {others} "
+                "FROM conversations WHERE id = ?",
+                (uuid.uuid4().hex, cid),
+            )
+            db.execute(
+                "INSERT INTO outcomes (id, week_start, language, risk_bucket, mood_start, "
+                "mood_end, heard, come_back, comment) VALUES (?, ?, 'en', 'none', ?, ?, "
+                "'yes', 'unsure', NULL)",
+                (uuid.uuid4().hex, policy.week_start(then).isoformat(), mood, mood + 1),
+            )
+
+
+def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        card = seeker.locator("#mood-start")
+        expect(card).to_be_visible()
+        expect(card.locator("legend")).to_have_text(EN["mood.start_question"])
+        axe.check(seeker, "seeker chat with the start mood")
+        shot(seeker, docs_shots, "feedback-start-mood-phone")
+        card.locator('label:has(input[value="2"])').click()
+        expect(card).to_be_hidden()
+        # A reload keeps the answer in this tab (and asks nothing again).
+        seeker.reload()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        expect(card).to_be_hidden()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        form = seeker.locator("#feedback-form")
+        expect(form).to_be_visible()
+        expect(seeker.locator("#feedback-comment-warning")).to_have_text(
+            EN["feedback.comment_warning"]
+        )
+        form.locator('label:has(input[name="mood_end"][value="4"])').click()
+        form.locator('input[name="heard"][value="yes"]').check()
+        form.locator('input[name="come_back"][value="unsure"]').check()
+        seeker.locator("#feedback-comment").fill("It helped to say it out loud.")
+        axe.check(seeker, "seeker feedback form")
+        shot(seeker, docs_shots, "feedback-end-phone", full_page=True)
+        seeker.locator("#feedback-form button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_focused()
+        expect(seeker.locator("#feedback-worse")).to_be_hidden()
+        expect(seeker.locator("#feedback-low")).to_be_hidden()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+
+    with _db(server) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute("SELECT * FROM outcomes")]
+        (cid,) = db.execute("SELECT id FROM conversations WHERE status = 'ended'").fetchone()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["mood_start"], row["mood_end"], row["heard"], row["come_back"]) == (
+        2,
+        4,
+        "yes",
+        "unsure",
+    )
+    assert row["comment"] == "It helped to say it out loud."
+    assert cid not in {str(v) for v in row.values()}
+
+    _four_more_chats_two_weeks_ago(server)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        with device(browser, watch, viewport) as (_, desk):
+            supervisor_logs_in(desk, server)
+            panel = desk.locator("#outcomes-panel")
+            expect(panel).to_be_visible()
+            overall = panel.locator('tr[data-group="overall"]')
+            expect(overall.locator("td").first).to_have_text("5")
+            expect(overall.locator("td").nth(1)).to_have_text("5 (100%)")
+            expect(overall.locator("td").nth(3)).to_contain_text("+1")
+            axe.check(desk, f"supervisor desk outcomes {name}")
+            panel.scroll_into_view_if_needed()
+            shot(desk, docs_shots, f"feedback-desk-{name}")
+    watch.check()
+
+
+def test_the_feedback_questions_in_hindi(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        card = page.locator("#mood-start")
+        expect(card.locator("legend")).to_have_text(HI["mood.start_question"])
+        expect(card.locator(".mood__word").first).to_have_text(HI["mood.1"])
+        shot(page, docs_shots, "feedback-start-mood-hi-phone")
+        page.locator("#mood-start-skip").click()
+        expect(card).to_be_hidden()
+        expect(page.locator("#composer-text")).to_be_focused()
+    watch.check()

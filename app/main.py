@@ -44,6 +44,7 @@ from app.risk.cues import CueMatcher
 from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
 from app.runtime import Runtime
+from app.wellbeing import router as wellbeing_router
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(overview.api)
     app.include_router(risk_router.api)
     app.include_router(outcomes_router.api)
+    app.include_router(wellbeing_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 

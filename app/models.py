@@ -10,6 +10,7 @@ from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
+from app.wellbeing.models import Debrief
 
 metadata = Base.metadata
 
@@ -17,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "Conversation",
     "ConversationStaff",
+    "Debrief",
     "Escalation",
     "HelplineEntry",
     "Lease",

@@ -6,7 +6,8 @@ messages, the staff whispers, the volunteer's wrap-up note, and a reason typed w
 conversation row (times, language, level, who ended it), escalations, referrals, risk
 answers and the audit trail stay, for outcome figures and reviews.
 
-Seekers' feedback comments (``app/outcomes``) go too, ``RETENTION_DAYS`` after the start of
+Volunteers' debrief notes (``app/wellbeing``) go ``RETENTION_DAYS`` after they were
+written; seekers' feedback comments (``app/outcomes``) go too, ``RETENTION_DAYS`` after the start of
 the week their chat ended in; the answers' numbers stay.
 
 A conversation whose escalation is unresolved or whose referral is still open keeps its text
@@ -35,6 +36,7 @@ from app.jobs import Job
 from app.outcomes import service as outcomes_service
 from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
+from app.wellbeing import service as wellbeing_service
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -130,6 +132,9 @@ async def run(runtime: Runtime) -> int:
     async with runtime.db.unit_of_work() as uow:
         done += await outcomes_service.forget_comments(
             uow, today=utcnow().date(), retention_days=settings.retention_days
+        )
+        done += await wellbeing_service.forget_notes(
+            uow, before=utcnow() - timedelta(days=settings.retention_days)
         )
     return done
 

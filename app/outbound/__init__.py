@@ -9,7 +9,8 @@ decided in one place:
 - its cues, assessments and whispers: its staff;
 - escalation and referral updates: the conversation's volunteer, supervisors and admins
   (never every volunteer: they carry free-text reasons);
-- pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
+- pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named;
+- a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from app.outbound.channels import (
 )
 from app.referrals.events import ReferralCard, ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.wellbeing.events import DebriefSubmitted
 
 Delivery = tuple[str, Event]
 
@@ -221,6 +223,11 @@ def _referral_updated(e: ReferralUpdated) -> list[Delivery]:
     return _conversation_staff(e.volunteer_id, event)
 
 
+def _debrief(e: DebriefSubmitted) -> list[Delivery]:
+    channel = SUPERVISORS_CHANNEL if e.supervisor_id is None else user_channel(e.supervisor_id)
+    return [(channel, Event("debrief.received", frames.debrief_received(e)))]
+
+
 AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     MessageStored: _message,
     MessagesRead: _read,
@@ -243,6 +250,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     WhisperWritten: _whisper,
     ReferralCard: _card,
     ReferralUpdated: _referral_updated,
+    DebriefSubmitted: _debrief,
 }
 
 

@@ -17,6 +17,7 @@ from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, T
 from app.escalation.events import EscalationView, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
+from app.wellbeing.events import DebriefSubmitted
 
 # Frame type -> who gets it. Kept in the order of docs/protocol.md.
 FRAMES: dict[str, str] = {
@@ -49,6 +50,7 @@ FRAMES: dict[str, str] = {
     "referral.updated": "the conversation's volunteer, supervisors and admins",
     "staff.alert": "staff (nobody_on_call, quick_exit) or the supervisors alerted (method_cue)",
     "volunteer.cooldown": "the volunteer",
+    "debrief.received": "the supervisor who handled the escalation (else supervisors, admins)",
 }
 
 
@@ -452,6 +454,22 @@ def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:
             "conversation_id": conversation_id,
             "until": until,
             "debrief": True,
+        }
+    )
+
+
+def debrief_received(event: DebriefSubmitted) -> str:
+    return dumps(
+        {
+            "type": "debrief.received",
+            "debrief_id": event.debrief_id,
+            "conversation_id": event.conversation_id,
+            "volunteer_alias": event.volunteer_alias,
+            "level": event.level,
+            "feeling": event.feeling,
+            "wants": event.wants,
+            "note": event.note,
+            "created_at": event.created_at,
         }
     )
 

@@ -162,3 +162,72 @@ def test_the_feedback_questions_in_hindi(
         expect(card).to_be_hidden()
         expect(page.locator("#composer-text")).to_be_focused()
     watch.check()
+
+
+def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("high")
+        risk.locator(".js-concern-reason").fill("talks of a plan for tonight")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(volunteer.locator("#cooldown")).to_be_visible()
+        volunteer.locator("#debrief-open").click()
+        dialog = volunteer.locator("#debrief-dialog")
+        expect(dialog).to_be_visible()
+        dialog.locator("button[type=submit]").click()
+        expect(volunteer.locator("#debrief-error")).to_have_text(EN["debrief.choose_feeling"])
+        dialog.locator('input[name="feeling"][value="unsettled"]').check()
+        dialog.locator('input[name="wants"][value="talk"]').check()
+        volunteer.locator("#debrief-note").fill("I keep thinking about how quiet it went.")
+        axe.check(volunteer, "volunteer debrief dialog")
+        shot(volunteer, docs_shots, "debrief-form-desktop")
+        dialog.locator("button[type=submit]").click()
+        expect(dialog).to_be_hidden()
+        expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
+        expect(volunteer.locator("#debrief-open")).to_be_hidden()
+        mine = volunteer.locator("#activity-panel")
+        expect(mine.locator('tr[data-field="high_risk_chats"] td').first).to_have_text("1")
+        expect(mine.locator('tr[data-field="debriefs"] td').first).to_have_text("1")
+
+        item = desk.locator("#debriefs .debrief")
+        expect(item).to_have_count(1)
+        expect(item).to_contain_text(EN["debrief.feeling.unsettled"])
+        expect(item).to_contain_text(EN["debrief.want.talk"])
+        expect(item).to_contain_text("how quiet it went")
+        team = desk.locator("#team-rows tr").first
+        expect(team.locator("td").nth(2)).to_have_text("1")  # high-risk chats, 30 days
+        expect(team.locator("td").nth(4)).to_have_text("1")  # open debriefs
+        axe.check(desk, "supervisor desk with a debrief")
+        desk.locator("#debriefs-panel").scroll_into_view_if_needed()
+        shot(desk, docs_shots, "debrief-desk-desktop")
+        with device(browser, watch, PHONE) as (_, phone_desk):
+            supervisor_logs_in(phone_desk, server)
+            expect(phone_desk.locator("#debriefs .debrief")).to_have_count(1)
+            phone_desk.locator("#debriefs-panel").scroll_into_view_if_needed()
+            shot(phone_desk, docs_shots, "debrief-desk-phone")
+        item.locator("button").click()
+        expect(desk.locator("#debriefs .debrief")).to_have_count(0)
+        expect(desk.locator("#debriefs-empty")).to_be_visible()
+        expect(team.locator("td").nth(4)).to_have_text("0")
+
+        volunteer.set_viewport_size(PHONE)
+        mine.scroll_into_view_if_needed()
+        shot(volunteer, docs_shots, "volunteer-activity-phone")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

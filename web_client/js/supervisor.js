@@ -68,8 +68,10 @@ function start(session) {
   loadReferrals();
   loadOverview();
   loadCueMarks();
+  loadDebriefs();
+  loadTeam();
   clearInterval(state.overviewTimer);
-  state.overviewTimer = setInterval(loadOverview, 30_000);
+  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); }, 30_000);
 }
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
@@ -611,6 +613,80 @@ function renderOverview() {
   renderOutcomes(data.outcomes);
 }
 
+// ---- volunteers' debriefs and activity (docs/protocol.md, Supervision and wellbeing) ---------
+
+async function loadDebriefs() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/debriefs?status=open", { token: state.session.access_token });
+  if (!answer.ok || !Array.isArray(answer.data?.debriefs)) {
+    $("debriefs-panel").hidden = true;
+    return;
+  }
+  state.debriefs = answer.data.debriefs;
+  renderDebriefs();
+}
+
+function renderDebrief(debrief) {
+  const item = el("li", { class: "debrief card", attrs: { "data-debrief-id": debrief.debrief_id } });
+  item.append(el("p", { class: "debrief__who", text: t("debrief.desk_item", {
+    name: debrief.volunteer_alias || "?", level: tOr(`level.${debrief.level}`, debrief.level), time: formatTime(debrief.created_at),
+  }) }));
+  item.append(el("p", { text: t("debrief.desk_feeling", { feeling: tOr(`debrief.feeling.${debrief.feeling}`, debrief.feeling) }) }));
+  if (debrief.wants?.length) {
+    const wants = debrief.wants.map((w) => tOr(`debrief.want.${w}`, w)).join("; ");
+    item.append(el("p", { text: t("debrief.desk_wants", { wants }) }));
+  }
+  if (debrief.note) item.append(el("p", { class: "debrief__note", text: debrief.note }));
+  const seen = el("button", { class: "button button--secondary button--small", i18n: "debrief.desk_seen", attrs: { type: "button" } });
+  seen.addEventListener("click", () => markDebriefSeen(debrief.debrief_id));
+  item.append(seen);
+  return item;
+}
+
+function renderDebriefs() {
+  const list = state.debriefs || [];
+  $("debriefs").replaceChildren(...list.map(renderDebrief));
+  $("debriefs-empty").hidden = list.length > 0;
+  $("debriefs-count").hidden = list.length === 0;
+  $("debriefs-count").textContent = String(list.length);
+  $("debriefs-panel").hidden = false;
+}
+
+async function markDebriefSeen(id) {
+  const answer = await api(`/api/v1/debriefs/${encodeURIComponent(id)}/seen`, { method: "POST", token: state.session.access_token });
+  bind($("debriefs-status"), answer.ok ? "debrief.desk_marked" : "risk.failed");
+  loadDebriefs();
+  loadTeam();
+}
+
+$("debriefs-refresh").addEventListener("click", loadDebriefs);
+
+async function loadTeam() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/volunteers/activity", { token: state.session.access_token });
+  if (!answer.ok || !Array.isArray(answer.data?.volunteers)) {
+    $("team-panel").hidden = true;
+    return;
+  }
+  state.team = answer.data.volunteers;
+  renderTeam();
+}
+
+function renderTeam() {
+  const rows = (state.team || []).map((v) => {
+    const row = el("tr", { attrs: { "data-volunteer-id": v.volunteer_id } });
+    row.append(el("th", { text: v.alias || "?", attrs: { scope: "row" } }));
+    const week = v.windows?.["7d"] || {};
+    const month = v.windows?.["30d"] || {};
+    for (const value of [week.chats, week.hours, month.high_risk_chats, month.debriefs, v.open_debriefs]) {
+      row.append(el("td", { text: value === undefined || value === null ? "–" : String(value) }));
+    }
+    return row;
+  });
+  $("team-rows").replaceChildren(...rows);
+  $("team-panel").hidden = false;
+}
+
 // ---- seekers' feedback: aggregates only (docs/protocol.md, Feedback and outcomes) -------------
 
 function percent(share) {
@@ -689,6 +765,11 @@ function onFrame(frame) {
         bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");
       }
       return;
+    case "debrief.received":
+      loadDebriefs();
+      loadTeam();
+      announce("sr-alert", t("debrief.desk_new"));
+      return;
     case "staff.alert":
       showStaffAlert(frame, { onOpen: openConversation });
       return;
@@ -746,6 +827,7 @@ onLanguageChange(() => {
     $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
     loadReferrals();
     renderOverview();
+    if (state.debriefs) renderDebriefs();
   }
   state.originalTitle = document.title;
 });

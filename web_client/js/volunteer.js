@@ -52,6 +52,7 @@ function start(session) {
   conn.addEventListener("sendfailed", (event) => state.chats.get(event.detail.conversation_id)?.log.failed(event.detail.client_msg_id));
   conn.addEventListener("frame", (event) => onFrame(event.detail));
   loadAccount();
+  loadActivity();
 }
 
 /** The account as the server has it: offer only the chats at once it allows. */
@@ -747,7 +748,11 @@ function onCooldown(frame) {
   const until = Date.parse(frame.until);
   if (Number.isNaN(until)) return;
   state.cooldownUntil = until;
+  state.debriefFor = frame.debrief ? frame.conversation_id : null;
+  $("debrief-open").hidden = !state.debriefFor;
+  $("debrief-status").textContent = "";
   $("cooldown").hidden = false;
+  loadActivity();
   renderCooldown();
   clearInterval(state.cooldownTimer);
   state.cooldownTimer = setInterval(renderCooldown, 15_000);
@@ -767,6 +772,74 @@ function renderCooldown() {
 }
 
 $("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = true; });
+
+// ---- debrief and my activity (docs/protocol.md, Supervision and volunteer wellbeing) --------
+
+$("debrief-open").addEventListener("click", () => {
+  $("debrief-form").reset();
+  $("debrief-error").textContent = "";
+  $("debrief-dialog").showModal();
+});
+$("debrief-cancel").addEventListener("click", () => $("debrief-dialog").close());
+$("debrief-form").addEventListener("change", () => { $("debrief-error").textContent = ""; });
+
+$("debrief-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData($("debrief-form"));
+  const feeling = form.get("feeling");
+  if (!feeling) {
+    bind($("debrief-error"), "debrief.choose_feeling");
+    $("debrief-form").querySelector('input[name="feeling"]').focus();
+    return;
+  }
+  const body = {
+    conversation_id: state.debriefFor,
+    feeling,
+    wants: form.getAll("wants"),
+    note: String(form.get("note") || $("debrief-note").value || "").trim() || null,
+  };
+  const answer = await api("/api/v1/debriefs", { method: "POST", body, token: state.session.access_token });
+  const code = answer.data?.error?.code;
+  if (!answer.ok && code !== "debrief_given") {
+    bind($("debrief-error"), "debrief.failed");
+    return;
+  }
+  $("debrief-dialog").close();
+  bind($("debrief-status"), answer.ok ? "debrief.sent" : "debrief.already");
+  $("debrief-open").hidden = true;
+  $("debrief-status").focus?.();
+  loadActivity();
+});
+
+const ACTIVITY_ROWS = [
+  ["chats", "activity.chats"],
+  ["hours", "activity.hours"],
+  ["high_risk_chats", "activity.high_risk"],
+  ["debriefs", "activity.debriefs"],
+];
+
+async function loadActivity() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/me/activity", { token: state.session.access_token });
+  if (!answer.ok || !answer.data?.windows) {
+    $("activity-panel").hidden = true;
+    return;
+  }
+  state.activity = answer.data;
+  renderActivity();
+}
+
+function renderActivity() {
+  const windows = state.activity?.windows;
+  if (!windows) return;
+  $("activity-rows").replaceChildren(...ACTIVITY_ROWS.map(([field, key]) => {
+    const row = el("tr", { attrs: { "data-field": field } });
+    row.append(el("th", { i18n: key, attrs: { scope: "row" } }));
+    row.append(el("td", { text: String(windows["7d"][field]) }), el("td", { text: String(windows["30d"][field]) }));
+    return row;
+  }));
+  $("activity-panel").hidden = false;
+}
 
 // ---- frames --------------------------------------------------------------------------------
 
@@ -938,6 +1011,7 @@ onLanguageChange(() => {
     loadPhrases(chat);
   }
   if (state.cooldownUntil) renderCooldown();
+  renderActivity();
   if (state.session) $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
 });
 

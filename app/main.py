@@ -44,6 +44,8 @@ from app.risk.cues import CueMatcher
 from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
 from app.runtime import Runtime
+from app.safety_plan import router as safety_plan_router
+from app.safety_plan.plan import load_plan
 from app.wellbeing import router as wellbeing_router
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,15 @@ SECURITY_HEADERS = {
 
 def build_frame_router() -> FrameRouter:
     frames = FrameRouter()
-    for domain in (chat_router, matching_router, risk_router, escalation_router, referral_router):
+    domains = (
+        chat_router,
+        matching_router,
+        risk_router,
+        escalation_router,
+        referral_router,
+        safety_plan_router,
+    )
+    for domain in domains:
         frames.include(domain.frames)
     return frames
 
@@ -239,6 +249,7 @@ def load_clinical_data() -> None:
     load_policy()
     load_directory()
     load_texts()
+    load_plan()
     CueMatcher.default()
 
 

@@ -10,6 +10,7 @@ from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
+from app.safety_plan.models import SafetyPlan
 from app.wellbeing.models import Debrief
 
 metadata = Base.metadata
@@ -27,6 +28,7 @@ __all__ = [
     "Presence",
     "Referral",
     "RiskAssessment",
+    "SafetyPlan",
     "Seeker",
     "StaffToken",
     "StaffUser",

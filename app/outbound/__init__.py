@@ -5,7 +5,8 @@ commit, ``app.db`` hands the events here. ``deliveries`` maps each event type to
 audience (the channels below) and its frame (``app.outbound.frames``), so who hears what is
 decided in one place:
 
-- a conversation's messages, reads, typing, ending, joins and helpline cards: everyone in it;
+- a conversation's messages, reads, typing, ending, joins, helpline cards and safety plan:
+  everyone in it;
 - its cues, assessments and whispers: its staff;
 - escalation and referral updates: the conversation's volunteer, supervisors and admins
   (never every volunteer: they carry free-text reasons);
@@ -48,6 +49,7 @@ from app.outbound.channels import (
 )
 from app.referrals.events import ReferralCard, ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.safety_plan.events import SafetyPlanChanged
 from app.wellbeing.events import DebriefSubmitted
 
 Delivery = tuple[str, Event]
@@ -223,6 +225,11 @@ def _referral_updated(e: ReferralUpdated) -> list[Delivery]:
     return _conversation_staff(e.volunteer_id, event)
 
 
+def _safety_plan(e: SafetyPlanChanged) -> list[Delivery]:
+    event = Event("safety_plan", frames.safety_plan(e.plan), e.plan.conversation_id)
+    return [(conversation_channel(e.plan.conversation_id), event)]
+
+
 def _debrief(e: DebriefSubmitted) -> list[Delivery]:
     channel = SUPERVISORS_CHANNEL if e.supervisor_id is None else user_channel(e.supervisor_id)
     return [(channel, Event("debrief.received", frames.debrief_received(e)))]
@@ -251,6 +258,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     ReferralCard: _card,
     ReferralUpdated: _referral_updated,
     DebriefSubmitted: _debrief,
+    SafetyPlanChanged: _safety_plan,
 }
 
 

@@ -17,6 +17,7 @@ from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, T
 from app.escalation.events import EscalationView, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
+from app.safety_plan.events import SafetyPlanView
 from app.wellbeing.events import DebriefSubmitted
 
 # Frame type -> who gets it. Kept in the order of docs/protocol.md.
@@ -50,6 +51,7 @@ FRAMES: dict[str, str] = {
     "referral.updated": "the conversation's volunteer, supervisors and admins",
     "staff.alert": "staff (nobody_on_call, quick_exit) or the supervisors alerted (method_cue)",
     "volunteer.cooldown": "the volunteer",
+    "safety_plan": "everyone in the conversation",
     "debrief.received": "the supervisor who handled the escalation (else supervisors, admins)",
 }
 
@@ -454,6 +456,24 @@ def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:
             "conversation_id": conversation_id,
             "until": until,
             "debrief": True,
+        }
+    )
+
+
+def safety_plan(plan: SafetyPlanView) -> str:
+    return dumps(
+        {
+            "type": "safety_plan",
+            "conversation_id": plan.conversation_id,
+            "plan_id": plan.plan_id,
+            "template": plan.template,
+            "language": plan.language,
+            "intro": plan.intro,
+            "steps": plan.steps,
+            "helplines": plan.helplines,
+            "revision": plan.revision,
+            "updated_at": plan.updated_at,
+            "updated_by_role": plan.updated_by_role,
         }
     )
 

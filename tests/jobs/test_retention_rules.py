@@ -164,3 +164,34 @@ async def test_retention_deletes_old_text_in_bounded_batches_and_keeps_what_must
             assert rows[kept] == (False, "feeling better", "talked about exams", 3, 1)
     finally:
         await engine.dispose()
+
+
+async def test_retention_deletes_the_safety_plan_with_the_messages(database_url):
+    from app.safety_plan.models import SafetyPlan
+
+    engine = create_engine(database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        old = await conversation(db)
+        recent = await conversation(db, ended_at=NOW - timedelta(days=29))
+        async with db.unit_of_work() as uow:
+            for cid in (old, recent):
+                uow.session.add(
+                    SafetyPlan(
+                        conversation_id=cid, template_id="stanley-brown-v1", template_version=1,
+                        entries={"coping_alone": ["a walk"]}, helplines=["tele_manas"],
+                        opened_by="v", updated_by_role="seeker",
+                    )
+                )  # fmt: skip
+        while True:
+            async with db.unit_of_work() as uow:
+                if await delete_text_batch(uow, ended_before=CUTOFF, now=NOW, batch=500) == 0:
+                    break
+        plans = {r[0] for r in await sql(database_url, "SELECT conversation_id FROM safety_plans")}
+        assert old not in plans and recent in plans
+        deleted = await sql(
+            database_url, "SELECT text_deleted_at FROM conversations WHERE id = :c", c=old
+        )
+        assert deleted[0][0] is not None
+    finally:
+        await engine.dispose()

@@ -232,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk_router.api)
     app.include_router(outcomes_router.api)
     app.include_router(wellbeing_router.api)
+    app.include_router(safety_plan_router.api)
     mount_web_client(app, settings.web_client_dir)
     return app
 

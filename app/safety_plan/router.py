@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.access import Access, ConversationView
 from app.db import utcnow
+from app.deps import CurrentPrincipal, RuntimeDep
 from app.identity.models import Role
 from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
@@ -46,3 +51,16 @@ async def resume_plan(
     """Everyone resuming the conversation gets its safety plan again."""
     plan = await service.current(session, conversation)
     return [] if plan is None else [outbound_frames.safety_plan(plan)]
+
+
+api = APIRouter(prefix="/api/v1/conversations", tags=["safety plan"])
+
+
+@api.get("/{conversation_id}/safety-plan")
+async def read(
+    conversation_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """The conversation's plan, as the ``safety_plan`` frame carries it."""
+    async with runtime.db.unit_of_work() as uow:
+        plan = await service.read(uow, principal, conversation_id=conversation_id)
+    return asdict(plan)

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit
 from app.chat import access as chat_access
 from app.chat.access import OPEN_STATUSES, ConversationStatus, ConversationView
+from app.chat.models import Conversation
 from app.db import UnitOfWork
-from app.errors import Conflict, Forbidden
+from app.errors import Conflict, Forbidden, NotFound
+from app.identity.models import Role
 from app.identity.service import Principal
 from app.referrals import service as referral_service
 from app.referrals.directory import Directory
@@ -162,4 +164,29 @@ async def current(session: AsyncSession, conversation: ConversationView) -> Safe
     plan = await _plan(session, conversation.id)
     if plan is None:
         return None
+    return view(conversation, plan, await referral_service.current_directory(session))
+
+
+async def read(uow: UnitOfWork, principal: Principal, *, conversation_id: str) -> SafetyPlanView:
+    """The plan over REST: for the conversation's people, and for any supervisor or admin
+    (each such read is audited, as a transcript read is)."""
+    session = uow.session
+    if principal.role in (Role.supervisor, Role.admin):
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation")
+    else:
+        conversation, _ = await chat_access.get_for(session, principal, conversation_id)
+    plan = await _plan(session, conversation_id)
+    if plan is None:
+        raise NotFound("no safety plan in this conversation")
+    if principal.role in (Role.supervisor, Role.admin):
+        audit.record(
+            session,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="safety_plan.read",
+            conversation_id=conversation_id,
+            detail={"plan_id": plan.id},
+        )
     return view(conversation, plan, await referral_service.current_directory(session))

@@ -3,7 +3,9 @@ seen by a supervisor, back on resume, audited without the words."""
 
 from __future__ import annotations
 
-from tests.support import Server, WsClient, paired, sql
+import httpx
+
+from tests.support import Server, WsClient, new_seeker, paired, sql
 
 
 async def _level(v: WsClient, cid: str, level: str) -> None:
@@ -100,6 +102,21 @@ async def test_plan_is_opened_edited_by_both_and_resumed(server: Server, staff, 
     )
     await again.nothing("safety_plan", within=0.3)
 
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+
+        async def get(token: str) -> httpx.Response:
+            return await http.get(
+                f"/api/v1/conversations/{cid}/safety-plan",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+        mine = await get(seeker["seeker_token"])
+        assert mine.status_code == 200 and mine.json()["revision"] == 3
+        assert mine.json()["steps"] == back["steps"]
+        stranger = await new_seeker(server.base_url, "en")
+        assert (await get(stranger["seeker_token"])).status_code == 404
+        assert (await get(sup.token)).status_code == 200
+
     await again.send({"type": "conversation.end", "conversation_id": cid})
     await again.recv("conversation.ended")
     await again.send(
@@ -117,5 +134,6 @@ async def test_plan_is_opened_edited_by_both_and_resumed(server: Server, staff, 
         ("safety_plan.opened", "volunteer"),
         ("safety_plan.updated", "seeker"),
         ("safety_plan.updated", "volunteer"),
+        ("safety_plan.read", "supervisor"),
     ]
     assert "walk" not in str(audited) and "sister" not in str(audited)

@@ -231,3 +231,115 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
     watch.check()
+
+
+def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supervisor(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path, tmp_path: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        seeker.locator("#mood-start-skip").click()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(risk.locator(".js-plan")).to_be_hidden()
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("moderate")
+        risk.locator(".js-concern-reason").fill("feels trapped, no plan")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        risk.locator(".js-plan").click()
+        box = risk.locator(".js-plan-box")
+        expect(box).to_be_visible()
+        expect(box.locator(".plan-step")).to_have_count(6)
+        coping = box.locator('[data-step="coping_alone"]')
+        coping.locator("input").fill("Walk to the tea stall")
+        coping.locator("input").press("Enter")
+        expect(coping.locator(".plan-item__text")).to_have_text(["Walk to the tea stall"])
+        expect(coping.locator("input")).to_be_focused()
+
+        note = seeker.locator("#messages .system-note--plan")
+        expect(note).to_contain_text(EN["plan.opened_note"])
+        expect(seeker.locator("#open-plan")).to_be_visible()
+        note.locator("button").click()
+        dialog = seeker.locator("#plan-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator('[data-step="coping_alone"] .plan-item__text')).to_have_text(
+            ["Walk to the tea stall"]
+        )
+        expect(dialog.locator('[data-step="professionals"] a[href="tel:14416"]')).to_be_visible()
+        signs = dialog.locator('[data-step="warning_signs"]')
+        signs.locator("input").fill("Not sleeping")
+        signs.locator("button[type=submit]").click()
+        expect(box.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
+            ["Not sleeping"]
+        )
+        axe.check(seeker, "seeker safety plan dialog")
+        shot(seeker, docs_shots, "safety-plan-seeker-phone")
+        shot(volunteer, docs_shots, "safety-plan-volunteer-desktop")
+
+        with seeker.expect_download() as download_info:
+            dialog.locator(".js-save-plan").click()
+        download = download_info.value
+        assert download.suggested_filename == "my-plan.txt"
+        saved = tmp_path / "plan.txt"
+        download.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert "Not sleeping" in text and "Walk to the tea stall" in text and "14416" in text
+
+        seeker.evaluate("window.print = () => { window.__printed = true; }")
+        dialog.locator(".js-print-plan").click()
+        assert seeker.evaluate("window.__printed") is True
+        expect(seeker.locator("#plan-print .plan-item__text")).to_have_text(
+            ["Not sleeping", "Walk to the tea stall"]
+        )
+
+        # The supervisor acknowledges the moderate escalation and sees the plan, read-only.
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        escalation.locator(".js-open").click()
+        plan = desk.locator("#conv-plan")
+        expect(plan).to_be_visible()
+        expect(plan.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
+            ["Not sleeping"]
+        )
+        expect(plan.locator("input")).to_have_count(0)
+        plan.scroll_into_view_if_needed()
+        shot(desk, docs_shots, "safety-plan-desk-desktop")
+
+        # A reload brings the plan back; in Hindi the steps speak Hindi.
+        seeker.reload()
+        expect(seeker.locator("#open-plan")).to_be_visible()
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker.locator("#open-plan").click()
+        hindi = seeker.locator("#plan-dialog")
+        distractions = hindi.locator('[data-step="distractions"]')
+        distractions.locator("input").fill("लाइब्रेरी")
+        distractions.locator("input").press("Enter")
+        first = load_plan_title("hi")
+        expect(hindi.locator('[data-step="warning_signs"] h3')).to_have_text(first)
+        shot(seeker, docs_shots, "safety-plan-seeker-hi-phone")
+        seeker.keyboard.press("Tab")  # Esc is quick exit; close with the button
+        hindi.locator(".js-close-dialog").click()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        ended = seeker.locator("#ended-plan")
+        expect(ended).to_be_visible()
+        with device(browser, watch, PHONE) as (_, phone_desk):
+            supervisor_logs_in(phone_desk, server)
+            phone_desk.locator("#escalations .escalation .js-open").first.click()
+            expect(phone_desk.locator("#conv-plan")).to_be_visible()
+            phone_desk.locator("#conv-plan").scroll_into_view_if_needed()
+            shot(phone_desk, docs_shots, "safety-plan-desk-phone")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def load_plan_title(language: str) -> str:
+    from app.safety_plan.plan import load_plan
+
+    return str(load_plan().steps[0].render(language)["title"])

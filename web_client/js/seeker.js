@@ -9,6 +9,7 @@
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
+import { planText, renderPlan } from "./safetyplan.js";
 
 /** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
@@ -38,6 +39,8 @@ const state = {
   joinedSeen: new Set(),
   /** A volunteer took this conversation: only then are the feedback questions asked. */
   hadVolunteer: false,
+  /** The conversation's safety plan (the last `safety_plan` frame), in memory only. */
+  plan: null,
 };
 
 /** Show a screen; the chat screen gets an app-like, full-height layout. */
@@ -376,6 +379,8 @@ function resetChat() {
   state.lastQueueStatus = null;
   state.joinedSeen.clear();
   state.hadVolunteer = false;
+  state.plan = null;
+  $("open-plan").hidden = true;
   $("typing").hidden = true;
   $("mood-start").hidden = true;
 }
@@ -583,6 +588,10 @@ function onFrame(frame) {
       announce("sr-alert", text);
       return;
     }
+    case "safety_plan":
+      if (frame.conversation_id !== state.conversationId) return;
+      onPlan(frame);
+      return;
     case "referral.card":
       if (frame.conversation_id && frame.conversation_id !== state.conversationId) return;
       appendReferralCard(frame);
@@ -654,6 +663,8 @@ function showEnded() {
   $("feedback-thanks").hidden = true;
   $("feedback-worse").hidden = true;
   $("feedback-low").hidden = true;
+  $("ended-plan").hidden = !state.plan;
+  if ($("plan-dialog").open) renderSeekerPlan();
   showScreen("ended");
 }
 
@@ -687,6 +698,78 @@ $("new-chat").addEventListener("click", () => {
   } else {
     showScreen("welcome");
   }
+});
+
+// ---- the safety plan: filled in together, kept on this device only if the seeker saves it ------
+
+function onPlan(frame) {
+  const first = !state.plan || state.plan.plan_id !== frame.plan_id;
+  if (state.plan && frame.revision < state.plan.revision) return; // an older frame, late
+  state.plan = frame;
+  $("open-plan").hidden = false;
+  $("ended-plan").hidden = state.status !== "ended";
+  if (first && !$("messages").querySelector(".system-note--plan")) {
+    const note = el("li", { class: "system-note system-note--plan" });
+    note.append(el("span", { text: t("plan.opened_note") }));
+    const open = el("button", { class: "button button--secondary button--small js-open-plan", text: t("plan.open"), attrs: { type: "button" } });
+    open.addEventListener("click", openPlan);
+    note.append(open);
+    appendEvent(note);
+    announce("sr-alert", t("plan.opened_note"));
+  }
+  if ($("plan-dialog").open) renderSeekerPlan();
+}
+
+function planEditable() {
+  return Boolean(state.conn && (state.status === "waiting" || state.status === "active"));
+}
+
+function renderSeekerPlan() {
+  if (!state.plan) return;
+  renderPlan($("plan-body"), state.plan, {
+    idPrefix: "seeker-plan",
+    onChange: planEditable()
+      ? (step, items) => state.conn.send({ type: "safety_plan.update", conversation_id: state.conversationId, step, items })
+      : null,
+  });
+}
+
+function openPlan() {
+  if (!state.plan) return;
+  renderSeekerPlan();
+  openDialog($("plan-dialog"));
+  $("plan-title").setAttribute("tabindex", "-1");
+  $("plan-title").focus();
+}
+
+/** A plain text file, made here and handed to the browser's download: no server involved. */
+function savePlan() {
+  if (!state.plan) return;
+  const blob = new Blob([planText(state.plan)], { type: "text/plain;charset=utf-8" });
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { attrs: { href: url, download: "my-plan.txt" } });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  announce("sr-alert", t("plan.saved"));
+}
+
+function printPlan() {
+  if (!state.plan) return;
+  renderPlan($("plan-print"), state.plan, { idPrefix: "print-plan" });
+  if ($("plan-dialog").open) $("plan-dialog").close();
+  document.body.classList.add("is-printing-plan");
+  window.addEventListener("afterprint", () => document.body.classList.remove("is-printing-plan"), { once: true });
+  window.print();
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest?.(".js-open-plan, .js-save-plan, .js-print-plan");
+  if (!target || target.closest(".system-note--plan")) return;
+  if (target.classList.contains("js-open-plan")) openPlan();
+  else if (target.classList.contains("js-save-plan")) savePlan();
+  else printPlan();
 });
 
 // ---- how the seeker feels, and the answers at the end ---------------------------------------

@@ -7,6 +7,7 @@ import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
 import { $, announce, api, beep, clock, el, shortId, showScreen, unlockAudio } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
+import { renderPlan } from "./safetyplan.js";
 import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
@@ -34,6 +35,8 @@ const state = {
   mode: null, // observing | joined | takeover
   tick: null,
   overview: null,
+  /** conversation_id → its latest `safety_plan` frame. */
+  plans: new Map(),
   pendingWhispers: [],
   overviewTimer: null,
   originalTitle: document.title,
@@ -289,11 +292,28 @@ function wireEscalation(escalation) {
 
 // ---- one conversation: transcript, observe, whisper, join, take over -------------------------
 
+/** A plan this socket was not sent (another device, a conversation never followed here). */
+async function loadDeskPlan(conversationId) {
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(conversationId)}/safety-plan`, { token: state.session.access_token });
+  if (!answer.ok || !answer.data?.plan_id) return;
+  const known = state.plans.get(conversationId);
+  if (!known || answer.data.revision >= known.revision) state.plans.set(conversationId, answer.data);
+  if (state.conversationId === conversationId) renderDeskPlan();
+}
+
+/** The open conversation's safety plan, read-only (docs/protocol.md, Safety plan). */
+function renderDeskPlan() {
+  const plan = state.plans.get(state.conversationId);
+  $("conv-plan").hidden = !plan;
+  if (plan) renderPlan($("conv-plan-body"), plan, { idPrefix: "desk-plan" });
+}
+
 async function openConversation(conversationId) {
   if (!conversationId) return;
   clearStaffAlertFor(conversationId);
   state.conversationId = conversationId;
   state.mode = null;
+  renderDeskPlan();
   $("conv-empty").hidden = true;
   $("conv-body").hidden = false;
   $("conv-mode").hidden = true;
@@ -325,6 +345,8 @@ async function openConversation(conversationId) {
     if (!answer.data?.has_more || !messages.length) break;
   }
   $("conv-status").textContent = state.log.bySeq.size ? "" : t("sup.transcript_empty");
+  renderDeskPlan();
+  loadDeskPlan(conversationId);
   $("conv-body").querySelector("button")?.focus();
 }
 
@@ -773,6 +795,13 @@ function onFrame(frame) {
     case "staff.alert":
       showStaffAlert(frame, { onOpen: openConversation });
       return;
+    case "safety_plan": {
+      const known = state.plans.get(frame.conversation_id);
+      if (known && frame.revision < known.revision) return;
+      state.plans.set(frame.conversation_id, frame);
+      if (frame.conversation_id === state.conversationId) renderDeskPlan();
+      return;
+    }
     case "chat.whisper": {
       if (frame.conversation_id !== state.conversationId) return;
       const mine = Boolean(state.session?.alias) && frame.sender_alias === state.session.alias;
@@ -828,6 +857,7 @@ onLanguageChange(() => {
     loadReferrals();
     renderOverview();
     if (state.debriefs) renderDebriefs();
+    renderDeskPlan();
   }
   state.originalTitle = document.title;
 });

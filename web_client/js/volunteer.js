@@ -6,6 +6,7 @@ import { Status } from "./protocol.js";
 import { apply, bind, formatWait, onLanguageChange, t, tOr } from "./i18n.js";
 import { $, announce, api, el, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
+import { renderPlan } from "./safetyplan.js";
 import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
@@ -392,6 +393,7 @@ function endChat(chat, frame) {
   if (chat.status === "ended") return;
   chat.status = "ended";
   hidePeerTyping(chat);
+  renderVolunteerPlan(chat); // read-only from now on
   const notice = chat.pane.querySelector(".js-ended");
   const quickExit = frame.reason === "quick_exit";
   if (quickExit) {
@@ -456,6 +458,14 @@ function wireRisk(chat) {
     event.target.hidden = true;
   });
   risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
+  risk.querySelector(".js-plan").addEventListener("click", () => {
+    if (chat.plan) {
+      risk.querySelector(".js-plan-box").scrollIntoView({ block: "start" });
+      risk.querySelector(".js-plan-body input")?.focus();
+      return;
+    }
+    sendRisk(chat, { type: "safety_plan.open", conversation_id: chat.id }, null);
+  });
   risk.querySelector(".js-referral").addEventListener("click", async () => {
     open(".js-referral-form");
     await renderHelplineChoices(chat);
@@ -616,6 +626,7 @@ function onRiskFrame(frame) {
       reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: tOr(`risk_reason.${r}`, String(r).replace(/_/g, " ")) })));
       const actions = risk.querySelector(".js-actions");
       actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
+      if ((frame.actions || []).includes("offer_safety_plan")) risk.querySelector(".js-plan").hidden = false;
       risk.querySelector(".js-checklist").hidden = true;
       risk.querySelector(".js-start").hidden = false;
       if (level === "high" || level === "imminent") {
@@ -942,6 +953,11 @@ function onFrame(frame) {
       if (chat) onCueMarked(chat, frame);
       return;
     }
+    case "safety_plan": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) onPlan(chat, frame);
+      return;
+    }
     case "volunteer.cooldown":
       onCooldown(frame);
       return;
@@ -958,8 +974,36 @@ function onFrame(frame) {
   }
 }
 
+// ---- safety plan (docs/protocol.md, Safety plan) -----------------------------------------------
+
+function onPlan(chat, frame) {
+  if (chat.plan && frame.revision < chat.plan.revision) return;
+  const first = !chat.plan;
+  chat.plan = frame;
+  renderVolunteerPlan(chat);
+  const box = chat.risk.querySelector(".js-plan-box");
+  box.hidden = false;
+  chat.risk.querySelector(".js-plan").hidden = false;
+  if (first && frame.updated_by_role === "volunteer" && frame.revision === 1) {
+    box.querySelector("input")?.focus();
+  }
+}
+
+function renderVolunteerPlan(chat) {
+  if (!chat.plan) return;
+  renderPlan(chat.risk.querySelector(".js-plan-body"), chat.plan, {
+    idPrefix: `plan-${chat.id}`,
+    onChange: chat.status === "ended" ? null : (step, items) => sendRisk(chat, { type: "safety_plan.update", conversation_id: chat.id, step, items }, null),
+  });
+}
+
 function onError(frame) {
   const ref = frame.ref || "";
+  if (ref.startsWith("risk:safety_plan")) {
+    const chat = state.chats.get(ref.split(":")[2]);
+    if (chat) bind(chat.risk.querySelector(".js-status"), frame.code === "safety_plan_not_offered" ? "plan.not_offered" : "risk.failed");
+    return;
+  }
   if (frame.code === "unknown_type" && ref.startsWith("risk:")) {
     // The server does not speak the risk frames yet: hide the tools, say so once, quietly.
     if (ref.startsWith("risk:referral.offer")) state.referralSupported = false;
@@ -1012,6 +1056,7 @@ onLanguageChange(() => {
   }
   if (state.cooldownUntil) renderCooldown();
   renderActivity();
+  for (const chat of state.chats.values()) renderVolunteerPlan(chat);
   if (state.session) $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
 });
 

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     # The OpenAPI docs (/docs, /openapi.json): None = on, except in production.
     api_docs: bool | None = None
 
+    # Feedback and outcomes (app/outcomes/policy.py): a week, language and risk bucket with
+    # fewer chats than this is never shown, and a figure takes a cell's answers only when at
+    # least this many answered. Small numbers identify people.
+    outcomes_min_group: int = Field(5, ge=2)
+
     shutdown_grace_s: float = 10.0
 
     # Operations. Logs: ``json`` (one object per line) or ``text``; unset: text in

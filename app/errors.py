@@ -14,7 +14,9 @@ code where ``close_code`` is set.
     ├── NotFound (404): not_found
     ├── Conflict (409): conversation_closed, invalid_transition, already_queued,
     │                   queue_empty, at_capacity, not_trained, escalation_open,
-    │                   referral_open, username_taken, not_reviewed
+    │                   referral_open, username_taken, not_reviewed,
+    │                   outcome_recorded, outcome_closed, debrief_given,
+    │                   safety_plan_not_offered
     ├── TooManyRequests (429): rate_limited, login_throttled
     └── Unavailable (503): unavailable
 """

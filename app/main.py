@@ -35,6 +35,7 @@ from app.matching import router as matching_router
 from app.matching import service as matching_service
 from app.matching.notifier import QueueNotifier
 from app.moderation import router as moderation_router
+from app.outcomes import router as outcomes_router
 from app.presence import PresenceTracker
 from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
@@ -46,6 +47,9 @@ from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
 from app.runtime import Runtime
 from app.safe_text import RefuseUnstorableText
+from app.safety_plan import router as safety_plan_router
+from app.safety_plan.plan import load_plan
+from app.wellbeing import router as wellbeing_router
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ def build_frame_router() -> FrameRouter:
         escalation_router,
         referral_router,
         moderation_router,
+        safety_plan_router,
     ):
         frames.include(domain.frames)
     return frames
@@ -254,6 +259,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(overview.api)
     app.include_router(risk_router.api)
     app.include_router(metrics_export.api)
+    app.include_router(outcomes_router.api)
+    app.include_router(wellbeing_router.api)
+    app.include_router(safety_plan_router.api)
     mount_web_client(app, settings)
     return app
 
@@ -286,6 +294,7 @@ def load_clinical_data() -> None:
     load_policy()
     load_directory()
     load_texts()
+    load_plan()
     CueMatcher.default()
 
 

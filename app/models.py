@@ -6,9 +6,12 @@ from app.db import Base
 from app.escalation.models import ConversationStaff, Escalation, Whisper
 from app.identity.models import Seeker, StaffToken, StaffUser
 from app.jobs import Lease
+from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
+from app.safety_plan.models import SafetyPlan
+from app.wellbeing.models import Debrief
 
 metadata = Base.metadata
 
@@ -16,13 +19,16 @@ __all__ = [
     "AuditEvent",
     "Conversation",
     "ConversationStaff",
+    "Debrief",
     "Escalation",
     "HelplineEntry",
     "Lease",
     "Message",
+    "Outcome",
     "Presence",
     "Referral",
     "RiskAssessment",
+    "SafetyPlan",
     "Seeker",
     "StaffToken",
     "StaffUser",

@@ -14,9 +14,12 @@ from app.escalation import views as escalation_views
 from app.identity.models import Role, StaffUser
 from app.matching import policy
 from app.matching import service as matching_service
+from app.outcomes import service as outcomes_service
 from app.risk import feedback
 
 api = APIRouter(prefix="/api/v1", tags=["overview"])
+# The overview's outcomes cover this many released weeks (as GET /api/v1/outcomes?weeks=12).
+OUTCOME_WEEKS = 12
 
 
 @api.get("/overview")
@@ -46,6 +49,9 @@ async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         acks = await escalation_views.ack_metrics(session, since=midnight)
         cue_feedback = await feedback.counts(session, since=midnight)
+        outcomes = await outcomes_service.summary(
+            session, settings=runtime.settings, now=now, weeks=OUTCOME_WEEKS
+        )
     by_level: dict[str, int] = {}
     for e in escalations:
         by_level[e["level"]] = by_level.get(e["level"], 0) + 1
@@ -62,6 +68,7 @@ async def overview(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any
         "open_escalations_by_level": by_level,
         "time_to_ack_today": acks,
         "cue_feedback_today": cue_feedback,
+        "outcomes": outcomes,
         "as_of": now,
         "window_start": midnight,
     }

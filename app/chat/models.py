@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, new_id, utcnow
@@ -55,6 +65,9 @@ class Conversation(Base):
     wrapup_note: Mapped[str | None] = mapped_column(Text)
     # When retention deleted what was written in it (RETENTION_DAYS after it ended).
     text_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The seeker answered the feedback questions (app/outcomes): only *that* they did, so
+    # nobody answers twice; the answers themselves hold no link back here.
+    outcome_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):

@@ -1,11 +1,15 @@
 """Retention, a leader-run job (``app/jobs.py``): forget what was written, keep what happened.
 
 ``RETENTION_DAYS`` after a conversation ended or was abandoned, its text is deleted: the
-messages, the staff whispers, the volunteer's wrap-up note, a reason typed when ending it
-(``conversation.end`` takes free text; machine reasons such as ``left_queue`` stay), and
-every other free text about it (``clear_free_text``). The conversation row (times,
-language, level, who ended it), escalations, referrals, risk answers and the audit trail
-stay, for outcome figures and reviews, without their free text.
+messages, the staff whispers, the safety plan, the volunteer's wrap-up note, a reason
+typed when ending it (``conversation.end`` takes free text; machine reasons such as
+``left_queue`` stay), and every other free text about it (``clear_free_text``). The
+conversation row (times, language, level, who ended it), escalations, referrals, risk answers
+and the audit trail stay, for outcome figures and reviews, without their free text.
+
+Volunteers' debrief notes (``app/wellbeing``) go ``RETENTION_DAYS`` after they were
+written; seekers' feedback comments (``app/outcomes``) go ``RETENTION_DAYS`` after the start
+of the week their chat ended in; the answers' numbers stay.
 
 A conversation whose escalation is unresolved or whose referral is still open keeps its text
 until that is settled: a supervisor may still need to read it.
@@ -31,8 +35,11 @@ from app.db import UnitOfWork, utcnow
 from app.escalation import views as escalation_views
 from app.escalation.models import Escalation, Whisper
 from app.jobs import Job
+from app.outcomes import service as outcomes_service
 from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
+from app.safety_plan.models import SafetyPlan
+from app.wellbeing import service as wellbeing_service
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +82,7 @@ async def delete_text_batch(
     if not due:
         return 0
     budget = batch
-    for table in (Message, Whisper):
+    for table in (Message, Whisper, SafetyPlan):
         victims = (
             select(table.id).where(table.conversation_id.in_(due)).order_by(table.id).limit(budget)
         )
@@ -93,6 +100,7 @@ async def delete_text_batch(
                 Conversation.id.in_(due),
                 ~exists().where(Message.conversation_id == Conversation.id),
                 ~exists().where(Whisper.conversation_id == Conversation.id),
+                ~exists().where(SafetyPlan.conversation_id == Conversation.id),
             )
         )
     )
@@ -173,6 +181,13 @@ async def run(runtime: Runtime) -> int:
             break
         done += n
         await asyncio.sleep(0)  # let the writers queued behind this batch go first
+    async with runtime.db.unit_of_work() as uow:
+        done += await outcomes_service.forget_comments(
+            uow, today=utcnow().date(), retention_days=settings.retention_days
+        )
+        done += await wellbeing_service.forget_notes(
+            uow, before=utcnow() - timedelta(days=settings.retention_days)
+        )
     return done
 
 

@@ -58,6 +58,21 @@ KEPT_TEXT_COLUMNS: dict[str, str] = {
     ),
 }
 
+# Free text that leaves by retention on a schedule of its own (the row, or the column, is
+# deleted rather than emptied by ``clear_free_text``), with where that happens:
+DELETED_ELSEWHERE: dict[str, str] = {
+    "safety_plans.entries": "the plan row is deleted with the messages (app/chat/retention.py)",
+    "safety_plans.helplines": "directory ids; the row is deleted with the messages",
+    "outcomes.comment": (
+        "emptied RETENTION_DAYS after the start of its week (app/outcomes/service.py, "
+        "forget_comments); the numbers stay"
+    ),
+    "debriefs.note": (
+        "emptied RETENTION_DAYS after it was written (app/wellbeing/service.py, forget_notes)"
+    ),
+    "debriefs.wants": "enumerated choices (talk, rest, resources, nothing), not free text",
+}
+
 
 def without_free_text(action: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     """An audit event's detail with its free-text values emptied (keys kept, set to None)."""

@@ -5,13 +5,15 @@ commit, ``app.db`` hands the events here. ``deliveries`` maps each event type to
 audience (the channels below) and its frame (``app.outbound.frames``), so who hears what is
 decided in one place:
 
-- a conversation's messages, reads, typing, ending, joins and helpline cards: everyone in it;
+- a conversation's messages, reads, typing, ending, joins, helpline cards and safety plan:
+  everyone in it;
 - its cues, assessments and whispers: its staff;
 - escalation and referral updates: the conversation's volunteer, supervisors and admins
   (never every volunteer: they carry free-text reasons);
 - quick-exit and block alerts: the same (staff frames of a conversation never reach other
   volunteers); reports of an abusive seeker: supervisors and admins;
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
+- a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from app.outbound.channels import (
 )
 from app.referrals.events import ReferralCard, ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.safety_plan.events import SafetyPlanChanged
+from app.wellbeing.events import DebriefSubmitted
 
 Delivery = tuple[str, Event]
 
@@ -246,6 +250,16 @@ def _blocked(e: SeekerBlocked) -> list[Delivery]:
     return _conversation_staff(e.volunteer_id, Event("staff.alert", frame))
 
 
+def _safety_plan(e: SafetyPlanChanged) -> list[Delivery]:
+    event = Event("safety_plan", frames.safety_plan(e.plan), e.plan.conversation_id)
+    return [(conversation_channel(e.plan.conversation_id), event)]
+
+
+def _debrief(e: DebriefSubmitted) -> list[Delivery]:
+    channel = SUPERVISORS_CHANNEL if e.supervisor_id is None else user_channel(e.supervisor_id)
+    return [(channel, Event("debrief.received", frames.debrief_received(e)))]
+
+
 AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     MessageStored: _message,
     MessagesRead: _read,
@@ -270,6 +284,8 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     ReferralUpdated: _referral_updated,
     SeekerReported: _reported,
     SeekerBlocked: _blocked,
+    DebriefSubmitted: _debrief,
+    SafetyPlanChanged: _safety_plan,
 }
 
 

@@ -17,6 +17,8 @@ from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, T
 from app.escalation.events import EscalationView, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
+from app.safety_plan.events import SafetyPlanView
+from app.wellbeing.events import DebriefSubmitted
 
 # Frame type -> who gets it. Kept in the order of docs/protocol.md.
 FRAMES: dict[str, str] = {
@@ -55,6 +57,8 @@ FRAMES: dict[str, str] = {
     "volunteer.cooldown": "the volunteer",
     "seeker.report.ok": "the reporting staff member's socket",
     "seeker.block.ok": "the blocking supervisor's socket",
+    "safety_plan": "everyone in the conversation",
+    "debrief.received": "the supervisor who handled the escalation (else supervisors, admins)",
 }
 
 
@@ -458,6 +462,40 @@ def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:
             "conversation_id": conversation_id,
             "until": until,
             "debrief": True,
+        }
+    )
+
+
+def safety_plan(plan: SafetyPlanView) -> str:
+    return dumps(
+        {
+            "type": "safety_plan",
+            "conversation_id": plan.conversation_id,
+            "plan_id": plan.plan_id,
+            "template": plan.template,
+            "language": plan.language,
+            "intro": plan.intro,
+            "steps": plan.steps,
+            "helplines": plan.helplines,
+            "revision": plan.revision,
+            "updated_at": plan.updated_at,
+            "updated_by_role": plan.updated_by_role,
+        }
+    )
+
+
+def debrief_received(event: DebriefSubmitted) -> str:
+    return dumps(
+        {
+            "type": "debrief.received",
+            "debrief_id": event.debrief_id,
+            "conversation_id": event.conversation_id,
+            "volunteer_alias": event.volunteer_alias,
+            "level": event.level,
+            "feeling": event.feeling,
+            "wants": event.wants,
+            "note": event.note,
+            "created_at": event.created_at,
         }
     )
 

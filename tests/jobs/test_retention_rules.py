@@ -213,7 +213,7 @@ def test_every_text_column_is_either_emptied_by_retention_or_kept_for_a_stated_r
     from sqlalchemy import JSON, String, Text
 
     import app.models  # noqa: F401  (every model registered on the metadata)
-    from app.chat.retention_rules import FREE_TEXT_COLUMNS, KEPT_TEXT_COLUMNS
+    from app.chat.retention_rules import DELETED_ELSEWHERE, FREE_TEXT_COLUMNS, KEPT_TEXT_COLUMNS
     from app.db import Base
 
     found = set()
@@ -223,8 +223,9 @@ def test_every_text_column_is_either_emptied_by_retention_or_kept_for_a_stated_r
             long_string = isinstance(kind, String) and (kind.length or 10_000) > 64
             if isinstance(kind, Text | JSON) or long_string:
                 found.add(f"{table.name}.{column.name}")
-    assert found - FREE_TEXT_COLUMNS - set(KEPT_TEXT_COLUMNS) == set()
+    assert found - FREE_TEXT_COLUMNS - set(KEPT_TEXT_COLUMNS) - set(DELETED_ELSEWHERE) == set()
     assert FREE_TEXT_COLUMNS <= found and set(KEPT_TEXT_COLUMNS) <= found
+    assert set(DELETED_ELSEWHERE) <= found
 
 
 def test_audit_details_lose_only_their_free_text():
@@ -288,3 +289,34 @@ async def test_on_sqlite_deleted_text_is_not_left_in_the_database_file(database_
         raw.commit()
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert file_holds(path, control)
+
+
+async def test_retention_deletes_the_safety_plan_with_the_messages(database_url):
+    from app.safety_plan.models import SafetyPlan
+
+    engine = create_engine(database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        old = await conversation(db)
+        recent = await conversation(db, ended_at=NOW - timedelta(days=29))
+        async with db.unit_of_work() as uow:
+            for cid in (old, recent):
+                uow.session.add(
+                    SafetyPlan(
+                        conversation_id=cid, template_id="stanley-brown-v1", template_version=1,
+                        entries={"coping_alone": ["a walk"]}, helplines=["tele_manas"],
+                        opened_by="v", updated_by_role="seeker",
+                    )
+                )  # fmt: skip
+        while True:
+            async with db.unit_of_work() as uow:
+                if await delete_text_batch(uow, ended_before=CUTOFF, now=NOW, batch=500) == 0:
+                    break
+        plans = {r[0] for r in await sql(database_url, "SELECT conversation_id FROM safety_plans")}
+        assert old not in plans and recent in plans
+        deleted = await sql(
+            database_url, "SELECT text_deleted_at FROM conversations WHERE id = :c", c=old
+        )
+        assert deleted[0][0] is not None
+    finally:
+        await engine.dispose()

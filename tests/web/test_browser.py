@@ -260,13 +260,13 @@ def test_seeker_and_volunteer_chat_both_ways(
             first_phrase,
         ]
 
-        # The seeker ends the chat: feedback stays on the device; the volunteer writes a note.
+        # The seeker ends the chat and answers (stored anonymously); the volunteer writes a note.
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         expect(seeker.locator("#ended-title")).to_be_visible()
         expect(seeker.locator('#ended-helplines a[href="tel:14416"]')).to_be_visible()
-        seeker.get_by_label(EN["feedback.better"]).check()
-        seeker.get_by_label(EN["feedback.yes"]).check()
+        seeker.locator('input[name="mood_end"][value="4"]').check()
+        seeker.locator('input[name="come_back"][value="yes"]').check()
         shot(seeker, screenshots, "seeker-ended-phone", full_page=True)
         seeker.locator("#feedback-form button[type=submit]").click()
         expect(seeker.locator("#feedback-thanks")).to_be_visible()

@@ -423,7 +423,7 @@ def test_after_feedback_focus_stays_on_the_thanks(
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
-        seeker.locator('input[name="feel"][value="better"]').check()
+        seeker.locator('input[name="mood_end"][value="4"]').check()
         seeker.locator("#feedback-form button[type=submit]").click()
         expect(seeker.locator("#feedback-thanks")).to_be_focused()
         seeker.keyboard.press("Tab")

@@ -2,17 +2,20 @@
 //
 // Privacy rules kept here:
 //   - localStorage holds ONLY the seeker token and its expiry (never message text);
-//   - the interface language lives in sessionStorage and is gone with the tab;
+//   - the interface language lives in sessionStorage and is gone with the tab, and so does
+//     the start mood (a number 1-5 and the conversation id, until the answers are sent);
 //   - Quick exit (button or Esc) wipes both, closes the socket and replaces this page.
 
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
+import { planText, renderPlan } from "./safetyplan.js";
 
 /** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
 const TOKEN_KEY = "peerline.seeker";
 const LANG_KEY = "peerline.lang";
+const MOOD_KEY = "peerline.mood";
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_HIDE_MS = 6000;
@@ -34,6 +37,10 @@ const state = {
   lastQueueStatus: null,
   /** "A supervisor joined" notes shown (a resume tells them again). */
   joinedSeen: new Set(),
+  /** A volunteer took this conversation: only then are the feedback questions asked. */
+  hadVolunteer: false,
+  /** The conversation's safety plan (the last `safety_plan` frame), in memory only. */
+  plan: null,
 };
 
 /** Show a screen; the chat screen gets an app-like, full-height layout. */
@@ -271,6 +278,7 @@ function onAuthenticated(frame) {
     if (firstTime) {
       resetChat();
       state.peerAlias = active.peer_alias || "";
+      restoreStartMood(active.conversation_id);
       setStatus(active.status === "active" ? "active" : "waiting");
       const chosen = chosenLanguage();
       if (chosen && active.language !== chosen) {
@@ -288,6 +296,7 @@ function onAuthenticated(frame) {
   if (state.joinOnAuth) {
     state.joinOnAuth = false;
     resetChat();
+    askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
     state.conn.send({ type: "queue.join" });
@@ -327,6 +336,7 @@ function onUnauthorized() {
 
 function setStatus(status) {
   state.status = status;
+  if (status === "active") state.hadVolunteer = true;
   $("queue-card").hidden = status !== "waiting";
   $("chat-header").hidden = status !== "active";
   // Writable once the conversation exists (the join is answered): a message typed before
@@ -374,7 +384,11 @@ function resetChat() {
   state.readSentSeq = 0;
   state.lastQueueStatus = null;
   state.joinedSeen.clear();
+  state.hadVolunteer = false;
+  state.plan = null;
+  $("open-plan").hidden = true;
   $("typing").hidden = true;
+  $("mood-start").hidden = true;
 }
 
 function renderPeer() {
@@ -525,6 +539,7 @@ function onFrame(frame) {
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.lastQueueStatus = frame;
+      bindStartMood(frame.conversation_id);
       if (state.status !== "active") setStatus("waiting");
       renderQueueStatus();
       if (first && document.activeElement === document.body) $("composer-text").focus();
@@ -535,6 +550,7 @@ function onFrame(frame) {
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.peerAlias = frame.peer_alias || "";
+      bindStartMood(frame.conversation_id);
       setStatus("active");
       announce("sr-alert", t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
       appendSystemNote(t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
@@ -578,6 +594,10 @@ function onFrame(frame) {
       announce("sr-alert", text);
       return;
     }
+    case "safety_plan":
+      if (frame.conversation_id !== state.conversationId) return;
+      onPlan(frame);
+      return;
     case "referral.card":
       if (frame.conversation_id && frame.conversation_id !== state.conversationId) return;
       appendReferralCard(frame);
@@ -648,10 +668,15 @@ function showEnded({ closedByService = false } = {}) {
   bind($("ended-text"), closedByService ? "ended.closed_text" : "ended.text");
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
-  $("feedback-form").hidden = closedByService;
+  $("mood-start").hidden = true;
+  $("feedback-form").hidden = closedByService || !state.hadVolunteer;
   $("feedback-form").reset();
+  $("feedback-error").textContent = "";
   $("feedback-thanks").hidden = true;
   $("feedback-worse").hidden = true;
+  $("feedback-low").hidden = true;
+  $("ended-plan").hidden = !state.plan;
+  if ($("plan-dialog").open) renderSeekerPlan();
   showScreen("ended");
 }
 
@@ -674,6 +699,7 @@ $("new-chat").addEventListener("click", () => {
   resetChat();
   const session = loadSession();
   if (state.conn && state.conn.status === Status.OPEN) {
+    askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
     state.conn.send({ type: "queue.join" });
@@ -686,13 +712,170 @@ $("new-chat").addEventListener("click", () => {
   }
 });
 
-// Feedback stays on this device for now: there is no endpoint to receive it yet.
-$("feedback-form").addEventListener("submit", (event) => {
+// ---- the safety plan: filled in together, kept on this device only if the seeker saves it ------
+
+function onPlan(frame) {
+  const first = !state.plan || state.plan.plan_id !== frame.plan_id;
+  if (state.plan && frame.revision < state.plan.revision) return; // an older frame, late
+  state.plan = frame;
+  $("open-plan").hidden = false;
+  $("ended-plan").hidden = state.status !== "ended";
+  if (first && !$("messages").querySelector(".system-note--plan")) {
+    const note = el("li", { class: "system-note system-note--plan" });
+    note.append(el("span", { text: t("plan.opened_note") }));
+    const open = el("button", { class: "button button--secondary button--small js-open-plan", text: t("plan.open"), attrs: { type: "button" } });
+    open.addEventListener("click", openPlan);
+    note.append(open);
+    appendEvent(note);
+    announce("sr-alert", t("plan.opened_note"));
+  }
+  if ($("plan-dialog").open) renderSeekerPlan();
+}
+
+function planEditable() {
+  return Boolean(state.conn && (state.status === "waiting" || state.status === "active"));
+}
+
+function renderSeekerPlan() {
+  if (!state.plan) return;
+  renderPlan($("plan-body"), state.plan, {
+    idPrefix: "seeker-plan",
+    onChange: planEditable()
+      ? (step, items) => state.conn.send({ type: "safety_plan.update", conversation_id: state.conversationId, step, items })
+      : null,
+  });
+}
+
+function openPlan() {
+  if (!state.plan) return;
+  renderSeekerPlan();
+  openDialog($("plan-dialog"));
+  $("plan-title").setAttribute("tabindex", "-1");
+  $("plan-title").focus();
+}
+
+/** A plain text file, made here and handed to the browser's download: no server involved. */
+function savePlan() {
+  if (!state.plan) return;
+  const blob = new Blob([planText(state.plan)], { type: "text/plain;charset=utf-8" });
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { attrs: { href: url, download: "my-plan.txt" } });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  announce("sr-alert", t("plan.saved"));
+}
+
+function printPlan() {
+  if (!state.plan) return;
+  renderPlan($("plan-print"), state.plan, { idPrefix: "print-plan" });
+  if ($("plan-dialog").open) $("plan-dialog").close();
+  document.body.classList.add("is-printing-plan");
+  window.addEventListener("afterprint", () => document.body.classList.remove("is-printing-plan"), { once: true });
+  window.print();
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest?.(".js-open-plan, .js-save-plan, .js-print-plan");
+  if (!target || target.closest(".system-note--plan")) return;
+  if (target.classList.contains("js-open-plan")) openPlan();
+  else if (target.classList.contains("js-save-plan")) savePlan();
+  else printPlan();
+});
+
+// ---- how the seeker feels, and the answers at the end ---------------------------------------
+// The start mood stays in this tab (sessionStorage, gone with it and wiped by quick exit)
+// and travels only with the answers at the end: the server never holds it beside the chat.
+
+function readMood() {
+  try { return JSON.parse(sessionStorage.getItem(MOOD_KEY) || "null"); } catch { return null; }
+}
+
+function writeMood(record) {
+  try {
+    if (record) sessionStorage.setItem(MOOD_KEY, JSON.stringify(record));
+    else sessionStorage.removeItem(MOOD_KEY);
+  } catch { /* private mode: the question is simply asked without being kept */ }
+}
+
+/** A new chat: ask how the seeker feels (once, optional). */
+function askStartMood() {
+  writeMood({ conversation_id: null, mood: null, open: true });
+  $("mood-start").reset();
+  $("mood-start").hidden = false;
+}
+
+/** The conversation now has an id: the mood asked for it belongs to it. */
+function bindStartMood(conversationId) {
+  const record = readMood();
+  if (record && !record.conversation_id) writeMood({ ...record, conversation_id: conversationId });
+}
+
+/** After a reload: the question is still open, or answered, for this conversation. */
+function restoreStartMood(conversationId) {
+  const record = readMood();
+  const mine = record && (record.conversation_id === conversationId || !record.conversation_id);
+  $("mood-start").hidden = !(mine && record.open);
+  if (mine && !record.conversation_id) writeMood({ ...record, conversation_id: conversationId });
+}
+
+function startMood() {
+  const record = readMood();
+  return record && record.conversation_id === state.conversationId && Number.isInteger(record.mood) ? record.mood : null;
+}
+
+function closeStartMood(mood) {
+  const record = readMood() || { conversation_id: state.conversationId };
+  writeMood({ ...record, mood, open: false });
+  $("mood-start").hidden = true;
+  $("composer-text").focus();
+}
+
+$("mood-start").addEventListener("change", (event) => {
+  const mood = Number(event.target.value);
+  if (!Number.isInteger(mood)) return;
+  closeStartMood(mood);
+  announce("sr-alert", t("mood.thanks"));
+});
+$("mood-start-skip").addEventListener("click", () => closeStartMood(null));
+
+function choice(form, name) {
+  const value = form.get(name);
+  return value === null || value === "" ? null : String(value);
+}
+
+$("feedback-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData($("feedback-form"));
+  const moodEnd = choice(form, "mood_end") === null ? null : Number(form.get("mood_end"));
+  const moodStart = startMood();
+  const body = {
+    conversation_id: state.conversationId,
+    mood_start: moodStart,
+    mood_end: moodEnd,
+    heard: choice(form, "heard"),
+    come_back: choice(form, "come_back"),
+    comment: String(form.get("comment") || "").trim() || null,
+  };
+  const error = $("feedback-error");
+  if ([body.mood_start, body.mood_end, body.heard, body.come_back, body.comment].every((v) => v === null)) {
+    bind(error, "feedback.choose_one");
+    return;
+  }
+  const token = state.conn?.token || loadSession()?.token;
+  const answer = await api("/api/v1/outcomes", { method: "POST", body, token });
+  if (!answer.ok && answer.data?.error?.code !== "outcome_recorded") {
+    bind(error, "feedback.error");
+    return;
+  }
+  error.textContent = "";
+  writeMood(null);
   $("feedback-form").hidden = true;
   $("feedback-thanks").hidden = false;
-  $("feedback-worse").hidden = form.get("feel") !== "worse";
+  const worse = moodEnd !== null && moodStart !== null && moodEnd < moodStart;
+  $("feedback-worse").hidden = !worse;
+  $("feedback-low").hidden = worse || moodEnd === null || moodEnd > 2;
   $("feedback-thanks").focus?.();
 });
 

@@ -7,6 +7,7 @@ import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
 import { $, announce, api, beep, clock, el, shortId, showScreen, unlockAudio } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
+import { renderPlan } from "./safetyplan.js";
 import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
@@ -34,6 +35,8 @@ const state = {
   mode: null, // observing | joined | takeover
   tick: null,
   overview: null,
+  /** conversation_id → its latest `safety_plan` frame. */
+  plans: new Map(),
   pendingWhispers: [],
   overviewTimer: null,
   originalTitle: document.title,
@@ -68,8 +71,10 @@ function start(session) {
   loadReferrals();
   loadOverview();
   loadCueMarks();
+  loadDebriefs();
+  loadTeam();
   clearInterval(state.overviewTimer);
-  state.overviewTimer = setInterval(loadOverview, 30_000);
+  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); }, 30_000);
 }
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
@@ -287,11 +292,28 @@ function wireEscalation(escalation) {
 
 // ---- one conversation: transcript, observe, whisper, join, take over -------------------------
 
+/** A plan this socket was not sent (another device, a conversation never followed here). */
+async function loadDeskPlan(conversationId) {
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(conversationId)}/safety-plan`, { token: state.session.access_token });
+  if (!answer.ok || !answer.data?.plan_id) return;
+  const known = state.plans.get(conversationId);
+  if (!known || answer.data.revision >= known.revision) state.plans.set(conversationId, answer.data);
+  if (state.conversationId === conversationId) renderDeskPlan();
+}
+
+/** The open conversation's safety plan, read-only (docs/protocol.md, Safety plan). */
+function renderDeskPlan() {
+  const plan = state.plans.get(state.conversationId);
+  $("conv-plan").hidden = !plan;
+  if (plan) renderPlan($("conv-plan-body"), plan, { idPrefix: "desk-plan" });
+}
+
 async function openConversation(conversationId) {
   if (!conversationId) return;
   clearStaffAlertFor(conversationId);
   state.conversationId = conversationId;
   state.mode = null;
+  renderDeskPlan();
   $("conv-empty").hidden = true;
   $("conv-body").hidden = false;
   $("conv-mode").hidden = true;
@@ -325,6 +347,8 @@ async function openConversation(conversationId) {
     if (!answer.data?.has_more || !messages.length) break;
   }
   $("conv-status").textContent = state.log.bySeq.size ? "" : t("sup.transcript_empty");
+  renderDeskPlan();
+  loadDeskPlan(conversationId);
   $("conv-body").querySelector("button")?.focus();
 }
 
@@ -634,6 +658,138 @@ function renderOverview() {
   $("overview").replaceChildren(...rows);
   $("overview-as-of").textContent = data.as_of ? t("overview.as_of", { time: formatTime(data.as_of) }) : "";
   $("overview-panel").hidden = false;
+  renderOutcomes(data.outcomes);
+}
+
+// ---- volunteers' debriefs and activity (docs/protocol.md, Supervision and wellbeing) ---------
+
+async function loadDebriefs() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/debriefs?status=open", { token: state.session.access_token });
+  if (!answer.ok || !Array.isArray(answer.data?.debriefs)) {
+    $("debriefs-panel").hidden = true;
+    return;
+  }
+  state.debriefs = answer.data.debriefs;
+  renderDebriefs();
+}
+
+function renderDebrief(debrief) {
+  const item = el("li", { class: "debrief card", attrs: { "data-debrief-id": debrief.debrief_id } });
+  item.append(el("p", { class: "debrief__who", text: t("debrief.desk_item", {
+    name: debrief.volunteer_alias || "?", level: tOr(`level.${debrief.level}`, debrief.level), time: formatTime(debrief.created_at),
+  }) }));
+  item.append(el("p", { text: t("debrief.desk_feeling", { feeling: tOr(`debrief.feeling.${debrief.feeling}`, debrief.feeling) }) }));
+  if (debrief.wants?.length) {
+    const wants = debrief.wants.map((w) => tOr(`debrief.want.${w}`, w)).join("; ");
+    item.append(el("p", { text: t("debrief.desk_wants", { wants }) }));
+  }
+  if (debrief.note) item.append(el("p", { class: "debrief__note", text: debrief.note }));
+  const seen = el("button", { class: "button button--secondary button--small", i18n: "debrief.desk_seen", attrs: { type: "button" } });
+  seen.addEventListener("click", () => markDebriefSeen(debrief.debrief_id));
+  item.append(seen);
+  return item;
+}
+
+function renderDebriefs() {
+  const list = state.debriefs || [];
+  $("debriefs").replaceChildren(...list.map(renderDebrief));
+  $("debriefs-empty").hidden = list.length > 0;
+  $("debriefs-count").hidden = list.length === 0;
+  $("debriefs-count").textContent = String(list.length);
+  $("debriefs-panel").hidden = false;
+}
+
+async function markDebriefSeen(id) {
+  const answer = await api(`/api/v1/debriefs/${encodeURIComponent(id)}/seen`, { method: "POST", token: state.session.access_token });
+  bind($("debriefs-status"), answer.ok ? "debrief.desk_marked" : "risk.failed");
+  loadDebriefs();
+  loadTeam();
+}
+
+$("debriefs-refresh").addEventListener("click", loadDebriefs);
+
+async function loadTeam() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/volunteers/activity", { token: state.session.access_token });
+  if (!answer.ok || !Array.isArray(answer.data?.volunteers)) {
+    $("team-panel").hidden = true;
+    return;
+  }
+  state.team = answer.data.volunteers;
+  renderTeam();
+}
+
+function renderTeam() {
+  const rows = (state.team || []).map((v) => {
+    const row = el("tr", { attrs: { "data-volunteer-id": v.volunteer_id } });
+    row.append(el("th", { text: v.alias || "?", attrs: { scope: "row" } }));
+    const week = v.windows?.["7d"] || {};
+    const month = v.windows?.["30d"] || {};
+    for (const value of [week.chats, week.hours, month.high_risk_chats, month.debriefs, v.open_debriefs]) {
+      row.append(el("td", { text: value === undefined || value === null ? "–" : String(value) }));
+    }
+    return row;
+  });
+  $("team-rows").replaceChildren(...rows);
+  $("team-panel").hidden = false;
+}
+
+// ---- seekers' feedback: aggregates only (docs/protocol.md, Feedback and outcomes) -------------
+
+function percent(share) {
+  return Math.round(share * 100);
+}
+
+function outcomeCells(row) {
+  const dash = "–";
+  const moods = row.mood_start?.mean != null || row.mood_end?.mean != null
+    ? `${row.mood_start?.mean ?? dash} → ${row.mood_end?.mean ?? dash}`
+    : dash;
+  const change = row.mood_change?.mean != null
+    ? t("outcomes.change_value", { mean: (row.mood_change.mean > 0 ? "+" : "") + row.mood_change.mean, percent: percent(row.mood_change.better_share) })
+    : dash;
+  const share = (m) => (m?.yes_share != null ? t("outcomes.share", { percent: percent(m.yes_share), n: m.n }) : dash);
+  return [
+    String(row.chats),
+    t("outcomes.rate", { count: row.responses, percent: percent(row.response_rate) }),
+    moods,
+    change,
+    share(row.heard),
+    share(row.come_back),
+  ];
+}
+
+function outcomeRow(label, row, key) {
+  const tr = el("tr", { attrs: { "data-group": key } });
+  tr.append(el("th", { text: label, attrs: { scope: "row" } }));
+  for (const cell of outcomeCells(row)) tr.append(el("td", { text: cell }));
+  return tr;
+}
+
+function renderOutcomes(outcomes) {
+  if (!outcomes || typeof outcomes !== "object") {
+    $("outcomes-panel").hidden = true;
+    return;
+  }
+  const rows = [];
+  if (outcomes.overall) rows.push(outcomeRow(t("outcomes.overall"), outcomes.overall, "overall"));
+  for (const [language, row] of Object.entries(outcomes.by_language || {})) {
+    rows.push(outcomeRow(t("outcomes.language", { language: tOr(`lang.${language}`, language) }), row, `language:${language}`));
+  }
+  for (const [bucket, row] of Object.entries(outcomes.by_risk || {})) {
+    rows.push(outcomeRow(t("outcomes.risk", { bucket: tOr(`outcomes.bucket.${bucket}`, bucket) }), row, `risk:${bucket}`));
+  }
+  for (const row of outcomes.by_week || []) {
+    rows.push(outcomeRow(t("outcomes.week", { week: row.week }), row, `week:${row.week}`));
+  }
+  $("outcomes-rows").replaceChildren(...rows);
+  $("outcomes-empty").hidden = rows.length > 0;
+  $("outcomes-rows").closest(".table-wrap").hidden = rows.length === 0;
+  $("outcomes-scope").textContent = t("outcomes.scope", {
+    from: outcomes.from_week, to: outcomes.to_week, min: outcomes.min_group, withheld: outcomes.withheld_chats ?? 0,
+  });
+  $("outcomes-panel").hidden = false;
 }
 
 $("overview-refresh").addEventListener("click", loadOverview);
@@ -657,9 +813,21 @@ function onFrame(frame) {
         bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");
       }
       return;
+    case "debrief.received":
+      loadDebriefs();
+      loadTeam();
+      announce("sr-alert", t("debrief.desk_new"));
+      return;
     case "staff.alert":
       showStaffAlert(frame, { onOpen: openConversation });
       return;
+    case "safety_plan": {
+      const known = state.plans.get(frame.conversation_id);
+      if (known && frame.revision < known.revision) return;
+      state.plans.set(frame.conversation_id, frame);
+      if (frame.conversation_id === state.conversationId) renderDeskPlan();
+      return;
+    }
     case "chat.whisper": {
       if (frame.conversation_id !== state.conversationId) return;
       const mine = Boolean(state.session?.alias) && frame.sender_alias === state.session.alias;
@@ -725,6 +893,8 @@ onLanguageChange(() => {
     $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
     loadReferrals();
     renderOverview();
+    if (state.debriefs) renderDebriefs();
+    renderDeskPlan();
   }
   state.originalTitle = document.title;
 });

@@ -6,6 +6,7 @@ import { Status } from "./protocol.js";
 import { apply, bind, formatWait, onLanguageChange, t, tOr } from "./i18n.js";
 import { $, announce, api, el, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
+import { renderPlan } from "./safetyplan.js";
 import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
@@ -52,6 +53,7 @@ function start(session) {
   conn.addEventListener("sendfailed", (event) => state.chats.get(event.detail.conversation_id)?.log.failed(event.detail.client_msg_id));
   conn.addEventListener("frame", (event) => onFrame(event.detail));
   loadAccount();
+  loadActivity();
 }
 
 /** The account as the server has it: offer only the chats at once it allows. */
@@ -414,6 +416,7 @@ function endChat(chat, frame) {
   if (chat.status === "ended") return;
   chat.status = "ended";
   hidePeerTyping(chat);
+  renderVolunteerPlan(chat); // read-only from now on
   const notice = chat.pane.querySelector(".js-ended");
   const quickExit = frame.reason === "quick_exit";
   if (quickExit) {
@@ -480,6 +483,14 @@ function wireRisk(chat) {
     event.target.hidden = true;
   });
   risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
+  risk.querySelector(".js-plan").addEventListener("click", () => {
+    if (chat.plan) {
+      risk.querySelector(".js-plan-box").scrollIntoView({ block: "start" });
+      risk.querySelector(".js-plan-body input")?.focus();
+      return;
+    }
+    sendRisk(chat, { type: "safety_plan.open", conversation_id: chat.id }, null);
+  });
   risk.querySelector(".js-referral").addEventListener("click", async () => {
     open(".js-referral-form");
     await renderHelplineChoices(chat);
@@ -640,6 +651,7 @@ function onRiskFrame(frame) {
       reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: tOr(`risk_reason.${r}`, String(r).replace(/_/g, " ")) })));
       const actions = risk.querySelector(".js-actions");
       actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
+      if ((frame.actions || []).includes("offer_safety_plan")) risk.querySelector(".js-plan").hidden = false;
       risk.querySelector(".js-checklist").hidden = true;
       risk.querySelector(".js-start").hidden = false;
       if (level === "high" || level === "imminent") {
@@ -772,7 +784,11 @@ function onCooldown(frame) {
   const until = Date.parse(frame.until);
   if (Number.isNaN(until)) return;
   state.cooldownUntil = until;
+  state.debriefFor = frame.debrief ? frame.conversation_id : null;
+  $("debrief-open").hidden = !state.debriefFor;
+  $("debrief-status").textContent = "";
   $("cooldown").hidden = false;
+  loadActivity();
   renderCooldown();
   clearInterval(state.cooldownTimer);
   state.cooldownTimer = setInterval(renderCooldown, 15_000);
@@ -792,6 +808,74 @@ function renderCooldown() {
 }
 
 $("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = true; });
+
+// ---- debrief and my activity (docs/protocol.md, Supervision and volunteer wellbeing) --------
+
+$("debrief-open").addEventListener("click", () => {
+  $("debrief-form").reset();
+  $("debrief-error").textContent = "";
+  $("debrief-dialog").showModal();
+});
+$("debrief-cancel").addEventListener("click", () => $("debrief-dialog").close());
+$("debrief-form").addEventListener("change", () => { $("debrief-error").textContent = ""; });
+
+$("debrief-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData($("debrief-form"));
+  const feeling = form.get("feeling");
+  if (!feeling) {
+    bind($("debrief-error"), "debrief.choose_feeling");
+    $("debrief-form").querySelector('input[name="feeling"]').focus();
+    return;
+  }
+  const body = {
+    conversation_id: state.debriefFor,
+    feeling,
+    wants: form.getAll("wants"),
+    note: String(form.get("note") || $("debrief-note").value || "").trim() || null,
+  };
+  const answer = await api("/api/v1/debriefs", { method: "POST", body, token: state.session.access_token });
+  const code = answer.data?.error?.code;
+  if (!answer.ok && code !== "debrief_given") {
+    bind($("debrief-error"), "debrief.failed");
+    return;
+  }
+  $("debrief-dialog").close();
+  bind($("debrief-status"), answer.ok ? "debrief.sent" : "debrief.already");
+  $("debrief-open").hidden = true;
+  $("debrief-status").focus?.();
+  loadActivity();
+});
+
+const ACTIVITY_ROWS = [
+  ["chats", "activity.chats"],
+  ["hours", "activity.hours"],
+  ["high_risk_chats", "activity.high_risk"],
+  ["debriefs", "activity.debriefs"],
+];
+
+async function loadActivity() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/me/activity", { token: state.session.access_token });
+  if (!answer.ok || !answer.data?.windows) {
+    $("activity-panel").hidden = true;
+    return;
+  }
+  state.activity = answer.data;
+  renderActivity();
+}
+
+function renderActivity() {
+  const windows = state.activity?.windows;
+  if (!windows) return;
+  $("activity-rows").replaceChildren(...ACTIVITY_ROWS.map(([field, key]) => {
+    const row = el("tr", { attrs: { "data-field": field } });
+    row.append(el("th", { i18n: key, attrs: { scope: "row" } }));
+    row.append(el("td", { text: String(windows["7d"][field]) }), el("td", { text: String(windows["30d"][field]) }));
+    return row;
+  }));
+  $("activity-panel").hidden = false;
+}
 
 // ---- frames --------------------------------------------------------------------------------
 
@@ -903,6 +987,11 @@ function onFrame(frame) {
       if (chat) onCueMarked(chat, frame);
       return;
     }
+    case "safety_plan": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) onPlan(chat, frame);
+      return;
+    }
     case "volunteer.cooldown":
       onCooldown(frame);
       return;
@@ -919,8 +1008,36 @@ function onFrame(frame) {
   }
 }
 
+// ---- safety plan (docs/protocol.md, Safety plan) -----------------------------------------------
+
+function onPlan(chat, frame) {
+  if (chat.plan && frame.revision < chat.plan.revision) return;
+  const first = !chat.plan;
+  chat.plan = frame;
+  renderVolunteerPlan(chat);
+  const box = chat.risk.querySelector(".js-plan-box");
+  box.hidden = false;
+  chat.risk.querySelector(".js-plan").hidden = false;
+  if (first && frame.updated_by_role === "volunteer" && frame.revision === 1) {
+    box.querySelector("input")?.focus();
+  }
+}
+
+function renderVolunteerPlan(chat) {
+  if (!chat.plan) return;
+  renderPlan(chat.risk.querySelector(".js-plan-body"), chat.plan, {
+    idPrefix: `plan-${chat.id}`,
+    onChange: chat.status === "ended" ? null : (step, items) => sendRisk(chat, { type: "safety_plan.update", conversation_id: chat.id, step, items }, null),
+  });
+}
+
 function onError(frame) {
   const ref = frame.ref || "";
+  if (ref.startsWith("risk:safety_plan")) {
+    const chat = state.chats.get(ref.split(":")[2]);
+    if (chat) bind(chat.risk.querySelector(".js-status"), frame.code === "safety_plan_not_offered" ? "plan.not_offered" : "risk.failed");
+    return;
+  }
   if (frame.code === "unknown_type" && ref.startsWith("risk:")) {
     // The server does not speak the risk frames yet: hide the tools, say so once, quietly.
     if (ref.startsWith("risk:referral.offer")) state.referralSupported = false;
@@ -977,6 +1094,8 @@ onLanguageChange(() => {
     loadPhrases(chat);
   }
   if (state.cooldownUntil) renderCooldown();
+  renderActivity();
+  for (const chat of state.chats.values()) renderVolunteerPlan(chat);
   if (state.session) $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
 });
 

@@ -1,0 +1,345 @@
+"""Issue #18 in the browser: the seeker's feedback (stored anonymously, seen by supervisors
+only as groups). Screenshots in docs/screenshots at 360x740 and 1280x800."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    PHONE,
+    Watch,
+    chat_in_progress,
+    device,
+    shot,
+    supervisor_logs_in,
+)
+
+from app.outcomes import policy
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def _db(server: LiveServer) -> sqlite3.Connection:
+    return sqlite3.connect(server.directory / "t.db", timeout=10)
+
+
+def _four_more_chats_two_weeks_ago(server: LiveServer) -> None:
+    """Set-up: the real chat and four copies of it ended two weeks ago, each answered, so the
+    desk has one released cell of five to show."""
+    then = datetime.now(UTC) - timedelta(days=14)
+    stamp = then.replace(tzinfo=None).isoformat(sep=" ")
+    with _db(server) as db:
+        (cid,) = db.execute("SELECT id FROM conversations WHERE status = 'ended'").fetchone()
+        db.execute("UPDATE conversations SET ended_at = ? WHERE id = ?", (stamp, cid))
+        db.execute("UPDATE outcomes SET week_start = ?", (policy.week_start(then).isoformat(),))
+        columns = [row[1] for row in db.execute("PRAGMA table_info(conversations)")]
+        others = ", ".join(c for c in columns if c != "id")
+        for mood in (1, 3, 3, 2):
+            db.execute(
+                f"INSERT INTO conversations (id, {others}) SELECT ?, {others} "
+                "FROM conversations WHERE id = ?",
+                (uuid.uuid4().hex, cid),
+            )
+            db.execute(
+                "INSERT INTO outcomes (id, week_start, language, risk_bucket, mood_start, "
+                "mood_end, heard, come_back, comment) VALUES (?, ?, 'en', 'none', ?, ?, "
+                "'yes', 'unsure', NULL)",
+                (uuid.uuid4().hex, policy.week_start(then).isoformat(), mood, mood + 1),
+            )
+
+
+def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        card = seeker.locator("#mood-start")
+        expect(card).to_be_visible()
+        expect(card.locator("legend")).to_have_text(EN["mood.start_question"])
+        axe.check(seeker, "seeker chat with the start mood")
+        shot(seeker, docs_shots, "feedback-start-mood-phone")
+        card.locator('label:has(input[value="2"])').click()
+        expect(card).to_be_hidden()
+        # A reload keeps the answer in this tab (and asks nothing again).
+        seeker.reload()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        expect(card).to_be_hidden()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        form = seeker.locator("#feedback-form")
+        expect(form).to_be_visible()
+        expect(seeker.locator("#feedback-comment-warning")).to_have_text(
+            EN["feedback.comment_warning"]
+        )
+        form.locator('label:has(input[name="mood_end"][value="4"])').click()
+        form.locator('input[name="heard"][value="yes"]').check()
+        form.locator('input[name="come_back"][value="unsure"]').check()
+        seeker.locator("#feedback-comment").fill("It helped to say it out loud.")
+        axe.check(seeker, "seeker feedback form")
+        shot(seeker, docs_shots, "feedback-end-phone", full_page=True)
+        seeker.locator("#feedback-form button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_focused()
+        expect(seeker.locator("#feedback-worse")).to_be_hidden()
+        expect(seeker.locator("#feedback-low")).to_be_hidden()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+
+    with _db(server) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute("SELECT * FROM outcomes")]
+        (cid,) = db.execute("SELECT id FROM conversations WHERE status = 'ended'").fetchone()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["mood_start"], row["mood_end"], row["heard"], row["come_back"]) == (
+        2,
+        4,
+        "yes",
+        "unsure",
+    )
+    assert row["comment"] == "It helped to say it out loud."
+    assert cid not in {str(v) for v in row.values()}
+
+    _four_more_chats_two_weeks_ago(server)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        with device(browser, watch, viewport) as (_, desk):
+            supervisor_logs_in(desk, server)
+            panel = desk.locator("#outcomes-panel")
+            expect(panel).to_be_visible()
+            overall = panel.locator('tr[data-group="overall"]')
+            expect(overall.locator("td").first).to_have_text("5")
+            expect(overall.locator("td").nth(1)).to_have_text("5 (100%)")
+            expect(overall.locator("td").nth(3)).to_contain_text("+1")
+            axe.check(desk, f"supervisor desk outcomes {name}")
+            panel.scroll_into_view_if_needed()
+            shot(desk, docs_shots, f"feedback-desk-{name}")
+    watch.check()
+
+
+def test_the_feedback_questions_in_hindi(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        card = page.locator("#mood-start")
+        expect(card.locator("legend")).to_have_text(HI["mood.start_question"])
+        expect(card.locator(".mood__word").first).to_have_text(HI["mood.1"])
+        shot(page, docs_shots, "feedback-start-mood-hi-phone")
+        page.locator("#mood-start-skip").click()
+        expect(card).to_be_hidden()
+        expect(page.locator("#composer-text")).to_be_focused()
+    watch.check()
+
+
+def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("high")
+        risk.locator(".js-concern-reason").fill("talks of a plan for tonight")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(volunteer.locator("#cooldown")).to_be_visible()
+        volunteer.locator("#debrief-open").click()
+        dialog = volunteer.locator("#debrief-dialog")
+        expect(dialog).to_be_visible()
+        dialog.locator("button[type=submit]").click()
+        expect(volunteer.locator("#debrief-error")).to_have_text(EN["debrief.choose_feeling"])
+        dialog.locator('input[name="feeling"][value="unsettled"]').check()
+        dialog.locator('input[name="wants"][value="talk"]').check()
+        volunteer.locator("#debrief-note").fill("I keep thinking about how quiet it went.")
+        axe.check(volunteer, "volunteer debrief dialog")
+        shot(volunteer, docs_shots, "debrief-form-desktop")
+        dialog.locator("button[type=submit]").click()
+        expect(dialog).to_be_hidden()
+        expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
+        expect(volunteer.locator("#debrief-open")).to_be_hidden()
+        mine = volunteer.locator("#activity-panel")
+        expect(mine.locator('tr[data-field="high_risk_chats"] td').first).to_have_text("1")
+        expect(mine.locator('tr[data-field="debriefs"] td').first).to_have_text("1")
+
+        item = desk.locator("#debriefs .debrief")
+        expect(item).to_have_count(1)
+        expect(item).to_contain_text(EN["debrief.feeling.unsettled"])
+        expect(item).to_contain_text(EN["debrief.want.talk"])
+        expect(item).to_contain_text("how quiet it went")
+        team = desk.locator("#team-rows tr").first
+        expect(team.locator("td").nth(2)).to_have_text("1")  # high-risk chats, 30 days
+        expect(team.locator("td").nth(4)).to_have_text("1")  # open debriefs
+        axe.check(desk, "supervisor desk with a debrief")
+        desk.locator("#debriefs-panel").scroll_into_view_if_needed()
+        shot(desk, docs_shots, "debrief-desk-desktop")
+        with device(browser, watch, PHONE) as (_, phone_desk):
+            supervisor_logs_in(phone_desk, server)
+            expect(phone_desk.locator("#debriefs .debrief")).to_have_count(1)
+            phone_desk.locator("#debriefs-panel").scroll_into_view_if_needed()
+            shot(phone_desk, docs_shots, "debrief-desk-phone")
+        item.locator("button").click()
+        expect(desk.locator("#debriefs .debrief")).to_have_count(0)
+        expect(desk.locator("#debriefs-empty")).to_be_visible()
+        expect(team.locator("td").nth(4)).to_have_text("0")
+
+        volunteer.set_viewport_size(PHONE)
+        mine.scroll_into_view_if_needed()
+        shot(volunteer, docs_shots, "volunteer-activity-phone")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supervisor(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path, tmp_path: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        seeker.locator("#mood-start-skip").click()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(risk.locator(".js-plan")).to_be_hidden()
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("moderate")
+        risk.locator(".js-concern-reason").fill("feels trapped, no plan")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        risk.locator(".js-plan").click()
+        box = risk.locator(".js-plan-box")
+        expect(box).to_be_visible()
+        expect(box.locator(".plan-step")).to_have_count(6)
+        coping = box.locator('[data-step="coping_alone"]')
+        coping.locator("input").fill("Walk to the tea stall")
+        coping.locator("input").press("Enter")
+        expect(coping.locator(".plan-item__text")).to_have_text(["Walk to the tea stall"])
+        expect(coping.locator("input")).to_be_focused()
+
+        note = seeker.locator("#messages .system-note--plan")
+        expect(note).to_contain_text(EN["plan.opened_note"])
+        expect(seeker.locator("#open-plan")).to_be_visible()
+        note.locator("button").click()
+        dialog = seeker.locator("#plan-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator('[data-step="coping_alone"] .plan-item__text')).to_have_text(
+            ["Walk to the tea stall"]
+        )
+        expect(dialog.locator('[data-step="professionals"] a[href="tel:14416"]')).to_be_visible()
+        signs = dialog.locator('[data-step="warning_signs"]')
+        signs.locator("input").fill("Not sleeping")
+        signs.locator("button[type=submit]").click()
+        expect(box.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
+            ["Not sleeping"]
+        )
+        axe.check(seeker, "seeker safety plan dialog")
+        shot(seeker, docs_shots, "safety-plan-seeker-phone")
+        shot(volunteer, docs_shots, "safety-plan-volunteer-desktop")
+
+        with seeker.expect_download() as download_info:
+            dialog.locator(".js-save-plan").click()
+        download = download_info.value
+        assert download.suggested_filename == "my-plan.txt"
+        saved = tmp_path / "plan.txt"
+        download.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert "Not sleeping" in text and "Walk to the tea stall" in text and "14416" in text
+
+        seeker.evaluate("window.print = () => { window.__printed = true; }")
+        dialog.locator(".js-print-plan").click()
+        assert seeker.evaluate("window.__printed") is True
+        expect(seeker.locator("#plan-print .plan-item__text")).to_have_text(
+            ["Not sleeping", "Walk to the tea stall"]
+        )
+
+        # The supervisor acknowledges the moderate escalation and sees the plan, read-only.
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        escalation.locator(".js-open").click()
+        plan = desk.locator("#conv-plan")
+        expect(plan).to_be_visible()
+        expect(plan.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
+            ["Not sleeping"]
+        )
+        expect(plan.locator("input")).to_have_count(0)
+        plan.scroll_into_view_if_needed()
+        shot(desk, docs_shots, "safety-plan-desk-desktop")
+
+        # A reload brings the plan back; in Hindi the steps speak Hindi.
+        seeker.reload()
+        expect(seeker.locator("#open-plan")).to_be_visible()
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker.locator("#open-plan").click()
+        hindi = seeker.locator("#plan-dialog")
+        distractions = hindi.locator('[data-step="distractions"]')
+        distractions.locator("input").fill("लाइब्रेरी")
+        distractions.locator("input").press("Enter")
+        first = load_plan_title("hi")
+        expect(hindi.locator('[data-step="warning_signs"] h3')).to_have_text(first)
+        shot(seeker, docs_shots, "safety-plan-seeker-hi-phone")
+        seeker.keyboard.press("Tab")  # Esc is quick exit; close with the button
+        hindi.locator(".js-close-dialog").click()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        ended = seeker.locator("#ended-plan")
+        expect(ended).to_be_visible()
+        with device(browser, watch, PHONE) as (_, phone_desk):
+            supervisor_logs_in(phone_desk, server)
+            phone_desk.locator("#escalations .escalation .js-open").first.click()
+            expect(phone_desk.locator("#conv-plan")).to_be_visible()
+            phone_desk.locator("#conv-plan").scroll_into_view_if_needed()
+            shot(phone_desk, docs_shots, "safety-plan-desk-phone")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def load_plan_title(language: str) -> str:
+    from app.safety_plan.plan import load_plan
+
+    return str(load_plan().steps[0].render(language)["title"])

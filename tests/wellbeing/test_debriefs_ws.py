@@ -1,0 +1,124 @@
+"""Debriefs reach the supervisor who handled the escalation; activity is counts (real server)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support import Server, WsClient, paired, sql
+
+
+async def _heavy_chat_handled_by(server: Server, staff, supervisor):  # type: ignore[no-untyped-def]
+    """A chat that went high, whose escalation ``supervisor`` acknowledged, ended by the
+    seeker: (volunteer socket, conversation id)."""
+    s, v, cid, _ = await paired(server, staff)
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "high", "reason": "plan"}
+    )
+    opened = await v.recv("escalation.updated", where=lambda f: f["conversation_id"] == cid)
+    sup = await WsClient.open(server.ws_url, supervisor.token)
+    await sup.send({"type": "escalation.ack", "escalation_id": opened["escalation_id"]})
+    await v.recv(
+        "escalation.updated",
+        where=lambda f: f["conversation_id"] == cid and f["status"] == "acknowledged",
+    )
+    await s.send({"type": "conversation.end", "conversation_id": cid})
+    await s.recv("conversation.ended")
+    await v.recv("volunteer.cooldown")
+    await s.close()
+    return v, cid, sup
+
+
+async def test_a_debrief_reaches_the_supervisor_who_handled_the_escalation(
+    server: Server, staff, backend
+):
+    handler = await staff.create("supervisor")
+    other = await staff.create("supervisor")
+    v, cid, handler_ws = await _heavy_chat_handled_by(server, staff, handler)
+    other_ws = await WsClient.open(server.ws_url, other.token)
+    vh = {"Authorization": f"Bearer {v.staff.token}"}
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        body = {
+            "conversation_id": cid,
+            "feeling": "unsettled",
+            "wants": ["talk", "rest"],
+            "note": "the silence at the end stayed with me",
+        }
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 201, r.text
+        debrief = r.json()
+        assert debrief["supervisor_id"] == handler.user_id and debrief["level"] == "high"
+        received = await handler_ws.recv("debrief.received")
+        assert received["debrief_id"] == debrief["debrief_id"]
+        assert (received["feeling"], received["wants"]) == ("unsettled", ["rest", "talk"])
+        assert received["volunteer_alias"] == v.staff.alias
+        await other_ws.nothing("debrief.received", within=0.5)
+
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "debrief_given"
+
+        hh = {"Authorization": f"Bearer {handler.token}"}
+        oh = {"Authorization": f"Bearer {other.token}"}
+        mine = (await http.get("/api/v1/debriefs?status=open", headers=hh)).json()["debriefs"]
+        assert debrief["debrief_id"] in {d["debrief_id"] for d in mine}
+        theirs = (await http.get("/api/v1/debriefs", headers=oh)).json()["debriefs"]
+        assert debrief["debrief_id"] not in {d["debrief_id"] for d in theirs}
+        assert (await http.get("/api/v1/debriefs", headers=vh)).status_code == 403
+        r = await http.post(f"/api/v1/debriefs/{debrief['debrief_id']}/seen", headers=oh)
+        assert r.status_code == 404
+        r = await http.post(f"/api/v1/debriefs/{debrief['debrief_id']}/seen", headers=hh)
+        assert r.status_code == 200 and r.json()["status"] == "seen"
+        r = await http.post(f"/api/v1/debriefs/{debrief['debrief_id']}/seen", headers=hh)
+        assert r.json()["error"]["code"] == "invalid_transition"
+
+        own = (await http.get("/api/v1/me/activity", headers=vh)).json()
+        assert own["windows"]["7d"]["chats"] == 1
+        assert own["windows"]["7d"]["high_risk_chats"] == 1
+        assert own["windows"]["7d"]["debriefs"] == 1
+        assert own["by_week"][-1]["high_risk_chats"] == 1
+        assert "transcript" not in own and "messages" not in own
+        viewed = await http.get(f"/api/v1/volunteers/{v.staff.user_id}/activity", headers=hh)
+        assert viewed.json()["windows"] == own["windows"]
+        other_volunteer = await staff.create()
+        r = await http.get(f"/api/v1/volunteers/{other_volunteer.user_id}/activity", headers=vh)
+        assert r.status_code == 403
+        team = (await http.get("/api/v1/volunteers/activity", headers=hh)).json()["volunteers"]
+        row = next(t for t in team if t["volunteer_id"] == v.staff.user_id)
+        assert row["windows"]["30d"]["high_risk_chats"] == 1 and row["open_debriefs"] == 0
+    actions = {
+        r[0]
+        for r in await sql(
+            backend.database_url,
+            "SELECT action FROM audit_events WHERE actor_id = :a",
+            a=handler.user_id,
+        )
+    }
+    assert {"wellbeing.debriefs_read", "wellbeing.debrief_seen", "wellbeing.activity_read"} <= (
+        actions
+    )
+    logged = await sql(
+        backend.database_url,
+        "SELECT detail FROM audit_events WHERE action = 'wellbeing.debrief' "
+        "AND conversation_id = :c",
+        c=cid,
+    )
+    assert len(logged) == 1 and "silence" not in str(logged[0][0])
+
+
+async def test_no_debrief_for_a_calm_chat_or_someone_elses(server: Server, staff):
+    s, v, cid, _ = await paired(server, staff)
+    vh = {"Authorization": f"Bearer {v.staff.token}"}
+    body = {"conversation_id": cid, "feeling": "okay"}
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+        await s.send({"type": "conversation.end", "conversation_id": cid})
+        await s.recv("conversation.ended")
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 409  # ended, but never high or imminent
+        stranger = await staff.create()
+        r = await http.post(
+            "/api/v1/debriefs", json=body, headers={"Authorization": f"Bearer {stranger.token}"}
+        )
+        assert r.status_code == 404
+        r = await http.post("/api/v1/debriefs", json={**body, "feeling": "fine"}, headers=vh)
+        assert r.status_code == 422

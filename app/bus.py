@@ -388,7 +388,7 @@ class RedisBus(Bus):
             callback()
 
     def _on_message(self, message: dict[str, Any]) -> None:
-        """The pattern subscription's handler: a message from Redis to fan out."""
+        """A message from the pattern subscription, to fan out here."""
         data = message["data"]
         if data.startswith(self._own):
             return  # ours: delivered locally when it was published
@@ -410,7 +410,7 @@ class RedisBus(Bus):
                 pubsub = client.pubsub()
                 try:
                     async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                        await pubsub.psubscribe(**{self._pattern: self._on_message})
+                        await pubsub.psubscribe(self._pattern)
                         # psubscribe only sends: its confirmation proves the link works.
                         reply = None
                         while reply is None:
@@ -466,11 +466,14 @@ class RedisBus(Bus):
                 await reader
 
     async def _read(self, pubsub: Any) -> None:
+        # Messages are taken from listen() rather than given to a handler in psubscribe:
+        # redis-py then asks inspect whether the handler is a coroutine, for every message.
         loop = asyncio.get_running_loop()
-        # listen() hands each pmessage to the handler and yields only the rest: the pongs
-        # that answer the health pings (so a busy link costs no clock read per message).
-        async for _ in pubsub.listen():
+        on_message = self._on_message
+        async for message in pubsub.listen():
             self._last_heard = loop.time()
+            if message["type"] == "pmessage":
+                on_message(message)
         raise ConnectionError("the subscription ended")
 
 

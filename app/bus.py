@@ -295,8 +295,9 @@ def _worth_retrying(error: Exception) -> bool:
 class RedisBus(Bus):
     """Many processes over Redis pub/sub; reconnects by itself and signals ``bus.reset``.
 
-    Two clients per process (redis-py asyncio, hiredis parser): one publishes (a batch of
-    events is one pipeline, one round trip; retried with backoff if its link broke), one
+    Two clients per process (redis-py asyncio, hiredis parser): one publishes (events
+    leave in order, those queued during a round trip together as one pipeline; retried
+    with backoff if the link broke), one
     holds the pattern subscription and hands each message to the local subscribers. The
     subscriber does not let redis-py reconnect it silently: its own loop reconnects (with
     redis-py's backoff) so that every lost link is followed by a ``bus.reset``.
@@ -319,6 +320,11 @@ class RedisBus(Bus):
         self._own = f"{self.origin}{_SEP}".encode()
         self._pattern = prefix + "*"
         self._publisher: aioredis.Redis | None = None
+        # Publishing: what waits for the next round trip, the future its callers await,
+        # and the task sending rounds while there is anything to send.
+        self._outgoing: list[tuple[str, str]] = []
+        self._next_round: asyncio.Future[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._last_heard = 0.0
@@ -335,6 +341,9 @@ class RedisBus(Bus):
             await asyncio.wait_for(self._connected.wait(), timeout=5)
 
     async def stop(self) -> None:
+        if self._sender is not None:  # let what is queued go (bounded by its timeout)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._sender)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -355,20 +364,48 @@ class RedisBus(Bus):
         await self.publish_many([(channel, event)])
 
     async def publish_many(self, items: list[tuple[str, Event]]) -> None:
+        """Fan out here, then publish to Redis; returns once Redis has them (or failed).
+
+        Publishes leave in call order over one connection: calls that come while a round
+        trip is in flight wait and then go together as one pipeline. (Concurrent pipelines
+        on a pool's several connections could reach Redis out of order, and a process that
+        sees seq 6 before 5 reads the gap from the database.)"""
         if not items:
             return
         for channel, event in items:
             self._fan_out(channel, event)
         prefix, origin = self.prefix, self.origin
+        self._outgoing.extend((prefix + channel, event.encode(origin)) for channel, event in items)
+        done = self._next_round
+        if done is None:
+            done = self._next_round = asyncio.get_running_loop().create_future()
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_rounds(), name="redis-bus-publisher")
+        await asyncio.shield(done)
+
+    async def _send_rounds(self) -> None:
+        """Send what has been queued, one pipeline a round, until nothing is left."""
+        try:
+            while self._outgoing:
+                outgoing, self._outgoing = self._outgoing, []
+                done, self._next_round = self._next_round, None
+                try:
+                    await self._send(outgoing)
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            self._sender = None
+
+    async def _send(self, outgoing: list[tuple[str, str]]) -> None:
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                if len(items) == 1:
-                    channel, event = items[0]
-                    await self.publisher.publish(prefix + channel, event.encode(origin))
+                if len(outgoing) == 1:
+                    await self.publisher.publish(*outgoing[0])
                     return
                 async with self.publisher.pipeline(transaction=False) as pipe:
-                    for channel, event in items:
-                        pipe.publish(prefix + channel, event.encode(origin))
+                    for channel, data in outgoing:
+                        pipe.publish(channel, data)
                     replies = await pipe.execute(raise_on_error=False)
             refused = next((r for r in replies if isinstance(r, Exception)), None)
             if refused is not None:

@@ -101,6 +101,22 @@ async def test_order_is_kept_per_publisher(bus_pair):
     assert got == list(range(1, 51))
 
 
+async def test_order_is_kept_when_publishes_overlap(bus_pair):
+    """Several tasks publish at once (the chat writer's batches and other units of work):
+    the events arrive in the order the calls were made, a batch's own events in a row."""
+    a, b = bus_pair
+    inbox = Inbox()
+    b.subscribe("conv:v", inbox)
+    await asyncio.sleep(0.05)
+    calls = [
+        a.publish_many([("conv:v", Event("chat.message", "{}", "v", 3 * n + k)) for k in (1, 2, 3)])
+        for n in range(40)
+    ]
+    await asyncio.gather(*calls)
+    got = [(await inbox.next())[1].seq for _ in range(120)]
+    assert got == list(range(1, 121))
+
+
 def test_event_round_trips_through_its_wire_form():
     event = Event("chat.typing", '{"a":"b\\n"}', "c", 3, exclude="u")
     origin, back = Event.decode(event.encode("p1"))

@@ -305,3 +305,20 @@ async def wait_for_port(port: int) -> None:
                 return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+async def test_a_publish_that_cannot_reach_redis_is_counted_not_raised(redis_url):
+    """After redis-py's retries a publish to an unreachable Redis is logged and counted
+    (``on_publish_failed``, wired to peerline_bus_publish_failures_total); the caller goes on."""
+    dead = RedisProcess()  # a free port nobody listens on
+    bus = RedisBus(f"redis://127.0.0.1:{dead.port}/0")
+    failed: list[int] = []
+    bus.on_publish_failed.append(lambda: failed.append(1))
+    inbox = Inbox()
+    bus.subscribe("conv:d", inbox)
+    try:
+        await bus.publish("conv:d", Event("chat.message", "{}", "d", 1))
+        assert (await inbox.next())[1].seq == 1  # local subscribers still get it
+        assert failed == [1]
+    finally:
+        await bus.stop()

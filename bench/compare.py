@@ -108,7 +108,7 @@ def start_load(
         ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=out.with_suffix(".err").open("w"),  # why, if it writes no result
     )
 
 
@@ -130,7 +130,11 @@ def one_round(
         results = {}
         for side, (process, out) in loads.items():
             process.wait(timeout=args.messages + 600)
-            results[side] = json.loads(out.read_text()) if out.exists() else {"error": "no result"}
+            if out.exists():
+                results[side] = json.loads(out.read_text())
+            else:
+                said = out.with_suffix(".err").read_text(errors="replace").strip().splitlines()
+                results[side] = {"error": "no result: " + (said[-1] if said else "nothing said")}
         return results
 
 

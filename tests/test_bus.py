@@ -322,3 +322,9 @@ async def test_a_publish_that_cannot_reach_redis_is_counted_not_raised(redis_url
         assert failed == [1]
     finally:
         await bus.stop()
+
+
+def test_redis_py_parses_with_hiredis():
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE  # redis[hiredis] in pyproject.toml: the C parser, not Python's

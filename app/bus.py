@@ -295,12 +295,12 @@ def _worth_retrying(error: Exception) -> bool:
 class RedisBus(Bus):
     """Many processes over Redis pub/sub; reconnects by itself and signals ``bus.reset``.
 
-    Two clients per process (redis-py asyncio, hiredis parser): one publishes (events
-    leave in order, those queued during a round trip together as one pipeline; retried
-    with backoff if the link broke), one
-    holds the pattern subscription and hands each message to the local subscribers. The
-    subscriber does not let redis-py reconnect it silently: its own loop reconnects (with
-    redis-py's backoff) so that every lost link is followed by a ``bus.reset``.
+    Two clients per process (redis-py asyncio, hiredis parser). One publishes: events leave
+    in order, those queued during a round trip together as one pipeline, retried with
+    backoff if the link broke. The other holds the pattern subscription and hands each
+    message to the local subscribers; it does not let redis-py reconnect it silently: its
+    own loop reconnects (with redis-py's backoff) so that every lost link is followed by a
+    ``bus.reset``.
     """
 
     def __init__(

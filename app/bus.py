@@ -4,8 +4,10 @@ A small interface with two backends, chosen by URL (encode/broadcaster's design)
 
 - ``memory://`` (or no ``REDIS_URL``): one process; ``publish`` hands the event straight to the
   local subscribers.
-- ``redis://…``: many processes. Each process holds one pattern subscription to
-  ``peerline:*`` and hands what it receives to its local subscribers. Its own events are
+- ``redis://…`` (``rediss://``, ``unix://``, or ``redis+sentinel://`` for a Redis that
+  Sentinel fails over): many processes, through redis-py's asyncio client with its hiredis
+  parser. Each process holds one pattern subscription to ``peerline:*`` and hands what it
+  receives to its local subscribers. Its own events are
   delivered locally at once and skipped when they come back from Redis. Every process sees
   every event, which keeps subscribe/unsubscribe free of network round trips and makes a
   Redis restart one resubscribe; that is cheap for the handful of processes we run.
@@ -23,13 +25,17 @@ import contextlib
 import logging
 import os
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-import hiredis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import EqualJitterBackoff, NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +85,8 @@ class Bus:
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # Called after a reset (events from other processes may have been lost).
         self.on_reset: list[Callable[[], None]] = []
+        # Called when a publish could not reach Redis (other processes will resync).
+        self.on_publish_failed: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         return None
@@ -142,11 +150,22 @@ class MemoryBus(Bus):
 
 # How long connecting (and authenticating, and subscribing) may take.
 CONNECT_TIMEOUT_S = 2.0
-# How long Redis may take to answer a batch of PUBLISH commands.
+# How long Redis may take to answer a batch of PUBLISH commands, retries included.
 PUBLISH_TIMEOUT_S = 2.0
+# A publish whose link broke is retried this many times, with jittered exponential backoff
+# from PUBLISH_BACKOFF_BASE_S (redis-py's Retry). At least once, not at most once: a chat
+# message that arrives twice is dropped by its seq, and an event lost is worse (a page).
+PUBLISH_RETRIES = 2
+PUBLISH_BACKOFF_BASE_S = 0.05
 # The subscriber link pings this often; silent for two of these, it is given up and
 # reopened (a half-open TCP connection otherwise looks alive for ever).
 HEALTH_INTERVAL_S = 5.0
+# RESP2 by default: with RESP3 every pub/sub message is a push frame that redis-py routes
+# through its push-handler path, 8-10 µs more CPU per event on this machine (publish and two
+# receives, 54-64 against 63-72 µs; docs/performance-history.md) for nothing the bus uses.
+# ``?protocol=3`` in the URL turns it on.
+DEFAULT_PROTOCOL = 2
+SENTINEL_PORT = 26379
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,139 +176,131 @@ class RedisAddress:
     tls: bool = False
     username: str | None = None
     password: str | None = None
+    db: int = 0
+    protocol: int = DEFAULT_PROTOCOL
+    # Sentinel: the sentinels' addresses and the name of the master they watch.
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service: str | None = None
+    sentinel_username: str | None = None
+    sentinel_password: str | None = None
+
+
+def _host_port(text: str, default_port: int) -> tuple[str, int]:
+    if text.startswith("["):  # [::1]:26379
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest.removeprefix(":") or default_port)
+    host, sep, port = text.rpartition(":")
+    return (host, int(port)) if sep else (text, default_port)
 
 
 def parse_redis_url(url: str) -> RedisAddress:
-    """``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS) or
-    ``unix:///path``. The database number is ignored: pub/sub channels are server-wide."""
+    """Where the bus's Redis is.
+
+    - ``redis://[[user]:password@]host[:port][/db]``, ``rediss://…`` (TLS), ``unix:///path``;
+    - ``redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/service[/db]``
+      (``rediss+sentinel://``: TLS to Redis and the sentinels): ask those sentinels (port
+      26379 by default) for the master of ``service``, and again after a failover. The
+      credentials are Redis's; sentinels that need their own take
+      ``?sentinel_password=…`` (and ``&sentinel_username=…``).
+
+    ``?protocol=3`` speaks RESP3 (Redis 6 and later; default RESP2). The database
+    number is accepted and unused: pub/sub channels are server-wide."""
     parts = urlsplit(url)
-    username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    protocol = int(query.get("protocol", DEFAULT_PROTOCOL))
+    if protocol not in (2, 3):
+        raise ValueError("protocol must be 2 or 3")
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    username = unquote(user) if user else None
+    secret = unquote(password) if has_password else None
     if parts.scheme == "unix":
-        return RedisAddress(path=parts.path, username=username, password=password)
+        return RedisAddress(path=parts.path, username=username, password=secret, protocol=protocol)
+    if parts.scheme in ("redis+sentinel", "rediss+sentinel"):
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        if not path or not hosts:
+            raise ValueError("a Sentinel URL names its sentinels and the service: "
+                             "redis+sentinel://host:26379[,host:26379]/service[/db]")  # fmt: skip
+        return RedisAddress(
+            tls=parts.scheme.startswith("rediss"),
+            username=username,
+            password=secret,
+            db=int(path[1]) if len(path) > 1 else 0,
+            protocol=protocol,
+            sentinels=tuple(_host_port(h, SENTINEL_PORT) for h in hosts.split(",") if h),
+            service=path[0],
+            sentinel_username=query.get("sentinel_username"),
+            sentinel_password=query.get("sentinel_password"),
+        )
     if parts.scheme not in ("redis", "rediss"):
         raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r}")
+    db = parts.path.strip("/")
     return RedisAddress(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 6379,
         tls=parts.scheme == "rediss",
         username=username,
-        password=password,
+        password=secret,
+        db=int(db) if db.isdigit() else 0,
+        protocol=protocol,
     )
 
 
-def resp_command(*parts: bytes) -> bytes:
-    """One command in RESP, the Redis wire format."""
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
-    return b"".join(out)
+def redis_client(address: RedisAddress, *, retries: int) -> aioredis.Redis:
+    """A redis-py asyncio client (a pool of connections, hiredis parsing) for ``address``.
+
+    ``retries``: how often a command whose link failed is sent again, with jittered
+    exponential backoff (redis-py's ``Retry``); 0 for the subscriber, whose loop reconnects
+    by itself so that it knows to announce a reset."""
+    retry = (
+        Retry(
+            EqualJitterBackoff(cap=0.5, base=PUBLISH_BACKOFF_BASE_S),
+            retries,
+            is_retryable=_worth_retrying,
+        )
+        if retries
+        else Retry(NoBackoff(), 0)
+    )
+    options: dict[str, Any] = {
+        "username": address.username,
+        "password": address.password,
+        "protocol": address.protocol,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": PUBLISH_TIMEOUT_S,
+        "retry": retry,
+        "decode_responses": False,
+    }
+    if address.tls:
+        options["ssl"] = True
+    if address.service is not None:
+        sentinel_options: dict[str, Any] = {"socket_connect_timeout": CONNECT_TIMEOUT_S,
+                                            "socket_timeout": CONNECT_TIMEOUT_S}  # fmt: skip
+        if address.sentinel_password is not None:
+            sentinel_options["password"] = address.sentinel_password
+            sentinel_options["username"] = address.sentinel_username
+        if address.tls:
+            sentinel_options["ssl"] = True
+        sentinel = Sentinel(list(address.sentinels), sentinel_kwargs=sentinel_options)
+        return sentinel.master_for(address.service, **options)
+    if address.path is not None:
+        return aioredis.Redis(unix_socket_path=address.path, **options)
+    return aioredis.Redis(host=address.host, port=address.port, **options)
 
 
-class RedisLink(asyncio.Protocol):
-    """One connection to Redis: commands out, replies in, parsed by hiredis (in C).
-
-    Replies answer the oldest waiting command first; once nothing waits (a subscribed
-    connection), each reply goes to ``on_push``. Everything happens in the loop's own
-    callbacks: no task per message, no timeout object per read.
-    """
-
-    def __init__(self, on_push: Callable[[Any], None] | None = None) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.on_push = on_push
-        self.transport: asyncio.Transport | None = None
-        self.closed: asyncio.Future[None] = self.loop.create_future()
-        self.last_heard = self.loop.time()
-        self._reader = hiredis.Reader()
-        self._waiting: deque[asyncio.Future[Any]] = deque()
-
-    @classmethod
-    async def open(
-        cls, address: RedisAddress, on_push: Callable[[Any], None] | None = None
-    ) -> RedisLink:
-        loop = asyncio.get_running_loop()
-        link = cls(on_push)
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                if address.path is not None:
-                    await loop.create_unix_connection(lambda: link, address.path)
-                else:
-                    await loop.create_connection(
-                        lambda: link, address.host, address.port, ssl=address.tls or None
-                    )
-                if address.password is not None:
-                    who = [address.username.encode()] if address.username else []
-                    reply = await link.call(b"AUTH", *who, address.password.encode())
-                    if isinstance(reply, Exception):
-                        raise ConnectionError("Redis refused the credentials")
-        except BaseException:
-            link.abort()
-            raise
-        return link
-
-    # -- asyncio.Protocol -------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.last_heard = self.loop.time()
-        reader = self._reader
-        reader.feed(data)
-        try:
-            while (reply := reader.gets()) is not False:
-                if self._waiting:
-                    future = self._waiting.popleft()
-                    if not future.done():
-                        future.set_result(reply)
-                elif self.on_push is not None:
-                    try:
-                        self.on_push(reply)
-                    except Exception:
-                        log.exception("a bus subscriber failed on a message")
-        except hiredis.ProtocolError:
-            log.warning("redis sent something that is not RESP; reconnecting")
-            self.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        while self._waiting:
-            future = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(ConnectionError("the Redis connection closed"))
-                future.exception()  # callers await only the last of a batch: no noise
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    # -- commands -----------------------------------------------------------------------
-    @property
-    def alive(self) -> bool:
-        transport = self.transport
-        return transport is not None and not transport.is_closing() and not self.closed.done()
-
-    def write(self, data: bytes, replies: int) -> list[asyncio.Future[Any]]:
-        """Send commands already in RESP; one future per reply expected."""
-        if not self.alive:
-            raise ConnectionError("the Redis connection is closed")
-        futures = [self.loop.create_future() for _ in range(replies)]
-        self._waiting.extend(futures)
-        assert self.transport is not None
-        self.transport.write(data)
-        return futures
-
-    def call(self, *parts: bytes) -> asyncio.Future[Any]:
-        return self.write(resp_command(*parts), 1)[0]
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+def _worth_retrying(error: Exception) -> bool:
+    """Wrong credentials stay wrong: no point asking again."""
+    return not isinstance(error, AuthenticationError)
 
 
 class RedisBus(Bus):
     """Many processes over Redis pub/sub; reconnects by itself and signals ``bus.reset``.
 
-    Two links per process: one publishes (a batch of events is one write and one wait),
-    one holds the pattern subscription and hands each message to the local subscribers
-    straight from the socket callback. (This replaced redis-py's client, whose pub/sub
-    reader and publish path were about 40% of a message's CPU; see the README.)
+    Two clients per process (redis-py asyncio, hiredis parser). One publishes: events leave
+    in order, those queued during a round trip together as one pipeline, retried with
+    backoff if the link broke. The other holds the pattern subscription and hands each
+    message to the local subscribers; it does not let redis-py reconnect it silently: its
+    own loop reconnects (with redis-py's backoff) so that every lost link is followed by a
+    ``bus.reset``.
     """
 
     def __init__(
@@ -307,11 +318,22 @@ class RedisBus(Bus):
         self.reconnect_max_s = reconnect_max_s
         self.health_interval_s = health_interval_s
         self._own = f"{self.origin}{_SEP}".encode()
-        self._publisher: RedisLink | None = None
-        self._connecting = asyncio.Lock()
+        self._pattern = prefix + "*"
+        self._publisher: aioredis.Redis | None = None
+        # Publishing: what waits for the next round trip, the future its callers await,
+        # and the task sending rounds while there is anything to send.
+        self._outgoing: list[tuple[str, str]] = []
+        self._next_round: asyncio.Future[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
-        self._subscriber: RedisLink | None = None
         self._connected = asyncio.Event()
+        self._last_heard = 0.0
+
+    @property
+    def publisher(self) -> aioredis.Redis:
+        if self._publisher is None:
+            self._publisher = redis_client(self.address, retries=PUBLISH_RETRIES)
+        return self._publisher
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
@@ -319,127 +341,190 @@ class RedisBus(Bus):
             await asyncio.wait_for(self._connected.wait(), timeout=5)
 
     async def stop(self) -> None:
+        if self._sender is not None:  # let what is queued go (bounded by its timeout)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._sender)
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
-        for link in (self._publisher, self._subscriber):
-            if link is not None:
-                link.abort()
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    await self._publisher.aclose()
 
     async def ping(self) -> bool:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                link = await self._publishing_link()
-                return bool(await link.call(b"PING") == b"PONG")
+                return bool(await self.publisher.ping())
         except Exception:
             return False
-
-    async def _publishing_link(self) -> RedisLink:
-        link = self._publisher
-        if link is not None and link.alive:
-            return link
-        async with self._connecting:  # FIFO: publishers keep their order while it opens
-            if self._publisher is None or not self._publisher.alive:
-                self._publisher = await RedisLink.open(self.address)
-            return self._publisher
 
     async def publish(self, channel: str, event: Event) -> None:
         await self.publish_many([(channel, event)])
 
     async def publish_many(self, items: list[tuple[str, Event]]) -> None:
+        """Fan out here, then publish to Redis; returns once Redis has them (or failed).
+
+        Publishes leave in call order over one connection: calls that come while a round
+        trip is in flight wait and then go together as one pipeline. (Concurrent pipelines
+        on a pool's several connections could reach Redis out of order, and a process that
+        sees seq 6 before 5 reads the gap from the database.)"""
         if not items:
             return
         for channel, event in items:
             self._fan_out(channel, event)
         prefix, origin = self.prefix, self.origin
-        data = b"".join(
-            resp_command(b"PUBLISH", (prefix + channel).encode(), event.encode(origin).encode())
-            for channel, event in items
-        )
-        link = None
+        self._outgoing.extend((prefix + channel, event.encode(origin)) for channel, event in items)
+        done = self._next_round
+        if done is None:
+            done = self._next_round = asyncio.get_running_loop().create_future()
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_rounds(), name="redis-bus-publisher")
+        await asyncio.shield(done)
+
+    async def _send_rounds(self) -> None:
+        """Send what has been queued, one pipeline a round, until nothing is left."""
+        try:
+            while self._outgoing:
+                outgoing, self._outgoing = self._outgoing, []
+                done, self._next_round = self._next_round, None
+                try:
+                    await self._send(outgoing)
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            self._sender = None
+
+    async def _send(self, outgoing: list[tuple[str, str]]) -> None:
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                link = await self._publishing_link()
-                replies = link.write(data, len(items))
-                await replies[-1]  # replies come in order
-            refused = next((r.result() for r in replies if isinstance(r.result(), Exception)), None)
-            if refused is not None:  # e.g. NOAUTH: the link works, Redis says no
-                log.warning("redis refused a publish (%s)", str(refused)[:80])
+                if len(outgoing) == 1:
+                    await self.publisher.publish(*outgoing[0])
+                    return
+                async with self.publisher.pipeline(transaction=False) as pipe:
+                    for channel, data in outgoing:
+                        pipe.publish(channel, data)
+                    replies = await pipe.execute(raise_on_error=False)
+            refused = next((r for r in replies if isinstance(r, Exception)), None)
+            if refused is not None:
+                raise refused
+        except (ResponseError, AuthenticationError) as exc:  # NOAUTH: Redis says no
+            said = f"NOAUTH {exc}" if isinstance(exc, AuthenticationError) else str(exc)
+            log.warning("redis refused a publish (%s)", said[:80])
+            self._publish_failed()
         except Exception as exc:
             # The event is already durable in the database; remote subscribers catch up
-            # when their link comes back (bus.reset) or when they see the next seq, so
-            # losing this publish loses nothing. Not retried: a retry could publish twice.
+            # when their link comes back (bus.reset) or when they see the next seq.
             log.warning("redis publish failed (%s); remote subscribers will resync", type(exc))
-            if link is not None:
-                link.abort()
+            self._publish_failed()
 
-    def _on_message(self, reply: Any) -> None:
-        """One reply on the subscribed link: a message to fan out, or a pong."""
-        if type(reply) is not list or len(reply) != 4 or reply[0] != b"pmessage":
-            return
-        data = reply[3]
+    def _publish_failed(self) -> None:
+        for callback in self.on_publish_failed:
+            callback()
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        """A message from the pattern subscription, to fan out here."""
+        data = message["data"]
         if data.startswith(self._own):
             return  # ours: delivered locally when it was published
         try:
             _, event = Event.decode(data.decode())
-            channel = reply[2].decode().removeprefix(self.prefix)
+            channel = message["channel"].decode().removeprefix(self.prefix)
         except ValueError:
             log.warning("ignoring a malformed bus message")
             return
         self._fan_out(channel, event)
 
     async def _listen(self) -> None:
-        delay = 0.1
+        backoff = EqualJitterBackoff(cap=self.reconnect_max_s, base=0.1)
+        failures = 0
         first = True
-        while True:
-            link = None
-            try:
-                link = await RedisLink.open(self.address, self._on_message)
+        client = redis_client(self.address, retries=0)
+        try:
+            while True:
+                pubsub = client.pubsub()
+                try:
+                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                        await pubsub.psubscribe(self._pattern)
+                        # psubscribe only sends: its confirmation proves the link works.
+                        reply = None
+                        while reply is None:
+                            reply = await pubsub.get_message(timeout=CONNECT_TIMEOUT_S)
+                    if reply["type"] != "psubscribe":
+                        raise ConnectionError("Redis did not confirm the subscription")
+                    self._connected.set()
+                    if not first:
+                        log.warning("redis bus reconnected; telling subscribers to resync")
+                        self._reset_all()
+                        for callback in self.on_reset:
+                            callback()
+                    first = False
+                    failures = 0
+                    await self._read_while_alive(pubsub)
+                    raise ConnectionError("the subscription link was lost")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._connected.clear()
+                    failures += 1
+                    delay = backoff.compute(failures)
+                    log.warning("redis bus link lost (%s); retrying in %.1fs", type(exc), delay)
+                    await asyncio.sleep(delay)
+                finally:
+                    await _close_quietly(pubsub)
+        finally:
+            with contextlib.suppress(Exception):
                 async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    reply = await link.call(b"PSUBSCRIBE", (self.prefix + "*").encode())
-                if isinstance(reply, Exception):
-                    raise ConnectionError("Redis refused the subscription")
-                self._subscriber = link
-                self._connected.set()
-                if not first:
-                    log.warning("redis bus reconnected; telling subscribers to resync")
-                    self._reset_all()
-                    for callback in self.on_reset:
-                        callback()
-                first = False
-                delay = 0.1
-                await self._watch(link)
-                raise ConnectionError("the subscription link was lost")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._connected.clear()
-                log.warning("redis bus link lost (%s); retrying in %.1fs", type(exc), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.reconnect_max_s)
-            finally:
-                if link is not None:
-                    link.abort()
+                    await client.aclose()
 
-    async def _watch(self, link: RedisLink) -> None:
-        """Return when the subscribed link closes, or has heard nothing (not even the
-        answer to a ping) for two health intervals."""
+    async def _read_while_alive(self, pubsub: Any) -> None:
+        """Read the subscription (each message goes to ``_on_message``) until the link
+        fails, or has said nothing (not even the answer to a ping) for two health
+        intervals."""
+        loop = asyncio.get_running_loop()
+        self._last_heard = loop.time()
+        reader = asyncio.create_task(self._read(pubsub), name="redis-bus-reader")
         interval = self.health_interval_s
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(link.closed), interval)
-                return
-            if link.loop.time() - link.last_heard > 2 * interval:
-                log.warning("redis bus link silent for %.1fs; reopening it", 2 * interval)
-                return
-            if link.transport is not None:
-                link.transport.write(resp_command(b"PING"))
+        try:
+            while True:
+                done, _ = await asyncio.wait((reader,), timeout=interval)
+                if done:
+                    reader.result()  # its error, if it failed
+                    return
+                if loop.time() - self._last_heard > 2 * interval:
+                    log.warning("redis bus link silent for %.1fs; reopening it", 2 * interval)
+                    return
+                await pubsub.ping()  # answered as a pong message, which the reader hears
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    async def _read(self, pubsub: Any) -> None:
+        # Messages are taken from listen() rather than given to a handler in psubscribe:
+        # redis-py then asks inspect whether the handler is a coroutine, for every message.
+        loop = asyncio.get_running_loop()
+        on_message = self._on_message
+        async for message in pubsub.listen():
+            self._last_heard = loop.time()
+            if message["type"] == "pmessage":
+                on_message(message)
+        raise ConnectionError("the subscription ended")
+
+
+async def _close_quietly(pubsub: Any) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await pubsub.aclose()
 
 
 def create_bus(redis_url: str | None, *, prefix: str = CHANNEL_PREFIX) -> Bus:
     if not redis_url or redis_url.startswith("memory://"):
         return MemoryBus()
-    if redis_url.startswith(("redis://", "rediss://", "unix://")):
+    if redis_url.startswith(
+        ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://")
+    ):
         return RedisBus(redis_url, prefix=prefix)
     raise ValueError(f"unsupported bus URL {redis_url!r}: use memory:// or redis://")

@@ -10,6 +10,7 @@ channels once the transaction has committed.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import sqlite3
 import threading
@@ -83,6 +84,56 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# aiosqlite's private internals that InlineConnection relies on (pyproject.toml pins
+# aiosqlite to the 0.22 series it was tested on): ``Connection.__init__(connector,
+# iter_chunk_size)``; ``_tx``, the queue to its thread, which ``_execute``, ``_connect`` and
+# ``stop`` feed with ``put_nowait((future, function))`` (SQLAlchemy's aiosqlite dialect feeds it
+# too); ``_connect()``, the coroutine ``__await__`` runs after starting ``_thread``; and
+# ``_connection``/``_conn``, the sqlite3 connection. ``check_aiosqlite`` runs at import and
+# raises when one is gone (no fallback); tests/test_private_apis.py runs it and the inline
+# connection itself.
+AIOSQLITE_TESTED = "0.22."
+AIOSQLITE_PRIVATE_PARTS = ("_tx", "_thread", "_connection", "_connector", "_running")
+AIOSQLITE_PRIVATE_METHODS = ("_connect", "_execute", "_conn", "stop", "__await__")
+
+
+def check_aiosqlite(
+    connection_class: type = aiosqlite.Connection, version: str | None = None
+) -> None:
+    """Raise ``RuntimeError`` naming what changed if aiosqlite's ``Connection`` is not the
+    one ``InlineConnection`` was written against."""
+    version = aiosqlite.__version__ if version is None else version
+    problems = []
+    if not version.startswith(AIOSQLITE_TESTED):
+        problems.append(f"aiosqlite {version} is installed, tested on {AIOSQLITE_TESTED}x")
+    init = getattr(connection_class, "__init__", None)
+    try:
+        parameters = list(inspect.signature(init).parameters)[1:3]
+    except (TypeError, ValueError):
+        parameters = []
+    if parameters != ["connector", "iter_chunk_size"]:
+        problems.append(f"__init__ takes {parameters}, not [connector, iter_chunk_size]")
+    code = getattr(init, "__code__", None)
+    init_sets = set(code.co_names) if code is not None else set()
+    problems += [
+        f"__init__ no longer sets {n}" for n in AIOSQLITE_PRIVATE_PARTS if n not in init_sets
+    ]
+    problems += [
+        f"{n} is gone" for n in AIOSQLITE_PRIVATE_METHODS if not hasattr(connection_class, n)
+    ]
+    if not inspect.iscoroutinefunction(getattr(connection_class, "_connect", None)):
+        problems.append("_connect is no longer a coroutine function")
+    if problems:
+        raise RuntimeError(
+            "app.db.InlineConnection relies on aiosqlite's private internals, and they "
+            "changed: " + "; ".join(problems) + ". Install aiosqlite 0.22.x (pyproject.toml "
+            "pins it) or update app/db.py and tests/test_private_apis.py."
+        )
+
+
+check_aiosqlite()
+
+
 class _RunNow:
     """Stands in for aiosqlite's queue to its thread: runs each call at once, here."""
 
@@ -118,9 +169,57 @@ class InlineConnection(aiosqlite.Connection):
         return self._connect().__await__()  # no thread to start
 
 
-def _inline_sqlite(database: str, *, busy_timeout_s: float) -> Any:
+# The pragmas of every connection that writes, in one place: the engine's writer and the
+# chat writer's own connection (app.chat.writer) both come from ``connect_sqlite``.
+# - WAL: readers never block the writer, nor it them;
+# - synchronous: NORMAL by default (SQLITE_SYNCHRONOUS; FULL for power-loss durability);
+# - foreign keys enforced;
+# - wal_autocheckpoint=0: no checkpoint inside a commit (WalCheckpointer runs them);
+# - secure_delete: deleted rows are overwritten with zeros, so text that retention deleted
+#   is not left readable in free pages of the file.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous={synchronous}",
+    "foreign_keys=ON",
+    "wal_autocheckpoint=0",
+    "secure_delete=ON",
+)
+# Connections that only read (the reader pool) add this; they change nothing else.
+SQLITE_READER_PRAGMAS = ("query_only=ON",)
+SQLITE_SYNCHRONOUS_VALUES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_pragmas(*, synchronous: str = "NORMAL", readonly: bool = False) -> tuple[str, ...]:
+    """The ``PRAGMA`` settings (``name=value``) a connection of this kind gets."""
+    if readonly:
+        return SQLITE_READER_PRAGMAS
+    if synchronous.upper() not in SQLITE_SYNCHRONOUS_VALUES:
+        raise ValueError(f"SQLite synchronous must be one of {SQLITE_SYNCHRONOUS_VALUES}")
+    return tuple(p.format(synchronous=synchronous.upper()) for p in SQLITE_PRAGMAS)
+
+
+def connect_sqlite(
+    database: str, *, timeout: float, synchronous: str = "NORMAL", readonly: bool = False
+) -> sqlite3.Connection:
+    """A sqlite3 connection in autocommit mode (transactions are begun explicitly) with
+    this project's pragmas: the one way every app connection to SQLite is opened."""
+    connection = sqlite3.connect(database, timeout=timeout, isolation_level=None)
+    try:
+        for pragma in sqlite_pragmas(synchronous=synchronous, readonly=readonly):
+            connection.execute(f"PRAGMA {pragma}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _inline_sqlite(
+    database: str, *, busy_timeout_s: float, synchronous: str, readonly: bool
+) -> Any:
     def connector() -> sqlite3.Connection:
-        return sqlite3.connect(database, timeout=busy_timeout_s, isolation_level=None)
+        return connect_sqlite(
+            database, timeout=busy_timeout_s, synchronous=synchronous, readonly=readonly
+        )
 
     return lambda: InlineConnection(connector)
 
@@ -139,7 +238,12 @@ def create_engine(
     database_url = normalise_database_url(database_url)
     if database_url.startswith("sqlite"):
         database = make_url(database_url).database or ":memory:"
-        creator = _inline_sqlite(database, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
+        creator = _inline_sqlite(
+            database,
+            busy_timeout_s=SQLITE_BUSY_TIMEOUT_S,
+            synchronous=sqlite_synchronous,
+            readonly=readonly,
+        )
     if database_url.startswith("sqlite") and readonly:
         engine = create_async_engine(
             database_url,
@@ -149,12 +253,6 @@ def create_engine(
             async_creator=creator,
             hide_parameters=True,
         )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_reader_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_reader_begin(conn: Any) -> None:
@@ -173,18 +271,6 @@ def create_engine(
             async_creator=creator,
             hide_parameters=True,
         )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it
-            # Deleted rows are overwritten with zeros, so text that retention deleted is
-            # not left readable in free pages of the file.
-            cursor.execute("PRAGMA secure_delete=ON")
-            cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

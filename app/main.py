@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back
         if isinstance(on_reset, list):
             on_reset.append(metrics.bus_reconnected)
+        on_publish_failed = getattr(bus, "on_publish_failed", None)
+        if isinstance(on_publish_failed, list):
+            on_publish_failed.append(metrics.bus_publish_failed)
         engine = create_engine(
             settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
         )

@@ -98,6 +98,10 @@ QUICK_EXITS = Counter(
 BUS_RECONNECTS = Counter(
     "peerline_bus_reconnects_total", "Times the Redis bus link came back after being lost"
 )
+BUS_PUBLISH_FAILURES = Counter(
+    "peerline_bus_publish_failures_total",
+    "Batches of events this process could not publish to Redis (other processes resync)",
+)
 CATCH_UPS = Counter(
     "peerline_catch_ups_total",
     "Reads of missed messages for a socket (reason: gap, reset, started, watch)",
@@ -148,6 +152,10 @@ def caught_up(reason: str) -> None:
 
 def bus_reconnected() -> None:
     BUS_RECONNECTS.inc()
+
+
+def bus_publish_failed() -> None:
+    BUS_PUBLISH_FAILURES.inc()
 
 
 def rate_limit_refused(door: str) -> None:

@@ -20,6 +20,18 @@ with ``bench/run_standard.py`` (README, Performance):
   socket cannot take one now (closing, or the client is not reading and the transport's
   buffer is above its high-water mark). The app then uses the ordinary ASGI ``send``,
   which waits until the socket drains. See ``app.realtime.Connection``.
+
+**Private API, pinned.** ``WebSocketsSansIOProtocol`` is uvicorn's internal class, not a
+public interface: pyproject.toml pins ``uvicorn`` to 0.55.x, the version this was tested on.
+What this relies on (``UVICORN_PRIVATE_PARTS``): the methods ``connection_made``,
+``handle_connect``, ``send``, ``receive``, ``send_receive_event_to_app`` and
+``handle_parser_exception``, and the attributes ``__init__`` sets (``transport``, ``loop``,
+``conn``, ``queue``, ``frames``, ``curr_msg_data_type``, ``read_paused``,
+``handshake_complete``, ``close_sent``, ``disconnected``, ``initial_response``,
+``writable``) and ``scope``, which ``handle_connect`` sets. ``check_uvicorn_protocol`` runs at
+import and raises (it does not fall back) when a uvicorn outside 0.55.x is installed or one
+of those parts is gone; ``tests/test_private_apis.py`` checks the same, and
+``tests/test_socket_protocol.py`` checks the behaviour.
 """
 
 from __future__ import annotations
@@ -28,7 +40,73 @@ import asyncio
 import struct
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+UVICORN_TESTED = "0.55."
+# (method names on the class, attributes its __init__ sets, attributes handle_connect sets)
+UVICORN_PRIVATE_PARTS = (
+    (
+        "connection_made",
+        "handle_connect",
+        "send",
+        "receive",
+        "send_receive_event_to_app",
+        "handle_parser_exception",
+    ),
+    (
+        "transport",
+        "loop",
+        "conn",
+        "queue",
+        "frames",
+        "curr_msg_data_type",
+        "read_paused",
+        "handshake_complete",
+        "close_sent",
+        "disconnected",
+        "initial_response",
+        "writable",
+    ),
+    ("scope",),
+)
+
+
+def _names_used_by(function: Any) -> set[str]:
+    code = getattr(function, "__code__", None)
+    return set(code.co_names) if code is not None else set()
+
+
+def check_uvicorn_protocol(
+    base: type = WebSocketsSansIOProtocol, version: str | None = None
+) -> None:
+    """Raise ``RuntimeError`` naming what changed if ``base`` (uvicorn's sans-I/O WebSocket
+    protocol) is not the one this module was written against."""
+    version = uvicorn.__version__ if version is None else version
+    problems = []
+    if not version.startswith(UVICORN_TESTED):
+        problems.append(f"uvicorn {version} is installed, tested on {UVICORN_TESTED}x")
+    methods, init_sets, connect_sets = UVICORN_PRIVATE_PARTS
+    problems += [
+        f"method {name} is gone" for name in methods if not callable(getattr(base, name, None))
+    ]
+    init_names = _names_used_by(getattr(base, "__init__", None))
+    problems += [f"__init__ no longer sets {name}" for name in init_sets if name not in init_names]
+    connect_names = _names_used_by(getattr(base, "handle_connect", None))
+    problems += [
+        f"handle_connect no longer sets {name}"
+        for name in connect_sets
+        if name not in connect_names
+    ]
+    if problems:
+        raise RuntimeError(
+            "app.socket_protocol subclasses uvicorn's private WebSocketsSansIOProtocol, and it "
+            "changed: " + "; ".join(problems) + ". Install uvicorn 0.55.x (pyproject.toml pins "
+            "it) or update app/socket_protocol.py and tests/test_private_apis.py."
+        )
+
+
+check_uvicorn_protocol()
 
 SEND_TEXT_EXTENSION = "peerline.send_text"
 # Frames received but not yet taken by the app before reading pauses (and resumes below

@@ -3,6 +3,7 @@
     python bench/compare.py --a c02204b --b HEAD                 # two commits
     python bench/compare.py --b-env CHAT_COMMIT_INTERVAL_S=0     # one setting (both: the tree)
     python bench/compare.py --a HEAD~1 --seekers 500 --messages 40 --rounds 3
+    python bench/compare.py --a main --backend pg-redis-2proc --seekers 200 --messages 20
 
 Why: on the shared cloud machines these figures come from, the same commit measured 172 µs
 per message at one hour and 290 µs the next. Runs one after another cannot tell a 5 % change
@@ -12,6 +13,11 @@ conversations at 1 msg/s each way by default), so whatever the machine does, it 
 Two copies of the same commit measured 349 and 353 µs this way, while single runs of it
 spread over ±25 %. Compare figures within one run only: two servers sharing a core are not
 the standard scenario, whose absolute figures ``run_standard.py`` gives.
+
+``--backend pg-redis-2proc`` gives each side two processes on a fresh PostgreSQL database
+and Redis (``run_standard.cluster``; a channel prefix each), seekers on the first and
+volunteers on the second, so every message crosses Redis; a side's CPU is its two
+processes' summed. PostgreSQL and Redis are shared by both sides and not counted.
 
 A side is a git revision (checked out into a temporary work tree; ``.`` is the working tree
 itself) plus environment settings. Each round prints both sides' CPU per delivered message,
@@ -73,14 +79,18 @@ def settings(pairs: list[str]) -> dict[str, str]:
 
 
 def start_load(
-    url: str, pid: int, admin: str, out: Path, args: argparse.Namespace
+    servers: run_standard.Servers, admin: str, out: Path, args: argparse.Namespace
 ) -> subprocess.Popen[bytes]:
+    pids = [arg for pid in servers.pids for arg in ("--server-pid", str(pid))]
     return subprocess.Popen(
         [
             sys.executable,
             str(REPO / "bench" / "load.py"),
             "--url",
-            url,
+            servers.urls[0],
+            "--volunteer-url",
+            servers.urls[-1],  # the second process, if there are two
+            *pids,
             "--seekers",
             str(args.seekers),
             "--messages",
@@ -91,8 +101,6 @@ def start_load(
             "5",
             "--admin",
             admin,
-            "--server-pid",
-            str(pid),
             "--cpu",
             str(GENERATOR_CPU),
             "--json",
@@ -100,7 +108,7 @@ def start_load(
         ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=out.with_suffix(".err").open("w"),  # why, if it writes no result
     )
 
 
@@ -109,24 +117,24 @@ def one_round(
 ) -> dict[str, dict[str, Any]]:
     """Both servers up, both loads at once; each side's load.py results."""
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
+        start = run_standard.cluster if args.backend == "pg-redis-2proc" else run_standard.server
         running = {
-            side: stack.enter_context(
-                run_standard.server(envs[side], cpu=SERVER_CPU, tree=trees[side])
-            )
+            side: stack.enter_context(start(envs[side], cpu=SERVER_CPU, tree=trees[side]))
             for side in order
         }
         loads = {}
         for side in order:
             admin = ":".join(run_standard.create_admin(running[side].env, trees[side]))
             out = Path(scratch) / f"{side}.json"
-            loads[side] = (
-                start_load(running[side].urls[0], running[side].pids[0], admin, out, args),
-                out,
-            )
+            loads[side] = (start_load(running[side], admin, out, args), out)
         results = {}
         for side, (process, out) in loads.items():
             process.wait(timeout=args.messages + 600)
-            results[side] = json.loads(out.read_text()) if out.exists() else {"error": "no result"}
+            if out.exists():
+                results[side] = json.loads(out.read_text())
+            else:
+                said = out.with_suffix(".err").read_text(errors="replace").strip().splitlines()
+                results[side] = {"error": "no result: " + (said[-1] if said else "nothing said")}
         return results
 
 
@@ -149,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seekers", type=int, default=500, help="conversations per side")
     parser.add_argument("--messages", type=int, default=40, help="messages per side, 1/s")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "pg-redis-2proc"],
+        default="sqlite",
+        help="one process on SQLite, or two on PostgreSQL + Redis (default sqlite)",
+    )
     args = parser.parse_args(argv)
     envs = {"A": settings(args.a_env), "B": settings(args.b_env)}
     labels = {
@@ -175,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"median B / A over {len(ratios)} rounds: {statistics.median(ratios):.3f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"sides": labels, "rounds": rounds}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"sides": labels, "backend": args.backend, "rounds": rounds}, indent=2) + "\n"
+    )
     print(f"results: {out}")
     failed = any(
         x.get("lost") or x.get("duplicated") or "error" in x for r in rounds for x in r.values()

@@ -305,9 +305,12 @@ def pg_admin(statement: str) -> None:
 
 
 @contextlib.contextmanager
-def cluster(env_extra: dict[str, str], *, cpu: int | None, processes: int = 2) -> Iterator[Servers]:
-    """``processes`` servers on one fresh PostgreSQL database and one Redis (a channel prefix
-    of their own), all pinned to ``cpu``. The database is dropped afterwards."""
+def cluster(
+    env_extra: dict[str, str], *, cpu: int | None, processes: int = 2, tree: Path = REPO
+) -> Iterator[Servers]:
+    """``processes`` servers of ``tree``'s code on one fresh PostgreSQL database and one Redis
+    (a channel prefix of their own), all pinned to ``cpu``. The database is dropped
+    afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="peerline-bench-"))
     tag = uuid.uuid4().hex[:12]
     name = f"peerline_bench_{tag}"
@@ -329,8 +332,8 @@ def cluster(env_extra: dict[str, str], *, cpu: int | None, processes: int = 2) -
         pg_admin(f'CREATE DATABASE "{name}"')
         created = True
         subprocess.run(
-            [*peerline_command(), "migrate"],
-            cwd=REPO,
+            [*peerline_command(tree), "migrate"],
+            cwd=tree,
             env=env,
             check=True,
             stdout=files[0],
@@ -339,7 +342,7 @@ def cluster(env_extra: dict[str, str], *, cpu: int | None, processes: int = 2) -
         )
         urls = []
         for log in files:
-            proc, base_url = start_server(env, log, cpu=cpu)
+            proc, base_url = start_server(env, log, cpu=cpu, tree=tree)
             procs.append(proc)
             urls.append(base_url)
         for proc, base_url, path in zip(procs, urls, logs, strict=True):

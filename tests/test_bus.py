@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -96,6 +99,22 @@ async def test_order_is_kept_per_publisher(bus_pair):
         await a.publish("conv:o", Event("chat.message", "{}", "o", seq))
     got = [(await inbox.next())[1].seq for _ in range(50)]
     assert got == list(range(1, 51))
+
+
+async def test_order_is_kept_when_publishes_overlap(bus_pair):
+    """Several tasks publish at once (the chat writer's batches and other units of work):
+    the events arrive in the order the calls were made, a batch's own events in a row."""
+    a, b = bus_pair
+    inbox = Inbox()
+    b.subscribe("conv:v", inbox)
+    await asyncio.sleep(0.05)
+    calls = [
+        a.publish_many([("conv:v", Event("chat.message", "{}", "v", 3 * n + k)) for k in (1, 2, 3)])
+        for n in range(40)
+    ]
+    await asyncio.gather(*calls)
+    got = [(await inbox.next())[1].seq for _ in range(120)]
+    assert got == list(range(1, 121))
 
 
 def test_event_round_trips_through_its_wire_form():
@@ -214,3 +233,98 @@ async def test_a_silent_redis_link_is_reopened_and_subscribers_resync(redis_url)
         await listener.stop()
         await publisher.stop()
         proxy.close()
+
+
+def test_sentinel_urls_are_understood():
+    address = parse_redis_url(
+        "redis+sentinel://:s%40cret@10.0.0.1:26380,10.0.0.2,[::1]:26381/peerline/0"
+        "?sentinel_password=watch&protocol=3"
+    )
+    assert address.sentinels == (("10.0.0.1", 26380), ("10.0.0.2", 26379), ("::1", 26381))
+    assert (address.service, address.password, address.sentinel_password) == (
+        "peerline", "s@cret", "watch",
+    )  # fmt: skip
+    assert address.protocol == 3 and not address.tls
+    assert parse_redis_url("rediss+sentinel://h/svc").tls
+    assert isinstance(create_bus("redis+sentinel://127.0.0.1:26379/peerline"), RedisBus)
+    with pytest.raises(ValueError, match="service"):
+        parse_redis_url("redis+sentinel://127.0.0.1:26379")
+    assert parse_redis_url("redis://h").protocol == 2  # RESP2 unless asked
+
+
+async def test_a_redis_behind_sentinel_carries_events_and_a_failover_is_a_reset(
+    redis_url, tmp_path
+):
+    """Two buses find the master through a real Sentinel; when the master dies and Sentinel
+    names another, the subscribers are told to resync and delivery resumes by itself."""
+    first = RedisProcess().start()
+    replica = RedisProcess("--replicaof", "127.0.0.1", str(first.port)).start()
+    conf = tmp_path / "sentinel.conf"
+    sentinel_port = RedisProcess().port
+    conf.write_text(
+        f"port {sentinel_port}\nbind 127.0.0.1\n"
+        f"sentinel monitor peerline-test 127.0.0.1 {first.port} 1\n"
+        "sentinel down-after-milliseconds peerline-test 500\n"
+        "sentinel failover-timeout peerline-test 2000\n"
+    )
+    sentinel = subprocess.Popen(  # noqa: ASYNC220 (a server the test kills itself)
+        ["redis-server", str(conf), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis+sentinel://127.0.0.1:{sentinel_port}/peerline-test"
+    try:
+        await wait_for_port(sentinel_port)
+        async with redis_pair(url) as (a, b):
+            b.reconnect_max_s = 0.2
+            inbox = Inbox()
+            b.subscribe("conv:h", inbox)
+            await a.publish("conv:h", Event("chat.message", "{}", "h", 1))
+            assert (await inbox.next(timeout=5))[1].seq == 1
+            first.kill()  # the master dies; Sentinel promotes the replica
+            _, event = await inbox.next(timeout=30)
+            assert event.kind == RESET
+            for _ in range(100):  # the publisher finds the new master too
+                await a.publish("conv:h", Event("chat.message", "{}", "h", 2))
+                with contextlib.suppress(TimeoutError):
+                    _, live = await inbox.next(timeout=0.3)
+                    if live.kind != RESET:
+                        break
+            assert (live.kind, live.seq) == ("chat.message", 2)
+    finally:
+        sentinel.send_signal(signal.SIGKILL)
+        sentinel.wait()
+        replica.kill()
+        first.kill()
+
+
+async def wait_for_port(port: int) -> None:
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+async def test_a_publish_that_cannot_reach_redis_is_counted_not_raised(redis_url):
+    """After redis-py's retries a publish to an unreachable Redis is logged and counted
+    (``on_publish_failed``, wired to peerline_bus_publish_failures_total); the caller goes on."""
+    dead = RedisProcess()  # a free port nobody listens on
+    bus = RedisBus(f"redis://127.0.0.1:{dead.port}/0")
+    failed: list[int] = []
+    bus.on_publish_failed.append(lambda: failed.append(1))
+    inbox = Inbox()
+    bus.subscribe("conv:d", inbox)
+    try:
+        await bus.publish("conv:d", Event("chat.message", "{}", "d", 1))
+        assert (await inbox.next())[1].seq == 1  # local subscribers still get it
+        assert failed == [1]
+    finally:
+        await bus.stop()
+
+
+def test_redis_py_parses_with_hiredis():
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE  # redis[hiredis] in pyproject.toml: the C parser, not Python's

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import metrics, outbound
 from app.chat.policy import WRITABLE_STATUSES, Writer
-from app.db import is_unavailable_error
+from app.db import connect_sqlite, is_unavailable_error
 
 if TYPE_CHECKING:
     from app.bus import Bus
@@ -274,15 +274,13 @@ class MessageWriter:
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
-            connection = sqlite3.connect(
-                self.db.engine.url.database or ":memory:", timeout=0, isolation_level=None
+            # The same pragmas as the engine's writer (app.db.SQLITE_PRAGMAS); timeout 0:
+            # a lock is waited out in asyncio, see _store_sqlite.
+            self._sqlite = connect_sqlite(
+                self.db.engine.url.database or ":memory:",
+                timeout=0,
+                synchronous=self.sqlite_synchronous,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA wal_autocheckpoint=0")  # see app.db.WalCheckpointer
-            connection.execute("PRAGMA secure_delete=ON")  # as app.db's writer
-            self._sqlite = connection
         return self._sqlite
 
     async def _store_postgres(self, batch: list[Pending]) -> list[int]:

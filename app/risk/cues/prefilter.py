@@ -10,9 +10,12 @@ Private API, pinned: the derivation reads the parse tree of CPython's regex comp
 ``re._parser.parse`` (its ``SubPattern`` items and ``state.flags``) and the opcode constants
 of ``re._constants`` (``LITERAL``, ``SUBPATTERN``, ``BRANCH``, ``MAX_REPEAT``,
 ``MIN_REPEAT``, ``POSSESSIVE_REPEAT``). They are private since Python 3.11 and were tested on
-CPython 3.11-3.13 (``TESTED_PYTHONS``). A change can only make the prefilter give up more
-often (slower, never wrong: unknown nodes give ``None``); ``tests/risk/test_prefilter.py``
-fails loudly when that happens, or when the module runs on an untested Python. A public
+CPython 3.11-3.13 (``TESTED_PYTHONS``; pyproject.toml's ``requires-python`` stops at 3.14).
+A change can only make the prefilter give up more often (slower, never wrong: unknown nodes
+give ``None``), so it would pass unseen: ``check_parser`` runs at import, derives the needles
+of ``SELF_TEST`` (one pattern for each node kind used) and raises ``RuntimeError`` naming
+the private parts when the parser's answer changed or a part is gone; it does not fall back.
+``tests/test_private_apis.py`` and ``tests/risk/test_prefilter.py`` check the same. A public
 approach (needles written by hand in the data files) was rejected: it moves a correctness
 burden onto the clinical reviewers of the lists.
 """
@@ -47,6 +50,52 @@ _REPEATS_OPS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPE
 def parser_is_tested() -> bool:
     """Whether this interpreter is one the private parser use was tested on."""
     return sys.implementation.name == "cpython" and sys.version_info[:2] in TESTED_PYTHONS
+
+
+# One pattern per parse-tree node the derivation reads (literal runs, groups, branches,
+# repeats, a flag), with the needles that CPython 3.11-3.13's parser gives it.
+SELF_TEST: dict[str, tuple[str, ...] | None] = {
+    r"kill (my ?self|urself)": ("kill ",),
+    r"(paracetamol|crocin|dolo)s?": ("dolo", "crocin", "paracetamol"),
+    r"(how|why) many .{0,10}pills": (" many ",),
+    r"(?:cut|nas)+? (kaat|kat)": ("cut", "nas"),
+    r"\d+ ?mg": ("mg",),
+    r"(?i)kill": None,
+}
+PRIVATE_PARTS = (
+    "re._parser.parse",
+    "SubPattern.state.flags",
+    "re._constants.LITERAL/SUBPATTERN/BRANCH/MAX_REPEAT/MIN_REPEAT",
+)
+
+
+def check_parser() -> None:
+    """Raise ``RuntimeError`` if CPython's private regex parser no longer gives the needles
+    it gave when this was written (the prefilter would silently give up, or be wrong)."""
+    problems = []
+    for module, names in (
+        (_sre_parse, ("parse",)),
+        (_sre, ("LITERAL", "SUBPATTERN", "BRANCH", "MAX_REPEAT", "MIN_REPEAT")),
+    ):
+        problems += [f"{module.__name__}.{n} is gone" for n in names if not hasattr(module, n)]
+    if not problems:
+        for pattern, expected in SELF_TEST.items():
+            try:
+                found = needles(re.compile(pattern))
+            except Exception as exc:
+                found = f"an error ({type(exc).__name__})"  # type: ignore[assignment]
+            if (sorted(found) if isinstance(found, tuple) else found) != (
+                sorted(expected) if expected else None
+            ):
+                problems.append(f"{pattern!r} gives {found!r}, not {expected!r}")
+    if problems:
+        raise RuntimeError(
+            "app.risk.cues.prefilter reads CPython's private regex parser ("
+            + ", ".join(PRIVATE_PARTS)
+            + f"), and on {sys.implementation.name} {sys.version.split()[0]} it changed: "
+            + "; ".join(problems)
+            + ". Use a tested Python (TESTED_PYTHONS) or update the derivation."
+        )
 
 
 def _required(items: Any) -> frozenset[str] | None:
@@ -93,12 +142,14 @@ def _required_node(op: Any, arg: Any) -> frozenset[str] | None:
 
 def needles(regex: re.Pattern[str]) -> tuple[str, ...] | None:
     """Strings of which every match of ``regex`` contains one; None when none is usable."""
+    # Not ``except Exception``: a parser this code does not know must raise (check_parser
+    # at import), not quietly turn the prefilter off.
+    parsed = _sre_parse.parse(regex.pattern)
+    if parsed.state.flags & re.IGNORECASE:
+        return None
     try:
-        parsed = _sre_parse.parse(regex.pattern)
-        if parsed.state.flags & re.IGNORECASE:
-            return None
         found = _required(parsed)
-    except Exception:  # _GiveUp, or a parser this code does not know (the tests catch that)
+    except _GiveUp:
         return None
     # One letter, digit or space is in almost every message: not worth checking. A lone
     # symbol (an emoji such as the pill) is selective.
@@ -170,3 +221,6 @@ def present(found: tuple[str, ...] | None, folded: str) -> bool:
         if needle in folded:
             return True
     return False
+
+
+check_parser()

@@ -9,11 +9,15 @@ not HTTP and has its own limits (``WS_MAX_FRAME_BYTES``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CODE = "body_too_large"
+# After a 413, how long the rest of a streamed body is read and dropped (see ``_linger``).
+LINGER_S = 2.0
 
 
 class LimitBodySize:
@@ -57,6 +61,8 @@ class LimitBodySize:
             await send(message)
 
         await self.app(scope, counted_receive, tracked_send)
+        if refused:
+            await _linger(receive)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
@@ -80,6 +86,20 @@ class LimitBodySize:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _linger(receive: Receive) -> None:
+    """Read and drop what is still coming of a refused body, for at most ``LINGER_S``.
+
+    Closing a connection while the client is still sending makes the kernel answer with a
+    reset, which can destroy the 413 before the client has read it; draining a moment first
+    lets it arrive (nginx calls this a lingering close). Nothing read is kept."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_S):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -16,7 +16,8 @@ from app.budgets.clients import (
     window,
     window_key,
 )
-from app.budgets.service import LocalMemory, limits_redis_uri
+from app.budgets.service import Budgets, Door, LocalMemory, limits_redis_uri
+from app.errors import RateLimited
 from app.config import Settings
 
 PROXIES = parse_trusted_proxies("10.0.0.0/8, 172.18.0.5, 2001:db8:ffff::/48")
@@ -120,3 +121,33 @@ async def test_local_memory_forgets_after_its_time_to_live():
     await memory.put("b", "2", 0)
     assert await memory.first(["b", "a"]) == "1"
     assert await memory.first(["b"]) is None
+
+
+async def test_an_unreachable_budget_store_lets_requests_through():
+
+    budgets = Budgets(
+        Settings(redis_url="redis://127.0.0.1:1/0", seeker_limit_per_client="1/minute")
+    )
+    client = budgets.client({"client": ("203.0.113.1", 5000), "headers": []})
+    for _ in range(3):
+        await budgets.spend(Door.seekers, client)
+    await budgets.remember_seeker("s1", client)
+    assert await budgets.slow_down_seeker("s1") is False
+    await budgets.close()
+
+
+async def test_in_memory_budgets_refuse_past_the_limit_and_slow_a_blocked_seekers_client():
+
+    budgets = Budgets(Settings(seeker_limit_per_client="2/minute", blocked_client_limit="1/hour"))
+    one = budgets.client({"client": ("203.0.113.1", 5000), "headers": []})
+    two = budgets.client({"client": ("203.0.113.2", 5000), "headers": []})
+    await budgets.spend(Door.seekers, one)
+    await budgets.remember_seeker("s1", one)
+    assert await budgets.slow_down_seeker("s1") is True
+    assert await budgets.slow_down_seeker("unknown") is False
+    await budgets.spend(Door.seekers, one)  # the slowed budget's one, the client's second
+    with pytest.raises(RateLimited) as refused:
+        await budgets.spend(Door.seekers, one)
+    assert 60 < refused.value.retry_after <= 3600
+    await budgets.spend(Door.seekers, two)
+    await budgets.spend(Door.login, one)  # a block slows seekers, not staff logins

@@ -17,8 +17,8 @@ from app.budgets.clients import (
     window_key,
 )
 from app.budgets.service import Budgets, Door, LocalMemory, limits_redis_uri
-from app.errors import RateLimited
 from app.config import Settings
+from app.errors import RateLimited
 
 PROXIES = parse_trusted_proxies("10.0.0.0/8, 172.18.0.5, 2001:db8:ffff::/48")
 SECRET = "s" * 40

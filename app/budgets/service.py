@@ -13,8 +13,10 @@ a seeker's session came from, for ``SEEKER_CLIENT_MEMORY_S`` after it was last s
 creation, a socket, a frame), in the same memory or Redis and under a keyed hash of the
 seeker id: never in the database.
 
-A budget store that fails (Redis down) lets the request through: turning young people away
-because a counter is unreachable would be worse than a flood the other limits still bound.
+A budget store that fails (Redis down, or no answer within ``STORE_TIMEOUT_S``) lets the
+request through, and is not asked again for ``STORE_RETRY_AFTER_S``: turning young people
+away because a counter is unreachable would be worse than a flood the other limits (the
+waiting ceiling, each socket's frame bucket) still bound.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
+import redis.asyncio as aioredis
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -52,6 +55,12 @@ log = logging.getLogger(__name__)
 SEEKER_CLIENT_MEMORY_S = 1800
 # A seeker socket refreshes that memory at most this often while it sends frames.
 SEEKER_CLIENT_REFRESH_S = 300.0
+# A budget store that does not answer within this is taken as failed (the request goes
+# through): a cut link to Redis must not hold every new seeker for the OS's TCP timeout.
+STORE_TIMEOUT_S = 1.0
+# After the store failed, it is not asked again for this long (requests go through at
+# once instead of each waiting for the timeout).
+STORE_RETRY_AFTER_S = 5.0
 # A failing budget store is logged at most this often.
 STORE_WARNING_EVERY_S = 60.0
 # The local memory prunes expired entries once it holds this many.
@@ -119,9 +128,12 @@ class LocalMemory:
 
 class RedisMemory:
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        self.redis: Any = redis.Redis.from_url(url, decode_responses=True)
+        self.redis: Any = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=STORE_TIMEOUT_S,
+            socket_connect_timeout=STORE_TIMEOUT_S,
+        )
 
     async def put(self, key: str, value: str, ttl_s: int) -> None:
         await self.redis.set(key, value, ex=ttl_s)
@@ -158,6 +170,8 @@ class Budgets:
                 limits_redis_uri(settings.redis_url),
                 implementation="redispy",
                 key_prefix=self.prefix.rstrip(":"),
+                socket_timeout=STORE_TIMEOUT_S,
+                socket_connect_timeout=STORE_TIMEOUT_S,
             )
             self.memory = RedisMemory(settings.redis_url)
         else:
@@ -165,6 +179,7 @@ class Budgets:
             self.memory = LocalMemory()
         self.limiter = MovingWindowRateLimiter(storage)
         self.warned_at = -math.inf
+        self.store_down_until = -math.inf
 
     # -- who is asking -------------------------------------------------------------------
     def client(self, scope: Any) -> Client:
@@ -184,6 +199,8 @@ class Budgets:
         until it would pass) when one is spent. Counted in
         ``peerline_rate_limit_refusals_total{door}``."""
         per_client, overall = self.limits[door]
+        if self._store_down():
+            return
         try:
             if door in SLOWED_DOORS and await self._slowed(client):
                 await self._hit(door, self.blocked_limit, "slowed", client.current)
@@ -215,6 +232,8 @@ class Budgets:
     async def remember_seeker(self, seeker_id: str, client: Client) -> None:
         """Note which client this seeker's session came from, for
         ``SEEKER_CLIENT_MEMORY_S``."""
+        if self._store_down():
+            return
         try:
             await self.memory.put(
                 self._seeker_key(seeker_id), client.current, SEEKER_CLIENT_MEMORY_S
@@ -225,6 +244,8 @@ class Budgets:
     async def slow_down_seeker(self, seeker_id: str) -> bool:
         """Slow down the client this (blocked) seeker's session last came from, for
         ``BLOCK_SLOWDOWN_S``; False when it is not remembered (seen too long ago)."""
+        if self._store_down():
+            return False
         try:
             client_hash = await self.memory.first([self._seeker_key(seeker_id)])
             if client_hash is None:
@@ -240,8 +261,12 @@ class Budgets:
         return await self.memory.first(keys) is not None
 
     # -- housekeeping --------------------------------------------------------------------
+    def _store_down(self) -> bool:
+        return time.monotonic() < self.store_down_until
+
     def _store_failed(self, exc: Exception) -> None:
         now = time.monotonic()
+        self.store_down_until = now + STORE_RETRY_AFTER_S
         if now - self.warned_at >= STORE_WARNING_EVERY_S:
             self.warned_at = now
             log.warning(

@@ -107,11 +107,14 @@ class Memory(Protocol):
 class LocalMemory:
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, float]] = {}
+        self.prune_at = LOCAL_MEMORY_PRUNE_AT
 
     async def put(self, key: str, value: str, ttl_s: int) -> None:
         now = time.monotonic()
-        if len(self.entries) >= LOCAL_MEMORY_PRUNE_AT:
+        if len(self.entries) >= self.prune_at:
             self.entries = {k: v for k, v in self.entries.items() if v[1] > now}
+            # Many live entries: prune again only when they have doubled (no O(n) per put).
+            self.prune_at = max(LOCAL_MEMORY_PRUNE_AT, 2 * len(self.entries))
         self.entries[key] = (value, now + ttl_s)
 
     async def first(self, keys: Iterable[str]) -> str | None:

@@ -47,6 +47,9 @@ PAGES = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "sup
 
 _ENTRY = re.compile(r'<script type="module" src="/static/(js/[\w./-]+\.js)"></script>')
 _IMPORT = re.compile(r'^\s*(?:import|export)\b[^"\'`;]*?["\'](\./[\w./-]+\.js)["\']', re.M)
+# ``import("./x.js")``: a module loaded on demand. Not preloaded, but its strings are in the
+# page's bundle.
+_DYNAMIC_IMPORT = re.compile(r'\bimport\(\s*["\'](\./[\w./-]+\.js)["\']\s*\)')
 _BUNDLE = re.compile(r'<html[^>]*\bdata-i18n-bundle="([\w-]+)"')
 _TEMPLATE_KEY = re.compile(r"`([a-z_]+\.)\$\{")
 
@@ -68,16 +71,20 @@ def version_of(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def module_graph(directory: Path, entry: str) -> list[str]:
-    """``entry`` (e.g. ``js/seeker.js``) and every module it imports, depth first."""
+def module_graph(directory: Path, entry: str, *, on_demand: bool = False) -> list[str]:
+    """``entry`` (e.g. ``js/seeker.js``) and every module it imports, depth first; with
+    ``on_demand`` also the modules loaded by ``import("./x.js")``."""
     seen: list[str] = []
 
     def visit(name: str) -> None:
         if name in seen:
             return
         seen.append(name)
-        path = directory / name
-        for spec in _IMPORT.findall(path.read_text(encoding="utf-8")):
+        source = (directory / name).read_text(encoding="utf-8")
+        specs = _IMPORT.findall(source)
+        if on_demand:
+            specs += _DYNAMIC_IMPORT.findall(source)
+        for spec in specs:
             visit((Path(name).parent / spec).as_posix().replace("/./", "/"))
 
     visit(entry)
@@ -139,8 +146,11 @@ class WebClient:
         bundle = bundle_match.group(1) if bundle_match else None
         preloads = [f'<link rel="modulepreload" href="/static/{m}">' for m in modules[1:]]
         if bundle is not None:
+            everything = (
+                module_graph(self.directory, entry.group(1), on_demand=True) if entry else []
+            )
             sources = html + "".join(
-                (self.directory / m).read_text(encoding="utf-8") for m in modules
+                (self.directory / m).read_text(encoding="utf-8") for m in everything
             )
             english = strings[DEFAULT_LANGUAGE]
             keys = sorted(keys_named(sources, english))

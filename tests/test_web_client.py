@@ -30,10 +30,13 @@ def test_the_seeker_page_preloads_every_module_it_imports():
         "js/i18n.js",
         "js/ui.js",
     ]
+    # The safety plan is loaded on demand: not preloaded, but its strings are in the bundle.
+    assert "js/safetyplan.js" in module_graph(WEB, "js/seeker.js", on_demand=True)
     web = WebClient.load(WEB)
     html = web.pages["seeker.html"].render("en").decode()
     for module in ("protocol", "i18n", "ui"):
         assert f'<link rel="modulepreload" href="{web.prefix}js/{module}.js">' in html
+    assert "safetyplan.js" not in html
     assert f'href="{web.prefix}i18n/seeker.en.json" as="fetch" crossorigin' in html
     assert not re.search(r'"/static/(?!v/)', html)  # every asset is versioned
 
@@ -50,6 +53,8 @@ def test_the_seeker_bundle_holds_every_key_the_seeker_page_names_and_no_staff_ke
     seeker_js = (WEB / "js" / "seeker.js").read_text(encoding="utf-8")
     called = set(re.findall(r'\bt\("([\w.]+)"', seeker_js))
     assert called and called <= set(bundle["en"])
+    plan_js = (WEB / "js" / "safetyplan.js").read_text(encoding="utf-8")
+    assert set(re.findall(r'\bt\("([\w.]+)"', plan_js)) <= set(bundle["en"])
     assert {k for k in english if k.startswith("contact.")} <= set(bundle["en"])  # `contact.${…}`
     assert not [k for k in bundle["en"] if k.startswith(("sup.", "vol.", "overview.", "login."))]
     assert all(bundle["hi"][k] == hindi[k] for k in bundle["hi"])

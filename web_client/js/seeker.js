@@ -9,7 +9,10 @@
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
 import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
-import { planText, renderPlan } from "./safetyplan.js";
+// The safety plan's module is fetched only when a plan exists (few chats open one): the
+// first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
+let planModule = null;
+const loadPlan = () => (planModule ??= import("./safetyplan.js"));
 
 /** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
@@ -761,6 +764,7 @@ function onPlan(frame) {
   const first = !state.plan || state.plan.plan_id !== frame.plan_id;
   if (state.plan && frame.revision < state.plan.revision) return; // an older frame, late
   state.plan = frame;
+  loadPlan(); // fetched now, so opening the plan is instant
   $("open-plan").hidden = false;
   $("ended-plan").hidden = state.status !== "ended";
   if (first && !$("messages").querySelector(".system-note--plan")) {
@@ -779,8 +783,9 @@ function planEditable() {
   return Boolean(state.conn && (state.status === "waiting" || state.status === "active"));
 }
 
-function renderSeekerPlan() {
+async function renderSeekerPlan() {
   if (!state.plan) return;
+  const { renderPlan } = await loadPlan();
   renderPlan($("plan-body"), state.plan, {
     idPrefix: "seeker-plan",
     onChange: planEditable()
@@ -789,17 +794,18 @@ function renderSeekerPlan() {
   });
 }
 
-function openPlan() {
+async function openPlan() {
   if (!state.plan) return;
-  renderSeekerPlan();
+  await renderSeekerPlan();
   openDialog($("plan-dialog"));
   $("plan-title").setAttribute("tabindex", "-1");
   $("plan-title").focus();
 }
 
 /** A plain text file, made here and handed to the browser's download: no server involved. */
-function savePlan() {
+async function savePlan() {
   if (!state.plan) return;
+  const { planText } = await loadPlan();
   const blob = new Blob([planText(state.plan)], { type: "text/plain;charset=utf-8" });
   const url = URL.createObjectURL(blob);
   const link = el("a", { attrs: { href: url, download: "my-plan.txt" } });
@@ -810,8 +816,9 @@ function savePlan() {
   announce("sr-alert", t("plan.saved"));
 }
 
-function printPlan() {
+async function printPlan() {
   if (!state.plan) return;
+  const { renderPlan } = await loadPlan();
   renderPlan($("plan-print"), state.plan, { idPrefix: "print-plan" });
   if ($("plan-dialog").open) $("plan-dialog").close();
   document.body.classList.add("is-printing-plan");

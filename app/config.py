@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.budgets.clients import parse_limit, parse_trusted_proxies
 
 PLACEHOLDER_SECRET = "change-me-in-production"
 # Outside development SECRET_KEY must be at least this long (UTF-8 bytes): 256 bits.
@@ -56,6 +58,29 @@ class Settings(BaseSettings):
     # Failed logins per username before it is throttled, and for how long.
     login_max_failures: int = Field(5, gt=0)
     login_throttle_s: int = Field(300, gt=0)
+
+    # Flood budgets (app/budgets): a per-client and a global budget at each open door, in
+    # ``limits``' notation. Per client: a person starting a chat needs one or two seekers
+    # and a few joins (a new chat after one ends, a reload); a script needs hundreds. The
+    # global budgets bound what all clients together can do to the queue and to the
+    # supervisors' pages: far above the arrivals of a busy evening (a few a minute).
+    seeker_limit_per_client: str = "5/minute"
+    seeker_limit_global: str = "120/minute"
+    queue_join_limit_per_client: str = "10/minute"
+    queue_join_limit_global: str = "300/minute"
+    login_limit_per_client: str = "10/minute"
+    login_limit_global: str = "60/minute"
+    # After a block, the blocked session's client also spends from this budget at the
+    # seekers and queue_join doors, for this long (at most 30 minutes: see app/budgets).
+    blocked_client_limit: str = "1/5minutes"
+    block_slowdown_s: int = Field(900, gt=0, le=1800)
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs); from
+    # any other peer the header is ignored (anyone can send it).
+    trusted_proxies: str = ""
+    # Waiting seekers beyond which queue.join answers queue_full (with the helplines).
+    max_waiting_seekers: int = Field(200, gt=0)
+    # REST request bodies above this many bytes get 413 before they are read.
+    max_rest_body_bytes: int = Field(65_536, gt=0)
 
     auth_timeout_s: float = Field(10.0, gt=0)
     # A text frame longer than this is refused with `frame_too_large` (connection kept);
@@ -158,6 +183,26 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator(
+        "seeker_limit_per_client",
+        "seeker_limit_global",
+        "queue_join_limit_per_client",
+        "queue_join_limit_global",
+        "login_limit_per_client",
+        "login_limit_global",
+        "blocked_client_limit",
+    )
+    @classmethod
+    def _one_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        parse_limit(value, (info.field_name or "").upper())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        parse_trusted_proxies(value)
+        return value
 
     @model_validator(mode="after")
     def abandon_only_the_unseen(self) -> Settings:

@@ -18,6 +18,8 @@ code where ``close_code`` is set.
     │                   outcome_recorded, outcome_closed, debrief_given,
     │                   safety_plan_not_offered
     ├── TooManyRequests (429): rate_limited, login_throttled
+    │   └── RateLimited (429, with Retry-After): rate_limited (a flood budget, app/budgets)
+    ├── QueueFull (503): queue_full
     └── Unavailable (503): unavailable
 """
 
@@ -67,6 +69,23 @@ class InvalidTransition(Conflict):
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
+
+
+class RateLimited(TooManyRequests):
+    """A flood budget is spent (app/budgets): REST answers 429 with ``Retry-After``."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueueFull(AppError):
+    """``MAX_WAITING_SEEKERS`` seekers are already waiting."""
+
+    status = 503
+    code = "queue_full"
 
 
 class Unavailable(AppError):

@@ -17,13 +17,15 @@ from starlette.types import Receive, Scope, Send
 
 from app import logs, metrics, metrics_export, overview, web
 from app.api_docs import mount_api_docs
+from app.body_limit import LimitBodySize
+from app.budgets.service import Budgets
 from app.bus import create_bus
 from app.chat import idle, retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
-from app.errors import AppError
+from app.errors import AppError, RateLimited
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.escalation.machine import load_policy
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             router=build_frame_router(),
         )
         runtime.queue_notifier = QueueNotifier(runtime)
+        runtime.budgets = Budgets(settings)
         runtime.writer = MessageWriter(
             runtime.db,
             bus,
@@ -177,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         extra={"event": "server.shutdown_step_failed"},
                     )
             await bus.stop()
+            await runtime.budgets.close()
             await engine.dispose()
             if reader is not None:
                 await reader.dispose()
@@ -199,8 +203,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
+            {"error": {"code": exc.code, "message": exc.message}},
+            status_code=exc.status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -234,6 +241,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (``Peerline`` below), and its frames are never compressed (``ws_per_message_deflate``
     # is off: CPU per message).
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    # Outermost: a body over the limit is refused before anything reads it.
+    app.add_middleware(LimitBodySize, max_bytes=settings.max_rest_body_bytes)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
 from app import metrics
+from app.budgets.service import SEEKER_CLIENT_REFRESH_S
 from app.bus import RESET, Event
 from app.chat import access as chat_access
 from app.chat import queries as chat_queries
@@ -451,7 +453,13 @@ class Connection:
         settings = self.runtime.settings
         bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
         limited_in_a_row = 0
+        # A seeker's session: which client it comes from is noted for the flood budgets
+        # (so a block can slow that client down), now and again while it stays active.
+        remember_at = 0.0 if self.role is Role.seeker else math.inf
         while True:
+            if (now := time.monotonic()) >= remember_at:
+                remember_at = now + SEEKER_CLIENT_REFRESH_S
+                self._remember_client()
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 self.peer_close_code = message.get("code")
@@ -470,6 +478,13 @@ class Connection:
                 self.send(frames.error("binary_not_supported", "send JSON in text frames"))
                 continue
             await self.handle_text(router, text)
+
+    def _remember_client(self) -> None:
+        budgets = self.runtime.budgets
+        client = budgets.client(self.websocket.scope)
+        self.runtime.spawn(
+            budgets.remember_seeker(self.user_id, client), name="budgets-remember-seeker"
+        )
 
     async def handle_text(self, router: FrameRouter, text: str) -> None:
         ref: str | None = None

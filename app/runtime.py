@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db import Database
 
 if TYPE_CHECKING:
+    from app.budgets.service import Budgets
     from app.chat.writer import MessageWriter
     from app.jobs import JobRunner
     from app.matching.notifier import QueueNotifier
@@ -37,6 +38,7 @@ class Runtime:
     writer: MessageWriter = field(init=False)
     presence: PresenceTracker = field(init=False)
     jobs: JobRunner = field(init=False)
+    budgets: Budgets = field(init=False)
     connections: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     accepting: bool = True

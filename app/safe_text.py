@@ -87,7 +87,7 @@ class RefuseUnstorableText:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_CHECKED_BODY:
-                await _answer(send, 413, "request_too_large", "the request body is too large")
+                await _answer(send, 413, "body_too_large", "the request body is too large")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -127,8 +127,17 @@ class WsClient:
         self.token: str | None = None
 
     @classmethod
-    async def open(cls, url: str, token: str | None = None, *, expect_ok: bool = True) -> WsClient:
-        ws = await connect(url, open_timeout=10, max_size=2**20, compression=None)
+    async def open(
+        cls,
+        url: str,
+        token: str | None = None,
+        *,
+        expect_ok: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> WsClient:
+        ws = await connect(
+            url, open_timeout=10, max_size=2**20, compression=None, additional_headers=headers
+        )
         client = cls(ws)
         client.token = token
         if token is not None:
@@ -212,6 +221,19 @@ async def login(base_url: str, username: str, password: str) -> dict[str, Any]:
         return dict(r.json())
 
 
+GENEROUS_BUDGETS = {
+    "SEEKER_LIMIT_PER_CLIENT": "100000/minute",
+    "SEEKER_LIMIT_GLOBAL": "100000/minute",
+    "QUEUE_JOIN_LIMIT_PER_CLIENT": "100000/minute",
+    "QUEUE_JOIN_LIMIT_GLOBAL": "100000/minute",
+    "LOGIN_LIMIT_PER_CLIENT": "100000/minute",
+    "LOGIN_LIMIT_GLOBAL": "100000/minute",
+    # The moderation tests block seekers, and every test's client is 127.0.0.1.
+    "BLOCKED_CLIENT_LIMIT": "100000/minute",
+    "MAX_WAITING_SEEKERS": "100000",
+}
+
+
 def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {
         k: v
@@ -223,7 +245,9 @@ def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> di
         SECRET_KEY=TEST_SECRET,
         PEERLINE_ENV="test",
         QUEUE_BROADCAST_DEBOUNCE_S="0.05",
-        **extra,
+        # Every test talks from 127.0.0.1: generous flood budgets and queue, so only the
+        # tests of those limits (which set their own) ever meet them.
+        **{**GENEROUS_BUDGETS, **extra},
     )
     if redis_url:
         env["REDIS_URL"] = redis_url

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
+from app.budgets.service import Door
 from app.db import utcnow
 from app.deps import AdminPrincipal, CurrentPrincipal, RuntimeDep
 from app.errors import Forbidden
@@ -27,8 +28,11 @@ api = APIRouter(prefix="/api/v1", tags=["identity"])
 
 
 @api.post("/seekers", status_code=status.HTTP_201_CREATED, response_model=SeekerCreated)
-async def create_seeker(body: SeekerCreate, runtime: RuntimeDep) -> SeekerCreated:
-    """Start anonymously. Nothing that identifies the person (IP, user agent) is stored."""
+async def create_seeker(body: SeekerCreate, request: Request, runtime: RuntimeDep) -> SeekerCreated:
+    """Start anonymously. Nothing that identifies the person (IP, user agent) is stored;
+    the flood budgets (app/budgets) know the client only by a rotating keyed hash."""
+    client = runtime.budgets.client(request.scope)
+    await runtime.budgets.spend(Door.seekers, client)
     async with runtime.db.unit_of_work() as uow:
         seeker, token = await identity_service.create_seeker(
             uow.session,
@@ -38,6 +42,7 @@ async def create_seeker(body: SeekerCreate, runtime: RuntimeDep) -> SeekerCreate
             topics=body.topics,
             now=utcnow(),
         )
+    await runtime.budgets.remember_seeker(seeker.id, client)
     return SeekerCreated(
         seeker_token=token,
         alias=seeker.alias,
@@ -47,7 +52,8 @@ async def create_seeker(body: SeekerCreate, runtime: RuntimeDep) -> SeekerCreate
 
 
 @api.post("/auth/login", response_model=LoginResponse)
-async def login(body: LoginRequest, runtime: RuntimeDep) -> LoginResponse:
+async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> LoginResponse:
+    await runtime.budgets.spend(Door.login, runtime.budgets.client(request.scope))
     user, token, expires_at = await identity_service.login(
         runtime.db,
         settings=runtime.settings,

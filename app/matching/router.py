@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.budgets.service import Door
 from app.chat.protocol import AvailabilitySet, QueueJoin, QueueLeave, QueueTake
 from app.db import utcnow
 from app.identity.models import Role
@@ -14,9 +15,17 @@ frames = FrameRouter()
 
 @frames.frame(QueueJoin, roles=(Role.seeker,))
 async def join(conn: Connection, frame: QueueJoin) -> None:
+    budgets = conn.runtime.budgets
+    client = budgets.client(conn.websocket.scope)
+    await budgets.spend(Door.queue_join, client)
+    await budgets.remember_seeker(conn.user_id, client)
     async with conn.runtime.db.unit_of_work() as uow:
         conversation = await matching_service.join(
-            uow, conn.principal, topics=frame.topics, now=utcnow()
+            uow,
+            conn.principal,
+            topics=frame.topics,
+            max_waiting=conn.runtime.settings.max_waiting_seekers,
+            now=utcnow(),
         )
     conn.watch(conversation.id, anchor=0)
     conn.waiting_conversation_id = conversation.id

@@ -25,7 +25,7 @@ from app.chat import lifecycle as chat_lifecycle
 from app.chat.models import Conversation
 from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound, QueueFull
 from app.escalation import views as escalation_views
 from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
@@ -39,8 +39,15 @@ CANDIDATE_WINDOW = 16
 
 
 async def join(
-    uow: UnitOfWork, principal: Principal, *, topics: list[str], now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    topics: list[str],
+    max_waiting: int | None = None,
+    now: datetime,
 ) -> Conversation:
+    """Queue the seeker. ``QueueFull`` when ``max_waiting`` seekers already wait (a flood
+    must not push real seekers hundreds of places back; they get the helplines instead)."""
     session = uow.session
     seeker = await session.get(Seeker, principal.user_id)
     if seeker is None:
@@ -53,6 +60,8 @@ async def join(
     )
     if existing is not None:
         raise Conflict("you already have an open conversation", code="already_queued")
+    if max_waiting is not None and await waiting_count(session) >= max_waiting:
+        raise QueueFull(QUEUE_FULL_MESSAGE)
     conversation = Conversation(
         seeker_id=seeker.id,
         status=ConversationStatus.waiting.value,
@@ -65,6 +74,24 @@ async def join(
     await session.flush()
     uow.record(QueueChanged())
     return conversation
+
+
+QUEUE_FULL_MESSAGE = (
+    "So many people are reaching out right now that the queue is full. Please try again in "
+    "a little while. If you need to talk to someone now: Tele-MANAS 14416 (free, any time), "
+    "or 112 in an emergency."
+)
+
+
+async def waiting_count(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.status == ConversationStatus.waiting)
+        )
+        or 0
+    )
 
 
 async def leave(

@@ -31,4 +31,11 @@ async def block(conn: Connection, frame: SeekerBlock) -> None:
             note=frame.note,
             now=utcnow(),
         )
+    # The flood budgets slow down the client the blocked session came from (app/budgets):
+    # the only thing a block can do about a new anonymous session from the same place. Done
+    # before the reply, so a supervisor who sees seeker.block.ok knows it is in force.
+    async with conn.runtime.db.reader() as session:
+        seeker_id = await moderation_service.seeker_of(session, frame.conversation_id)
+    if seeker_id is not None:
+        await conn.runtime.budgets.slow_down_seeker(seeker_id)
     conn.send(outbound_frames.seeker_block_ok(frame.conversation_id, closed, frame.ref))

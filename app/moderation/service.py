@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
 from app.chat import access as chat_access
@@ -43,6 +44,12 @@ async def report(
         detail={"note": note},
     )
     uow.record(SeekerReported(conversation_id, principal.role.value))
+
+
+async def seeker_of(session: AsyncSession, conversation_id: str) -> str | None:
+    return await session.scalar(
+        select(Conversation.seeker_id).where(Conversation.id == conversation_id)
+    )
 
 
 async def block(

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import GENEROUS_BUDGETS
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,6 +58,7 @@ def _env(database_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         PEERLINE_ENV="test",
         SECRET_KEY=secrets.token_urlsafe(48),
+        **GENEROUS_BUDGETS,
     )
     env.pop("REDIS_URL", None)
     return env

@@ -197,7 +197,8 @@ function defaultHelplines() {
 
 function renderStaticHelplines() {
   $("helplines-body").replaceChildren(helplineCard(defaultHelplines(), t("helplines.intro")));
-  $("ended-helplines").replaceChildren(helplineCard(defaultHelplines(), t("ended.helplines_intro")));
+  const intro = state.busy ? "busy.helplines_intro" : "ended.helplines_intro";
+  $("ended-helplines").replaceChildren(helplineCard(defaultHelplines(), t(intro)));
 }
 
 for (const button of document.querySelectorAll(".js-open-helplines")) {
@@ -231,6 +232,11 @@ $("start-form").addEventListener("submit", async (event) => {
         method: "POST",
         body: { language: language(), consent: true },
       });
+      if (answer.status === 429) {
+        // Too many chats started from here (or by everyone) just now: a kind answer.
+        showBusy();
+        return;
+      }
       if (!answer.ok || !answer.data?.seeker_token) {
         bind(error, answer.status === 0 ? "start.error_network" : "start.error_server");
         return;
@@ -302,7 +308,7 @@ function onAuthenticated(frame) {
     askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
-    state.conn.send({ type: "queue.join" });
+    state.conn.send({ type: "queue.join", ref: JOIN_REF });
     $("composer-text").focus();
     return;
   }
@@ -613,7 +619,10 @@ function onFrame(frame) {
 }
 
 function onError(frame) {
-  if (frame.code === "conversation_closed") {
+  if (frame.code === "queue_full" || (frame.code === "rate_limited" && frame.ref === JOIN_REF)) {
+    // The queue is full, or too many joins came from here just now.
+    showBusy();
+  } else if (frame.code === "conversation_closed") {
     showEnded();
   } else if (frame.code === "already_queued") {
     // We already hold a conversation; a reconnect resumes it.
@@ -660,6 +669,35 @@ function appendReferralCard(frame) {
   announce("sr-alert", t("referral.announce"));
 }
 
+/** The `ref` of queue.join, so a refusal of the join itself is told from a chat error. */
+const JOIN_REF = "join";
+
+/**
+ * Too many people are reaching out (the queue is full, or chats are being started from here
+ * too fast): never a bare error, but a kind word, the helplines one tap away, and a way to try
+ * again. It borrows the ended screen; nothing was started, so there is nothing to rate.
+ */
+function showBusy() {
+  state.busy = true;
+  renderStaticHelplines();
+  state.status = "ended";
+  state.conversationId = null;
+  bind($("ended-title"), "busy.title");
+  bind($("ended-text"), "busy.text");
+  bind($("new-chat"), "busy.retry");
+  hidePeerTyping();
+  $("mood-start").hidden = true;
+  $("feedback-form").hidden = true;
+  $("feedback-thanks").hidden = true;
+  $("feedback-worse").hidden = true;
+  $("feedback-low").hidden = true;
+  $("ended-plan").hidden = true;
+  showScreen("ended");
+  // From the long welcome page, focusing the heading would leave it under the quick exit.
+  window.scrollTo(0, 0);
+  announce("sr-alert", t("busy.title"));
+}
+
 /**
  * The ended screen. `closedByService`: the service closed the chat (a block); the page says
  * so neutrally, never "blocked", with the helplines.
@@ -669,6 +707,11 @@ function showEnded({ closedByService = false } = {}) {
   state.status = "ended";
   bind($("ended-title"), closedByService ? "ended.closed_title" : "ended.title");
   bind($("ended-text"), closedByService ? "ended.closed_text" : "ended.text");
+  bind($("new-chat"), "ended.new_chat");
+  if (state.busy) {
+    state.busy = false;
+    renderStaticHelplines();
+  }
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
   $("mood-start").hidden = true;
@@ -705,7 +748,7 @@ $("new-chat").addEventListener("click", () => {
     askStartMood();
     setStatus("waiting");
     showScreen("chat", { focus: false });
-    state.conn.send({ type: "queue.join" });
+    state.conn.send({ type: "queue.join", ref: JOIN_REF });
     $("composer-text").focus();
   } else if (session) {
     state.joinOnAuth = true;

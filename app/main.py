@@ -27,6 +27,7 @@ from app.errors import AppError
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.escalation.machine import load_policy
+from app.identity import login_cleanup, passwords
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
 from app.logs import AnonymityFilter
@@ -117,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure(settings)
         keep_client_addresses_out_of_uvicorns_logs()
+        passwords.configure(
+            concurrency=settings.login_hash_concurrency, queue=settings.login_hash_queue
+        )
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
         on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back
         if isinstance(on_reset, list):
@@ -197,7 +201,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status
+            {"error": {"code": exc.code, "message": exc.message}},
+            status_code=exc.status,
+            headers=exc.headers() or None,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -283,6 +289,7 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         housekeeping.job(runtime),
         idle.job(runtime),
         retention.job(runtime),
+        login_cleanup.job(runtime),
     ]
     return [job for job in jobs if job is not None]
 

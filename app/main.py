@@ -313,8 +313,9 @@ def mount_web_client(app: FastAPI, settings: Settings) -> None:
 
 
 class Peerline:
-    """The ASGI application: the chat socket goes straight to its handler, the rest to
-    FastAPI.
+    """The ASGI application: the chat socket goes straight to its handler, a login refused
+    because every password-hashing turn is taken is answered at once
+    (``identity.router.refuse_login_when_busy``), the rest goes to FastAPI.
 
     A socket lives for minutes or hours, and for all that time it holds every coroutine
     between uvicorn and its handler. Through FastAPI's middleware, router and dependency
@@ -329,6 +330,10 @@ class Peerline:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             await serve_socket(WebSocket(scope, receive, send), self.api.state.runtime)
+            return
+        if await identity_router.refuse_login_when_busy(
+            scope, receive, send, headers=SECURITY_HEADERS
+        ):
             return
         await self.api(scope, receive, send)
 

@@ -25,6 +25,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app import metrics
 from app.errors import TooManyRequests
 
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
@@ -65,11 +66,16 @@ class PasswordHashing:
         """Hashes running or waiting now."""
         return self._admitted
 
+    @property
+    def full(self) -> bool:
+        """Every turn is taken: a login now would be refused."""
+        return self._admitted >= self.concurrency + self.queue
+
     def refuse_when_full(self) -> None:
         """``login_busy`` now if no turn is free: a flood is answered before it costs a
         database read (``verify`` checks again when it takes the turn)."""
-        if self._admitted >= self.concurrency + self.queue:
-            raise _busy()
+        if self.full:
+            raise busy_error()
 
     def _release(self, _: Future[Any]) -> None:
         with self._lock:
@@ -78,7 +84,7 @@ class PasswordHashing:
     async def _run(self, refuse_when_busy: bool, fn: Any, *args: Any) -> Any:
         with self._lock:
             if refuse_when_busy and self._admitted >= self.concurrency + self.queue:
-                raise _busy()
+                raise busy_error()
             self._admitted += 1
         try:
             future = self._executor.submit(fn, *args)
@@ -102,7 +108,9 @@ class PasswordHashing:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _busy() -> TooManyRequests:
+def busy_error() -> TooManyRequests:
+    """The refusal of a login when every turn is taken (counted as door ``login_busy``)."""
+    metrics.rate_limit_refused("login_busy")
     return TooManyRequests(
         "The service is busy signing people in; try again in a moment.",
         code="login_busy",

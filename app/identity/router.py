@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Response, status
 from sqlalchemy import select
+from starlette.types import Receive, Scope, Send
 
 from app.db import utcnow
 from app.deps import AdminPrincipal, CurrentPrincipal, RuntimeDep
 from app.errors import Forbidden
+from app.identity import passwords
 from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
 from app.identity.models import StaffUser
@@ -24,6 +28,47 @@ from app.identity.schemas import (
 )
 
 api = APIRouter(prefix="/api/v1", tags=["identity"])
+
+LOGIN_PATH = "/api/v1/auth/login"
+# A login body is a username and a password (64 and 256 characters at most).
+_LOGIN_BODY_DRAIN_MAX = 16_384
+
+
+async def refuse_login_when_busy(
+    scope: Scope, receive: Receive, send: Send, *, headers: dict[str, str]
+) -> bool:
+    """Answer a login ``429 login_busy`` straight from the ASGI entry when every hashing
+    turn is taken; False (nothing sent) otherwise.
+
+    In a flood most logins get this answer. Through FastAPI's middleware, router and body
+    validation each cost a few milliseconds of the event loop that the chats share; here it
+    is a dictionary lookup and two sends. The same answer as ``login`` gives (the service
+    checks again, so a login that slips past this still gets it), with ``headers`` (the
+    app's security headers) added.
+    """
+    if scope["type"] != "http" or scope["path"] != LOGIN_PATH or scope["method"] != "POST":
+        return False
+    if not passwords.hashing().full:
+        return False
+    refusal = passwords.busy_error()
+    body = json.dumps({"error": {"code": refusal.code, "message": refusal.message}}).encode()
+    # Read the small body so the connection can carry the client's next request; a larger
+    # one is left, and the server closes the connection instead.
+    received, more = 0, True
+    while more and received <= _LOGIN_BODY_DRAIN_MAX:
+        message = await receive()
+        if message["type"] != "http.request":
+            return True  # the client went away
+        received += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    response_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in {**headers, **refusal.headers()}.items()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": response_headers})
+    await send({"type": "http.response.body", "body": body})
+    return True
 
 
 @api.post("/seekers", status_code=status.HTTP_201_CREATED, response_model=SeekerCreated)

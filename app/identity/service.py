@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.config import Settings
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.identity import passwords
@@ -189,6 +190,7 @@ def login_key(username: str, secret_key: str) -> str:
 
 
 def _throttled(wait_s: float) -> TooManyRequests:
+    metrics.rate_limit_refused("login_throttled")
     return TooManyRequests(
         "Too many failed sign-ins for this username; wait and try again.",
         code="login_throttled",

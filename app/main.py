@@ -313,9 +313,9 @@ def mount_web_client(app: FastAPI, settings: Settings) -> None:
 
 
 class Peerline:
-    """The ASGI application: the chat socket goes straight to its handler, a login refused
-    because every password-hashing turn is taken is answered at once
-    (``identity.router.refuse_login_when_busy``), the rest goes to FastAPI.
+    """The ASGI application: the chat socket goes straight to its handler, a login that
+    would be refused before any password work is answered at once
+    (``identity.router.refuse_early_logins``), the rest goes to FastAPI.
 
     A socket lives for minutes or hours, and for all that time it holds every coroutine
     between uvicorn and its handler. Through FastAPI's middleware, router and dependency
@@ -331,9 +331,15 @@ class Peerline:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             await serve_socket(WebSocket(scope, receive, send), self.api.state.runtime)
             return
-        if await identity_router.refuse_login_when_busy(
-            scope, receive, send, headers=SECURITY_HEADERS
-        ):
+        if scope["type"] == "http" and scope["path"] == identity_router.LOGIN_PATH:
+            await identity_router.refuse_early_logins(
+                scope,
+                receive,
+                send,
+                secret_key=self.api.state.runtime.settings.secret_key,
+                headers=SECURITY_HEADERS,
+                then=self.api,
+            )
             return
         await self.api(scope, receive, send)
 

@@ -198,6 +198,51 @@ def _throttled(wait_s: float) -> TooManyRequests:
     )
 
 
+class KnownWaits:
+    """This process's memory of when each recently refused or failed username (its key) may
+    be tried again: a login for one of them is refused without a database read
+    (``identity.router.refuse_early_logins`` answers it before FastAPI, too).
+
+    Only a shortcut: the database stays the record every process shares. A time here was
+    read from or written to it by this process, so a refusal here is one the database
+    gave; if another process's success cleared the run since, this process still refuses
+    until the time it told the client (``Retry-After``), no longer. Bounded: beyond
+    ``MAX_KEYS`` it starts again empty (the database still has every run).
+    """
+
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+
+    def wait_s(self, key: str, now: datetime) -> float:
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._until[key]
+            return 0.0
+        return (until - now).total_seconds()
+
+    def remember(self, key: str, until: datetime) -> None:
+        if len(self._until) >= self.MAX_KEYS:
+            self._until.clear()
+        self._until[key] = until
+
+    def forget(self, key: str) -> None:
+        self._until.pop(key, None)
+
+
+known_waits = KnownWaits()
+
+
+def refuse_if_known_to_wait(key: str, now: datetime) -> None:
+    """``login_throttled`` now if this process knows the key must still wait."""
+    wait_s = known_waits.wait_s(key, now)
+    if wait_s > 0:
+        raise _throttled(wait_s)
+
+
 async def failure_run(session: AsyncSession, key: str) -> FailureRun | None:
     row = (
         await session.execute(
@@ -252,7 +297,8 @@ async def login(
 
     Known and unknown usernames go through the same steps, answers and timing:
 
-    0. When every hashing turn is taken, ``login_busy`` (429) at once.
+    0. When every hashing turn is taken, ``login_busy`` (429) at once; when this process
+       already knows the username must wait (``KnownWaits``), ``login_throttled`` at once.
     1. During the wait the rule sets after failures (``login_delay``), ``login_throttled``
        (429, ``Retry-After``), before any password is looked at.
     2. The password is checked against the account's hash, or a dummy hash when there is no
@@ -268,9 +314,11 @@ async def login(
     policy = login_delay_policy(settings)
     key = login_key(username, settings.secret_key)
     passwords.hashing().refuse_when_full()
+    refuse_if_known_to_wait(key, now)
     async with db.reader() as session:
         wait_s = policy.wait_s(await failure_run(session, key), now)
         if wait_s > 0:
+            known_waits.remember(key, now + timedelta(seconds=wait_s))
             raise _throttled(wait_s)
         user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
     verified = await passwords.hashing().verify(
@@ -286,6 +334,7 @@ async def login(
             user = await uow.session.get(StaffUser, user.id, populate_existing=True)
             accepted = user is not None and user.active
         if accepted and user is not None:
+            known_waits.forget(key)
             await uow.session.execute(delete(_runs).where(_runs.c.key == key))
             uow.session.add(
                 StaffToken(
@@ -296,7 +345,9 @@ async def login(
                 )
             )
         else:  # committed all the same: the failure must count
-            await record_failure(uow.session, key=key, policy=policy, now=now)
+            run = await record_failure(uow.session, key=key, policy=policy, now=now)
+            delay = timedelta(seconds=policy.delay_after(run.failures))
+            uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
     if not accepted or user is None:
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     return user, token, expires_at

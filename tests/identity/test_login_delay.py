@@ -66,3 +66,18 @@ def test_failures_checked_out_of_order_keep_the_latest_time():
 def test_other_settings_scale_the_same_way():
     policy = LoginDelayPolicy(base_s=0.5, max_s=3)
     assert [policy.delay_after(n) for n in range(1, 6)] == [0.5, 1, 2, 3, 3]
+
+
+def test_a_process_remembers_who_must_wait_only_until_then_and_within_bounds():
+    from app.identity.service import KnownWaits
+
+    waits = KnownWaits()
+    waits.remember("k", at(10))
+    assert waits.wait_s("k", at(4)) == 6
+    assert waits.wait_s("k", at(10)) == 0 and waits.wait_s("k", at(4)) == 0  # gone once due
+    waits.remember("k", at(10))
+    waits.forget("k")  # the right password: nothing to wait for
+    assert waits.wait_s("k", at(0)) == 0
+    for i in range(KnownWaits.MAX_KEYS + 1):
+        waits.remember(f"k{i}", at(10))
+    assert len(waits._until) <= KnownWaits.MAX_KEYS

@@ -55,9 +55,19 @@ class Settings(BaseSettings):
 
     seeker_token_ttl_s: int = Field(24 * 3600, gt=0)
     staff_token_ttl_s: int = Field(12 * 3600, gt=0)
-    # Failed logins per username before it is throttled, and for how long.
-    login_max_failures: int = Field(5, gt=0)
-    login_throttle_s: int = Field(300, gt=0)
+    # Logins (app/identity/login_delay.py): after n failed logins in a row for a username
+    # (known or not), its next attempt waits min(BASE x 2^(n-1), MAX) seconds; the right
+    # password after the wait always works. 1 s doubling to a minute: a person who mistypes
+    # twice waits a second or two; a guesser gets about one try a minute per username. The
+    # cap stays well under the hour after which a run is forgotten.
+    login_delay_base_s: float = Field(1.0, gt=0)
+    login_delay_max_s: float = Field(60.0, gt=0, le=3600)
+    # Password hashes (argon2id: 64 MiB and a core for ~0.1 s each) running at once in a
+    # process, and logins that may wait for a turn; beyond, a login gets 429 login_busy at
+    # once (app/identity/passwords.py). One at a time leaves the other core of a 2-core
+    # machine to the chats; four waiting absorb a shift change without refusing anyone.
+    login_hash_concurrency: int = Field(1, ge=1, le=16)
+    login_hash_queue: int = Field(4, ge=0, le=100)
 
     # Flood budgets (app/budgets): a per-client and a global budget at each open door, in
     # ``limits``' notation. Per client: a person starting a chat needs one or two seekers

@@ -17,7 +17,8 @@ code where ``close_code`` is set.
     │                   referral_open, username_taken, not_reviewed,
     │                   outcome_recorded, outcome_closed, debrief_given,
     │                   safety_plan_not_offered
-    ├── TooManyRequests (429): rate_limited, login_throttled
+    ├── TooManyRequests (429): rate_limited, login_throttled, login_busy; over HTTP with
+    │                          ``Retry-After`` (whole seconds) when ``retry_after_s`` is set
     │   └── RateLimited (429, with Retry-After): rate_limited (a flood budget, app/budgets)
     ├── QueueFull (503): queue_full
     └── Unavailable (503): unavailable
@@ -35,6 +36,10 @@ class AppError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body."""
+        return {}
 
 
 class BadRequest(AppError):
@@ -70,6 +75,17 @@ class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
 
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after_s: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after_s is None:
+            return {}
+        return {"Retry-After": str(max(1, self.retry_after_s))}
+
 
 class RateLimited(TooManyRequests):
     """A flood budget is spent (app/budgets): REST answers 429 with ``Retry-After``."""
@@ -77,7 +93,7 @@ class RateLimited(TooManyRequests):
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
+        super().__init__(message, retry_after_s=retry_after)
         self.retry_after = retry_after
 
 

@@ -25,10 +25,11 @@ from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
-from app.errors import AppError, RateLimited
+from app.errors import AppError, TooManyRequests
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.escalation.machine import load_policy
+from app.identity import login_cleanup, passwords
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
 from app.logs import AnonymityFilter
@@ -119,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure(settings)
         keep_client_addresses_out_of_uvicorns_logs()
+        passwords.configure(
+            concurrency=settings.login_hash_concurrency, queue=settings.login_hash_queue
+        )
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
         on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back
         if isinstance(on_reset, list):
@@ -203,11 +207,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return JSONResponse(
             {"error": {"code": exc.code, "message": exc.message}},
             status_code=exc.status,
-            headers=headers,
+            headers=exc.headers() if isinstance(exc, TooManyRequests) else None,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -295,6 +298,7 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         housekeeping.job(runtime),
         idle.job(runtime),
         retention.job(runtime),
+        login_cleanup.job(runtime),
     ]
     return [job for job in jobs if job is not None]
 
@@ -318,8 +322,9 @@ def mount_web_client(app: FastAPI, settings: Settings) -> None:
 
 
 class Peerline:
-    """The ASGI application: the chat socket goes straight to its handler, the rest to
-    FastAPI.
+    """The ASGI application: the chat socket goes straight to its handler, a login that
+    would be refused before any password work is answered at once
+    (``identity.router.refuse_early_logins``), the rest goes to FastAPI.
 
     A socket lives for minutes or hours, and for all that time it holds every coroutine
     between uvicorn and its handler. Through FastAPI's middleware, router and dependency
@@ -334,6 +339,16 @@ class Peerline:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             await serve_socket(WebSocket(scope, receive, send), self.api.state.runtime)
+            return
+        if scope["type"] == "http" and scope["path"] == identity_router.LOGIN_PATH:
+            await identity_router.refuse_early_logins(
+                scope,
+                receive,
+                send,
+                secret_key=self.api.state.runtime.settings.secret_key,
+                headers=SECURITY_HEADERS,
+                then=self.api,
+            )
             return
         await self.api(scope, receive, send)
 

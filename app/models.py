@@ -4,7 +4,7 @@ from app.audit import AuditEvent
 from app.chat.models import Conversation, Message
 from app.db import Base
 from app.escalation.models import ConversationStaff, Escalation, Whisper
-from app.identity.models import Seeker, StaffToken, StaffUser
+from app.identity.models import LoginFailureRun, Seeker, StaffToken, StaffUser
 from app.jobs import Lease
 from app.outcomes.models import Outcome
 from app.presence import Presence
@@ -23,6 +23,7 @@ __all__ = [
     "Escalation",
     "HelplineEntry",
     "Lease",
+    "LoginFailureRun",
     "Message",
     "Outcome",
     "Presence",

@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -198,3 +199,46 @@ async def test_two_processes_never_double_page(cluster):
         await engine.dispose()
     assert pages == 2
     await sc.send({"type": "oncall.set", "on_call": False})
+
+
+async def test_a_session_ended_on_one_process_closes_its_socket_on_the_other(cluster):
+    """Issue #16 §3 and §5 across processes: an admin's password reset and a deactivation on
+    process A, and a seeker's quick-exit beacon to A, close the sockets those tokens hold on
+    process B at once (4401, through Redis), and B refuses the tokens from then on; another
+    account's socket on B stays open."""
+    a, b, database_url = cluster
+    staff = StaffFactory(database_url, a.base_url)
+    admin = await staff.create("admin")
+    reset, deactivated, bystander = [await staff.create() for _ in range(3)]
+    seeker = await new_seeker(a.base_url, unique_language())
+    on_b = {
+        "reset": await WsClient.open(b.ws_url, reset.token),
+        "deactivated": await WsClient.open(b.ws_url, deactivated.token),
+        "seeker": await WsClient.open(b.ws_url, seeker["seeker_token"]),
+        "bystander": await WsClient.open(b.ws_url, bystander.token),
+    }
+    admin_h = {"Authorization": f"Bearer {admin.token}"}
+    async with httpx.AsyncClient(base_url=a.base_url) as http:
+        r = await http.patch(
+            f"/api/v1/staff/{reset.user_id}", headers=admin_h, json={"password": "a-new-password"}
+        )
+        assert r.status_code == 200, r.text
+        assert await on_b["reset"].close_code(timeout=10) == 4401
+        r = await http.patch(
+            f"/api/v1/staff/{deactivated.user_id}", headers=admin_h, json={"active": False}
+        )
+        assert r.status_code == 200, r.text
+        assert await on_b["deactivated"].close_code(timeout=10) == 4401
+        r = await http.post("/api/v1/seekers/quick-exit", json={"token": seeker["seeker_token"]})
+        assert r.status_code == 204
+        assert await on_b["seeker"].close_code(timeout=10) == 4401
+    async with httpx.AsyncClient(base_url=b.base_url) as http:
+        for token in (reset.token, deactivated.token, seeker["seeker_token"]):
+            me = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 401
+    for token in (reset.token, seeker["seeker_token"]):
+        late = await WsClient.open(b.ws_url, token, expect_ok=False)
+        assert await late.close_code() == 4401
+    await on_b["bystander"].send({"type": "ping", "ref": "still"})
+    assert (await on_b["bystander"].recv("pong"))["ref"] == "still"
+    await on_b["bystander"].close()

@@ -61,8 +61,6 @@ class StaffUser(Base):
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     backup_rank: Mapped[int] = mapped_column(Integer, default=100)
     cooldown_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -76,3 +74,22 @@ class StaffToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailureRun(Base):
+    """Failed logins in a row for one username, known or not (app/identity/login_delay.py).
+
+    Kept in the database, not in a process's memory, so every process of a deployment
+    (``--workers``, several app containers) makes a username wait the same; not in Redis,
+    because Redis is optional (one process on SQLite has none), the bus uses it for
+    pub/sub only, and a login already reads and writes the database. ``key`` is an HMAC of
+    the username, never the username itself: what was typed there may be a mistyped
+    password, and unknown usernames are kept exactly as known ones (no link to
+    ``staff_users``). Rows are deleted an hour after their last failure.
+    """
+
+    __tablename__ = "login_failure_runs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,27 +1,33 @@
-"""Identity rules: anonymous seekers, staff accounts, tokens, login throttling.
+"""Identity rules: anonymous seekers, staff accounts, tokens, logins.
 
 Invariants:
 - Only token hashes are stored; a token that is expired, revoked, or whose staff account is
   inactive authenticates nobody.
-- A failed login never says whether the username exists.
+- A failed login never says whether the username exists: unknown usernames are answered,
+  delayed and timed exactly as known ones.
+- The right password of an active account, tried after the delay its failures set, always
+  works: nobody can lock a staff member out by failing on purpose.
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.config import Settings
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from app.identity import passwords
 from app.identity.events import SessionRevoked
-from app.identity.models import Role, Seeker, StaffToken, StaffUser
+from app.identity.login_delay import FailureRun, LoginDelayPolicy, forget_before
+from app.identity.models import LoginFailureRun, Role, Seeker, StaffToken, StaffUser
 from app.identity.tokens import (
     SEEKER_PREFIX,
     STAFF_PREFIX,
@@ -32,10 +38,6 @@ from app.identity.tokens import (
 
 if TYPE_CHECKING:
     from app.db import Database
-
-_hasher = PasswordHasher()  # argon2id, the library's recommended parameters
-# A hash to verify against when the username is unknown, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +59,13 @@ class Principal:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    """A new argon2id hash, in turn with every other hash of this process (``passwords``)."""
+    return await passwords.hashing().hash(password)
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
-    def _verify() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(_verify)
+    """For an authenticated caller (a staff member's current password): waits for a turn."""
+    return await passwords.hashing().verify(password_hash, password, refuse_when_busy=False)
 
 
 async def create_seeker(
@@ -97,6 +95,7 @@ async def create_seeker(
 # Authentication runs for every request and socket (2,000 sockets at once in a reconnect
 # storm), so it reads plain rows (SQLAlchemy Core, statements built once), not ORM objects.
 _seekers, _staff, _tokens = Seeker.__table__, StaffUser.__table__, StaffToken.__table__
+_runs = LoginFailureRun.__table__
 _SEEKER_BY_TOKEN = select(
     _seekers.c.id,
     _seekers.c.alias,
@@ -180,25 +179,115 @@ async def valid_token_hashes(
     return set(seekers) | set(staff)
 
 
-class UnknownUserThrottle:
-    """Per-process failure counts for usernames that do not exist (they have no row)."""
+def login_delay_policy(settings: Settings) -> LoginDelayPolicy:
+    return LoginDelayPolicy(base_s=settings.login_delay_base_s, max_s=settings.login_delay_max_s)
+
+
+def login_key(username: str, secret_key: str) -> str:
+    """The key of a username's failure run: an HMAC, so the table never holds what was typed
+    (it may be a password typed into the wrong field)."""
+    return hash_token("login:" + username, secret_key)
+
+
+def _throttled(wait_s: float) -> TooManyRequests:
+    metrics.rate_limit_refused("login_throttled")
+    return TooManyRequests(
+        "Too many failed sign-ins for this username; wait and try again.",
+        code="login_throttled",
+        retry_after_s=max(1, math.ceil(wait_s)),
+    )
+
+
+class KnownWaits:
+    """This process's memory of when each recently refused or failed username (its key) may
+    be tried again: a login for one of them is refused without a database read
+    (``identity.router.refuse_early_logins`` answers it before FastAPI, too).
+
+    Only a shortcut: the database stays the record every process shares. A time here was
+    read from or written to it by this process, so a refusal here is one the database
+    gave; if another process's success cleared the run since, this process still refuses
+    until the time it told the client (``Retry-After``), no longer. Bounded: beyond
+    ``MAX_KEYS`` it starts again empty (the database still has every run).
+    """
+
+    MAX_KEYS = 10_000
 
     def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, datetime]] = {}
+        self._until: dict[str, datetime] = {}
 
-    def check(self, username: str, now: datetime, settings: Settings) -> None:
-        count, until = self._failures.get(username, (0, now))
-        if count >= settings.login_max_failures and until > now:
-            raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
+    def wait_s(self, key: str, now: datetime) -> float:
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._until[key]
+            return 0.0
+        return (until - now).total_seconds()
 
-    def fail(self, username: str, now: datetime, settings: Settings) -> None:
-        if len(self._failures) > 10_000:
-            self._failures.clear()
-        count, _ = self._failures.get(username, (0, now))
-        self._failures[username] = (count + 1, now + timedelta(seconds=settings.login_throttle_s))
+    def remember(self, key: str, until: datetime) -> None:
+        if len(self._until) >= self.MAX_KEYS:
+            self._until.clear()
+        self._until[key] = until
+
+    def forget(self, key: str) -> None:
+        self._until.pop(key, None)
 
 
-unknown_user_throttle = UnknownUserThrottle()
+known_waits = KnownWaits()
+
+
+def refuse_if_known_to_wait(key: str, now: datetime) -> None:
+    """``login_throttled`` now if this process knows the key must still wait."""
+    wait_s = known_waits.wait_s(key, now)
+    if wait_s > 0:
+        raise _throttled(wait_s)
+
+
+async def failure_run(session: AsyncSession, key: str) -> FailureRun | None:
+    row = (
+        await session.execute(
+            select(_runs.c.failures, _runs.c.last_failure_at).where(_runs.c.key == key)
+        )
+    ).first()
+    return None if row is None else FailureRun(row.failures, row.last_failure_at)
+
+
+async def record_failure(
+    session: AsyncSession, *, key: str, policy: LoginDelayPolicy, now: datetime
+) -> FailureRun:
+    """Count a failed login for ``key``. Failures that finish at once on several processes
+    all count: the row is created if missing, then locked (PostgreSQL; SQLite has one
+    writer) and moved on by the rule."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(_runs)
+        .values(key=key, failures=0, last_failure_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = (
+        await session.execute(
+            select(_runs.c.failures, _runs.c.last_failure_at)
+            .where(_runs.c.key == key)
+            .with_for_update()
+        )
+    ).one()
+    before = FailureRun(row.failures, row.last_failure_at) if row.failures else None
+    after = policy.after_failure(before, now)
+    await session.execute(
+        update(_runs)
+        .where(_runs.c.key == key)
+        .values(failures=after.failures, last_failure_at=after.last_failure_at)
+    )
+    return after
+
+
+async def forget_failure_runs(session: AsyncSession, *, now: datetime) -> int:
+    """Delete the runs the rule has forgotten (``login_delay.FORGET_AFTER_S``)."""
+    result = await session.execute(
+        delete(_runs).where(_runs.c.last_failure_at < forget_before(now))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def login(
@@ -206,34 +295,47 @@ async def login(
 ) -> tuple[StaffUser, str, datetime]:
     """Check a username and password; return the user, a new raw token and its expiry.
 
-    Raises ``TooManyRequests`` (login_throttled) after LOGIN_MAX_FAILURES failures, until
-    LOGIN_THROTTLE_S has passed, whatever the password.
+    Known and unknown usernames go through the same steps, answers and timing:
 
-    The password is checked (about 100 ms of hashing) between two short transactions, never
-    inside one: on SQLite the writer connection is the one every chat message needs.
+    0. When every hashing turn is taken, ``login_busy`` (429) at once; when this process
+       already knows the username must wait (``KnownWaits``), ``login_throttled`` at once.
+    1. During the wait the rule sets after failures (``login_delay``), ``login_throttled``
+       (429, ``Retry-After``), before any password is looked at.
+    2. The password is checked against the account's hash, or a dummy hash when there is no
+       such account, by the bounded hashing (``passwords``): ``login_busy`` (429) if every
+       turn was taken in the meantime.
+    3. A wrong password, an unknown username or an inactive account: the failure counts and
+       ``invalid_credentials`` (401). The right password of an active account: the count is
+       cleared and a token issued.
+
+    The password is checked between short transactions, never inside one: on SQLite the
+    writer connection is the one every chat message needs.
     """
+    policy = login_delay_policy(settings)
+    key = login_key(username, settings.secret_key)
+    passwords.hashing().refuse_when_full()
+    refuse_if_known_to_wait(key, now)
     async with db.reader() as session:
+        wait_s = policy.wait_s(await failure_run(session, key), now)
+        if wait_s > 0:
+            known_waits.remember(key, now + timedelta(seconds=wait_s))
+            raise _throttled(wait_s)
         user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None:
-        unknown_user_throttle.check(username, now, settings)
-        await verify_password(_DUMMY_HASH, password)
-        unknown_user_throttle.fail(username, now, settings)
-        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-    if user.throttled_until is not None and user.throttled_until > now:
-        raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
-    verified = await verify_password(user.password_hash, password)
+    verified = await passwords.hashing().verify(
+        user.password_hash if user is not None else passwords.DUMMY_HASH,
+        password,
+        refuse_when_busy=True,
+    )
     token, expires_at = new_token(STAFF_PREFIX), now + timedelta(seconds=settings.staff_token_ttl_s)
+    accepted = False
     async with db.unit_of_work() as uow:
-        # Read again in the writing transaction: counts from concurrent attempts add up.
-        user = await uow.session.get(StaffUser, user.id, populate_existing=True)
-        if user is None:
-            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-        if user.throttled_until is not None and user.throttled_until > now:
-            raise TooManyRequests("Too many failed logins; try later.", code="login_throttled")
-        accepted = verified and user.active
-        if accepted:
-            user.failed_logins = 0
-            user.throttled_until = None
+        if user is not None and verified:
+            # Read again in the writing transaction: deactivated in the meantime?
+            user = await uow.session.get(StaffUser, user.id, populate_existing=True)
+            accepted = user is not None and user.active
+        if accepted and user is not None:
+            known_waits.forget(key)
+            await uow.session.execute(delete(_runs).where(_runs.c.key == key))
             uow.session.add(
                 StaffToken(
                     token_hash=hash_token(token, settings.secret_key),
@@ -243,11 +345,10 @@ async def login(
                 )
             )
         else:  # committed all the same: the failure must count
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.throttled_until = now + timedelta(seconds=settings.login_throttle_s)
-                user.failed_logins = 0
-    if not accepted:
+            run = await record_failure(uow.session, key=key, policy=policy, now=now)
+            delay = timedelta(seconds=policy.delay_after(run.failures))
+            uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
+    if not accepted or user is None:
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     return user, token, expires_at
 

@@ -72,7 +72,9 @@ export function initLogin({ roles, onSession }) {
     button.disabled = false;
     if (!answer.ok) {
       const code = answer.data?.error?.code;
-      bind(error, code === "login_throttled" ? "login.throttled" : answer.status === 401 ? "login.invalid" : "login.failed");
+      if (code === "login_throttled") bind(error, "login.throttled", { seconds: answer.retryAfter || 1 });
+      else if (code === "login_busy") bind(error, "login.busy");
+      else bind(error, answer.status === 401 ? "login.invalid" : "login.failed");
       return;
     }
     if (!roles.includes(answer.data.role)) {

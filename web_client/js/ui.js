@@ -67,7 +67,9 @@ export async function api(path, { method = "GET", body, token } = {}) {
       data = null;
     }
   }
-  return { ok: response.ok, status: response.status, data };
+  // A 429 says how many seconds to wait (Retry-After); null when it does not.
+  const retryAfter = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return { ok: response.ok, status: response.status, data, retryAfter: retryAfter > 0 ? retryAfter : null };
 }
 
 /** Keep only what a tel: link may hold. */

@@ -1,0 +1,314 @@
+"""Logins that cannot be used against the service (issue #16 §2), over real HTTP against a
+real server: the growing delay per username with ``Retry-After``, and a flood of bad logins
+that neither slows the chats nor grows the process without bound nor locks the real
+supervisor out. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import FAST, Backend, StaffFactory
+from tests.support import Server, WsClient, env_for, paired
+
+# The delay starts at 8 s here (1 s by default), so that each check below lands inside the
+# wait even on a loaded machine: a failure counts from when the attempt came in, and a
+# hash at low priority on a busy machine can take seconds.
+BASE_S = 8
+
+
+@pytest.fixture(scope="module")
+def delay_server(backend: Backend) -> Iterator[Server]:
+    srv = Server(env_for(backend.database_url, LOGIN_DELAY_BASE_S=str(BASE_S))).start()
+    yield srv
+    srv.stop()
+
+
+async def attempt(http: httpx.AsyncClient, username: str, password: str) -> tuple[int, str, Any]:
+    r = await http.post("/api/v1/auth/login", json={"username": username, "password": password})
+    code = r.json()["error"]["code"] if r.status_code != 200 else "ok"
+    return r.status_code, code, r.headers.get("retry-after")
+
+
+async def test_a_failed_login_delays_the_next_and_the_right_password_then_works(
+    delay_server: Server, backend: Backend
+):
+    staff = StaffFactory(backend.database_url, delay_server.base_url)
+    volunteer = await staff.create()
+    async with httpx.AsyncClient(base_url=delay_server.base_url) as http:
+        assert await attempt(http, volunteer.username, "wrong") == (
+            401,
+            "invalid_credentials",
+            None,
+        )
+        # During the wait even the right password is refused, unchecked, with the wait left.
+        status, code, retry_after = await attempt(http, volunteer.username, volunteer.password)
+        assert (status, code) == (429, "login_throttled") and 1 <= int(retry_after) <= BASE_S
+        await asyncio.sleep(int(retry_after) + 0.2)
+        assert await attempt(http, volunteer.username, volunteer.password) == (200, "ok", None)
+
+
+async def test_an_unknown_username_is_answered_and_delayed_exactly_like_a_known_one(
+    delay_server: Server, backend: Backend
+):
+    staff = StaffFactory(backend.database_url, delay_server.base_url)
+    volunteer = await staff.create()
+    unknown = "nobody_" + uuid.uuid4().hex[:8]
+    async with httpx.AsyncClient(base_url=delay_server.base_url) as http:
+        answers: dict[str, list[tuple[int, str, Any]]] = {}
+        for username in (volunteer.username, unknown):
+            answers[username] = [
+                await attempt(http, username, "wrong"),
+                await attempt(http, username, "wrong"),
+            ]
+        assert (
+            answers[volunteer.username][0]
+            == answers[unknown][0]
+            == (
+                401,
+                "invalid_credentials",
+                None,
+            )
+        )
+        for username in (volunteer.username, unknown):
+            status, code, retry_after = answers[username][1]
+            assert (status, code) == (429, "login_throttled") and 1 <= int(retry_after) <= BASE_S
+
+
+async def test_logins_beyond_the_hashing_turns_are_refused_at_once_with_login_busy(
+    delay_server: Server,
+):
+    """One hash at a time and four waiting (the defaults): of 40 logins at once most are
+    answered 429 login_busy, with Retry-After and the headers every answer carries, and
+    counted in /metrics."""
+    limits = httpx.Limits(max_connections=40)
+    async with httpx.AsyncClient(base_url=delay_server.base_url, limits=limits, timeout=60) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post(
+                    "/api/v1/auth/login",
+                    json={"username": "busy_" + uuid.uuid4().hex[:8], "password": "guess"},
+                )
+                for _ in range(40)
+            )
+        )
+        busy = [r for r in answers if r.status_code == 429]
+        assert busy and {r.json()["error"]["code"] for r in busy} == {"login_busy"}
+        assert {r.status_code for r in answers} <= {401, 429}
+        for r in busy:
+            assert r.headers["retry-after"] == "1"
+            assert r.headers["cache-control"] == "no-store"
+            assert "default-src 'self'" in r.headers["content-security-policy"]
+            assert r.headers["content-type"] == "application/json"
+        # Refused before hashing: at most the five turns (one running, four waiting) of
+        # the first instant, and those that came as turns freed, were checked.
+        assert sum(r.status_code == 401 for r in answers) < 40
+        scrape = (await http.get("/metrics")).text
+        assert 'peerline_rate_limit_refusals_total{door="login_busy"}' in scrape
+
+
+async def test_logins_the_entry_cannot_read_still_get_the_apis_answers(delay_server: Server):
+    """The ASGI entry reads a login's body to refuse it early; anything it cannot read goes
+    on to the API's own validation."""
+    async with httpx.AsyncClient(base_url=delay_server.base_url) as http:
+        for body in (
+            b'{"username": "a\\ud800b", "password": "x"}',  # a lone surrogate
+            b'{"username": 5, "password": "x"}',
+            b"[1, 2]",
+        ):
+            r = await http.post(
+                "/api/v1/auth/login", content=body, headers={"content-type": "application/json"}
+            )
+            assert r.status_code == 422, (body, r.text)
+            assert r.json()["error"]["code"] == "invalid_request"
+        assert (await http.get("/api/v1/auth/login")).status_code == 405
+
+
+FLOOD = textwrap.dedent(
+    """
+    import asyncio, json, random, string, sys, time
+    from collections import Counter
+    import httpx
+
+    base_url, supervisor, workers, duration = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    answers = Counter()
+
+    async def attacker(http, i):
+        end = time.monotonic() + duration
+        while time.monotonic() < end:
+            username = supervisor if i % 10 == 0 else "".join(random.choices(string.ascii_lowercase, k=10))
+            try:
+                r = await http.post("/api/v1/auth/login", json={"username": username, "password": "guess-" + str(random.random())})
+                code = r.json()["error"]["code"] if r.status_code != 200 else "ok"
+                answers[("supervisor " if username == supervisor else "") + code] += 1
+            except httpx.HTTPError as exc:
+                answers[type(exc).__name__] += 1
+
+    async def main():
+        limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+            print("go", flush=True)
+            await asyncio.gather(*(attacker(http, i) for i in range(workers)))
+        print(json.dumps(answers))
+
+    asyncio.run(main())
+    """
+)
+
+
+# The chats' p99 before the flood above which the machine is too busy for the 50 ms
+# assertion to say anything about the logins (other processes' work shows in the chats).
+QUIET_P99_MAX_MS = 20
+
+
+def same_id(msg_id: str) -> Any:
+    return lambda frame: frame.get("client_msg_id") == msg_id
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+@pytest.mark.slow
+async def test_a_flood_of_bad_logins_slows_no_chat_and_locks_nobody_out(backend: Backend):
+    """150 clients at once, each sending bad logins (random usernames, and every tenth the
+    real supervisor's) for several seconds, while two chats run. The figures are printed;
+    the chats' delivery p99 must stay under 50 ms (issue #16), the server's memory bounded,
+    and afterwards the supervisor signs in with the right password after at most the delay.
+
+    Timed: on a machine shared with other heavy work the p99 can exceed 50 ms for reasons
+    that are not the logins. The same chats are measured for a few seconds before the
+    flood and printed beside it; when their p99 is already over ``QUIET_P99_MAX_MS`` the
+    timed assertion is skipped (saying so, with the figures), the others still hold."""
+    srv = Server(env_for(backend.database_url, **FAST)).start()
+    try:
+        staff = StaffFactory(backend.database_url, srv.base_url)
+        supervisor = await staff.create("supervisor")
+        chats = [await paired(srv, staff) for _ in range(2)]
+        server_process = psutil.Process(srv.process.pid)  # type: ignore[union-attr]
+        rss_before = server_process.memory_info().rss
+        rss_peak = rss_before
+
+        async def chat(
+            seeker: WsClient, volunteer: WsClient, cid: str, name: str,
+            samples: list[float], going: Callable[[], bool],
+        ) -> None:  # fmt: skip
+            """Send, wait until the other side has it, and again: one sample per message."""
+            i = 0
+            while going():
+                i += 1
+                sender, receiver = (seeker, volunteer) if i % 2 else (volunteer, seeker)
+                msg_id = f"{name}-{i}"
+                started = time.perf_counter()
+                await sender.send(
+                    {"type": "chat.send", "conversation_id": cid, "client_msg_id": msg_id,
+                     "text": "still here with you"}
+                )  # fmt: skip
+                await receiver.recv("chat.message", where=same_id(msg_id), timeout=30)
+                samples.append((time.perf_counter() - started) * 1000)
+                # The sender's own copy and ack, so they do not pile up unread.
+                await sender.recv("chat.ack", where=same_id(msg_id))
+                await sender.recv("chat.message", where=same_id(msg_id))
+                await asyncio.sleep(0.02)
+
+        async def both_chats(samples: list[float], going: Callable[[], bool], tag: str) -> None:
+            await asyncio.gather(
+                *(chat(s, v, cid, f"{tag}{n}", samples, going) for n, (s, v, cid, _) in
+                  enumerate(chats))
+            )  # fmt: skip
+
+        # The same chats for a few seconds before the flood: what this machine gives now.
+        quiet_ms: list[float] = []
+        quiet_until = time.monotonic() + 4
+        await both_chats(quiet_ms, lambda: time.monotonic() < quiet_until, "q")
+
+        flood = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FLOOD, srv.base_url, supervisor.username, "150", "10",
+            stdout=subprocess.PIPE,
+            # A real attacker's CPU is not on the server's machine; here the flood client
+            # shares the cores, so it runs below the server's priority.
+            preexec_fn=lambda: os.nice(10),
+        )  # fmt: skip
+        assert flood.stdout is not None
+        assert (await flood.stdout.readline()).strip() == b"go"  # its clients are sending
+        delivery_ms: list[float] = []
+        flooding = True
+
+        async def watch_memory() -> None:
+            nonlocal rss_peak
+            while flooding:
+                rss_peak = max(rss_peak, server_process.memory_info().rss)
+                await asyncio.sleep(0.05)
+
+        async def until_the_flood_ends() -> bytes:
+            nonlocal flooding
+            out, _ = await flood.communicate()
+            flooding = False
+            return out
+
+        started = time.monotonic()
+        out, _, _ = await asyncio.gather(
+            until_the_flood_ends(), both_chats(delivery_ms, lambda: flooding, "f"), watch_memory()
+        )
+        flood_s = time.monotonic() - started
+        answers = json.loads(out)
+
+        p50, p99 = percentile(delivery_ms, 50), percentile(delivery_ms, 99)
+        growth_mib = (rss_peak - rss_before) / 2**20
+        print(
+            f"\n[{backend.name}] login flood: 150 clients for {flood_s:.1f} s, answers {answers}"
+            f"\n  chat delivery before it: n={len(quiet_ms)} p50={percentile(quiet_ms, 50):.1f} ms "
+            f"p99={percentile(quiet_ms, 99):.1f} ms max={max(quiet_ms):.1f} ms"
+            f"\n  chat delivery over the flood: n={len(delivery_ms)} p50={p50:.1f} ms "
+            f"p99={p99:.1f} ms max={max(delivery_ms):.1f} ms "
+            f"mean={statistics.fmean(delivery_ms):.1f} ms"
+            f"\n  server RSS {rss_before / 2**20:.0f} MiB before, peak +{growth_mib:.0f} MiB"
+        )
+        assert answers.get("login_busy", 0) > 0, "the flood never filled the hashing turns"
+        assert answers.get("ok", 0) == answers.get("supervisor ok", 0) == 0
+        # The attack reached the real account: its wrong passwords were checked and counted.
+        assert answers.get("supervisor invalid_credentials", 0) > 0
+        assert len(delivery_ms) >= 200, "too few samples to speak of a p99"
+        assert growth_mib < 250, f"memory grew by {growth_mib:.0f} MiB"
+
+        # The real supervisor: the right password works after at most the delay it is told.
+        async with httpx.AsyncClient(base_url=srv.base_url) as http:
+            waited = 0.0
+            for _ in range(3):
+                status, code, retry_after = await attempt(
+                    http, supervisor.username, supervisor.password
+                )
+                if status == 200:
+                    break
+                assert (status, code) == (429, "login_throttled"), (status, code)
+                assert int(retry_after) <= 60
+                waited += int(retry_after)
+                await asyncio.sleep(int(retry_after))
+            print(f"  the supervisor signed in after waiting {waited:.0f} s")
+            assert status == 200
+        for s, v, _, _ in chats:
+            await s.close()
+            await v.close()
+        quiet_p99 = percentile(quiet_ms, 99)
+        if quiet_p99 > QUIET_P99_MAX_MS:
+            pytest.skip(
+                f"this machine is too busy to time the chats: their p99 was {quiet_p99:.1f} ms "
+                f"before the flood (over {QUIET_P99_MAX_MS} ms), {p99:.1f} ms during it"
+            )
+        assert p99 < 50, f"chat delivery p99 {p99:.1f} ms during the login flood"
+    finally:
+        srv.stop()

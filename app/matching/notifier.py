@@ -87,8 +87,16 @@ class QueueNotifier:
         for volunteer_id in candidates:
             while True:
                 try:
+                    now = utcnow()
                     async with self.runtime.db.unit_of_work() as uow:
-                        await matching_service.take(uow, volunteer_id=volunteer_id, now=utcnow())
+                        await matching_service.take(
+                            uow,
+                            volunteer_id=volunteer_id,
+                            now=now,
+                            present_since=matching_service.present_since(
+                                self.runtime.settings, now
+                            ),
+                        )
                 except AppError:
                     break
 

@@ -266,7 +266,13 @@ async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> lis
     return [row[0] for row in rows]
 
 
-async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
+async def waiting_snapshot(
+    session: AsyncSession, *, present_since: datetime | None = None
+) -> list[policy.WaitingSeeker]:
+    """Every waiting seeker; with ``present_since``, each marked ``gone`` or not."""
+    absent = (
+        gone(Conversation.seeker_id, present_since) if present_since is not None else literal(False)
+    )
     rows = await session.execute(
         select(
             Conversation.id,
@@ -274,11 +280,17 @@ async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
             Conversation.language,
             Conversation.priority,
             Conversation.queued_at,
+            absent,
         ).where(Conversation.status == ConversationStatus.waiting)
     )
     return [
         policy.WaitingSeeker(
-            conversation_id=r[0], seeker_id=r[1], language=r[2], priority=r[3], queued_at=r[4]
+            conversation_id=r[0],
+            seeker_id=r[1],
+            language=r[2],
+            priority=r[3],
+            queued_at=r[4],
+            gone=bool(r[5]),
         )
         for r in rows
     ]
@@ -494,8 +506,18 @@ async def close_flagged_ghosts(
     return closed
 
 
-async def position_of(session: AsyncSession, conversation: Conversation) -> int:
-    """1 + the waiting seekers of the same language served before this one (policy order)."""
+async def position_of(
+    session: AsyncSession, conversation: Conversation, *, present_since: datetime | None = None
+) -> int:
+    """1 + the waiting seekers of the same language served before this one (policy order;
+    with ``present_since``, for a seeker who is here, seekers who have gone are not ahead)."""
+    served_first = (Conversation.priority > conversation.priority) | (
+        (Conversation.priority == conversation.priority)
+        & (Conversation.queued_at < conversation.queued_at)
+    )
+    if present_since is not None:
+        # The asking seeker is here (they just joined); only seekers also here come first.
+        served_first = served_first & ~gone(Conversation.seeker_id, present_since)
     ahead = await session.scalar(
         select(func.count())
         .select_from(Conversation)
@@ -503,11 +525,7 @@ async def position_of(session: AsyncSession, conversation: Conversation) -> int:
             Conversation.status == ConversationStatus.waiting,
             Conversation.language == conversation.language,
             Conversation.id != conversation.id,
-            (Conversation.priority > conversation.priority)
-            | (
-                (Conversation.priority == conversation.priority)
-                & (Conversation.queued_at < conversation.queued_at)
-            ),
+            served_first,
         )
     )
     return int(ahead or 0) + 1

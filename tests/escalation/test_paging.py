@@ -241,6 +241,15 @@ async def test_a_take_serves_a_seeker_who_is_here_before_flagged_ones_who_left(
             uow.session, real, status="waiting", now=t0 + timedelta(seconds=1)
         )
     await _seen(database, real.id, at=t0 + timedelta(seconds=1), connected=True)
+    present_since = t0 - timedelta(seconds=90)
+    async with database.sessionmaker() as session:
+        # The real seeker is told the truth: nobody who is here is ahead of them.
+        assert await matching_service.position_of(session, waiting) == 21
+        assert (
+            await matching_service.position_of(session, waiting, present_since=present_since) == 1
+        )
+        snapshot = await matching_service.waiting_snapshot(session, present_since=present_since)
+    assert {w.conversation_id for w in snapshot if w.gone} == {g.id for g in ghosts}
     async with database.unit_of_work() as uow:
         taken = await matching_service.take(
             uow,

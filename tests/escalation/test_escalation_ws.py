@@ -319,7 +319,7 @@ async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fre
     seeker = await new_seeker(fresh.server.base_url, language)
     s = await WsClient.open(fresh.server.ws_url, seeker["seeker_token"])
     await s.send({"type": "queue.join"})
-    cid = (await s.recv("queue.status"))["conversation_id"]
+    cid = (await s.recv("queue.status", timeout=15))["conversation_id"]
     # A method cue while waiting: no staff.alert of its own, it counts in the group at once.
     await s.send(
         {
@@ -329,7 +329,7 @@ async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fre
             "text": "i took 20 sleeping pills",
         }
     )
-    page = await sup.recv("flagged.waiting", timeout=6, where=lambda f: f["alert"])
+    page = await sup.recv("flagged.waiting", timeout=15, where=lambda f: f["alert"])
     assert (page["count"], page["pages"], page["acknowledged_by"]) == (1, 1, None)
     await sup.nothing("staff.alert", within=0.3)
     await sup.nothing("escalation.page", within=0.3)
@@ -347,11 +347,13 @@ async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fre
         assert r.status_code == 403
     v = await WsClient.open(fresh.server.ws_url, volunteer.token)
     await v.send({"type": "flagged.ack"})
-    await v.error("forbidden")
+    await v.error("forbidden", timeout=15)
 
     await sup.send({"type": "flagged.ack"})
     for client in (sup, watcher):
-        acked = await client.recv("flagged.waiting", where=lambda f: f["acknowledged_by"])
+        acked = await client.recv(
+            "flagged.waiting", timeout=15, where=lambda f: f["acknowledged_by"]
+        )
         assert (acked["count"], acked["alert"]) == (1, False)
         assert acked["acknowledged_by"] == sup.staff.user_id  # type: ignore[attr-defined]
     [row] = await audit_actions(fresh.database_url, "flagged.acknowledged")
@@ -359,8 +361,8 @@ async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fre
 
     # The volunteer takes the chat: the group ends (count 0), quietly.
     await v.send({"type": "queue.take"})
-    assert (await v.recv("conversation.started"))["conversation_id"] == cid
-    ended = await sup.recv("flagged.waiting", timeout=6, where=lambda f: f["count"] == 0)
+    assert (await v.recv("conversation.started", timeout=15))["conversation_id"] == cid
+    ended = await sup.recv("flagged.waiting", timeout=15, where=lambda f: f["count"] == 0)
     assert ended["alert"] is False
 
 

@@ -126,8 +126,22 @@ class Settings(BaseSettings):
     # the paging policy (1.0 = DOMAIN.md's 15 min / 2 min / 60 s); tests use a small scale.
     escalation_time_scale: float = Field(1.0, gt=0)
     sweep_interval_s: float = Field(1.0, gt=0)
-    # A seeker flagged by a cue who waits longer than this pages the on-call supervisors.
+    # A seeker flagged by a cue who waits longer than this (at once for a method or an
+    # attempt) counts in the one grouped page "N flagged seekers waiting"
+    # (app/escalation/flagged.py).
     flagged_wait_page_s: float = Field(60.0, gt=0)
+    # A change in that count is sent to supervisors at most this often (a page for a group
+    # that grew after an acknowledgement too): a flood moves the count every second, and a
+    # desk that blinks every second helps nobody.
+    flagged_update_s: float = Field(10.0, gt=0)
+    # A flagged waiting seeker with no socket on any process, neither queued nor seen for
+    # this long, is taken out of the queue by the system (audited; an escalation the system
+    # opened for them is resolved `seeker_left`). Five minutes: longer than a locked phone or
+    # a switch to another app usually keeps the socket away (and than the presence staleness,
+    # which Settings checks), short enough that a flood of scripted seekers who send one
+    # message and vanish stops counting as people waiting within minutes. A seeker who comes
+    # back later is not lost: they can join again, and their next words are screened again.
+    flagged_ghost_close_s: float = Field(300.0, gt=0)
     volunteer_cooldown_s: int = Field(600, ge=0)
 
     # Background jobs (app/jobs.py): one process at a time holds this lease and runs them; it
@@ -222,6 +236,17 @@ class Settings(BaseSettings):
                 f"{PRESENCE_STALE_REFRESHES} x PRESENCE_INTERVAL_S ({self.presence_interval_s}): "
                 "otherwise a seeker who is still connected could be taken out of the queue "
                 "between two presence refreshes."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def close_only_flagged_ghosts(self) -> Settings:
+        if self.flagged_ghost_close_s < PRESENCE_STALE_REFRESHES * self.presence_interval_s:
+            raise ValueError(
+                f"FLAGGED_GHOST_CLOSE_S ({self.flagged_ghost_close_s}) must be at least "
+                f"{PRESENCE_STALE_REFRESHES} x PRESENCE_INTERVAL_S ({self.presence_interval_s}): "
+                "otherwise a flagged seeker who is still connected could be closed between two "
+                "presence refreshes."
             )
         return self
 

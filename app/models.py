@@ -3,7 +3,7 @@
 from app.audit import AuditEvent
 from app.chat.models import Conversation, Message
 from app.db import Base
-from app.escalation.models import ConversationStaff, Escalation, Whisper
+from app.escalation.models import ConversationStaff, Escalation, FlaggedGroup, Whisper
 from app.identity.models import LoginFailureRun, Seeker, StaffToken, StaffUser
 from app.jobs import Lease
 from app.outcomes.models import Outcome
@@ -21,6 +21,7 @@ __all__ = [
     "ConversationStaff",
     "Debrief",
     "Escalation",
+    "FlaggedGroup",
     "HelplineEntry",
     "Lease",
     "LoginFailureRun",

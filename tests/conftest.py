@@ -108,6 +108,7 @@ FAST = {
     "SWEEP_INTERVAL_S": "0.2",
     "JOBS_LEASE_S": "2",
     "FLAGGED_WAIT_PAGE_S": "1",
+    "FLAGGED_UPDATE_S": "0.2",
 }
 
 

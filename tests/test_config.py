@@ -71,3 +71,10 @@ def test_api_docs_are_on_except_in_production():
     assert not Settings(peerline_env="production", secret_key=key).docs_enabled
     assert Settings(peerline_env="production", secret_key=key, api_docs=True).docs_enabled
     assert not Settings(peerline_env="test", secret_key=key, api_docs=False).docs_enabled
+
+
+def test_flagged_ghosts_are_closed_only_after_the_presence_staleness():
+    with pytest.raises(ValidationError, match="FLAGGED_GHOST_CLOSE_S"):
+        Settings(secret_key="s" * 40, presence_interval_s=30, flagged_ghost_close_s=60)
+    assert Settings(secret_key="s" * 40, presence_interval_s=30, flagged_ghost_close_s=90)
+    assert Settings(secret_key="s" * 40).flagged_ghost_close_s == 300

@@ -75,3 +75,17 @@ class WhisperWritten:
     sender_alias: str
     text: str
     sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedWaiting:
+    """The group of flagged seekers waiting changed, was paged (``alert``) or acknowledged.
+    ``to``: the supervisors and admins a page is for (the audit names them)."""
+
+    count: int
+    oldest_wait_s: int
+    alert: bool
+    pages: int
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    sent_at: datetime

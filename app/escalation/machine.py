@@ -357,30 +357,3 @@ def choose_targets(
         wider = PageTier.BACKUP if tier is PageTier.PRIMARY else PageTier.ALL
         return choose_targets(wider, on_call_ids, backup_id_order, admin_ids)
     return targets
-
-
-# -- a flagged seeker still waiting ------------------------------------------------------
-
-
-def flagged_wait_cutoff(now: datetime, wait_s: float) -> datetime:
-    """Seekers flagged at or before this moment have waited long enough to page."""
-    return now - timedelta(seconds=wait_s)
-
-
-def flagged_wait_pages(
-    *,
-    status: str,
-    flagged_at: datetime | None,
-    ever_escalated: bool,
-    now: datetime,
-    wait_s: float,
-) -> bool:
-    """True when a seeker a cue flagged is still waiting ``wait_s`` after the flag and no
-    escalation was ever opened for the conversation: page the on-call supervisors
-    (``source: cue``). At most once per conversation (an escalation then exists)."""
-    return (
-        status == "waiting"
-        and flagged_at is not None
-        and flagged_at <= flagged_wait_cutoff(now, wait_s)
-        and not ever_escalated
-    )

@@ -70,3 +70,20 @@ class Whisper(Base):
     sender_alias: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FlaggedGroup(Base):
+    """What the supervisors were last told about the flagged seekers waiting: the pure
+    ``app.escalation.flagged.GroupState``, stored column for column in one row (``name``
+    ``waiting``), so the group survives a restart and a change of leader."""
+
+    __tablename__ = "flagged_pages"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    known: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))

@@ -4,8 +4,10 @@ Invariants:
 - Every page lands in the audit trail.
 - A re-page is written with a conditional update on the page count, so however many
   processes sweep, each deadline re-pages exactly once.
-- A seeker a cue flagged who is still waiting ``FLAGGED_WAIT_PAGE_S`` later pages once
-  (``machine.flagged_wait_pages``)."""
+- Flagged seekers still waiting are paged about as one group (``sweep_flagged``, the rule in
+  ``app.escalation.flagged``), never one escalation each: a flood of scripted seekers must
+  not bury the on-call supervisors. Once a volunteer takes such a chat, its own escalation
+  path applies as to any other."""
 
 from __future__ import annotations
 
@@ -18,14 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit
 from app.chat.models import Conversation
 from app.db import UnitOfWork
-from app.escalation import machine
+from app.escalation import flagged, machine
 from app.escalation.events import (
     EscalationPaged,
     EscalationUpdated,
+    FlaggedWaiting,
     NobodyOnCall,
 )
 from app.escalation.machine import EscalationSource, EscalationState, EscalationStatus, Outcome
-from app.escalation.models import Escalation
+from app.escalation.models import Escalation, FlaggedGroup
 from app.escalation.views import UNRESOLVED, escalation_view
 from app.identity.models import Role, StaffUser
 from app.risk.scoring import RiskLevel
@@ -199,9 +202,8 @@ async def open_or_raise(
 # -- the sweep (a leader-run job, app/escalation/sweeper.py) ----------------------------
 
 
-async def sweep(uow: UnitOfWork, *, now: datetime, scale: float, flagged_wait_s: float) -> int:
-    """Re-page every escalation whose deadline passed; page for flagged seekers waiting too
-    long. Returns the number of pages sent."""
+async def sweep(uow: UnitOfWork, *, now: datetime, scale: float) -> int:
+    """Re-page every escalation whose deadline passed. Returns the number of pages sent."""
     session = uow.session
     policy = policy_for(scale)
     pages = 0
@@ -235,36 +237,182 @@ async def sweep(uow: UnitOfWork, *, now: datetime, scale: float, flagged_wait_s:
         store(row, state)
         await page(uow, row, now=now)
         pages += 1
-    # ``machine.flagged_wait_pages``: the SQL narrows to the flagged seekers past the cutoff,
-    # the rule decides.
-    flagged = list(
+    return pages
+
+
+async def resolve_by_system(
+    uow: UnitOfWork, conversation_id: str, *, outcome: Outcome, now: datetime
+) -> int:
+    """Resolve every unresolved escalation of the conversation as the system (audited, and
+    staff told). Returns how many."""
+    session = uow.session
+    rows = list(
         await session.scalars(
-            select(Conversation).where(
-                Conversation.status == "waiting",
-                Conversation.flagged_at.is_not(None),
-                Conversation.flagged_at <= machine.flagged_wait_cutoff(now, flagged_wait_s),
+            select(Escalation)
+            .where(
+                Escalation.conversation_id == conversation_id,
+                Escalation.status.in_(UNRESOLVED),
             )
+            .with_for_update()
         )
     )
-    for conversation in flagged:
-        escalated = await session.scalar(
-            select(Escalation.id).where(Escalation.conversation_id == conversation.id)
+    for row in rows:
+        store(row, machine.resolve(state_of(row), now, audit.SYSTEM, outcome))
+        audit.record(
+            session,
+            actor_id=None,
+            actor_role=audit.SYSTEM,
+            action="escalation.resolved",
+            conversation_id=conversation_id,
+            detail={"escalation_id": row.id, "outcome": row.outcome, "by": audit.SYSTEM},
         )
-        if machine.flagged_wait_pages(
-            status=conversation.status,
-            flagged_at=conversation.flagged_at,
-            ever_escalated=escalated is not None,
-            now=now,
-            wait_s=flagged_wait_s,
-        ):
-            await open_or_raise(
-                uow,
-                conversation,
-                level=RiskLevel.HIGH,
-                source=EscalationSource.CUE,
-                reason="flagged seeker waiting",
-                now=now,
-                scale=scale,
+        await record_update(uow, row, now=now)
+    return len(rows)
+
+
+# -- flagged seekers waiting: one grouped page (app/escalation/flagged.py) ---------------
+
+GROUP = "waiting"
+
+
+def repage_s(scale: float) -> float:
+    """An unacknowledged group is paged again as often as a high escalation's first page
+    waits for its acknowledgement (the paging policy's data, scaled like it)."""
+    return float(policy_for(scale).levels[RiskLevel.HIGH].schedule[0].ack_within_s)
+
+
+async def flagged_waiting(
+    session: AsyncSession, *, now: datetime, wait_s: float
+) -> tuple[int, int]:
+    """(how many flagged seekers wait in the group now, the longest of their waits in s):
+    ``flagged.counts_in_group`` in SQL."""
+    cutoff = flagged.group_cutoff(now, wait_s)
+    row = (
+        await session.execute(
+            select(func.count(), func.min(Conversation.queued_at)).where(
+                Conversation.status == "waiting",
+                Conversation.flagged_at.is_not(None),
+                (Conversation.flagged_at <= cutoff)
+                | (Conversation.priority >= flagged.IMMEDIATE_PRIORITY),
             )
-            pages += 1
-    return pages
+        )
+    ).one()
+    count, oldest = int(row[0] or 0), row[1]
+    return count, (max(0, int((now - oldest).total_seconds())) if oldest is not None else 0)
+
+
+async def _group_row(session: AsyncSession) -> FlaggedGroup:
+    row = await session.scalar(
+        select(FlaggedGroup).where(FlaggedGroup.name == GROUP).with_for_update()
+    )
+    if row is None:
+        row = FlaggedGroup(name=GROUP, count=0, known=0, pages=0)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def _group_state(row: FlaggedGroup) -> flagged.GroupState:
+    return flagged.GroupState(
+        count=row.count,
+        known=row.known,
+        pages=row.pages,
+        sent_at=row.sent_at,
+        paged_at=row.paged_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+    )
+
+
+def _store_group(row: FlaggedGroup, state: flagged.GroupState) -> None:
+    row.count = state.count
+    row.known = state.known
+    row.pages = state.pages
+    row.sent_at = state.sent_at
+    row.paged_at = state.paged_at
+    row.acknowledged_at = state.acknowledged_at
+    row.acknowledged_by = state.acknowledged_by
+
+
+def _group_event(
+    state: flagged.GroupState, *, oldest_wait_s: int, alert: bool, now: datetime
+) -> FlaggedWaiting:
+    return FlaggedWaiting(
+        count=state.count,
+        oldest_wait_s=oldest_wait_s if state.count else 0,
+        alert=alert,
+        pages=state.pages,
+        acknowledged_by=state.acknowledged_by,
+        acknowledged_at=state.acknowledged_at,
+        sent_at=state.sent_at or now,
+    )
+
+
+async def sweep_flagged(
+    uow: UnitOfWork, *, now: datetime, wait_s: float, update_s: float, scale: float
+) -> int:
+    """Page (or quietly update) the on-call supervisors about the flagged seekers waiting,
+    as ``flagged.on_tick`` decides. Returns the number of pages sent (0 or 1)."""
+    session = uow.session
+    row = await _group_row(session)
+    count, oldest_wait_s = await flagged_waiting(session, now=now, wait_s=wait_s)
+    decision = flagged.on_tick(
+        _group_state(row), count=count, now=now, update_s=update_s, repage_s=repage_s(scale)
+    )
+    if decision is None:
+        return 0
+    _store_group(row, decision.state)
+    if not decision.send:
+        return 0
+    event = _group_event(decision.state, oldest_wait_s=oldest_wait_s, alert=decision.alert, now=now)
+    uow.record(event)
+    if not decision.alert:
+        return 0
+    targets = await on_call_targets(session, machine.PageTier.ALL)
+    audit.record(
+        session,
+        actor_id=None,
+        actor_role=audit.SYSTEM,
+        action="flagged.paged",
+        detail={"count": count, "page": decision.state.pages, "to": targets},
+    )
+    if not await count_on_call(session):
+        uow.record(NobodyOnCall())
+    return 1
+
+
+async def acknowledge_flagged(
+    uow: UnitOfWork, *, by: str, by_role: str, now: datetime, wait_s: float
+) -> FlaggedWaiting:
+    """A supervisor or admin saw the group: no re-page until more are waiting (audited)."""
+    session = uow.session
+    row = await _group_row(session)
+    count, oldest_wait_s = await flagged_waiting(session, now=now, wait_s=wait_s)
+    state = flagged.acknowledge(_group_state(row), count=count, now=now, by=by)
+    _store_group(row, state)
+    audit.record(
+        session,
+        actor_id=by,
+        actor_role=by_role,
+        action="flagged.acknowledged",
+        detail={"count": count},
+    )
+    event = _group_event(state, oldest_wait_s=oldest_wait_s, alert=False, now=now)
+    uow.record(event)
+    return event
+
+
+async def flagged_view(session: AsyncSession, *, now: datetime, wait_s: float) -> FlaggedWaiting:
+    """The group as it is now (the count read live; pages and acknowledgement as stored)."""
+    row = await session.get(FlaggedGroup, GROUP)
+    state = _group_state(row) if row is not None else flagged.GroupState()
+    count, oldest_wait_s = await flagged_waiting(session, now=now, wait_s=wait_s)
+    return FlaggedWaiting(
+        count=count,
+        oldest_wait_s=oldest_wait_s,
+        alert=False,
+        pages=state.pages,
+        acknowledged_by=state.acknowledged_by,
+        acknowledged_at=state.acknowledged_at,
+        sent_at=state.sent_at or now,
+    )

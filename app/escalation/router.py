@@ -12,7 +12,7 @@ from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import RuntimeDep, SupervisorPrincipal
 from app.escalation import actions as escalation_actions
-from app.escalation import replay
+from app.escalation import paging, replay
 from app.escalation import views as escalation_views
 from app.escalation.schemas import (
     ChatWhisper,
@@ -22,6 +22,7 @@ from app.escalation.schemas import (
     EscalationAck,
     EscalationRaise,
     EscalationResolve,
+    FlaggedAck,
     OnCallSet,
     ResolveBody,
 )
@@ -60,6 +61,18 @@ async def ack(conn: Connection, frame: EscalationAck) -> None:
             uow, conn.principal, escalation_id=frame.escalation_id, now=utcnow()
         )
     watch(conn, row.conversation_id)
+
+
+@frames.frame(FlaggedAck, roles=SUPERVISORS)
+async def flagged_ack(conn: Connection, frame: FlaggedAck) -> None:
+    async with conn.runtime.db.unit_of_work() as uow:
+        await paging.acknowledge_flagged(
+            uow,
+            by=conn.principal.user_id,
+            by_role=conn.principal.role.value,
+            now=utcnow(),
+            wait_s=conn.runtime.settings.flagged_wait_page_s,
+        )
 
 
 @frames.frame(EscalationResolve, roles=SUPERVISORS)
@@ -149,6 +162,16 @@ async def unresolved(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, A
     """Open and acknowledged escalations, most urgent first."""
     async with runtime.db.sessionmaker() as session:
         return {"escalations": await escalation_views.list_unresolved(session, now=utcnow())}
+
+
+@api.get("/flagged-waiting")
+async def flagged_waiting(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """The group of flagged seekers waiting, as ``flagged.waiting`` says it (count live)."""
+    async with runtime.db.sessionmaker() as session:
+        view = await paging.flagged_view(
+            session, now=utcnow(), wait_s=runtime.settings.flagged_wait_page_s
+        )
+    return outbound_frames.flagged_waiting_fields(view)
 
 
 @api.post("/{escalation_id}/ack")

@@ -26,6 +26,10 @@ class EscalationAck(Frame):
     escalation_id: Id
 
 
+class FlaggedAck(Frame):
+    type: Literal["flagged.ack"]
+
+
 class EscalationResolve(Frame):
     type: Literal["escalation.resolve"]
     escalation_id: Id

@@ -1,4 +1,5 @@
-"""The escalation sweep, a leader-run job (``app/jobs.py``): re-page on missed deadlines.
+"""The escalation sweep, a leader-run job (``app/jobs.py``): re-page on missed deadlines, and
+page (or update) the one group of flagged seekers waiting.
 
 Only the process holding the jobs lease sweeps, every ``SWEEP_INTERVAL_S``; another takes
 over when it dies. Even if two processes ever swept at once, the conditional update in
@@ -20,12 +21,16 @@ if TYPE_CHECKING:
 async def sweep(runtime: Runtime) -> int:
     settings = runtime.settings
     async with runtime.db.unit_of_work() as uow:
-        return await paging.sweep(
+        pages = await paging.sweep(uow, now=utcnow(), scale=settings.escalation_time_scale)
+    async with runtime.db.unit_of_work() as uow:
+        pages += await paging.sweep_flagged(
             uow,
             now=utcnow(),
+            wait_s=settings.flagged_wait_page_s,
+            update_s=settings.flagged_update_s,
             scale=settings.escalation_time_scale,
-            flagged_wait_s=settings.flagged_wait_page_s,
         )
+    return pages
 
 
 def job(runtime: Runtime) -> Job:

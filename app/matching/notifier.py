@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from app.bus import RESET, Event
@@ -87,8 +88,16 @@ class QueueNotifier:
         for volunteer_id in candidates:
             while True:
                 try:
+                    now = utcnow()
                     async with self.runtime.db.unit_of_work() as uow:
-                        await matching_service.take(uow, volunteer_id=volunteer_id, now=utcnow())
+                        await matching_service.take(
+                            uow,
+                            volunteer_id=volunteer_id,
+                            now=now,
+                            present_since=matching_service.present_since(
+                                self.runtime.settings, now
+                            ),
+                        )
                 except AppError:
                     break
 
@@ -105,11 +114,16 @@ class QueueNotifier:
         if not seekers and not staff:
             return
         async with runtime.db.reader() as session:
-            waiting = await matching_service.waiting_snapshot(session)
+            waiting = await matching_service.waiting_snapshot(
+                session, present_since=matching_service.present_since(runtime.settings, utcnow())
+            )
             supply = await matching_service.supply_by_language(session)
             online = await matching_service.volunteers_online(session) if staff else 0
         now = utcnow()
         if seekers:
+            # A seeker with a socket here is here, whatever presence has written so far.
+            here = {c.waiting_conversation_id for c in seekers}
+            waiting = [replace(w, gone=False) if w.conversation_id in here else w for w in waiting]
             positions = policy.queue_positions(waiting)
             language_of = {w.conversation_id: w.language for w in waiting}
             for conn in seekers:
@@ -147,7 +161,11 @@ class QueueNotifier:
         async with self.runtime.db.reader() as session:
             if not await matching_service.still_waiting(session, conversation.id):
                 return  # already taken: conversation.started says so
-            position = await matching_service.position_of(session, conversation)
+            position = await matching_service.position_of(
+                session,
+                conversation,
+                present_since=matching_service.present_since(self.runtime.settings, utcnow()),
+            )
             supply = await matching_service.supply_by_language(session)
         frame = self.status_frame(
             conversation.id, position, supply.get(conversation.language, policy.LanguageSupply())

@@ -5,7 +5,8 @@
   auto-assignment and is not in the cool-down after a high-risk chat (``auto_assignable``;
   ``app.matching.service.auto_assign_candidates`` is the same rule in SQL, and
   tests/matching/test_matching_service.py holds the two together).
-- Among eligible seekers: higher priority first, then the longest wait; overlap between the
+- Among eligible seekers: those still here (a socket open on any live process) before those
+  who have gone, then higher priority first, then the longest wait; overlap between the
   seeker's topics and the volunteer's lived-experience topics breaks ties.
 - A seeker's position counts the waiting seekers of the same language who will be served
   first (same order as above, without the volunteer-specific tie-break).
@@ -27,6 +28,8 @@ class WaitingSeeker:
     priority: int
     queued_at: datetime
     topics: tuple[str, ...] = ()
+    gone: bool = False
+    """No socket on any live process (the seeker wrote and left, or the phone locked)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,8 @@ def auto_assignable(volunteer: VolunteerProfile, *, now: datetime) -> bool:
     )
 
 
-def queue_order_key(seeker: WaitingSeeker) -> tuple[int, datetime, str]:
-    return (-seeker.priority, seeker.queued_at, seeker.conversation_id)
+def queue_order_key(seeker: WaitingSeeker) -> tuple[bool, int, datetime, str]:
+    return (seeker.gone, -seeker.priority, seeker.queued_at, seeker.conversation_id)
 
 
 def choose_seeker(
@@ -90,6 +93,7 @@ def choose_seeker(
     return min(
         candidates,
         key=lambda s: (
+            s.gone,
             -s.priority,
             s.queued_at,
             -len(lived.intersection(s.topics)),

@@ -43,8 +43,14 @@ async def leave(conn: Connection, frame: QueueLeave) -> None:
 
 @frames.frame(QueueTake, roles=(Role.volunteer,))
 async def take(conn: Connection, frame: QueueTake) -> None:
+    now = utcnow()
     async with conn.runtime.db.unit_of_work() as uow:
-        await matching_service.take(uow, volunteer_id=conn.user_id, now=utcnow())
+        await matching_service.take(
+            uow,
+            volunteer_id=conn.user_id,
+            now=now,
+            present_since=matching_service.present_since(conn.runtime.settings, now),
+        )
 
 
 @frames.frame(AvailabilitySet, roles=(Role.volunteer,))

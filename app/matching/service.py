@@ -8,15 +8,19 @@ writer):
   chats are counted and the new one is assigned.
 - A seeker who left (``abandoned``) is never assigned: the same conditional update.
 - A seeker is taken out of the queue by housekeeping only when no process has seen them for
-  ``QUEUE_ABANDON_AFTER_S`` (``abandon_unseen``).
+  ``QUEUE_ABANDON_AFTER_S`` (``abandon_unseen``), or, flagged by a cue, for
+  ``FLAGGED_GHOST_CLOSE_S`` (``close_flagged_ghosts``, the rule in ``escalation.flagged``).
+- A take serves seekers who are here before seekers who have gone (no socket on any live
+  process): a flood of seekers who wrote once and left must not stand between a volunteer
+  and a real seeker (``policy.queue_order_key``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Container
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit, presence
@@ -24,9 +28,14 @@ from app.chat import access as chat_access
 from app.chat import lifecycle as chat_lifecycle
 from app.chat.models import Conversation
 from app.chat.policy import OPEN_STATUSES, ConversationStatus
+from app.config import Settings
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound, QueueFull
+from app.escalation import flagged
+from app.escalation import paging as escalation_paging
 from app.escalation import views as escalation_views
+from app.escalation.machine import EscalationSource, EscalationStatus, Outcome
+from app.escalation.models import Escalation
 from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import policy
@@ -134,8 +143,24 @@ async def _lock_volunteer(session: AsyncSession, volunteer_id: str) -> StaffUser
     return volunteer
 
 
-async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversation:
-    """Assign the best waiting seeker to this volunteer, atomically, or raise why not."""
+def present_since(settings: Settings, now: datetime) -> datetime:
+    """A seeker with a socket on a process that refreshed since then is here."""
+    return now - timedelta(seconds=presence.stale_after_s(settings))
+
+
+def gone(seeker_id: ColumnElement[str], present_since: datetime) -> ColumnElement[bool]:
+    """True where the seeker was here (a presence row) and has no socket on a process that
+    refreshed since ``present_since``. A seeker whose arrival is not written yet is not gone."""
+    return presence.seen_since(seeker_id, datetime.min.replace(tzinfo=UTC)) & ~(
+        presence.connected_since(seeker_id, present_since)
+    )
+
+
+async def take(
+    uow: UnitOfWork, *, volunteer_id: str, now: datetime, present_since: datetime | None = None
+) -> Conversation:
+    """Assign the best waiting seeker to this volunteer, atomically, or raise why not.
+    With ``present_since``, seekers gone since then are served after those still here."""
     session = uow.session
     volunteer = await _lock_volunteer(session, volunteer_id)
     if volunteer.role != Role.volunteer:
@@ -154,13 +179,16 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
     if reason == "at_capacity":
         raise Conflict("you are at your chat capacity", code="at_capacity")
     c = Conversation
+    absent = (
+        gone(c.seeker_id, present_since) if present_since is not None else literal(False)
+    ).label("gone")
     rows = await session.execute(
-        select(c.id, c.seeker_id, c.language, c.priority, c.queued_at, c.topics)
+        select(c.id, c.seeker_id, c.language, c.priority, c.queued_at, c.topics, absent)
         .where(
             Conversation.status == ConversationStatus.waiting,
             Conversation.language.in_(profile.languages),
         )
-        .order_by(Conversation.priority.desc(), Conversation.queued_at)
+        .order_by(absent, Conversation.priority.desc(), Conversation.queued_at)
         .limit(CANDIDATE_WINDOW)
         .with_for_update(skip_locked=True)
     )
@@ -172,6 +200,7 @@ async def take(uow: UnitOfWork, *, volunteer_id: str, now: datetime) -> Conversa
             priority=row.priority,
             queued_at=row.queued_at,
             topics=tuple(row.topics or ()),
+            gone=bool(row.gone),
         )
         for row in rows
     ]
@@ -264,7 +293,13 @@ async def auto_assign_candidates(session: AsyncSession, *, now: datetime) -> lis
     return [row[0] for row in rows]
 
 
-async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
+async def waiting_snapshot(
+    session: AsyncSession, *, present_since: datetime | None = None
+) -> list[policy.WaitingSeeker]:
+    """Every waiting seeker; with ``present_since``, each marked ``gone`` or not."""
+    absent = (
+        gone(Conversation.seeker_id, present_since) if present_since is not None else literal(False)
+    )
     rows = await session.execute(
         select(
             Conversation.id,
@@ -272,11 +307,17 @@ async def waiting_snapshot(session: AsyncSession) -> list[policy.WaitingSeeker]:
             Conversation.language,
             Conversation.priority,
             Conversation.queued_at,
+            absent,
         ).where(Conversation.status == ConversationStatus.waiting)
     )
     return [
         policy.WaitingSeeker(
-            conversation_id=r[0], seeker_id=r[1], language=r[2], priority=r[3], queued_at=r[4]
+            conversation_id=r[0],
+            seeker_id=r[1],
+            language=r[2],
+            priority=r[3],
+            queued_at=r[4],
+            gone=bool(r[5]),
         )
         for r in rows
     ]
@@ -402,8 +443,108 @@ async def abandon_unseen(
     return abandoned
 
 
-async def position_of(session: AsyncSession, conversation: Conversation) -> int:
-    """1 + the waiting seekers of the same language served before this one (policy order)."""
+FLAGGED_GHOST_REASON = "seeker_disconnected"
+
+
+async def close_flagged_ghosts(
+    uow: UnitOfWork,
+    *,
+    close_after_s: float,
+    present_since: datetime,
+    connected_here: Container[str],
+    now: datetime,
+    limit: int = 500,
+) -> list[Conversation]:
+    """Close the waiting conversations of flagged seekers who have gone and not come back
+    (``flagged.ghost_closes``): ``abandoned`` by ``system`` (audited,
+    ``queue.flagged_ghost_closed``), and any escalation the system opened for them resolved
+    ``seeker_left`` (audited). They leave the group count at the next sweep.
+
+    Never a seeker with a socket on this process (``connected_here``) or on a live one
+    (``present_since``), nor a conversation whose escalation a person raised or acknowledged.
+    Rows are locked (``SKIP LOCKED`` on PostgreSQL), so a concurrent take wins or finds
+    them gone."""
+    session = uow.session
+    cutoff = flagged.ghost_cutoff(now, close_after_s)
+    human = exists().where(
+        Escalation.conversation_id == Conversation.id,
+        Escalation.status.in_(escalation_views.UNRESOLVED),
+        (Escalation.source != EscalationSource.CUE.value)
+        | (Escalation.status == EscalationStatus.ACKNOWLEDGED.value),
+    )
+    last_seen = (
+        select(func.max(presence.Presence.seen_at))
+        .where(presence.Presence.user_id == Conversation.seeker_id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(
+            Conversation,
+            last_seen.label("last_seen"),
+            presence.connected_since(Conversation.seeker_id, present_since).label("connected"),
+            human.label("human"),
+        )
+        .where(
+            Conversation.status == ConversationStatus.waiting,
+            Conversation.flagged_at.is_not(None),
+            Conversation.queued_at < cutoff,
+            ~presence.seen_since(Conversation.seeker_id, cutoff),
+        )
+        .order_by(Conversation.queued_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Conversation)
+    )
+    closed = []
+    for conversation, seen_at, connected, human_escalation in rows.all():
+        if not flagged.ghost_closes(
+            status=conversation.status,
+            flagged_at=conversation.flagged_at,
+            queued_at=conversation.queued_at,
+            last_seen_at=seen_at,
+            connected=bool(connected) or conversation.seeker_id in connected_here,
+            human_escalation=bool(human_escalation),
+            now=now,
+            close_after_s=close_after_s,
+        ):
+            continue
+        await chat_lifecycle.close(
+            uow,
+            conversation,
+            target=ConversationStatus.abandoned,
+            by=audit.SYSTEM,
+            reason=FLAGGED_GHOST_REASON,
+            now=now,
+        )
+        audit.record(
+            session,
+            actor_id=None,
+            actor_role=audit.SYSTEM,
+            action="queue.flagged_ghost_closed",
+            conversation_id=conversation.id,
+            detail={
+                "reason": FLAGGED_GHOST_REASON,
+                "waited_s": int((now - conversation.queued_at).total_seconds()),
+            },
+        )
+        await escalation_paging.resolve_by_system(
+            uow, conversation.id, outcome=Outcome.SEEKER_LEFT, now=now
+        )
+        closed.append(conversation)
+    return closed
+
+
+async def position_of(
+    session: AsyncSession, conversation: Conversation, *, present_since: datetime | None = None
+) -> int:
+    """1 + the waiting seekers of the same language served before this one (policy order;
+    with ``present_since``, for a seeker who is here, seekers who have gone are not ahead)."""
+    served_first = (Conversation.priority > conversation.priority) | (
+        (Conversation.priority == conversation.priority)
+        & (Conversation.queued_at < conversation.queued_at)
+    )
+    if present_since is not None:
+        # The asking seeker is here (they just joined); only seekers also here come first.
+        served_first = served_first & ~gone(Conversation.seeker_id, present_since)
     ahead = await session.scalar(
         select(func.count())
         .select_from(Conversation)
@@ -411,11 +552,7 @@ async def position_of(session: AsyncSession, conversation: Conversation) -> int:
             Conversation.status == ConversationStatus.waiting,
             Conversation.language == conversation.language,
             Conversation.id != conversation.id,
-            (Conversation.priority > conversation.priority)
-            | (
-                (Conversation.priority == conversation.priority)
-                & (Conversation.queued_at < conversation.queued_at)
-            ),
+            served_first,
         )
     )
     return int(ahead or 0) + 1

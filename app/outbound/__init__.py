@@ -13,6 +13,7 @@ decided in one place:
 - quick-exit and block alerts: the same (staff frames of a conversation never reach other
   volunteers); reports of an abusive seeker: supervisors and admins;
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
+- the group of flagged seekers waiting (pages and quiet updates): supervisors and admins.
 - a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 """
 
@@ -35,6 +36,7 @@ from app.escalation.events import (
     CooldownStarted,
     EscalationPaged,
     EscalationUpdated,
+    FlaggedWaiting,
     NobodyOnCall,
     StaffEntered,
     WhisperWritten,
@@ -193,6 +195,10 @@ def _escalation_updated(e: EscalationUpdated) -> list[Delivery]:
     return _conversation_staff(e.volunteer_id, event)
 
 
+def _flagged_waiting(e: FlaggedWaiting) -> list[Delivery]:
+    return [(SUPERVISORS_CHANNEL, Event("flagged.waiting", frames.flagged_waiting(e)))]
+
+
 def _nobody_on_call(e: NobodyOnCall) -> list[Delivery]:
     if e.escalation_id is None:
         frame = frames.staff_alert("nobody_on_call", "Nobody is on call.")
@@ -276,6 +282,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     MethodCueAlerted: _method_cue,
     EscalationPaged: _paged,
     EscalationUpdated: _escalation_updated,
+    FlaggedWaiting: _flagged_waiting,
     NobodyOnCall: _nobody_on_call,
     CooldownStarted: _cooldown,
     StaffEntered: _entered,

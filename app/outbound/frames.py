@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, Typing
-from app.escalation.events import EscalationView, StaffEntered, WhisperWritten
+from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
 from app.safety_plan.events import SafetyPlanView
@@ -44,6 +44,7 @@ FRAMES: dict[str, str] = {
     "cue.marked": "the conversation's staff",
     "escalation.page": "the paged supervisors and admins",
     "escalation.updated": "the conversation's volunteer, supervisors and admins",
+    "flagged.waiting": "supervisors and admins",
     "chat.whisper": "the conversation's staff",
     "conversation.joined": "everyone in the conversation",
     "conversation.taken_over": "everyone in the conversation",
@@ -443,6 +444,23 @@ def escalation_fields(view: EscalationView, volunteer_alias: str | None = None) 
 
 def escalation_updated(view: EscalationView) -> str:
     return dumps({"type": "escalation.updated", **escalation_fields(view)})
+
+
+def flagged_waiting_fields(event: FlaggedWaiting) -> dict[str, Any]:
+    """The fields of ``flagged.waiting`` (``GET /api/v1/escalations/flagged-waiting`` too)."""
+    return {
+        "count": event.count,
+        "oldest_wait_s": event.oldest_wait_s,
+        "alert": event.alert,
+        "pages": event.pages,
+        "acknowledged_by": event.acknowledged_by,
+        "acknowledged_at": event.acknowledged_at,
+        "sent_at": event.sent_at,
+    }
+
+
+def flagged_waiting(event: FlaggedWaiting) -> str:
+    return dumps({"type": "flagged.waiting", **flagged_waiting_fields(event)})
 
 
 def oncall_ok(*, on_call: bool, on_call_count: int, ref: str | None) -> str:

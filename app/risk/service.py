@@ -285,6 +285,11 @@ async def flag_cues(
         },
     )
     uow.record(CueFlagged(conversation.id, seq, cue_class.value))
+    if conversation.status == "waiting":
+        # A seeker still waiting is paged about in the one group of flagged seekers waiting
+        # (a method or an attempt counts there at once: app/escalation/flagged.py), so a
+        # flood of scripted seekers cannot page the supervisors once each.
+        return
     if not cue_response.alerts_supervisors(cue_class, screened=False):
         return  # this class never alerts: no need to read whether a screen was done
     screened = await uow.session.scalar(

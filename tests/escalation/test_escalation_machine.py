@@ -11,8 +11,6 @@ from app.escalation.machine import (
     PageTier,
     acknowledge,
     choose_targets,
-    flagged_wait_cutoff,
-    flagged_wait_pages,
     on_tick,
     open_escalation,
     raise_level,
@@ -149,22 +147,3 @@ def test_choose_targets_widens_when_nobody_is_on_call():
     assert choose_targets("primary", [], ["b1"], ["a1"]) == ["b1"]
     assert choose_targets("primary", [], [], ["a1"]) == ["a1"]
     assert choose_targets("all", [], [], []) == []
-
-
-def test_a_flagged_seeker_pages_once_the_wait_is_over_and_only_once():
-    def pages(**overrides):  # type: ignore[no-untyped-def]
-        facts = {
-            "status": "waiting",
-            "flagged_at": at(0),
-            "ever_escalated": False,
-            "now": at(60),
-            "wait_s": 60,
-        }
-        return flagged_wait_pages(**{**facts, **overrides})
-
-    assert pages()
-    assert not pages(now=at(59))  # still within the wait
-    assert not pages(ever_escalated=True)  # paged already (or escalated otherwise)
-    assert not pages(flagged_at=None)  # never flagged
-    assert not pages(status="active")  # a volunteer took the chat
-    assert flagged_wait_cutoff(at(60), 60) == at(0)

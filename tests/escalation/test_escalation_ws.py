@@ -276,7 +276,7 @@ async def test_cue_in_a_seeker_message_prompts_the_volunteer_without_echoing_wor
     await v.nothing("risk.cue", within=0.3)  # volunteers' own words are not screened
 
 
-async def test_flagged_waiting_seeker_jumps_the_queue_and_pages_after_the_wait(fresh: Fresh):
+async def test_flagged_waiting_seeker_jumps_the_queue_and_counts_in_the_group_page(fresh: Fresh):
     from tests.support import new_seeker, unique_language
 
     sup = await supervisor(fresh, rank=1)
@@ -299,12 +299,71 @@ async def test_flagged_waiting_seeker_jumps_the_queue_and_pages_after_the_wait(f
     )
     ahead = await c2.recv("queue.status", where=lambda f: f["position"] == 1)
     assert ahead["conversation_id"] == cid2
-    page = await sup.recv("escalation.page", timeout=6)  # FLAGGED_WAIT_PAGE_S = 1
-    assert page["conversation_id"] == cid2 and page["source"] == "cue"
+    # FLAGGED_WAIT_PAGE_S = 1: the seeker now counts in the one group of flagged seekers
+    # waiting (other tests on this server may have flagged seekers waiting too).
+    group = await sup.recv("flagged.waiting", timeout=6, where=lambda f: f["count"] >= 1)
+    assert group["oldest_wait_s"] >= 0 and "conversation_id" not in group
     volunteer = await fresh.staff.create(languages=[language])
     v = await WsClient.open(fresh.server.ws_url, volunteer.token)
     await v.send({"type": "queue.take"})
     assert (await v.recv("conversation.started"))["conversation_id"] == cid2
+
+
+async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fresh: Fresh):
+    from tests.support import new_seeker, unique_language
+
+    sup = await supervisor(fresh, rank=1)
+    other = await fresh.staff.create("supervisor", backup_rank=2)
+    watcher = await WsClient.open(fresh.server.ws_url, other.token)
+    language = unique_language()
+    seeker = await new_seeker(fresh.server.base_url, language)
+    s = await WsClient.open(fresh.server.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join"})
+    cid = (await s.recv("queue.status", timeout=15))["conversation_id"]
+    # A method cue while waiting: no staff.alert of its own, it counts in the group at once.
+    await s.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "m",
+            "text": "i took 20 sleeping pills",
+        }
+    )
+    page = await sup.recv("flagged.waiting", timeout=15, where=lambda f: f["alert"])
+    assert (page["count"], page["pages"], page["acknowledged_by"]) == (1, 1, None)
+    await sup.nothing("staff.alert", within=0.3)
+    await sup.nothing("escalation.page", within=0.3)
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        r = await http.get(
+            "/api/v1/escalations/flagged-waiting",
+            headers={"Authorization": f"Bearer {other.token}"},
+        )
+        assert r.status_code == 200 and r.json()["count"] == 1 and r.json()["pages"] == 1
+        volunteer = await fresh.staff.create(languages=[language])
+        r = await http.get(
+            "/api/v1/escalations/flagged-waiting",
+            headers={"Authorization": f"Bearer {volunteer.token}"},
+        )
+        assert r.status_code == 403
+    v = await WsClient.open(fresh.server.ws_url, volunteer.token)
+    await v.send({"type": "flagged.ack"})
+    await v.error("forbidden", timeout=15)
+
+    await sup.send({"type": "flagged.ack"})
+    for client in (sup, watcher):
+        acked = await client.recv(
+            "flagged.waiting", timeout=15, where=lambda f: f["acknowledged_by"]
+        )
+        assert (acked["count"], acked["alert"]) == (1, False)
+        assert acked["acknowledged_by"] == sup.staff.user_id  # type: ignore[attr-defined]
+    [row] = await audit_actions(fresh.database_url, "flagged.acknowledged")
+    assert row["actor_id"] == sup.staff.user_id  # type: ignore[attr-defined]
+
+    # The volunteer takes the chat: the group ends (count 0), quietly.
+    await v.send({"type": "queue.take"})
+    assert (await v.recv("conversation.started", timeout=15))["conversation_id"] == cid
+    ended = await sup.recv("flagged.waiting", timeout=15, where=lambda f: f["count"] == 0)
+    assert ended["alert"] is False
 
 
 async def test_supervisor_transcript_read_is_audited(fresh: Fresh):

@@ -29,6 +29,14 @@ def test_higher_priority_beats_longer_wait():
     assert policy.choose_seeker(volunteer(), waiting).conversation_id == "flagged"
 
 
+def test_a_seeker_who_is_here_is_served_before_flagged_ones_who_have_gone():
+    ghosts = [replace(seeker(f"g{i}", priority=20, wait_s=60), gone=True) for i in range(20)]
+    waiting = [*ghosts, seeker("here", wait_s=1)]
+    assert policy.choose_seeker(volunteer(), waiting).conversation_id == "here"
+    # With nobody here, a gone seeker is still served (they may come back to find a chat).
+    assert policy.choose_seeker(volunteer(), ghosts).conversation_id == "g0"
+
+
 def test_no_shared_language_means_nobody_eligible():
     assert policy.choose_seeker(volunteer(langs=("hi",)), [seeker("a", lang="en")]) is None
 

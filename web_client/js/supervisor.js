@@ -27,6 +27,8 @@ const state = {
   session: null,
   conn: null,
   escalations: new Map(),
+  /** The one group of flagged seekers waiting (`flagged.waiting`), and when it was read. */
+  flagged: null,
   conversationId: null,
   log: null,
   /** conversation_id → Map(seq → chat.message): what the socket delivered, shown or not. */
@@ -68,6 +70,7 @@ function start(session) {
   renderNotificationButton();
   loadOnCall();
   loadEscalations();
+  loadFlagged();
   loadReferrals();
   loadOverview();
   loadCueMarks();
@@ -90,6 +93,7 @@ function renderConnection(status) {
 function onAuthenticated() {
   // On-call belongs to the account, but say it again after a reconnect so the two agree.
   if ($("oncall").checked) sendOnCall();
+  loadFlagged(); // what changed while the socket was away
   if (state.conversationId && state.mode === "observing") {
     state.conn.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
   }
@@ -151,6 +155,62 @@ function alertPage(escalation) {
     } catch { /* some browsers only allow notifications from a service worker */ }
   }
 }
+
+// ---- flagged seekers waiting: one group, one page (docs/protocol.md) ----------------------
+
+async function loadFlagged() {
+  const answer = await api("/api/v1/escalations/flagged-waiting", { token: state.session.access_token });
+  if (answer.ok && answer.data) renderFlagged(answer.data, { fresh: false });
+}
+
+function renderFlagged(frame, { fresh }) {
+  state.flagged = { ...frame, receivedAt: Date.now() };
+  const box = $("flagged-group");
+  box.hidden = !frame.count;
+  if (!frame.count) return;
+  bind($("flagged-group-title"), frame.count === 1 ? "flagged.title_one" : "flagged.title", { count: frame.count });
+  const acked = Boolean(frame.acknowledged_by);
+  $("flagged-ack").hidden = acked;
+  if (acked) bind($("flagged-group-state"), frame.acknowledged_by === state.session?.user_id ? "flagged.acked_you" : "flagged.acked_other");
+  else {
+    delete $("flagged-group-state").dataset.i18n;
+    $("flagged-group-state").textContent = "";
+  }
+  renderFlaggedWait();
+  if (fresh) {
+    box.classList.add("escalation--new");
+    setTimeout(() => box.classList.remove("escalation--new"), 3500);
+    alertFlagged(frame.count);
+  }
+}
+
+function renderFlaggedWait() {
+  const group = state.flagged;
+  if (!group?.count) return;
+  const waited = (group.oldest_wait_s || 0) + (Date.now() - group.receivedAt) / 1000;
+  $("flagged-group-wait").textContent = t("flagged.wait", { time: clock(waited) });
+}
+
+function alertFlagged(count) {
+  const text = t("flagged.page_alert", { count });
+  $("page-alert-text").textContent = text;
+  $("page-alert").hidden = false;
+  document.title = `(!) ${t("sup.page_title")}`;
+  announce("sr-alert", text);
+  beep({ times: 3 });
+  if ("Notification" in window && Notification.permission === "granted") {
+    try {
+      const note = new Notification(t("sup.notification_title"), { body: text, tag: "flagged-waiting", requireInteraction: true });
+      note.onclick = () => { window.focus(); note.close(); };
+    } catch { /* some browsers only allow notifications from a service worker */ }
+  }
+}
+
+$("flagged-ack").addEventListener("click", () => {
+  state.conn?.send({ type: "flagged.ack", ref: "flagged" });
+  $("page-alert").hidden = true;
+  document.title = state.originalTitle;
+});
 
 // ---- escalations -------------------------------------------------------------------------
 
@@ -241,6 +301,7 @@ function renderCountdown(escalation) {
 
 function renderCountdowns() {
   for (const escalation of state.escalations.values()) renderCountdown(escalation);
+  renderFlaggedWait();
 }
 
 /** Unacknowledged first, then the most urgent level, then the nearest deadline. */
@@ -806,6 +867,9 @@ function onFrame(frame) {
       upsertEscalation(frame, { fresh: false });
       loadOverview();
       return;
+    case "flagged.waiting":
+      renderFlagged(frame, { fresh: Boolean(frame.alert) });
+      return;
     case "oncall.ok":
     case "oncall.status":
       if (typeof frame.on_call === "boolean") {
@@ -888,6 +952,7 @@ function onError(frame) {
 
 onLanguageChange(() => {
   for (const escalation of state.escalations.values()) renderEscalation(escalation);
+  renderFlaggedWait();
   state.log?.rerender();
   if (state.session) {
     $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });

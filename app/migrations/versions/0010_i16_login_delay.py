@@ -1,7 +1,7 @@
 """login delays: failed logins in a row per username (known or not), instead of a lockout
 
 Revision ID: 0010_i16_login_delay
-Revises: 0007_i18_safety_plans
+Revises: 0009_i16_flagged_pages
 Create Date: 2026-12-04 11:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_i16_login_delay"
-down_revision: str | None = "0007_i18_safety_plans"
+down_revision: str | None = "0009_i16_flagged_pages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

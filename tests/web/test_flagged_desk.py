@@ -1,0 +1,121 @@
+"""The supervisors' desk shows flagged seekers waiting as one item, "N flagged seekers
+waiting", paged once, with one Acknowledge (issue #16 §1), in English and Hindi.
+Screenshots at 360x740 and 1280x800 in docs/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, expect
+from test_browser import DESKTOP, EN, HI, PHONE, TIMEOUT_MS, Watch, shot, supervisor_logs_in
+from websockets.sync.client import ClientConnection, connect
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# A method cue counts in the group at once (FLAGGED_WAIT_PAGE_S does not apply).
+METHOD_CUE = "i took 20 sleeping pills"
+
+
+def flagged_seeker(server: LiveServer, i: int) -> ClientConnection:
+    """A seeker who joins the queue, writes a message a cue flags, and stays connected."""
+    request = urllib.request.Request(
+        server.base_url + "/api/v1/seekers",
+        data=json.dumps({"language": "en", "consent": True}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        token = json.loads(answer.read())["seeker_token"]
+    ws = connect(server.base_url.replace("http", "ws") + "/ws", open_timeout=10)
+    ws.send(json.dumps({"type": "auth", "token": token}))
+    ws.send(json.dumps({"type": "queue.join"}))
+    while (frame := json.loads(ws.recv(timeout=10)))["type"] != "queue.status":
+        pass
+    ws.send(json.dumps({"type": "chat.send", "conversation_id": frame["conversation_id"],
+                        "client_msg_id": f"m{i}", "text": METHOD_CUE}))  # fmt: skip
+    while json.loads(ws.recv(timeout=10))["type"] != "chat.ack":
+        pass
+    return ws
+
+
+def test_the_desk_shows_flagged_seekers_waiting_as_one_item_with_one_acknowledge(
+    browser: Browser, server: LiveServer
+) -> None:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    watch = Watch(origin=server.base_url)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    phone_ctx = browser.new_context(viewport=PHONE)
+    phone_ctx.set_default_timeout(TIMEOUT_MS)
+    phone = watch.attach(phone_ctx.new_page())
+    seekers: list[ClientConnection] = []
+    try:
+        supervisor_logs_in(desk, server)
+        group = desk.locator("#flagged-group")
+        expect(group).to_be_hidden()
+
+        seekers = [flagged_seeker(server, i) for i in range(3)]
+        expect(group).to_be_visible()
+        expect(desk.locator("#flagged-group-title")).to_have_text(
+            EN["flagged.title"].replace("{count}", "3")
+        )
+        # One page for the group: the banner says how many, and there is no escalation each.
+        expect(desk.locator("#page-alert-text")).to_contain_text("flagged seekers waiting")
+        expect(desk.locator("#escalations li")).to_have_count(0)
+        expect(desk.locator("#flagged-group-wait")).to_contain_text("Longest wait")
+        axe.check(desk, "the desk with the flagged seekers waiting")
+        shot(desk, DOCS_SHOTS, "supervisor-flagged-waiting-desktop")
+
+        # The same desk on a phone (the on-call supervisor's usual device at night).
+        supervisor_logs_in(phone, server)
+        expect(phone.locator("#flagged-group-title")).to_have_text(
+            EN["flagged.title"].replace("{count}", "3")
+        )
+        phone.locator("#flagged-group").scroll_into_view_if_needed()
+        axe.check(phone, "the phone desk with the flagged seekers waiting")
+        shot(phone, DOCS_SHOTS, "supervisor-flagged-waiting-phone")
+
+        # One acknowledgement, for everyone.
+        desk.locator("#flagged-ack").click()
+        expect(desk.locator("#flagged-group-state")).to_have_text(EN["flagged.acked_you"])
+        expect(desk.locator("#flagged-ack")).to_be_hidden()
+        expect(desk.locator("#page-alert")).to_be_hidden()
+        expect(phone.locator("#flagged-group-state")).to_have_text(EN["flagged.acked_you"])
+
+        # In Hindi.
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(desk.locator("#flagged-group-title")).to_have_text(
+            HI["flagged.title"].replace("{count}", "3")
+        )
+        expect(desk.locator("#flagged-group-state")).to_have_text(HI["flagged.acked_you"])
+        expect(desk.locator("#flagged-group-wait")).to_contain_text("सबसे लंबा इंतज़ार")
+        axe.check(desk, "the desk in Hindi")
+        shot(desk, DOCS_SHOTS, "supervisor-flagged-waiting-hindi-desktop")
+        phone.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(phone.locator("#flagged-group-title")).to_have_text(
+            HI["flagged.title"].replace("{count}", "3")
+        )
+        expect(phone.locator("#flagged-group-wait")).to_contain_text("सबसे लंबा इंतज़ार")
+        phone.locator("#flagged-group").scroll_into_view_if_needed()
+        shot(phone, DOCS_SHOTS, "supervisor-flagged-waiting-hindi-phone")
+
+        # The seekers are taken or leave: the item goes away.
+        for ws in seekers:
+            ws.send(json.dumps({"type": "quick_exit"}))
+        expect(group).to_be_hidden()
+    finally:
+        for ws in seekers:
+            ws.close()
+        for ctx in (desk_ctx, phone_ctx):
+            ctx.close()
+    watch.check()

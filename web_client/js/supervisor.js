@@ -74,7 +74,8 @@ function start(session) {
   loadDebriefs();
   loadTeam();
   clearInterval(state.overviewTimer);
-  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); }, 30_000);
+  loadRosterGap();
+  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); loadRosterGap(); }, 30_000);
 }
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
@@ -614,6 +615,26 @@ async function reviewCueMark(mark, verdict) {
 }
 
 $("cue-marks-refresh").addEventListener("click", loadCueMarks);
+
+/**
+ * The on-call roster's next hour (GET /api/v1/roster/coverage): a warning when part of it has
+ * nobody rostered, so a supervisor can stay on or call someone in before it comes.
+ */
+async function loadRosterGap() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/roster/coverage", { token: state.session.access_token });
+  const warning = $("roster-gap");
+  if (!answer.ok || !answer.data || !(answer.data.gap_seconds > 0)) {
+    warning.hidden = true;
+    return;
+  }
+  const from = new Date(answer.data.gaps[0].starts_at);
+  bind(warning, "sup.roster_gap", {
+    minutes: Math.ceil(answer.data.gap_seconds / 60),
+    time: formatTime(from.toISOString()),
+  });
+  warning.hidden = false;
+}
 
 async function loadOverview() {
   if (!state.session) return;

@@ -31,9 +31,9 @@ async def roster(
 
 
 @api.get("/coverage")
-async def coverage(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+async def coverage(principal: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.reader() as session:
-        return await service.coverage_view(session, now=utcnow())
+        return await service.coverage_view(session, now=utcnow(), viewer_id=principal.user_id)
 
 
 @api.post("", status_code=status.HTTP_201_CREATED)

@@ -123,10 +123,11 @@ async def remove_shift(uow: UnitOfWork, principal: Principal, *, shift_id: str) 
 
 async def covering_shifts(
     session: AsyncSession, *, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime, str]]:
-    """(starts_at, ends_at, alias) of active supervisors' shifts overlapping the window."""
+) -> list[tuple[datetime, datetime, str, str]]:
+    """(starts_at, ends_at, alias, staff id) of active supervisors' shifts overlapping the
+    window."""
     rows = await session.execute(
-        select(Shift.starts_at, Shift.ends_at, StaffUser.alias)
+        select(Shift.starts_at, Shift.ends_at, StaffUser.alias, StaffUser.id)
         .join(StaffUser, StaffUser.id == Shift.staff_id)
         .where(
             Shift.ends_at > start,
@@ -135,21 +136,23 @@ async def covering_shifts(
             StaffUser.active.is_(True),
         )
     )
-    return [(a, b, alias) for a, b, alias in rows]
+    return [(a, b, alias, staff_id) for a, b, alias, staff_id in rows]
 
 
 async def gap_seconds(session: AsyncSession, *, now: datetime) -> float:
     """Seconds of the next hour that no active supervisor is rostered for."""
     end = now + coverage.LOOKAHEAD
     shifts = await covering_shifts(session, start=now, end=end)
-    return coverage.gap_seconds(((a, b) for a, b, _ in shifts), now, end)
+    return coverage.gap_seconds(((a, b) for a, b, *_ in shifts), now, end)
 
 
-async def coverage_view(session: AsyncSession, *, now: datetime) -> dict[str, Any]:
-    """The next hour as the roster covers it (GET /api/v1/roster/coverage)."""
+async def coverage_view(session: AsyncSession, *, now: datetime, viewer_id: str) -> dict[str, Any]:
+    """The next hour as the roster covers it (GET /api/v1/roster/coverage); ``you_rostered_now``
+    tells the caller a shift of theirs is running now (the desk asks them to go on call)."""
     end = now + coverage.LOOKAHEAD
     shifts = await covering_shifts(session, start=now, end=end)
-    gaps = coverage.uncovered(((a, b) for a, b, _ in shifts), now, end)
+    gaps = coverage.uncovered(((a, b) for a, b, *_ in shifts), now, end)
+    running = [(alias, staff_id) for a, b, alias, staff_id in shifts if a <= now < b]
     on_call = await session.scalars(
         select(StaffUser.alias)
         .where(
@@ -164,6 +167,7 @@ async def coverage_view(session: AsyncSession, *, now: datetime) -> dict[str, An
         "window_end": end,
         "gap_seconds": round(sum((b - a).total_seconds() for a, b in gaps), 3),
         "gaps": [{"starts_at": a, "ends_at": b} for a, b in gaps],
-        "rostered_now": sorted({alias for a, b, alias in shifts if a <= now < b}),
+        "rostered_now": sorted({alias for alias, _ in running}),
         "on_call_now": list(on_call),
+        "you_rostered_now": any(staff_id == viewer_id for _, staff_id in running),
     }

@@ -145,7 +145,7 @@ async def test_the_next_hours_gap_shows_in_coverage_and_metrics(fresh: Fresh):
         half = await coverage()
         # From the shift's end to an hour after the call, which is a little after ``now``.
         assert 1800 <= half["gap_seconds"] < 1900
-        assert half["rostered_now"] == [first.alias]
+        assert half["rostered_now"] == [first.alias] and half["you_rostered_now"] is True
         (gap,) = half["gaps"]
         assert gap["ends_at"] == half["window_end"]
         assert 1800 <= await metric() < 1900
@@ -162,6 +162,8 @@ async def test_the_next_hours_gap_shows_in_coverage_and_metrics(fresh: Fresh):
         )
         assert r.status_code == 201
         assert (await coverage())["gap_seconds"] == 0
+        r = await http.get("/api/v1/roster/coverage", headers=bearer(second.token))
+        assert r.json()["you_rostered_now"] is False  # their shift starts in half an hour
         assert await metric() == 0
 
         # An account deactivated opens its shifts' gap at once.

@@ -77,6 +77,7 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
         supervisor_logs_in(desk, server)
         expect(desk.locator("#roster-gap")).to_be_visible()
         expect(desk.locator("#roster-gap")).to_contain_text("60 min")
+        shot(desk, docs_shots, "supervisor-roster-gap-desktop")
 
         with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
             admin_logs_in(page, server)
@@ -178,6 +179,15 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
         expect(desk.locator("[data-screen=desk]")).to_be_visible()
         expect(desk.locator("#oncall-status")).not_to_be_empty()
         expect(desk.locator("#roster-gap")).to_be_hidden()
+        # sup1's shift is running: with "I'm on call" off, the desk reminds them.
+        expect(desk.locator("#oncall")).to_be_checked()
+        expect(desk.locator("#roster-you")).to_be_hidden()
+        desk.locator("#oncall").uncheck()
+        expect(desk.locator("#roster-you")).to_have_text(EN["sup.roster_you"])
+        axe.check(desk, "supervisor desk with the roster reminder")
+        shot(desk, docs_shots, "supervisor-roster-reminder-desktop")
+        desk.locator("#oncall").check()
+        expect(desk.locator("#roster-you")).to_be_hidden()
 
     with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
         page.goto(server.base_url + "/admin")  # the session is per tab: sign in again

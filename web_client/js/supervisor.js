@@ -39,6 +39,8 @@ const state = {
   plans: new Map(),
   pendingWhispers: [],
   overviewTimer: null,
+  /** A roster shift of this supervisor is running now (GET /api/v1/roster/coverage). */
+  rosteredNow: false,
   originalTitle: document.title,
 };
 
@@ -103,7 +105,10 @@ function sendOnCall() {
   bind($("oncall-status"), $("oncall").checked ? "sup.oncall_on" : "sup.oncall_off");
 }
 
-$("oncall").addEventListener("change", sendOnCall);
+$("oncall").addEventListener("change", () => {
+  sendOnCall();
+  renderRosterReminder();
+});
 
 /** On call is the account's state: show it as the server has it after sign-in or reload. */
 async function loadOnCall() {
@@ -111,6 +116,7 @@ async function loadOnCall() {
   if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
   $("oncall").checked = answer.data.on_call;
   bind($("oncall-status"), answer.data.on_call ? "sup.oncall_on" : "sup.oncall_off");
+  renderRosterReminder();
 }
 
 function renderNotificationButton() {
@@ -624,6 +630,8 @@ async function loadRosterGap() {
   if (!state.session) return;
   const answer = await api("/api/v1/roster/coverage", { token: state.session.access_token });
   const warning = $("roster-gap");
+  state.rosteredNow = Boolean(answer.ok && answer.data?.you_rostered_now);
+  renderRosterReminder();
   if (!answer.ok || !answer.data || !(answer.data.gap_seconds > 0)) {
     warning.hidden = true;
     return;
@@ -634,6 +642,11 @@ async function loadRosterGap() {
     time: formatTime(from.toISOString()),
   });
   warning.hidden = false;
+}
+
+/** A supervisor whose roster shift is running, with "I'm on call" off, is reminded. */
+function renderRosterReminder() {
+  $("roster-you").hidden = !(state.rosteredNow && !$("oncall").checked);
 }
 
 async function loadOverview() {
@@ -832,6 +845,7 @@ function onFrame(frame) {
       if (typeof frame.on_call === "boolean") {
         $("oncall").checked = frame.on_call;
         bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");
+        renderRosterReminder();
       }
       return;
     case "debrief.received":

@@ -264,7 +264,9 @@ function renderCoverage() {
   const gap = coverage.gap_seconds > 0;
   line.classList.toggle("notice--warm", gap);
   line.classList.toggle("notice--calm", !gap);
-  if (gap) {
+  const whole = coverage.gaps.length === 1 && coverage.gaps[0].starts_at === coverage.window_start && coverage.gaps[0].ends_at === coverage.window_end;
+  if (whole) bind(line, "adm.coverage_none");
+  else if (gap) {
     bind(line, "adm.coverage_gap", {
       minutes: Math.ceil(coverage.gap_seconds / 60),
       time: clockTime(coverage.gaps[0].starts_at),

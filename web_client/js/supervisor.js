@@ -636,11 +636,15 @@ async function loadRosterGap() {
     warning.hidden = true;
     return;
   }
-  const from = new Date(answer.data.gaps[0].starts_at);
-  bind(warning, "sup.roster_gap", {
-    minutes: Math.ceil(answer.data.gap_seconds / 60),
-    time: formatTime(from.toISOString()),
-  });
+  const gap = answer.data;
+  const whole = gap.gaps.length === 1 && gap.gaps[0].starts_at === gap.window_start && gap.gaps[0].ends_at === gap.window_end;
+  if (whole) bind(warning, "sup.roster_gap_all");
+  else {
+    bind(warning, "sup.roster_gap", {
+      minutes: Math.ceil(gap.gap_seconds / 60),
+      time: formatTime(new Date(gap.gaps[0].starts_at).toISOString()),
+    });
+  }
   warning.hidden = false;
 }
 

@@ -172,6 +172,7 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
             expect(page.locator("#admin-title")).to_have_text(HI["adm.title"])
             expect(rows.nth(0)).to_contain_text(HI["adm.action.roster.shift_added"])
             axe.check(page, "admin console in Hindi")
+            shot(page, docs_shots, "admin-console-hi-desktop")
             page.locator(".lang-switch__option[data-lang=en]").click()
 
         # The desk's warning goes with the gap (it checks every 30 s, and on load).

@@ -23,7 +23,7 @@ const state = {
 
 function start(session) {
   state.session = session;
-  $("who").textContent = t("staff.signed_in_as", { name: session.alias || "" });
+  bind($("who"), "staff.signed_in_as", { name: session.alias || "" });
   $("who").hidden = false;
   $("logout").hidden = false;
   showScreen("console");
@@ -35,7 +35,7 @@ function start(session) {
 
 function denied(session) {
   state.session = session;
-  $("who").textContent = t("staff.signed_in_as", { name: session.alias || "" });
+  bind($("who"), "staff.signed_in_as", { name: session.alias || "" });
   $("who").hidden = false;
   showScreen("denied");
 }

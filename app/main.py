@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from app import logs, metrics, metrics_export, overview, web
+from app.admin import router as admin_router
 from app.api_docs import mount_api_docs
 from app.body_limit import LimitBodySize
 from app.budgets.service import Budgets
@@ -48,6 +49,7 @@ from app.risk.checklist import load_checklist
 from app.risk.cues import CueMatcher
 from app.risk.scoring import load_rules
 from app.risk.texts import load_texts
+from app.roster import router as roster_router
 from app.runtime import Runtime
 from app.safe_text import RefuseUnstorableText
 from app.safety_plan import router as safety_plan_router
@@ -277,6 +279,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes_router.api)
     app.include_router(wellbeing_router.api)
     app.include_router(safety_plan_router.api)
+    app.include_router(roster_router.api)
+    app.include_router(admin_router.api)
     mount_web_client(app, settings)
     return app
 

@@ -7,7 +7,8 @@ Two parts, one answer:
 - gauges that are database state, read at scrape time (``state_snapshot``): who waits, by
   language, and for how long; conversations active; escalations open by level and status
   and the oldest unacknowledged one; referrals by state; supervisors on call; volunteers
-  available; and whether this process is ready (what ``/readyz`` answers). Read from the
+  available; the seconds of the next hour the on-call roster leaves uncovered; and
+  whether this process is ready (what ``/readyz`` answers). Read from the
   database, they are right whichever process or worker answers the scrape.
 
 ``METRICS`` and ``METRICS_TOKEN`` (``app.config``) decide whether it answers and to whom.
@@ -35,6 +36,7 @@ from app.escalation.models import Escalation
 from app.identity.models import Role, StaffUser
 from app.metrics import MULTIPROC_ENV
 from app.referrals.models import Referral
+from app.roster import service as roster_service
 from app.runtime import Runtime
 
 api = APIRouter(tags=["ops"])
@@ -52,6 +54,7 @@ class Snapshot:
     referrals: dict[str, int] = field(default_factory=dict)  # status -> count
     on_call: int = 0
     available: int = 0
+    roster_gap_s: float = 0.0
     database_up: bool = True
     bus_up: bool = True
     accepting: bool = True
@@ -114,6 +117,7 @@ async def state_snapshot(runtime: Runtime) -> Snapshot:
                     snap.on_call += count
                 if role == Role.volunteer.value and available:
                     snap.available += count
+            snap.roster_gap_s = await roster_service.gap_seconds(session, now=now)
     except Exception:
         snap.database_up = False
     return snap
@@ -186,6 +190,11 @@ class SnapshotCollector:
         )
         yield _single(
             "peerline_volunteers_available", "Volunteers available for new chats", s.available
+        )
+        yield _single(
+            "peerline_oncall_roster_gap_seconds",
+            "Seconds of the next hour no active supervisor is rostered on call for (0: covered)",
+            s.roster_gap_s,
         )
 
 

@@ -10,6 +10,7 @@ from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
 from app.risk.models import RiskAssessment
+from app.roster.models import Shift
 from app.safety_plan.models import SafetyPlan
 from app.wellbeing.models import Debrief
 
@@ -32,6 +33,7 @@ __all__ = [
     "RiskAssessment",
     "SafetyPlan",
     "Seeker",
+    "Shift",
     "StaffToken",
     "StaffUser",
     "Whisper",

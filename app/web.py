@@ -43,7 +43,12 @@ LANGUAGES = ("en", "hi")
 DEFAULT_LANGUAGE = "en"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-PAGES = {"/": "seeker.html", "/volunteer": "volunteer.html", "/supervisor": "supervisor.html"}
+PAGES = {
+    "/": "seeker.html",
+    "/volunteer": "volunteer.html",
+    "/supervisor": "supervisor.html",
+    "/admin": "admin.html",
+}
 
 _ENTRY = re.compile(r'<script type="module" src="/static/(js/[\w./-]+\.js)"></script>')
 _IMPORT = re.compile(r'^\s*(?:import|export)\b[^"\'`;]*?["\'](\./[\w./-]+\.js)["\']', re.M)

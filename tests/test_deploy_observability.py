@@ -78,6 +78,7 @@ def test_the_dashboard_and_the_alerts_use_only_metrics_that_are_served(expositio
     alerts = {r["alert"]: r["expr"] for r in rules}
     assert "peerline_supervisors_on_call" in alerts["PeerlineNobodyOnCall"]
     assert 'level="imminent"' in alerts["PeerlineImminentPageUnacknowledged"]
+    assert "peerline_oncall_roster_gap_seconds" in alerts["PeerlineOnCallRosterGap"]
     assert "> 600" in alerts["PeerlineQueueWaitLong"]
     assert "peerline_ready" in alerts["PeerlineNotReady"]
     # Every panel queries the dashboard's data source variable, and ids are unique.

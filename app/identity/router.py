@@ -215,7 +215,9 @@ async def list_staff(_: AdminPrincipal, runtime: RuntimeDep) -> list[StaffOut]:
 
 
 @api.post("/staff", status_code=status.HTTP_201_CREATED, response_model=StaffOut)
-async def create_staff(body: StaffCreate, _: AdminPrincipal, runtime: RuntimeDep) -> StaffOut:
+async def create_staff(
+    body: StaffCreate, principal: AdminPrincipal, runtime: RuntimeDep
+) -> StaffOut:
     async with runtime.db.unit_of_work() as uow:
         user = await identity_service.create_staff(
             uow.session,
@@ -228,18 +230,19 @@ async def create_staff(body: StaffCreate, _: AdminPrincipal, runtime: RuntimeDep
             trained=body.trained,
             backup_rank=body.backup_rank,
             now=utcnow(),
+            actor=principal,
         )
     return StaffOut.model_validate(user)
 
 
 @api.patch("/staff/{user_id}", response_model=StaffOut)
 async def update_staff(
-    user_id: str, body: StaffUpdate, _: AdminPrincipal, runtime: RuntimeDep
+    user_id: str, body: StaffUpdate, principal: AdminPrincipal, runtime: RuntimeDep
 ) -> StaffOut:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     async with runtime.db.unit_of_work() as uow:
         user = await identity_service.update_staff(
-            uow.session, user_id=user_id, changes=changes, now=utcnow()
+            uow.session, user_id=user_id, changes=changes, now=utcnow(), actor=principal
         )
         if identity_service.revokes_sessions(changes):
             # A new password or deactivation: every open socket of the account closes at

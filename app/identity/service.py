@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import metrics
+from app import audit, metrics
 from app.config import Settings
 from app.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.identity import passwords
@@ -383,7 +383,10 @@ async def create_staff(
     trained: bool,
     now: datetime,
     backup_rank: int = 100,
+    actor: Principal | None = None,
 ) -> StaffUser:
+    """A new staff account. With ``actor`` (an admin over REST) it is audited as
+    ``staff.created``; the command line's accounts are made by whoever runs the server."""
     if role is Role.seeker:
         raise BadRequest("staff role must be volunteer, supervisor or admin")
     # Hashed before the first statement: a fresh unit of work holds no connection yet.
@@ -406,6 +409,23 @@ async def create_staff(
     )
     session.add(user)
     await session.flush()
+    if actor is not None:
+        audit.record(
+            session,
+            actor_id=actor.user_id,
+            actor_role=actor.role.value,
+            action="staff.created",
+            detail={
+                "staff_id": user.id,
+                "username": username,
+                "role": role.value,
+                "languages": languages,
+                "topics": topics,
+                "max_concurrent_chats": max_concurrent_chats,
+                "trained": trained,
+                "backup_rank": backup_rank,
+            },
+        )
     return user
 
 
@@ -431,11 +451,32 @@ async def revoke_all_tokens(session: AsyncSession, *, user_id: str, now: datetim
 
 
 async def update_staff(
-    session: AsyncSession, *, user_id: str, changes: dict[str, object], now: datetime
+    session: AsyncSession,
+    *,
+    user_id: str,
+    changes: dict[str, object],
+    now: datetime,
+    actor: Principal | None = None,
 ) -> StaffUser:
     """Apply admin changes. A new password or deactivation revokes every token of the
-    account at once (``revokes_sessions``); the caller records ``SessionRevoked``."""
+    account at once (``revokes_sessions``); the caller records ``SessionRevoked``. With
+    ``actor`` the change is audited as ``staff.updated``: the new values, except a new
+    password, of which only the fact is written (``"password": "reset"``)."""
     changes = dict(changes)
+    if actor is not None:
+        audit.record(
+            session,
+            actor_id=actor.user_id,
+            actor_role=actor.role.value,
+            action="staff.updated",
+            detail={
+                "staff_id": user_id,
+                "changes": {
+                    name: ("reset" if name == "password" else value)
+                    for name, value in changes.items()
+                },
+            },
+        )
     revoke = revokes_sessions(changes)
     user = await get_staff(session, user_id)
     if "password" in changes:

@@ -11,11 +11,15 @@ Contracts (DOMAIN.md "Helplines"):
   leave only unverified entries, Tele-MANAS (verified) is added.
 - ``automatic`` (the card sent without a person choosing) holds only verified entries and
   the mandatory Tele-MANAS and 112.
+- ``needs_reverification`` is true for an entry never verified, or last verified more than
+  ``REVERIFY_AFTER_DAYS`` days ago; a date given only to the year or month counts from the
+  first day of it (the earliest it can have been).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -29,6 +33,21 @@ HELPLINES_FILE = Path(__file__).parent / "helplines.yaml"
 TELE_MANAS = "tele_manas"
 EMERGENCY_112 = "emergency_112"
 ANY_LANGUAGE = "*"
+# A number nobody has confirmed for this long may have changed: admins are asked to call it.
+REVERIFY_AFTER_DAYS = 90
+
+
+def verified_date(verified_on: str | None) -> date | None:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as the earliest day it can mean."""
+    if not verified_on:
+        return None
+    parts = [int(p) for p in verified_on.split("-")] + [1, 1]
+    return date(parts[0], parts[1], parts[2])
+
+
+def needs_reverification(verified_on: str | None, today: date) -> bool:
+    verified = verified_date(verified_on)
+    return verified is None or (today - verified).days > REVERIFY_AFTER_DAYS
 
 
 class DirectoryError(ValueError):

@@ -14,7 +14,8 @@ from app.identity.models import Role
 from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 from app.referrals import service as referral_service
-from app.referrals.schemas import ReferralOffer, ReferralUpdate
+from app.referrals.directory import needs_reverification
+from app.referrals.schemas import HelplineVerify, ReferralOffer, ReferralUpdate
 
 frames = FrameRouter()
 
@@ -72,12 +73,14 @@ async def helplines(
     async with runtime.db.sessionmaker() as session:
         directory = await referral_service.current_directory(session)
     lines = directory.filter(language=language, region=region)
+    today = utcnow().date()
     return {
         "helplines": [
             {
                 **line.render(),
                 "verified": line.verified,
                 "verified_on": line.verified_on,
+                "needs_reverification": needs_reverification(line.verified_on, today),
                 "languages": line.languages,
                 "region": line.region,
                 "channels": line.channels,
@@ -96,6 +99,28 @@ async def save_helpline(
     async with runtime.db.unit_of_work() as uow:
         line = await referral_service.save_helpline(uow, principal, entry=entry, now=utcnow())
     return {**line.render(), "verified": line.verified}
+
+
+@api.post("/helplines/{helpline_id}/verify")
+async def verify_helpline(
+    helpline_id: str, body: HelplineVerify, principal: AdminPrincipal, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """An admin confirmed the entry's numbers work (today, unless ``verified_on`` says)."""
+    now = utcnow()
+    async with runtime.db.unit_of_work() as uow:
+        line = await referral_service.verify_helpline(
+            uow,
+            principal,
+            helpline_id=helpline_id,
+            verified_on=body.verified_on or now.date(),
+            now=now,
+        )
+    return {
+        **line.render(),
+        "verified": line.verified,
+        "verified_on": line.verified_on,
+        "needs_reverification": needs_reverification(line.verified_on, now.date()),
+    }
 
 
 @api.get("/referrals")

@@ -15,7 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -61,7 +61,12 @@ async def current_directory(session: AsyncSession) -> Directory:
 
 
 async def save_helpline(
-    uow: UnitOfWork, principal: Principal, *, entry: dict[str, Any], now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    entry: dict[str, Any],
+    now: datetime,
+    action: str = "helpline.saved",
 ) -> Helpline:
     """Create or replace one entry (admins); the whole directory must stay valid."""
     if principal.role is not Role.admin:
@@ -88,10 +93,29 @@ async def save_helpline(
         session,
         actor_id=principal.user_id,
         actor_role=principal.role.value,
-        action="helpline.saved",
-        detail={"helpline_id": line.id, "verified": line.verified},
+        action=action,
+        detail={"helpline_id": line.id, "verified": line.verified, "verified_on": line.verified_on},
     )
     return line
+
+
+async def verify_helpline(
+    uow: UnitOfWork, principal: Principal, *, helpline_id: str, verified_on: date, now: datetime
+) -> Helpline:
+    """An admin confirmed the entry's numbers work on ``verified_on`` (audited as
+    ``helpline.verified``); the entry is saved as an edit over the shipped file."""
+    if principal.role is not Role.admin:
+        raise Forbidden("only admins edit the helpline directory")
+    if verified_on > now.date():
+        raise BadRequest("verified_on cannot be in the future", code="invalid_request")
+    try:
+        line = (await current_directory(uow.session)).get(helpline_id)
+    except KeyError:
+        raise NotFound("no such helpline") from None
+    entry = {**line.model_dump(mode="json"), "verified_on": verified_on.isoformat()}
+    entry["verified"] = True
+    saved = await save_helpline(uow, principal, entry=entry, now=now, action="helpline.verified")
+    return saved
 
 
 def card(conversation: ConversationView, referral: Referral, lines: list[Helpline]) -> ReferralCard:

@@ -52,9 +52,11 @@ export async function initLanguage() {
 
 /**
  * Wire the login form. `roles` lists the roles allowed on this page; `onSession(session)` runs
- * with a valid session (from the form or from sessionStorage).
+ * with a valid session (from the form or from sessionStorage). With `onWrongRole(session)`, a
+ * signed-in account of another role is handed to it (the admin console says "admins only")
+ * instead of a form error.
  */
-export function initLogin({ roles, onSession }) {
+export function initLogin({ roles, onSession, onWrongRole }) {
   const form = $("login-form");
   const error = $("login-error");
   form.addEventListener("submit", async (event) => {
@@ -77,7 +79,7 @@ export function initLogin({ roles, onSession }) {
       else bind(error, answer.status === 401 ? "login.invalid" : "login.failed");
       return;
     }
-    if (!roles.includes(answer.data.role)) {
+    if (!roles.includes(answer.data.role) && !onWrongRole) {
       bind(error, "login.wrong_role");
       return;
     }
@@ -90,11 +92,13 @@ export function initLogin({ roles, onSession }) {
       alias: answer.data.alias,
     };
     saveStaffSession(session);
-    onSession(session);
+    if (roles.includes(session.role)) onSession(session);
+    else onWrongRole(session);
   });
 
   const saved = loadStaffSession();
   if (saved && roles.includes(saved.role)) onSession(saved);
+  else if (saved && onWrongRole) onWrongRole(saved);
   else showScreen("login");
 }
 

@@ -41,6 +41,8 @@ const state = {
   plans: new Map(),
   pendingWhispers: [],
   overviewTimer: null,
+  /** A roster shift of this supervisor is running now (GET /api/v1/roster/coverage). */
+  rosteredNow: false,
   originalTitle: document.title,
 };
 
@@ -77,7 +79,8 @@ function start(session) {
   loadDebriefs();
   loadTeam();
   clearInterval(state.overviewTimer);
-  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); }, 30_000);
+  loadRosterGap();
+  state.overviewTimer = setInterval(() => { loadOverview(); loadTeam(); loadRosterGap(); }, 30_000);
 }
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
@@ -106,7 +109,10 @@ function sendOnCall() {
   bind($("oncall-status"), $("oncall").checked ? "sup.oncall_on" : "sup.oncall_off");
 }
 
-$("oncall").addEventListener("change", sendOnCall);
+$("oncall").addEventListener("change", () => {
+  sendOnCall();
+  renderRosterReminder();
+});
 
 /** On call is the account's state: show it as the server has it after sign-in or reload. */
 async function loadOnCall() {
@@ -114,6 +120,7 @@ async function loadOnCall() {
   if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
   $("oncall").checked = answer.data.on_call;
   bind($("oncall-status"), answer.data.on_call ? "sup.oncall_on" : "sup.oncall_off");
+  renderRosterReminder();
 }
 
 function renderNotificationButton() {
@@ -676,6 +683,37 @@ async function reviewCueMark(mark, verdict) {
 
 $("cue-marks-refresh").addEventListener("click", loadCueMarks);
 
+/**
+ * The on-call roster's next hour (GET /api/v1/roster/coverage): a warning when part of it has
+ * nobody rostered, so a supervisor can stay on or call someone in before it comes.
+ */
+async function loadRosterGap() {
+  if (!state.session) return;
+  const answer = await api("/api/v1/roster/coverage", { token: state.session.access_token });
+  const warning = $("roster-gap");
+  state.rosteredNow = Boolean(answer.ok && answer.data?.you_rostered_now);
+  renderRosterReminder();
+  if (!answer.ok || !answer.data || !(answer.data.gap_seconds > 0)) {
+    warning.hidden = true;
+    return;
+  }
+  const gap = answer.data;
+  const whole = gap.gaps.length === 1 && gap.gaps[0].starts_at === gap.window_start && gap.gaps[0].ends_at === gap.window_end;
+  if (whole) bind(warning, "sup.roster_gap_all");
+  else {
+    bind(warning, "sup.roster_gap", {
+      minutes: Math.ceil(gap.gap_seconds / 60),
+      time: formatTime(new Date(gap.gaps[0].starts_at).toISOString()),
+    });
+  }
+  warning.hidden = false;
+}
+
+/** A supervisor whose roster shift is running, with "I'm on call" off, is reminded. */
+function renderRosterReminder() {
+  $("roster-you").hidden = !(state.rosteredNow && !$("oncall").checked);
+}
+
 async function loadOverview() {
   if (!state.session) return;
   const answer = await api("/api/v1/overview", { token: state.session.access_token });
@@ -875,6 +913,7 @@ function onFrame(frame) {
       if (typeof frame.on_call === "boolean") {
         $("oncall").checked = frame.on_call;
         bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");
+        renderRosterReminder();
       }
       return;
     case "debrief.received":

@@ -1,0 +1,229 @@
+"""The admin console's REST API on SQLite and PostgreSQL: staff accounts (audited), the
+audit log and its filters (admins only, each read audited), helpline re-verification and
+the active data versions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from tests.conftest import Fresh, StaffFactory
+from tests.support import Server, WsClient, eventually, login, paired, sql
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_an_admin_manages_a_staff_account_and_every_change_is_audited(
+    server: Server, staff: StaffFactory
+):
+    admin = await staff.create("admin")
+    username = "vol_" + secrets.token_hex(4)
+    password = "first-password-1"
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        r = await http.post(
+            "/api/v1/staff",
+            json={
+                "username": username,
+                "password": password,
+                "role": "volunteer",
+                "languages": ["en", "hi"],
+                "topics": ["exams"],
+                "max_concurrent_chats": 3,
+                "trained": True,
+                "backup_rank": 5,
+            },
+        )
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert (created["max_concurrent_chats"], created["backup_rank"]) == (3, 5)
+        user_id = created["id"]
+        volunteer = await login(server.base_url, username, password)
+
+        r = await http.patch(
+            f"/api/v1/staff/{user_id}",
+            json={"password": "second-password-2", "trained": False, "backup_rank": 7},
+        )
+        assert r.status_code == 200 and r.json()["backup_rank"] == 7
+        # The reset ended the old session.
+        r = await http.get("/api/v1/me", headers=bearer(volunteer["access_token"]))
+        assert r.status_code == 401
+        r = await http.patch(f"/api/v1/staff/{user_id}", json={"active": False})
+        assert r.json()["active"] is False
+        async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
+            r = await anonymous.post(
+                "/api/v1/auth/login", json={"username": username, "password": "second-password-2"}
+            )
+        assert r.status_code == 401
+
+        r = await http.get("/api/v1/audit", params={"actor_id": admin.user_id, "action": "staff."})
+        entries = r.json()["entries"]
+    assert [e["action"] for e in entries] == ["staff.updated", "staff.updated", "staff.created"]
+    assert all(e["actor_username"] == admin.username for e in entries)
+    assert entries[2]["detail"]["username"] == username
+    assert entries[1]["detail"] == {
+        "staff_id": user_id,
+        "changes": {"password": "reset", "trained": False, "backup_rank": 7},
+    }
+    assert entries[0]["detail"]["changes"] == {"active": False}
+    stored = await sql(
+        staff.database_url, "SELECT detail FROM audit_events WHERE action LIKE 'staff.%'"
+    )
+    assert not any("password-" in str(row[0]) for row in stored)
+
+
+async def test_only_admins_read_the_audit_log_and_change_staff(server: Server, staff: StaffFactory):
+    supervisor = await staff.create("supervisor")
+    volunteer = await staff.create("volunteer")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        for who in (supervisor, volunteer):
+            for method, path, body in (
+                ("GET", "/api/v1/audit", None),
+                ("GET", "/api/v1/versions", None),
+                ("GET", "/api/v1/staff", None),
+                ("POST", "/api/v1/staff", {"username": "x" * 5, "password": "p" * 12,
+                                           "role": "volunteer"}),
+                ("PATCH", f"/api/v1/staff/{volunteer.user_id}", {"trained": False}),
+                ("POST", "/api/v1/helplines/tele_manas/verify", {}),
+            ):  # fmt: skip
+                r = await http.request(method, path, json=body, headers=bearer(who.token))
+                assert r.status_code == 403, (who.username, method, path)
+                assert r.json()["error"]["code"] == "forbidden"
+        r = await http.get("/api/v1/audit")
+        assert r.status_code == 401
+
+
+async def test_the_audit_log_filters_by_staff_member_action_and_date(
+    server: Server, staff: StaffFactory
+):
+    admin = await staff.create("admin")
+    supervisor = await staff.create("supervisor")
+    other = await staff.create("supervisor")
+    seeker_ws, volunteer_ws, conversation_id, _ = await paired(server, staff)
+    try:
+        sup = await WsClient.open(server.ws_url, supervisor.token)
+        await sup.send({"type": "conversation.observe", "conversation_id": conversation_id})
+        await eventually(
+            lambda: sql(
+                staff.database_url,
+                "SELECT id FROM audit_events WHERE actor_id = :a",
+                a=supervisor.user_id,
+            ),
+            what="the observation audited",
+        )
+        await sup.close()
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            r = await http.get(
+                f"/api/v1/conversations/{conversation_id}/messages",
+                headers=bearer(other.token),
+            )
+            assert r.status_code == 200, r.text
+    finally:
+        await seeker_ws.close()
+        await volunteer_ws.close()
+
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+
+        async def entries(**params: str) -> list[dict]:
+            r = await http.get("/api/v1/audit", params=params)
+            assert r.status_code == 200, r.text
+            return list(r.json()["entries"])
+
+        observed = await entries(actor_id=supervisor.user_id)
+        assert [e["action"] for e in observed] == ["conversation.observer"]
+        assert observed[0]["conversation_id"] == conversation_id
+        assert observed[0]["actor_alias"] == supervisor.alias
+        read = await entries(actor_id=other.user_id, action="transcript.read")
+        assert len(read) == 1 and read[0]["conversation_id"] == conversation_id
+        about = await entries(conversation_id=conversation_id, action="conversation.")
+        assert {e["actor_id"] for e in about} == {supervisor.user_id}
+
+        today = datetime.now(UTC).date()
+        tomorrow = (today + timedelta(days=1)).isoformat()
+        assert await entries(actor_id=other.user_id, since=tomorrow) == []
+        assert await entries(actor_id=other.user_id, until=today.isoformat() + "T00:00:00Z") == []
+        same_day = await entries(
+            actor_id=other.user_id, since=today.isoformat() + "T00:00:00Z", until=tomorrow
+        )
+        assert len(same_day) == 1
+
+        # Pages: newest first, continued with ``before``.
+        first = await http.get("/api/v1/audit", params={"limit": 2})
+        page = first.json()
+        assert len(page["entries"]) == 2 and page["next_before"] == page["entries"][1]["id"]
+        r = await http.get("/api/v1/audit", params={"limit": 2, "before": page["next_before"]})
+        assert all(e["id"] < page["next_before"] for e in r.json()["entries"])
+        r = await http.get("/api/v1/audit", params={"limit": 1000})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+        r = await http.get("/api/v1/audit", params={"since": "yesterday"})
+        assert r.status_code == 422
+
+        # Reading the log is itself in the log, with the filters used.
+        await entries(actor_id=admin.user_id, action="audit.read")
+        reads = await entries(actor_id=admin.user_id, action="audit.read")
+        assert reads[0]["detail"]["filters"] == {"actor_id": admin.user_id, "action": "audit.read"}
+
+
+async def test_helplines_show_when_they_need_verifying_again_and_an_admin_verifies_one(
+    fresh: Fresh,
+):
+    admin = await fresh.staff.create("admin")
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+
+        async def directory() -> dict[str, dict]:
+            r = await http.get("/api/v1/helplines")
+            return {h["id"]: h for h in r.json()["helplines"]}
+
+        before = await directory()
+        # Verified only to the year 2025, and never: both are due.
+        assert before["tele_manas"]["needs_reverification"] is True
+        assert before["kiran"]["verified"] is False
+        assert before["kiran"]["needs_reverification"] is True
+
+        r = await http.post("/api/v1/helplines/kiran/verify", json={}, headers=bearer(admin.token))
+        assert r.status_code == 200, r.text
+        today = datetime.now(UTC).date()
+        assert r.json()["verified_on"] == today.isoformat()
+        after = (await directory())["kiran"]
+        assert (after["verified"], after["needs_reverification"]) == (True, False)
+
+        old = (today - timedelta(days=91)).isoformat()
+        r = await http.post(
+            "/api/v1/helplines/kiran/verify", json={"verified_on": old}, headers=bearer(admin.token)
+        )
+        assert r.status_code == 200
+        assert (await directory())["kiran"]["needs_reverification"] is True
+
+        future = (today + timedelta(days=2)).isoformat()
+        r = await http.post(
+            "/api/v1/helplines/kiran/verify",
+            json={"verified_on": future},
+            headers=bearer(admin.token),
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+        r = await http.post(
+            "/api/v1/helplines/nowhere/verify", json={}, headers=bearer(admin.token)
+        )
+        assert r.status_code == 404
+
+        r = await http.get(
+            "/api/v1/audit", params={"action": "helpline.verified"}, headers=bearer(admin.token)
+        )
+        details = [e["detail"] for e in r.json()["entries"]]
+        assert [d["verified_on"] for d in details] == [old, today.isoformat()]
+
+
+async def test_an_admin_sees_the_active_versions_of_the_data(server: Server, staff: StaffFactory):
+    admin = await staff.create("admin")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.get("/api/v1/versions", headers=bearer(admin.token))
+    assert r.status_code == 200
+    versions = r.json()
+    assert versions["checklist"] == {"id": "asq-followup-v1", "version": 1}
+    assert versions["rules"] == {"id": "levels-v1", "version": 1}
+    assert versions["paging_policy"] == {"id": "policy-v1", "version": 1}
+    assert {c["id"] for c in versions["cue_lists"]} == {"en", "hi", "hinglish"}
+    assert all(isinstance(c["version"], int) for c in versions["cue_lists"])

@@ -1,0 +1,216 @@
+"""Issue #18 §6 in the browser: the admin console at /admin. An admin creates a volunteer,
+adds an on-call shift (the supervisor desk's warning about the next hour goes away), marks a
+helpline verified and filters the audit log; an account of another role sees "admins only".
+Screenshots in docs/screenshots at 360x740 and 1280x800."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import axe
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import DESKTOP, EN, HI, PHONE, Watch, device, shot, supervisor_logs_in
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+ADMIN_PASSWORD = "admin-pass-123"
+ZONE = "Asia/Kolkata"
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def admin_logs_in(page: Page, server: LiveServer) -> None:
+    page.goto(server.base_url + "/admin")
+    expect(page.locator("#login-title")).to_have_text(EN["adm.login_title"])
+    page.locator("#login-username").fill("adm1")
+    page.locator("#login-password").fill(ADMIN_PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=console]")).to_be_visible()
+    expect(page.locator('#staff-rows tr[data-username="sup1"]')).to_be_visible()
+
+
+def local_input(moment: datetime) -> str:
+    """A datetime-local input's value."""
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit_log(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+
+    # A volunteer who opens /admin is told plainly that it is for admins only.
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/admin")
+        page.locator("#login-username").fill(server.volunteer[0])
+        page.locator("#login-password").fill(server.volunteer[1])
+        page.locator("#login-form button[type=submit]").click()
+        expect(page.locator("#denied-title")).to_have_text(EN["adm.denied_title"])
+        expect(page.locator("#denied-title")).to_be_focused()
+        axe.check(page, "admin console, admins only")
+        shot(page, docs_shots, "admin-denied-phone")
+
+    # Nobody is rostered: the supervisor desk warns about the next hour.
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, desk):
+        supervisor_logs_in(desk, server)
+        expect(desk.locator("#roster-gap")).to_be_visible()
+        expect(desk.locator("#roster-gap")).to_have_text(EN["sup.roster_gap_all"])
+        shot(desk, docs_shots, "supervisor-roster-gap-desktop")
+
+        with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+            admin_logs_in(page, server)
+            expect(page.locator("#roster-coverage")).to_have_text(EN["adm.coverage_none"])
+
+            # Create a volunteer.
+            page.locator("#new-username").fill("vol_new")
+            page.locator("#new-password").fill("a-first-password-1")
+            page.locator("#new-role").select_option("volunteer")
+            page.locator("#new-languages").fill("en, hi")
+            page.locator("#new-topics").fill("exams")
+            page.locator("#new-max").fill("3")
+            page.locator("#new-rank").fill("5")
+            page.locator("#new-trained").check()
+            page.locator("#staff-create button[type=submit]").click()
+            expect(page.locator("#staff-status")).to_have_text(
+                EN["adm.created"].replace("{name}", "vol_new")
+            )
+            row = page.locator('#staff-rows tr[data-username="vol_new"]')
+            expect(row.locator("td").nth(1)).to_have_text("en, hi")
+            expect(row.locator("td").nth(3)).to_have_text(EN["adm.yes"])
+            expect(row.locator("td").nth(4)).to_have_text("3")
+
+            # A taken username is refused with our words.
+            page.locator("#new-username").fill("vol_new")
+            page.locator("#new-password").fill("a-first-password-1")
+            page.locator("#staff-create button[type=submit]").click()
+            expect(page.locator("#staff-create-error")).to_have_text(EN["adm.err_username_taken"])
+            page.locator("#new-username").fill("")
+            page.locator("#new-password").fill("")
+
+            # Edit it from the keyboard: Edit, change the rank, save.
+            row.get_by_role("button").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("#staff-edit-title")).to_be_focused()
+            page.locator("#edit-rank").fill("9")
+            page.locator("#staff-edit button[type=submit]").click()
+            expect(row.locator("td").nth(5)).to_have_text("9")
+
+            # Roster sup1 from a few minutes ago for three hours.
+            now = datetime.now(ZoneInfo(ZONE))
+            page.locator("#shift-staff").select_option(
+                label=page.locator("#shift-staff option", has_text="sup1").inner_text()
+            )
+            page.locator("#shift-start").fill(local_input(now - timedelta(minutes=5)))
+            page.locator("#shift-end").fill(local_input(now + timedelta(hours=3)))
+            page.locator("#roster-add button[type=submit]").click()
+            expect(page.locator("#roster-status")).to_contain_text("sup1")
+            expect(page.locator("#roster-rows tr")).to_have_count(1)
+            covered = EN["adm.coverage_ok"].split("{names}")[0]
+            expect(page.locator("#roster-coverage")).to_contain_text(covered)
+            expect(page.locator("#roster-coverage")).to_have_class("notice notice--calm")
+
+            # Mark a helpline verified.
+            kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
+            expect(kiran.locator(".pill")).to_have_text(EN["adm.never_verified"])
+            kiran.get_by_role("button").click()
+            expect(kiran.locator(".pill")).to_have_text(EN["adm.verified_ok"])
+            expect(kiran.get_by_role("button")).to_be_focused()
+
+            # Filter the audit log: this admin's account changes, today.
+            today = now.strftime("%Y-%m-%d")
+            page.locator("#audit-actor").select_option(label="adm1 (Admin)")
+            page.locator("#audit-action").select_option("staff.")
+            page.locator("#audit-from").fill(today)
+            page.locator("#audit-to").fill(today)
+            page.locator("#audit-filter button[type=submit]").click()
+            rows = page.locator("#audit-rows tr")
+            expect(rows).to_have_count(2)
+            expect(rows.nth(0)).to_contain_text(EN["adm.action.staff.updated"])
+            expect(rows.nth(1)).to_contain_text(EN["adm.action.staff.created"])
+            expect(rows.nth(1)).to_contain_text("vol_new")
+            expect(page.locator("#audit-status")).to_have_text(
+                EN["adm.audit_count"].replace("{n}", "2")
+            )
+            # Another staff member, or yesterday: nothing.
+            page.locator("#audit-actor").select_option(label="sup1 (Supervisor)")
+            page.locator("#audit-filter button[type=submit]").click()
+            expect(page.locator("#audit-status")).to_have_text(EN["adm.audit_none"])
+            page.locator("#audit-actor").select_option(label="adm1 (Admin)")
+            page.locator("#audit-action").select_option("roster.")
+            page.locator("#audit-filter button[type=submit]").click()
+            expect(rows).to_have_count(1)
+            expect(rows.nth(0)).to_contain_text(EN["adm.action.roster.shift_added"])
+
+            expect(page.locator("#versions")).to_contain_text("asq-followup-v1")
+            expect(page.locator("#versions")).to_contain_text("policy-v1")
+            axe.check(page, "admin console")
+            shot(page, docs_shots, "admin-console-desktop", full_page=True)
+
+            page.locator(".lang-switch__option[data-lang=hi]").click()
+            expect(page.locator("#admin-title")).to_have_text(HI["adm.title"])
+            expect(rows.nth(0)).to_contain_text(HI["adm.action.roster.shift_added"])
+            axe.check(page, "admin console in Hindi")
+            shot(page, docs_shots, "admin-console-hi-desktop")
+            page.locator(".lang-switch__option[data-lang=en]").click()
+
+        # The desk's warning goes with the gap (it checks every 30 s, and on load).
+        desk.reload()
+        expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        expect(desk.locator("#oncall-status")).not_to_be_empty()
+        expect(desk.locator("#roster-gap")).to_be_hidden()
+        # sup1's shift is running: with "I'm on call" off, the desk reminds them.
+        if desk.locator("#oncall").is_checked():  # as the server has it (GET /api/v1/me)
+            expect(desk.locator("#roster-you")).to_be_hidden()
+            desk.locator("#oncall").uncheck()
+        expect(desk.locator("#roster-you")).to_have_text(EN["sup.roster_you"])
+        axe.check(desk, "supervisor desk with the roster reminder")
+        shot(desk, docs_shots, "supervisor-roster-reminder-desktop")
+        desk.locator("#oncall").check()
+        expect(desk.locator("#roster-you")).to_be_hidden()
+
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        page.goto(server.base_url + "/admin")  # the session is per tab: sign in again
+        admin_logs_in(page, server)
+        axe.check(page, "admin console on a phone")
+        shot(page, docs_shots, "admin-console-phone")
+        page.locator("#roster-panel").scroll_into_view_if_needed()
+        shot(page, docs_shots, "admin-roster-phone")
+        page.locator("#audit-panel").scroll_into_view_if_needed()
+        shot(page, docs_shots, "admin-audit-phone")
+
+    # What the console did is what the server holds.
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        (role, trained, max_chats, rank) = db.execute(
+            "SELECT role, trained, max_concurrent_chats, backup_rank FROM staff_users "
+            "WHERE username = 'vol_new'"
+        ).fetchone()
+        shifts = db.execute("SELECT count(*) FROM oncall_shifts").fetchone()[0]
+    assert (role, trained, max_chats, rank) == ("volunteer", 1, 3, 9)
+    assert shifts == 1
+    with urllib.request.urlopen(server.base_url + "/metrics", timeout=10) as answer:
+        exposition = answer.read().decode()
+    assert "peerline_oncall_roster_gap_seconds 0.0" in exposition
+    assert json.loads(json.dumps(EN["adm.title"]))  # the strings file parses
+    watch.check()

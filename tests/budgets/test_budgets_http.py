@@ -82,12 +82,17 @@ async def test_logins_are_refused_past_the_client_budget_and_let_in_after(
 ):
     staff = StaffFactory(backend.database_url, tight.base_url)
     supervisor = await staff.create("supervisor")
-    body = {"username": supervisor.username, "password": "wrong-password-1"}
+
+    # A different username each time: one username's own growing delay (login_throttled,
+    # app/identity/login_delay.py) is not what this test is about.
+    def wrong(n: int) -> dict[str, str]:
+        return {"username": f"nobody{n}", "password": "wrong-password-1"}
+
     async with httpx.AsyncClient(base_url=tight.base_url) as http:
-        for _ in range(2):
-            r = await http.post("/api/v1/auth/login", json=body, headers=via("203.0.113.30"))
+        for n in range(2):
+            r = await http.post("/api/v1/auth/login", json=wrong(n), headers=via("203.0.113.30"))
             assert r.status_code == 401, r.text
-        r = await http.post("/api/v1/auth/login", json=body, headers=via("203.0.113.30"))
+        r = await http.post("/api/v1/auth/login", json=wrong(2), headers=via("203.0.113.30"))
         retry_after = assert_refused(r)
         # The right password from elsewhere is not held up by this client's refusals.
         right = {"username": supervisor.username, "password": supervisor.password}
@@ -148,10 +153,12 @@ async def test_the_global_budget_holds_whoever_asks_and_the_refusals_are_counted
         for n in range(2):
             assert (await post_seeker(http, via(f"203.0.113.{50 + n}"))).status_code == 201
         retry_after = assert_refused(await post_seeker(http, via("203.0.113.52")))
-        body = {"username": "nobody_here", "password": "wrong-password-1"}
+        # A different username each time (one username's growing delay is another rule).
         for n in range(2):
+            body = {"username": f"nobody_here{n}", "password": "wrong-password-1"}
             r = await http.post("/api/v1/auth/login", json=body, headers=via(f"203.0.113.6{n}"))
             assert r.status_code == 401
+        body = {"username": "nobody_here2", "password": "wrong-password-1"}
         r = await http.post("/api/v1/auth/login", json=body, headers=via("203.0.113.62"))
         assert_refused(r)
         metrics = (await http.get("/metrics")).text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -57,6 +58,8 @@ def test_set_password_replaces_the_password_and_create_user_on_a_taken_name_says
             json={"username": "ops", "password": "first-pass-123"},
         )
         assert r.status_code == 401
+        # A failed sign-in makes this username wait (LOGIN_DELAY_BASE_S, 1 s) before the next.
+        time.sleep(float(r.headers.get("Retry-After", "1")) + 0.2)
         body = asyncio.run(login(server.base_url, "ops", "second-pass-456"))
         assert body["role"] == "admin"
     finally:

@@ -558,6 +558,8 @@ def test_volunteer_login_page_phone(
         page.locator("#login-form button[type=submit]").click()
         expect(page.locator("#login-error")).to_have_text(EN["login.invalid"])
         shot(page, screenshots, "volunteer-login-phone")
+        # A failed sign-in makes the username wait a second before the next (LOGIN_DELAY_BASE_S).
+        page.wait_for_timeout(1500)
         page.locator("#login-password").fill(server.volunteer[1])
         page.locator("#login-form button[type=submit]").click()
         expect(page.locator("[data-screen=console]")).to_be_visible()

@@ -420,25 +420,7 @@ async def abandon_unseen(
     for conversation in rows:
         if conversation.seeker_id in connected_here:
             continue
-        await chat_lifecycle.close(
-            uow,
-            conversation,
-            target=ConversationStatus.abandoned,
-            by=audit.SYSTEM,
-            reason=ABANDON_REASON,
-            now=now,
-        )
-        audit.record(
-            session,
-            actor_id=None,
-            actor_role=audit.SYSTEM,
-            action="queue.abandoned",
-            conversation_id=conversation.id,
-            detail={
-                "reason": ABANDON_REASON,
-                "waited_s": int((now - conversation.queued_at).total_seconds()),
-            },
-        )
+        await _abandon_by_system(uow, conversation, ABANDON_REASON, "queue.abandoned", now)
         abandoned.append(conversation)
     return abandoned
 
@@ -507,24 +489,8 @@ async def close_flagged_ghosts(
             close_after_s=close_after_s,
         ):
             continue
-        await chat_lifecycle.close(
-            uow,
-            conversation,
-            target=ConversationStatus.abandoned,
-            by=audit.SYSTEM,
-            reason=FLAGGED_GHOST_REASON,
-            now=now,
-        )
-        audit.record(
-            session,
-            actor_id=None,
-            actor_role=audit.SYSTEM,
-            action="queue.flagged_ghost_closed",
-            conversation_id=conversation.id,
-            detail={
-                "reason": FLAGGED_GHOST_REASON,
-                "waited_s": int((now - conversation.queued_at).total_seconds()),
-            },
+        await _abandon_by_system(
+            uow, conversation, FLAGGED_GHOST_REASON, "queue.flagged_ghost_closed", now
         )
         await escalation_paging.resolve_by_system(
             uow, conversation.id, outcome=Outcome.SEEKER_LEFT, now=now
@@ -563,3 +529,25 @@ async def still_waiting(session: AsyncSession, conversation_id: str) -> bool:
         select(Conversation.status).where(Conversation.id == conversation_id)
     )
     return status == ConversationStatus.waiting
+
+
+async def _abandon_by_system(
+    uow: UnitOfWork, conversation: Conversation, reason: str, action: str, now: datetime
+) -> None:
+    """Take a waiting conversation out of the queue as the system, audited with its wait."""
+    await chat_lifecycle.close(
+        uow,
+        conversation,
+        target=ConversationStatus.abandoned,
+        by=audit.SYSTEM,
+        reason=reason,
+        now=now,
+    )
+    audit.record(
+        uow.session,
+        actor_id=None,
+        actor_role=audit.SYSTEM,
+        action=action,
+        conversation_id=conversation.id,
+        detail={"reason": reason, "waited_s": int((now - conversation.queued_at).total_seconds())},
+    )

@@ -143,8 +143,9 @@ def line(side: str, label: str, r: dict[str, Any]) -> str:
         return f"  {side} {label}: failed: {r['error']}"
     latency = r["latency_ms"]
     return (
-        f"  {side} {label}: {r['server_cpu_us_per_msg']:.1f} µs/msg, delivery p50 / p99 "
-        f"{latency['p50']} / {latency['p99']} ms, lost {r['lost']}, duplicated {r['duplicated']}"
+        f"  {side} {label}: {r['server_cpu_us_per_msg']:.1f} µs/msg, delivery p50 / p99 / p99.9 "
+        f"{latency['p50']} / {latency['p99']} / {latency.get('p99.9')} ms, "
+        f"lost {r['lost']}, duplicated {r['duplicated']}"
     )
 
 

@@ -109,11 +109,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+    rank = math.ceil(round(q * len(ordered) / 100, 9))  # 99.9/100 is not exact in binary
+    return ordered[max(0, rank - 1)]
 
 
 def summarize_ms(values: Sequence[float]) -> dict[str, float | None]:
-    """p50/p95/p99/max of durations given in seconds, in milliseconds."""
+    """p50/p95/p99/p99.9/max of durations given in seconds, in milliseconds."""
 
     def ms(v: float | None) -> float | None:
         return None if v is None else round(v * 1000, 2)
@@ -123,6 +124,7 @@ def summarize_ms(values: Sequence[float]) -> dict[str, float | None]:
         "p50": ms(percentile(values, 50)),
         "p95": ms(percentile(values, 95)),
         "p99": ms(percentile(values, 99)),
+        "p99.9": ms(percentile(values, 99.9)),
         "max": ms(max(values) if values else None),
     }
 

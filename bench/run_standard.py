@@ -4,6 +4,9 @@
     python bench/run_standard.py --quick            # a one-minute smoke run
     python bench/run_standard.py --list             # every scenario, by set
     python bench/run_standard.py --only idle-10000 --only pg-redis-2proc   # some, by name
+    python bench/run_standard.py --repeat 3 --only relay-1000x30s --only chat-1000x30s
+                                                    # three rounds, each chat row beside its
+                                                    # round's relay (the tail's p99 / p99.9)
 
 Each scenario gets a fresh server: embedded SQLite in a temporary directory, ``peerline
 migrate`` then ``peerline serve --port <free port>``, pinned to CPU 0 with ``taskset`` when it
@@ -564,12 +567,13 @@ def notes(r: dict[str, Any]) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = (
         "| scenario | conns | convs | sent | delivered | lost | dup | out-of-order "
-        "| latency p50 / p95 / p99 / max (ms) | delivered/s | pairing p50 / p95 / p99 (ms) "
+        "| round | latency p50 / p95 / p99 / p99.9 / max (ms) | delivered/s "
+        "| pairing p50 / p95 / p99 (ms) "
         "| server CPU µs/msg | server RSS KiB/conn | authenticated / still open "
         "| server CPU x relay² | deflate negotiated | server idle CPU % "
         "| PostgreSQL / Redis CPU µs/msg¹ | notes |"
     )
-    lines = [header, "|" + "---|" * 19]
+    lines = [header, "|" + "---|" * 20]
     for r in rows:
         lat, pair = r.get("latency_ms", {}), r.get("pairing_ms", {})
         infra = r.get("infra_cpu_us_per_msg") or {}
@@ -585,7 +589,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                     fmt(r.get("lost")),
                     fmt(r.get("duplicated")),
                     fmt(r.get("out_of_order")),
-                    " / ".join(fmt(lat.get(k)) for k in ("p50", "p95", "p99", "max"))
+                    fmt(r.get("round")),
+                    " / ".join(fmt(lat.get(k)) for k in ("p50", "p95", "p99", "p99.9", "max"))
                     if lat
                     else "-",
                     fmt(r.get("delivered_per_s")),
@@ -620,13 +625,13 @@ def against_relay(rows: list[dict[str, Any]]) -> None:
     """Add ``server_cpu_x_relay`` to each chat row for which the run measured the relay at the
     same load (as many conversations as relay pairs, the same rate per side)."""
     yardsticks = {
-        (r.get("conversations"), r.get("rate")): r["server_cpu_us_per_msg"]
+        (r.get("round"), r.get("conversations"), r.get("rate")): r["server_cpu_us_per_msg"]
         for r in rows
         if r.get("backend") == "relay" and r.get("server_cpu_us_per_msg")
     }
     for r in rows:
         cost = r.get("server_cpu_us_per_msg")
-        yardstick = yardsticks.get((r.get("conversations"), r.get("rate")))
+        yardstick = yardsticks.get((r.get("round"), r.get("conversations"), r.get("rate")))
         if cost and yardstick:
             r["server_cpu_x_relay"] = round(cost / yardstick, 2)
 
@@ -636,6 +641,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one-minute smoke version")
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the chosen scenarios N times over, in turn (each chat row is set beside the "
+        "relay of its own round)",
+    )
     args = parser.parse_args()
     known = {s.name: s for s in [*STANDARD, *QUICK, *EXTRA]}
     if args.list:
@@ -657,18 +670,24 @@ def main() -> int:
         os.sched_setaffinity(0, {cpus[1]})  # the generator, and the CLI processes it starts
     load.use_uvloop()
     rows = []
-    for scenario in scenarios:
-        print(f"== {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
-        t0 = time.monotonic()
-        try:
-            rows.append(run_scenario(scenario, server_cpu=server_cpu))
-        except Exception as exc:  # one broken scenario must not hide the others' numbers
-            print(f"   failed: {exc!r}", file=sys.stderr)
-            rows.append(
-                {"scenario": scenario.name, "description": scenario.description, "error": repr(exc)}
-            )
-        rows[-1]["scenario_wall_s"] = round(time.monotonic() - t0, 1)
-        print(load.format_table(rows[-1]), file=sys.stderr, flush=True)
+    for round_ in range(1, max(1, args.repeat) + 1):
+        for scenario in scenarios:
+            print(f"== {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
+            t0 = time.monotonic()
+            try:
+                rows.append(run_scenario(scenario, server_cpu=server_cpu))
+            except Exception as exc:  # one broken scenario must not hide the others' numbers
+                print(f"   failed: {exc!r}", file=sys.stderr)
+                rows.append(
+                    {
+                        "scenario": scenario.name,
+                        "description": scenario.description,
+                        "error": repr(exc),
+                    }
+                )
+            rows[-1]["round"] = round_
+            rows[-1]["scenario_wall_s"] = round(time.monotonic() - t0, 1)
+            print(load.format_table(rows[-1]), file=sys.stderr, flush=True)
     against_relay(rows)
     print(markdown(rows))
     RESULTS.mkdir(parents=True, exist_ok=True)

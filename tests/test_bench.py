@@ -67,6 +67,29 @@ def test_cpu_is_divided_by_the_relay_at_the_same_load() -> None:
     assert "server_cpu_x_relay" not in rows[2]  # no relay at 100 pairs in this run
 
 
+def test_with_repeat_each_round_is_divided_by_its_own_relay() -> None:
+    rows = [
+        {"scenario": "relay-1000x30s", "backend": "relay", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 100.0, "round": 1},
+        {"scenario": "chat-1000x30s", "backend": "sqlite", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 300.0, "round": 1},
+        {"scenario": "relay-1000x30s", "backend": "relay", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 50.0, "round": 2},
+        {"scenario": "chat-1000x30s", "backend": "sqlite", "conversations": 1000, "rate": 1.0,
+         "server_cpu_us_per_msg": 300.0, "round": 2},
+    ]  # fmt: skip
+    run_standard.against_relay(rows)
+    assert [r["server_cpu_x_relay"] for r in rows] == [1.0, 3.0, 1.0, 6.0]
+    table = run_standard.markdown(rows)
+    assert "p99.9" in table.splitlines()[0]
+
+
+def test_percentiles_include_the_tail() -> None:
+    values = [i / 1000 for i in range(1, 1001)]  # 1 ms .. 1000 ms
+    summary = run_standard.load.summarize_ms(values)
+    assert (summary["p99"], summary["p99.9"], summary["max"]) == (990.0, 999.0, 1000.0)
+
+
 def test_compare_runs_both_sides_at_once_and_reports_each(capsys) -> None:
     """bench/compare.py: two servers (here the same tree, B with a setting changed) driven at
     the same time; each side's figures and the ratio are printed, nothing is lost."""

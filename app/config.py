@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # 5 ms: 1,000 conversations on SQLite cost 13 % less CPU than at 2 ms, for a delivery
     # p99 of 10 ms instead of 6 (README, Performance).
     chat_commit_interval_s: float = Field(0.005, ge=0, le=0.05)
+    # Benchmark mode (app/stages.py): a file for each chat message's time by stage, the
+    # event loop's stalls, garbage collections and checkpoints, written at shutdown. Empty: off.
+    stage_times_path: str = ""
 
     # Matching: a seeker whose position is within the free slots waits about this long for
     # a volunteer to take the chat; beyond, the average chat length per slot is used.

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from app import metrics, outbound
+from app import metrics, outbound, stages
 from app.config import normalise_database_url
 from app.errors import Unavailable
 
@@ -359,9 +359,13 @@ class WalCheckpointer:
             connection.close()
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
+        started = time.perf_counter()
         _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames >= self.restart_after_frames:
+        restart = frames >= self.restart_after_frames
+        if restart:
             connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        if stages.RECORDER is not None:
+            stages.RECORDER.checkpoint(time.perf_counter() - started, restart)
 
 
 def is_unavailable_error(exc: BaseException) -> bool:

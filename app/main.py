@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from app import logs, metrics, metrics_export, overview, web
+from app import logs, metrics, metrics_export, overview, stages, web
 from app.admin import router as admin_router
 from app.api_docs import mount_api_docs
 from app.body_limit import LimitBodySize
@@ -169,6 +169,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.spawn(runtime.presence.run(), name="presence")
         runtime.spawn(runtime.jobs.run(), name="background-jobs")
         settle_heap()
+        recorder = stages.install(settings.stage_times_path)
+        if recorder is not None:
+            recorder.start()
         try:
             yield
         finally:
@@ -192,6 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await reader.dispose()
             if checkpointer is not None:
                 checkpointer.stop()
+            if recorder is not None:
+                await recorder.stop()
             metrics.process_stopped()
 
     app = FastAPI(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketState
 
-from app import metrics
+from app import metrics, stages
 from app.budgets.service import SEEKER_CLIENT_REFRESH_S
 from app.bus import RESET, Event
 from app.chat import access as chat_access
@@ -264,6 +264,8 @@ class Connection:
                 and send_now(item.frame)
             ):
                 self.cursors.advance(conversation_id, seq)
+                if stages.RECORDER is not None:
+                    stages.RECORDER.handed(conversation_id, seq)
                 return True
         return False
 
@@ -357,6 +359,8 @@ class Connection:
         if action == NEXT:
             await self.websocket.send_text(event.frame)
             self.cursors.advance(conversation_id, seq)
+            if stages.RECORDER is not None:
+                stages.RECORDER.handed(conversation_id, seq)
         elif action == GAP and not await self._catch_up(conversation_id, "gap"):
             # The database is unreachable: pass the live frame on; the client sees the gap
             # and resumes when it can.
@@ -461,6 +465,8 @@ class Connection:
                 remember_at = now + SEEKER_CLIENT_REFRESH_S
                 self._remember_client()
             message = await self.websocket.receive()
+            if stages.RECORDER is not None:
+                stages.RECEIVED.set(time.perf_counter())
             if message["type"] == "websocket.disconnect":
                 self.peer_close_code = message.get("code")
                 return

@@ -463,13 +463,19 @@ def relay_server(*, cpu: int | None) -> Iterator[Servers]:
         finish_workdir(workdir)
 
 
-def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any]:
+def run_scenario(
+    scenario: Scenario, *, server_cpu: int | None, stages: bool = False
+) -> dict[str, Any]:
+    env = dict(scenario.env)
+    stage_dir = Path(tempfile.mkdtemp(prefix="peerline-stages-"))
+    if stages:  # app/stages.py: each server process writes its file when it stops
+        env["STAGE_TIMES_PATH"] = str(stage_dir / "stages-{pid}.json")
     if scenario.backend == "relay":
         servers = relay_server(cpu=server_cpu)
     elif scenario.backend == "pg-redis-2proc":
-        servers = cluster(scenario.env, cpu=server_cpu)
+        servers = cluster(env, cpu=server_cpu)
     elif scenario.backend == "sqlite":
-        servers = server(scenario.env, cpu=server_cpu)
+        servers = server(env, cpu=server_cpu)
     else:
         raise ValueError(f"unknown backend {scenario.backend!r}")
     with servers as running:
@@ -514,6 +520,11 @@ def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any
             print(f"   failed: {exc!r}", file=sys.stderr)
             results = {"error": repr(exc)}
         findings = log_findings(running.logs)  # read before the files are removed
+    stage_files = sorted(stage_dir.glob("stages-*.json"))
+    stage_times = [json.loads(path.read_text()) for path in stage_files]
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    if stage_times:
+        print(stage_table(stage_times), file=sys.stderr, flush=True)
     return {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -521,7 +532,39 @@ def run_scenario(scenario: Scenario, *, server_cpu: int | None) -> dict[str, Any
         "rate": scenario.rate,
         **results,
         "server_log": findings,
+        **({"stage_times": stage_times} if stage_times else {}),
     }
+
+
+def stage_table(per_process: list[dict[str, Any]]) -> str:
+    """Each server process's stage summary (app/stages.py) as a small text table."""
+    out = []
+    for n, summary in enumerate(per_process, start=1):
+        out.append(f"   server process {n}: {summary['messages']} messages, ms by stage")
+        out.append("   stage        p50      p99    p99.9      max")
+        for stage in [*summary["stages"], "total"]:
+            s = summary["stage_ms"].get(stage) or {}
+            cells = "".join(f"{s.get(k, '-'):>9}" for k in ("p50", "p99", "p99.9", "max"))
+            out.append(f"   {stage:<10}{cells}")
+        late = summary["loop_late_ms"]
+        out.append(
+            f"   event loop late: p99 {late.get('p99')} / max {late.get('max')} ms, "
+            f"{summary['loop_stalls_over_10ms']} stalls over 10 ms"
+        )
+        for generation, gc_pauses in summary["gc_pause_ms"].items():
+            out.append(
+                f"   gc generation {generation}: {gc_pauses['n']} collections, "
+                f"max {gc_pauses['max']} ms, total {gc_pauses['total']} ms"
+            )
+        cp = summary["checkpoint_ms"]
+        out.append(
+            f"   checkpoints: {cp.get('n', 0)}, p99 {cp.get('p99')} / max {cp.get('max')} ms, "
+            f"{cp['restarts']} log rewinds"
+        )
+        out.append("   slowest messages (ms by stage):")
+        for row in summary["slowest_ms"][:8]:
+            out.append("     " + ", ".join(f"{k} {v}" for k, v in row.items()))
+    return "\n".join(out)
 
 
 def fmt(value: Any) -> str:
@@ -649,6 +692,13 @@ def main() -> int:
         help="run the chosen scenarios N times over, in turn (each chat row is set beside the "
         "relay of its own round)",
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="the servers note each message's time by stage, the loop's stalls, collections "
+        "and checkpoints (STAGE_TIMES_PATH, app/stages.py); printed per scenario and kept in "
+        "the JSON",
+    )
     args = parser.parse_args()
     known = {s.name: s for s in [*STANDARD, *QUICK, *EXTRA]}
     if args.list:
@@ -675,7 +725,7 @@ def main() -> int:
             print(f"== {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
             t0 = time.monotonic()
             try:
-                rows.append(run_scenario(scenario, server_cpu=server_cpu))
+                rows.append(run_scenario(scenario, server_cpu=server_cpu, stages=args.stages))
             except Exception as exc:  # one broken scenario must not hide the others' numbers
                 print(f"   failed: {exc!r}", file=sys.stderr)
                 rows.append(

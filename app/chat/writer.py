@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app import metrics, outbound
+from app import metrics, outbound, stages
 from app.chat.policy import WRITABLE_STATUSES, Writer
 from app.db import connect_sqlite, is_unavailable_error
 
@@ -142,6 +142,9 @@ class Pending:
     # The stored message, given its seq (``app.outbound`` delivers it).
     announce: Callable[[int], MessageStored] | None = field(default=None, repr=False)
     future: asyncio.Future[int] | None = field(default=None, repr=False)
+    # Benchmark mode only (app/stages.py): when its frame was received and queued here.
+    received_at: float = field(default=0.0, repr=False)
+    queued_at: float = field(default=0.0, repr=False)
 
 
 class MessageWriter:
@@ -182,6 +185,9 @@ class MessageWriter:
         if loop is None:  # kept: on Python 3.11 get_running_loop() is a getpid() system call
             loop = self._loop = asyncio.get_running_loop()
         pending.future = loop.create_future()
+        if stages.RECORDER is not None:
+            pending.received_at = stages.RECEIVED.get()
+            pending.queued_at = time.perf_counter()
         self._queue.append(pending)
         if self._task is None:
             self._task = loop.create_task(self._run(), name="chat-writer")
@@ -217,7 +223,8 @@ class MessageWriter:
                 seqs = await self._store_sqlite(batch)
             else:
                 seqs = await self._store_postgres(batch)
-            metrics.batch_committed(time.perf_counter() - started)
+            committed = time.perf_counter()
+            metrics.batch_committed(committed - started)
         except Exception as exc:
             # Unreachable database: every send in the batch fails (no ack; the client
             # retries with the same id). Anything else: each goes the general path alone.
@@ -244,6 +251,8 @@ class MessageWriter:
                     pending.on_commit(seq)
                 if pending.announce is not None:
                     announced.append(outbound.message_delivery(pending.announce(seq)))
+        if stages.RECORDER is not None:  # before the fan-out, which hands frames over
+            _note_stages(stages.RECORDER, batch, seqs, started, committed)
         if announced:
             with contextlib.suppress(Exception):
                 await self.bus.publish_many(announced)
@@ -338,6 +347,26 @@ class MessageWriter:
         if self._pg is not None:
             await self._pg.close(timeout=2)
             self._pg = None
+
+
+def _note_stages(
+    recorder: stages.StageRecorder,
+    batch: list[Pending],
+    seqs: list[int],
+    started: float,
+    committed: float,
+) -> None:
+    published = time.perf_counter()
+    for pending, seq in zip(batch, seqs, strict=True):
+        if seq != SLOW and pending.received_at:
+            recorder.stored(
+                (pending.conversation_id, seq),
+                pending.received_at,
+                pending.queued_at,
+                started,
+                committed,
+                published,
+            )
 
 
 def _settle(pending: Pending, seq: int) -> None:

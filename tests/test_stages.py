@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FAST, StaffFactory, make_backend
-from tests.support import Server, WsClient, env_for, new_seeker, run_cli, unique_language
+from tests.support import Server, env_for, paired, run_cli
 
 
 @pytest.fixture
@@ -34,16 +34,8 @@ async def test_a_stopped_server_writes_each_messages_stages(
     noting: tuple[Server, StaffFactory], tmp_path: Path
 ):
     srv, staff = noting
-    language = unique_language()
-    seeker = await new_seeker(srv.base_url, language)
-    volunteer = await staff.create(languages=[language])
-    s = await WsClient.open(srv.ws_url, seeker["seeker_token"])
-    await s.send({"type": "queue.join"})
-    cid = (await s.recv("queue.status"))["conversation_id"]
-    v = await WsClient.open(srv.ws_url, volunteer.token)
-    await v.send({"type": "queue.take"})
-    await v.recv("conversation.started")
-    await s.recv("conversation.started")
+    s, v, cid, seeker = await paired(srv, staff)
+    volunteer = v.staff  # type: ignore[attr-defined]
     words = {"seeker": "exams are close and I feel tired", "volunteer": "I hear you. Go on."}
     for n in range(5):
         await s.send(

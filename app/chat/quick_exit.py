@@ -12,7 +12,12 @@ Invariants:
   the queue (``abandoned``), an active one ends (``ended``), both ``by: "seeker"`` with
   reason ``quick_exit``, so the volunteer can tell it from a goodbye.
 - A conversation that had a cue flag, a risk level above ``none`` or an unresolved
-  escalation raises a ``staff.alert`` ``quick_exit`` for supervisors; it is audited.
+  escalation raises a ``staff.alert`` ``quick_exit`` for supervisors; it is audited. A
+  seeker still waiting whose only concern is a cue flag is the exception: supervisors hear
+  of flagged seekers waiting through the one grouped ``flagged.waiting`` page, and this
+  seeker leaving lowers its count at the next update (a flood of flagged seekers that quick
+  exit is then a few updates, not one alert each). Nobody could have reached them: they had
+  not talked to anyone, and their token dies with the exit.
 - Idempotent: a second report finds nothing open and the token already dead.
 """
 
@@ -41,8 +46,10 @@ CLOSE_QUICK_EXIT = 4100
 
 
 async def needs_supervisor(uow: UnitOfWork, conversation: Conversation) -> bool:
-    """True when a supervisor should hear that this seeker vanished."""
-    if conversation.risk_level != "none" or conversation.flagged_at is not None:
+    """True when a supervisor should hear of this seeker's quick exit on its own."""
+    if conversation.risk_level != "none":
+        return True
+    if conversation.flagged_at is not None and conversation.status != ConversationStatus.waiting:
         return True
     found = await uow.session.scalar(
         select(Escalation.id).where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import StaffFactory
+from tests.conftest import Fresh, StaffFactory
 from tests.support import Server, WsClient, new_seeker, paired, unique_language
 
 CLOSE_QUICK_EXIT = 4100
@@ -136,3 +136,32 @@ async def test_staff_cannot_quick_exit(server: Server, staff: StaffFactory):
             "/api/v1/seekers/quick-exit", headers={"Authorization": f"Bearer {person.token}"}
         )
     assert answer.status_code == 401
+
+
+async def test_a_flagged_seeker_who_quick_exits_from_the_queue_leaves_the_group_without_an_alert(
+    fresh: Fresh,
+):
+    sup = await supervisor_on_call(fresh.server, fresh.staff)
+    language = unique_language()
+    seekers = []
+    for n in range(3):
+        seeker = await new_seeker(fresh.server.base_url, language)
+        s = await WsClient.open(fresh.server.ws_url, seeker["seeker_token"])
+        await s.send({"type": "queue.join"})
+        cid = (await s.recv("queue.status"))["conversation_id"]
+        await s.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": f"w{n}",
+             "text": "i want to die"}
+        )  # fmt: skip
+        seekers.append(s)
+    # FLAGGED_WAIT_PAGE_S = 1: the three count in the one group of flagged seekers waiting.
+    await sup.recv("flagged.waiting", timeout=10, where=lambda f: f["count"] == 3)
+
+    for s in seekers:
+        await s.send({"type": "quick_exit"})
+        assert await s.close_code() == 4401
+
+    # One quiet update ends the group; nobody is alerted seeker by seeker.
+    ended = await sup.recv("flagged.waiting", timeout=10, where=lambda f: f["count"] == 0)
+    assert ended["alert"] is False
+    await sup.nothing("staff.alert", within=0.5)

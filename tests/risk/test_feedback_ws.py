@@ -286,3 +286,55 @@ async def test_candidates_export_as_json_lines_for_a_clinical_lead(
         a=admin.user_id,
     )
     assert sorted(row[0] for row in exports) == ["admin", "supervisor"]
+
+
+async def test_bad_review_requests_get_stable_codes_and_change_nothing(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    plain = await _say(s, cid, "m1", "my grandmother's garden is full of weeds")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    mark_id = (await v.recv("cue.marked"))["mark_id"]
+    sup = await staff.create("supervisor")
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {sup.token}"}
+    ) as http:
+        for method, path, body, status, code in (
+            ("post", "/api/v1/cue-marks/nope/review", {"verdict": "agree"}, 404, "not_found"),
+            ("post", f"/api/v1/cue-marks/{mark_id}/review", {"verdict": "maybe"}, 422, None),
+            ("post", f"/api/v1/cue-marks/{mark_id}/review", {}, 422, None),
+            ("get", "/api/v1/cue-marks?status=lost", None, 422, None),
+            ("get", "/api/v1/cue-marks/counts?days=0", None, 422, None),
+        ):
+            r = await http.request(method, path, json=body)
+            assert r.status_code == status, (path, r.text)
+            assert r.json()["error"]["code"] == (code or "invalid_request")
+        # A volunteer neither reviews nor reads the counts.
+        vh = {"Authorization": f"Bearer {v.staff.token}"}
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "agree"}, headers=vh
+        )
+        assert r.status_code == 403
+        assert (await http.get("/api/v1/cue-marks/counts", headers=vh)).status_code == 403
+        r = await http.post(f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "disagree"})
+        assert r.status_code == 200 and r.json()["verdict"] == "disagree"
+        # A disagreed mark never becomes a candidate, whatever the text.
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={"text": "the plants at home need weeding", "family": "mood_change", "form": "en"},
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "not_reviewed"
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={"text": "x" * 301, "family": "mood_change", "form": "en"},
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    rows = await sql(
+        backend.database_url,
+        "SELECT status, verdict FROM cue_marks WHERE id = :m",
+        m=mark_id,
+    )
+    assert [tuple(row) for row in rows] == [("reviewed", "disagree")]
+    assert not await sql(
+        backend.database_url, "SELECT id FROM cue_candidates WHERE mark_id = :m", m=mark_id
+    )

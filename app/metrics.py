@@ -3,7 +3,8 @@
 Every metric object lives here, and this module imports nothing of the app but the domain
 events, so any module may count something without an import cycle. Counts only: no label
 carries an id, an alias or any text a person wrote; label values come from small fixed sets
-(roles, levels, cue classes, statuses).
+(roles, levels, cue classes, statuses, and the cue lexicon's family names and pattern
+references, a fixed set shipped as data).
 
 Most counts come from the typed domain events, observed once after their commit
 (``observe``, called by ``app.outbound``); a stored chat message is counted where its one
@@ -29,7 +30,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from app.chat.events import ConversationClosed, SeekerQuickExited
 from app.escalation.events import EscalationPaged, EscalationUpdated, NobodyOnCall
 from app.matching.events import ConversationStarted
-from app.risk.events import CueFlagged, RiskAssessed
+from app.risk.events import CueFlagged, CueMarked, RiskAssessed
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -82,6 +83,22 @@ NOBODY_ON_CALL = Counter(
 )
 CUE_FLAGS = Counter(
     "peerline_cue_flags_total", "Seeker messages flagged by cue detection, by class", ["cue_class"]
+)
+CUE_FLAG_FAMILIES = Counter(
+    "peerline_cue_flag_families_total",
+    "Seeker messages flagged by cue detection, by lexicon family (learned: the scorer)",
+    ["family"],
+)
+CUE_MARKS = Counter(
+    "peerline_cue_marks_total",
+    "Staff marks on the cue detector, by kind (missed, not_risk) and the flag's lexicon family "
+    "(unassigned for a missed mark: no cue fired)",
+    ["kind", "family"],
+)
+CUE_MARK_PATTERNS = Counter(
+    "peerline_cue_mark_patterns_total",
+    "Staff marks on the cue detector, by kind and the pattern that flagged the message",
+    ["kind", "pattern"],
 )
 ASSESSMENTS = Counter(
     "peerline_risk_assessments_total", "Risk checklists completed, by level scored", ["level"]
@@ -197,6 +214,15 @@ def _nobody(_: NobodyOnCall) -> None:
 
 def _cue(e: CueFlagged) -> None:
     CUE_FLAGS.labels(e.cue_class).inc()
+    for family in e.families:
+        CUE_FLAG_FAMILIES.labels(family).inc()
+
+
+def _cue_marked(e: CueMarked) -> None:
+    for family in e.families or ("unassigned",):
+        CUE_MARKS.labels(e.kind, family).inc()
+    for pattern in e.patterns:
+        CUE_MARK_PATTERNS.labels(e.kind, pattern).inc()
 
 
 def _assessed(e: RiskAssessed) -> None:
@@ -214,6 +240,7 @@ OBSERVERS: dict[type, Callable[[Any], None]] = {
     EscalationUpdated: _updated,
     NobodyOnCall: _nobody,
     CueFlagged: _cue,
+    CueMarked: _cue_marked,
     RiskAssessed: _assessed,
     SeekerQuickExited: _quick_exit,
 }

@@ -38,6 +38,7 @@ from app.jobs import Job
 from app.outcomes import service as outcomes_service
 from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
+from app.risk.models import CueMark
 from app.safety_plan.models import SafetyPlan
 from app.wellbeing import service as wellbeing_service
 
@@ -146,6 +147,17 @@ async def clear_free_text(
         update(Referral)
         .where(Referral.conversation_id.in_(conversation_ids), Referral.closed_reason.is_not(None))
         .values(closed_reason=retention_rules.DELETED)
+        .execution_options(synchronize_session=False)
+    )
+    # A cue mark points at a message that is now gone: not yet paraphrased, it can no longer
+    # be reviewed (its counts per family and pattern stay: they hold no text).
+    await session.execute(
+        update(CueMark)
+        .where(
+            CueMark.conversation_id.in_(conversation_ids),
+            CueMark.status.in_(retention_rules.CUE_MARKS_REVIEWABLE),
+        )
+        .values(status=retention_rules.CUE_MARK_EXPIRED)
         .execution_options(synchronize_session=False)
     )
     events = await session.execute(

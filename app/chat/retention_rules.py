@@ -14,6 +14,11 @@ from typing import Any
 # known by its reason).
 DELETED = "[deleted]"
 
+# Cue marks (app/risk/feedback.py) whose message retention deletes: those not yet
+# paraphrased become expired, since nobody can review them any more.
+CUE_MARKS_REVIEWABLE = ("open", "reviewed")
+CUE_MARK_EXPIRED = "expired"
+
 # Audit action -> the keys of its ``detail`` that hold free text.
 AUDIT_FREE_TEXT: dict[str, tuple[str, ...]] = {
     "referral.updated": ("reason",),
@@ -49,6 +54,7 @@ KEPT_TEXT_COLUMNS: dict[str, str] = {
     "helplines.entry": "the helpline directory, edited by admins",
     "risk_assessments.reasons": "rule names from the scoring rules",
     "cue_marks.patterns": "pattern references such as en/passive_wish#3",
+    "cue_marks.families": "lexicon family names such as passive_wish",
     "referrals.helpline_ids": "directory ids",
     "staff_users.languages": "language codes of a staff account",
     "staff_users.topics": "a staff account's lived-experience tags, set by an admin",

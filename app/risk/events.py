@@ -23,6 +23,7 @@ class CueFlagged:
     conversation_id: str
     seq: int
     cue_class: str
+    families: tuple[str, ...] = ()  # the lexicon families that fired (for counts only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,5 @@ class CueMarked:
     seq: int
     mark_id: str
     kind: str
+    families: tuple[str, ...] = ()  # the flag's lexicon families (none for ``missed``)
+    patterns: tuple[str, ...] = ()  # the flag's pattern references (none for ``missed``)

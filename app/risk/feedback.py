@@ -7,8 +7,9 @@ de-identified paraphrase for the candidate corpus (``bench/data/LABELLING.md``).
 
 Invariants:
 - A mark holds no text. The review list joins the message itself, so a mark leaves the list
-  when retention deletes the message's text: marks are reviewed within the retention window
-  only (counts stay, they hold no text).
+  when retention deletes the message's text, and retention sets an unfinished mark
+  ``expired``: marks are reviewed within the retention window only (counts stay, they hold
+  no text).
 - A paraphrase is never the seeker's words: one too close to the message is refused
   (``paraphrase_too_close``).
 - Marks change nothing about the conversation: no level, no flag, no priority.
@@ -58,6 +59,7 @@ class MarkStatus(StrEnum):
     OPEN = "open"
     REVIEWED = "reviewed"
     PARAPHRASED = "paraphrased"
+    EXPIRED = "expired"  # retention deleted the message before it was paraphrased
 
 
 def _family(ref: str) -> str:
@@ -68,8 +70,29 @@ def _family(ref: str) -> str:
     return head.split("/", 1)[1] if "/" in head else head
 
 
+def flag_families(detail: dict[str, Any]) -> list[str]:
+    """The lexicon families of a ``risk.cue`` record: its own ``families`` field when it has
+    one, else read from its pattern references (records written before that field)."""
+    recorded = detail.get("families")
+    if recorded:
+        return sorted({str(family) for family in recorded})
+    return sorted({_family(ref) for ref in detail.get("patterns", [])})
+
+
+def mark_families(mark: CueMark) -> list[str]:
+    """The families a ``not_risk`` mark counts under (none for a ``missed`` mark)."""
+    return list(mark.families) or sorted({_family(ref) for ref in mark.patterns})
+
+
 def marked(mark: CueMark) -> CueMarked:
-    return CueMarked(mark.conversation_id, mark.seq, mark.id, mark.kind)
+    return CueMarked(
+        mark.conversation_id,
+        mark.seq,
+        mark.id,
+        mark.kind,
+        families=tuple(mark_families(mark)),
+        patterns=tuple(mark.patterns),
+    )
 
 
 async def _flag_of(session: AsyncSession, conversation_id: str, seq: int) -> dict | None:
@@ -127,6 +150,7 @@ async def mark(
         kind=kind.value,
         cue_class=flag["cue_class"] if flag else None,
         patterns=list(flag["patterns"]) if flag else [],
+        families=flag_families(flag) if flag else [],
         marked_by=principal.user_id,
         marked_role=access.role.value,
         marked_at=now,
@@ -162,7 +186,7 @@ def _view(row: CueMark, text: str | None = None, language: str | None = None) ->
         "kind": row.kind,
         "cue_class": row.cue_class,
         "patterns": row.patterns,
-        "families": sorted({_family(ref) for ref in row.patterns}),
+        "families": mark_families(row),
         "marked_role": row.marked_role,
         "marked_at": row.marked_at,
         "status": row.status,
@@ -318,8 +342,24 @@ def candidate_view(candidate: CueCandidate) -> dict[str, Any]:
 
 
 async def candidates(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.scalars(select(CueCandidate).order_by(CueCandidate.created_at))
+    rows = await session.scalars(
+        select(CueCandidate).order_by(CueCandidate.created_at, CueCandidate.id)
+    )
     return [candidate_view(row) for row in rows]
+
+
+async def export_candidates(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
+    """Every candidate as a corpus row, for a clinical lead to review before any enters
+    ``bench/data/cue_corpus.jsonl``. The export is audited (``risk.cue_candidates_export``)."""
+    rows = await candidates(uow.session)
+    audit.record(
+        uow.session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="risk.cue_candidates_export",
+        detail={"candidates": len(rows)},
+    )
+    return rows
 
 
 async def counts(session: AsyncSession, *, since: datetime) -> dict[str, Any]:
@@ -336,10 +376,9 @@ async def counts(session: AsyncSession, *, since: datetime) -> dict[str, Any]:
         select(AuditEvent.detail).where(AuditEvent.action == "risk.cue", AuditEvent.at >= since)
     )
     for detail in flags:
-        refs = list(detail.get("patterns", []))
-        for family in {_family(ref) for ref in refs}:
+        for family in flag_families(detail):
             bump(families, family, "flags")
-        for ref in refs:
+        for ref in detail.get("patterns", []):
             bump(patterns, ref, "flags")
     marks = (
         await session.execute(
@@ -352,7 +391,7 @@ async def counts(session: AsyncSession, *, since: datetime) -> dict[str, Any]:
         if row.kind == MarkKind.MISSED.value:
             bump(families, candidate_family or "unassigned", "missed")
             continue
-        for family in {_family(ref) for ref in row.patterns}:
+        for family in mark_families(row):
             bump(families, family, "not_risk")
         for ref in row.patterns:
             bump(patterns, ref, "not_risk")

@@ -48,6 +48,9 @@ class CueMark(Base):
     kind: Mapped[str] = mapped_column(String(16))
     cue_class: Mapped[str | None] = mapped_column(String(32))
     patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    families: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """The lexicon families of the flag, as its ``risk.cue`` record names them (empty for a
+    ``missed`` mark, and for marks older than that record's ``families``)."""
     marked_by: Mapped[str] = mapped_column(String(32))
     marked_role: Mapped[str] = mapped_column(String(16))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.access import Access, ConversationView
@@ -153,6 +154,27 @@ async def paraphrase(
             form=body.form,
             now=utcnow(),
         )
+
+
+export_api = APIRouter(prefix="/api/v1/cue-candidates", tags=["risk"])
+JSONL = "application/x-ndjson"
+
+
+@export_api.get("", response_class=Response, responses={200: {"content": {JSONL: {}}}})
+async def export_candidates(principal: SupervisorPrincipal, runtime: RuntimeDep) -> Response:
+    """The candidate corpus as JSON Lines (one corpus row a line, oldest first), for a
+    clinical lead to review before any row enters ``bench/data/cue_corpus.jsonl``. Audited."""
+    async with runtime.db.unit_of_work() as uow:
+        rows = await feedback.export_candidates(uow, principal)
+    body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return Response(
+        body,
+        media_type=JSONL,
+        headers={
+            "Content-Disposition": 'attachment; filename="cue-candidates.jsonl"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @frames.on_resume

@@ -282,9 +282,11 @@ async def flag_cues(
             "seq": seq,
             "cue_class": cue_class.value,
             "patterns": [m.pattern_ref for m in cues],
+            "families": sorted({m.family for m in cues if m.family}),
         },
     )
-    uow.record(CueFlagged(conversation.id, seq, cue_class.value))
+    families = tuple(sorted({m.family for m in cues if m.family}))
+    uow.record(CueFlagged(conversation.id, seq, cue_class.value, families))
     if conversation.status == "waiting":
         # A seeker still waiting is paged about in the one group of flagged seekers waiting
         # (a method or an attempt counts there at once: app/escalation/flagged.py), so a

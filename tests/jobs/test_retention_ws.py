@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
+
 from app.db import utcnow
 from tests.conftest import Fresh
 from tests.jobs.jobs_support import conversation_row
@@ -83,3 +85,54 @@ async def test_text_of_conversations_ended_long_ago_is_deleted_and_recent_text_k
         "feeling better",
         None,
     )
+
+
+async def test_cue_marks_leave_review_with_their_message_and_their_counts_stay(
+    jobs_server: Fresh,
+):
+    url = jobs_server.database_url
+    s, v, cid, _ = await paired(jobs_server.server, jobs_server.staff)
+    seqs = {}
+    for key, text in (("flagged", "i took 800mg of something"), ("plain", "sleepy all day")):
+        await s.send(
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": key, "text": text}
+        )
+        seqs[key] = (await s.recv("chat.ack"))["seq"]
+    await v.recv("risk.cue")
+    await v.send(
+        {"type": "cue.mark", "conversation_id": cid, "seq": seqs["flagged"], "kind": "not_risk"}
+    )
+    await v.send(
+        {"type": "cue.mark", "conversation_id": cid, "seq": seqs["plain"], "kind": "missed"}
+    )
+    for _ in range(2):
+        await v.recv("cue.marked")
+    await s.send({"type": "conversation.end", "conversation_id": cid})
+    await s.recv("conversation.ended")
+    sup = await jobs_server.staff.create("supervisor")
+    headers = {"Authorization": f"Bearer {sup.token}"}
+    async with httpx.AsyncClient(base_url=jobs_server.server.base_url, headers=headers) as http:
+        listed = (await http.get("/api/v1/cue-marks")).json()["marks"]
+        assert sum(m["conversation_id"] == cid for m in listed) == 2
+        before = (await http.get("/api/v1/cue-marks/counts")).json()
+        # Data setup: this one ended 31 days ago (RETENTION_DAYS is 30).
+        await sql(
+            url,
+            "UPDATE conversations SET ended_at = :t WHERE id = :c",
+            t=utcnow() - timedelta(days=31),
+            c=cid,
+        )
+
+        async def text_deleted() -> bool:
+            return (await conversation_row(url, cid))["text_deleted_at"] is not None
+
+        await eventually(text_deleted, timeout=20, what="retention of the marked conversation")
+        statuses = await sql(url, "SELECT status FROM cue_marks WHERE conversation_id = :c", c=cid)
+        assert [row[0] for row in statuses] == ["expired", "expired"]
+        listed = (await http.get("/api/v1/cue-marks")).json()["marks"]
+        assert all(m["conversation_id"] != cid for m in listed)
+        after = (await http.get("/api/v1/cue-marks/counts")).json()
+        # The numbers stay; only the marks waiting for review are fewer.
+        assert after["families"] == before["families"]
+        assert after["patterns"] == before["patterns"]
+        assert after["open_marks"] == before["open_marks"] - 2

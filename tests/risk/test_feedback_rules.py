@@ -3,7 +3,8 @@ name their family."""
 
 import pytest
 
-from app.risk.feedback import _family, too_close
+from app.chat import retention_rules
+from app.risk.feedback import MarkStatus, _family, flag_families, too_close
 
 
 @pytest.mark.parametrize(
@@ -26,3 +27,15 @@ def test_pattern_references_name_their_family():
     assert _family("hi/means_medicine#0") == "means_medicine"
     assert _family("learned/v1") == "learned"
     assert _family("en/first_person_ideation#2") == "first_person_ideation"  # before v3
+
+
+def test_a_flag_counts_under_the_families_its_record_names_else_its_references():
+    recorded = {"patterns": ["en/passive_wish#3"], "families": ["hopelessness", "passive_wish"]}
+    assert flag_families(recorded) == ["hopelessness", "passive_wish"]
+    older = {"patterns": ["hi/means_poison#1", "en/means_poison#0", "learned/v1"]}
+    assert flag_families(older) == ["learned", "means_poison"]
+
+
+def test_retention_expires_exactly_the_marks_still_waiting_for_review():
+    assert set(retention_rules.CUE_MARKS_REVIEWABLE) == {MarkStatus.OPEN, MarkStatus.REVIEWED}
+    assert retention_rules.CUE_MARK_EXPIRED == MarkStatus.EXPIRED

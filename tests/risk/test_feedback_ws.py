@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
+from app.risk.cues.lists import load_catalogue
 from tests.conftest import StaffFactory
 from tests.support import Server, WsClient, paired, sql
+from tests.test_metrics import scrape, value
 
 
 async def _say(s: WsClient, cid: str, msg_id: str, text: str) -> int:
@@ -159,3 +163,178 @@ async def test_marks_leave_the_review_list_with_the_message_text_and_come_back_o
         assert r.status_code == 404
         counts = (await http.get("/api/v1/cue-marks/counts")).json()
         assert counts["families"]["unassigned"]["missed"] >= 1
+
+
+def _detail(raw: object) -> dict:
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)  # type: ignore[arg-type]
+
+
+async def test_marks_count_in_metrics_per_family_and_pattern_and_never_carry_text(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    _, before = await scrape(server.base_url)
+    flagged = await _say(s, cid, "m1", "i took 800mg of something")
+    await v.recv("risk.cue", where=lambda f: f["seq"] == flagged)
+    plain = await _say(s, cid, "m2", "my grandmother's garden is full of weeds")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": flagged, "kind": "not_risk"})
+    await v.recv("cue.marked", where=lambda f: f["seq"] == flagged)
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    await v.recv("cue.marked", where=lambda f: f["seq"] == plain)
+
+    # The mark keeps the families the flag's own record names.
+    (raw,) = (
+        row[0]
+        for row in await sql(
+            backend.database_url,
+            "SELECT detail FROM audit_events WHERE conversation_id = :c AND action = 'risk.cue'",
+            c=cid,
+        )
+    )
+    flag = _detail(raw)
+    assert flag["families"] and flag["patterns"]
+    sup = await staff.create("supervisor")
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {sup.token}"}
+    ) as http:
+        listed = (await http.get("/api/v1/cue-marks")).json()["marks"]
+    mine = {m["seq"]: m for m in listed if m["conversation_id"] == cid}
+    assert mine[flagged]["families"] == flag["families"]
+    assert mine[plain]["families"] == []
+
+    text, after = await scrape(server.base_url)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    for family in flag["families"]:
+        assert moved("peerline_cue_flag_families_total", family=family) >= 1
+        assert moved("peerline_cue_marks_total", kind="not_risk", family=family) == 1
+    for pattern in flag["patterns"]:
+        assert moved("peerline_cue_mark_patterns_total", kind="not_risk", pattern=pattern) == 1
+    assert moved("peerline_cue_marks_total", kind="missed", family="unassigned") == 1
+    for secret in (cid, v.staff.user_id, "800mg", "garden", mine[flagged]["mark_id"]):
+        assert secret not in text, secret
+
+
+async def test_candidates_export_as_json_lines_for_a_clinical_lead(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    words = "i have been sleeping all day and skipping class"
+    plain = await _say(s, cid, "m1", words)
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    mark_id = (await v.recv("cue.marked"))["mark_id"]
+    sup = await staff.create("supervisor")
+    admin = await staff.create("admin")
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {sup.token}"}
+    ) as http:
+        r = await http.post(f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "agree"})
+        assert r.status_code == 200
+        # Text that cannot be stored is refused at the door; nothing is half-written.
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={
+                "text": "staying in bed\u0000 all day",
+                "family": "withdrawal_substance",
+                "form": "en",
+            },
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={"text": words.upper(), "family": "withdrawal_substance", "form": "en"},
+        )
+        assert r.json()["error"]["code"] == "paraphrase_too_close"
+        listed = (await http.get("/api/v1/cue-marks", params={"status": "reviewed"})).json()
+        assert mark_id in {m["mark_id"] for m in listed["marks"]}
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={
+                "text": "been staying in bed instead of going to lectures",
+                "family": "withdrawal_substance",
+                "form": "en",
+            },
+        )
+        assert r.status_code == 201, r.text
+        candidate = r.json()
+
+        r = await http.get("/api/v1/cue-candidates")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/x-ndjson")
+        assert r.headers["cache-control"] == "no-store"
+        rows = [json.loads(line) for line in r.text.splitlines()]
+        assert r.text.endswith("\n") and candidate in rows
+        family = load_catalogue()["withdrawal_substance"]
+        assert (candidate["label"], candidate["cue_class"]) == ("risk", family.cue_class.value)
+        assert words not in r.text  # the seeker's words never leave in the export
+        for token in (v.staff.token, s.token):
+            r = await http.get(
+                "/api/v1/cue-candidates", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert r.status_code in (401, 403)
+        r = await http.get(
+            "/api/v1/cue-candidates", headers={"Authorization": f"Bearer {admin.token}"}
+        )
+        assert r.status_code == 200 and candidate in map(json.loads, r.text.splitlines())
+    exports = await sql(
+        backend.database_url,
+        "SELECT actor_role FROM audit_events WHERE action = 'risk.cue_candidates_export'"
+        " AND actor_id IN (:s, :a)",
+        s=sup.user_id,
+        a=admin.user_id,
+    )
+    assert sorted(row[0] for row in exports) == ["admin", "supervisor"]
+
+
+async def test_bad_review_requests_get_stable_codes_and_change_nothing(
+    server: Server, staff: StaffFactory, backend
+):
+    s, v, cid, _ = await paired(server, staff)
+    plain = await _say(s, cid, "m1", "my grandmother's garden is full of weeds")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    mark_id = (await v.recv("cue.marked"))["mark_id"]
+    sup = await staff.create("supervisor")
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {sup.token}"}
+    ) as http:
+        for method, path, body, status, code in (
+            ("post", "/api/v1/cue-marks/nope/review", {"verdict": "agree"}, 404, "not_found"),
+            ("post", f"/api/v1/cue-marks/{mark_id}/review", {"verdict": "maybe"}, 422, None),
+            ("post", f"/api/v1/cue-marks/{mark_id}/review", {}, 422, None),
+            ("get", "/api/v1/cue-marks?status=lost", None, 422, None),
+            ("get", "/api/v1/cue-marks/counts?days=0", None, 422, None),
+        ):
+            r = await http.request(method, path, json=body)
+            assert r.status_code == status, (path, r.text)
+            assert r.json()["error"]["code"] == (code or "invalid_request")
+        # A volunteer neither reviews nor reads the counts.
+        vh = {"Authorization": f"Bearer {v.staff.token}"}
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "agree"}, headers=vh
+        )
+        assert r.status_code == 403
+        assert (await http.get("/api/v1/cue-marks/counts", headers=vh)).status_code == 403
+        r = await http.post(f"/api/v1/cue-marks/{mark_id}/review", json={"verdict": "disagree"})
+        assert r.status_code == 200 and r.json()["verdict"] == "disagree"
+        # A disagreed mark never becomes a candidate, whatever the text.
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={"text": "the plants at home need weeding", "family": "mood_change", "form": "en"},
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "not_reviewed"
+        r = await http.post(
+            f"/api/v1/cue-marks/{mark_id}/paraphrase",
+            json={"text": "x" * 301, "family": "mood_change", "form": "en"},
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    rows = await sql(
+        backend.database_url,
+        "SELECT status, verdict FROM cue_marks WHERE id = :m",
+        m=mark_id,
+    )
+    assert [tuple(row) for row in rows] == [("reviewed", "disagree")]
+    assert not await sql(
+        backend.database_url, "SELECT id FROM cue_candidates WHERE mark_id = :m", m=mark_id
+    )

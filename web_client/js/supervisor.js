@@ -644,7 +644,7 @@ function renderCueMark(mark) {
 function paraphraseForm(mark) {
   const id = `para-${mark.mark_id}`;
   const form = el("form", { class: "stack js-paraphrase" });
-  const text = el("textarea", { class: "input", attrs: { id: `${id}-text`, rows: "2", maxlength: "300", minlength: "3", required: true } });
+  const text = el("textarea", { class: "input", attrs: { id: `${id}-text`, rows: "2", maxlength: "300", minlength: "3", required: true, "aria-describedby": `${id}-hint` } });
   const family = el("select", { class: "input", attrs: { id: `${id}-family` } });
   const families = state.cueFamilies?.length ? state.cueFamilies : mark.families;
   for (const name of families) {
@@ -655,7 +655,10 @@ function paraphraseForm(mark) {
   const formSelect = el("select", { class: "input", attrs: { id: `${id}-form` } });
   for (const value of ["en", "hinglish", "hi"]) formSelect.append(el("option", { i18n: `cuefb.form_${value}`, attrs: { value } }));
   const field = (labelKey, control) => el("div", { class: "field" }, [el("label", { i18n: labelKey, attrs: { for: control.id } }), control]);
-  form.append(field("cuefb.paraphrase_label", text), field("cuefb.family_label", family), field("cuefb.form_label", formSelect));
+  const paraphraseField = field("cuefb.paraphrase_label", text);
+  // Never the seeker's words: said before the box, and refused by the server when too close.
+  paraphraseField.insertBefore(el("p", { class: "small cue-mark__hint", i18n: "cuefb.paraphrase_hint", attrs: { id: `${id}-hint` } }), text);
+  form.append(paraphraseField, field("cuefb.family_label", family), field("cuefb.form_label", formSelect));
   form.append(el("button", { class: "button button--primary button--small", i18n: "cuefb.paraphrase_send", attrs: { type: "submit" } }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -682,6 +685,36 @@ async function reviewCueMark(mark, verdict) {
 }
 
 $("cue-marks-refresh").addEventListener("click", loadCueMarks);
+
+/** The candidate corpus as JSON Lines (GET /api/v1/cue-candidates), saved as a file for the
+ * clinical lead; the server audits each export. */
+async function exportCueCandidates() {
+  if (!state.session) return;
+  let response;
+  try {
+    response = await fetch("/api/v1/cue-candidates", {
+      headers: { Accept: "application/x-ndjson", Authorization: `Bearer ${state.session.access_token}` },
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    response = null;
+  }
+  if (!response?.ok) {
+    bind($("cue-marks-status"), "risk.failed");
+    return;
+  }
+  const body = await response.text();
+  const count = body.split("\n").filter((line) => line.trim()).length;
+  const link = el("a", { attrs: { href: URL.createObjectURL(new Blob([body], { type: "application/x-ndjson" })), download: "cue-candidates.jsonl" } });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  bind($("cue-marks-status"), "cuefb.exported", { count });
+}
+
+$("cue-export").addEventListener("click", exportCueCandidates);
 
 /**
  * The on-call roster's next hour (GET /api/v1/roster/coverage): a warning when part of it has
@@ -754,10 +787,37 @@ function renderOverview() {
     .sort(([a], [b]) => (LEVEL_RANK[b] ?? 0) - (LEVEL_RANK[a] ?? 0))
     .map(([level, m]) => t("overview.ack_level", { level: tOr(`level.${level}`, level), count: m.count ?? 0, mean: clock(m.mean_s ?? 0), max: clock(m.max_s ?? 0) }));
   rows.push(overviewRow("time_to_ack_today", "overview.time_to_ack", ackText.length ? ackText.join("; ") : t("overview.none")));
+  rows.push(...cueFeedbackRows(data.cue_feedback_today));
   $("overview").replaceChildren(...rows);
   $("overview-as-of").textContent = data.as_of ? t("overview.as_of", { time: formatTime(data.as_of) }) : "";
   $("overview-panel").hidden = false;
   renderOutcomes(data.outcomes);
+}
+
+/** Today's flags and marks per cue family (most marked first) and the patterns marked "not a
+ * risk" most often: where the cue lists need a clinical lead's look. */
+function cueFeedbackRows(feedback) {
+  if (!feedback || typeof feedback !== "object") return [];
+  const families = Object.entries(feedback.families || {})
+    .sort(([a, x], [b, y]) => (y.not_risk + y.missed) - (x.not_risk + x.missed) || y.flags - x.flags || a.localeCompare(b))
+    .map(([family, c]) => t("overview.cue_family", { family, flags: c.flags ?? 0, not_risk: c.not_risk ?? 0, missed: c.missed ?? 0 }));
+  const rows = [
+    overviewRow("cue_open_marks", "overview.cue_open", String(feedback.open_marks ?? 0)),
+    overviewLines("cue_feedback_today", "overview.cue_feedback", families.length ? families : [t("overview.none")]),
+  ];
+  const patterns = Object.entries(feedback.patterns || {})
+    .filter(([, c]) => c.not_risk > 0)
+    .sort(([a, x], [b, y]) => y.not_risk - x.not_risk || a.localeCompare(b))
+    .slice(0, 5)
+    .map(([pattern, c]) => t("overview.cue_pattern", { pattern, count: c.not_risk }));
+  if (patterns.length) rows.push(overviewLines("cue_patterns_today", "overview.cue_patterns", patterns));
+  return rows;
+}
+
+function overviewLines(key, labelKey, lines) {
+  const row = overviewRow(key, labelKey, "");
+  row.querySelector("dd").replaceChildren(...lines.map((line) => el("span", { class: "kv__line", text: line })));
+  return row;
 }
 
 // ---- volunteers' debriefs and activity (docs/protocol.md, Supervision and wellbeing) ---------

@@ -553,7 +553,7 @@ function onCueMarked(chat, frame) {
     const item = chat.risk.querySelector(`.js-cues li[data-seq="${frame.seq}"]`);
     item?.querySelector(".js-not-risk")?.remove();
     if (item && !item.querySelector(".js-marked")) {
-      item.append(el("span", { class: "pill js-marked", text: t("cuefb.marked_not_risk") }));
+      item.append(el("span", { class: "pill js-marked", i18n: "cuefb.marked_not_risk" }));
     }
   } else {
     bind(chat.risk.querySelector(".js-status"), "cuefb.marked_worried", { seq: frame.seq });
@@ -625,8 +625,9 @@ function onRiskFrame(frame) {
       renderChatHead(chat);
       const box = risk.querySelector(".js-cues-box");
       box.hidden = false;
-      const item = el("li", { text: t("risk.cue_item", { cue: cueName(frame.cue_class), seq: frame.seq }), attrs: { "data-seq": String(frame.seq) } });
-      const notRisk = el("button", { class: "button button--quiet button--small js-not-risk", text: t("cuefb.not_risk"), attrs: { type: "button" } });
+      const item = el("li", { attrs: { "data-seq": String(frame.seq), "data-cue-class": frame.cue_class } });
+      item.append(el("span", { class: "js-cue-text", text: cueItemText(item) }));
+      const notRisk = el("button", { class: "button button--quiet button--small js-not-risk", i18n: "cuefb.not_risk", attrs: { type: "button" } });
       notRisk.addEventListener("click", () => {
         sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq: frame.seq, kind: "not_risk" }, null);
       });
@@ -1087,8 +1088,17 @@ function onError(frame) {
   }
 }
 
+/** A risk panel's line for one flagged message (re-rendered when the language changes). */
+function cueItemText(item) {
+  return t("risk.cue_item", { cue: cueName(item.dataset.cueClass), seq: item.dataset.seq });
+}
+
 onLanguageChange(() => {
   for (const chat of state.chats.values()) {
+    for (const item of chat.risk.querySelectorAll(".js-cues li")) {
+      const label = item.querySelector(".js-cue-text");
+      if (label) label.textContent = cueItemText(item);
+    }
     renderChatHead(chat);
     chat.log.rerender();
     loadPhrases(chat);

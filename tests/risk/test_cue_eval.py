@@ -62,15 +62,27 @@ def test_the_learned_scorer_earns_its_place_on_unseen_families(report):
     assert report["gate"]["scorer_kept"]
 
 
-def test_grouped_figures_do_not_regress(report):
-    # A floor at the figures of lexicon v3 (README): a change may not lower them.
+# The grouped figure's floor, per pool of unseen rows: the pool's first measured figure
+# (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
+# written after a lexicon change) gets its own first figure here; an old pool whose misses
+# were read is no longer unseen and leaves the grouped figure.
+GROUPED_FLOORS = {("v5",): (0.68, 0.83)}
+
+
+def test_grouped_figures_do_not_regress(corpus, report):
+    pool = tuple(
+        sorted({r["origin"] for r in corpus if r["split"] == "dev" and r["provenance"] == "unseen"})
+    )
+    assert pool in GROUPED_FLOORS, f"new unseen pool {pool}: record its first figure"
+    recall_floor, precision_floor = GROUPED_FLOORS[pool]
     grouped = report["grouped"]["patterns+scorer"]["figures"]["overall"]
-    assert grouped["recall"] >= 0.81 and grouped["precision"] >= 0.85
+    assert grouped["recall"] >= recall_floor and grouped["precision"] >= precision_floor
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met yet: grouped recall 0.83 < 0.95 (README, Risk cues)",
+    reason="issue #20's gate is not met: grouped recall 0.68 < 0.95 and precision 0.83 < 0.85"
+    " on the v5 pool (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import cue_eval
 
+from app.risk.cues import learned
 from app.risk.cues.lists import load_catalogue
 
 FALSE_ALARM_KINDS = {"prescribed", "pet", "third_person", "idiom", "hyperbole", "lyrics"}
@@ -57,16 +58,17 @@ def test_the_frozen_split_never_shows_its_messages(report):
         assert part["false_negatives"] == [] and part["false_positives"] == []
 
 
-def test_the_learned_scorer_earns_its_place_on_unseen_families(report):
-    # Kept only if it raises grouped recall without grouped precision below 0.85.
-    assert report["gate"]["scorer_kept"]
+def test_weights_ship_only_when_the_scorer_earns_its_place(report):
+    # Kept only if it raises grouped recall without grouped precision below 0.85; with
+    # lexicon v4 on the v6 pool it does not (README), so no weights ship.
+    assert (learned.load() is not None) == report["gate"]["scorer_kept"]
 
 
 # The grouped figure's floor, per pool of unseen rows: the pool's first measured figure
 # (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
 # written after a lexicon change) gets its own first figure here; an old pool whose misses
 # were read is no longer unseen and leaves the grouped figure.
-GROUPED_FLOORS = {("v5",): (0.68, 0.83)}
+GROUPED_FLOORS = {("v6",): (0.63, 0.77)}
 
 
 def test_grouped_figures_do_not_regress(corpus, report):
@@ -81,8 +83,8 @@ def test_grouped_figures_do_not_regress(corpus, report):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met: grouped recall 0.68 < 0.95 and precision 0.83 < 0.85"
-    " on the v5 pool (README, Cue detection)",
+    reason="issue #20's gate is not met: grouped recall 0.64 < 0.95 and precision 0.77 < 0.85"
+    " on the v6 pool (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]

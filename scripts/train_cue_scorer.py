@@ -4,12 +4,13 @@
 
 Reads the development split of ``bench/data/cue_corpus.jsonl`` (never the frozen split),
 trains ``app.risk.cues.learned`` (no randomness: the same corpus gives the same bytes) and
-writes ``app/risk/cue_lists/learned-v1.json``, but only if the scorer earns its place in the
+writes ``app/risk/cue_lists/learned-v<VERSION>.json``, but only if the scorer earns its place in the
 grouped evaluation (it raises recall on unseen families and precision stays >= 0.85);
 otherwise it removes the file and the detector runs on patterns alone. ``--check`` writes
 nothing and exits 1 when the shipped file differs from what the corpus gives (the tests run
 it).
-Bump ``version`` in the weights (and the file name) when the feature scheme changes.
+Bump ``learned.VERSION`` (the file name follows) whenever the weights change; remove the old
+file.
 """
 
 from __future__ import annotations

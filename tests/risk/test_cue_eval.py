@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import cue_eval
 
+from app.risk.cues import learned
 from app.risk.cues.lists import load_catalogue
 
 FALSE_ALARM_KINDS = {"prescribed", "pet", "third_person", "idiom", "hyperbole", "lyrics"}
@@ -57,20 +58,33 @@ def test_the_frozen_split_never_shows_its_messages(report):
         assert part["false_negatives"] == [] and part["false_positives"] == []
 
 
-def test_the_learned_scorer_earns_its_place_on_unseen_families(report):
-    # Kept only if it raises grouped recall without grouped precision below 0.85.
-    assert report["gate"]["scorer_kept"]
+def test_weights_ship_only_when_the_scorer_earns_its_place(report):
+    # Kept only if it raises grouped recall without making grouped precision fall below
+    # 0.85 (bench/cue_eval.py, scorer_earns_its_place; README).
+    assert (learned.load() is not None) == report["gate"]["scorer_kept"]
 
 
-def test_grouped_figures_do_not_regress(report):
-    # A floor at the figures of lexicon v3 (README): a change may not lower them.
+# The grouped figure's floor, per pool of unseen rows: the pool's first measured figure
+# (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
+# written after a lexicon change) gets its own first figure here; an old pool whose misses
+# were read is no longer unseen and leaves the grouped figure.
+GROUPED_FLOORS = {("v6",): (0.64, 0.78)}
+
+
+def test_grouped_figures_do_not_regress(corpus, report):
+    pool = tuple(
+        sorted({r["origin"] for r in corpus if r["split"] == "dev" and r["provenance"] == "unseen"})
+    )
+    assert pool in GROUPED_FLOORS, f"new unseen pool {pool}: record its first figure"
+    recall_floor, precision_floor = GROUPED_FLOORS[pool]
     grouped = report["grouped"]["patterns+scorer"]["figures"]["overall"]
-    assert grouped["recall"] >= 0.81 and grouped["precision"] >= 0.85
+    assert grouped["recall"] >= recall_floor and grouped["precision"] >= precision_floor
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met yet: grouped recall 0.83 < 0.95 (README, Risk cues)",
+    reason="issue #20's gate is not met: grouped recall 0.65 < 0.95 and precision 0.78 < 0.85"
+    " on the v6 pool (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]

@@ -104,9 +104,8 @@ def test_weights_file_is_what_the_corpus_trains_to():
 
 
 def test_weights_with_another_feature_scheme_are_refused(tmp_path):
-    shipped = learned.load()
-    assert shipped is not None
+    trained = learned.train(["i want to die", "nice weather today"], [True, False])
     path = tmp_path / "w.json"
-    path.write_text(replace(shipped, weights={"a": 1.0}).to_json().replace(learned.FEATURES, "x"))
+    path.write_text(replace(trained, weights={"a": 1.0}).to_json().replace(learned.FEATURES, "x"))
     with pytest.raises(CueListError, match="feature scheme"):
         learned.load(path)

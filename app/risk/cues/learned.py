@@ -10,7 +10,7 @@ Training is one counting pass (no library, no randomness), so it is reproducible
 byte from the corpus and runs in the tests' leave-one-family-out evaluation in well under a
 second per fold. Inference is a few dozen dictionary look-ups: no network, no numpy.
 
-Contract: the weights file (``app/risk/cue_lists/learned-v<N>.json``) records its version,
+Contract: the weights file (``app/risk/cue_lists/learned-v<VERSION>.json``) records its version,
 the corpus digest it was trained on and the threshold; ``load`` refuses a file whose
 feature scheme differs from this module's (``FEATURES``), so a change here needs a retrain.
 The scorer says only "flag or not": the matcher turns a firing into a ``warning_sign`` cue.
@@ -31,7 +31,11 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
-WEIGHTS = LISTS_DIR / "learned-v1.json"
+VERSION = 2
+"""The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
+or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
+that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus."""
+WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""
 MIN_COUNT = 2
@@ -163,7 +167,7 @@ def fit(
     families: Sequence[str],
     pattern_hits: Sequence[bool],
     *,
-    version: int = 1,
+    version: int = VERSION,
 ) -> LearnedScorer:
     """Train on everything and choose the threshold by grouped cross-validation.
 

@@ -221,7 +221,7 @@ async def test_candidates_export_as_json_lines_for_a_clinical_lead(
     server: Server, staff: StaffFactory, backend
 ):
     s, v, cid, _ = await paired(server, staff)
-    words = "i have been sleeping all day and skipping class"
+    words = "i have been eating very little this week"
     plain = await _say(s, cid, "m1", words)
     await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
     mark_id = (await v.recv("cue.marked"))["mark_id"]
@@ -252,7 +252,7 @@ async def test_candidates_export_as_json_lines_for_a_clinical_lead(
         r = await http.post(
             f"/api/v1/cue-marks/{mark_id}/paraphrase",
             json={
-                "text": "been staying in bed instead of going to lectures",
+                "text": "hardly touching food for days now",
                 "family": "withdrawal_substance",
                 "form": "en",
             },

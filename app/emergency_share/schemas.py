@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from app.chat.protocol import Frame, Id
 
-# Checked by the service (``text_too_long``); these bounds only keep a frame small.
+# Checked by the service after trimming (``text_too_long``); the frame's own size limit
+# (WS_MAX_FRAME_CHARS) bounds what arrives.
 MAX_PHONE_CHARS = 40
 MAX_LOCATION_CHARS = 500
 
@@ -22,5 +21,5 @@ class EmergencyShareAnswer(Frame):
     type: Literal["emergency_share.answer"]
     request_id: Id
     share: bool
-    phone: str | None = Field(None, max_length=2000)
-    location: str | None = Field(None, max_length=2000)
+    phone: str | None = None
+    location: str | None = None

@@ -260,6 +260,8 @@ async def test_refusals_name_their_reason_and_keep_the_socket(
         ({"share": True, "phone": "   ", "location": ""}, "text_empty"),
         ({"share": True, "phone": "9" * 41}, "text_too_long"),
         ({"share": True, "location": "x" * 501}, "text_too_long"),
+        ({"share": True, "location": "x" * 5000}, "text_too_long"),
+        ({"share": True, "phone": 12345}, "invalid_frame"),
         ({"share": "maybe"}, "invalid_frame"),
         ({"share": True, "phone": "1\u0000"}, "invalid_frame"),
     ]

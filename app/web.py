@@ -15,7 +15,7 @@ At start-up ``WebClient`` reads ``web_client/`` once and prepares:
   from ``navigator.language``), so the strings arrive with the modules.
 - **string bundles**: ``i18n/seeker.<lang>.json`` holds only the keys the seeker page's
   HTML and modules name (found in their text: ``"key"`` literals, and every key under a
-  ``\\`prefix.${…}\\``` template), 113 of the 391, each filled from English where the
+  ``\\`prefix.${…}\\``` template), 136 of the 695, each filled from English where the
   language lacks it, so the page loads one small file instead of two large ones. A module
   loaded on demand that names a bundle of its own (a ``// i18n-bundle: share`` line) keeps its
   keys out of the page's bundle: they are in ``i18n/share.<lang>.json``, fetched by that

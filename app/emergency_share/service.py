@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from cryptography.fernet import MultiFernet
@@ -37,6 +38,7 @@ from app.escalation.machine import EscalationStatus
 from app.escalation.models import Escalation
 from app.identity.models import StaffUser
 from app.identity.service import Principal
+from app.lifecycle import Lifecycle
 from app.risk.scoring import RiskLevel
 
 # DOMAIN.md: deleted on resolution or within 72 hours.
@@ -44,12 +46,25 @@ KEEP_FOR = timedelta(hours=72)
 KEEP_HOURS = int(KEEP_FOR.total_seconds() // 3600)
 
 
-class ShareStatus:
+class ShareStatus(StrEnum):
     REQUESTED = "requested"  # waiting for the seeker
     SHARED = "shared"  # sealed contents held
     DECLINED = "declined"  # the seeker said no; nothing held
     WITHDRAWN = "withdrawn"  # the escalation ended before the seeker answered
     DELETED = "deleted"  # was shared; contents deleted (resolved or expired)
+
+
+SHARE_LIFECYCLE: Lifecycle[ShareStatus] = Lifecycle(
+    "emergency share",
+    {
+        ShareStatus.REQUESTED: {ShareStatus.SHARED, ShareStatus.DECLINED, ShareStatus.WITHDRAWN},
+        ShareStatus.SHARED: {ShareStatus.DELETED},
+    },
+)
+
+
+def _move(row: EmergencyShare, target: ShareStatus) -> None:
+    row.status = SHARE_LIFECYCLE.check(ShareStatus(row.status), target).value
 
 
 def view(row: EmergencyShare) -> ShareView:
@@ -121,7 +136,7 @@ async def ask(
         escalation_id=escalation_id,
         conversation_id=conversation.id,
         supervisor_id=principal.user_id,
-        status=ShareStatus.REQUESTED,
+        status=ShareStatus.REQUESTED.value,
         requested_at=now,
     )
     session.add(row)
@@ -195,10 +210,10 @@ async def answer(
         row.sealed = seal(cipher, json.dumps({"phone": phone, "location": location}))
         row.has_phone = phone is not None
         row.has_location = location is not None
-        row.status = ShareStatus.SHARED
+        _move(row, ShareStatus.SHARED)
         row.delete_by = now + KEEP_FOR
     else:
-        row.status = ShareStatus.DECLINED
+        _move(row, ShareStatus.DECLINED)
     row.answered_at = now
     _audit(
         session,
@@ -275,7 +290,7 @@ async def _erase(uow: UnitOfWork, rows: list[EmergencyShare], *, now: datetime, 
     seekers: dict[str, str] = {}
     for row in rows:
         if row.status == ShareStatus.REQUESTED:
-            row.status = ShareStatus.WITHDRAWN
+            _move(row, ShareStatus.WITHDRAWN)
             if row.conversation_id not in seekers:
                 seekers[row.conversation_id] = (
                     await session.scalar(
@@ -286,7 +301,7 @@ async def _erase(uow: UnitOfWork, rows: list[EmergencyShare], *, now: datetime, 
             uow.record(ShareWithdrawn(seekers[row.conversation_id], row.id, row.conversation_id))
             action = "withdrawn"
         else:
-            row.status = ShareStatus.DELETED
+            _move(row, ShareStatus.DELETED)
             action = "deleted"
         row.sealed = None
         row.deleted_at = now

@@ -87,9 +87,9 @@ def test_a_seeker_declines_then_shares_and_only_the_acknowledging_supervisor_see
         shot(seeker, docs_shots, "emergency-share-seeker-hi-phone")
         dialog.locator(".js-share-decline").click()
         expect(dialog).to_be_hidden()
-        expect(seeker.locator("#messages .system-note").last).to_have_text(
-            HI["share.declined_note"]
-        )
+        expect(
+            seeker.locator("#messages .system-note", has_text=HI["share.declined_note"])
+        ).to_have_count(1)
         expect(share_box.locator(".js-share-status")).to_have_text(EN["sup.share_declined"])
         # The chat goes on.
         seeker_sends(seeker, "ok")
@@ -117,9 +117,11 @@ def test_a_seeker_declines_then_shares_and_only_the_acknowledging_supervisor_see
         shot(seeker, docs_shots, "emergency-share-seeker-phone")
         dialog.locator(".js-share-send").click()
         expect(dialog).to_be_hidden()
-        expect(seeker.locator("#messages .system-note").last).to_contain_text(
-            EN["share.shared_note"].split("{name}")[0]
-        )
+        expect(
+            seeker.locator(
+                "#messages .system-note", has_text=EN["share.shared_note"].split("{name}")[0]
+            )
+        ).to_have_count(1)
         # The form kept nothing.
         assert seeker.locator("#share-phone").input_value() == ""
 

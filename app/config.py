@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.budgets.clients import parse_limit, parse_trusted_proxies
+from app.emergency_share.cipher import ShareKeyError, parse_keys
 
 PLACEHOLDER_SECRET = "change-me-in-production"
 # Outside development SECRET_KEY must be at least this long (UTF-8 bytes): 256 bits.
@@ -188,6 +189,12 @@ class Settings(BaseSettings):
     # The OpenAPI docs (/docs, /openapi.json): None = on, except in production.
     api_docs: bool | None = None
 
+    # Consented emergency shares (app/emergency_share): Fernet keys, comma-separated; the
+    # first encrypts, each decrypts (rotate by putting a new key first, and drop the old one
+    # 72 hours later, when nothing sealed with it can still exist). Required in production;
+    # elsewhere, unset, a key derived from SECRET_KEY is used.
+    emergency_share_key: str | None = None
+
     # Feedback and outcomes (app/outcomes/policy.py): a week, language and risk bucket with
     # fewer chats than this is never shown, and a figure takes a cell's answers only when at
     # least this many answered. Small numbers identify people.
@@ -270,6 +277,29 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SECRET_KEY is {len(self.secret_key.encode())} bytes; at least "
                 f"{MIN_SECRET_BYTES} are needed outside development. " + how
+            )
+        return self
+
+    @field_validator("emergency_share_key")
+    @classmethod
+    def _emergency_share_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_keys(value)
+            except ShareKeyError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def require_emergency_share_key_in_production(self) -> Settings:
+        if self.peerline_env == Environment.production and not parse_keys(
+            self.emergency_share_key or ""
+        ):
+            raise ValueError(
+                "EMERGENCY_SHARE_KEY is not set: what a seeker shares in an emergency is "
+                "encrypted with it, and production never falls back to a derived key. Set it "
+                "to a Fernet key (`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`); several, comma-separated, to rotate."
             )
         return self
 

@@ -35,6 +35,7 @@ from app.chat.events import (
     SeekerQuickExited,
 )
 from app.config import Settings, get_settings
+from app.emergency_share.events import ShareChanged
 from app.escalation.events import (
     CooldownStarted,
     EscalationPaged,
@@ -354,7 +355,23 @@ def _revoked(e: SessionRevoked) -> None:
     _info("session.revoked", "a session was revoked", all_sessions=e.token_hash is None)
 
 
+def _share(e: ShareChanged) -> None:
+    # Ids, the status and which kinds were shared: never what was shared.
+    share = e.share
+    _info(
+        "emergency_share.updated",
+        f"emergency share {share.status}",
+        share_id=share.share_id,
+        escalation_id=share.escalation_id,
+        conversation_id=share.conversation_id,
+        status=share.status,
+        has_phone=share.has_phone,
+        has_location=share.has_location,
+    )
+
+
 LOGGED: dict[type, Callable[[Any], None]] = {
+    ShareChanged: _share,
     ConversationStarted: _started,
     ConversationClosed: _closed,
     LanguageChanged: _language,

@@ -26,6 +26,8 @@ from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
 from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
+from app.emergency_share import expiry as emergency_share_expiry
+from app.emergency_share import router as emergency_share_router
 from app.errors import AppError, TooManyRequests
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
@@ -68,7 +70,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    # Geolocation: the seeker's page may ask, only after the seeker taps "Use my location"
+    # in an emergency share (app/emergency_share); never on its own.
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)",
     "Cache-Control": "no-store",
 }
 
@@ -83,6 +87,7 @@ def build_frame_router() -> FrameRouter:
         referral_router,
         moderation_router,
         safety_plan_router,
+        emergency_share_router,
     ):
         frames.include(domain.frames)
     return frames
@@ -285,6 +290,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes_router.api)
     app.include_router(wellbeing_router.api)
     app.include_router(safety_plan_router.api)
+    app.include_router(emergency_share_router.api)
     app.include_router(roster_router.api)
     app.include_router(admin_router.api)
     mount_web_client(app, settings)
@@ -309,6 +315,7 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         idle.job(runtime),
         retention.job(runtime),
         login_cleanup.job(runtime),
+        emergency_share_expiry.job(runtime),
     ]
     return [job for job in jobs if job is not None]
 

@@ -3,6 +3,7 @@
 from app.audit import AuditEvent
 from app.chat.models import Conversation, Message
 from app.db import Base
+from app.emergency_share.models import EmergencyShare
 from app.escalation.models import ConversationStaff, Escalation, FlaggedGroup, Whisper
 from app.identity.models import LoginFailureRun, Seeker, StaffToken, StaffUser
 from app.jobs import Lease
@@ -21,6 +22,7 @@ __all__ = [
     "Conversation",
     "ConversationStaff",
     "Debrief",
+    "EmergencyShare",
     "Escalation",
     "FlaggedGroup",
     "HelplineEntry",

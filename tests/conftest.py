@@ -19,7 +19,7 @@ import pytest
 from app.bus import MemoryBus
 from app.cli import migrate
 from app.db import Database, create_engine
-from tests.support import ROOT, Server, env_for, login, run_cli
+from tests.support import ROOT, TEST_SHARE_KEY, Server, env_for, login, run_cli
 
 IN_CI = bool(os.environ.get("CI"))
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -257,6 +257,7 @@ def _test_env() -> Iterator[None]:
     # In-process imports of app modules read settings; keep them off any real deployment.
     os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
     os.environ.setdefault("PEERLINE_ENV", "test")
+    os.environ.setdefault("EMERGENCY_SHARE_KEY", TEST_SHARE_KEY)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     yield
 

@@ -26,6 +26,8 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TEST_SECRET = "test-secret-" + "x" * 32
+# A fixed Fernet key for the servers tests start (production refuses to start without one).
+TEST_SHARE_KEY = "x3PXKA4FGcDcEbBrb9XnQR7n4mi-yacDqBIccq9-t0Y="
 
 
 def free_port() -> int:
@@ -243,6 +245,7 @@ def env_for(database_url: str, redis_url: str | None = None, **extra: str) -> di
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=TEST_SECRET,
+        EMERGENCY_SHARE_KEY=TEST_SHARE_KEY,
         PEERLINE_ENV="test",
         QUEUE_BROADCAST_DEBOUNCE_S="0.05",
         # Every test talks from 127.0.0.1: generous flood budgets and queue, so only the

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ROOT, TEST_SECRET, Server, WsClient, login, new_seeker
+from tests.support import ROOT, TEST_SECRET, TEST_SHARE_KEY, Server, WsClient, login, new_seeker
 
 ENGINE = shlex.split(os.environ.get("TEST_CONTAINER_ENGINE", ""))
 BUILD_OPTS = shlex.split(os.environ.get("TEST_CONTAINER_BUILD_OPTS", ""))
@@ -54,6 +54,7 @@ def container(image: str, tmp_path: Path) -> Iterator[tuple[str, Server]]:
     options = [
         "--network", "host", "-v", f"{data}:/data",
         "-e", "DATABASE_URL=sqlite:////data/peerline.db", "-e", f"SECRET_KEY={TEST_SECRET}",
+        "-e", f"EMERGENCY_SHARE_KEY={TEST_SHARE_KEY}",
     ]  # fmt: skip
     assert "newest schema" in engine("run", "--rm", *options, image, "peerline", "migrate")
     engine(

@@ -75,6 +75,7 @@ def test_migrations_run_once_before_the_apps_which_run_in_production_mode():
         env = SERVICES[name]["environment"]
         assert env["PEERLINE_ENV"] == "production"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+        assert env["EMERGENCY_SHARE_KEY"].startswith("${EMERGENCY_SHARE_KEY:?")
         assert env["DATABASE_URL"].startswith("postgresql://")
         assert env["REDIS_URL"].startswith("redis://")
     for name in APPS:

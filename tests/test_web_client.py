@@ -85,3 +85,17 @@ def test_keys_named_finds_literals_and_template_families():
         "c.x",
         "c.y",
     }
+
+
+def test_the_emergency_share_brings_its_own_strings_and_costs_the_first_load_nothing():
+    web = WebClient.load(WEB)
+    english = json.loads((WEB / "i18n" / "en.json").read_text(encoding="utf-8"))
+    hindi = json.loads((WEB / "i18n" / "hi.json").read_text(encoding="utf-8"))
+    share_keys = {k for k in english if k.startswith("share.")}
+    assert share_keys and share_keys <= set(hindi)
+    share = {lang: json.loads(web.bundles[f"share.{lang}"]) for lang in LANGUAGES}
+    assert set(share["en"]) == share_keys == set(share["hi"])
+    assert all(share["hi"][k] == hindi[k] for k in share_keys)
+    assert not share_keys & set(json.loads(web.bundles["seeker.en"]))
+    assert "js/emergencyshare.js" in module_graph(WEB, "js/seeker.js", on_demand=True)
+    assert "emergencyshare.js" not in web.pages["seeker.html"].render("en").decode()

@@ -76,6 +76,10 @@ DELETED_ELSEWHERE: dict[str, str] = {
     "debriefs.note": (
         "emptied RETENTION_DAYS after it was written (app/wellbeing/service.py, forget_notes)"
     ),
+    "emergency_shares.sealed": (
+        "what a seeker shared in an emergency, encrypted; emptied when its escalation is "
+        "resolved or 72 hours after it was shared (app/emergency_share/service.py)"
+    ),
     "debriefs.wants": "enumerated choices (talk, rest, resources, nothing), not free text",
 }
 

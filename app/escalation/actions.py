@@ -15,6 +15,7 @@ from app import audit
 from app.chat import access as chat_access
 from app.chat.models import Conversation
 from app.db import UnitOfWork
+from app.emergency_share import service as emergency_share_service
 from app.errors import Conflict, Forbidden, NotFound
 from app.escalation import machine
 from app.escalation.events import (
@@ -133,6 +134,7 @@ async def resolve(
         conversation_id=row.conversation_id,
         detail={"escalation_id": row.id, "outcome": row.outcome},
     )
+    await emergency_share_service.erase_for_escalation(uow, escalation_id=row.id, now=now)
     await session.flush()
     await record_update(uow, row, now=now)
     return row

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import audit
 from app.chat.models import Conversation
 from app.db import UnitOfWork
+from app.emergency_share import service as emergency_share_service
 from app.escalation import flagged, machine
 from app.escalation.events import (
     EscalationPaged,
@@ -266,6 +267,7 @@ async def resolve_by_system(
             conversation_id=conversation_id,
             detail={"escalation_id": row.id, "outcome": row.outcome, "by": audit.SYSTEM},
         )
+        await emergency_share_service.erase_for_escalation(uow, escalation_id=row.id, now=now)
         await record_update(uow, row, now=now)
     return len(rows)
 

@@ -15,6 +15,8 @@ decided in one place:
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
 - the group of flagged seekers waiting (pages and quiet updates): supervisors and admins.
 - a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
+- an emergency share request (or its withdrawal): the seeker's sockets only; its status:
+  the supervisor who asked. Never the conversation's channels, so no volunteer hears of it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from app.chat.events import (
     SeekerQuickExited,
     Typing,
 )
+from app.emergency_share.events import ShareChanged, ShareRequested, ShareWithdrawn
 from app.escalation.events import (
     CooldownStarted,
     EscalationPaged,
@@ -266,6 +269,21 @@ def _debrief(e: DebriefSubmitted) -> list[Delivery]:
     return [(channel, Event("debrief.received", frames.debrief_received(e)))]
 
 
+def _share_requested(e: ShareRequested) -> list[Delivery]:
+    frame = frames.emergency_share_request(e)
+    return [(user_channel(e.seeker_id), Event("emergency_share.request", frame))]
+
+
+def _share_withdrawn(e: ShareWithdrawn) -> list[Delivery]:
+    frame = frames.emergency_share_withdrawn(e)
+    return [(user_channel(e.seeker_id), Event("emergency_share.withdrawn", frame))]
+
+
+def _share_changed(e: ShareChanged) -> list[Delivery]:
+    frame = frames.emergency_share_updated(e.share)
+    return [(user_channel(e.supervisor_id), Event("emergency_share.updated", frame))]
+
+
 AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     MessageStored: _message,
     MessagesRead: _read,
@@ -293,6 +311,9 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     SeekerBlocked: _blocked,
     DebriefSubmitted: _debrief,
     SafetyPlanChanged: _safety_plan,
+    ShareRequested: _share_requested,
+    ShareWithdrawn: _share_withdrawn,
+    ShareChanged: _share_changed,
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, Typing
+from app.emergency_share.events import ShareRequested, ShareView, ShareWithdrawn
 from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
@@ -60,6 +61,10 @@ FRAMES: dict[str, str] = {
     "seeker.block.ok": "the blocking supervisor's socket",
     "safety_plan": "everyone in the conversation",
     "debrief.received": "the supervisor who handled the escalation (else supervisors, admins)",
+    "emergency_share.request": "the seeker's sockets",
+    "emergency_share.withdrawn": "the seeker's sockets",
+    "emergency_share.ok": "the seeker's answering socket",
+    "emergency_share.updated": "the supervisor who asked (who acknowledged the escalation)",
 }
 
 
@@ -592,5 +597,63 @@ def seeker_block_ok(conversation_id: str, closed: Sequence[str], ref: str | None
             "conversation_id": conversation_id,
             "closed": list(closed),
             "ref": ref,
+        }
+    )
+
+
+# -- consented emergency share --------------------------------------------------------------
+# Never what the seeker shared: only that they did, and of which kind.
+
+
+def emergency_share_request(e: ShareRequested) -> str:
+    return dumps(
+        {
+            "type": "emergency_share.request",
+            "request_id": e.share_id,
+            "conversation_id": e.conversation_id,
+            "supervisor_alias": e.supervisor_alias,
+            "keep_hours": e.keep_hours,
+            "requested_at": e.requested_at,
+        }
+    )
+
+
+def emergency_share_withdrawn(e: ShareWithdrawn) -> str:
+    return dumps(
+        {
+            "type": "emergency_share.withdrawn",
+            "request_id": e.share_id,
+            "conversation_id": e.conversation_id,
+        }
+    )
+
+
+def emergency_share_ok(share: ShareView, ref: str | None) -> str:
+    return dumps(
+        {
+            "type": "emergency_share.ok",
+            "request_id": share.share_id,
+            "conversation_id": share.conversation_id,
+            "status": share.status,
+            "ref": ref,
+        }
+    )
+
+
+def emergency_share_updated(share: ShareView) -> str:
+    return dumps(
+        {
+            "type": "emergency_share.updated",
+            "share_id": share.share_id,
+            "escalation_id": share.escalation_id,
+            "conversation_id": share.conversation_id,
+            "status": share.status,
+            "requested_at": share.requested_at,
+            "answered_at": share.answered_at,
+            "has_phone": share.has_phone,
+            "has_location": share.has_location,
+            "delete_by": share.delete_by,
+            "deleted_at": share.deleted_at,
+            "deleted_reason": share.deleted_reason,
         }
     )

@@ -13,6 +13,10 @@ import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from 
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
 const loadPlan = () => (planModule ??= import("./safetyplan.js"));
+// So is the emergency share, with its own strings: only a supervisor's request loads it.
+let shareModule = null;
+const toShare = (frame) => (shareModule ??= import("./emergencyshare.js"))
+  .then((m) => m.onFrame(frame, { conn: state.conn, note: appendSystemNote, openDialog }));
 
 /** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
@@ -607,6 +611,11 @@ function onFrame(frame) {
       if (frame.conversation_id !== state.conversationId) return;
       onPlan(frame);
       return;
+    case "emergency_share.request":
+    case "emergency_share.withdrawn":
+    case "emergency_share.ok":
+      toShare(frame);
+      return;
     case "referral.card":
       if (frame.conversation_id && frame.conversation_id !== state.conversationId) return;
       appendReferralCard(frame);
@@ -619,7 +628,8 @@ function onFrame(frame) {
 }
 
 function onError(frame) {
-  if (frame.code === "queue_full" || (frame.code === "rate_limited" && frame.ref === JOIN_REF)) {
+  if (frame.ref === "share") toShare(frame);
+  else if (frame.code === "queue_full" || (frame.code === "rate_limited" && frame.ref === JOIN_REF)) {
     // The queue is full, or too many joins came from here just now.
     showBusy();
   } else if (frame.code === "conversation_closed") {

@@ -27,6 +27,8 @@ const state = {
   session: null,
   conn: null,
   escalations: new Map(),
+  /** escalation_id → its latest emergency share (`emergency_share.updated`, no contents). */
+  shares: new Map(),
   /** The one group of flagged seekers waiting (`flagged.waiting`), and when it was read. */
   flagged: null,
   conversationId: null,
@@ -72,6 +74,7 @@ function start(session) {
   renderNotificationButton();
   loadOnCall();
   loadEscalations();
+  loadShares();
   loadFlagged();
   loadReferrals();
   loadOverview();
@@ -284,6 +287,91 @@ function renderEscalation(escalation) {
   node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
   node.querySelector(".js-ack").hidden = isAcked(escalation);
   renderCountdown(escalation);
+  renderShare(escalation);
+}
+
+// ---- consented emergency share (docs/protocol.md) ------------------------------------------
+
+async function loadShares() {
+  const answer = await api("/api/v1/emergency-shares", { token: state.session.access_token });
+  if (!answer.ok) return;
+  for (const share of [...(answer.data?.shares || [])].reverse()) state.shares.set(share.escalation_id, share);
+  for (const escalation of state.escalations.values()) renderShare(escalation);
+}
+
+/** Only the supervisor who acknowledged an imminent escalation may ask, and read. */
+function mayAskToShare(escalation) {
+  return escalation.level === "imminent" && escalation.status === "acknowledged"
+    && escalation.acknowledged_by === state.session?.user_id;
+}
+
+function renderShare(escalation) {
+  const box = escalation.node.querySelector(".js-share");
+  const share = state.shares.get(escalation.escalation_id);
+  box.hidden = !mayAskToShare(escalation);
+  if (box.hidden) return;
+  const status = box.querySelector(".js-share-status");
+  const ask = box.querySelector(".js-share-ask");
+  const show = box.querySelector(".js-share-show");
+  ask.hidden = share?.status === "requested" || share?.status === "shared";
+  show.hidden = share?.status !== "shared";
+  if (show.hidden) hideHeld(box);
+  bind(show, box.querySelector(".js-share-held").hidden ? "sup.share_show" : "sup.share_hide");
+  if (!share) { status.textContent = ""; return; }
+  const what = share.has_phone && share.has_location ? "sup.share_what_both"
+    : share.has_phone ? "sup.share_what_phone" : "sup.share_what_location";
+  status.textContent = t(`sup.share_${share.status}`, {
+    what: t(what), time: share.delete_by ? deleteBy(share.delete_by) : "",
+  });
+}
+
+/** Up to 72 hours ahead: the day matters as much as the time. */
+function deleteBy(iso) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return "";
+  return when.toLocaleString(document.documentElement.lang || "en", {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function hideHeld(box) {
+  const held = box.querySelector(".js-share-held");
+  held.replaceChildren(); // what was shared leaves the page as soon as it is hidden
+  held.hidden = true;
+  box.querySelector(".js-share-show").setAttribute("aria-expanded", "false");
+}
+
+async function toggleHeld(escalation) {
+  const box = escalation.node.querySelector(".js-share");
+  const held = box.querySelector(".js-share-held");
+  if (!held.hidden) { hideHeld(box); renderShare(escalation); return; }
+  const share = state.shares.get(escalation.escalation_id);
+  if (!share) return;
+  const answer = await api(`/api/v1/emergency-shares/${encodeURIComponent(share.share_id)}`, { token: state.session.access_token });
+  if (!answer.ok) { box.querySelector(".js-share-status").textContent = t("sup.share_failed"); return; }
+  const rows = [];
+  if (answer.data.phone) {
+    const digits = answer.data.phone.replace(/[^\d+]/g, "");
+    rows.push(el("dt", { text: t("sup.share_phone") }), el("dd", {}, [
+      digits ? el("a", { text: answer.data.phone, attrs: { href: `tel:${digits}` } }) : el("span", { text: answer.data.phone }),
+    ]));
+  }
+  if (answer.data.location) rows.push(el("dt", { text: t("sup.share_location") }), el("dd", { class: "share-held__place", text: answer.data.location }));
+  if (!answer.data.readable) rows.push(el("dd", { text: t("sup.share_unreadable") }));
+  held.replaceChildren(...rows);
+  held.hidden = false;
+  box.querySelector(".js-share-show").setAttribute("aria-expanded", "true");
+  bind(box.querySelector(".js-share-show"), "sup.share_hide");
+}
+
+function onShareUpdated(frame) {
+  state.shares.set(frame.escalation_id, frame);
+  const escalation = state.escalations.get(frame.escalation_id);
+  if (!escalation) return;
+  renderShare(escalation);
+  if (frame.status === "shared" || frame.status === "declined") {
+    announce("sr-alert", escalation.node.querySelector(".js-share-status").textContent);
+  }
 }
 
 /** "acute_positive, asq_positive" (rule codes) in words; free text from a person stays as is. */
@@ -339,6 +427,10 @@ function wireEscalation(escalation) {
     document.title = state.originalTitle;
   });
   node.querySelector(".js-open").addEventListener("click", () => openConversation(escalation.conversation_id));
+  node.querySelector(".js-share-ask").addEventListener("click", () => {
+    state.conn?.send({ type: "emergency_share.ask", escalation_id: escalation.escalation_id, ref: `share:${escalation.escalation_id}` });
+  });
+  node.querySelector(".js-share-show").addEventListener("click", () => toggleHeld(escalation));
   const form = node.querySelector(".js-resolve-form");
   node.querySelector(".js-resolve").addEventListener("click", () => {
     form.hidden = !form.hidden;
@@ -965,6 +1057,9 @@ function onFrame(frame) {
       upsertEscalation(frame, { fresh: false });
       loadOverview();
       return;
+    case "emergency_share.updated":
+      onShareUpdated(frame);
+      return;
     case "flagged.waiting":
       renderFlagged(frame, { fresh: Boolean(frame.alert) });
       return;
@@ -1042,6 +1137,12 @@ function onError(frame) {
   }
   if (ref === "block") {
     bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.block_failed", { action: t("sup.block") });
+    return;
+  }
+  if (ref.startsWith("share:")) {
+    const escalation = state.escalations.get(ref.slice("share:".length));
+    const box = escalation?.node.querySelector(".js-share-status");
+    if (box) box.textContent = t(frame.code === "share_pending" ? "sup.share_pending" : "sup.share_failed");
     return;
   }
   if (ref.startsWith("esc:")) {

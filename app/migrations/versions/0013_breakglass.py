@@ -1,7 +1,7 @@
 """consented emergency shares (break-glass)
 
-Revision ID: 0012_breakglass
-Revises: 0011_i18_oncall_roster
+Revision ID: 0013_i18_emergency_share
+Revises: 0012_cuemarks
 Create Date: 2026-12-04 15:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_breakglass"
-down_revision: str | None = "0011_i18_oncall_roster"
+revision: str = "0013_i18_emergency_share"
+down_revision: str | None = "0012_cuemarks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

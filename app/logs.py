@@ -46,6 +46,7 @@ from app.identity.events import SessionRevoked
 from app.matching.events import ConversationStarted
 from app.referrals.events import ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.transfer.events import ConversationTransferred, VolunteerVanished
 
 _ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b|\[[0-9a-fA-F:]+\]:\d+")
 log = logging.getLogger("app.events")
@@ -214,6 +215,28 @@ def _started(e: ConversationStarted) -> None:
     )
 
 
+def _transferred(e: ConversationTransferred) -> None:
+    _info(
+        "conversation.transferred",
+        "a conversation was handed "
+        + ("to another volunteer" if e.to_volunteer_id else "back to the queue"),
+        conversation_id=e.conversation_id,
+        reason=e.view.reason,
+        by=e.view.by_role,
+    )
+
+
+def _vanished(e: VolunteerVanished) -> None:
+    log.warning(
+        "a volunteer vanished from a chat with an open escalation",
+        extra={
+            "event": "conversation.volunteer_vanished",
+            "conversation_id": e.conversation_id,
+            "escalation_id": e.escalation_id,
+        },
+    )
+
+
 def _closed(e: ConversationClosed) -> None:
     _info(
         "conversation.closed",
@@ -356,6 +379,8 @@ def _revoked(e: SessionRevoked) -> None:
 
 LOGGED: dict[type, Callable[[Any], None]] = {
     ConversationStarted: _started,
+    ConversationTransferred: _transferred,
+    VolunteerVanished: _vanished,
     ConversationClosed: _closed,
     LanguageChanged: _language,
     SeekerQuickExited: _quick_exit,

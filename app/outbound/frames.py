@@ -375,8 +375,9 @@ def transfer_fields(view: TransferView) -> dict[str, Any]:
     }
 
 
-def conversation_transferred(view: TransferView) -> str:
-    return dumps({"type": "conversation.transferred", **transfer_fields(view)})
+def conversation_transferred(view: TransferView, *, history: bool = False) -> str:
+    """``history``: replayed to a socket resuming the conversation, not happening now."""
+    return dumps({"type": "conversation.transferred", **transfer_fields(view), "history": history})
 
 
 def transfer_ok(conversation_id: str, transfer_id: str, ref: str | None) -> str:

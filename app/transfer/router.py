@@ -42,7 +42,7 @@ async def resume_transfers(
     if not access.is_staff:
         return []
     return [
-        outbound_frames.conversation_transferred(view)
+        outbound_frames.conversation_transferred(view, history=True)
         for view in await transfer_service.history(
             session, conversation.id, level=conversation.risk_level
         )

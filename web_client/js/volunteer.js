@@ -203,7 +203,7 @@ function ensureChat(info) {
     pane,
     risk,
     tab,
-    log: new ChatLog(pane.querySelector(".js-messages"), "volunteer"),
+    log: new ChatLog(pane.querySelector(".js-messages"), "volunteer", { alias: state.session?.alias || "" }),
     unread: 0,
     highestPeerSeq: 0,
     readSentSeq: 0,
@@ -425,6 +425,7 @@ function wireTransfer(chat) {
       return;
     }
     bind(status, "transfer.sending");
+    form.hidden = true;
   });
   chat.pane.querySelector(".js-handed-close").addEventListener("click", () => closeTab(chat));
 }

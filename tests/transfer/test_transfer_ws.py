@@ -198,6 +198,9 @@ async def test_a_supervisor_reassigns_a_chat_and_it_is_audited(
         if a["conversation_id"] == cid
     ]
     assert [a["actor_id"] for a in audited] == [boss.user_id]
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'peerline_transfers_total{reason="handover",to="volunteer"}' in metrics
 
 
 async def test_transfer_targets_list_only_who_could_take_it(server: Server, staff: StaffFactory):

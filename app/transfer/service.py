@@ -14,6 +14,8 @@ Invariants:
 - The handover note is staff-only: stored in ``conversation_transfers.note``, sent to
   staff frames only, never in the audit detail, deleted by retention.
 - Every transfer is audited (``conversation.transferred``).
+- A chat a supervisor took over and then hands on is no longer taken over: the receiving
+  volunteer writes, the supervisor observes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -33,7 +35,7 @@ from app.chat.policy import ConversationStatus
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
 from app.escalation import views as escalation_views
-from app.escalation.models import Escalation
+from app.escalation.models import ConversationStaff, Escalation
 from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import service as matching_service
@@ -158,6 +160,19 @@ async def _move(
     previous = await session.get(StaffUser, previous_id) if previous_id else None
     seeker = await session.get(Seeker, conversation.seeker_id)
     assert seeker is not None
+    if conversation.lead_staff_id is not None:
+        # A supervisor who took the chat over and now hands it on gives the lead up: the
+        # next volunteer writes, and the supervisor stays as a silent observer.
+        await session.execute(
+            update(ConversationStaff)
+            .where(
+                ConversationStaff.conversation_id == conversation.id,
+                ConversationStaff.mode == "lead",
+            )
+            .values(mode="observer")
+            .execution_options(synchronize_session=False)
+        )
+        conversation.lead_staff_id = None
     if target is None:
         CONVERSATION_LIFECYCLE.check(
             ConversationStatus(conversation.status), ConversationStatus.waiting

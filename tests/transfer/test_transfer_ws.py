@@ -311,3 +311,10 @@ async def test_a_volunteer_whose_chat_was_taken_over_cannot_hand_it_on(
     await v.recv("conversation.taken_over")
     await v.send(transfer(cid, to="queue"))
     await v.error("forbidden")
+    # The supervisor hands it to another volunteer, who can write: the lead is given up.
+    w = await available(server, staff, language)
+    await sup.send(transfer(cid, volunteer_id=w.staff.user_id))
+    await sup.recv("conversation.transfer.ok")
+    await w.recv("conversation.started")
+    await say(w, cid, "I'm here with you now.", "w1")
+    await s.recv("chat.message", where=lambda f: f["client_msg_id"] == "w1")

@@ -113,7 +113,9 @@ async def transfer(
     now: datetime,
 ) -> ConversationTransfer:
     """Hand an active chat to ``to_volunteer_id``, or back to the queue (None), with a
-    staff-only ``note``. Raises with a stable code when the chat or the volunteer cannot."""
+    staff-only ``note``. ``announce`` (``TRANSFER_ANNOUNCE``) applies to a hand-over to a
+    volunteer; a chat back in the queue is always announced. Raises with a stable code when
+    the chat or the volunteer cannot."""
     session = uow.session
     conversation = await _conversation_for(session, principal, conversation_id)
     target: StaffUser | None = None
@@ -137,7 +139,8 @@ async def transfer(
         by_alias=actor.alias if actor is not None else None,
         reason=policy.HANDOVER,
         note=note,
-        announce=announce,
+        # A seeker sent back to the queue is always told why they wait again.
+        announce=announce or target is None,
         now=now,
     )
 

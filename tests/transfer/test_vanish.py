@@ -181,3 +181,11 @@ async def test_a_silent_hand_off_shows_the_seeker_no_message(world: World):
     told = await s.recv("conversation.handed_over")
     assert told["announce"] is False and told["peer_alias"] == second.alias
     assert "note" not in told
+    # Back to the queue is always explained, even here.
+    await w.recv("conversation.started")
+    await w.send(
+        {"type": "conversation.transfer", "conversation_id": cid, "to": "queue", "note": "break"}
+    )
+    await w.recv("conversation.transfer.ok")
+    told = await s.recv("conversation.handed_over")
+    assert told["to"] == "queue" and told["announce"] is True

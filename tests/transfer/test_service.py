@@ -116,3 +116,39 @@ async def test_the_sweep_moves_only_chats_whose_volunteer_is_gone_long_enough(da
         assert conv.queued_at == long_ago  # keeps its place in time, with its history
         others = [await session.get(Conversation, chats[v]) for v in chats if v != gone_id]
         assert all(c is not None and c.status == "active" for c in others)
+
+
+async def test_a_vanished_volunteers_open_escalation_alerts_its_supervisor_or_everyone(
+    database: Database,
+):
+    from app.escalation.models import Escalation
+    from app.transfer.events import VolunteerVanished
+
+    now = utcnow()
+    long_ago = now - timedelta(minutes=10)
+    async with database.unit_of_work() as uow:
+        session = uow.session
+        volunteer = await factories.staff(session)
+        boss = await factories.staff(session, role="supervisor")
+        seeker = await factories.seeker(session)
+        conv = await factories.conversation(
+            session, seeker, volunteer=volunteer, status="active", now=long_ago
+        )
+        for acknowledged_by in (boss.id, None):
+            session.add(
+                Escalation(
+                    conversation_id=conv.id, level="high", source="volunteer", status=(
+                        "acknowledged" if acknowledged_by else "open"
+                    ), tier="primary", policy_id="v1", policy_version=1,
+                    acknowledged_by=acknowledged_by,
+                )
+            )  # fmt: skip
+        cid, boss_id = conv.id, boss.id
+    async with database.unit_of_work() as uow:
+        await transfer_service.requeue_vanished(
+            uow, vanish_s=180, present_since=now, connected_here=set(), now=now
+        )
+        alerts = [e for e in uow.events if isinstance(e, VolunteerVanished)]
+    assert sorted((a.conversation_id, a.supervisor_id or "") for a in alerts) == sorted(
+        [(cid, boss_id), (cid, "")]
+    )

@@ -132,6 +132,12 @@ def test_a_volunteer_hands_a_chat_to_another_with_a_note_the_seeker_never_sees(
         seeker_sends(seeker, "ok thank you")
         expect(new_pane.locator(".bubble--peer .bubble__text").last).to_have_text("ok thank you")
         expect(pane.locator(".bubble .bubble__text")).to_have_count(2)
+        # The next volunteer's console in Hindi.
+        other.locator('.lang-switch__option[data-lang="hi"]').first.click()
+        expect(new_pane.locator(".js-handover h3")).to_have_text(HI["transfer.received_title"])
+        expect(new_pane.locator(".js-transfer")).to_have_text(HI["transfer.button"])
+        axe.check(other, "volunteer console with a chat handed over, Hindi")
+        shot(other, docs_shots, "transfer-received-hi-desktop")
         axe.check(volunteer, "volunteer console after handing over")
         pane.locator(".js-handed-close").click()
         expect(volunteer.locator("#no-chats")).to_be_visible()

@@ -147,6 +147,17 @@ class Settings(BaseSettings):
     # back later is not lost: they can join again, and their next words are screened again.
     flagged_ghost_close_s: float = Field(300.0, gt=0)
     volunteer_cooldown_s: int = Field(600, ge=0)
+    # Warm transfer (app/transfer): a volunteer with no socket on any process for this long
+    # has vanished, and each chat of theirs goes back to the front of the queue with its
+    # history (the seeker is told, an open escalation's supervisor alerted). Three minutes:
+    # longer than a phone's network switch or a page reload, short enough that a seeker in
+    # distress is not left writing to nobody. At least the presence staleness (checked).
+    volunteer_vanish_s: float = Field(180.0, gt=0)
+    # Whether the seeker is shown a message when their chat is handed to another volunteer
+    # (false: a silent hand-off, as some helplines prefer for young people; the new
+    # volunteer's alias still appears on their messages). A chat back in the queue, or a
+    # vanished volunteer, is always explained.
+    transfer_announce: bool = True
 
     # Background jobs (app/jobs.py): one process at a time holds this lease and runs them; it
     # renews every third of it, so another process takes over at most this long (plus a
@@ -256,6 +267,17 @@ class Settings(BaseSettings):
                 f"FLAGGED_GHOST_CLOSE_S ({self.flagged_ghost_close_s}) must be at least "
                 f"{PRESENCE_STALE_REFRESHES} x PRESENCE_INTERVAL_S ({self.presence_interval_s}): "
                 "otherwise a flagged seeker who is still connected could be closed between two "
+                "presence refreshes."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def requeue_only_vanished_volunteers(self) -> Settings:
+        if self.volunteer_vanish_s < PRESENCE_STALE_REFRESHES * self.presence_interval_s:
+            raise ValueError(
+                f"VOLUNTEER_VANISH_S ({self.volunteer_vanish_s}) must be at least "
+                f"{PRESENCE_STALE_REFRESHES} x PRESENCE_INTERVAL_S ({self.presence_interval_s}): "
+                "otherwise a volunteer who is still connected could lose their chat between two "
                 "presence refreshes."
             )
         return self

@@ -22,6 +22,9 @@ NEXT = 2  # send it now, then ``advance``
 GAP = 3  # messages are missing before it: read them from the database first
 
 
+_ABSENT = object()
+
+
 class Cursors:
     """conversation id → the highest ``seq`` this socket was given (None: not anchored)."""
 
@@ -50,6 +53,10 @@ class Cursors:
         if anchor is not None and delivered[conversation_id] is None:
             delivered[conversation_id] = anchor
         return False
+
+    def forget(self, conversation_id: str) -> bool:
+        """Stop following a conversation (True: it was followed, so unsubscribe)."""
+        return self._delivered.pop(conversation_id, _ABSENT) is not _ABSENT
 
     def position(self, conversation_id: str) -> int | None:
         """The highest seq given, or None when not followed or not anchored."""

@@ -17,7 +17,8 @@ code where ``close_code`` is set.
     │                   referral_open, username_taken, not_reviewed,
     │                   outcome_recorded, outcome_closed, debrief_given,
     │                   safety_plan_not_offered, share_not_allowed, share_pending,
-    │                   share_closed
+    │                   share_closed, same_volunteer, target_unavailable,
+    │                   target_language, target_at_capacity
     ├── TooManyRequests (429): rate_limited, login_throttled, login_busy; over HTTP with
     │                          ``Retry-After`` (whole seconds) when ``retry_after_s`` is set
     │   └── RateLimited (429, with Retry-After): rate_limited (a flood budget, app/budgets)

@@ -47,6 +47,7 @@ from app.identity.events import SessionRevoked
 from app.matching.events import ConversationStarted
 from app.referrals.events import ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.transfer.events import ConversationTransferred, VolunteerVanished
 
 _ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b|\[[0-9a-fA-F:]+\]:\d+")
 log = logging.getLogger("app.events")
@@ -215,6 +216,28 @@ def _started(e: ConversationStarted) -> None:
     )
 
 
+def _transferred(e: ConversationTransferred) -> None:
+    _info(
+        "conversation.transferred",
+        "a conversation was handed "
+        + ("to another volunteer" if e.to_volunteer_id else "back to the queue"),
+        conversation_id=e.conversation_id,
+        reason=e.view.reason,
+        by=e.view.by_role,
+    )
+
+
+def _vanished(e: VolunteerVanished) -> None:
+    log.warning(
+        "a volunteer vanished from a chat with an open escalation",
+        extra={
+            "event": "conversation.volunteer_vanished",
+            "conversation_id": e.conversation_id,
+            "escalation_id": e.escalation_id,
+        },
+    )
+
+
 def _closed(e: ConversationClosed) -> None:
     _info(
         "conversation.closed",
@@ -373,6 +396,8 @@ def _share(e: ShareChanged) -> None:
 LOGGED: dict[type, Callable[[Any], None]] = {
     ShareChanged: _share,
     ConversationStarted: _started,
+    ConversationTransferred: _transferred,
+    VolunteerVanished: _vanished,
     ConversationClosed: _closed,
     LanguageChanged: _language,
     SeekerQuickExited: _quick_exit,

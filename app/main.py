@@ -56,6 +56,8 @@ from app.runtime import Runtime
 from app.safe_text import RefuseUnstorableText
 from app.safety_plan import router as safety_plan_router
 from app.safety_plan.plan import load_plan
+from app.transfer import router as transfer_router
+from app.transfer import sweep as transfer_sweep
 from app.wellbeing import router as wellbeing_router
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ def build_frame_router() -> FrameRouter:
         moderation_router,
         safety_plan_router,
         emergency_share_router,
+        transfer_router,
     ):
         frames.include(domain.frames)
     return frames
@@ -291,6 +294,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wellbeing_router.api)
     app.include_router(safety_plan_router.api)
     app.include_router(emergency_share_router.api)
+    app.include_router(transfer_router.api)
     app.include_router(roster_router.api)
     app.include_router(admin_router.api)
     mount_web_client(app, settings)
@@ -316,6 +320,7 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         retention.job(runtime),
         login_cleanup.job(runtime),
         emergency_share_expiry.job(runtime),
+        transfer_sweep.job(runtime),
     ]
     return [job for job in jobs if job is not None]
 

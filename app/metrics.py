@@ -31,6 +31,7 @@ from app.chat.events import ConversationClosed, SeekerQuickExited
 from app.escalation.events import EscalationPaged, EscalationUpdated, NobodyOnCall
 from app.matching.events import ConversationStarted
 from app.risk.events import CueFlagged, CueMarked, RiskAssessed
+from app.transfer.events import ConversationTransferred
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -111,6 +112,11 @@ CONVERSATIONS_CLOSED = Counter(
 )
 QUICK_EXITS = Counter(
     "peerline_quick_exits_at_risk_total", "Quick exits by a seeker at risk, by level", ["level"]
+)
+TRANSFERS = Counter(
+    "peerline_transfers_total",
+    "Chats handed over, by where they went and why (volunteer_vanished: the system did it)",
+    ["to", "reason"],
 )
 BUS_RECONNECTS = Counter(
     "peerline_bus_reconnects_total", "Times the Redis bus link came back after being lost"
@@ -233,8 +239,13 @@ def _quick_exit(e: SeekerQuickExited) -> None:
     QUICK_EXITS.labels(e.level).inc()
 
 
+def _transferred(e: ConversationTransferred) -> None:
+    TRANSFERS.labels("queue" if e.to_volunteer_id is None else "volunteer", e.view.reason).inc()
+
+
 OBSERVERS: dict[type, Callable[[Any], None]] = {
     ConversationStarted: _started,
+    ConversationTransferred: _transferred,
     ConversationClosed: _closed,
     EscalationPaged: _paged,
     EscalationUpdated: _updated,

@@ -293,6 +293,12 @@ class Connection:
             if self.principal.is_staff:
                 self.runtime.bus.subscribe(staff_channel(conversation_id), self)
 
+    def unwatch(self, conversation_id: str) -> None:
+        """Stop delivering a conversation to this socket (it was handed to someone else)."""
+        if self.cursors.forget(conversation_id):
+            self.runtime.bus.unsubscribe(conversation_channel(conversation_id), self)
+            self.runtime.bus.unsubscribe(staff_channel(conversation_id), self)
+
     def resume(
         self, conversation_id: str, after_seq: int, *, announce: bool = True, ref: str | None = None
     ) -> None:
@@ -338,6 +344,17 @@ class Connection:
             if event.conversation_id == self.waiting_conversation_id:
                 self.waiting_conversation_id = None
             await self.websocket.send_text(event.frame)
+        elif kind == "conversation.released":
+            # This user's chat was handed to someone else: stop following it.
+            assert event.conversation_id is not None
+            self.unwatch(event.conversation_id)
+            await self.websocket.send_text(event.frame)
+        elif kind == "conversation.requeued":
+            # The seeker's chat is back in the queue: positions come again.
+            self.waiting_conversation_id = event.conversation_id
+            self.last_queue_frame = None
+            await self.websocket.send_text(event.frame)
+            self.runtime.queue_notifier.mark_dirty()
         elif kind == "session.revoked":
             if event.frame in ("", self.principal.token_hash):
                 self.end(CLOSE_UNAUTHENTICATED)

@@ -38,7 +38,8 @@ CONVERSATION_LIFECYCLE = Lifecycle(
     "conversation",
     {
         ConversationStatus.waiting: {ConversationStatus.active, ConversationStatus.abandoned},
-        ConversationStatus.active: {ConversationStatus.ended},
+        # Back to the queue: a warm transfer, or its volunteer vanished (app/transfer).
+        ConversationStatus.active: {ConversationStatus.ended, ConversationStatus.waiting},
     },
 )
 # A conversation to read: the ORM object, or a row of all its columns (``read_for``).

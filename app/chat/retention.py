@@ -1,7 +1,8 @@
 """Retention, a leader-run job (``app/jobs.py``): forget what was written, keep what happened.
 
 ``RETENTION_DAYS`` after a conversation ended or was abandoned, its text is deleted: the
-messages, the staff whispers, the safety plan, the volunteer's wrap-up note, a reason
+messages, the staff whispers, the safety plan, the volunteer's wrap-up note, the handover
+notes of its transfers, a reason
 typed when ending it (``conversation.end`` takes free text; machine reasons such as
 ``left_queue`` stay), and every other free text about it (``clear_free_text``). The
 conversation row (times, language, level, who ended it), escalations, referrals, risk answers
@@ -40,6 +41,7 @@ from app.referrals.models import Referral
 from app.referrals.service import FINAL as FINAL_REFERRAL_STATUSES
 from app.risk.models import CueMark
 from app.safety_plan.models import SafetyPlan
+from app.transfer.models import ConversationTransfer
 from app.wellbeing import service as wellbeing_service
 
 if TYPE_CHECKING:
@@ -135,6 +137,12 @@ async def clear_free_text(
                 else_=Conversation.end_reason,
             ),
         )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(ConversationTransfer)
+        .where(ConversationTransfer.conversation_id.in_(conversation_ids))
+        .values(note=None)
         .execution_options(synchronize_session=False)
     )
     await session.execute(

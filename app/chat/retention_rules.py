@@ -40,6 +40,7 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset(
         "escalations.reason",
         "escalations.outcome_note",
         "referrals.closed_reason",
+        "conversation_transfers.note",
     }
 )
 # Kept on purpose, with the reason:

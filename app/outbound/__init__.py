@@ -17,6 +17,8 @@ decided in one place:
 - a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 - an emergency share request (or its withdrawal): the seeker's sockets only; its status:
   the supervisor who asked. Never the conversation's channels, so no volunteer hears of it.
+- a hand-over: its note to supervisors, admins and the volunteers giving and receiving it;
+  the seeker only that it happened; a vanished volunteer's open escalation: its supervisor.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from app.outbound.channels import (
 from app.referrals.events import ReferralCard, ReferralUpdated
 from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
 from app.safety_plan.events import SafetyPlanChanged
+from app.transfer.events import ConversationTransferred, VolunteerVanished
 from app.wellbeing.events import DebriefSubmitted
 
 Delivery = tuple[str, Event]
@@ -147,6 +150,58 @@ def _started(e: ConversationStarted) -> list[Delivery]:
         ),
         _QUEUE_CHANGED,
     ]
+
+
+def _transferred(e: ConversationTransferred) -> list[Delivery]:
+    """Supervisors and admins, and the volunteer who had the chat (their sockets stop
+    following it: ``conversation.released``), get the hand-over with its note; the volunteer
+    who gets it, a ``conversation.started`` carrying the note (their sockets read the whole
+    history); the seeker, ``conversation.handed_over`` without it (``conversation.requeued``
+    when it is back in the queue, so their sockets get queue positions again)."""
+    cid = e.conversation_id
+    staff_frame = frames.conversation_transferred(e.view)
+    to_queue = e.to_volunteer_id is None
+    seeker_frame = frames.conversation_handed_over(
+        conversation_id=cid,
+        to="queue" if to_queue else "volunteer",
+        peer_alias=e.view.to_alias,
+        reason=e.view.reason,
+        announce=e.announce,
+    )
+    out: list[Delivery] = [(SUPERVISORS_CHANNEL, Event("conversation.transferred", staff_frame))]
+    if e.from_volunteer_id is not None:
+        out.append(
+            (user_channel(e.from_volunteer_id), Event("conversation.released", staff_frame, cid))
+        )
+    if e.to_volunteer_id is not None:
+        started = frames.conversation_started(
+            conversation_id=cid,
+            peer_alias=e.seeker_alias,
+            your_role="volunteer",
+            language=e.language,
+            topics=e.topics,
+            started_at=e.started_at,
+            last_seq=e.last_seq,
+            handover=e.view,
+        )
+        out.append((user_channel(e.to_volunteer_id), Event("conversation.started", started, cid)))
+    kind = "conversation.requeued" if to_queue else "conversation.handed_over"
+    out.append((user_channel(e.seeker_id), Event(kind, seeker_frame, cid)))
+    out.append(_QUEUE_CHANGED)
+    return out
+
+
+def _vanished(e: VolunteerVanished) -> list[Delivery]:
+    frame = frames.staff_alert(
+        "volunteer_vanished",
+        "The volunteer of a chat with an open escalation lost their connection: the chat is "
+        "back at the front of the queue.",
+        conversation_id=e.conversation_id,
+        escalation_id=e.escalation_id,
+        level=e.level,
+    )
+    channel = SUPERVISORS_CHANNEL if e.supervisor_id is None else user_channel(e.supervisor_id)
+    return [(channel, Event("staff.alert", frame))]
 
 
 def _revoked(e: SessionRevoked) -> list[Delivery]:
@@ -293,6 +348,8 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     SeekerQuickExited: _quick_exited,
     QueueChanged: _queue_changed,
     ConversationStarted: _started,
+    ConversationTransferred: _transferred,
+    VolunteerVanished: _vanished,
     SessionRevoked: _revoked,
     RiskAssessed: _assessed,
     CueFlagged: _cue,

@@ -19,6 +19,7 @@ from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, 
 from app.referrals.events import ReferralCard, ReferralView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
 from app.safety_plan.events import SafetyPlanView
+from app.transfer.events import TransferView
 from app.wellbeing.events import DebriefSubmitted
 
 # Frame type -> who gets it. Kept in the order of docs/protocol.md.
@@ -37,6 +38,11 @@ FRAMES: dict[str, str] = {
     "conversation.ended": "everyone in the conversation",
     "conversation.note.ok": "the volunteer's socket",
     "conversation.language": "everyone in the conversation",
+    "conversation.transfer.ok": "the socket that handed the chat over",
+    "conversation.transferred": (
+        "the volunteer who had the chat, supervisors and admins; staff resuming it"
+    ),
+    "conversation.handed_over": "the seeker",
     "error": "the socket whose frame failed",
     "oncall.ok": "the supervisor's socket",
     "risk.checklist": "the staff member running it",
@@ -54,7 +60,8 @@ FRAMES: dict[str, str] = {
     "staff.alert": (
         "staff (nobody_on_call), the conversation's volunteer, supervisors and admins "
         "(quick_exit, seeker_blocked), supervisors and admins (seeker_reported) or the "
-        "supervisors alerted (method_cue)"
+        "supervisors alerted (method_cue), or the escalation's supervisor (else supervisors "
+        "and admins) (volunteer_vanished)"
     ),
     "volunteer.cooldown": "the volunteer",
     "seeker.report.ok": "the reporting staff member's socket",
@@ -335,17 +342,72 @@ def conversation_started(
     topics: Sequence[str],
     started_at: datetime | None,
     last_seq: int,
+    handover: TransferView | None = None,
 ) -> str:
+    frame: dict[str, Any] = {
+        "type": "conversation.started",
+        "conversation_id": conversation_id,
+        "peer_alias": peer_alias,
+        "your_role": your_role,
+        "language": language,
+        "topics": list(topics),
+        "started_at": started_at,
+        "last_seq": last_seq,
+    }
+    if handover is not None:
+        # Only to the volunteer a chat was handed to: who had it, why, and the note.
+        frame["handover"] = transfer_fields(handover)
+    return dumps(frame)
+
+
+# -- transfer -----------------------------------------------------------------------------
+
+
+def transfer_fields(view: TransferView) -> dict[str, Any]:
+    """A hand-over as staff see it (``conversation.transferred``, ``handover``)."""
+    return {
+        "transfer_id": view.transfer_id,
+        "conversation_id": view.conversation_id,
+        "to": "queue" if view.to_alias is None else "volunteer",
+        "from_alias": view.from_alias,
+        "to_alias": view.to_alias,
+        "by_role": view.by_role,
+        "by_alias": view.by_alias,
+        "reason": view.reason,
+        "note": view.note,
+        "level": view.level,
+        "at": view.at,
+    }
+
+
+def conversation_transferred(view: TransferView, *, history: bool = False) -> str:
+    """``history``: replayed to a socket resuming the conversation, not happening now."""
+    return dumps({"type": "conversation.transferred", **transfer_fields(view), "history": history})
+
+
+def transfer_ok(conversation_id: str, transfer_id: str, ref: str | None) -> str:
     return dumps(
         {
-            "type": "conversation.started",
+            "type": "conversation.transfer.ok",
             "conversation_id": conversation_id,
+            "transfer_id": transfer_id,
+            "ref": ref,
+        }
+    )
+
+
+def conversation_handed_over(
+    *, conversation_id: str, to: str, peer_alias: str | None, reason: str, announce: bool
+) -> str:
+    """What the seeker is told: never the note, never who decided."""
+    return dumps(
+        {
+            "type": "conversation.handed_over",
+            "conversation_id": conversation_id,
+            "to": to,
             "peer_alias": peer_alias,
-            "your_role": your_role,
-            "language": language,
-            "topics": list(topics),
-            "started_at": started_at,
-            "last_seq": last_seq,
+            "reason": reason,
+            "announce": announce,
         }
     )
 

@@ -12,7 +12,12 @@ S = ConversationStatus
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [(S.waiting, S.active), (S.waiting, S.abandoned), (S.active, S.ended)],
+    [
+        (S.waiting, S.active),
+        (S.waiting, S.abandoned),
+        (S.active, S.ended),
+        (S.active, S.waiting),  # a warm transfer back to the queue (app/transfer)
+    ],
 )
 def test_allowed_moves(current, target):
     assert CONVERSATION_LIFECYCLE.check(current, target) is target
@@ -22,7 +27,6 @@ def test_allowed_moves(current, target):
     ("current", "target"),
     [
         (S.waiting, S.ended),
-        (S.active, S.waiting),
         (S.active, S.abandoned),
         (S.ended, S.active),
         (S.abandoned, S.active),

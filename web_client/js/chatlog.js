@@ -9,10 +9,13 @@ export class ChatLog {
   /**
    * @param {HTMLOListElement} list  the <ol class="messages">
    * @param {string} myRole          the sender_role whose messages are "mine"
+   * @param {{alias?: string}} [me]  my alias: a message of my role under another alias is
+   *                                 someone else's (the volunteer who handed the chat to me)
    */
-  constructor(list, myRole) {
+  constructor(list, myRole, { alias = "" } = {}) {
     this.list = list;
     this.myRole = myRole;
+    this.myAlias = alias;
     this.mine = new Map(); // client_msg_id → bubble
     this.bySeq = new Map(); // seq → bubble
     this.peerReadSeq = 0;
@@ -65,7 +68,8 @@ export class ChatLog {
 
   /** A stored message (`chat.message` frame). Returns true when it is from someone else. */
   addMessage(frame) {
-    const mine = frame.sender_role === this.myRole;
+    const mine =
+      frame.sender_role === this.myRole && (!this.myAlias || !frame.sender_alias || frame.sender_alias === this.myAlias);
     if (this.bySeq.has(frame.seq) && !(mine && frame.client_msg_id && this.mine.has(frame.client_msg_id))) {
       return false; // already shown
     }

@@ -607,6 +607,10 @@ function onFrame(frame) {
       announce("sr-alert", text);
       return;
     }
+    case "conversation.handed_over":
+      if (frame.conversation_id !== state.conversationId) return;
+      onHandedOver(frame);
+      return;
     case "safety_plan":
       if (frame.conversation_id !== state.conversationId) return;
       onPlan(frame);
@@ -625,6 +629,26 @@ function onFrame(frame) {
       return;
     default:
   }
+}
+
+/** The chat moved to another volunteer, or back to the queue: say so kindly (never the
+ * staff's note: the server never sends it), unless the organisation hands over silently. */
+function onHandedOver(frame) {
+  hidePeerTyping();
+  if (frame.to === "queue") {
+    state.peerAlias = "";
+    state.lastQueueStatus = null;
+    setStatus("waiting");
+  } else {
+    state.peerAlias = frame.peer_alias || "";
+    renderPeer();
+  }
+  if (!frame.announce) return;
+  const key =
+    frame.reason === "volunteer_vanished" ? "transfer.vanished" : frame.to === "queue" ? "transfer.requeued" : "transfer.handed";
+  const text = t(key, { alias: frame.peer_alias || t("chat.peer_default") });
+  appendSystemNote(text);
+  announce("sr-alert", text);
 }
 
 function onError(frame) {

@@ -137,7 +137,7 @@ export function showStaffAlert(frame, { onOpen } = {}) {
   const text = banner.querySelector(".banner__text");
   // Known codes get a translated text; others show the server's own message.
   text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code);
-  banner.classList.toggle("banner--urgent", frame.severity === "critical" || ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit"].includes(frame.code));
+  banner.classList.toggle("banner--urgent", frame.severity === "critical" || ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit", "volunteer_vanished"].includes(frame.code));
   const open = $("staff-alert-open");
   if (open) {
     const id = onOpen && frame.conversation_id ? frame.conversation_id : null;

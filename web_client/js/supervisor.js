@@ -480,6 +480,9 @@ async function openConversation(conversationId) {
   $("sup-composer").hidden = true;
   $("block-form").hidden = true;
   $("block-note").value = "";
+  $("reassign-form").hidden = true;
+  $("reassign-note").value = "";
+  state.transfersSeen = new Set();
   bind($("conv-title"), "sup.conversation_with", { id: shortId(conversationId) });
   const list = $("conv-messages");
   list.replaceChildren();
@@ -562,6 +565,61 @@ $("block-form").addEventListener("submit", (event) => {
   $("block-form").hidden = true;
   bind($("conv-status"), "sup.blocking");
 });
+
+// Reassign (warm transfer): to a volunteer who shares the language and has a free slot, or
+// back to the front of the queue, with a note only staff read (docs/protocol.md).
+$("conv-reassign").addEventListener("click", async () => {
+  const conversationId = state.conversationId;
+  if (!conversationId) return;
+  const select = $("reassign-to");
+  select.replaceChildren(el("option", { text: t("transfer.to_queue"), attrs: { value: "queue" } }));
+  $("reassign-form").hidden = false;
+  select.focus();
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(conversationId)}/transfer-targets`, { token: state.session.access_token });
+  if (state.conversationId !== conversationId) return;
+  for (const target of answer.ok ? answer.data.targets : []) {
+    select.append(el("option", { text: t("transfer.to_volunteer", { name: target.alias, n: target.free_slots }), attrs: { value: target.volunteer_id } }));
+  }
+  if (answer.ok && !answer.data.targets.length) bind($("conv-status"), "transfer.nobody_free");
+});
+$("reassign-cancel").addEventListener("click", () => {
+  $("reassign-form").hidden = true;
+  $("conv-reassign").focus();
+});
+$("reassign-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!state.conversationId) return;
+  const note = $("reassign-note").value.trim();
+  if (!note) {
+    bind($("conv-status"), "transfer.err_note");
+    $("reassign-note").focus();
+    return;
+  }
+  const to = $("reassign-to").value;
+  const frame = { type: "conversation.transfer", conversation_id: state.conversationId, note, ref: "transfer" };
+  if (to === "queue") frame.to = "queue";
+  else Object.assign(frame, { to: "volunteer", volunteer_id: to });
+  if (!state.conn?.send(frame)) {
+    bind($("conv-status"), "transfer.err_generic");
+    return;
+  }
+  bind($("conv-status"), "transfer.sending");
+});
+
+/** A hand-over in the open conversation, note included, once each. */
+function noteTransfer(frame) {
+  if (frame.conversation_id !== state.conversationId || !state.log) return;
+  state.transfersSeen ??= new Set();
+  if (state.transfersSeen.has(frame.transfer_id)) return;
+  state.transfersSeen.add(frame.transfer_id);
+  const from = frame.from_alias || t("role.volunteer");
+  let text;
+  if (frame.reason === "volunteer_vanished") text = t("transfer.log_vanished", { from });
+  else if (frame.to === "queue") text = t("transfer.log_queue", { from, by: frame.by_alias || from });
+  else text = t("transfer.log_to", { from, to: frame.to_alias || t("role.volunteer"), by: frame.by_alias || from });
+  if (frame.note) text += ` ${t("transfer.log_note", { note: frame.note })}`;
+  state.log.note(text);
+}
 
 $("whisper-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -1107,6 +1165,17 @@ function onFrame(frame) {
     case "referral.updated":
       loadReferrals();
       return;
+    case "conversation.transfer.ok":
+      if (frame.conversation_id === state.conversationId) {
+        $("reassign-form").hidden = true;
+        $("reassign-note").value = "";
+        bind($("conv-status"), "transfer.sent");
+        announce("sr-alert", t("transfer.sent"));
+      }
+      return;
+    case "conversation.transferred":
+      noteTransfer(frame);
+      return;
     case "seeker.block.ok":
       if (frame.conversation_id === state.conversationId) {
         $("block-note").value = "";
@@ -1133,6 +1202,11 @@ function onError(frame) {
   if (["observe", "join", "takeover", "whisper"].includes(ref)) {
     bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.action_failed", { action: t(`sup.${ref}`) });
     if (ref !== "whisper") setMode(null);
+    return;
+  }
+  if (ref === "transfer") {
+    const known = ["target_unavailable", "target_language", "target_at_capacity", "same_volunteer", "text_too_long", "text_empty", "invalid_transition", "conversation_closed"];
+    bind($("conv-status"), known.includes(frame.code) ? `transfer.err_${frame.code}` : "transfer.err_generic");
     return;
   }
   if (ref === "block") {

@@ -172,6 +172,10 @@ function ensureChat(info) {
   link(".js-text-label", ".js-text", `text-${n}`);
   link(".js-note-label", ".js-note-text", `note-${n}`);
   link(".js-report-label", ".js-report-note", `report-${n}`);
+  link(".js-transfer-to-label", ".js-transfer-to", `transfer-to-${n}`);
+  link(".js-transfer-note-label", ".js-transfer-note", `transfer-note-${n}`);
+  pane.querySelector(".js-transfer-note-help").id = `transfer-note-help-${n}`;
+  pane.querySelector(".js-transfer-note").setAttribute("aria-describedby", `transfer-note-help-${n}`);
   apply(pane);
 
   const risk = $("risk-panel-template").content.firstElementChild.cloneNode(true);
@@ -199,7 +203,7 @@ function ensureChat(info) {
     pane,
     risk,
     tab,
-    log: new ChatLog(pane.querySelector(".js-messages"), "volunteer"),
+    log: new ChatLog(pane.querySelector(".js-messages"), "volunteer", { alias: state.session?.alias || "" }),
     unread: 0,
     highestPeerSeq: 0,
     readSentSeq: 0,
@@ -381,6 +385,7 @@ function wireComposer(chat) {
     reportForm.hidden = true;
     bind(chat.pane.querySelector(".js-report-status"), "vol.report_sending");
   });
+  wireTransfer(chat);
   const noteForm = chat.pane.querySelector(".js-note-form");
   noteForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -390,6 +395,85 @@ function wireComposer(chat) {
     bind(chat.pane.querySelector(".js-note-status"), "vol.note_saving");
   });
   chat.pane.querySelector(".js-close-tab").addEventListener("click", () => closeTab(chat));
+}
+
+// ---- warm transfer (docs/protocol.md, Warm transfer) ---------------------------------------
+
+function wireTransfer(chat) {
+  const form = chat.pane.querySelector(".js-transfer-form");
+  const opener = chat.pane.querySelector(".js-transfer");
+  opener.addEventListener("click", () => openTransfer(chat));
+  chat.pane.querySelector(".js-transfer-cancel").addEventListener("click", () => {
+    form.hidden = true;
+    opener.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const note = chat.pane.querySelector(".js-transfer-note").value.trim();
+    const to = chat.pane.querySelector(".js-transfer-to").value;
+    const status = chat.pane.querySelector(".js-transfer-status");
+    if (!note) {
+      bind(status, "transfer.err_note");
+      chat.pane.querySelector(".js-transfer-note").focus();
+      return;
+    }
+    const frame = { type: "conversation.transfer", conversation_id: chat.id, note, ref: `transfer:${chat.id}` };
+    if (to === "queue") frame.to = "queue";
+    else Object.assign(frame, { to: "volunteer", volunteer_id: to });
+    if (!state.conn?.send(frame)) {
+      bind(status, "transfer.err_generic");
+      return;
+    }
+    bind(status, "transfer.sending");
+    form.hidden = true;
+  });
+  chat.pane.querySelector(".js-handed-close").addEventListener("click", () => closeTab(chat));
+}
+
+/** Open the hand-over form with the volunteers who could take this chat now. */
+async function openTransfer(chat) {
+  const form = chat.pane.querySelector(".js-transfer-form");
+  const select = chat.pane.querySelector(".js-transfer-to");
+  select.replaceChildren(el("option", { text: t("transfer.to_queue"), attrs: { value: "queue" } }));
+  form.hidden = false;
+  select.focus();
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(chat.id)}/transfer-targets`, { token: state.session.access_token });
+  for (const target of answer.ok ? answer.data.targets : []) {
+    select.append(el("option", { text: t("transfer.to_volunteer", { name: target.alias, n: target.free_slots }), attrs: { value: target.volunteer_id } }));
+  }
+  if (answer.ok && answer.data.targets.length === 0) bind(chat.pane.querySelector(".js-transfer-status"), "transfer.nobody_free");
+}
+
+/** A chat handed to me: who had it and their note, above the conversation. */
+function showHandover(chat, handover) {
+  chat.handoversSeen ??= new Set();
+  if (chat.handoversSeen.has(handover.transfer_id)) return;
+  chat.handoversSeen.add(handover.transfer_id);
+  const box = chat.pane.querySelector(".js-handover");
+  const from = handover.from_alias || t("role.volunteer");
+  const key = handover.reason === "volunteer_vanished" ? "transfer.received_vanished" : "transfer.received_from";
+  bind(box.querySelector(".js-handover-from"), key, { name: from });
+  const note = box.querySelector(".js-handover-note");
+  note.textContent = handover.note || "";
+  note.hidden = !handover.note;
+  box.hidden = false;
+}
+
+/** My chat went to someone else (or back to the queue): it leaves this console. */
+function releaseChat(chat, frame) {
+  chat.status = "ended";
+  state.conn?.forget(chat.id);
+  hidePeerTyping(chat);
+  for (const sel of [".js-composer", ".js-end", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
+    chat.pane.querySelector(sel).hidden = true;
+  }
+  chat.risk.hidden = true;
+  const text = frame.to === "queue" ? t("transfer.released_queue") : t("transfer.released_to", { name: frame.to_alias || t("role.volunteer") });
+  chat.pane.querySelector(".js-handed-text").textContent = text;
+  chat.pane.querySelector(".js-transfer-status").textContent = "";
+  chat.pane.querySelector(".js-handed").hidden = false;
+  announce("sr-alert", text);
+  renderChatHead(chat);
 }
 
 function stopTyping(chat) {
@@ -893,6 +977,7 @@ function onFrame(frame) {
       const chat = ensureChat(frame);
       chat.status = "active";
       chat.log.note(t("vol.started", { name: chat.peerAlias || t("role.seeker") }));
+      if (frame.handover) showHandover(chat, frame.handover);
       announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
       if (!state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
       else renderChatHead(chat);
@@ -931,6 +1016,21 @@ function onFrame(frame) {
         bind(chat.pane.querySelector(".js-report-status"), "vol.report_sent");
         announce("sr-alert", t("vol.report_sent"));
       }
+      return;
+    }
+    case "conversation.transfer.ok": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat) bind(chat.pane.querySelector(".js-transfer-status"), "transfer.sent");
+      return;
+    }
+    case "conversation.transferred": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat) return;
+      if (frame.history) {
+        if (frame.to_alias && frame.to_alias === state.session?.alias) showHandover(chat, frame);
+        return;
+      }
+      if (chat.status !== "ended") releaseChat(chat, frame);
       return;
     }
     case "conversation.note.ok": {
@@ -1070,6 +1170,13 @@ function onError(frame) {
       chat.endBlockedNote = chat.log.note(t(key));
       if (frame.code === "referral_open") chat.risk.querySelector(".js-referral-steps button")?.focus();
     }
+    return;
+  }
+  if (ref.startsWith("transfer:")) {
+    const chat = state.chats.get(ref.slice(9));
+    if (!chat) return;
+    const known = ["target_unavailable", "target_language", "target_at_capacity", "same_volunteer", "forbidden", "text_too_long", "text_empty"];
+    bind(chat.pane.querySelector(".js-transfer-status"), known.includes(frame.code) ? `transfer.err_${frame.code}` : "transfer.err_generic");
     return;
   }
   if (ref.startsWith("report:")) {

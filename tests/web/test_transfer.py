@@ -1,0 +1,213 @@
+"""Issue #18 part 3 in the browser: warm transfer. A volunteer hands a chat to another
+volunteer with a note only staff read; a supervisor reassigns a chat back to the queue; the
+seeker is told kindly, in English or Hindi, and never sees the note. axe on every view;
+screenshots in docs/screenshots at 360x740 and 1280x800."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    PHONE,
+    TIMEOUT_MS,
+    Watch,
+    chat_in_progress,
+    device,
+    seeker_sends,
+    shot,
+    supervisor_logs_in,
+    volunteer_pane,
+    volunteer_sends,
+)
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+NOTE = (
+    "Exams on Monday, not sleeping. Breathing together helped. She asked not to repeat her story."
+)
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def second_volunteer_logs_in(page: Page, server: LiveServer) -> None:
+    page.goto(server.base_url + "/volunteer")
+    page.locator("#login-username").fill("vol2")
+    page.locator("#login-password").fill("volunteer-pass-2")
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=console]")).to_be_visible()
+    page.locator("#available").check()
+    expect(page.locator("#availability-status")).to_contain_text("Available")
+
+
+def test_a_volunteer_hands_a_chat_to_another_with_a_note_the_seeker_never_sees(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("volunteer", "vol2", "volunteer-pass-2")
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    other_ctx = browser.new_context(viewport=DESKTOP)
+    other_ctx.set_default_timeout(TIMEOUT_MS)
+    other = watch.attach(other_ctx.new_page())
+    try:
+        second_volunteer_logs_in(other, server)
+        volunteer_sends(volunteer, "I'm here. Tell me what's going on.")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(
+            ["I'm here. Tell me what's going on."]
+        )
+        pane = volunteer_pane(volunteer)
+        pane.locator(".js-transfer").click()
+        form = pane.locator(".js-transfer-form")
+        expect(form).to_be_visible()
+        choices = form.locator(".js-transfer-to option")
+        expect(choices).to_have_count(2)  # the queue, and the one free volunteer
+        expect(choices.first).to_have_text(EN["transfer.to_queue"])
+        # An empty note is refused here, before anything is sent.
+        form.locator("button[type=submit]").click()
+        expect(pane.locator(".js-transfer-status")).to_have_text(EN["transfer.err_note"])
+        form.locator(".js-transfer-to").select_option(index=1)
+        form.locator(".js-transfer-note").fill(NOTE)
+        axe.check(volunteer, "volunteer hand-over form")
+        shot(volunteer, docs_shots, "transfer-form-desktop")
+        form.locator("button[type=submit]").click()
+
+        # The old volunteer: the chat has left their console.
+        handed = pane.locator(".js-handed")
+        expect(handed).to_be_visible()
+        expect(pane.locator(".js-composer")).to_be_hidden()
+
+        # The new volunteer: the whole conversation and the note.
+        new_pane = volunteer_pane(other)
+        expect(new_pane.locator(".js-handover")).to_be_visible()
+        expect(new_pane.locator(".js-handover-note")).to_have_text(NOTE)
+        expect(new_pane.locator(".bubble .bubble__text")).to_have_text(
+            ["hi, is anyone there?", "I'm here. Tell me what's going on."]
+        )
+        # The first volunteer's reply is theirs, not the new volunteer's own.
+        earlier = new_pane.locator(".bubble--volunteer")
+        expect(earlier).to_have_class(re.compile("bubble--peer"))
+        expect(earlier.locator(".bubble__who")).not_to_have_text(EN["chat.you"])
+        axe.check(other, "volunteer console with a chat handed over")
+        shot(other, docs_shots, "transfer-received-desktop")
+        other.set_viewport_size(PHONE)
+        new_pane.locator(".js-handover").scroll_into_view_if_needed()
+        shot(other, docs_shots, "transfer-received-phone")
+        other.set_viewport_size(DESKTOP)
+
+        # The seeker: a gentle message with the new alias, and nothing of the note.
+        alias = new_pane.locator(".js-peer")  # the seeker's alias, seen by the volunteer
+        expect(alias).not_to_be_empty()
+        note = seeker.locator("#messages .system-note").last
+        expect(note).to_contain_text(EN["transfer.handed"].split("{alias}")[1].strip()[:30])
+        assert NOTE not in seeker.content()
+        note.scroll_into_view_if_needed()
+        axe.check(seeker, "seeker told of the hand-over")
+        shot(seeker, docs_shots, "transfer-seeker-phone")
+
+        # They carry on; the old volunteer no longer receives the chat.
+        volunteer_sends(other, "Hi, I've read everything so far. I'm with you.")
+        expect(seeker.locator(".bubble--peer .bubble__text").last).to_have_text(
+            "Hi, I've read everything so far. I'm with you."
+        )
+        seeker_sends(seeker, "ok thank you")
+        expect(new_pane.locator(".bubble--peer .bubble__text").last).to_have_text("ok thank you")
+        expect(pane.locator(".bubble .bubble__text")).to_have_count(2)
+        # The next volunteer's console in Hindi.
+        other.locator('.lang-switch__option[data-lang="hi"]').first.click()
+        expect(new_pane.locator(".js-handover h3")).to_have_text(HI["transfer.received_title"])
+        expect(new_pane.locator(".js-transfer")).to_have_text(HI["transfer.button"])
+        axe.check(other, "volunteer console with a chat handed over, Hindi")
+        shot(other, docs_shots, "transfer-received-hi-desktop")
+        axe.check(volunteer, "volunteer console after handing over")
+        pane.locator(".js-handed-close").click()
+        expect(volunteer.locator("#no-chats")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hindi(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        seeker.locator('.lang-switch__option[data-lang="hi"]').first.click()
+        expect(seeker.locator("#composer-text")).to_be_visible()
+        if seeker.locator("#mood-start-skip").is_visible():
+            seeker.locator("#mood-start-skip").click()
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("high")
+        risk.locator(".js-concern-reason").fill("talks of a plan for tonight")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble")).to_have_count(1)
+
+        desk.locator("#conv-reassign").click()
+        form = desk.locator("#reassign-form")
+        expect(form).to_be_visible()
+        expect(form.locator("#reassign-to option")).to_have_count(1)  # nobody else is free
+        expect(desk.locator("#conv-status")).to_have_text(EN["transfer.nobody_free"])
+        desk.locator("#reassign-note").fill("Volunteer needs a break; high risk, plan for tonight.")
+        axe.check(desk, "supervisor reassign form")
+        shot(desk, docs_shots, "transfer-reassign-desk-desktop")
+        form.locator("button[type=submit]").click()
+        expect(desk.locator("#conv-status")).to_have_text(EN["transfer.sent"])
+        expect(desk.locator("#conv-messages .system-note").last).to_contain_text(
+            "Volunteer needs a break"
+        )
+
+        # The seeker, in Hindi: back at the front of the queue, with their conversation kept.
+        expect(seeker.locator("#queue-card")).to_be_visible()
+        expect(seeker.locator("#messages .system-note").last).to_have_text(HI["transfer.requeued"])
+        expect(seeker.locator(".bubble--mine .bubble__text")).to_have_text(["hi, is anyone there?"])
+        assert "Volunteer needs a break" not in seeker.content()
+        seeker.locator("#messages .system-note").last.scroll_into_view_if_needed()
+        axe.check(seeker, "seeker back in the queue, Hindi")
+        shot(seeker, docs_shots, "transfer-requeued-seeker-hi-phone")
+
+        # The volunteer's chat has left their console.
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-handed-text")).to_have_text(EN["transfer.released_queue"])
+
+        with device(browser, watch, PHONE) as (_, phone_desk):
+            supervisor_logs_in(phone_desk, server)
+            phone_desk.locator("#escalations .escalation .js-open").first.click()
+            phone_desk.locator("#conv-reassign").click()
+            expect(phone_desk.locator("#reassign-form")).to_be_visible()
+            phone_desk.locator("#reassign-form").scroll_into_view_if_needed()
+            axe.check(phone_desk, "supervisor reassign form on a phone")
+            shot(phone_desk, docs_shots, "transfer-reassign-desk-phone")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

@@ -40,6 +40,8 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset(
 # Kept on purpose, with the reason:
 KEPT_TEXT_COLUMNS: dict[str, str] = {
     "staff_users.password_hash": "an argon2 hash, not text anyone wrote about a seeker",
+    "return_codes.code_hash": "an HMAC of a return code, never the words",
+    "return_codes.language": "a language code",
     "seekers.topics": (
         "intake tags (up to 10 of 40 characters; the web client sends none); the seeker row "
         "outlives its conversations and holds nothing else written"
@@ -71,6 +73,11 @@ DELETED_ELSEWHERE: dict[str, str] = {
         "emptied RETENTION_DAYS after it was written (app/wellbeing/service.py, forget_notes)"
     ),
     "debriefs.wants": "enumerated choices (talk, rest, resources, nothing), not free text",
+    "return_codes.plan": (
+        "the safety plan a return code keeps: deleted with the code RETURN_CODE_KEEP_DAYS "
+        "after it was last used, or at once when the seeker forgets it "
+        "(app/return_code/service.py, forget_unused and forget)"
+    ),
 }
 
 

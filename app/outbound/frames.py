@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, Typing
 from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
+from app.return_code.events import ReturningView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
 from app.safety_plan.events import SafetyPlanView
 from app.wellbeing.events import DebriefSubmitted
@@ -330,6 +331,7 @@ def conversation_started(
     topics: Sequence[str],
     started_at: datetime | None,
     last_seq: int,
+    returning: ReturningView | None = None,
 ) -> str:
     return dumps(
         {
@@ -341,6 +343,9 @@ def conversation_started(
             "topics": list(topics),
             "started_at": started_at,
             "last_seq": last_seq,
+            "returning": None
+            if returning is None
+            else {"since": returning.since, "chats_before": returning.chats_before},
         }
     )
 

@@ -85,3 +85,18 @@ def test_keys_named_finds_literals_and_template_families():
         "c.x",
         "c.y",
     }
+
+
+def test_a_module_marked_strings_on_demand_brings_its_own_bundle():
+    web = WebClient.load(WEB)
+    returncode_js = (WEB / "js" / "returncode.js").read_text(encoding="utf-8")
+    assert "// i18n: strings on demand" in returncode_js
+    own = {k for k in re.findall(r'"(returncode\.[\w.]+)"', returncode_js)}
+    for lang in LANGUAGES:
+        page = json.loads(web.bundles[f"seeker.{lang}"])
+        part = json.loads(web.bundles[f"seeker-returncode.{lang}"])
+        # The welcome screen's one button is the page's; the rest waits for the module.
+        assert [k for k in page if k.startswith("returncode.")] == ["returncode.have_code"]
+        assert own - {"returncode.have_code"} <= set(part)
+        assert not set(part) & set(page)
+        assert "plan.title" in page  # named by the page (safetyplan.js) too: not repeated

@@ -40,8 +40,6 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset(
 # Kept on purpose, with the reason:
 KEPT_TEXT_COLUMNS: dict[str, str] = {
     "staff_users.password_hash": "an argon2 hash, not text anyone wrote about a seeker",
-    "return_codes.code_hash": "an HMAC of a return code, never the words",
-    "return_codes.language": "a language code",
     "seekers.topics": (
         "intake tags (up to 10 of 40 characters; the web client sends none); the seeker row "
         "outlives its conversations and holds nothing else written"

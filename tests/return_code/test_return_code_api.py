@@ -190,6 +190,7 @@ async def test_wrong_codes_all_get_the_same_answer_and_nothing_is_made(
             {"code": 5},
             {"code": "a", "extra": 1},
             {"code": "acorn bagel cable dance eagle", "language": "../x"},
+            {"code": "acorn\u0000bagel cable dance eagle"},
         ):
             r = await http.post("/api/v1/return-codes/redeem", json=bad)
             assert r.status_code == 422, (bad, r.text)

@@ -141,7 +141,11 @@ def test_a_return_code_brings_the_plan_to_another_phone_and_tells_the_next_volun
         shot(volunteer, docs_shots, "return-code-volunteer-desktop")
         phone.locator("#end-chat").click()
         phone.locator("#end-confirm").click()
-        expect(phone.locator("#ended-code")).to_be_visible()
+        # Still linked: the code keeps working; new words are offered only if they were lost.
+        expect(phone.locator("#ended-code .js-code-offer")).to_contain_text(
+            HI["returncode.still_works"]
+        )
+        expect(phone.get_by_role("button", name=HI["returncode.renew"])).to_be_visible()
     volunteer_ctx.close()
 
     with device(browser, watch, DESKTOP) as (_, desk):

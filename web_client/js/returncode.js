@@ -19,10 +19,12 @@ if (!document.querySelector("link[data-returncode]")) {
 
 /** The offer on the ended screen: a button that makes a code and shows its words once. */
 export async function offerCode(card, { conversationId, token }) {
-  await loadStrings("returncode");
+  const [, mine] = await Promise.all([loadStrings("returncode"), api("/api/v1/return-codes/mine", { token })]);
+  // A session opened with a code (or that made one) still has it: offer new words instead.
+  const linked = mine.ok;
   const offer = el("div", { class: "js-code-offer" });
-  offer.append(text("p", "returncode.offer_text", { class: "small" }));
-  const keep = text("button", "returncode.keep", { class: "button button--secondary", attrs: { type: "button" } });
+  offer.append(text("p", linked ? "returncode.still_works" : "returncode.offer_text", { class: "small" }));
+  const keep = text("button", linked ? "returncode.renew" : "returncode.keep", { class: "button button--secondary", attrs: { type: "button" } });
   offer.append(keep);
   const kept = text("p", "returncode.kept", { class: "notice notice--calm js-code-kept", attrs: { tabindex: "-1", hidden: "" } });
   const error = el("p", { class: "form-error", attrs: { role: "alert" } });

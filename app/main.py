@@ -86,6 +86,7 @@ def build_frame_router() -> FrameRouter:
         referral_router,
         moderation_router,
         safety_plan_router,
+        return_code_router,
     ):
         frames.include(domain.frames)
     return frames

@@ -29,6 +29,7 @@ FRAMES: dict[str, str] = {
     "queue.summary": "available volunteers and supervisors",
     "availability.ok": "the volunteer's socket",
     "conversation.started": "the seeker and the volunteer",
+    "seeker.returning": "staff resuming a returning seeker's conversation",
     "chat.message": "everyone in the conversation, the sender included",
     "chat.ack": "the sender's socket",
     "chat.typing": "the others in the conversation",
@@ -346,6 +347,17 @@ def conversation_started(
             "returning": None
             if returning is None
             else {"since": returning.since, "chats_before": returning.chats_before},
+        }
+    )
+
+
+def seeker_returning(conversation_id: str, returning: ReturningView) -> str:
+    return dumps(
+        {
+            "type": "seeker.returning",
+            "conversation_id": conversation_id,
+            "since": returning.since,
+            "chats_before": returning.chats_before,
         }
     )
 

@@ -7,10 +7,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.budgets.service import Door
+from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import CurrentPrincipal, RuntimeDep
+from app.outbound import frames as outbound_frames
+from app.realtime import FrameRouter
 from app.referrals import service as referral_service
 from app.return_code import service
 from app.return_code.models import ReturnCode
@@ -19,6 +23,20 @@ from app.safety_plan import service as safety_plan_service
 from app.safety_plan.models import SafetyPlan
 
 api = APIRouter(prefix="/api/v1/return-codes", tags=["return codes"])
+frames = FrameRouter()
+
+
+@frames.on_resume
+async def resume_returning(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """Staff resuming a returning seeker's chat are told again (``seeker.returning``)."""
+    if not access.is_staff:
+        return []
+    returning = await service.returning_for(session, conversation)
+    if returning is None:
+        return []
+    return [outbound_frames.seeker_returning(conversation.id, returning)]
 
 
 async def _plan(

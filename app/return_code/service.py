@@ -229,6 +229,23 @@ async def on_started(
     return returning, plan
 
 
+async def returning_for(session: AsyncSession, conversation: Any) -> ReturningView | None:
+    """For staff resuming a conversation: whether its seeker came back with a code (the
+    session was linked before the chat started, so not the chat the code was made in), and
+    how many chats the code has opened besides this one."""
+    found = (
+        await session.execute(
+            select(ReturnCode.created_at, ReturnCode.chats, ReturningSeeker.linked_at)
+            .join(ReturningSeeker, ReturningSeeker.return_code_id == ReturnCode.id)
+            .where(ReturningSeeker.seeker_id == conversation.seeker_id)
+        )
+    ).first()
+    started_at = conversation.started_at
+    if found is None or started_at is None or started_at < found.linked_at:
+        return None
+    return ReturningView(since=found.created_at, chats_before=max(found.chats - 1, 0))
+
+
 def keep_for(settings: Settings) -> timedelta:
     return timedelta(days=settings.return_code_keep_days)
 

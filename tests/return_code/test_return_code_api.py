@@ -146,6 +146,23 @@ async def test_a_code_brings_back_the_plan_and_tells_the_next_volunteer(
         )
         assert transcript.status_code == 404
 
+    # A reload: staff who resume are told again; the seeker is not; the chat the code was
+    # made in is not a returning seeker's chat.
+    again = await WsClient.open(server.ws_url, v2staff.token)
+    await again.send({"type": "conversation.resume", "conversation_id": cid2, "after_seq": 0})
+    await again.recv("conversation.resumed")
+    told = await again.recv("seeker.returning")
+    assert told["conversation_id"] == cid2 and told["chats_before"] == 1
+    await s2.send({"type": "conversation.resume", "conversation_id": cid2, "after_seq": 0})
+    await s2.recv("conversation.resumed")
+    await s2.nothing("seeker.returning", within=0.3)
+    first = await WsClient.open(server.ws_url, v.staff.token)
+    await first.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    await first.recv("conversation.resumed")
+    await first.nothing("seeker.returning", within=0.3)
+    await again.close()
+    await first.close()
+
     # An edit in the new chat is what the code keeps from now on.
     await s2.send(
         {

@@ -139,6 +139,11 @@ def test_a_return_code_brings_the_plan_to_another_phone_and_tells_the_next_volun
         expect(phone.locator("#open-plan")).to_be_visible()
         axe.check(volunteer, "volunteer console, a returning seeker")
         shot(volunteer, docs_shots, "return-code-volunteer-desktop")
+        # After a reload the console is told again (seeker.returning on resume).
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        expect(pane).to_contain_text(EN["vol.returning"].replace("{n}", "1"))
+        expect(pane.locator(".js-meta")).to_contain_text(EN["vol.returning_badge"])
         phone.locator("#end-chat").click()
         phone.locator("#end-confirm").click()
         # Still linked: the code keeps working; new words are offered only if they were lost.

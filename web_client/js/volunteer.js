@@ -989,6 +989,15 @@ function onFrame(frame) {
       if (chat) onCueMarked(chat, frame);
       return;
     }
+    case "seeker.returning": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat && !chat.returning) {
+        chat.returning = frame;
+        renderChatHead(chat);
+        chat.log.note(t("vol.returning", { n: frame.chats_before }));
+      }
+      return;
+    }
     case "safety_plan": {
       const chat = state.chats.get(frame.conversation_id);
       if (chat) onPlan(chat, frame);

@@ -39,9 +39,7 @@ async def resume_returning(
     return [outbound_frames.seeker_returning(conversation.id, returning)]
 
 
-async def _plan(
-    runtime: Any, session: Any, row: ReturnCode, language: str
-) -> dict[str, Any] | None:
+async def _plan(session: AsyncSession, row: ReturnCode, language: str) -> dict[str, Any] | None:
     """The code's plan copy as the ``safety_plan`` frame shows a plan (in ``language``;
     ``conversation_id`` and ``plan_id`` are null: it belongs to no conversation)."""
     copy = row.plan
@@ -99,7 +97,7 @@ async def redeem(body: ReturnCodeRedeem, request: Request, runtime: RuntimeDep) 
         seeker, token, row = await service.redeem(
             uow, settings=runtime.settings, typed=body.code, language=body.language, now=utcnow()
         )
-        plan = await _plan(runtime, uow.session, row, body.language)
+        plan = await _plan(uow.session, row, body.language)
         summary = _summary(row, runtime.settings.return_code_keep_days)
     await runtime.budgets.remember_seeker(seeker.id, client)
     return {
@@ -118,7 +116,7 @@ async def mine(principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, An
     async with runtime.db.reader() as session:
         row = await service.mine(session, principal)
         language = principal.languages[0] if principal.languages else row.language
-        plan = await _plan(runtime, session, row, language)
+        plan = await _plan(session, row, language)
         return {**_summary(row, runtime.settings.return_code_keep_days), "plan": plan}
 
 

@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     login_limit_per_client: str = "10/minute"
     login_limit_global: str = "60/minute"
     # Return codes tried (``POST /api/v1/return-codes/redeem``, right or wrong): a code has
-    # over 50 random bits, so even the global budget would need millions of years to guess
-    # one; the per-client budget keeps one client from spending the global one.
+    # 51 random bits, so at the global budget a given code takes tens of millions of years to
+    # guess on average, and any one of a million live codes decades; the per-client budget
+    # keeps one client from spending the global one.
     return_code_limit_per_client: str = "5/minute"
     return_code_limit_global: str = "60/minute"
     # A return code (and the copy of the safety plan it keeps) is deleted this many days

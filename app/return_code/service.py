@@ -4,8 +4,9 @@ Invariants:
 - The words are never stored, logged or audited: only ``words.code_hash`` of them. A code is
   shown once, in the answer that made it.
 - A wrong code, a code that was forgotten or deleted by retention, and anything that is not
-  five known words get the same answer (``return_code_invalid``, 401) after the same work:
-  nobody can learn whether a code exists. Redeeming is rate-limited per client and
+  five known words get the same answer (``return_code_invalid``, 401): nobody can learn
+  whether a code exists. (Text that is not five words of the public list is refused without
+  a lookup; that tells nothing about any code.) Redeeming is rate-limited per client and
   globally (``Door.return_code``) before the code is looked at.
 - A seeker session is linked to at most one code. Making a code again from a linked session
   gives new words to the same code (the old words stop working, the plan copy stays).
@@ -126,10 +127,9 @@ async def redeem(
     """A new anonymous session linked to the code: (the seeker, its token, the code)."""
     session = uow.session
     normalised = words.normalise(typed)
-    # The hash is computed for every attempt, so a malformed code costs what a wrong one does.
-    digest = words.code_hash(normalised or typed[: words.MAX_CODE_CHARS], settings.secret_key)
     row = None
     if normalised is not None:
+        digest = words.code_hash(normalised, settings.secret_key)
         row = await session.scalar(
             select(ReturnCode).where(ReturnCode.code_hash == digest).with_for_update()
         )

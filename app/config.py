@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     queue_join_limit_global: str = "300/minute"
     login_limit_per_client: str = "10/minute"
     login_limit_global: str = "60/minute"
+    # Return codes tried (``POST /api/v1/return-codes/redeem``, right or wrong): a code has
+    # 51 random bits, so at the global budget a given code takes tens of millions of years to
+    # guess on average, and any one of a million live codes decades; the per-client budget
+    # keeps one client from spending the global one.
+    return_code_limit_per_client: str = "5/minute"
+    return_code_limit_global: str = "60/minute"
+    # A return code (and the copy of the safety plan it keeps) is deleted this many days
+    # after it was last used: made, redeemed, a chat started with it, its plan edited.
+    return_code_keep_days: int = Field(90, ge=1, le=3650)
     # After a block, the blocked session's client also spends from this budget at the
     # seekers and queue_join doors, for this long (at most 30 minutes: see app/budgets).
     blocked_client_limit: str = "1/5minutes"
@@ -236,6 +245,8 @@ class Settings(BaseSettings):
         "queue_join_limit_global",
         "login_limit_per_client",
         "login_limit_global",
+        "return_code_limit_per_client",
+        "return_code_limit_global",
         "blocked_client_limit",
     )
     @classmethod

@@ -46,6 +46,9 @@ from app.presence import PresenceTracker
 from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
 from app.referrals.directory import load_directory
+from app.return_code import cleanup as return_code_cleanup
+from app.return_code import router as return_code_router
+from app.return_code import words as return_code_words
 from app.risk import router as risk_router
 from app.risk.checklist import load_checklist
 from app.risk.cues import CueMatcher
@@ -91,6 +94,7 @@ def build_frame_router() -> FrameRouter:
         safety_plan_router,
         emergency_share_router,
         transfer_router,
+        return_code_router,
     ):
         frames.include(domain.frames)
     return frames
@@ -295,6 +299,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(safety_plan_router.api)
     app.include_router(emergency_share_router.api)
     app.include_router(transfer_router.api)
+    app.include_router(return_code_router.api)
     app.include_router(roster_router.api)
     app.include_router(admin_router.api)
     mount_web_client(app, settings)
@@ -321,6 +326,7 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         login_cleanup.job(runtime),
         emergency_share_expiry.job(runtime),
         transfer_sweep.job(runtime),
+        return_code_cleanup.job(runtime),
     ]
     return [job for job in jobs if job is not None]
 
@@ -333,6 +339,7 @@ def load_clinical_data() -> None:
     load_directory()
     load_texts()
     load_plan()
+    return_code_words.words()
     CueMatcher.default()
 
 

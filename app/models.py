@@ -10,6 +10,7 @@ from app.jobs import Lease
 from app.outcomes.models import Outcome
 from app.presence import Presence
 from app.referrals.models import HelplineEntry, Referral
+from app.return_code.models import ReturnCode, ReturningSeeker
 from app.risk.models import RiskAssessment
 from app.roster.models import Shift
 from app.safety_plan.models import SafetyPlan
@@ -32,6 +33,8 @@ __all__ = [
     "Outcome",
     "Presence",
     "Referral",
+    "ReturnCode",
+    "ReturningSeeker",
     "RiskAssessment",
     "SafetyPlan",
     "Seeker",

@@ -15,11 +15,12 @@ At start-up ``WebClient`` reads ``web_client/`` once and prepares:
   from ``navigator.language``), so the strings arrive with the modules.
 - **string bundles**: ``i18n/seeker.<lang>.json`` holds only the keys the seeker page's
   HTML and modules name (found in their text: ``"key"`` literals, and every key under a
-  ``\\`prefix.${…}\\``` template), 136 of the 695, each filled from English where the
+  ``\\`prefix.${…}\\``` template), 113 of the 391, each filled from English where the
   language lacks it, so the page loads one small file instead of two large ones. A module
-  loaded on demand that names a bundle of its own (a ``// i18n-bundle: share`` line) keeps its
-  keys out of the page's bundle: they are in ``i18n/share.<lang>.json``, fetched by that
-  module when it loads (the emergency share: a page most seekers never need pays nothing).
+  loaded on demand whose source holds the line ``// i18n: strings on demand`` keeps its own
+  keys (those nothing else on the page names) in ``i18n/<bundle>-<module>.<lang>.json``
+  instead, fetched by ``loadStrings("<module>")`` (js/i18n.js) when it runs: the first
+  screen does not pay for the words of a feature few visitors open.
 
 HTML and API answers keep ``Cache-Control: no-store`` (``app.main``): a phone that is
 shared keeps no copy of a page or of anything said. Compression is ``GZipMiddleware`` in
@@ -60,7 +61,8 @@ _IMPORT = re.compile(r'^\s*(?:import|export)\b[^"\'`;]*?["\'](\./[\w./-]+\.js)["
 _DYNAMIC_IMPORT = re.compile(r'\bimport\(\s*["\'](\./[\w./-]+\.js)["\']\s*\)')
 _BUNDLE = re.compile(r'<html[^>]*\bdata-i18n-bundle="([\w-]+)"')
 _TEMPLATE_KEY = re.compile(r"`([a-z_]+\.)\$\{")
-_OWN_BUNDLE = re.compile(r"^// i18n-bundle: ([\w-]+)$", re.M)
+# In a module loaded on demand: its strings go in a bundle of their own (see above).
+ON_DEMAND_STRINGS = "// i18n: strings on demand"
 
 
 def choose_language(accept_language: str | None) -> str:
@@ -158,20 +160,18 @@ class WebClient:
             everything = (
                 module_graph(self.directory, entry.group(1), on_demand=True) if entry else []
             )
+            texts = {m: (self.directory / m).read_text(encoding="utf-8") for m in everything}
+            apart = [m for m in everything if m not in modules and ON_DEMAND_STRINGS in texts[m]]
+            sources = html + "".join(text for m, text in texts.items() if m not in apart)
             english = strings[DEFAULT_LANGUAGE]
-            page_sources = html
-            own: dict[str, str] = {}  # an on-demand module's own bundle -> its source
-            for module in everything:
-                source = (self.directory / module).read_text(encoding="utf-8")
-                named = _OWN_BUNDLE.search(source)
-                if named is not None and module != entry.group(1):
-                    own[named.group(1)] = own.get(named.group(1), "") + source
-                else:
-                    page_sources += source
-            for name, sources in {bundle: page_sources, **own}.items():
-                keys = sorted(keys_named(sources, english))
+            keys = sorted(keys_named(sources, english))
+            parts = {bundle: keys}
+            for module in apart:
+                own = keys_named(texts[module], english) - set(keys)
+                parts[f"{bundle}-{Path(module).stem}"] = sorted(own)
+            for name, part_keys in parts.items():
                 for lang in LANGUAGES:
-                    chosen = {k: strings[lang].get(k, english[k]) for k in keys}
+                    chosen = {k: strings[lang].get(k, english[k]) for k in part_keys}
                     self.bundles[f"{name}.{lang}"] = json.dumps(
                         chosen, ensure_ascii=False, separators=(",", ":")
                     ).encode()

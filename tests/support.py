@@ -230,6 +230,8 @@ GENEROUS_BUDGETS = {
     "QUEUE_JOIN_LIMIT_GLOBAL": "100000/minute",
     "LOGIN_LIMIT_PER_CLIENT": "100000/minute",
     "LOGIN_LIMIT_GLOBAL": "100000/minute",
+    "RETURN_CODE_LIMIT_PER_CLIENT": "100000/minute",
+    "RETURN_CODE_LIMIT_GLOBAL": "100000/minute",
     # The moderation tests block seekers, and every test's client is 127.0.0.1.
     "BLOCKED_CLIENT_LIMIT": "100000/minute",
     "MAX_WAITING_SEEKERS": "100000",

@@ -93,9 +93,24 @@ def test_the_emergency_share_brings_its_own_strings_and_costs_the_first_load_not
     hindi = json.loads((WEB / "i18n" / "hi.json").read_text(encoding="utf-8"))
     share_keys = {k for k in english if k.startswith("share.")}
     assert share_keys and share_keys <= set(hindi)
-    share = {lang: json.loads(web.bundles[f"share.{lang}"]) for lang in LANGUAGES}
+    share = {lang: json.loads(web.bundles[f"seeker-emergencyshare.{lang}"]) for lang in LANGUAGES}
     assert set(share["en"]) == share_keys == set(share["hi"])
     assert all(share["hi"][k] == hindi[k] for k in share_keys)
     assert not share_keys & set(json.loads(web.bundles["seeker.en"]))
     assert "js/emergencyshare.js" in module_graph(WEB, "js/seeker.js", on_demand=True)
     assert "emergencyshare.js" not in web.pages["seeker.html"].render("en").decode()
+
+
+def test_a_module_marked_strings_on_demand_brings_its_own_bundle():
+    web = WebClient.load(WEB)
+    returncode_js = (WEB / "js" / "returncode.js").read_text(encoding="utf-8")
+    assert "// i18n: strings on demand" in returncode_js
+    own = {k for k in re.findall(r'"(returncode\.[\w.]+)"', returncode_js)}
+    for lang in LANGUAGES:
+        page = json.loads(web.bundles[f"seeker.{lang}"])
+        part = json.loads(web.bundles[f"seeker-returncode.{lang}"])
+        # The welcome screen's one button is the page's; the rest waits for the module.
+        assert [k for k in page if k.startswith("returncode.")] == ["returncode.have_code"]
+        assert own - {"returncode.have_code"} <= set(part)
+        assert not set(part) & set(page)
+        assert "plan.title" in page  # named by the page (safetyplan.js) too: not repeated

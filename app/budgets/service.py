@@ -1,7 +1,8 @@
 """Flood budgets at the service's open doors (issue #16 §1), with the ``limits`` library.
 
-Doors: ``seekers`` (``POST /api/v1/seekers``), ``queue_join`` (the ``queue.join`` frame) and
-``login`` (``POST /api/v1/auth/login``). Each has a global budget and a budget per client;
+Doors: ``seekers`` (``POST /api/v1/seekers``), ``queue_join`` (the ``queue.join`` frame),
+``login`` (``POST /api/v1/auth/login``) and ``return_code``
+(``POST /api/v1/return-codes/redeem``). Each has a global budget and a budget per client;
 the client is known only by a rotating keyed hash of its address (``app.budgets.clients``).
 Budgets live in this process's memory, or in Redis when ``REDIS_URL`` is set, so every
 process spends from the same ones. Nothing here reaches the database or a log line.
@@ -71,6 +72,7 @@ class Door(StrEnum):
     seekers = "seekers"
     queue_join = "queue_join"
     login = "login"
+    return_code = "return_code"
 
 
 # Doors a block slows down (a block is about seekers; staff logins are not touched).
@@ -91,6 +93,10 @@ def door_limits(settings: Settings) -> dict[Door, tuple[RateLimitItem, RateLimit
         Door.login: (
             parse_limit(settings.login_limit_per_client, "LOGIN_LIMIT_PER_CLIENT"),
             parse_limit(settings.login_limit_global, "LOGIN_LIMIT_GLOBAL"),
+        ),
+        Door.return_code: (
+            parse_limit(settings.return_code_limit_per_client, "RETURN_CODE_LIMIT_PER_CLIENT"),
+            parse_limit(settings.return_code_limit_global, "RETURN_CODE_LIMIT_GLOBAL"),
         ),
     }
 

@@ -82,6 +82,11 @@ DELETED_ELSEWHERE: dict[str, str] = {
         "resolved or 72 hours after it was shared (app/emergency_share/service.py)"
     ),
     "debriefs.wants": "enumerated choices (talk, rest, resources, nothing), not free text",
+    "return_codes.plan": (
+        "the safety plan a return code keeps: deleted with the code RETURN_CODE_KEEP_DAYS "
+        "after it was last used, or at once when the seeker forgets it "
+        "(app/return_code/service.py, forget_unused and forget)"
+    ),
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.return_code.events import ReturningView
+
 
 @dataclass(frozen=True, slots=True)
 class QueueChanged:
@@ -25,3 +27,5 @@ class ConversationStarted:
     started_at: datetime | None
     last_seq: int
     queued_at: datetime | None = None  # when the seeker joined the queue (for metrics)
+    # The seeker came back with a return code (app/return_code): told to the volunteer.
+    returning: ReturningView | None = None

@@ -40,6 +40,8 @@ from app.identity.models import Role, Seeker, StaffUser
 from app.identity.service import Principal
 from app.matching import policy
 from app.matching.events import ConversationStarted, QueueChanged
+from app.return_code import service as return_code_service
+from app.safety_plan import service as safety_plan_service
 
 # The policy orders by priority, then time queued, and only then by shared topics; the
 # database returns the head of that order, so a short window holds the policy's choice
@@ -222,6 +224,7 @@ async def take(
     assert conversation is not None
     seeker = await session.get(Seeker, conversation.seeker_id)
     assert seeker is not None
+    returning, plan = await return_code_service.on_started(session, conversation, now=now)
     uow.record(
         ConversationStarted(
             conversation_id=conversation.id,
@@ -234,8 +237,11 @@ async def take(
             started_at=conversation.started_at,
             last_seq=conversation.last_seq,
             queued_at=conversation.queued_at,
+            returning=returning,
         )
     )
+    if plan is not None:
+        await safety_plan_service.announce(uow, conversation, plan)
     return conversation
 
 

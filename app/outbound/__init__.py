@@ -136,6 +136,7 @@ def _started(e: ConversationStarted) -> list[Delivery]:
             topics=e.topics,
             started_at=e.started_at,
             last_seq=e.last_seq,
+            returning=e.returning,
         )
 
     kind = "conversation.started"

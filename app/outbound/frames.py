@@ -17,6 +17,7 @@ from app.chat.events import ConversationClosed, LanguageChanged, MessagesRead, T
 from app.emergency_share.events import ShareRequested, ShareView, ShareWithdrawn
 from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
+from app.return_code.events import ReturningView
 from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
 from app.safety_plan.events import SafetyPlanView
 from app.transfer.events import TransferView
@@ -30,6 +31,7 @@ FRAMES: dict[str, str] = {
     "queue.summary": "available volunteers and supervisors",
     "availability.ok": "the volunteer's socket",
     "conversation.started": "the seeker and the volunteer",
+    "seeker.returning": "staff resuming a returning seeker's conversation",
     "chat.message": "everyone in the conversation, the sender included",
     "chat.ack": "the sender's socket",
     "chat.typing": "the others in the conversation",
@@ -343,6 +345,7 @@ def conversation_started(
     started_at: datetime | None,
     last_seq: int,
     handover: TransferView | None = None,
+    returning: ReturningView | None = None,
 ) -> str:
     frame: dict[str, Any] = {
         "type": "conversation.started",
@@ -353,6 +356,9 @@ def conversation_started(
         "topics": list(topics),
         "started_at": started_at,
         "last_seq": last_seq,
+        "returning": None
+        if returning is None
+        else {"since": returning.since, "chats_before": returning.chats_before},
     }
     if handover is not None:
         # Only to the volunteer a chat was handed to: who had it, why, and the note.
@@ -408,6 +414,17 @@ def conversation_handed_over(
             "peer_alias": peer_alias,
             "reason": reason,
             "announce": announce,
+        }
+    )
+
+
+def seeker_returning(conversation_id: str, returning: ReturningView) -> str:
+    return dumps(
+        {
+            "type": "seeker.returning",
+            "conversation_id": conversation_id,
+            "since": returning.since,
+            "chats_before": returning.chats_before,
         }
     )
 

@@ -26,6 +26,7 @@ from app.identity.models import Role
 from app.identity.service import Principal
 from app.referrals import service as referral_service
 from app.referrals.directory import Directory
+from app.return_code import service as return_code_service
 from app.risk.scoring import routing_for
 from app.safety_plan.events import SafetyPlanChanged, SafetyPlanView
 from app.safety_plan.models import SafetyPlan
@@ -103,6 +104,9 @@ async def open_plan(
     )
     session.add(plan)
     await session.flush()
+    await return_code_service.keep_plan(
+        session, seeker_id=conversation.seeker_id, plan=plan, now=now
+    )
     audit.record(
         session,
         actor_id=principal.user_id,
@@ -141,6 +145,9 @@ async def update(
     plan.revision += 1
     plan.updated_at = now
     plan.updated_by_role = access.role.value
+    await return_code_service.keep_plan(
+        session, seeker_id=conversation.seeker_id, plan=plan, now=now
+    )
     audit.record(
         session,
         actor_id=principal.user_id,
@@ -157,6 +164,13 @@ async def update(
     shown = view(conversation, plan, await referral_service.current_directory(session))
     uow.record(SafetyPlanChanged(shown))
     return shown
+
+
+async def announce(uow: UnitOfWork, conversation: Conversation, plan: SafetyPlan) -> None:
+    """Tell everyone in the conversation about a plan made for it by another domain (a
+    return code brought it back)."""
+    directory = await referral_service.current_directory(uow.session)
+    uow.record(SafetyPlanChanged(view(conversation, plan, directory)))
 
 
 async def current(session: AsyncSession, conversation: ConversationView) -> SafetyPlanView | None:

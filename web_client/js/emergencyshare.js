@@ -1,40 +1,26 @@
-// i18n-bundle: share
+// i18n: strings on demand
 // The seeker's side of a consented emergency share (docs/protocol.md, Consented emergency
 // share). Loaded only when a supervisor asks (`emergency_share.request`): most seekers never
-// need it, so neither it nor its strings (i18n/share.<lang>.json, named by the line above)
-// weigh on the first load of a slow phone.
+// need it, so neither it nor its strings (i18n/seeker-emergencyshare.<lang>.json, a bundle of
+// its own because of the line above; see app/web.py) weigh on the first load of a slow phone.
 //
 // Privacy: what the seeker types lives only in this dialog's fields, is sent once over the
 // socket, and the fields are emptied at once; nothing is kept on the device. The browser's
 // location is asked for only after the seeker taps "Use my location".
 
-import { language, onLanguageChange } from "./i18n.js";
+import { loadStrings, onLanguageChange, t as s } from "./i18n.js";
 import { el } from "./ui.js";
 
 const MAX_PHONE_CHARS = 40;
 const MAX_LOCATION_CHARS = 500;
 const REF = "share";
 
-let strings = {};
 let dialog = null;
 let request = null; // the `emergency_share.request` shown (or last shown)
 let context = null; // { conn, note, openDialog } from the seeker's page
 
-async function loadStrings(lang) {
-  const response = await fetch(new URL(`../i18n/share.${lang}.json`, import.meta.url));
-  if (response.ok) strings = await response.json();
-}
-
-/** The string for `key` with {slots} filled (this module's own bundle). */
-function s(key, vars = {}) {
-  let text = strings[key] ?? key;
-  for (const [name, value] of Object.entries(vars)) text = text.split(`{${name}}`).join(String(value));
-  return text;
-}
-
-const ready = loadStrings(language());
-onLanguageChange(async (lang) => {
-  await loadStrings(lang);
+const ready = loadStrings("emergencyshare"); // fetched again by i18n.js on a language change
+onLanguageChange(() => {
   if (dialog && request) render();
 });
 

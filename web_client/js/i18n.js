@@ -26,8 +26,11 @@ let strings = {};
 let fallback = {};
 const listeners = new Set();
 
-async function fetchStrings(lang) {
-  const file = BUNDLE ? `${BUNDLE}.${lang}.json` : `${lang}.json`;
+const parts = new Set(); // loaded by loadStrings, fetched again on a language change
+
+async function fetchStrings(lang, part = "") {
+  const name = part ? `${BUNDLE}-${part}` : BUNDLE;
+  const file = name ? `${name}.${lang}.json` : `${lang}.json`;
   // Preloaded by the page (same URL, same mode) for the language the visitor is likely to
   // choose; an unversioned URL is answered no-store by the server.
   const response = await fetch(new URL(`../i18n/${file}`, import.meta.url));
@@ -44,7 +47,9 @@ export function language() {
 export async function setLanguage(lang) {
   if (!(lang in LANGUAGES)) lang = DEFAULT_LANGUAGE;
   if (BUNDLE) {
-    strings = await fetchStrings(lang); // complete: the server filled gaps from English
+    const next = await fetchStrings(lang); // complete: the server filled gaps from English
+    for (const part of parts) Object.assign(next, await fetchStrings(lang, part));
+    strings = next;
   } else {
     if (!Object.keys(fallback).length) fallback = await fetchStrings(DEFAULT_LANGUAGE);
     strings = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
@@ -54,6 +59,13 @@ export async function setLanguage(lang) {
   apply(document);
   for (const listener of listeners) listener(lang);
   return lang;
+}
+
+/** The strings of a module marked "i18n: strings on demand" (app/web.py), on a bundled page. */
+export async function loadStrings(part) {
+  if (!BUNDLE || parts.has(part)) return;
+  Object.assign(strings, await fetchStrings(current, part));
+  parts.add(part);
 }
 
 /** Call `listener(lang)` after every language change (to re-render dynamic text). */

@@ -17,6 +17,8 @@ const loadPlan = () => (planModule ??= import("./safetyplan.js"));
 let shareModule = null;
 const toShare = (frame) => (shareModule ??= import("./emergencyshare.js"))
   .then((m) => m.onFrame(frame, { conn: state.conn, note: appendSystemNote, openDialog }));
+let codeModule = null; // return codes, as rarely needed
+const loadCode = () => (codeModule ??= import("./returncode.js"));
 
 /** Where Quick exit goes: an ordinary, harmless page. `location.replace` keeps it out of history. */
 export const QUICK_EXIT_URL = "https://www.google.com/search?q=weather";
@@ -756,9 +758,35 @@ function showEnded({ closedByService = false } = {}) {
   $("feedback-worse").hidden = true;
   $("feedback-low").hidden = true;
   $("ended-plan").hidden = !state.plan;
+  offerReturnCode(!closedByService && state.hadVolunteer);
   if ($("plan-dialog").open) renderSeekerPlan();
   showScreen("ended");
 }
+
+/** After a chat a volunteer took (not one the service closed), offer a return code. */
+async function offerReturnCode(offer) {
+  const card = $("ended-code");
+  card.replaceChildren();
+  card.hidden = !offer;
+  if (!offer) return;
+  const token = state.conn?.token || loadSession()?.token;
+  const { offerCode } = await loadCode();
+  await offerCode(card, { conversationId: state.conversationId, token });
+}
+
+$("have-code").addEventListener("click", async () => {
+  const { showComeBack } = await loadCode();
+  showScreen("return", { focus: false });
+  await showComeBack(document.querySelector('[data-screen="return"]'), {
+    saveSession,
+    back: () => showScreen("welcome"),
+    startChat: () => {
+      state.conn?.stop(); // the new session's token is the saved one now
+      state.conn = null;
+      $("new-chat").click();
+    },
+  });
+});
 
 $("end-chat").addEventListener("click", () => {
   openDialog($("end-dialog"));

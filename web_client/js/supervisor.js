@@ -1144,6 +1144,9 @@ function onFrame(frame) {
       if (frame.conversation_id === state.conversationId) renderDeskPlan();
       return;
     }
+    case "seeker.returning":
+      if (frame.conversation_id === state.conversationId) state.log?.note(t("sup.returning", { n: frame.chats_before }));
+      return;
     case "chat.whisper": {
       if (frame.conversation_id !== state.conversationId) return;
       const mine = Boolean(state.session?.alias) && frame.sender_alias === state.session.alias;

@@ -232,6 +232,7 @@ function renderChatHead(chat) {
   chat.pane.querySelector(".js-peer").textContent = name;
   const meta = [tOr(`lang.${chat.language}`, chat.language)];
   if (chat.topics?.length) meta.push(chat.topics.join(", "));
+  if (chat.returning) meta.push(t("vol.returning_badge"));
   chat.pane.querySelector(".js-meta").textContent = meta.join(" · ");
   chat.tab.querySelector(".tab__name").textContent = name;
   const badge = chat.tab.querySelector(".badge");
@@ -978,6 +979,7 @@ function onFrame(frame) {
       chat.status = "active";
       chat.log.note(t("vol.started", { name: chat.peerAlias || t("role.seeker") }));
       if (frame.handover) showHandover(chat, frame.handover);
+      if (frame.returning) onReturning(chat, frame.returning);
       announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
       if (!state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
       else renderChatHead(chat);
@@ -1088,6 +1090,15 @@ function onFrame(frame) {
       if (chat) onCueMarked(chat, frame);
       return;
     }
+    case "seeker.returning": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (chat && !chat.returning) {
+        chat.returning = frame;
+        renderChatHead(chat);
+        chat.log.note(t("vol.returning", { n: frame.chats_before }));
+      }
+      return;
+    }
     case "safety_plan": {
       const chat = state.chats.get(frame.conversation_id);
       if (chat) onPlan(chat, frame);
@@ -1122,6 +1133,18 @@ function onPlan(chat, frame) {
   if (first && frame.updated_by_role === "volunteer" && frame.revision === 1) {
     box.querySelector("input")?.focus();
   }
+}
+
+/**
+ * The seeker came back with a return code (docs/protocol.md, Coming back without an
+ * account): say so in the chat, and open the plan the code brought back in the risk panel.
+ */
+async function onReturning(chat, returning) {
+  chat.returning = returning;
+  renderChatHead(chat);
+  chat.log.note(t("vol.returning", { n: returning.chats_before }));
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(chat.id)}/safety-plan`, { token: state.session.access_token });
+  if (answer.ok && (!chat.plan || chat.plan.revision <= answer.data.revision)) onPlan(chat, answer.data);
 }
 
 function renderVolunteerPlan(chat) {

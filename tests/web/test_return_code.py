@@ -1,0 +1,172 @@
+"""Issue #18 part 4 in the browser: a seeker keeps a return code at the end of a chat, comes
+back on another phone (in Hindi) with it, sees their safety plan, talks again, and the next
+volunteer sees that they have talked before and gets the plan; then the seeker forgets the
+code. axe on every new screen; screenshots in docs/screenshots at 360x740 and 1280x800."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    PHONE,
+    Watch,
+    chat_in_progress,
+    device,
+    shot,
+    volunteer_pane,
+)
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+PLAN_ITEM = "Walk to the tea stall"
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer) -> Watch:
+    return Watch(origin=server.base_url)
+
+
+def _open_plan_together(seeker: Page, volunteer: Page) -> None:
+    seeker.locator("#mood-start-skip").click()
+    risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+    risk.locator(".js-concern").click()
+    risk.locator(".js-concern-level").select_option("low")
+    risk.locator(".js-concern-reason").fill("low mood this week")
+    risk.locator(".js-concern-form button[type=submit]").click()
+    risk.locator(".js-plan").click()
+    coping = risk.locator('.js-plan-box [data-step="coping_alone"]')
+    coping.locator("input").fill(PLAN_ITEM)
+    coping.locator("input").press("Enter")
+    expect(coping.locator(".plan-item__text")).to_have_text([PLAN_ITEM])
+    expect(seeker.locator("#open-plan")).to_be_visible()
+
+
+def _come_back(page: Page, server: LiveServer, typed: str) -> None:
+    page.goto(server.base_url + "/")
+    page.locator("#have-code").click()
+    form = page.locator('[data-screen="return"] form')
+    expect(form).to_be_visible()
+    expect(page.locator("#return-words")).to_be_focused()
+    page.locator("#return-words").fill(typed)
+    form.locator("button[type=submit]").click()
+
+
+def test_a_return_code_brings_the_plan_to_another_phone_and_tells_the_next_volunteer(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        _open_plan_together(seeker, volunteer)
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        card = seeker.locator("#ended-code")
+        expect(card).to_be_visible()
+        expect(card.locator("h2")).to_have_text(EN["returncode.offer_title"])
+        card.get_by_role("button", name=EN["returncode.keep"]).click()
+        words = card.locator(".code-words__word")
+        expect(words).to_have_count(5)
+        expect(seeker.locator("#code-words-title")).to_be_focused()
+        code = words.all_inner_texts()
+        assert all(word.isalpha() and word.islower() for word in code)
+        axe.check(seeker, "seeker return code shown once")
+        card.scroll_into_view_if_needed()
+        shot(seeker, docs_shots, "return-code-words-phone")
+        # Nothing of the code is kept on the device.
+        stored = seeker.evaluate("() => JSON.stringify({...localStorage, ...sessionStorage})")
+        assert not any(word in stored for word in code)
+        card.locator(".code-words button").click()
+        expect(card.locator(".code-words__word")).to_have_count(0)
+        expect(card.locator(".js-code-kept")).to_be_focused()
+        expect(card.locator(".js-code-offer")).to_be_hidden()
+    finally:
+        seeker_ctx.close()
+
+    typed = " " + "-".join(word.upper() for word in code) + " "
+    with device(browser, watch, PHONE, locale="hi-IN") as (_, phone):
+        # A wrong code first: one calm answer that says nothing about which codes exist.
+        _come_back(phone, server, "acorn bagel cable dance eagle")
+        expect(phone.locator("#return-error")).to_have_text(HI["returncode.error_invalid"])
+        expect(phone.locator("#have-code")).to_be_hidden()
+        # A change of language re-renders the screen (its strings come with the module).
+        phone.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(phone.locator("#return-title")).to_have_text(EN["returncode.come_back_title"])
+        expect(phone.locator("#return-error")).to_have_text(EN["returncode.error_invalid"])
+        phone.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(phone.locator("#return-title")).to_have_text(HI["returncode.come_back_title"])
+        axe.check(phone, "come back with a code, Hindi, wrong code")
+        shot(phone, docs_shots, "return-code-come-back-phone-hi")
+
+        phone.locator("#return-words").fill(typed)
+        phone.locator('[data-screen="return"] form button[type=submit]').click()
+        expect(phone.locator("#return-title")).to_have_text(HI["returncode.welcome_back"])
+        plan = phone.locator('[data-screen="return"] .plan')
+        expect(plan.locator('[data-step="coping_alone"] .plan-item__text')).to_have_text(
+            [PLAN_ITEM]
+        )
+        axe.check(phone, "welcome back with the plan, Hindi")
+        shot(phone, docs_shots, "return-code-welcome-back-phone-hi", full_page=True)
+
+        phone.get_by_role("button", name=HI["returncode.talk_again"]).click()
+        expect(phone.locator("#queue-card")).to_be_visible()
+        volunteer.locator("#take-next").click()
+        pane = volunteer_pane(volunteer)
+        expect(pane).to_contain_text(EN["vol.returning"].replace("{n}", "1"))
+        expect(pane.locator(".js-meta")).to_contain_text(EN["vol.returning_badge"])
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(
+            risk.locator('.js-plan-box [data-step="coping_alone"] .plan-item__text')
+        ).to_have_text([PLAN_ITEM])
+        # The earlier chat's messages are not in the new chat.
+        expect(pane.locator(".bubble")).to_have_count(0)
+        expect(phone.locator("#open-plan")).to_be_visible()
+        axe.check(volunteer, "volunteer console, a returning seeker")
+        shot(volunteer, docs_shots, "return-code-volunteer-desktop")
+        # After a reload the console is told again (seeker.returning on resume).
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        expect(pane).to_contain_text(EN["vol.returning"].replace("{n}", "1"))
+        expect(pane.locator(".js-meta")).to_contain_text(EN["vol.returning_badge"])
+        phone.locator("#end-chat").click()
+        phone.locator("#end-confirm").click()
+        # Still linked: the code keeps working; new words are offered only if they were lost.
+        expect(phone.locator("#ended-code .js-code-offer")).to_contain_text(
+            HI["returncode.still_works"]
+        )
+        expect(phone.get_by_role("button", name=HI["returncode.renew"])).to_be_visible()
+    volunteer_ctx.close()
+
+    with device(browser, watch, DESKTOP) as (_, desk):
+        desk.goto(server.base_url + "/")
+        expect(desk.locator("#have-code")).to_be_visible()
+        shot(desk, docs_shots, "return-code-start-desktop")
+        _come_back(desk, server, " ".join(code))
+        expect(desk.locator("#return-title")).to_have_text(EN["returncode.welcome_back"])
+        axe.check(desk, "welcome back, desktop")
+        shot(desk, docs_shots, "return-code-welcome-back-desktop")
+        desk.get_by_role("button", name=EN["returncode.forget"]).click()
+        expect(desk.get_by_role("button", name=EN["returncode.forget_no"])).to_be_focused()
+        desk.get_by_role("button", name=EN["returncode.forget_yes"]).click()
+        expect(desk.locator('[data-screen="return"] [role=status]')).to_have_text(
+            EN["returncode.forgotten"]
+        )
+        expect(desk.locator('[data-screen="return"] .plan')).to_have_count(0)
+        _come_back(desk, server, " ".join(code))
+        expect(desk.locator("#return-error")).to_have_text(EN["returncode.error_invalid"])

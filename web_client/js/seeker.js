@@ -767,11 +767,12 @@ function showEnded({ closedByService = false } = {}) {
 async function offerReturnCode(offer) {
   const card = $("ended-code");
   card.replaceChildren();
-  card.hidden = !offer;
+  card.hidden = true; // shown once it holds its title (its aria-labelledby), never empty
   if (!offer) return;
   const token = state.conn?.token || loadSession()?.token;
   const { offerCode } = await loadCode();
   await offerCode(card, { conversationId: state.conversationId, token });
+  card.hidden = !card.querySelector("#code-title");
 }
 
 $("have-code").addEventListener("click", async () => {

@@ -112,15 +112,20 @@ function sendOnCall() {
   bind($("oncall-status"), $("oncall").checked ? "sup.oncall_on" : "sup.oncall_off");
 }
 
+let onCallChanges = 0; // the person's own toggles: a slower read of the account must not undo one
+
 $("oncall").addEventListener("change", () => {
+  onCallChanges += 1;
   sendOnCall();
   renderRosterReminder();
 });
 
 /** On call is the account's state: show it as the server has it after sign-in or reload. */
 async function loadOnCall() {
+  const changesBefore = onCallChanges;
   const answer = await api("/api/v1/me", { token: state.session.access_token });
   if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
+  if (onCallChanges !== changesBefore) return; // toggled meanwhile: oncall.ok will say
   $("oncall").checked = answer.data.on_call;
   bind($("oncall-status"), answer.data.on_call ? "sup.oncall_on" : "sup.oncall_off");
   renderRosterReminder();

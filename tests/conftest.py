@@ -18,6 +18,17 @@ from pathlib import Path
 
 import pytest
 
+# In-process imports of app modules read settings (and cache them: some tests' modules
+# import app.main, which builds the app, while pytest collects): keep them off any real
+# deployment from the start.
+os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
+os.environ.setdefault("PEERLINE_ENV", "test")
+# New password hashes (staff the factories make here, accounts the servers and the CLI make)
+# with argon2id's least work: the standard 64 MiB hash costs a core 0.1-0.2 s, twice per
+# account (the hash, then the login's check), hundreds of accounts a run. Checks follow each
+# hash's own parameters; a server's hash for unknown usernames keeps the standard cost.
+os.environ.setdefault("PASSWORD_HASH_COST", "test")
+
 from app.bus import MemoryBus
 from app.cli import migrate
 from app.db import Database, create_engine
@@ -299,9 +310,6 @@ def fresh(
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_env() -> Iterator[None]:
-    # In-process imports of app modules read settings; keep them off any real deployment.
-    os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
-    os.environ.setdefault("PEERLINE_ENV", "test")
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     yield
 

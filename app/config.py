@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # machine to the chats; four waiting absorb a shift change without refusing anyone.
     login_hash_concurrency: int = Field(1, ge=1, le=16)
     login_hash_queue: int = Field(4, ge=0, le=100)
+    # ``test``: new password hashes with argon2id's least work (app/identity/passwords.py),
+    # for test suites that make hundreds of accounts. Honoured only when PEERLINE_ENV=test;
+    # anywhere else every hash is of the standard cost, whatever this says.
+    password_hash_cost: Literal["standard", "test"] = "standard"
 
     # Flood budgets (app/budgets): a per-client and a global budget at each open door, in
     # ``limits``' notation. Per client: a person starting a chat needs one or two seekers
@@ -359,6 +363,11 @@ class Settings(BaseSettings):
         if self.api_docs is not None:
             return self.api_docs
         return self.peerline_env != Environment.production
+
+    @property
+    def password_hash_test_cost(self) -> bool:
+        """New password hashes of the test cost: asked for, and in the test environment."""
+        return self.password_hash_cost == "test" and self.peerline_env == Environment.test
 
     @property
     def is_sqlite(self) -> bool:

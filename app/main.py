@@ -135,7 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logs.configure(settings)
         keep_client_addresses_out_of_uvicorns_logs()
         passwords.configure(
-            concurrency=settings.login_hash_concurrency, queue=settings.login_hash_queue
+            concurrency=settings.login_hash_concurrency,
+            queue=settings.login_hash_queue,
+            test_cost=settings.password_hash_test_cost,
         )
         bus = create_bus(settings.redis_url, prefix=settings.redis_channel_prefix)
         on_reset = getattr(bus, "on_reset", None)  # a Redis bus whose link came back

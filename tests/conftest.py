@@ -10,16 +10,31 @@ import contextlib
 import inspect
 import os
 import secrets
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+# In-process imports of app modules read settings (and cache them: some tests' modules
+# import app.main, which builds the app, while pytest collects): keep them off any real
+# deployment from the start.
+os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
+os.environ.setdefault("PEERLINE_ENV", "test")
+# New password hashes (staff the factories make here, accounts the servers and the CLI make)
+# with argon2id's least work: the standard 64 MiB hash costs a core 0.1-0.2 s, twice per
+# account (the hash, then the login's check), hundreds of accounts a run. Checks follow each
+# hash's own parameters; a server's hash for unknown usernames keeps the standard cost.
+os.environ.setdefault("PASSWORD_HASH_COST", "test")
 
 from app.bus import MemoryBus
 from app.cli import migrate
 from app.db import Database, create_engine
 from tests.support import ROOT, TEST_SHARE_KEY, Server, env_for, login, run_cli
+
+os.environ.setdefault("EMERGENCY_SHARE_KEY", TEST_SHARE_KEY)  # in-process app imports
 
 IN_CI = bool(os.environ.get("CI"))
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -68,15 +83,18 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def create_pg_database() -> str:
+def create_pg_database(template: str | None = None) -> str:
+    """A new database; a copy of the database ``template`` (a URL) when given, which no one
+    may be connected to (PostgreSQL's ``CREATE DATABASE ... TEMPLATE``)."""
     name = "peerline_test_" + uuid.uuid4().hex[:12]
+    copy_of = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
 
     async def create() -> None:
         import asyncpg
 
         conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"{copy_of}')
         finally:
             await conn.close()
 
@@ -236,15 +254,55 @@ class Fresh:
     database_url: str
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(
+    tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+) -> Iterator[dict[str, Backend]]:
+    """Empty databases migrated once per session by ``peerline migrate`` (made on first
+    use, per kind), which ``migrated_copy`` copies: migrating anew for every test cost a
+    process start and the whole chain of migrations each time."""
+    templates: dict[str, Backend] = {}
+    yield templates
+    for b in templates.values():
+        if b.name == "postgres":
+            drop_pg_database(b.database_url)
+
+
+def migrated_copy(
+    kind: str,
+    templates: dict[str, Backend],
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_ok: bool,
+) -> Backend:
+    """A new database of ``kind`` at the newest schema and empty: a copy of the session's
+    migrated template (a file copy for SQLite, ``CREATE DATABASE ... TEMPLATE`` for
+    PostgreSQL). Drop a PostgreSQL one with ``drop_pg_database`` after use."""
+    if kind not in templates:
+        template = make_backend(kind, tmp_path_factory, pg_ok)
+        run_cli(["migrate"], env_for(template.database_url))
+        templates[kind] = template
+    template = templates[kind]
+    if kind == "postgres":
+        return Backend("postgres", create_pg_database(template=template.database_url))
+    source = Path(template.database_url.split(":///", 1)[1])
+    target = tmp_path_factory.mktemp("db") / "peerline.db"
+    for item in source.parent.iterdir():  # the database and its -wal/-shm files, if any
+        if item.name.startswith(source.name):
+            shutil.copy(item, target.parent / item.name.replace(source.name, target.name, 1))
+    return Backend("sqlite", f"sqlite+aiosqlite:///{target}")
+
+
 @pytest.fixture
 def fresh(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+    backend: Backend,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_available: bool,
+    migrated_templates: dict[str, Backend],
 ) -> Iterator[Fresh]:
     """A server on its own empty database, for tests that need a quiet world (who is on
     call, what is open)."""
-    b = make_backend(backend.name, tmp_path_factory, pg_available)
+    b = migrated_copy(backend.name, migrated_templates, tmp_path_factory, pg_available)
     env = env_for(b.database_url, **FAST)
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield Fresh(srv, StaffFactory(b.database_url, srv.base_url), b.database_url)
     srv.stop()
@@ -254,10 +312,6 @@ def fresh(
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_env() -> Iterator[None]:
-    # In-process imports of app modules read settings; keep them off any real deployment.
-    os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
-    os.environ.setdefault("PEERLINE_ENV", "test")
-    os.environ.setdefault("EMERGENCY_SHARE_KEY", TEST_SHARE_KEY)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     yield
 

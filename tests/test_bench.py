@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -103,3 +104,18 @@ def test_compare_runs_both_sides_at_once_and_reports_each(capsys) -> None:
     assert "A .: " in out and "B . CHAT_COMMIT_INTERVAL_S=0: " in out
     assert out.count("lost 0, duplicated 0") == 2
     assert "CPU per message B / A: " in out
+
+
+def test_the_storm_benchmark_starts_its_server_and_reports_the_figures(tmp_path) -> None:
+    """bench/storm.py (the README's 2,000-client row) with a handful of clients: it starts
+    its own server, every client resumes with its one message, the figures are written."""
+    out = tmp_path / "storm.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "storm.py"), "--clients", "20", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "20 clients resumed" in result.stdout and "0 lost or doubled" in result.stdout
+    figures = json.loads(out.read_text())
+    assert figures["clients"] == 20 and figures["lost_or_doubled"] == 0
+    assert figures["resumed_s"] > 0

@@ -26,10 +26,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app import metrics
+from app.config import get_settings
 from app.errors import TooManyRequests
 
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
-# A hash to verify against when the username is unknown, so timing does not tell.
+# PASSWORD_HASH_COST=test, honoured only when PEERLINE_ENV=test: new hashes are still argon2id
+# but with the least work (one pass over 1 MiB, about a millisecond), so a test suite that
+# makes hundreds of staff accounts does not spend minutes of CPU hashing their passwords.
+# Checking a password follows the parameters stored in its hash, whatever this says.
+_test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# A hash to verify against when the username is unknown, so timing does not tell. Always
+# of the standard cost: a flood of unknown usernames costs a test server what it costs a real
+# one (the tests of the hashing turns rely on it).
 DUMMY_HASH = _hasher.hash("not-a-real-password")
 # What a refused login is told to wait: a turn frees up in about a hash's time.
 BUSY_RETRY_AFTER_S = 1
@@ -52,9 +60,11 @@ class PasswordHashing:
     """At most ``concurrency`` hashes at once, ``queue`` more waiting; thread-safe counts (a
     hash that its caller stopped waiting for still runs to the end and still counts)."""
 
-    def __init__(self, concurrency: int = 1, queue: int = 4) -> None:
+    def __init__(self, concurrency: int = 1, queue: int = 4, *, test_cost: bool = False) -> None:
         self.concurrency = concurrency
         self.queue = queue
+        self.test_cost = test_cost
+        self._hasher = _test_hasher if test_cost else _hasher
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="argon2", initializer=_lower_priority
         )
@@ -102,7 +112,7 @@ class PasswordHashing:
 
     async def hash(self, password: str) -> str:
         """A new hash; waits for a turn, never refused."""
-        return str(await self._run(False, _hasher.hash, password))
+        return str(await self._run(False, self._hasher.hash, password))
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -126,17 +136,27 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 # One per process: app.main's lifespan sets it up from the settings (``configure``); tools
-# that hash outside the server (the CLI, tests' factories) use the defaults.
-_hashing = PasswordHashing()
+# that hash outside the server (the CLI, tests' factories) get one from the settings on first
+# use.
+_hashing: PasswordHashing | None = None
 
 
-def configure(*, concurrency: int, queue: int) -> PasswordHashing:
+def configure(*, concurrency: int, queue: int, test_cost: bool = False) -> PasswordHashing:
     global _hashing
-    if (concurrency, queue) != (_hashing.concurrency, _hashing.queue):
-        _hashing.shutdown()
-        _hashing = PasswordHashing(concurrency, queue)
+    wanted = (concurrency, queue, test_cost)
+    if _hashing is None or wanted != (_hashing.concurrency, _hashing.queue, _hashing.test_cost):
+        if _hashing is not None:
+            _hashing.shutdown()
+        _hashing = PasswordHashing(concurrency, queue, test_cost=test_cost)
     return _hashing
 
 
 def hashing() -> PasswordHashing:
+    if _hashing is None:
+        settings = get_settings()
+        return configure(
+            concurrency=settings.login_hash_concurrency,
+            queue=settings.login_hash_queue,
+            test_cost=settings.password_hash_test_cost,
+        )
     return _hashing

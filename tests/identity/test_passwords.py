@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
+from app.config import Settings
 from app.errors import TooManyRequests
-from app.identity.passwords import BUSY_RETRY_AFTER_S, PasswordHashing
+from app.identity.passwords import BUSY_RETRY_AFTER_S, DUMMY_HASH, PasswordHashing
 
 
 async def test_beyond_the_running_and_waiting_turns_a_login_is_refused_at_once():
@@ -90,3 +91,31 @@ async def test_hashes_run_one_at_a_time_in_their_own_threads():
     await asyncio.gather(*(hashing._run(True, work) for _ in range(5)))
     assert most == 1
     assert all(name.startswith("argon2") for name in seen)
+
+
+async def test_the_test_cost_hashes_with_the_least_work_and_checks_follow_each_hash():
+    cheap, standard = PasswordHashing(test_cost=True), PasswordHashing()
+    cheap_hash = await cheap.hash("a-long-password")
+    standard_hash = await standard.hash("a-long-password")
+    assert cheap_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert standard_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    # Either process checks either hash: the parameters are read from the hash.
+    for hashing in (cheap, standard):
+        for stored in (cheap_hash, standard_hash):
+            assert await hashing.verify(stored, "a-long-password", refuse_when_busy=True)
+            assert not await hashing.verify(stored, "a-long-passwore", refuse_when_busy=True)
+
+
+def test_the_test_cost_is_honoured_only_in_the_test_environment():
+    secret = "s" * 40
+    for env in ("production", "development"):
+        settings = Settings(peerline_env=env, secret_key=secret, password_hash_cost="test")
+        assert not settings.password_hash_test_cost
+    assert Settings(
+        peerline_env="test", secret_key=secret, password_hash_cost="test"
+    ).password_hash_test_cost
+    assert not Settings(
+        peerline_env="test", secret_key=secret, password_hash_cost="standard"
+    ).password_hash_test_cost
+    # The unknown-username hash keeps the standard cost in every environment.
+    assert DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -176,8 +176,13 @@ class PresenceTracker:
         loop = asyncio.get_running_loop()
         while True:
             until_refresh = self._refresh_due - loop.time()
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 a cancellation that arrives
+            # as the wait ends can be swallowed by ``wait_for``, and this loop then outlived
+            # the shutdown that cancelled it (the server hung at "Waiting for application
+            # shutdown"; seen after a block woke the flusher just as the server stopped).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, until_refresh))
+                async with asyncio.timeout(max(0.01, until_refresh)):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()

@@ -64,7 +64,9 @@ def _env(database_url: str) -> dict[str, str]:
     # The browser journeys keep the standard password hashes: with the test cost
     # (PASSWORD_HASH_COST, which tests/conftest.py sets for the other tests) a supervisor's
     # sign-in is near-instant and test_supervisor_closes_a_referral_with_a_reason failed
-    # twice in a row (the desk showed no referral row): a race to find, not to hide here.
+    # twice in a row (the desk showed no referral row). The desk now reloads referrals when
+    # its socket authenticates; with near-instant sign-ins the seeker then sometimes got no
+    # referral card at all (2 of 6 runs): a race still to find, not to hide here.
     env.pop("PASSWORD_HASH_COST", None)
     return env
 

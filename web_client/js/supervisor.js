@@ -100,6 +100,7 @@ function onAuthenticated() {
   // On-call belongs to the account, but say it again after a reconnect so the two agree.
   if ($("oncall").checked) sendOnCall();
   loadFlagged(); // what changed while the socket was away
+  loadReferrals(); // a referral.updated sent before this socket was listening is not lost
   if (state.conversationId && state.mode === "observing") {
     state.conn.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
   }
@@ -673,9 +674,13 @@ async function loadHelplineNames() {
   for (const line of answer.ok ? answer.data?.helplines || [] : []) state.helplineNames.set(line.id, line.name);
 }
 
+let referralReads = 0; // only the latest read is drawn: an older answer can arrive last
+
 async function loadReferrals() {
+  const read = ++referralReads;
   await loadHelplineNames();
   const answer = await api("/api/v1/referrals", { token: state.session.access_token });
+  if (read !== referralReads) return;
   const box = $("referrals");
   if (!answer.ok) {
     box.replaceChildren();

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
 VOLUNTEER_USERNAME = "vol1"  # usernames follow the REST rule: 3+ characters
 VOLUNTEER_PASSWORD = "volunteer-pass-1"
 SUPERVISOR_PASSWORD = "supervisor-pass-1"
@@ -213,3 +214,18 @@ def browser(chromium_path: str):  # type: ignore[no-untyped-def]
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def docs_shots() -> Path:
+    """docs/screenshots: the screens the README and docs show."""
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    return DOCS_SHOTS
+
+
+@pytest.fixture
+def watch(server: LiveServer):  # type: ignore[no-untyped-def]
+    """The page's console errors and requests that leave the server (test_browser.Watch)."""
+    from test_browser import Watch
+
+    return Watch(origin=server.base_url)

@@ -29,17 +29,6 @@ ADMIN_PASSWORD = "admin-pass-123"
 ZONE = "Asia/Kolkata"
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def admin_logs_in(page: Page, server: LiveServer) -> None:
     page.goto(server.base_url + "/admin")
     expect(page.locator("#login-title")).to_have_text(EN["adm.login_title"])

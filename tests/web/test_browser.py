@@ -75,11 +75,6 @@ class Watch:
         assert not leaked, f"requests left the server: {leaked}"
 
 
-@pytest.fixture
-def watch(server: LiveServer) -> Iterator[Watch]:
-    yield Watch(origin=server.base_url)
-
-
 @contextmanager
 def device(
     browser: Browser, watch: Watch, viewport: dict[str, int], **options

@@ -35,17 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def _db(server: LiveServer) -> sqlite3.Connection:
     return sqlite3.connect(server.directory / "t.db", timeout=10)
 

@@ -37,17 +37,6 @@ FLAGGED = "I feel like a burden to everyone"
 WORRYING = "exams start on monday and i keep staring at the wall"
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def _to_top(section: Locator) -> None:
     """Scroll so the section's heading is at the top of the screen (below the sticky bar)."""
     section.evaluate("(e) => { e.scrollIntoView({ block: 'start' }); window.scrollBy(0, -80); }")

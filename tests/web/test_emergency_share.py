@@ -38,17 +38,6 @@ PHONE_NUMBER = "+91 98765 43210"
 WHERE = "Hostel B, room 214"
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def test_a_seeker_declines_then_shares_and_only_the_acknowledging_supervisor_sees_it(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

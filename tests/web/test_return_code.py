@@ -33,17 +33,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 PLAN_ITEM = "Walk to the tea stall"
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def _open_plan_together(seeker: Page, volunteer: Page) -> None:
     seeker.locator("#mood-start-skip").click()
     risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")

@@ -40,17 +40,6 @@ NOTE = (
 )
 
 
-@pytest.fixture(scope="session")
-def docs_shots() -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    return DOCS_SHOTS
-
-
-@pytest.fixture
-def watch(server: LiveServer) -> Watch:
-    return Watch(origin=server.base_url)
-
-
 def second_volunteer_logs_in(page: Page, server: LiveServer) -> None:
     page.goto(server.base_url + "/volunteer")
     page.locator("#login-username").fill("vol2")

@@ -56,6 +56,7 @@ async def audit_actions(database_url: str, action: str) -> list[dict]:
             rows = await conn.execute(
                 text(
                     "SELECT actor_id, conversation_id, detail FROM audit_events WHERE action = :a"
+                    " ORDER BY id"  # in the order written (PostgreSQL's heap order is not)
                 ),
                 {"a": action},
             )

@@ -535,6 +535,7 @@ def test_supervisor_desk_loads_and_degrades_quietly(
             desk.locator("#login-password").fill(server.supervisor_password)
             desk.locator("#login-form button[type=submit]").click()
             expect(desk.locator("[data-screen=desk]")).to_be_visible()
+            expect(desk.locator("#conn-state")).to_be_hidden()  # connected: the layout is still
             desk.locator("#oncall").check()
             expect(desk.locator("#oncall-status")).not_to_be_empty()
             expect(desk.locator("#escalations")).to_be_attached()
@@ -568,6 +569,9 @@ def supervisor_logs_in(page: Page, server: LiveServer) -> None:
     page.locator("#login-password").fill(server.supervisor_password)
     page.locator("#login-form button[type=submit]").click()
     expect(page.locator("[data-screen=desk]")).to_be_visible()
+    # The "Connecting…" pill leaves the top bar when the socket opens and the desk moves up
+    # under the pointer: a click at that moment lands beside the switch.
+    expect(page.locator("#conn-state")).to_be_hidden()
     page.locator("#oncall").check()
     expect(page.locator("#oncall-status")).to_have_text(EN["sup.oncall_on"])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from app.errors import AppError, TooManyRequests
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.escalation.machine import load_policy
+from app.heap import HeapKeeper, settle_heap
 from app.identity import login_cleanup, passwords
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
@@ -100,32 +100,6 @@ def build_frame_router() -> FrameRouter:
     return frames
 
 
-# Middle-generation collections between two full ones (CPython's default is 10).
-FULL_GC_EVERY = 100
-
-
-def settle_heap() -> None:
-    """Keep the garbage collector from pausing live chats.
-
-    Everything loaded at startup (SQLAlchemy's and pydantic's machinery, the app, the
-    clinical data) lives as long as the process, yet every full collection walked all of it:
-    with 1,200 sockets open a full collection stopped the event loop for up to 150 ms, and
-    every message in flight waited. ``gc.freeze`` moves what exists now out of the
-    collector's sight; full collections then walk only what the sockets hold. (Raising the
-    young threshold saved no measurable CPU and made the middle collections slower.)
-
-    Full collections also come ten times less often than CPython's default (``FULL_GC_EVERY``
-    middle collections, not 10). What makes one due is objects that outlived two young
-    collections, and under load that is every message in flight: at 2,000 messages a second
-    one came every ~10 s, walked every socket's objects for ~140 ms on a slow machine and
-    found nothing to free, and the messages that waited behind it were the p99.
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_GC_EVERY)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     load_clinical_data()
@@ -186,6 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recorder = stages.install(settings.stage_times_path)
         if recorder is not None:
             recorder.start()
+        heap_keeper = HeapKeeper(
+            runtime.writer.last_commit, on_thaw=recorder.thawed if recorder else None
+        )
+        runtime.spawn(heap_keeper.run(), name="heap-keeper")
         try:
             yield
         finally:

@@ -56,6 +56,7 @@ class StageRecorder:
         self.loop_late: list[float] = []
         self.collections: list[tuple[int, float]] = []
         self.checkpoints: list[tuple[float, bool]] = []
+        self.thaws: list[tuple[float, int]] = []  # app/heap.py: (pause, objects freed)
         self._gc_started = 0.0
         self._lock = threading.Lock()  # checkpoints are noted from their own thread
         self._ticker: asyncio.Task[None] | None = None
@@ -84,6 +85,9 @@ class StageRecorder:
         with self._lock:
             self.checkpoints.append((seconds, restarted))
 
+    def thawed(self, seconds: float, freed: int) -> None:
+        self.thaws.append((seconds, freed))
+
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._gc_started = time.perf_counter()
@@ -109,7 +113,12 @@ class StageRecorder:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        self.path.write_text(json.dumps(self.summary(), indent=2) + "\n")
+        summary = self.summary()
+        # What app/heap.py held back from the collector and would free at its next thaw
+        # (the sockets are closed by now: their objects are garbage, or were freed already).
+        gc.unfreeze()
+        summary["heap_held_back_freed_at_stop"] = gc.collect()
+        self.path.write_text(json.dumps(summary, indent=2) + "\n")
 
     # -- the file ----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -139,6 +148,8 @@ class StageRecorder:
                 generation: _summary(pauses) | {"total": _ms(sum(pauses))}
                 for generation, pauses in sorted(generations.items())
             },
+            "heap_thaws": [{"pause_ms": _ms(s), "freed": n} for s, n in self.thaws],
+            "gc_frozen_at_stop": gc.get_freeze_count(),
             "checkpoint_ms": _summary([seconds for seconds, _ in self.checkpoints])
             | {"restarts": sum(1 for _, restarted in self.checkpoints if restarted)},
         }

@@ -11,48 +11,70 @@ from pathlib import Path
 from app.db import WalCheckpointer
 
 PAGE = 4096
+REWIND = 256  # pages
 
 
-def write_steadily(path: Path, seconds: float, wal_sizes: list[int]) -> int:
-    """Commit small transactions one after another, as the chat writer does under load; note
-    the log's size after each. Returns the rows written."""
+def write_steadily(
+    path: Path, seconds: float, wal_sizes: list[int], pause_s: float, rows_per_commit: int
+) -> int:
+    """Commit transactions one after another, as the chat writer does under load, with
+    ``pause_s`` between two; note the log's size after each. Returns the rows written."""
     connection = sqlite3.connect(path, timeout=5, isolation_level=None)
     connection.execute("PRAGMA wal_autocheckpoint=0")
     rows = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute("INSERT INTO t (body) VALUES (?)", (os.urandom(1500),))
+        for _ in range(rows_per_commit):
+            connection.execute("INSERT INTO t (body) VALUES (?)", (os.urandom(1500),))
         connection.execute("COMMIT")
-        rows += 1
+        rows += rows_per_commit
         wal_sizes.append(os.path.getsize(f"{path}-wal"))
-        time.sleep(0.0002)  # the event loop's other work between two batches
+        time.sleep(pause_s)
     connection.close()
     return rows
 
 
-def run(tmp_path: Path, restart_after_frames: int) -> tuple[int, int, int]:
+def run(
+    tmp_path: Path, *, pause_s: float, rows_per_commit: int, interval_s: float
+) -> tuple[int, int, int, int]:
     path = tmp_path / "wal.db"
     setup = sqlite3.connect(path, isolation_level=None)
     setup.execute("PRAGMA journal_mode=WAL")
     setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-    checkpointer = WalCheckpointer(
-        str(path), interval_s=0.02, restart_after_frames=restart_after_frames
-    )
+    checkpointer = WalCheckpointer(str(path), interval_s=interval_s, rewind_after_frames=REWIND)
     checkpointer.start()
     sizes: list[int] = []
     result: list[int] = []
-    writer = threading.Thread(target=lambda: result.append(write_steadily(path, 2.0, sizes)))
+    writer = threading.Thread(
+        target=lambda: result.append(write_steadily(path, 2.0, sizes, pause_s, rows_per_commit))
+    )
     writer.start()
     writer.join()
     checkpointer.stop()
     stored = setup.execute("SELECT count(*) FROM t").fetchone()[0]
     setup.close()
-    return result[0], stored, max(sizes)
+    return result[0], stored, max(sizes), checkpointer.restarts
+
+
+def test_the_log_rewinds_by_itself_when_the_writer_pauses_between_batches(
+    tmp_path: Path,
+) -> None:
+    # The chat writer starts a batch at least CHAT_COMMIT_INTERVAL_S (5 ms) after the last;
+    # each checkpoint copies many batches, and writes land while it copies. Before the
+    # catch-up, this needed 4-5 RESTART checkpoints (and the log reached 1,400 pages).
+    written, stored, biggest, restarts = run(
+        tmp_path, pause_s=0.005, rows_per_commit=20, interval_s=0.2
+    )
+    assert stored == written > 2000
+    assert restarts == 0, "a RESTART checkpoint held the writer back"
+    assert biggest < 4 * REWIND * PAGE, f"log reached {biggest} bytes"  # where RESTART comes
 
 
 def test_the_log_is_rewound_although_a_write_is_always_in_flight(tmp_path: Path) -> None:
-    written, stored, biggest = run(tmp_path, restart_after_frames=256)
+    # A writer that never pauses: catching up may never end with nothing left to copy, and
+    # the RESTART checkpoint bounds the log (at four times REWIND pages).
+    written, stored, biggest, _ = run(tmp_path, pause_s=0.0002, rows_per_commit=1, interval_s=0.02)
     assert stored == written > 500
     # Written this way without restarts the log reached tens of MB in the same 2 s.
-    assert biggest < 8 * 256 * PAGE, f"log reached {biggest} bytes"
+    assert biggest < 8 * REWIND * PAGE, f"log reached {biggest} bytes"

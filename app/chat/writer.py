@@ -193,6 +193,10 @@ class MessageWriter:
             self._task = loop.create_task(self._run(), name="chat-writer")
         return await pending.future
 
+    def last_commit(self) -> float:
+        """The event loop's time of the last batch committed (``-inf``: none yet)."""
+        return self._last_commit
+
     async def drain(self) -> None:
         """Wait for the batch in flight and those queued (shutdown: finish what was sent)."""
         while self._task is not None:

@@ -53,6 +53,11 @@ def test_figures_carry_confidence_intervals_per_family_class_and_form(report):
     assert low <= figures["overall"]["recall"] <= high
 
 
+def test_figures_are_given_per_pool(report):
+    figures = report["grouped"]["patterns+scorer"]["figures"]
+    assert {"pool:v6", "pool:v7"} <= set(figures)
+
+
 def test_the_frozen_split_never_shows_its_messages(report):
     for part in report["frozen"].values():
         assert part["false_negatives"] == [] and part["false_positives"] == []
@@ -68,7 +73,7 @@ def test_weights_ship_only_when_the_scorer_earns_its_place(report):
 # (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
 # written after a lexicon change) gets its own first figure here; an old pool whose misses
 # were read is no longer unseen and leaves the grouped figure.
-GROUPED_FLOORS = {("v6",): (0.64, 0.78)}
+GROUPED_FLOORS = {("v6",): (0.64, 0.78), ("v6", "v7"): (0.65, 0.80)}
 
 
 def test_grouped_figures_do_not_regress(corpus, report):
@@ -83,8 +88,8 @@ def test_grouped_figures_do_not_regress(corpus, report):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met: grouped recall 0.65 < 0.95 and precision 0.78 < 0.85"
-    " on the v6 pool (README, Cue detection)",
+    reason="issue #20's gate is not met: grouped recall 0.66 < 0.95 and precision 0.81 < 0.85"
+    " on the v6 and v7 pools (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]

@@ -31,10 +31,11 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
-VERSION = 2
+VERSION = 3
 """The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
 or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
-that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus."""
+that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7
+pool (the feature scheme unchanged: concept features were tried and not adopted, README)."""
 WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""
@@ -94,15 +95,23 @@ class LearnedScorer:
 
 
 def train(
-    texts: Sequence[str], labels: Sequence[bool], *, version: int = 1, threshold: float = 0.0
+    texts: Sequence[str],
+    labels: Sequence[bool],
+    *,
+    version: int = 1,
+    threshold: float = 0.0,
+    feature_sets: Sequence[set[str]] | None = None,
 ) -> LearnedScorer:
-    """Log-count-ratio weights from normalised ``texts`` and risk ``labels``."""
+    """Log-count-ratio weights from normalised ``texts`` and risk ``labels``
+    (``feature_sets``: the texts' ``features``, when already computed)."""
     pos: dict[str, int] = {}
     neg: dict[str, int] = {}
     df: dict[str, int] = {}
-    for text, label in zip(texts, labels, strict=True):
+    if feature_sets is None:
+        feature_sets = [features(text) for text in texts]
+    for found, label in zip(feature_sets, labels, strict=True):
         counts = pos if label else neg
-        for f in features(text):
+        for f in found:
             counts[f] = counts.get(f, 0) + 1
             df[f] = df.get(f, 0) + 1
     kept = sorted(f for f, n in df.items() if n >= MIN_COUNT)
@@ -178,17 +187,22 @@ def fit(
     """
     names = sorted(set(families))
     bucket = {name: i % INNER_FOLDS for i, name in enumerate(names)}
+    found = [features(text) for text in texts]
     oof = [0.0] * len(texts)
     for fold in range(INNER_FOLDS):
         train_at = [i for i, f in enumerate(families) if bucket[f] != fold]
         test_at = [i for i, f in enumerate(families) if bucket[f] == fold]
         if not train_at or not test_at:
             continue
-        model = train([texts[i] for i in train_at], [labels[i] for i in train_at])
+        model = train(
+            [texts[i] for i in train_at],
+            [labels[i] for i in train_at],
+            feature_sets=[found[i] for i in train_at],
+        )
         for i in test_at:
             oof[i] = model.score(texts[i])
     threshold = _lowest_threshold(oof, labels, pattern_hits)
-    return train(texts, labels, version=version, threshold=threshold)
+    return train(texts, labels, version=version, threshold=threshold, feature_sets=found)
 
 
 def _lowest_threshold(

@@ -353,6 +353,19 @@ async def login(
     return user, token, expires_at
 
 
+async def lock_live_seeker(session: AsyncSession, *, seeker_id: str, now: datetime) -> bool:
+    """Lock this seeker's row while its token still authenticates; False when the token has
+    expired or was revoked (a block). A write that must not outlive a block (a return code)
+    takes this lock, so it either commits before the block revokes the token or sees it
+    revoked."""
+    found = await session.scalar(
+        select(Seeker.id)
+        .where(Seeker.id == seeker_id, Seeker.token_expires_at > now)
+        .with_for_update()
+    )
+    return found is not None
+
+
 async def revoke_seeker_token(session: AsyncSession, *, seeker_id: str, now: datetime) -> None:
     """The seeker row keeps no revocation column: an expiry of now kills the token for good
     (the caller records ``SessionRevoked`` so open sockets close)."""

@@ -24,18 +24,16 @@ async def report(conn: Connection, frame: SeekerReport) -> None:
 @frames.frame(SeekerBlock, roles=(Role.supervisor, Role.admin))
 async def block(conn: Connection, frame: SeekerBlock) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
-        closed = await moderation_service.block(
+        blocked = await moderation_service.block(
             uow,
             conn.principal,
             conversation_id=frame.conversation_id,
             note=frame.note,
             now=utcnow(),
         )
-    # The flood budgets slow down the client the blocked session came from (app/budgets):
+    # The flood budgets slow down the clients the blocked sessions came from (app/budgets):
     # the only thing a block can do about a new anonymous session from the same place. Done
     # before the reply, so a supervisor who sees seeker.block.ok knows it is in force.
-    async with conn.runtime.db.reader() as session:
-        seeker_id = await moderation_service.seeker_of(session, frame.conversation_id)
-    if seeker_id is not None:
+    for seeker_id in blocked.sessions:
         await conn.runtime.budgets.slow_down_seeker(seeker_id)
-    conn.send(outbound_frames.seeker_block_ok(frame.conversation_id, closed, frame.ref))
+    conn.send(outbound_frames.seeker_block_ok(frame.conversation_id, blocked.closed, frame.ref))

@@ -15,6 +15,11 @@ Invariants:
 - A code is deleted ``RETURN_CODE_KEEP_DAYS`` after it was last used (made, redeemed, a chat
   started with it, its plan edited), or at once when a linked session forgets it. Every
   creation, redeem and forgetting is audited (``return_code.*``), never with the words.
+- A block (``app.moderation``) deletes every code the blocked sessions are linked to in its
+  own transaction (audited as part of ``seeker.blocked``), so a blocked seeker's words then
+  get the answer any wrong code gets. No code is made for a session whose token is dead:
+  ``create`` takes the seeker's row lock before the code's (the order a block takes them
+  in), so it either commits before the block, which then deletes the code, or is refused.
 """
 
 from __future__ import annotations
@@ -48,12 +53,17 @@ def _seeker_only(principal: Principal) -> None:
         raise Forbidden("return codes are for seekers")
 
 
-async def code_of(session: AsyncSession, seeker_id: str) -> ReturnCode | None:
-    return await session.scalar(
+async def code_of(
+    session: AsyncSession, seeker_id: str, *, lock: bool = False
+) -> ReturnCode | None:
+    query = (
         select(ReturnCode)
         .join(ReturningSeeker, ReturningSeeker.return_code_id == ReturnCode.id)
         .where(ReturningSeeker.seeker_id == seeker_id)
     )
+    if lock:
+        query = query.with_for_update(of=ReturnCode)
+    return await session.scalar(query)
 
 
 def plan_copy(plan: SafetyPlan) -> dict[str, Any]:
@@ -82,12 +92,15 @@ async def create(
             "a return code is offered at the end of a chat with a volunteer",
             code="invalid_transition",
         )
+    # The token was checked before this transaction; a block may have revoked it since.
+    if not await identity_service.lock_live_seeker(session, seeker_id=principal.user_id, now=now):
+        raise Unauthorized("invalid or expired token")
     code = words.new_code()
     digest = words.code_hash(code, secret_key)
     plan = await session.scalar(
         select(SafetyPlan).where(SafetyPlan.conversation_id == conversation_id)
     )
-    row = await code_of(session, principal.user_id)
+    row = await code_of(session, principal.user_id, lock=True)
     if row is None:
         row = ReturnCode(
             code_hash=digest,
@@ -172,6 +185,58 @@ async def forget(uow: UnitOfWork, principal: Principal, *, now: datetime) -> Non
         action="return_code.forgotten",
         detail={"return_code_id": row.id},
     )
+
+
+async def linked_sessions(session: AsyncSession, seeker_id: str) -> set[str]:
+    """Every session linked to the same code as this one, itself included (empty when it
+    has none): one young person, by their own choice."""
+    code_ids = select(ReturningSeeker.return_code_id).where(ReturningSeeker.seeker_id == seeker_id)
+    return set(
+        await session.scalars(
+            select(ReturningSeeker.seeker_id).where(
+                ReturningSeeker.return_code_id.in_(code_ids.scalar_subquery())
+            )
+        )
+    )
+
+
+async def forget_for_block(
+    session: AsyncSession, *, seeker_ids: set[str]
+) -> tuple[list[str], set[str]]:
+    """A block: every code these sessions are linked to is deleted now, with its plan copy
+    and every link to it. Returns (the codes' ids, every session that was linked to them).
+    Not audited here: the block's own audit names the codes.
+
+    The codes are locked first, so a redeem in flight has either committed (its session is
+    among those returned) or, once the block commits, finds no code."""
+    if not seeker_ids:
+        return [], set()
+    locked = await session.scalars(
+        select(ReturnCode.id)
+        .join(ReturningSeeker, ReturningSeeker.return_code_id == ReturnCode.id)
+        .where(ReturningSeeker.seeker_id.in_(seeker_ids))
+        .order_by(ReturnCode.id)
+        .with_for_update(of=ReturnCode)
+    )
+    code_ids = sorted(set(locked))
+    if not code_ids:
+        return [], set()
+    linked = set(
+        await session.scalars(
+            select(ReturningSeeker.seeker_id).where(ReturningSeeker.return_code_id.in_(code_ids))
+        )
+    )
+    await session.execute(
+        delete(ReturningSeeker)
+        .where(ReturningSeeker.return_code_id.in_(code_ids))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(ReturnCode)
+        .where(ReturnCode.id.in_(code_ids))
+        .execution_options(synchronize_session=False)
+    )
+    return code_ids, linked
 
 
 async def keep_plan(

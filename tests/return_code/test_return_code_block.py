@@ -103,6 +103,7 @@ async def test_a_blocked_seekers_code_opens_nothing_and_says_nothing_of_the_bloc
                 "/api/v1/return-codes", json={"conversation_id": cid}, headers=bearer(token)
             )
             assert for_first.status_code == 401
+            assert for_first.json()["error"]["code"] == "not_authenticated"
             assert "block" not in for_first.text.lower()
             mine = await http.get("/api/v1/return-codes/mine", headers=bearer(token))
             assert mine.status_code == 401

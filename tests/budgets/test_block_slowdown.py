@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Backend, StaffFactory
-from tests.support import Server, WsClient, env_for, sql, unique_language
+from tests.support import Server, WsClient, env_for, paired, sql, unique_language
 
 BLOCKED = "203.0.113.70"
 ELSEWHERE = "203.0.113.71"
@@ -92,3 +92,33 @@ async def test_a_block_slows_down_new_sessions_from_the_blocked_client(
     )
     assert len(rows) == 1 and BLOCKED not in str(rows[0])
     assert BLOCKED not in slowing.log_text()
+
+
+async def test_a_block_slows_down_the_client_a_session_its_return_code_linked_came_from(
+    slowing: Server, backend: Backend
+):
+    spare_client = "203.0.113.72"
+    s, v, cid, seeker = await paired(slowing, StaffFactory(backend.database_url, slowing.base_url))
+    await s.send({"type": "conversation.end", "conversation_id": cid})
+    await s.recv("conversation.ended")
+    async with httpx.AsyncClient(base_url=slowing.base_url) as http:
+        auth = {"Authorization": f"Bearer {seeker['seeker_token']}"}
+        made = await http.post("/api/v1/return-codes", json={"conversation_id": cid}, headers=auth)
+        assert made.status_code == 201
+        spare = await http.post(
+            "/api/v1/return-codes/redeem",
+            json={"code": made.json()["code"]},
+            headers={"X-Forwarded-For": spare_client},
+        )
+        assert spare.status_code == 201
+
+        supervisor = await StaffFactory(backend.database_url, slowing.base_url).create("supervisor")
+        sup = await WsClient.open(slowing.ws_url, supervisor.token)
+        await sup.send({"type": "seeker.block", "conversation_id": cid})
+        await sup.recv("seeker.block.ok")
+
+        assert (await start(http, spare_client)).status_code == 201
+        assert (await start(http, spare_client)).status_code == 429
+        assert (await start(http, ELSEWHERE)).status_code == 201
+    for client in (s, v, sup):
+        await client.close()

@@ -56,6 +56,7 @@ class StageRecorder:
         self.loop_late: list[float] = []
         self.collections: list[tuple[int, float]] = []
         self.checkpoints: list[tuple[float, bool]] = []
+        self.collected = [0, 0, 0]  # objects freed by collections of each generation
         self.thaws: list[tuple[float, int]] = []  # app/heap.py: (pause, objects freed)
         self._gc_started = 0.0
         self._lock = threading.Lock()  # checkpoints are noted from their own thread
@@ -93,6 +94,7 @@ class StageRecorder:
             self._gc_started = time.perf_counter()
         else:
             self.collections.append((info["generation"], time.perf_counter() - self._gc_started))
+            self.collected[info["generation"]] += info["collected"]
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -148,6 +150,7 @@ class StageRecorder:
                 generation: _summary(pauses) | {"total": _ms(sum(pauses))}
                 for generation, pauses in sorted(generations.items())
             },
+            "gc_freed": {str(g): n for g, n in enumerate(self.collected)},
             "heap_thaws": [{"pause_ms": _ms(s), "freed": n} for s, n in self.thaws],
             "gc_frozen_at_stop": gc.get_freeze_count(),
             "checkpoint_ms": _summary([seconds for seconds, _ in self.checkpoints])

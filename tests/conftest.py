@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,6 +290,20 @@ def migrated_copy(
         if item.name.startswith(source.name):
             shutil.copy(item, target.parent / item.name.replace(source.name, target.name, 1))
     return Backend("sqlite", f"sqlite+aiosqlite:///{target}")
+
+
+@pytest.fixture(scope="session")
+def migrated(
+    migrated_templates: dict[str, Backend],
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_available: bool,
+) -> Callable[[str], Backend]:
+    """``migrated(kind)``: a new, empty database of ``kind`` ("sqlite" or "postgres") at the
+    newest schema, a copy of the session's template (``migrated_copy``), for a test that
+    starts servers of its own; drop a PostgreSQL one with ``drop_pg_database`` after use.
+    Tests of ``peerline migrate`` itself run it (tests/test_cli.py, tests/test_migrations.py,
+    tests/test_backup.py, and the template is made by it)."""
+    return lambda kind: migrated_copy(kind, migrated_templates, tmp_path_factory, pg_available)
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from tests.conftest import make_backend, need
-from tests.support import ROOT, Server, env_for, run_cli
+from tests.conftest import Backend, need
+from tests.support import ROOT, Server, env_for
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "peerline.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -37,10 +37,9 @@ def dashboard_queries() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def exposition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    backend = make_backend("sqlite", tmp_path_factory, False)
+def exposition(migrated: Callable[[str], Backend]) -> Iterator[str]:
+    backend = migrated("sqlite")
     env = env_for(backend.database_url)
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     try:
         yield httpx.get(srv.base_url + "/metrics", timeout=10).text

@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -20,8 +20,8 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import Backend, StaffFactory, drop_pg_database, make_backend
-from tests.support import Server, WsClient, env_for, eventually, new_seeker, run_cli, sql
+from tests.conftest import Backend, StaffFactory, drop_pg_database
+from tests.support import Server, WsClient, env_for, eventually, new_seeker, sql
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,9 @@ ENV = {
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def flood_backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+    request: pytest.FixtureRequest, migrated: Callable[[str], Backend]
 ) -> Iterator[Backend]:
-    b = make_backend(request.param, tmp_path_factory, pg_available)
+    b = migrated(request.param)
     yield b
     if b.name == "postgres":
         drop_pg_database(b.database_url)
@@ -74,7 +74,6 @@ async def test_a_scripted_flood_neither_buries_the_real_seeker_nor_the_superviso
     flood_backend: Backend,
 ):
     env = env_for(flood_backend.database_url, **ENV)
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -7,25 +7,25 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from app.logs import JsonFormatter, TextFormatter
-from tests.conftest import FAST, StaffFactory, make_backend
+from tests.conftest import FAST, Backend, StaffFactory
 from tests.escalation.test_escalation_ws import HIGH_ANSWERS, run_checklist
-from tests.support import Server, WsClient, env_for, new_seeker, run_cli, unique_language
+from tests.support import Server, WsClient, env_for, new_seeker, unique_language
 
 METRICS_TOKEN = "metrics-" + "m" * 40
 
 
 @pytest.fixture
-def production(tmp_path_factory: pytest.TempPathFactory):
-    backend = make_backend("sqlite", tmp_path_factory, False)
+def production(migrated: Callable[[str], Backend]):
+    backend = migrated("sqlite")
     env = env_for(backend.database_url, **FAST, METRICS_TOKEN=METRICS_TOKEN)
     env["PEERLINE_ENV"] = "production"
     env.pop("LOG_FORMAT", None)
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield srv, StaffFactory(backend.database_url, srv.base_url)
     srv.stop()

@@ -6,14 +6,14 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from tests.conftest import StaffFactory, create_pg_database, drop_pg_database, need
-from tests.support import BIN, ROOT, Server, WsClient, env_for, new_seeker, run_cli
+from tests.conftest import Backend, StaffFactory, drop_pg_database, need
+from tests.support import BIN, ROOT, Server, WsClient, env_for, new_seeker
 from tests.support import unique_language as new_language
 from tests.test_metrics import scrape, value
 
@@ -49,12 +49,13 @@ class Workers(Server):
 
 
 @pytest.fixture
-def workers(pg_available: bool, redis_url: str) -> Iterator[tuple[Workers, str]]:
+def workers(
+    pg_available: bool, redis_url: str, migrated: Callable[[str], Backend]
+) -> Iterator[tuple[Workers, str]]:
     need(pg_available, "PostgreSQL")
-    database_url = create_pg_database()
+    database_url = migrated("postgres").database_url
     env = env_for(database_url, redis_url, REDIS_CHANNEL_PREFIX=f"mw-{uuid.uuid4().hex[:8]}:")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    run_cli(["migrate"], env)
     srv = Workers(env).start()
     yield srv, database_url
     srv.stop()

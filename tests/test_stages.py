@@ -5,21 +5,21 @@ event loop's lateness, collections and checkpoints, and nothing that names anyon
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST, StaffFactory, make_backend
-from tests.support import Server, env_for, paired, run_cli
+from tests.conftest import FAST, Backend, StaffFactory
+from tests.support import Server, env_for, paired
 
 
 @pytest.fixture
-def noting(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path):
-    backend = make_backend("sqlite", tmp_path_factory, False)
+def noting(migrated: Callable[[str], Backend], tmp_path: Path):
+    backend = migrated("sqlite")
     env = env_for(
         backend.database_url, **FAST, STAGE_TIMES_PATH=str(tmp_path / "stages-{pid}.json")
     )
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield srv, StaffFactory(backend.database_url, srv.base_url)
     srv.stop()

@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 
-from app import audit
+from app import audit, yaml_data
 from app.audit import AuditEvent
 from app.db import UnitOfWork
 from app.escalation import machine
@@ -111,7 +110,7 @@ async def read_audit_log(
 
 
 def _cue_list_version(name: str) -> dict[str, Any]:
-    raw = yaml.safe_load((lists.LISTS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    raw = yaml_data.load((lists.LISTS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
     return {"id": name, "language": raw.get("language"), "version": raw.get("version")}
 
 
@@ -121,7 +120,7 @@ def active_versions() -> dict[str, Any]:
     questions = checklist.load_checklist(rules.checklist)
     policy = machine.load_policy()
     helplines = directory.load_directory()
-    catalogue = yaml.safe_load(lists.CATALOGUE.read_text(encoding="utf-8"))
+    catalogue = yaml_data.load(lists.CATALOGUE.read_text(encoding="utf-8"))
     scorer = learned.load()
     template = safety_plan.load_plan()
     return {

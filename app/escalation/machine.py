@@ -29,6 +29,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app import yaml_data
 from app.errors import BadRequest, InvalidTransition
 from app.lifecycle import Lifecycle
 from app.risk.scoring import RiskLevel
@@ -131,7 +132,7 @@ def load_policy(policy_id: str = DEFAULT_POLICY) -> Policy:
     """The shipped paging policy, loaded once per process; fails loudly naming the file."""
     path = POLICY_DIR / f"{policy_id}.yaml"
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yaml_data.load(path.read_text(encoding="utf-8"))
         return Policy.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise PolicyError(f"escalation policy {path} is invalid: {exc}") from exc

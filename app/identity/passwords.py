@@ -37,8 +37,14 @@ _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
 _test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # A hash to verify against when the username is unknown, so timing does not tell. Always
 # of the standard cost: a flood of unknown usernames costs a test server what it costs a real
-# one (the tests of the hashing turns rely on it).
-DUMMY_HASH = _hasher.hash("not-a-real-password")
+# one (the tests of the hashing turns rely on it). Made once, ahead (``_hasher.hash(
+# "not-a-real-password")``): hashing it at import cost every server start and every CLI
+# command 0.1-0.2 s of a core. It matches no account (a login needs a user first), and
+# tests/identity/test_passwords.py checks it keeps ``_hasher``'s parameters.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$P9YfPoaUWU9x0ejy6vK/1g"
+    "$BeGJWustD8q2DlgnFGJh28J4hqWyhJrN1i2Scfad7Tc"
+)
 # What a refused login is told to wait: a turn frees up in about a hash's time.
 BUSY_RETRY_AFTER_S = 1
 # The hashing threads' nice value. argon2id runs its four lanes in threads it starts from

@@ -27,6 +27,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app import yaml_data
 from app.risk.scoring import RiskLevel
 
 HELPLINES_FILE = Path(__file__).parent / "helplines.yaml"
@@ -203,7 +204,7 @@ def parse_directory(raw: Any, *, source: str) -> Directory:
 def load_directory(path: Path = HELPLINES_FILE) -> Directory:
     """The helpline directory, loaded once per process; fails loudly naming the file."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml_data.load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DirectoryError(f"helplines {path} cannot be read: {exc}") from exc
     return parse_directory(raw, source=str(path))

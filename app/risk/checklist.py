@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from app import yaml_data
 from app.errors import BadRequest
 from app.risk.conditions import Always, Condition, ItemIn, Ref, walk
 
@@ -284,7 +285,7 @@ def _describe(raw: Any, exc: ValidationError) -> str:
 def load_checklist_file(path: Path) -> Checklist:
     """Load and validate one checklist file; fails loudly naming the file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_data.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ChecklistError(f"checklist {path} cannot be read: {exc}") from exc
     checklist = parse_checklist(raw, source=str(path))

@@ -24,6 +24,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app import yaml_data
 from app.risk.conditions import Condition, Ref, walk
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -164,7 +165,7 @@ def load_rules(rules_id: str = DEFAULT_RULES) -> Rules:
     """The shipped rule set ``rules_id``, loaded once per process; fails loudly."""
     path = RULES_DIR / f"{rules_id}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_data.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RulesError(f"risk rules {path} cannot be read: {exc}") from exc
     return parse_rules(raw, source=str(path))

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from app import yaml_data
 
 TEXTS_FILE = Path(__file__).parent / "texts.yaml"
 REQUIRED_LANGUAGES = ("en", "hi")
@@ -30,7 +30,7 @@ class TextsError(ValueError):
 @cache
 def load_texts(path: Path = TEXTS_FILE) -> dict[str, list[dict[str, str]]]:
     """Key → list of variants (most keys have one), each ``{language: text}``."""
-    raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw: Any = yaml_data.load(Path(path).read_text(encoding="utf-8"))
     texts = raw.get("texts") if isinstance(raw, dict) else None
     if not isinstance(texts, dict):
         raise TextsError(f"{path}: no 'texts' mapping")

@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app import yaml_data
 from app.errors import BadRequest
 
 PLAN_FILE = Path(__file__).parent / "stanley-brown-v1.yaml"
@@ -122,4 +122,4 @@ def parse_plan(raw: Any, *, source: str) -> PlanTemplate:
 
 @cache
 def load_plan(path: Path = PLAN_FILE) -> PlanTemplate:
-    return parse_plan(yaml.safe_load(path.read_text(encoding="utf-8")), source=str(path))
+    return parse_plan(yaml_data.load(path.read_text(encoding="utf-8")), source=str(path))

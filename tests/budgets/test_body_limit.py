@@ -8,24 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import httpx
 import psutil
 import pytest
 
-from tests.support import Server, env_for, run_cli
+from tests.conftest import Backend
+from tests.support import Server, env_for
 
 STREAMED_BYTES = 150 * 1024 * 1024
 CHUNK = b"x" * 65_536
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path: Path = tmp_path_factory.mktemp("body") / "peerline.db"
-    env = env_for(f"sqlite+aiosqlite:///{path}", MAX_REST_BODY_BYTES="65536")
-    run_cli(["migrate"], env)
+def limited(migrated: Callable[[str], Backend]) -> Iterator[Server]:
+    env = env_for(migrated("sqlite").database_url, MAX_REST_BODY_BYTES="65536")
     srv = Server(env).start()
     yield srv
     srv.stop()

@@ -6,14 +6,14 @@ real Redis."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 import redis
 
-from tests.conftest import StaffFactory, create_pg_database, drop_pg_database, need
-from tests.support import Server, WsClient, env_for, run_cli, unique_language
+from tests.conftest import Backend, StaffFactory, drop_pg_database, need
+from tests.support import Server, WsClient, env_for, unique_language
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +22,11 @@ OTHER = "198.51.100.81"
 
 
 @pytest.fixture(scope="module")
-def pair(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server, str, str]]:
+def pair(
+    pg_available: bool, redis_url: str, migrated: Callable[[str], Backend]
+) -> Iterator[tuple[Server, Server, str, str]]:
     need(pg_available, "PostgreSQL")
-    database_url = create_pg_database()
+    database_url = migrated("postgres").database_url
     prefix = f"bud-{uuid.uuid4().hex[:8]}:"
     env = env_for(
         database_url,
@@ -35,7 +37,6 @@ def pair(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server, s
         QUEUE_JOIN_LIMIT_PER_CLIENT="10/minute",
         BLOCKED_CLIENT_LIMIT="1/minute",
     )
-    run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     yield a, b, database_url, prefix
     a.stop()

@@ -5,21 +5,18 @@ usable, and a place that frees up can be taken. SQLite and PostgreSQL, on an emp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import Backend, drop_pg_database, make_backend
-from tests.support import Server, WsClient, env_for, new_seeker, run_cli, unique_language
+from tests.conftest import Backend, drop_pg_database
+from tests.support import Server, WsClient, env_for, new_seeker, unique_language
 
 
 @pytest.fixture
-def small_queue(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
-) -> Iterator[Server]:
-    b = make_backend(backend.name, tmp_path_factory, pg_available)
+def small_queue(backend: Backend, migrated: Callable[[str], Backend]) -> Iterator[Server]:
+    b = migrated(backend.name)
     env = env_for(b.database_url, MAX_WAITING_SEEKERS="2")
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield srv
     srv.stop()

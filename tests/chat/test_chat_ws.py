@@ -318,22 +318,19 @@ async def test_auth_is_required_first_and_bad_tokens_close_4401(server: Server):
     assert await c.close_code() == 4401
 
 
-async def test_flooding_is_rate_limited_then_closed(tmp_path, backend):
+async def test_flooding_is_rate_limited_then_closed(migrated, backend):
     from tests.support import env_for
 
+    if backend.name != "sqlite":
+        pytest.skip("rate limiting does not depend on the database")
     srv = Server(
         env_for(
-            f"sqlite+aiosqlite:///{tmp_path}/flood.db",
+            migrated("sqlite").database_url,
             RATE_LIMIT_PER_S="5",
             RATE_LIMIT_BURST="5",
             RATE_LIMIT_CLOSE_AFTER="30",
         )
     )
-    from tests.support import run_cli
-
-    if backend.name != "sqlite":
-        pytest.skip("rate limiting does not depend on the database")
-    run_cli(["migrate"], srv.env)
     srv.start()
     try:
         seeker = await new_seeker(srv.base_url, "en")
@@ -352,13 +349,12 @@ async def test_flooding_is_rate_limited_then_closed(tmp_path, backend):
         srv.stop()
 
 
-async def test_auth_timeout_closes_4401(tmp_path, backend):
+async def test_auth_timeout_closes_4401(migrated, backend):
     if backend.name != "sqlite":
         pytest.skip("the auth deadline does not depend on the database")
-    from tests.support import env_for, run_cli
+    from tests.support import env_for
 
-    srv = Server(env_for(f"sqlite+aiosqlite:///{tmp_path}/t.db", AUTH_TIMEOUT_S="0.5"))
-    run_cli(["migrate"], srv.env)
+    srv = Server(env_for(migrated("sqlite").database_url, AUTH_TIMEOUT_S="0.5"))
     srv.start()
     try:
         c = await WsClient.open(srv.ws_url)

@@ -4,21 +4,20 @@ A real server on its own database, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database, make_backend
-from tests.support import Server, env_for, paired, run_cli, sql
+from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database
+from tests.support import Server, env_for, paired, sql
 
 
 @pytest.fixture
 def idle_server(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+    backend: Backend, migrated: Callable[[str], Backend]
 ) -> Iterator[tuple[Server, StaffFactory, str]]:
-    b = make_backend(backend.name, tmp_path_factory, pg_available)
+    b = migrated(backend.name)
     env = env_for(b.database_url, **FAST, ACTIVE_IDLE_END_S="3", HOUSEKEEPING_INTERVAL_S="0.5")
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield srv, StaffFactory(b.database_url, srv.base_url), b.database_url
     srv.stop()

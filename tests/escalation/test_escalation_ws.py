@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.db import create_engine
 from tests.conftest import Fresh, StaffFactory
-from tests.support import Server, WsClient, paired, run_cli
+from tests.support import Server, WsClient, paired
 
 HIGH_ANSWERS = {"asq1": "yes", "asq3": "yes", "asq5": "yes", "safe_now": "yes"}
 
@@ -380,15 +380,14 @@ async def test_supervisor_transcript_read_is_audited(fresh: Fresh):
     assert [(r["actor_id"], r["conversation_id"]) for r in reads] == [(sup.user_id, cid)]
 
 
-async def test_a_restart_between_page_and_deadline_repages_exactly_once(backend, tmp_path):
+async def test_a_restart_between_page_and_deadline_repages_exactly_once(backend, migrated):
     from tests.conftest import FAST
     from tests.support import env_for
 
     if backend.name != "sqlite":
         pytest.skip("one SQLite restart suffices; PostgreSQL is covered by the two-process test")
-    url = f"sqlite+aiosqlite:///{tmp_path}/restart.db"
+    url = migrated("sqlite").database_url
     env = env_for(url, **{**FAST, "ESCALATION_TIME_SCALE": "0.03"})  # high: ~4 s
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     fresh = Fresh(srv, StaffFactory(url, srv.base_url), url)
     sup = await supervisor(fresh, rank=1)

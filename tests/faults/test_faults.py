@@ -12,7 +12,7 @@ import contextlib
 import json
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import psutil
@@ -25,8 +25,8 @@ from app.client import PeerlineClient
 from app.db import create_engine
 from tests.conftest import (
     PG_ADMIN_URL,
+    Backend,
     StaffFactory,
-    create_pg_database,
     drop_pg_database,
     need,
 )
@@ -37,7 +37,6 @@ from tests.support import (
     WsClient,
     env_for,
     new_seeker,
-    run_cli,
     unique_language,
 )
 
@@ -45,9 +44,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def pg_url(pg_available: bool) -> Iterator[str]:
+def pg_url(pg_available: bool, migrated: Callable[[str], Backend]) -> Iterator[str]:
     need(pg_available, "PostgreSQL")
-    url = create_pg_database()
+    url = migrated("postgres").database_url
     yield url
     drop_pg_database(url)
 
@@ -116,7 +115,6 @@ async def stored_count(database_url: str, cid: str) -> tuple[int, int]:
 async def test_sigkill_mid_conversation_clients_fail_over_and_nothing_is_lost(pg_url, redis_url):
     env = env_for(pg_url, redis_url, REDIS_CHANNEL_PREFIX="kill:", RATE_LIMIT_PER_S="500",
                   RATE_LIMIT_BURST="1000")  # fmt: skip
-    run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     try:
         staff = StaffFactory(pg_url, b.base_url)
@@ -144,7 +142,6 @@ async def test_sigkill_mid_conversation_clients_fail_over_and_nothing_is_lost(pg
 async def test_redis_restart_loses_nothing_and_delivery_resumes_by_itself(pg_url):
     redis = RedisProcess().start()
     env = env_for(pg_url, redis.url, RATE_LIMIT_PER_S="500", RATE_LIMIT_BURST="1000")
-    run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     try:
         staff = StaffFactory(pg_url, b.base_url)
@@ -178,7 +175,6 @@ async def test_database_outage_gives_unavailable_then_retried_sends_are_stored_o
     name = pg_url.rsplit("/", 1)[1]
     via_proxy = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
     env = env_for(via_proxy)
-    run_cli(["migrate"], env_for(pg_url))
     srv = Server(env).start()
     try:
         staff = StaffFactory(pg_url, srv.base_url)
@@ -226,7 +222,6 @@ async def test_client_module_retries_through_a_database_outage(pg_url):
     proxy = TcpProxy(int(PG_ADMIN_URL.rsplit(":", 1)[1].split("/")[0]))
     name = pg_url.rsplit("/", 1)[1]
     env = env_for(f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}")
-    run_cli(["migrate"], env_for(pg_url))
     srv = Server(env).start()
     try:
         staff = StaffFactory(pg_url, srv.base_url)
@@ -247,9 +242,8 @@ async def test_client_module_retries_through_a_database_outage(pg_url):
         proxy.close()
 
 
-async def test_sigterm_closes_sockets_with_1012_and_exits_within_the_grace(tmp_path):
-    env = env_for(f"sqlite+aiosqlite:///{tmp_path}/t.db", SHUTDOWN_GRACE_S="5")
-    run_cli(["migrate"], env)
+async def test_sigterm_closes_sockets_with_1012_and_exits_within_the_grace(migrated):
+    env = env_for(migrated("sqlite").database_url, SHUTDOWN_GRACE_S="5")
     srv = Server(env).start()
     seeker = await new_seeker(srv.base_url, "en")
     c = await WsClient.open(srv.ws_url, seeker["seeker_token"])
@@ -263,14 +257,13 @@ async def test_sigterm_closes_sockets_with_1012_and_exits_within_the_grace(tmp_p
     assert "Application shutdown complete" in srv.log_text()
 
 
-async def test_a_stalled_reader_is_cut_off_and_nobody_else_slows_down(tmp_path):
+async def test_a_stalled_reader_is_cut_off_and_nobody_else_slows_down(migrated):
     import socket as socket_module
 
     from tests.conftest import StaffFactory as Factory
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/slow.db"
+    url = migrated("sqlite").database_url
     env = env_for(url, OUTBOX_MAX_FRAMES="200", RATE_LIMIT_PER_S="5000", RATE_LIMIT_BURST="5000")
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     try:
         language = unique_language()

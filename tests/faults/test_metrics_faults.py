@@ -4,9 +4,11 @@ the sockets' catch-up reads after it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from tests.conftest import StaffFactory, make_backend
+from tests.conftest import Backend, StaffFactory
 from tests.support import (
     RedisProcess,
     Server,
@@ -14,7 +16,6 @@ from tests.support import (
     env_for,
     eventually,
     new_seeker,
-    run_cli,
     unique_language,
 )
 from tests.test_metrics import scrape, value
@@ -23,12 +24,11 @@ pytestmark = pytest.mark.slow
 
 
 async def test_a_lost_redis_shows_as_not_ready_then_as_a_reconnect_and_catch_ups(
-    tmp_path_factory: pytest.TempPathFactory,
+    migrated: Callable[[str], Backend],
 ):
     redis = RedisProcess().start()
-    backend = make_backend("sqlite", tmp_path_factory, False)
+    backend = migrated("sqlite")
     env = env_for(backend.database_url, redis.url)
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     try:
         language = unique_language()

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.support import ROOT, Server, env_for, run_cli
+from tests.support import ROOT, Server, env_for
 
 sys.path.insert(0, str(ROOT / "bench"))
 import storm
@@ -23,9 +23,8 @@ pytestmark = pytest.mark.slow
 CLIENTS = int(os.environ.get("STORM_CLIENTS", "200"))
 
 
-async def test_hundreds_of_clients_drop_at_once_and_resume_without_loss(tmp_path):
-    env = env_for(f"sqlite+aiosqlite:///{tmp_path}/storm.db")
-    run_cli(["migrate"], env)
+async def test_hundreds_of_clients_drop_at_once_and_resume_without_loss(migrated):
+    env = env_for(migrated("sqlite").database_url)
     srv = Server(env).start()
     try:
         assert srv.process is not None

@@ -119,11 +119,10 @@ async def test_admin_manages_staff_and_deactivation_stops_tokens_at_once(
     assert await asyncio.wait_for(ws.close_code(), 5) == 4401
 
 
-async def test_expired_seeker_token_is_refused(tmp_path):
-    from tests.support import env_for, run_cli
+async def test_expired_seeker_token_is_refused(migrated):
+    from tests.support import env_for
 
-    srv = Server(env_for(f"sqlite+aiosqlite:///{tmp_path}/e.db", SEEKER_TOKEN_TTL_S="1"))
-    run_cli(["migrate"], srv.env)
+    srv = Server(env_for(migrated("sqlite").database_url, SEEKER_TOKEN_TTL_S="1"))
     srv.start()
     try:
         seeker = await new_seeker(srv.base_url, "en")

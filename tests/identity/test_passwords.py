@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from app.config import Settings
 from app.errors import TooManyRequests
@@ -119,3 +120,7 @@ def test_the_test_cost_is_honoured_only_in_the_test_environment():
     ).password_hash_test_cost
     # The unknown-username hash keeps the standard cost in every environment.
     assert DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    # Written out in the source: the same parameters as every new standard hash, and a
+    # real hash (of the phrase its comment names).
+    assert extract_parameters(DUMMY_HASH) == extract_parameters(PasswordHasher().hash("x"))
+    assert PasswordHasher().verify(DUMMY_HASH, "not-a-real-password")

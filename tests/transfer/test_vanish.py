@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database, make_backend
-from tests.support import ROOT, Server, WsClient, env_for, new_seeker, run_cli, unique_language
+from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database
+from tests.support import ROOT, Server, WsClient, env_for, new_seeker, unique_language
 
 VANISH_S = 4.0
 # Presence staleness (3 x 0.5 s) and the vanish window, the sweep's interval, and slack.
@@ -49,10 +49,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
-) -> Iterator[World]:
-    b = make_backend(backend.name, tmp_path_factory, pg_available)
+def world(backend: Backend, migrated: Callable[[str], Backend]) -> Iterator[World]:
+    b = migrated(backend.name)
     env = env_for(
         b.database_url,
         **FAST,
@@ -61,7 +59,6 @@ def world(
         HOUSEKEEPING_INTERVAL_S="0.3",
         TRANSFER_ANNOUNCE="false",
     )
-    run_cli(["migrate"], env)
     srv = Server(env).start()
     yield World(srv, StaffFactory(b.database_url, srv.base_url), b.database_url)
     srv.stop()

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import StaffFactory, create_pg_database, drop_pg_database, need
-from tests.support import Server, WsClient, env_for, new_seeker, run_cli, unique_language
+from tests.conftest import Backend, StaffFactory, drop_pg_database, need
+from tests.support import Server, WsClient, env_for, new_seeker, unique_language
 
 pytestmark = pytest.mark.slow
 
@@ -19,9 +19,11 @@ VANISH_S = 4.0
 
 
 @pytest.fixture
-def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server, str]]:
+def cluster(
+    pg_available: bool, redis_url: str, migrated: Callable[[str], Backend]
+) -> Iterator[tuple[Server, Server, str]]:
     need(pg_available, "PostgreSQL")
-    database_url = create_pg_database()
+    database_url = migrated("postgres").database_url
     env = env_for(
         database_url,
         redis_url,
@@ -35,7 +37,6 @@ def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server
         HOUSEKEEPING_INTERVAL_S="0.3",
         VOLUNTEER_VANISH_S=str(VANISH_S),
     )
-    run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     yield a, b, database_url
     a.stop()

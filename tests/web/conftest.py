@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import GENEROUS_BUDGETS
+from tests.support import GENEROUS_BUDGETS, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -121,12 +121,15 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"peerline serve exited early:\n{self.log()}")
+            if not port_open(self.port):  # uvicorn listens once the app has started
+                time.sleep(0.02)
+                continue
             try:
                 with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as answer:
                     if answer.status == 200:
                         return
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.02)
         raise RuntimeError(f"peerline serve did not answer /healthz:\n{self.log()}")
 
     def stop(self) -> None:

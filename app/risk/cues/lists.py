@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app import yaml_data
 from app.risk.cues import prefilter
 from app.risk.cues.classes import CueClass, CueListError
 from app.risk.cues.normalise import WORD_CHARS, normalise_pattern
@@ -114,7 +115,7 @@ def load_catalogue(path: Path = CATALOGUE) -> dict[str, Family]:
 @cache
 def _load_catalogue(path: Path) -> tuple[tuple[str, Family], ...]:
     try:
-        spec = _Catalogue.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        spec = _Catalogue.model_validate(yaml_data.load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError, OSError) as exc:
         raise CueListError(f"cue family catalogue {path}: {exc}") from exc
     return tuple(spec.families.items())
@@ -151,7 +152,7 @@ def compile_pattern(pattern: str, *, where: str) -> re.Pattern[str]:
 def load_list(path: Path, catalogue: dict[str, Family]) -> tuple[list[Pattern], list[Guard]]:
     """Compile one list file; every family it names must be in the catalogue."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_data.load(path.read_text(encoding="utf-8"))
         spec = _CueListFile.model_validate(raw)
     except (yaml.YAMLError, ValidationError, OSError) as exc:
         raise CueListError(f"cue list {path}: {exc}") from exc

@@ -176,9 +176,18 @@ class Prefilter:
         for index, item in enumerate(items):
             for needle in item.needles or ():
                 owners.setdefault(needle, []).append(index)
-        # For each needle, every item whose needle it contains (itself included).
+        # For each needle, every item whose needle it contains (itself included): looked up
+        # by the needle's own substrings (needles are short) rather than by every other
+        # needle (two thousand of them at each server start).
         self._owners = {
-            needle: sorted({i for other, ids in owners.items() if other in needle for i in ids})
+            needle: sorted(
+                {
+                    i
+                    for start in range(len(needle))
+                    for end in range(start + 1, len(needle) + 1)
+                    for i in owners.get(needle[start:end], ())
+                }
+            )
             for needle in owners
         }
         self._items = list(items)

@@ -273,7 +273,8 @@ async def test_bad_and_hostile_transfers_are_refused_and_store_nothing(
     ]
     for frame, code in cases:
         await v.send(frame)
-        await v.error(code)
+        answer = await v.recv("error")
+        assert answer["code"] == code, (frame, answer)
     # Someone else's chat cannot be told from one that does not exist; a seeker may not.
     await stranger.send(transfer(cid, to="queue"))
     await stranger.error("not_found")

@@ -148,21 +148,31 @@ class Detector:
         ]
 
 
-def grouped(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
-    """Leave-one-family-out, scored on each held-out family's unseen rows."""
+def _leave_one_out(detector: Detector, dev: Sequence[dict], key: str) -> dict[str, dict]:
+    """The unseen rows scored in groups by ``key``, the scorer retrained without each group's
+    ``key`` value (a group whose rows the patterns flag, or whose guards stop the scorer,
+    needs no scorer)."""
     held: list[dict] = []
     with_scorer: list[bool] = []
-    for family in sorted({r["family"] for r in dev}):
-        test = [r for r in dev if r["family"] == family and r["provenance"] == "unseen"]
-        if not test:
-            continue
-        scorer = detector.fit(r for r in dev if r["family"] != family)
+    test_groups: dict[str, list[dict]] = defaultdict(list)
+    for row in dev:
+        if row["provenance"] == "unseen":
+            test_groups[row[key]].append(row)
+    for name in sorted(test_groups):
+        test = test_groups[name]
+        needs_scorer = any(detector.scorer_allowed[r["id"]] for r in test)
+        scorer = detector.fit(r for r in dev if r[key] != name) if needs_scorer else None
         held.extend(test)
         with_scorer.extend(detector.predict(test, scorer))
     return {
         "patterns": score_rows(held, detector.predict(held, None)),
         "patterns+scorer": score_rows(held, with_scorer),
     }
+
+
+def grouped(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
+    """Leave-one-family-out, scored on each held-out family's unseen rows."""
+    return _leave_one_out(detector, dev, "family")
 
 
 def grouped_by_paraphrase(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
@@ -170,26 +180,7 @@ def grouped_by_paraphrase(detector: Detector, dev: Sequence[dict]) -> dict[str, 
     without that group only (it has seen the rest of the group's family). Not the gate: it
     says how much of the grouped figure's shortfall is an unseen family rather than an
     unseen wording. The patterns' figure is the same as in ``grouped``."""
-    held: list[dict] = []
-    with_scorer: list[bool] = []
-    test_groups: dict[str, list[dict]] = defaultdict(list)
-    for row in dev:
-        if row["provenance"] == "unseen":
-            test_groups[row["group"]].append(row)
-    for group in sorted(test_groups):
-        test = test_groups[group]
-        # Rows the patterns flag, or whose guard stops the scorer, do not need a scorer.
-        if all(not detector.scorer_allowed[r["id"]] for r in test):
-            held.extend(test)
-            with_scorer.extend(detector.predict(test, None))
-            continue
-        scorer = detector.fit(r for r in dev if r["group"] != group)
-        held.extend(test)
-        with_scorer.extend(detector.predict(test, scorer))
-    return {
-        "patterns": score_rows(held, detector.predict(held, None)),
-        "patterns+scorer": score_rows(held, with_scorer),
-    }
+    return _leave_one_out(detector, dev, "group")
 
 
 def evaluate(

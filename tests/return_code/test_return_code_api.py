@@ -50,6 +50,17 @@ async def _make_code(http: httpx.AsyncClient, token: str, cid: str) -> dict[str,
     return dict(r.json())
 
 
+async def _rows_of_code(database_url: str, code_id: str) -> tuple[int, int]:
+    """How many rows the code and its links still have: (return_codes, returning_seekers)."""
+    rows = await sql(
+        database_url,
+        "SELECT (SELECT count(*) FROM return_codes WHERE id = :c), "
+        "(SELECT count(*) FROM returning_seekers WHERE return_code_id = :c)",
+        c=code_id,
+    )
+    return tuple(rows[0])
+
+
 def _items(plan: dict[str, Any], step: str) -> list[str]:
     return next(x for x in plan["steps"] if x["step_id"] == step)["items"]
 
@@ -290,13 +301,7 @@ async def test_renewing_gives_new_words_and_forgetting_deletes_the_link(
         ).status_code == 404
         again = await http.post("/api/v1/return-codes/redeem", json={"code": second["code"]})
         assert again.status_code == 401 and again.json()["error"]["code"] == "return_code_invalid"
-    left = await sql(
-        backend.database_url,
-        "SELECT (SELECT count(*) FROM return_codes WHERE id = :c), "
-        "(SELECT count(*) FROM returning_seekers WHERE return_code_id = :c)",
-        c=code_id,
-    )
-    assert left[0] == (0, 0)
+    assert await _rows_of_code(backend.database_url, code_id) == (0, 0)
     await s.close()
     await v.close()
 

@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 
 from tests.conftest import Backend, StaffFactory
-from tests.return_code.test_return_code_api import _end, _low_with_plan, _make_code, bearer
+from tests.return_code.test_return_code_api import (
+    _end,
+    _low_with_plan,
+    _make_code,
+    _rows_of_code,
+    bearer,
+)
 from tests.support import Server, WsClient, paired, sql
 
 NEVER_A_CODE = "acorn bagel cable dance eagle"
@@ -116,13 +122,7 @@ async def test_a_blocked_seekers_code_opens_nothing_and_says_nothing_of_the_bloc
 
     # The code, its plan copy and its links are gone; the block's audit names them (never
     # the words), and no seeker action is invented for it.
-    left = await sql(
-        backend.database_url,
-        "SELECT (SELECT count(*) FROM return_codes WHERE id = :c), "
-        "(SELECT count(*) FROM returning_seekers WHERE return_code_id = :c)",
-        c=code_id,
-    )
-    assert left[0] == (0, 0)
+    assert await _rows_of_code(backend.database_url, code_id) == (0, 0)
     detail = await block_audit(backend, cid2)
     assert detail["return_codes"] == [code_id]
     assert detail["linked_sessions"] == sorted([seeker["seeker_id"], spare["seeker_id"]])

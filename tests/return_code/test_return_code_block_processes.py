@@ -5,24 +5,25 @@ a spare session opened with the code there has its socket closed (4401, through 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import StaffFactory, create_pg_database, drop_pg_database, need
+from tests.conftest import Backend, StaffFactory, drop_pg_database, need
 from tests.return_code.test_return_code_api import _end, _make_code
-from tests.support import Server, WsClient, env_for, paired, run_cli
+from tests.support import Server, WsClient, env_for, paired
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cluster(pg_available: bool, redis_url: str) -> Iterator[tuple[Server, Server, str]]:
+def cluster(
+    pg_available: bool, redis_url: str, migrated: Callable[[str], Backend]
+) -> Iterator[tuple[Server, Server, str]]:
     need(pg_available, "PostgreSQL")
-    database_url = create_pg_database()
+    database_url = migrated("postgres").database_url
     env = env_for(database_url, redis_url, REDIS_CHANNEL_PREFIX=f"rcb-{uuid.uuid4().hex[:8]}:")
-    run_cli(["migrate"], env)
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     yield a, b, database_url
     a.stop()

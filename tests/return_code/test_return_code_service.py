@@ -67,8 +67,8 @@ async def test_codes_unused_for_the_keep_days_are_deleted_with_their_plan_and_li
 # -- a block and a code (app/moderation): what a race cannot leave behind ----------------
 
 
-async def _ended_chat_with_code(database) -> tuple:
-    """A seeker whose chat with a volunteer ended and who kept a code: (seeker, chat, words)."""
+async def _ended_chat(database) -> tuple:
+    """A seeker whose chat with a volunteer ended, and a supervisor: (seeker, chat, supervisor)."""
     async with database.unit_of_work() as uow:
         volunteer = await factories.staff(uow.session)
         supervisor = await factories.staff(uow.session, "supervisor")
@@ -76,6 +76,12 @@ async def _ended_chat_with_code(database) -> tuple:
         chat = await factories.conversation(
             uow.session, seeker, volunteer=volunteer, status="ended"
         )
+    return seeker, chat, supervisor
+
+
+async def _ended_chat_with_code(database) -> tuple:
+    """A seeker whose chat with a volunteer ended and who kept a code: (seeker, chat, words)."""
+    seeker, chat, supervisor = await _ended_chat(database)
     async with database.unit_of_work() as uow:
         _, words = await service.create(
             uow,
@@ -119,13 +125,7 @@ async def _codes_of(database, seeker_ids: list[str]) -> int:
 
 
 async def test_no_code_is_made_for_a_session_blocked_after_its_token_was_checked(database):
-    async with database.unit_of_work() as uow:
-        volunteer = await factories.staff(uow.session)
-        supervisor = await factories.staff(uow.session, "supervisor")
-        seeker = await factories.seeker(uow.session)
-        chat = await factories.conversation(
-            uow.session, seeker, volunteer=volunteer, status="ended"
-        )
+    seeker, chat, supervisor = await _ended_chat(database)
     checked = factories.principal_of(seeker)  # the token was good when the request came
     await _block(database, supervisor, chat.id)
     with pytest.raises(Unauthorized):
@@ -137,13 +137,7 @@ async def test_no_code_is_made_for_a_session_blocked_after_its_token_was_checked
 
 
 async def test_a_block_waiting_on_a_code_being_made_deletes_it_once_it_is_made(database):
-    async with database.unit_of_work() as uow:
-        volunteer = await factories.staff(uow.session)
-        supervisor = await factories.staff(uow.session, "supervisor")
-        seeker = await factories.seeker(uow.session)
-        chat = await factories.conversation(
-            uow.session, seeker, volunteer=volunteer, status="ended"
-        )
+    seeker, chat, supervisor = await _ended_chat(database)
     # The code's transaction holds the seeker's row (PostgreSQL) or the writer (SQLite)
     # when the block starts: the block waits, then finds and deletes the code.
     async with database.unit_of_work() as uow:

@@ -67,3 +67,16 @@ def test_a_stored_message_is_written_as_chat_message_frame_writes_it(text: str):
         sent_at=WHEN,
         client_msg_id="m-1",
     )
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        WHEN,
+        WHEN.replace(microsecond=0),  # still six digits
+        WHEN.replace(tzinfo=None),  # naive UTC, as SQLite gives it back
+        datetime(2027, 1, 1, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_every_time_on_the_wire_is_utc_with_microseconds_and_z(when: datetime):
+    assert frames.iso(when) == when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

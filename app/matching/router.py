@@ -8,6 +8,7 @@ from app.db import utcnow
 from app.identity.models import Role
 from app.matching import service as matching_service
 from app.outbound import frames as outbound_frames
+from app.presence import record as record_presence
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
@@ -56,6 +57,18 @@ async def take(conn: Connection, frame: QueueTake) -> None:
 @frames.frame(AvailabilitySet, roles=(Role.volunteer,))
 async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
     async with conn.runtime.db.unit_of_work() as uow:
+        if frame.available:
+            # Present before available, in one transaction: this socket's arrival may still
+            # be waiting in the presence flusher's batch, and housekeeping (on any process)
+            # makes an available volunteer with no presence row unavailable.
+            await record_presence(
+                uow.session,
+                process=conn.runtime.bus.origin,
+                arrived=(conn.user_id,),
+                left=(),
+                now=utcnow(),
+                refresh=False,
+            )
         volunteer, active = await matching_service.set_availability(
             uow,
             conn.principal,

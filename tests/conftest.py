@@ -146,11 +146,14 @@ def make_backend(name: str, tmp_path_factory: pytest.TempPathFactory, pg_ok: boo
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_available: bool
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_available: bool,
+    migrated_templates: dict[str, Backend],
 ) -> Iterator[Backend]:
-    """A migrated, empty database of each kind, shared by the tests of a session."""
-    b = make_backend(request.param, tmp_path_factory, pg_available)
-    run_cli(["migrate"], env_for(b.database_url))
+    """A migrated, empty database of each kind, shared by the tests of a session (a copy of
+    the session's migrated template, ``migrated_copy``)."""
+    b = migrated_copy(request.param, migrated_templates, tmp_path_factory, pg_available)
     yield b
     if b.name == "postgres":
         drop_pg_database(b.database_url)
@@ -385,6 +388,27 @@ def layer_of(item: pytest.Item) -> str:
     return "unit"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--serial",
+        choices=("include", "skip", "only"),
+        default="include",
+        help="tests marked serial (load tests: they must have the machine to themselves): "
+        "run them with the rest (include, the default), leave them out (skip: scripts/test's "
+        "parallel pass) or run only them (only: its second pass, in one process)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(layer_of(item))
+    wanted = config.getoption("serial")
+    if wanted == "include":
+        return
+    keep = [
+        item for item in items if (item.get_closest_marker("serial") is None) == (wanted == "skip")
+    ]
+    if len(keep) < len(items):
+        kept = set(keep)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = keep

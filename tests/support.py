@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,10 +31,42 @@ TEST_SECRET = "test-secret-" + "x" * 32
 TEST_SHARE_KEY = "x3PXKA4FGcDcEbBrb9XnQR7n4mi-yacDqBIccq9-t0Y="
 
 
+# Ports for what tests start (servers, proxies, redis-servers): below Linux's ephemeral
+# range (32768-60999), so no outgoing connection (to a server, PostgreSQL, Redis) can take a
+# port between its choice here and the server's bind; under pytest-xdist each worker
+# ("gw0", "gw1", ...) draws from its own block, so two workers never hand out the same port.
+# Within a block: a random start, then the next free port each time (no early reuse).
+PORTS = range(10_000, 32_768)
+_next_port: int | None = None
+
+
+def port_block() -> range:
+    """This process's share of ``PORTS``: all of it, or one block per xdist worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "") or 1)
+    if not (worker.startswith("gw") and worker[2:].isdigit()) or workers < 2:
+        return PORTS
+    size = len(PORTS) // workers
+    start = PORTS.start + int(worker[2:]) % workers * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, from this process's block (``port_block``)."""
+    global _next_port
+    block = port_block()
+    if _next_port is None:
+        _next_port = random.randrange(len(block))
+    for _ in range(len(block)):
+        port = block[_next_port % len(block)]
+        _next_port += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken (or a connection on it lingers): the next one
+            return port
+    raise RuntimeError(f"no free port in {block}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -17,6 +17,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import relay
 import run_standard
 
+pytestmark = pytest.mark.serial  # the benchmarks' drivers measure CPU per message: alone
+
 
 @pytest.fixture
 def relay_url() -> Iterator[tuple[str, int]]:

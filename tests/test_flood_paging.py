@@ -23,7 +23,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.conftest import Backend, StaffFactory, drop_pg_database
 from tests.support import Server, WsClient, env_for, eventually, new_seeker, sql
 
-pytestmark = pytest.mark.slow
+# A load test (300 seekers at once) that times the real seeker's pairing: alone.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 FLOOD = int(os.environ.get("FLOOD_SEEKERS", "300"))
 # A first-person phrase the cue matcher flags (app/risk/cue_lists/en.yaml).

@@ -170,8 +170,9 @@ class QueueNotifier:
         frame = self.status_frame(
             conversation.id, position, supply.get(conversation.language, policy.LanguageSupply())
         )
-        conn.last_queue_frame = frame
-        conn.send(frame)
+        # Not twice: a refresh may have sent this very status while the queries above ran
+        # (the connection counts as waiting from the join on).
+        self._send_if_changed(conn, frame)
 
     @staticmethod
     def _send_if_changed(conn: Connection, frame: str) -> None:

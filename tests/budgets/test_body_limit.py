@@ -85,6 +85,9 @@ async def test_a_declared_large_body_is_refused_before_it_is_sent(limited: Serve
     assert int(status_line.split()[1]) == 413
 
 
+# A load test (150 MB streamed at the server, its memory measured), alone: on a loaded
+# machine the server's reset after its 413 can reach the socket before the answer is read.
+@pytest.mark.serial
 async def test_a_streamed_large_body_is_refused_and_memory_stays_flat(limited: Server):
     before = rss(limited)
     head = (

@@ -12,6 +12,7 @@ import contextlib
 import json
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -113,8 +114,8 @@ async def stored_count(database_url: str, cid: str) -> tuple[int, int]:
 
 
 async def test_sigkill_mid_conversation_clients_fail_over_and_nothing_is_lost(pg_url, redis_url):
-    env = env_for(pg_url, redis_url, REDIS_CHANNEL_PREFIX="kill:", RATE_LIMIT_PER_S="500",
-                  RATE_LIMIT_BURST="1000")  # fmt: skip
+    env = env_for(pg_url, redis_url, REDIS_CHANNEL_PREFIX=f"kill-{uuid.uuid4().hex[:8]}:",
+                  RATE_LIMIT_PER_S="500", RATE_LIMIT_BURST="1000")  # fmt: skip
     a, b = Server(dict(env)).start(), Server(dict(env)).start()
     try:
         staff = StaffFactory(pg_url, b.base_url)
@@ -257,6 +258,7 @@ async def test_sigterm_closes_sockets_with_1012_and_exits_within_the_grace(migra
     assert "Application shutdown complete" in srv.log_text()
 
 
+@pytest.mark.serial  # a load test: 18 MB at a stalled socket, the server's memory measured
 async def test_a_stalled_reader_is_cut_off_and_nobody_else_slows_down(migrated):
     import socket as socket_module
 

@@ -18,7 +18,7 @@ from tests.support import ROOT, Server, env_for
 sys.path.insert(0, str(ROOT / "bench"))
 import storm
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # a load test: 200 clients at once
 
 CLIENTS = int(os.environ.get("STORM_CLIENTS", "200"))
 

@@ -185,6 +185,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a load test: 150 clients at once, and the chats' delivery times printed
 async def test_a_flood_of_bad_logins_slows_no_chat_and_locks_nobody_out(backend: Backend):
     """150 clients at once, each sending bad logins (random usernames, and every tenth the
     real supervisor's) for several seconds, while two chats run: the server's memory stays

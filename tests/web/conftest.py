@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import GENEROUS_BUDGETS, port_open
+from tests.support import GENEROUS_BUDGETS, free_port, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -48,9 +47,7 @@ def _peerline() -> str:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()  # tests.support's: a block of ports per xdist worker
 
 
 def _env(database_url: str) -> dict[str, str]:

@@ -276,6 +276,34 @@ def test_supervisor_closes_a_referral_with_a_reason(
     watch.check()
 
 
+def test_a_helpline_card_sent_while_the_lines_load_reaches_the_seeker(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Send is not pressable until the helplines are listed: pressed before (a slow network,
+    a loaded server), it used to send nothing, and the seeker got no card."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    held: list[Route] = []
+    volunteer.route(re.compile(r".*/api/v1/helplines\?.*"), lambda route: held.append(route))
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-referral").click()
+        send = risk.locator(".js-referral-form button[type=submit]")
+        expect(send).to_be_disabled()
+        for _ in range(200):  # the request reaches the route while Playwright runs events
+            if held:
+                break
+            volunteer.wait_for_timeout(50)
+        assert len(held) == 1
+        held[0].continue_()
+        send.click()
+        expect(seeker.locator("#messages .referral")).to_have_count(1)
+        expect(risk.locator(".js-status")).to_have_text(EN["risk.card_sent"])
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()
+
+
 # ---- 3. state that survives a reload or a second look ----------------------------------------
 
 

@@ -578,7 +578,14 @@ function wireRisk(chat) {
   });
   risk.querySelector(".js-referral").addEventListener("click", async () => {
     open(".js-referral-form");
-    await renderHelplineChoices(chat);
+    // Send waits for the list: pressed before the lines were there, it used to send nothing.
+    const send = risk.querySelector(".js-referral-form button[type=submit]");
+    send.disabled = true;
+    try {
+      await renderHelplineChoices(chat);
+    } finally {
+      send.disabled = false;
+    }
   });
   risk.querySelector(".js-concern-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -602,7 +609,10 @@ function wireRisk(chat) {
   risk.querySelector(".js-referral-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const ids = [...risk.querySelectorAll(".js-helplines input:checked")].map((input) => input.value);
-    if (!ids.length) return;
+    if (!ids.length) {
+      bind(risk.querySelector(".js-status"), "risk.card_pick_one");
+      return;
+    }
     sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent");
     event.target.hidden = true;
   });

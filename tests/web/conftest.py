@@ -64,7 +64,8 @@ def _env(database_url: str) -> dict[str, str]:
     # sign-in is near-instant and test_supervisor_closes_a_referral_with_a_reason failed
     # twice in a row (the desk showed no referral row). The desk now reloads referrals when
     # its socket authenticates; with near-instant sign-ins the seeker then sometimes got no
-    # referral card at all (2 of 6 runs): a race still to find, not to hide here.
+    # referral card at all (2 of 6 runs). That race was the volunteer's Send pressed before
+    # the helplines were listed (fixed in session 11; test_journeys.py holds the request).
     env.pop("PASSWORD_HASH_COST", None)
     return env
 

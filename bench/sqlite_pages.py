@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
         connection = connect_sqlite(path, timeout=5)
         checkpointer = connect_sqlite(path, timeout=5)
         commit_s = checkpoint_s = 0.0
-        frames_seen = batches = 0
+        frames_seen = 0
         started = time.process_time()
         sent = 0
         while sent < args.messages:
@@ -100,7 +100,6 @@ def run(args: argparse.Namespace) -> None:
             seqs = _sqlite_batch(connection, batch)
             commit_s += time.process_time() - before
             assert min(seqs) > 0, "a send was refused: the set-up no longer fits the statements"
-            batches += 1
             if sent % args.checkpoint_every < args.batch:
                 before = time.process_time()
                 _, frames, _ = checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

@@ -105,6 +105,7 @@ class Server:
     log_path: Path | None = None
     command: list[str] = field(default_factory=lambda: [str(BIN / "peerline"), "serve"])
     cwd: Path = ROOT
+    ready_path: str = "/healthz"  # asked until it answers 200
 
     @property
     def base_url(self) -> str:
@@ -134,7 +135,7 @@ class Server:
             # has started): a refused connect costs microseconds, an HTTP client ~20 ms.
             if port_open(self.port):
                 try:
-                    if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    if httpx.get(self.base_url + self.ready_path, timeout=1).status_code == 200:
                         return self
                 except httpx.HTTPError:
                     pass

@@ -3,17 +3,14 @@ both did (prometheus-client's multiprocess mode), and the database gauges agree.
 
 from __future__ import annotations
 
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import httpx
 import pytest
 
 from tests.conftest import Backend, StaffFactory, drop_pg_database, need
-from tests.support import BIN, ROOT, Server, WsClient, env_for, new_seeker
+from tests.support import BIN, Server, WsClient, env_for, new_seeker
 from tests.support import unique_language as new_language
 from tests.test_metrics import scrape, value
 
@@ -22,30 +19,17 @@ pytestmark = pytest.mark.slow
 
 @dataclass
 class Workers(Server):
-    """``peerline serve --workers 2`` (uvicorn's worker processes on one port)."""
+    """``peerline serve --workers 2`` (uvicorn's worker processes on one port), ready once
+    ``/readyz`` answers."""
+
+    command: list[str] = field(
+        default_factory=lambda: [str(BIN / "peerline"), "serve", "--workers", "2"]
+    )
+    ready_path: str = "/readyz"
 
     def start(self, timeout: float = 60.0) -> Workers:
-        log_dir = ROOT / "test-artifacts" / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"workers-{self.port}.log"
-        self.process = subprocess.Popen(
-            [str(BIN / "peerline"), "serve", "--port", str(self.port), "--workers", "2"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=self.log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early; see {self.log_path}")
-            try:
-                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        super().start(timeout)
+        return self
 
 
 @pytest.fixture

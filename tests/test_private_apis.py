@@ -152,7 +152,7 @@ def test_this_python_is_a_tested_one_and_requires_python_stops_before_the_next()
     assert "re._parser" in with_comment(PYPROJECT.read_text(), "requires-python")
 
 
-def test_the_regex_parser_gives_the_needles_it_gave():
+def test_the_regex_parser_gives_the_clauses_it_gave():
     prefilter.check_parser()  # also run at import
 
 
@@ -171,7 +171,7 @@ def test_a_parser_error_is_not_swallowed(monkeypatch):
 
     monkeypatch.setattr(prefilter._sre_parse, "parse", broken)
     with pytest.raises(AttributeError):
-        prefilter.needles(re.compile("kill"))
+        prefilter.clauses(re.compile("kill"))
 
 
 # -- redis -----------------------------------------------------------------------------------

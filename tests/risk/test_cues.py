@@ -251,10 +251,12 @@ def test_literal_prefilter_never_skips_a_pattern_that_matches(matcher):
         for item in [*matcher._patterns, *matcher._guards]:
             if item.regex.search(folded):
                 checked += 1
-                assert item.needles is None or any(n in folded for n in item.needles), (
-                    item.regex.pattern,
-                    text,
-                )
+                assert item.clauses is None or all(
+                    any(n in folded for n in needles) for needles in item.clauses
+                ), (item.regex.pattern, text)
+                assert item in matcher._prefilter.candidates(folded) or (
+                    item in matcher._guard_filter.candidates(folded)
+                ), (item.regex.pattern, text)
     assert checked > 300
-    with_needles = sum(p.needles is not None for p in matcher._patterns)
+    with_needles = sum(p.clauses is not None for p in matcher._patterns)
     assert with_needles / len(matcher._patterns) > 0.9

@@ -2,6 +2,7 @@
 
 import re
 import sys
+from dataclasses import dataclass
 
 from app.risk.cues import CueMatcher, prefilter
 
@@ -14,25 +15,48 @@ def test_this_python_is_one_the_private_parser_use_was_tested_on():
     )
 
 
-def test_needles_are_derived_from_the_parse_tree_as_expected():
+def test_clauses_are_derived_from_the_parse_tree_as_expected():
     cases = {
-        r"kill (my ?self|urself)": ("kill ",),
-        r"(paracetamol|crocin|dolo)s?": ("dolo", "crocin", "paracetamol"),
-        r"(how|why) many .{0,10}pills": (" many ",),  # the longest required literal
-        r"💊": ("💊",),
+        r"kill (my ?self|urself)": (("kill ",), ("self",)),
+        r"(paracetamol|crocin|dolo)s?": (("dolo", "crocin", "paracetamol"),),
+        # every required literal, not only the longest
+        r"(how|why) many .{0,10}pills": ((" many ",), ("pills",), ("how", "why")),
+        r"(i|me) (will|gonna) (sleep|rest) forever": (
+            (" forever",),
+            ("will", "gonna"),
+            ("rest", "sleep"),
+        ),
+        r"💊": (("💊",),),
         r"(a|b)": None,  # single letters are not selective
+        r"(a|b) end": ((" end",),),  # ... so that part adds no clause
         r"(?i:kill)": None,  # scoped case-insensitivity: the derivation gives up
-        r"\d+ ?mg": ("mg",),
+        r"\d+ ?mg": (("mg",),),
+        r"(pills|\w+)": None,  # an alternative with nothing required: no clause
     }
     for pattern, expected in cases.items():
-        found = prefilter.needles(re.compile(pattern))
-        assert (sorted(found) if found else None) == (sorted(expected) if expected else None), (
-            pattern
-        )
+        assert prefilter.clauses(re.compile(pattern)) == expected, pattern
+
+
+def test_a_pattern_runs_only_when_every_clause_has_a_needle():
+    @dataclass
+    class Item:
+        clauses: prefilter.Clauses | None
+
+    items = [
+        Item((("pills", "tablets"), (" many ",))),
+        Item((("kill",),)),
+        Item(None),
+    ]
+    chosen = prefilter.Prefilter(items)
+    assert chosen.candidates("how many tablets") == [items[0], items[2]]
+    assert chosen.candidates("how many days") == [items[2]]
+    assert chosen.candidates("no pills") == [items[2]]  # "pills" alone is not enough
+    assert chosen.candidates("tablets kill") == [items[1], items[2]]
+    assert chosen.candidates("skilled at many pills") == items  # needles inside words count
 
 
 def test_almost_every_shipped_pattern_gets_needles():
     # A parser change makes the derivation give up (None): correct but slow. Fail loudly.
     patterns = CueMatcher.default()._patterns
-    with_needles = sum(p.needles is not None for p in patterns)
+    with_needles = sum(p.clauses is not None for p in patterns)
     assert with_needles / len(patterns) > 0.95

@@ -6,7 +6,7 @@ The package's seams, each a module:
 - ``lists``: loads the reviewable data in ``app/risk/cue_lists/`` (the family catalogue
   ``families.yaml`` with each family's sources and false friends, and one pattern file per
   language form: ``en``, ``hi`` for Devanagari, ``hinglish`` for Hindi in Latin letters).
-- ``prefilter``: finds which patterns can match a text in one pass (literal needles).
+- ``prefilter``: finds which patterns can match a text in one pass (required literals).
 - ``matcher``: applies patterns and guards, then the learned second signal.
 - ``learned``: the learned scorer (word and character n-grams, a linear model whose weights
   are a versioned data file), trained by ``scripts/train_cue_scorer.py``.

@@ -95,8 +95,8 @@ class Pattern:
     family: str
     ref: str
     regex: re.Pattern[str]
-    needles: tuple[str, ...] | None = None
-    """Strings of which every match contains at least one (None: no usable set)."""
+    clauses: prefilter.Clauses | None = None
+    """Sets of strings: every match contains one of each set (None: no usable set)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,7 @@ class Guard:
     family: str
     ref: str
     regex: re.Pattern[str]
-    needles: tuple[str, ...] | None
+    clauses: prefilter.Clauses | None
 
 
 def load_catalogue(path: Path = CATALOGUE) -> dict[str, Family]:
@@ -171,11 +171,11 @@ def load_list(path: Path, catalogue: dict[str, Family]) -> tuple[list[Pattern], 
             where = f"cue list {path} {ref}"
             regex = compile_pattern(_expand(text, terms, where=where), where=where)
             patterns.append(
-                Pattern(cue_class, spec.language, family, ref, regex, prefilter.needles(regex))
+                Pattern(cue_class, spec.language, family, ref, regex, prefilter.clauses(regex))
             )
         for index, text in enumerate(entry.guards):
             ref = f"{spec.language}/{family}/guards#{index}"
             where = f"cue list {path} {ref}"
             regex = compile_pattern(_expand(text, terms, where=where), where=where)
-            guards.append(Guard(family, ref, regex, prefilter.needles(regex)))
+            guards.append(Guard(family, ref, regex, prefilter.clauses(regex)))
     return patterns, guards

@@ -93,7 +93,7 @@ class CueMatcher:
         return found
 
     def guard_spans(self, folded: str) -> list[tuple[int, int]]:
-        """Spans of every guard match (guards whose needles are absent are skipped)."""
+        """Spans of every guard match (guards the prefilter rules out are skipped)."""
         return [
             m.span()
             for guard in self._guard_filter.candidates(folded)

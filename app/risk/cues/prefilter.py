@@ -1,10 +1,15 @@
 """Literal prefilter: which cue patterns can match a text, without running them all.
 
-Running some 500 regexes on every message is the matcher's cost. Most patterns cannot match
-unless one of a few literal strings occurs in the text ("kill", "khud", "नस" ...), so each
-pattern carries such a set of *needles*, and one trie-shaped regex pass finds which needles
-occur. The set is derived from the parsed regex and is exact (a necessary condition, never a
-guess); when in doubt the derivation gives up (``None``) and the pattern always runs.
+Running some 900 regexes on every message is the matcher's cost. Most patterns cannot match
+unless literal strings occur in the text ("kill", "khud", "नस" ...), so each pattern carries
+its *clauses*: sets of *needles*, each set with a member in every match ("kill " and one of
+"self"/"urself" for ``kill (my ?self|urself)``). One trie-shaped regex pass finds which
+needles occur, and a pattern runs only when every one of its clauses has a needle present.
+The clauses are derived from the parsed regex and are exact (necessary conditions, never a
+guess); when in doubt the derivation gives up on a part (it adds no clause) or on the whole
+pattern (``None``: the pattern always runs). A single clause was used until session 12: one
+needle as common as " my " or "day" then ran a pattern whose other words were absent, 14
+regexes for an everyday line instead of none.
 
 Private API, pinned: the derivation reads the parse tree of CPython's regex compiler,
 ``re._parser.parse`` (its ``SubPattern`` items and ``state.flags``) and the opcode constants
@@ -15,7 +20,9 @@ A change can only make the prefilter give up more often (slower, never wrong: un
 give ``None``), so it would pass unseen: ``check_parser`` runs at import, derives the needles
 of ``SELF_TEST`` (one pattern for each node kind used) and raises ``RuntimeError`` naming
 the private parts when the parser's answer changed or a part is gone; it does not fall back.
-``tests/test_private_apis.py`` and ``tests/risk/test_prefilter.py`` check the same. A public
+``tests/test_private_apis.py`` and ``tests/risk/test_prefilter.py`` check the same, and
+``tests/risk/test_cues.py`` checks on every corpus message that no pattern that matches was
+skipped. A public
 approach (needles written by hand in the data files) was rejected: it moves a correctness
 burden onto the clinical reviewers of the lists.
 """
@@ -35,11 +42,6 @@ TESTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 _MAX_NEEDLES = 64
 
 
-class _Needled(Protocol):
-    @property
-    def needles(self) -> tuple[str, ...] | None: ...
-
-
 class _GiveUp(Exception):
     """The regex uses something the needle derivation does not model."""
 
@@ -52,14 +54,18 @@ def parser_is_tested() -> bool:
     return sys.implementation.name == "cpython" and sys.version_info[:2] in TESTED_PYTHONS
 
 
+Clauses = tuple[tuple[str, ...], ...]
+"""Sets of needles: every match of the pattern contains a member of every set. Each set is
+sorted by length, the most selective set first."""
+
 # One pattern per parse-tree node the derivation reads (literal runs, groups, branches,
-# repeats, a flag), with the needles that CPython 3.11-3.13's parser gives it.
-SELF_TEST: dict[str, tuple[str, ...] | None] = {
-    r"kill (my ?self|urself)": ("kill ",),
-    r"(paracetamol|crocin|dolo)s?": ("dolo", "crocin", "paracetamol"),
-    r"(how|why) many .{0,10}pills": (" many ",),
-    r"(?:cut|nas)+? (kaat|kat)": ("cut", "nas"),
-    r"\d+ ?mg": ("mg",),
+# repeats, a flag), with the clauses that CPython 3.11-3.13's parser gives it.
+SELF_TEST: dict[str, Clauses | None] = {
+    r"kill (my ?self|urself)": (("kill ",), ("self",)),
+    r"(paracetamol|crocin|dolo)s?": (("dolo", "crocin", "paracetamol"),),
+    r"(how|why) many .{0,10}pills": ((" many ",), ("pills",), ("how", "why")),
+    r"(?:cut|nas)+? (kaat|kat)": (("cut", "nas"), ("ka",)),
+    r"\d+ ?mg": (("mg",),),
     r"(?i)kill": None,
 }
 PRIVATE_PARTS = (
@@ -81,12 +87,10 @@ def check_parser() -> None:
     if not problems:
         for pattern, expected in SELF_TEST.items():
             try:
-                found = needles(re.compile(pattern))
+                found: object = clauses(re.compile(pattern))
             except Exception as exc:
-                found = f"an error ({type(exc).__name__})"  # type: ignore[assignment]
-            if (sorted(found) if isinstance(found, tuple) else found) != (
-                sorted(expected) if expected else None
-            ):
+                found = f"an error ({type(exc).__name__})"
+            if found != expected:
                 problems.append(f"{pattern!r} gives {found!r}, not {expected!r}")
     if problems:
         raise RuntimeError(
@@ -98,84 +102,118 @@ def check_parser() -> None:
         )
 
 
-def _required(items: Any) -> frozenset[str] | None:
-    """Strings one of which occurs in every match of the parsed sequence ``items``."""
-    candidates: list[frozenset[str]] = []
+def _all_required(items: Any) -> list[frozenset[str]]:
+    """Sets of strings, each with a member in every match of the parsed sequence ``items``
+    (literal runs, and what the groups, branches and repeats in it require)."""
+    found: list[frozenset[str]] = []
     run: list[str] = []
     for op, arg in items:
         if op is _sre.LITERAL:
             run.append(chr(arg))
             continue
         if run:
-            candidates.append(frozenset(["".join(run)]))
+            found.append(frozenset(["".join(run)]))
             run = []
-        found = _required_node(op, arg)
-        if found is not None:
-            candidates.append(found)
+        found += _required_node(op, arg)
     if run:
-        candidates.append(frozenset(["".join(run)]))
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: (min(map(len, c)), -len(c)))
+        found.append(frozenset(["".join(run)]))
+    return found
 
 
-def _required_node(op: Any, arg: Any) -> frozenset[str] | None:
+def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective set: the longest shortest member, then the fewest members."""
+    return max(sets, key=lambda c: (min(map(len, c)), -len(c)), default=None)
+
+
+def _required_node(op: Any, arg: Any) -> list[frozenset[str]]:
     if op is _sre.SUBPATTERN:
         if arg[1] & re.IGNORECASE:  # scoped (?i:...): literals would be case-blind
             raise _GiveUp
-        return _required(arg[-1])
+        return _all_required(arg[-1])
     if op is _sre.BRANCH:
+        # Each alternative contributes its most selective set; one alternative with
+        # nothing required makes the whole branch require nothing.
         union: set[str] = set()
         for branch in arg[1]:
-            found = _required(branch)
-            if found is None:
-                return None
-            union |= found
+            best = _best(_all_required(branch))
+            if best is None:
+                return []
+            union |= best
             if len(union) > _MAX_NEEDLES:
-                return None
-        return frozenset(union)
+                return []
+        return [frozenset(union)]
     if op in _REPEATS_OPS:
         low, _high, sub = arg
-        return _required(sub) if low >= 1 else None
-    return None
+        return _all_required(sub) if low >= 1 else []
+    return []
 
 
-def needles(regex: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Strings of which every match of ``regex`` contains one; None when none is usable."""
+def _selective(needle: str) -> bool:
+    # One letter, digit or space is in almost every message: not worth checking. A lone
+    # symbol (an emoji such as the pill) is selective.
+    return len(needle) >= 2 or not (needle.isalnum() or needle.isspace())
+
+
+def clauses(regex: re.Pattern[str]) -> Clauses | None:
+    """Sets of strings: every match of ``regex`` contains a member of each set. None when
+    no set is usable (the pattern then always runs)."""
     # Not ``except Exception``: a parser this code does not know must raise (check_parser
     # at import), not quietly turn the prefilter off.
     parsed = _sre_parse.parse(regex.pattern)
     if parsed.state.flags & re.IGNORECASE:
         return None
     try:
-        found = _required(parsed)
+        found = _all_required(parsed)
     except _GiveUp:
         return None
-    # One letter, digit or space is in almost every message: not worth checking. A lone
-    # symbol (an emoji such as the pill) is selective.
-    if not found or any(len(n) < 2 and (n.isalnum() or n.isspace()) for n in found):
-        return None
-    # Drop strings that contain a shorter one: the shorter one is found whenever they are.
-    kept = [n for n in found if not any(o != n and o in n for o in found)]
-    return tuple(sorted(kept, key=len))
+    kept: list[tuple[str, ...]] = []
+    for needles in found:
+        if not all(map(_selective, needles)):
+            continue
+        # Drop strings that contain a shorter one: the shorter one is found whenever they are.
+        minimal = tuple(
+            sorted(
+                (n for n in needles if not any(o != n and o in n for o in needles)),
+                key=lambda n: (len(n), n),
+            )
+        )
+        if minimal not in kept:
+            kept.append(minimal)
+    # The most selective first (the prefilter's regex pass looks for that one's needles):
+    # the longest shortest member, then the fewest members; ties in the pattern's order.
+    kept.sort(key=lambda c: (-len(c[0]), len(c)))
+    return tuple(kept) or None
+
+
+class _Claused(Protocol):
+    @property
+    def clauses(self) -> Clauses | None: ...
 
 
 class Prefilter:
-    """Which items (patterns) can match a text, found in one regex pass.
+    """Which items (patterns) can match a text, found in one regex pass and a few substring
+    checks.
 
-    Every needle goes into one trie-shaped regex that finds, at every position, the longest
-    needle starting there. A needle is in the text exactly when it is a substring of one of
-    those longest matches (it starts where one starts, or inside one), so the items whose
-    needles are all absent are skipped without running their regexes. Items without needles
+    The needles of every item's first (most selective) clause go into one trie-shaped regex
+    that finds, at every position, the longest needle starting there. A needle is in the text
+    exactly when it is a substring of one of those longest matches (it starts where one
+    starts, or inside one). An item whose first clause has a needle there is then checked
+    for its other clauses with plain substring tests (a needle as common as "my" in every
+    clause of the trie would cost more than the regexes it saves). Items without clauses
     always run. Candidates come back in the order the items were given.
     """
 
-    def __init__(self, items: Sequence[_Needled]) -> None:
-        self._always = [i for i, p in enumerate(items) if p.needles is None]
+    def __init__(self, items: Sequence[_Claused]) -> None:
+        self._always = [i for i, p in enumerate(items) if p.clauses is None]
         owners: dict[str, list[int]] = {}
+        self._rest: dict[int, Clauses] = {}
         for index, item in enumerate(items):
-            for needle in item.needles or ():
-                owners.setdefault(needle, []).append(index)
+            if item.clauses:
+                first, *rest = item.clauses
+                for needle in first:
+                    owners.setdefault(needle, []).append(index)
+                if rest:
+                    self._rest[index] = tuple(rest)
         # For each needle, every item whose needle it contains (itself included): looked up
         # by the needle's own substrings (needles are short) rather than by every other
         # needle (two thousand of them at each server start).
@@ -198,7 +236,18 @@ class Prefilter:
         if self._regex is not None:
             for longest in {m.group(1) for m in self._regex.finditer(folded)}:
                 chosen.update(self._owners[longest])
-        return [self._items[i] for i in sorted(chosen)]
+        found = []
+        rest = self._rest
+        for i in sorted(chosen):
+            for clause in rest.get(i, ()):
+                for needle in clause:
+                    if needle in folded:
+                        break
+                else:  # no needle of this clause: the item cannot match
+                    break
+            else:
+                found.append(self._items[i])
+        return found
 
 
 def trie_pattern(words: Iterable[str]) -> str:
@@ -220,16 +269,6 @@ def trie_pattern(words: Iterable[str]) -> str:
         return body
 
     return build(trie)
-
-
-def present(found: tuple[str, ...] | None, folded: str) -> bool:
-    """False only when no needle occurs, i.e. the regex cannot match."""
-    if found is None:
-        return True
-    for needle in found:
-        if needle in folded:
-            return True
-    return False
 
 
 check_parser()

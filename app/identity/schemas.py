@@ -94,6 +94,13 @@ class StaffCreate(BaseModel):
     trained: bool = False
     backup_rank: int = Field(100, ge=0, le=1000)
 
+    @field_validator("role")
+    @classmethod
+    def staff_role(cls, value: Role) -> Role:
+        if not value.is_staff:
+            raise ValueError("a staff account's role is volunteer, supervisor or admin")
+        return value
+
 
 class StaffUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from app.chat.protocol import Frame, Id
 
-Entry = Annotated[str, Field(max_length=2000)]  # the plan file's own limit is checked after
+# An entry's length is checked after trimming, against the plan file's limit
+# (``text_too_long``, however long); the frame's own size limit (WS_MAX_FRAME_CHARS) bounds
+# what arrives.
+Entry = str
 
 
 class SafetyPlanOpen(Frame):

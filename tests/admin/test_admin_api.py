@@ -75,6 +75,25 @@ async def test_an_admin_manages_a_staff_account_and_every_change_is_audited(
     assert not any("password-" in str(row[0]) for row in stored)
 
 
+async def test_a_staff_account_with_the_seeker_role_is_an_invalid_request(
+    server: Server, staff: StaffFactory
+):
+    """docs/protocol.md: a malformed REST body is ``422 invalid_request``; the role of a staff
+    account is volunteer, supervisor or admin (it was ``400 invalid_frame``, a socket code)."""
+    admin = await staff.create("admin")
+    username = "seek_" + secrets.token_hex(4)
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        r = await http.post(
+            "/api/v1/staff",
+            json={"username": username, "password": "long-enough-1", "role": "seeker"},
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert r.json()["error"]["message"].startswith("role: ")
+        listed = (await http.get("/api/v1/staff")).json()
+    assert username not in {account["username"] for account in listed}
+
+
 async def test_only_admins_read_the_audit_log_and_change_staff(server: Server, staff: StaffFactory):
     supervisor = await staff.create("supervisor")
     volunteer = await staff.create("volunteer")

@@ -74,6 +74,16 @@ async def test_plan_is_opened_edited_by_both_and_resumed(server: Server, staff, 
         }
     )
     await s.error("text_too_long")
+    # However long: an entry over the limit is text_too_long, never invalid_frame.
+    await s.send(
+        {
+            "type": "safety_plan.update",
+            "conversation_id": cid,
+            "step": "warning_signs",
+            "items": ["x" * 2001],
+        }
+    )
+    await s.error("text_too_long")
 
     # A supervisor who observes sees the plan and cannot edit it.
     sup = await staff.create("supervisor")

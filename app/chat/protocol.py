@@ -18,7 +18,10 @@ MAX_TEXT_CHARS = 4000
 
 
 def _message_text(value: str) -> str:
-    if not value.strip():
+    """The text without the white space around it (what is stored and delivered), 1 to
+    ``MAX_TEXT_CHARS`` characters."""
+    value = value.strip()
+    if not value:
         raise PydanticCustomError("text_empty", "text is empty")
     if len(value) > MAX_TEXT_CHARS:
         raise PydanticCustomError(

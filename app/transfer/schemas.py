@@ -12,7 +12,8 @@ from app.transfer.policy import NOTE_MAX_CHARS
 
 
 def _note(value: str) -> str:
-    if not value.strip():
+    value = value.strip()  # kept without the white space around it
+    if not value:
         raise PydanticCustomError("text_empty", "note is empty")
     if len(value) > NOTE_MAX_CHARS:
         raise PydanticCustomError(

@@ -301,6 +301,14 @@ async def test_text_limits_and_refs(server: Server, staff: StaffFactory):
     await s.send({**base, "client_msg_id": "ok", "text": "x" * 4000})
     ack = await s.recv("chat.ack")
     assert ack["seq"] == 1  # nothing was stored by the refused frames
+    # The white space around a text is trimmed before the count, and the text is stored
+    # and delivered trimmed (docs/protocol.md: "1-4,000 characters after trimming").
+    await s.send({**base, "client_msg_id": "pad", "text": "\n  " + "z" * 4000 + "  \n"})
+    assert (await s.recv("chat.ack"))["seq"] == 2
+    await s.send({**base, "client_msg_id": "hi", "text": " \t hello there \n"})
+    assert (await s.recv("chat.ack"))["seq"] == 3
+    delivered = await v.recv("chat.message", where=lambda f: f["seq"] == 3)
+    assert delivered["text"] == "hello there"
     await s.send_raw(json.dumps({**base, "client_msg_id": "big", "text": "y" * 20_000}))
     await s.error("frame_too_large")
     await s.send_raw(b"\x00\x01binary")

@@ -612,6 +612,57 @@ def test_first_phone_screen_has_the_emergency_call_and_the_start(
     watch.check()
 
 
+def _on_top(page: Page, selector: str) -> bool:
+    box = _box(page, selector)
+    return bool(
+        page.evaluate(
+            "([x, y, s]) => document.elementFromPoint(x, y)?.closest(s) !== null",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, selector],
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path, lang: str
+) -> None:
+    """360x740, the way a thumb does it: the welcome bar's Start scrolls down to the form.
+    The waiting screen then showed its bottom (the page had scrolled 132 px under a body that
+    cannot be scrolled back): the language switch, the queue's title and position were gone,
+    and Helplines and Leave were hidden inside the queue card's own scroll."""
+    strings = EN if lang == "en" else HI
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        if lang == "hi":
+            page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(strings["welcome.title"])
+        page.locator("#welcome-bar-start").click()
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-none")).to_be_visible()
+        expect(page.locator("#mood-start")).to_be_visible()
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.scrollY") == 0, "the page scrolled where it cannot go back"
+        for selector in (
+            ".lang-switch",
+            "#queue-card .queue-card__title",
+            "#queue-position",
+            "#queue-card .js-open-helplines",
+            "#leave-queue",
+            "#composer-text",
+        ):
+            expect(page.locator(selector)).to_be_in_viewport(ratio=1)
+        for selector in ("#queue-card .js-open-helplines", "#leave-queue"):
+            assert _on_top(page, selector), f"{selector} is covered"
+        shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
+        # What the seeker writes while waiting shows above the composer, not under it.
+        seeker_sends(page, "is anyone there")
+        expect(page.locator(".bubble--mine").last).to_be_in_viewport(ratio=1)
+        page.locator("#queue-card .js-open-helplines").click()
+        expect(page.locator("#helplines-dialog")).to_be_visible()
+    watch.check()
+
+
 def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

@@ -34,6 +34,8 @@ const state = {
   helplines: {},
   cooldownUntil: 0,
   cooldownTimer: null,
+  /** "Take next chat" was pressed and its chat has not come yet. */
+  takeAsked: false,
 };
 
 // ---- session ------------------------------------------------------------------------------
@@ -142,7 +144,9 @@ function renderQueueSummary(frame) {
 
 $("take-next").addEventListener("click", () => {
   $("take-status").textContent = "";
-  state.conn?.send({ type: "queue.take", ref: "take" });
+  // The chat this click brings is shown at once (conversation.started); one that arrives on its
+  // own (auto-assignment, a hand-over) never pulls the volunteer away from the chat they are in.
+  state.takeAsked = Boolean(state.conn?.send({ type: "queue.take", ref: "take" }));
 });
 
 // ---- chats -----------------------------------------------------------------------------------
@@ -991,8 +995,11 @@ function onFrame(frame) {
       if (frame.handover) showHandover(chat, frame.handover);
       if (frame.returning) onReturning(chat, frame.returning);
       announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
-      if (!state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
+      const asked = state.takeAsked && !frame.handover;
+      if (asked) state.takeAsked = false;
+      if (asked || !state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
       else renderChatHead(chat);
+      if (asked) chat.pane.querySelector(".js-text").focus();
       bind($("take-status"), "vol.took", { name: chat.peerAlias || t("role.seeker") });
       return;
     }
@@ -1180,6 +1187,7 @@ function onError(frame) {
     return;
   }
   if (ref === "take") {
+    state.takeAsked = false;
     const key = { queue_empty: "vol.err_queue_empty", at_capacity: "vol.err_at_capacity", not_trained: "vol.err_not_trained", cooldown: "vol.err_cooldown" }[frame.code] || "vol.err_generic";
     bind($("take-status"), key);
     return;

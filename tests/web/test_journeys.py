@@ -663,6 +663,36 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
     watch.check()
 
 
+def test_welcome_waiting_and_desk_have_no_axe_violations_of_any_impact(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Held above the suite's floor (serious and critical): the seeker's emergency box was an
+    <aside> inside <main>, the phone's 112 and Start bar sat outside every landmark, and the
+    desk's scrolling table had its panel's name (two landmarks, one name)."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_have_text(EN["welcome.title"])
+        expect(page.locator(".welcome-bar")).to_be_visible()
+        axe.check(page, "seeker welcome (phone)", axe.EVERY_IMPACT)
+        page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        axe.check(page, "seeker welcome (phone, Hindi)", axe.EVERY_IMPACT)
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-card")).to_be_visible()
+        expect(page.locator(".welcome-bar")).to_be_hidden()
+        axe.check(page, "seeker waiting (phone, Hindi)", axe.EVERY_IMPACT)
+    with device(browser, watch, DESKTOP) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_be_visible()
+        axe.check(page, "seeker welcome (desktop)", axe.EVERY_IMPACT)
+        supervisor_logs_in(page, server)
+        expect(page.locator("#team-panel")).to_be_visible()
+        axe.check(page, "supervisor desk", axe.EVERY_IMPACT)
+    watch.check()
+
+
 def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

@@ -135,6 +135,12 @@ def volunteer_sends(page: Page, text: str) -> None:
     box.press("Enter")
 
 
+def volunteer_ends(pane) -> None:  # type: ignore[no-untyped-def]
+    """End chat, then yes in its confirm (a single click used to end the chat)."""
+    pane.locator(".js-end").click()
+    pane.locator(".js-end-yes").click()
+
+
 def bubble_texts(page: Page, scope: str) -> list[str]:
     return page.locator(f"{scope} .bubble .bubble__text").all_inner_texts()
 
@@ -839,7 +845,7 @@ def test_high_risk_supervisor_joins_and_resolves(
         shot(desk, screenshots, "supervisor-joined-desktop")
 
         # The volunteer cannot end the chat while the escalation is open, and is told why.
-        pane.locator(".js-end").click()
+        volunteer_ends(pane)
         expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
         expect(pane.locator(".js-composer")).to_be_visible()
         expect(seeker.locator("#chat-header")).to_be_visible()

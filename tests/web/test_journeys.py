@@ -32,6 +32,7 @@ from test_browser import (
     seeker_starts,
     shot,
     supervisor_logs_in,
+    volunteer_ends,
     volunteer_logs_in,
     volunteer_pane,
 )
@@ -158,6 +159,38 @@ def test_end_chat_dialog_focuses_the_safe_choice_and_keeps_quick_exit(
     watch.check()
 
 
+def test_volunteer_end_chat_asks_first_and_keeping_the_chat_is_the_safe_choice(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """One click on End chat (beside Report abuse) ended a chat with a young person in distress,
+    for good; the seeker's own End chat asks first, and so does the volunteer's now."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        pane = volunteer_pane(volunteer)
+        pane.locator(".js-end").click()
+        confirm = pane.locator(".js-end-confirm")
+        expect(confirm).to_be_visible()
+        expect(confirm).to_contain_text("cannot be reopened")
+        expect(confirm.locator(".js-end-no")).to_be_focused()
+        axe.check(volunteer, "volunteer end-chat confirm")
+        shot(volunteer, docs_shots, "volunteer-end-confirm-desktop")
+        volunteer.keyboard.press("Enter")  # the safe choice: the chat goes on
+        expect(confirm).to_be_hidden()
+        expect(pane.locator(".js-text")).to_be_focused()
+        seeker_sends(seeker, "still here")
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text("still here")
+        expect(seeker.locator("#chat-header")).to_be_visible()
+
+        volunteer_ends(pane)
+        expect(pane.locator(".js-ended")).to_have_text(EN["vol.ended_by_you"])
+        expect(confirm).to_be_hidden()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
 # ---- 2 and 4. a chat can always end; honest helplines, one card per offer -------------------
 
 
@@ -226,14 +259,14 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
         expect(desk.locator("#escalations .escalation")).to_have_count(0)
         blocked = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
         for _ in range(3):
-            pane.locator(".js-end").click()
+            volunteer_ends(pane)
             expect(blocked).to_have_count(1)
         shot(volunteer, docs_shots, "volunteer-referral-steps-desktop")
 
         # An honest way out: the seeker declined the helpline; now the chat can end.
         box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
         expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
-        pane.locator(".js-end").click()
+        volunteer_ends(pane)
         expect(pane.locator(".js-ended")).to_be_visible()
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
     finally:
@@ -268,7 +301,7 @@ def test_supervisor_closes_a_referral_with_a_reason(
         expect(box.locator(".js-referral-state")).to_contain_text(
             "The seeker left before we could ask."
         )
-        volunteer_pane(volunteer).locator(".js-end").click()
+        volunteer_ends(volunteer_pane(volunteer))
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):

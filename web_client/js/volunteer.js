@@ -364,7 +364,21 @@ function wireComposer(chat) {
     const caret = before.length + spacer.length + phrase.length;
     text.setSelectionRange(caret, caret);
   });
+  // Ending is final for the seeker (they see that the chat ended): one click beside Report abuse
+  // must not do it. A small confirm, the safe choice focused, as the seeker's own End chat has.
+  const endConfirm = chat.pane.querySelector(".js-end-confirm");
   chat.pane.querySelector(".js-end").addEventListener("click", () => {
+    if (chat.status === "ended") return;
+    bind(endConfirm.querySelector(".js-end-question"), "vol.end_confirm", { name: chat.peerAlias || t("role.seeker") });
+    endConfirm.hidden = false;
+    endConfirm.querySelector(".js-end-no").focus();
+  });
+  endConfirm.querySelector(".js-end-no").addEventListener("click", () => {
+    endConfirm.hidden = true;
+    chat.pane.querySelector(".js-text").focus();
+  });
+  endConfirm.querySelector(".js-end-yes").addEventListener("click", () => {
+    endConfirm.hidden = true;
     if (chat.status === "ended") return;
     state.conn?.send({ type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` });
   });
@@ -469,7 +483,7 @@ function releaseChat(chat, frame) {
   chat.status = "ended";
   state.conn?.forget(chat.id);
   hidePeerTyping(chat);
-  for (const sel of [".js-composer", ".js-end", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
+  for (const sel of [".js-composer", ".js-end", ".js-end-confirm", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
     chat.pane.querySelector(sel).hidden = true;
   }
   chat.risk.hidden = true;
@@ -519,6 +533,7 @@ function endChat(chat, frame) {
   notice.hidden = false;
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
+  chat.pane.querySelector(".js-end-confirm").hidden = true;
   chat.pane.querySelector(".js-report").hidden = true;
   chat.pane.querySelector(".js-report-form").hidden = true;
   chat.pane.querySelector(".js-note-form").hidden = false;

@@ -18,6 +18,8 @@ from playwright.sync_api import Page, Route
 AXE_FILE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 AXE_PATH = "/__test__/axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
+#: For screens held to more than the suite's floor: moderate and minor violations fail too.
+EVERY_IMPACT = ("minor", "moderate", "serious", "critical")
 
 
 @cache
@@ -33,8 +35,9 @@ def _serve(route: Route) -> None:
     route.fulfill(status=200, content_type="text/javascript", body=axe_source())
 
 
-def violations(page: Page) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the page as it is now."""
+def violations(page: Page, impacts: tuple[str, ...] = FAILING_IMPACTS) -> list[dict[str, Any]]:
+    """The axe-core violations of these impacts (serious and critical unless told) on the page
+    as it is now."""
     source = axe_source()
     assert source
     origin = page.evaluate("location.origin")
@@ -54,12 +57,12 @@ def violations(page: Page) -> list[dict[str, Any]]:
             }));
         }"""
     )
-    return [v for v in found if v["impact"] in FAILING_IMPACTS]
+    return [v for v in found if v["impact"] in impacts]
 
 
-def check(page: Page, where: str) -> None:
-    """Fail on serious or critical violations, listing them."""
-    found = violations(page)
+def check(page: Page, where: str, impacts: tuple[str, ...] = FAILING_IMPACTS) -> None:
+    """Fail on violations of these impacts (serious or critical unless told), listing them."""
+    found = violations(page, impacts)
     assert not found, f"axe-core on {where}:\n" + "\n".join(
         f"  {v['impact']} {v['id']}: {v['help']} at {v['nodes']}" for v in found
     )

@@ -135,6 +135,12 @@ def volunteer_sends(page: Page, text: str) -> None:
     box.press("Enter")
 
 
+def volunteer_ends(pane) -> None:  # type: ignore[no-untyped-def]
+    """End chat, then yes in its confirm (a single click used to end the chat)."""
+    pane.locator(".js-end").click()
+    pane.locator(".js-end-yes").click()
+
+
 def bubble_texts(page: Page, scope: str) -> list[str]:
     return page.locator(f"{scope} .bubble .bubble__text").all_inner_texts()
 
@@ -498,26 +504,38 @@ def test_volunteer_handles_two_chats_with_unread_counts(
         expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
         volunteer.locator("#take-next").click()
         expect(volunteer.locator("#chat-tabs .tab")).to_have_count(1)
+        volunteer_sends(volunteer, "hello first")
+        expect(first.locator(".bubble--peer .bubble__text")).to_have_text(["hello first"])
         volunteer.locator("#take-next").click()
         expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
         tabs = volunteer.locator("#chat-tabs .tab")
-        expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+        # The chat just taken is the one shown, ready to write in (it used to stay behind the
+        # first chat, its tab below the fold at 1280x800: a greeting went to the wrong seeker).
+        expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+        expect(volunteer_pane(volunteer).locator(".js-text")).to_be_focused()
+        volunteer.keyboard.type("hello second")
+        volunteer.keyboard.press("Enter")
+        expect(second.locator(".bubble--peer .bubble__text")).to_have_text(["hello second"])
+        expect(first.locator(".bubble--peer .bubble__text")).to_have_text(["hello first"])
+        for tab in (tabs.nth(0), tabs.nth(1)):
+            expect(tab).to_be_in_viewport(ratio=1)
 
-        seeker_sends(second, "message for the other tab")
-        expect(tabs.nth(1).locator(".badge")).to_have_text("1")
-        seeker_sends(second, "and another")
-        expect(tabs.nth(1).locator(".badge")).to_have_text("2")
+        seeker_sends(first, "message for the other tab")
+        expect(tabs.nth(0).locator(".badge")).to_have_text("1")
+        seeker_sends(first, "and another")
+        expect(tabs.nth(0).locator(".badge")).to_have_text("2")
+        expect(tabs.nth(0).locator(".badge")).to_be_in_viewport()
         shot(volunteer, screenshots, "volunteer-two-chats-desktop")
 
-        # Keyboard: arrow to the next tab, which clears its unread count.
-        tabs.nth(0).focus()
-        volunteer.keyboard.press("ArrowDown")
-        expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
-        expect(tabs.nth(1).locator(".badge")).to_be_hidden()
+        # Keyboard: arrow to the other tab, which clears its unread count.
+        tabs.nth(1).focus()
+        volunteer.keyboard.press("ArrowUp")
+        expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+        expect(tabs.nth(0).locator(".badge")).to_be_hidden()
         expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
             ["message for the other tab", "and another"]
         )
-        expect(second.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
+        expect(first.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
     watch.check()
 
 
@@ -827,7 +845,7 @@ def test_high_risk_supervisor_joins_and_resolves(
         shot(desk, screenshots, "supervisor-joined-desktop")
 
         # The volunteer cannot end the chat while the escalation is open, and is told why.
-        pane.locator(".js-end").click()
+        volunteer_ends(pane)
         expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
         expect(pane.locator(".js-composer")).to_be_visible()
         expect(seeker.locator("#chat-header")).to_be_visible()

@@ -32,6 +32,7 @@ from test_browser import (
     seeker_starts,
     shot,
     supervisor_logs_in,
+    volunteer_ends,
     volunteer_logs_in,
     volunteer_pane,
 )
@@ -158,6 +159,38 @@ def test_end_chat_dialog_focuses_the_safe_choice_and_keeps_quick_exit(
     watch.check()
 
 
+def test_volunteer_end_chat_asks_first_and_keeping_the_chat_is_the_safe_choice(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """One click on End chat (beside Report abuse) ended a chat with a young person in distress,
+    for good; the seeker's own End chat asks first, and so does the volunteer's now."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        pane = volunteer_pane(volunteer)
+        pane.locator(".js-end").click()
+        confirm = pane.locator(".js-end-confirm")
+        expect(confirm).to_be_visible()
+        expect(confirm).to_contain_text("cannot be reopened")
+        expect(confirm.locator(".js-end-no")).to_be_focused()
+        axe.check(volunteer, "volunteer end-chat confirm")
+        shot(volunteer, docs_shots, "volunteer-end-confirm-desktop")
+        volunteer.keyboard.press("Enter")  # the safe choice: the chat goes on
+        expect(confirm).to_be_hidden()
+        expect(pane.locator(".js-text")).to_be_focused()
+        seeker_sends(seeker, "still here")
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text("still here")
+        expect(seeker.locator("#chat-header")).to_be_visible()
+
+        volunteer_ends(pane)
+        expect(pane.locator(".js-ended")).to_have_text(EN["vol.ended_by_you"])
+        expect(confirm).to_be_hidden()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
 # ---- 2 and 4. a chat can always end; honest helplines, one card per offer -------------------
 
 
@@ -226,14 +259,14 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
         expect(desk.locator("#escalations .escalation")).to_have_count(0)
         blocked = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
         for _ in range(3):
-            pane.locator(".js-end").click()
+            volunteer_ends(pane)
             expect(blocked).to_have_count(1)
         shot(volunteer, docs_shots, "volunteer-referral-steps-desktop")
 
         # An honest way out: the seeker declined the helpline; now the chat can end.
         box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
         expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
-        pane.locator(".js-end").click()
+        volunteer_ends(pane)
         expect(pane.locator(".js-ended")).to_be_visible()
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
     finally:
@@ -268,7 +301,7 @@ def test_supervisor_closes_a_referral_with_a_reason(
         expect(box.locator(".js-referral-state")).to_contain_text(
             "The seeker left before we could ask."
         )
-        volunteer_pane(volunteer).locator(".js-end").click()
+        volunteer_ends(volunteer_pane(volunteer))
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
@@ -609,6 +642,87 @@ def test_first_phone_screen_has_the_emergency_call_and_the_start(
         page.locator("#start-button").click()
         expect(page.locator("#queue-card")).to_be_visible()
         expect(page.locator(".welcome-bar")).to_be_hidden()
+    watch.check()
+
+
+def _on_top(page: Page, selector: str) -> bool:
+    box = _box(page, selector)
+    return bool(
+        page.evaluate(
+            "([x, y, s]) => document.elementFromPoint(x, y)?.closest(s) !== null",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, selector],
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path, lang: str
+) -> None:
+    """360x740, the way a thumb does it: the welcome bar's Start scrolls down to the form.
+    The waiting screen then showed its bottom (the page had scrolled 132 px under a body that
+    cannot be scrolled back): the language switch, the queue's title and position were gone,
+    and Helplines and Leave were hidden inside the queue card's own scroll."""
+    strings = EN if lang == "en" else HI
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        if lang == "hi":
+            page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(strings["welcome.title"])
+        page.locator("#welcome-bar-start").click()
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-none")).to_be_visible()
+        expect(page.locator("#mood-start")).to_be_visible()
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.scrollY") == 0, "the page scrolled where it cannot go back"
+        for selector in (
+            ".lang-switch",
+            "#queue-card .queue-card__title",
+            "#queue-position",
+            "#queue-card .js-open-helplines",
+            "#leave-queue",
+            "#composer-text",
+        ):
+            expect(page.locator(selector)).to_be_in_viewport(ratio=1)
+        for selector in ("#queue-card .js-open-helplines", "#leave-queue"):
+            assert _on_top(page, selector), f"{selector} is covered"
+        shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
+        # What the seeker writes while waiting shows above the composer, not under it.
+        seeker_sends(page, "is anyone there")
+        expect(page.locator(".bubble--mine").last).to_be_in_viewport(ratio=1)
+        page.locator("#queue-card .js-open-helplines").click()
+        expect(page.locator("#helplines-dialog")).to_be_visible()
+    watch.check()
+
+
+def test_welcome_waiting_and_desk_have_no_axe_violations_of_any_impact(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Held above the suite's floor (serious and critical): the seeker's emergency box was an
+    <aside> inside <main>, the phone's 112 and Start bar sat outside every landmark, and the
+    desk's scrolling table had its panel's name (two landmarks, one name)."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_have_text(EN["welcome.title"])
+        expect(page.locator(".welcome-bar")).to_be_visible()
+        axe.check(page, "seeker welcome (phone)", axe.EVERY_IMPACT)
+        page.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        axe.check(page, "seeker welcome (phone, Hindi)", axe.EVERY_IMPACT)
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-card")).to_be_visible()
+        expect(page.locator(".welcome-bar")).to_be_hidden()
+        axe.check(page, "seeker waiting (phone, Hindi)", axe.EVERY_IMPACT)
+    with device(browser, watch, DESKTOP) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_be_visible()
+        axe.check(page, "seeker welcome (desktop)", axe.EVERY_IMPACT)
+        supervisor_logs_in(page, server)
+        expect(page.locator("#team-panel")).to_be_visible()
+        axe.check(page, "supervisor desk", axe.EVERY_IMPACT)
     watch.check()
 
 

@@ -532,6 +532,10 @@ document.addEventListener("visibilitychange", sendRead);
 function scrollToEnd() {
   const list = $("messages");
   list.scrollTop = list.scrollHeight;
+  // A small screen or large text: the chat screen itself scrolls (app.css); the newest message
+  // must not sit under the composer.
+  const screen = list.closest("[data-screen]");
+  if (screen.scrollHeight > screen.clientHeight) screen.scrollTop = screen.scrollHeight;
 }
 
 function showPeerTyping() {

@@ -34,6 +34,8 @@ const state = {
   helplines: {},
   cooldownUntil: 0,
   cooldownTimer: null,
+  /** "Take next chat" was pressed and its chat has not come yet. */
+  takeAsked: false,
 };
 
 // ---- session ------------------------------------------------------------------------------
@@ -142,7 +144,9 @@ function renderQueueSummary(frame) {
 
 $("take-next").addEventListener("click", () => {
   $("take-status").textContent = "";
-  state.conn?.send({ type: "queue.take", ref: "take" });
+  // The chat this click brings is shown at once (conversation.started); one that arrives on its
+  // own (auto-assignment, a hand-over) never pulls the volunteer away from the chat they are in.
+  state.takeAsked = Boolean(state.conn?.send({ type: "queue.take", ref: "take" }));
 });
 
 // ---- chats -----------------------------------------------------------------------------------
@@ -360,7 +364,21 @@ function wireComposer(chat) {
     const caret = before.length + spacer.length + phrase.length;
     text.setSelectionRange(caret, caret);
   });
+  // Ending is final for the seeker (they see that the chat ended): one click beside Report abuse
+  // must not do it. A small confirm, the safe choice focused, as the seeker's own End chat has.
+  const endConfirm = chat.pane.querySelector(".js-end-confirm");
   chat.pane.querySelector(".js-end").addEventListener("click", () => {
+    if (chat.status === "ended") return;
+    bind(endConfirm.querySelector(".js-end-question"), "vol.end_confirm", { name: chat.peerAlias || t("role.seeker") });
+    endConfirm.hidden = false;
+    endConfirm.querySelector(".js-end-no").focus();
+  });
+  endConfirm.querySelector(".js-end-no").addEventListener("click", () => {
+    endConfirm.hidden = true;
+    chat.pane.querySelector(".js-text").focus();
+  });
+  endConfirm.querySelector(".js-end-yes").addEventListener("click", () => {
+    endConfirm.hidden = true;
     if (chat.status === "ended") return;
     state.conn?.send({ type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` });
   });
@@ -465,7 +483,7 @@ function releaseChat(chat, frame) {
   chat.status = "ended";
   state.conn?.forget(chat.id);
   hidePeerTyping(chat);
-  for (const sel of [".js-composer", ".js-end", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
+  for (const sel of [".js-composer", ".js-end", ".js-end-confirm", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
     chat.pane.querySelector(sel).hidden = true;
   }
   chat.risk.hidden = true;
@@ -515,6 +533,7 @@ function endChat(chat, frame) {
   notice.hidden = false;
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
+  chat.pane.querySelector(".js-end-confirm").hidden = true;
   chat.pane.querySelector(".js-report").hidden = true;
   chat.pane.querySelector(".js-report-form").hidden = true;
   chat.pane.querySelector(".js-note-form").hidden = false;
@@ -991,8 +1010,11 @@ function onFrame(frame) {
       if (frame.handover) showHandover(chat, frame.handover);
       if (frame.returning) onReturning(chat, frame.returning);
       announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
-      if (!state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
+      const asked = state.takeAsked && !frame.handover;
+      if (asked) state.takeAsked = false;
+      if (asked || !state.selected || state.chats.get(state.selected)?.status === "ended") select(chat.id);
       else renderChatHead(chat);
+      if (asked) chat.pane.querySelector(".js-text").focus();
       bind($("take-status"), "vol.took", { name: chat.peerAlias || t("role.seeker") });
       return;
     }
@@ -1180,6 +1202,7 @@ function onError(frame) {
     return;
   }
   if (ref === "take") {
+    state.takeAsked = false;
     const key = { queue_empty: "vol.err_queue_empty", at_capacity: "vol.err_at_capacity", not_trained: "vol.err_not_trained", cooldown: "vol.err_cooldown" }[frame.code] || "vol.err_generic";
     bind($("take-status"), key);
     return;

@@ -1132,7 +1132,6 @@ function onFrame(frame) {
       renderFlagged(frame, { fresh: Boolean(frame.alert) });
       return;
     case "oncall.ok":
-    case "oncall.status":
       if (typeof frame.on_call === "boolean") {
         $("oncall").checked = frame.on_call;
         bind($("oncall-status"), frame.on_call ? "sup.oncall_on" : "sup.oncall_off");

@@ -16,7 +16,7 @@ from app.chat import access as chat_access
 from app.chat.models import Conversation
 from app.db import UnitOfWork
 from app.emergency_share import service as emergency_share_service
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import BadRequest, Conflict, Forbidden, NotFound
 from app.escalation import machine
 from app.escalation.events import (
     NobodyOnCall,
@@ -121,7 +121,7 @@ async def resolve(
     try:
         outcome_value = Outcome(outcome)
     except ValueError:
-        raise Conflict(
+        raise BadRequest(
             f"outcome must be one of: {', '.join(o.value for o in Outcome)}", code="invalid_frame"
         ) from None
     store(row, machine.resolve(state_of(row), now, principal.user_id, outcome_value))

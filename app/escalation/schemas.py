@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.chat.protocol import Frame, Id, MessageText
+from app.escalation.machine import Outcome
 from app.risk.schemas import Reason
 
 
@@ -33,7 +34,7 @@ class FlaggedAck(Frame):
 class EscalationResolve(Frame):
     type: Literal["escalation.resolve"]
     escalation_id: Id
-    outcome: str = Field(min_length=1, max_length=32)
+    outcome: Outcome
     note: str | None = Field(None, max_length=1000)
 
 
@@ -59,5 +60,7 @@ class ChatWhisper(Frame):
 
 
 class ResolveBody(BaseModel):
-    outcome: str = Field(min_length=1, max_length=32)
+    """POST /api/v1/escalations/{id}/resolve: an unknown outcome is 422 invalid_request."""
+
+    outcome: Outcome
     note: str | None = Field(None, max_length=1000)

@@ -15,9 +15,9 @@ class OutcomeBody(BaseModel):
     mood_end: int | None = Field(None, ge=1, le=5)
     heard: Reply | None = None
     come_back: Reply | None = None
-    # The chat's own limit is checked by the service (``text_too_long``); this only keeps a
-    # runaway body out.
-    comment: str | None = Field(None, max_length=20_000)
+    # The chat's own limit is checked by the service after trimming (``text_too_long``,
+    # however long); MAX_REST_BODY_BYTES bounds what arrives.
+    comment: str | None = None
 
     @model_validator(mode="after")
     def something_answered(self) -> OutcomeBody:

@@ -32,11 +32,12 @@ from app.outcomes.models import Outcome
 
 def _comment(text: str | None) -> str | None:
     """The chat's text rules: trimmed, at most ``MAX_TEXT_CHARS``; blank means none."""
-    if text is None or not text.strip():
+    text = (text or "").strip()
+    if not text:
         return None
     if len(text) > MAX_TEXT_CHARS:
         raise BadRequest(f"comment is over {MAX_TEXT_CHARS} characters", code="text_too_long")
-    return text.strip()
+    return text
 
 
 async def record(

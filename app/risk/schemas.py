@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.chat.protocol import Frame, Id
 from app.risk.scoring import RiskLevel
@@ -50,6 +50,8 @@ class CueReviewBody(BaseModel):
 
 
 class CueParaphraseBody(BaseModel):
-    text: str = Field(min_length=3, max_length=300)
+    # 3-300 characters once the white space around it is removed (as it is stored): a
+    # paraphrase of only spaces is refused, not stored empty.
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
     family: str = Field(min_length=1, max_length=40)
     form: Literal["en", "hi", "hinglish"]

@@ -511,3 +511,42 @@ async def test_staff_frames_of_a_conversation_reach_its_volunteer_and_supervisor
     with pytest.raises(TimeoutError):
         await other.recv("staff.alert", where=lambda f: f["code"] == "quick_exit", timeout=0.3)
     assert not [f for f in other.pending if f.get("conversation_id") == cid]
+
+
+async def test_supervisor_rest_ack_resolve_and_metrics_answer_as_documented(fresh: Fresh):
+    """docs/protocol.md, Supervisors' REST: ack and resolve answer the escalation; an
+    unknown outcome is 422 invalid_request (it was 409 invalid_frame), an unknown id 404, a
+    step the state does not allow 409 invalid_transition; metrics per level."""
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await fresh.staff.create("supervisor")
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        h = {"Authorization": f"Bearer {sup.token}"}
+        listed = (await http.get("/api/v1/escalations", headers=h)).json()["escalations"]
+        assert [(e["conversation_id"], e["level"]) for e in listed] == [(cid, "high")]
+        assert listed[0]["volunteer_alias"] == v.staff.alias
+        esc = listed[0]["escalation_id"]
+        assert (await http.post("/api/v1/escalations/nope/ack", headers=h)).status_code == 404
+        r = await http.post(f"/api/v1/escalations/{esc}/ack", headers=h)
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["acknowledged_by"]) == ("acknowledged", sup.user_id)
+        again = await http.post(f"/api/v1/escalations/{esc}/ack", headers=h)
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "invalid_transition")
+        bad = await http.post(
+            f"/api/v1/escalations/{esc}/resolve", json={"outcome": "bogus"}, headers=h
+        )
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
+        r = await http.post(
+            f"/api/v1/escalations/{esc}/resolve",
+            json={"outcome": "false_alarm", "note": "ok"},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["outcome"]) == ("resolved", "false_alarm")
+        metrics = (await http.get("/api/v1/escalations/metrics", headers=h)).json()
+        assert metrics["window_s"] == 86400
+        assert set(metrics["time_to_ack"]["high"]) == {"count", "mean_s", "max_s"}
+    await v.send(
+        {"type": "escalation.resolve", "escalation_id": esc, "outcome": "bogus", "ref": "r"}
+    )
+    assert (await v.error("forbidden"))["ref"] == "r"

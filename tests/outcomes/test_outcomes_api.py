@@ -90,6 +90,24 @@ async def test_a_seeker_answers_once_after_the_chat_and_the_row_has_no_link(
     assert audited == []  # an audit row's time and actor would be the link
 
 
+async def test_a_comment_is_measured_after_trimming_and_any_too_long_one_is_text_too_long(
+    server: Server, staff, backend
+):
+    """docs/protocol.md: the comment follows the chat's text rules (trimmed, at most 4,000
+    characters). Before, the white space around it counted, and a comment over 20,000
+    characters was 422 invalid_request instead of text_too_long."""
+    language = unique_language()
+    cid, token = await _chat_that_ended(server, staff, language)
+    r = await _answer(server.base_url, token, conversation_id=cid, comment="x" * 20_001)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "text_too_long", r.text
+    r = await _answer(server.base_url, token, conversation_id=cid, comment="\n" + "x" * 4000 + " ")
+    assert r.status_code == 201, r.text
+    rows = await sql(
+        backend.database_url, "SELECT comment FROM outcomes WHERE language = :l", l=language
+    )
+    assert [row[0] for row in rows] == ["x" * 4000]
+
+
 async def _seeker_token(server: Server, language: str) -> str:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         r = await http.post("/api/v1/seekers", json={"language": language, "consent": True})

@@ -70,6 +70,12 @@ async def test_volunteer_marks_and_supervisor_reviews_paraphrases_and_counts(
             json={"text": "took a 500mg tablet for my back pain", "family": "vibes", "form": "en"},
         )
         assert r.json()["error"]["code"] == "unknown_family"
+        # 3-300 characters once trimmed (as stored): only spaces is refused, never stored empty.
+        r = await http.post(
+            f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
+            json={"text": "      ", "family": "means_medicine", "form": "en"},
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text
         r = await http.post(
             f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",
             json={

@@ -11,6 +11,8 @@ Contracts (DOMAIN.md "Helplines"):
   leave only unverified entries, Tele-MANAS (verified) is added.
 - ``automatic`` (the card sent without a person choosing) holds only verified entries and
   the mandatory Tele-MANAS and 112.
+- ``render(language)`` names a line and its hours in ``language`` when the entry has a
+  translation for it, else in the entry's own words; contacts never change by language.
 - ``needs_reverification`` is true for an entry never verified, or last verified more than
   ``REVERIFY_AFTER_DAYS`` days ago; a date given only to the year or month counts from the
   first day of it (the earliest it can have been).
@@ -65,6 +67,15 @@ class Contact(_Strict):
     uri: str = Field(pattern=r"^(tel:\+?\d+|sms:\+?\d+|mailto:\S+@\S+|https://\S+)$")
 
 
+class Translation(_Strict):
+    """A line's name and hours as a seeker reading ``language`` sees them; either may be left
+    out (the entry's own is shown). Numbers and links are the same in every language."""
+
+    language: str = Field(pattern=r"^[a-z]{2,3}$")
+    name: str | None = Field(None, min_length=1)
+    hours: str | None = Field(None, min_length=1)
+
+
 class Helpline(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -83,11 +94,20 @@ class Helpline(_Strict):
     source: str
     verified_on: str | None = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
     verified: bool
+    translations: tuple[Translation, ...] = ()
+    """``name`` and ``hours`` in other languages, at most one per language."""
 
     @model_validator(mode="after")
     def _verified_iff_dated(self) -> Self:
         if self.verified != (self.verified_on is not None):
             raise ValueError("verified must be true exactly when verified_on is set")
+        return self
+
+    @model_validator(mode="after")
+    def _one_translation_per_language(self) -> Self:
+        languages = [t.language for t in self.translations]
+        if len(set(languages)) != len(languages):
+            raise ValueError("at most one translation per language")
         return self
 
     @property
@@ -100,13 +120,24 @@ class Helpline(_Strict):
             self.languages is None or ANY_LANGUAGE in self.languages or language in self.languages
         )
 
-    def render(self) -> dict[str, Any]:
-        """The entry as a seeker sees it (no verification details)."""
+    def translation(self, language: str | None) -> Translation | None:
+        """The translation for ``language`` (``hi``, ``hi-IN``), if the entry has one."""
+        if not language:
+            return None
+        code = language.split("-")[0].lower()
+        return next((t for t in self.translations if t.language == code), None)
+
+    def render(self, language: str | None = None) -> dict[str, Any]:
+        """The entry as a seeker reading ``language`` sees it (no verification details):
+        the name and hours translated when the entry has them in that language."""
+        translated = self.translation(language)
+        name = translated.name if translated and translated.name else self.name
+        hours = translated.hours if translated and translated.hours else self.hours
         return {
             "id": self.id,
-            "name": self.name,
+            "name": name,
             "contacts": [c.model_dump() for c in self.contacts],
-            "hours": self.hours,
+            "hours": hours,
             "emergency": self.emergency,
         }
 

@@ -85,6 +85,7 @@ async def helplines(
                 "region": line.region,
                 "channels": line.channels,
                 "source": line.source,
+                "translations": [t.model_dump() for t in line.translations],
             }
             for line in lines
         ]

@@ -48,14 +48,20 @@ NEXT_STEP = {
 
 
 async def current_directory(session: AsyncSession) -> Directory:
-    """The shipped directory with admins' edits laid over it (edits win by id)."""
+    """The shipped directory with admins' edits laid over it (edits win by id). An edit
+    without ``translations`` (saved without them, or before they existed) keeps the shipped
+    entry's; ``[]`` means none."""
     base = load_directory()
     edits = {e.id: e.entry for e in await session.scalars(select(HelplineEntry))}
     if not edits:
         return base
     raw = base.model_dump(mode="json")
     entries = {h["id"]: h for h in raw["helplines"]}
-    entries.update(edits)
+    for helpline_id, edit in edits.items():
+        shipped = entries.get(helpline_id)
+        if shipped is not None and "translations" not in edit:
+            edit = {**edit, "translations": shipped["translations"]}
+        entries[helpline_id] = edit
     raw["helplines"] = list(entries.values())
     return parse_directory(raw, source="database")
 
@@ -68,7 +74,8 @@ async def save_helpline(
     now: datetime,
     action: str = "helpline.saved",
 ) -> Helpline:
-    """Create or replace one entry (admins); the whole directory must stay valid."""
+    """Create or replace one entry (admins); the whole directory must stay valid. An entry
+    sent without ``translations`` keeps the shipped file's for its id."""
     if principal.role is not Role.admin:
         raise Forbidden("only admins edit the helpline directory")
     try:
@@ -78,6 +85,8 @@ async def save_helpline(
     session = uow.session
     row = await session.get(HelplineEntry, line.id)
     data = line.model_dump(mode="json")
+    if "translations" not in entry:  # keeps the shipped entry's (see current_directory)
+        del data["translations"]
     if row is None:
         session.add(
             HelplineEntry(id=line.id, entry=data, updated_at=now, updated_by=principal.user_id)
@@ -130,7 +139,7 @@ def card(conversation: ConversationView, referral: Referral, lines: list[Helplin
             if referral.level == RiskLevel.IMMINENT.value
             else None
         ),
-        helplines=tuple(line.render() for line in lines),
+        helplines=tuple(line.render(language) for line in lines),
     )
 
 

@@ -46,7 +46,7 @@ def view(conversation: ConversationView, plan: SafetyPlan, directory: Directory)
     lines = []
     for helpline_id in plan.helplines:
         try:
-            lines.append(directory.get(helpline_id).render())
+            lines.append(directory.get(helpline_id).render(language))
         except KeyError:  # removed from the directory since: not shown
             continue
     return SafetyPlanView(

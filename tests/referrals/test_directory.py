@@ -1,6 +1,8 @@
 """The helpline directory: mandatory lines, verification, what a seeker is shown."""
 
 import copy
+import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -91,6 +93,53 @@ def test_verified_without_a_date_fails_loudly_naming_the_entry():
     kiran = next(h for h in raw["helplines"] if h["id"] == "kiran")
     kiran["verified"] = True
     with pytest.raises(DirectoryError, match="kiran"):
+        parse_directory(raw, source="x.yaml")
+
+
+HI_CLIENT = json.loads(
+    (Path(__file__).resolve().parents[2] / "web_client" / "i18n" / "hi.json").read_text("utf-8")
+)
+
+
+@pytest.mark.parametrize("language", ["hi", "hi-IN", "HI"])
+def test_a_hindi_reader_sees_the_names_the_seekers_helplines_dialog_shows(directory, language):
+    """The card and the seeker's own Helplines dialog name Tele-MANAS and 112 alike."""
+    tele_manas = directory.get(TELE_MANAS).render(language)
+    emergency = directory.get(EMERGENCY_112).render(language)
+    assert tele_manas["name"] == HI_CLIENT["helplines.telemanas_name"]
+    assert emergency["name"] == HI_CLIENT["helplines.emergency_name"]
+    assert tele_manas["hours"] == emergency["hours"] == "24\u00d77 (दिन-रात)"
+
+
+def test_numbers_and_untranslated_words_are_the_same_in_every_language(directory):
+    for line in directory.helplines:
+        own = line.render()
+        assert line.render("en") == line.render("ta") == line.render(None) == own
+        hindi = line.render("hi")
+        assert hindi["contacts"] == own["contacts"] and hindi["id"] == own["id"]
+        translated = line.translation("hi")
+        if translated is None or translated.name is None:
+            assert hindi["name"] == own["name"]
+        if translated is None or translated.hours is None:
+            assert hindi["hours"] == own["hours"]
+    # A brand name is kept; its hours are translated.
+    assert directory.get("vandrevala").render("hi")["name"] == "Vandrevala Foundation"
+    assert directory.get("icall").render("hi")["hours"] is None
+
+
+@pytest.mark.parametrize(
+    ("translations", "match"),
+    [
+        ([{"language": "hi", "name": "क"}, {"language": "hi", "hours": "ख"}], "one translation"),
+        ([{"language": "Hindi", "name": "क"}], "language"),
+        ([{"language": "hi", "name": "क", "phone": "1"}], "phone"),
+    ],
+)
+def test_bad_translations_fail_loudly_naming_the_entry(translations, match):
+    raw = copy.deepcopy(_raw())
+    kiran = next(h for h in raw["helplines"] if h["id"] == "kiran")
+    kiran["translations"] = translations
+    with pytest.raises(DirectoryError, match=f"(?s)kiran.*{match}"):
         parse_directory(raw, source="x.yaml")
 
 

@@ -4,9 +4,12 @@ and sockets, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
+from app.referrals.directory import load_directory
 from tests.conftest import Fresh
 from tests.escalation.test_escalation_ws import HIGH_ANSWERS, run_checklist, supervisor
 from tests.support import WsClient, paired
@@ -110,3 +113,59 @@ async def test_a_supervisor_closes_the_referral_with_a_reason_and_the_chat_can_e
     assert closed["next_step"] is None
     await v.send({"type": "conversation.end", "conversation_id": cid})
     assert (await s.recv("conversation.ended"))["by"] == "volunteer"
+
+
+async def test_a_card_names_the_lines_in_the_chats_language_with_admins_translations(
+    fresh: Fresh,
+):
+    """A Hindi chat's card names the lines in Hindi (the directory's translations, an
+    admin-added line's too); an English chat's in English; the numbers never change."""
+    admin = await fresh.staff.create("admin")
+    auth = {"Authorization": f"Bearer {admin.token}"}
+    new_line = {
+        "name": "Test Line (India)",
+        "contacts": [{"kind": "phone", "display": "1800 000 0000", "uri": "tel:18000000000"}],
+        "hours": "10:00-18:00",
+        "languages": ["hi", "en"],
+        "channels": ["phone"],
+        "region": "IN",
+        "source": "test",
+        "verified_on": None,
+        "verified": False,
+        "translations": [{"language": "hi", "name": "परीक्षण लाइन", "hours": "सुबह 10 से शाम 6"}],
+    }
+    # An edit sent without translations keeps the shipped ones; [] removes them.
+    tele_manas = load_directory().get("tele_manas").model_dump(mode="json")
+    del tele_manas["translations"]
+    kiran = {**load_directory().get("kiran").model_dump(mode="json"), "translations": []}
+    async with httpx.AsyncClient(base_url=fresh.server.base_url, headers=auth) as http:
+        for helpline_id, entry in (("test_line", new_line), ("tele_manas", tele_manas)):
+            r = await http.put(f"/api/v1/helplines/{helpline_id}", json=entry)
+            assert r.status_code == 200, r.text
+        r = await http.put("/api/v1/helplines/kiran", json=kiran)
+        assert r.status_code == 200, r.text
+        listed = {h["id"]: h for h in (await http.get("/api/v1/helplines")).json()["helplines"]}
+    assert listed["test_line"]["name"] == "Test Line (India)"
+    assert listed["test_line"]["translations"] == new_line["translations"]
+    assert [t["name"] for t in listed["tele_manas"]["translations"]] == ["टेली-मानस (भारत सरकार)"]
+    assert listed["kiran"]["translations"] == []
+
+    cards = {}
+    for language in ("hi-" + uuid.uuid4().hex[:8], None):
+        s, v, cid, _ = await paired(fresh.server, fresh.staff, language=language)
+        await v.send(
+            {"type": "referral.offer", "conversation_id": cid, "helpline_ids": ["test_line"]}
+        )
+        cards["hi" if language else "en"] = (await s.recv("referral.card"))["helplines"]
+    # An unverified line never comes alone: Tele-MANAS and 112 join it.
+    assert [(h["name"], h["hours"]) for h in cards["hi"]] == [
+        ("परीक्षण लाइन", "सुबह 10 से शाम 6"),
+        ("टेली-मानस (भारत सरकार)", "24\u00d77 (दिन-रात)"),
+        ("आपातकालीन सेवाएँ", "24\u00d77 (दिन-रात)"),
+    ]
+    assert [(h["name"], h["hours"]) for h in cards["en"]] == [
+        ("Test Line (India)", "10:00-18:00"),
+        ("Tele-MANAS (Govt. of India)", "24x7"),
+        ("Emergency (India)", "24x7"),
+    ]
+    assert [h["contacts"] for h in cards["hi"]] == [h["contacts"] for h in cards["en"]]

@@ -16,10 +16,12 @@ def _all_texts():
 
 def _helpline_card_texts():
     for line in load_directory().helplines:
-        rendered = line.render()
-        yield f"helpline {line.id} name", rendered["name"]
-        if rendered["hours"]:
-            yield f"helpline {line.id} hours", rendered["hours"]
+        for language in [None, *(t.language for t in line.translations)]:
+            rendered = line.render(language)
+            where = f"helpline {line.id} ({language or 'own'})"
+            yield f"{where} name", rendered["name"]
+            if rendered["hours"]:
+                yield f"{where} hours", rendered["hours"]
 
 
 @pytest.mark.parametrize(("where", "text"), list(_all_texts()) + list(_helpline_card_texts()))

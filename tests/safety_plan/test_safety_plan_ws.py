@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.conftest import Fresh
 from tests.support import Server, WsClient, new_seeker, paired, sql
 
 
@@ -147,3 +148,14 @@ async def test_plan_is_opened_edited_by_both_and_resumed(server: Server, staff, 
         ("safety_plan.read", "supervisor"),
     ]
     assert "walk" not in str(audited) and "sister" not in str(audited)
+
+
+async def test_a_hindi_chats_plan_names_its_helplines_in_hindi(fresh: Fresh):
+    s, v, cid, _ = await paired(fresh.server, fresh.staff, language="hi")
+    await _level(v, cid, "low")
+    await v.send({"type": "safety_plan.open", "conversation_id": cid})
+    plan = await s.recv("safety_plan")
+    assert plan["language"] == "hi"
+    names = {line["id"]: line["name"] for line in plan["helplines"]}
+    assert names["tele_manas"] == "टेली-मानस (भारत सरकार)"
+    assert names["emergency_112"] == "आपातकालीन सेवाएँ"

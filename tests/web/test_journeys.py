@@ -337,6 +337,53 @@ def test_a_helpline_card_sent_while_the_lines_load_reaches_the_seeker(
     watch.check()
 
 
+def test_a_helpline_card_in_a_hindi_chat_names_the_lines_in_hindi(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A card sent into a Hindi chat named the lines and their hours in English ("Tele-MANAS
+    (Govt. of India)", "Emergency (India)", "24x7") under a Hindi intro, while the seeker's
+    own Helplines dialog named them in Hindi. The numbers are the same in every language."""
+    with (
+        device(browser, watch, PHONE) as (_, seeker),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        seeker.goto(server.base_url + "/")
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(seeker.locator("#welcome-title")).to_have_text(HI["welcome.title"])
+        seeker.locator("#consent").check()
+        seeker.locator("#start-button").click()
+        expect(seeker.locator("#queue-card h2")).to_have_text(HI["queue.title"])
+        seeker_sends(seeker, "कोई है?")
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#take-next").click()
+        expect(volunteer_pane(volunteer).locator(".js-meta")).to_contain_text(HI["lang.hi"])
+
+        # The volunteer sends the pre-ticked lines: Tele-MANAS and 112.
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-referral").click()
+        send = risk.locator(".js-referral-form button[type=submit]")
+        expect(send).to_be_enabled()
+        send.click()
+
+        def check_card() -> None:
+            card = seeker.locator("#messages .referral")
+            expect(card).to_have_count(1)
+            expect(card.locator(".helpline__name")).to_have_text(
+                [HI["helplines.telemanas_name"], HI["helplines.emergency_name"]]
+            )
+            expect(card.locator(".helpline__hours")).to_have_text(["24\u00d77 (दिन-रात)"] * 2)
+            expect(card).not_to_contain_text("Tele-MANAS")
+            expect(card).not_to_contain_text("Emergency")
+            expect(card.locator('a[href="tel:14416"]')).to_have_text("कॉल करें 14416")
+            expect(card.locator('a[href="tel:112"]')).to_have_text("कॉल करें 112")
+
+        check_card()
+        # A resumed chat shows the card again, still in Hindi.
+        seeker.reload()
+        check_card()
+    watch.check()
+
+
 # ---- 3. state that survives a reload or a second look ----------------------------------------
 
 

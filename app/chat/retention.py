@@ -10,7 +10,9 @@ and the audit trail stay, for outcome figures and reviews, without their free te
 
 Volunteers' debrief notes (``app/wellbeing``) go ``RETENTION_DAYS`` after they were
 written; seekers' feedback comments (``app/outcomes``) go ``RETENTION_DAYS`` after the start
-of the week their chat ended in; the answers' numbers stay.
+of the week their chat ended in; the answers' numbers stay. A seeker's intake tags (copied
+into the conversation's topics) are emptied with its text, and ``RETENTION_DAYS`` after the
+session expired for a seeker who never had a conversation (``forget_seeker_tags``).
 
 A conversation whose escalation is unresolved or whose referral is still open keeps its text
 until that is settled: a supervisor may still need to read it.
@@ -26,7 +28,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, delete, exists, select, update
+from sqlalchemy import case, delete, exists, func, select, update
 
 from app import audit
 from app.chat import retention_rules
@@ -35,6 +37,7 @@ from app.chat.policy import ConversationStatus
 from app.db import UnitOfWork, utcnow
 from app.escalation import views as escalation_views
 from app.escalation.models import Escalation, Whisper
+from app.identity.models import Seeker
 from app.jobs import Job
 from app.outcomes import service as outcomes_service
 from app.referrals.models import Referral
@@ -139,6 +142,20 @@ async def clear_free_text(
         )
         .execution_options(synchronize_session=False)
     )
+    # The seeker's intake tags (free text, up to 10 of 40 characters) were copied into the
+    # conversation's topics: they go with them.
+    await session.execute(
+        update(Seeker)
+        .where(
+            Seeker.id.in_(
+                select(Conversation.seeker_id)
+                .where(Conversation.id.in_(conversation_ids))
+                .scalar_subquery()
+            )
+        )
+        .values(topics=[])
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(
         update(ConversationTransfer)
         .where(ConversationTransfer.conversation_id.in_(conversation_ids))
@@ -185,6 +202,31 @@ async def clear_free_text(
             )
 
 
+async def forget_seeker_tags(uow: UnitOfWork, *, expired_before: datetime, batch: int) -> int:
+    """Empty the intake tags of seekers whose session expired before ``expired_before`` (a
+    seeker who never had a conversation keeps none past retention either). At most
+    ``batch`` seekers; the next run carries on."""
+    session = uow.session
+    ids = list(
+        await session.scalars(
+            select(Seeker.id)
+            .where(
+                Seeker.token_expires_at < expired_before,
+                func.json_array_length(Seeker.topics) > 0,
+            )
+            .limit(batch)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(Seeker)
+            .where(Seeker.id.in_(ids))
+            .values(topics=[])
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
 async def run(runtime: Runtime) -> int:
     settings = runtime.settings
     done = 0
@@ -207,6 +249,11 @@ async def run(runtime: Runtime) -> int:
         )
         done += await wellbeing_service.forget_notes(
             uow, before=utcnow() - timedelta(days=settings.retention_days)
+        )
+        done += await forget_seeker_tags(
+            uow,
+            expired_before=utcnow() - timedelta(days=settings.retention_days),
+            batch=settings.retention_batch_size,
         )
     return done
 

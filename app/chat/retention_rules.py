@@ -46,10 +46,6 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset(
 # Kept on purpose, with the reason:
 KEPT_TEXT_COLUMNS: dict[str, str] = {
     "staff_users.password_hash": "an argon2 hash, not text anyone wrote about a seeker",
-    "seekers.topics": (
-        "intake tags (up to 10 of 40 characters; the web client sends none); the seeker row "
-        "outlives its conversations and holds nothing else written"
-    ),
     "audit_events.detail": "its free-text keys are emptied (AUDIT_FREE_TEXT)",
     "risk_assessments.answers": "checklist answers: enumerated values only",
     "helplines.entry": "the helpline directory, edited by admins",
@@ -80,6 +76,11 @@ DELETED_ELSEWHERE: dict[str, str] = {
     "emergency_shares.sealed": (
         "what a seeker shared in an emergency, encrypted; emptied when its escalation is "
         "resolved or 72 hours after it was shared (app/emergency_share/service.py)"
+    ),
+    "seekers.topics": (
+        "a seeker's intake tags (up to 10 of 40 characters, copied into conversations.topics): "
+        "emptied with their conversations' text, or RETENTION_DAYS after the session expired "
+        "(app/chat/retention.py, clear_free_text and forget_seeker_tags)"
     ),
     "debriefs.wants": "enumerated choices (talk, rest, resources, nothing), not free text",
     "return_codes.plan": (

@@ -25,6 +25,7 @@ from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden
 from app.escalation import paging
 from app.escalation.machine import EscalationSource, PageTier
+from app.identity.models import Role
 from app.identity.service import Principal
 from app.matching.events import QueueChanged
 from app.referrals import service as referral_service
@@ -62,6 +63,10 @@ async def _staff_access(uow: UnitOfWork, principal: Principal, conversation_id: 
     conversation, access = await chat_access.get_for(uow.session, principal, conversation_id)
     if not access.is_staff:
         raise Forbidden("only staff run the checklist")
+    if access.role is not Role.volunteer and not access.can_write:
+        # A supervisor who only observes (or was made an observer by acknowledging) watches
+        # silently; joining is what lets them act in the chat (docs/protocol.md).
+        raise Forbidden("join the conversation to run the checklist")
     if conversation.status not in chat_access.OPEN_STATUSES:
         raise Conflict("this conversation has ended", code="conversation_closed")
     return conversation

@@ -550,3 +550,30 @@ async def test_supervisor_rest_ack_resolve_and_metrics_answer_as_documented(fres
         {"type": "escalation.resolve", "escalation_id": esc, "outcome": "bogus", "ref": "r"}
     )
     assert (await v.error("forbidden"))["ref"] == "r"
+
+
+async def test_an_observing_supervisor_cannot_run_the_checklist_until_they_join(fresh: Fresh):
+    """docs/protocol.md: risk.start/answer/submit/concern are for the volunteer and a joined
+    supervisor. One who only observes (or was granted observer by acknowledging) watches
+    silently: it must not change the chat's level or page anyone."""
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await supervisor(fresh, rank=1)
+    await sup.send({"type": "conversation.observe", "conversation_id": cid})
+    await sup.recv("conversation.resumed")
+    for frame in (
+        {"type": "risk.start", "conversation_id": cid},
+        {"type": "risk.answer", "conversation_id": cid, "item_id": "asq1", "value": "yes"},
+        {"type": "risk.submit", "conversation_id": cid},
+        {"type": "risk.concern", "conversation_id": cid, "level": "imminent", "reason": "x"},
+    ):
+        await sup.send(frame)
+        await sup.error("forbidden")
+    await v.nothing("risk.assessed")
+    assert await audit_actions(fresh.database_url, "risk.assessed") == []
+    # Joined, the same supervisor runs it.
+    await sup.send({"type": "conversation.join", "conversation_id": cid})
+    await s.recv("conversation.joined")
+    await sup.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "moderate", "reason": "x"}
+    )
+    assert (await v.recv("risk.assessed"))["level"] == "moderate"

@@ -320,3 +320,60 @@ async def test_retention_deletes_the_safety_plan_with_the_messages(database_url)
         assert deleted[0][0] is not None
     finally:
         await engine.dispose()
+
+
+async def test_a_seekers_intake_tags_go_with_their_conversations_or_after_their_session(
+    database_url,
+):
+    """Tags a seeker typed at intake (POST /api/v1/seekers ``topics``) are their words too:
+    they were kept on the seeker row for ever."""
+    from sqlalchemy import update
+
+    from app.chat.retention import forget_seeker_tags
+
+    engine = create_engine(database_url)
+    db = Database(engine, MemoryBus())
+    try:
+        old = await conversation(db)
+        recent = await conversation(db, ended_at=NOW - timedelta(days=29))
+        async with db.unit_of_work() as uow:
+            seeker_of = {
+                cid: (await uow.session.get(Conversation, cid)).seeker_id for cid in (old, recent)
+            }
+            await uow.session.execute(
+                update(Seeker)
+                .where(Seeker.id.in_(list(seeker_of.values())))
+                .values(topics=["dad hits me"])
+            )
+            lonely = [
+                Seeker(
+                    alias="Still Pond",
+                    language="en",
+                    token_hash=new_id() + new_id(),
+                    token_expires_at=expires,
+                    topics=["exams", "dad hits me"],
+                )
+                for expires in (LONG_AGO, NOW - timedelta(days=1))
+            ]
+            uow.session.add_all(lonely)
+            await uow.session.flush()
+            gone, kept = lonely[0].id, lonely[1].id
+        while True:
+            async with db.unit_of_work() as uow:
+                if not await delete_text_batch(uow, ended_before=CUTOFF, now=NOW, batch=100):
+                    break
+        async with db.unit_of_work() as uow:
+            assert await forget_seeker_tags(uow, expired_before=CUTOFF, batch=100) >= 1
+
+        import json
+
+        tags = {
+            r[0]: (json.loads(r[1]) if isinstance(r[1], str) else r[1])
+            for r in await sql(database_url, "SELECT id, topics FROM seekers")
+        }
+        assert tags[seeker_of[old]] == []
+        assert tags[seeker_of[recent]] == ["dad hits me"]
+        assert tags[gone] == []
+        assert tags[kept] == ["exams", "dad hits me"]
+    finally:
+        await engine.dispose()

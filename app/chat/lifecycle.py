@@ -58,6 +58,8 @@ async def end(
         raise Conflict(
             "the conversation has not started; use queue.leave", code="invalid_transition"
         )
+    if not access.can_write:  # join first (a supervisor), or it is the lead's chat now
+        raise Forbidden("you are observing this conversation")
     if role is Role.volunteer:
         await escalation_ending.check_volunteer_may_end(uow.session, conversation)
     await close(

@@ -28,7 +28,7 @@ from app.chat.protocol import (
 )
 from app.db import utcnow
 from app.deps import CurrentPrincipal, RuntimeDep
-from app.errors import NotFound, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
 from app.identity import service as identity_service
 from app.identity.models import Role
 from app.outbound import frames as outbound_frames
@@ -65,6 +65,13 @@ async def send(conn: Connection, frame: ChatSend) -> None:
 async def typing(conn: Connection, frame: ChatTyping) -> None:
     if frame.conversation_id not in conn.cursors:
         raise NotFound("no such conversation")
+    if conn.role in (Role.supervisor, Role.admin):
+        # Staff other than the volunteer follow a chat as observers too: only a joined one
+        # (or the lead) may be seen typing (the seeker must not learn of a silent observer).
+        async with conn.runtime.db.sessionmaker() as session:
+            _, access = await chat_access.read_for(session, conn.principal, frame.conversation_id)
+        if not access.can_write:
+            raise Forbidden("you are observing this conversation")
     typing = sending.typing(
         conn.principal, conversation_id=frame.conversation_id, typing=frame.typing
     )

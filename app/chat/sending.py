@@ -229,6 +229,10 @@ async def mark_read(
     conversation, access = await chat_access.get_for(uow.session, principal, conversation_id)
     role = access.role
     seq = min(seq, conversation.last_seq)
+    if not access.can_write:
+        # An observer (a supervisor who has not joined, a volunteer whose chat was taken
+        # over) reading is not the writing side reading: the seeker's "seen" mark stays.
+        return seq
     if role is Role.seeker:
         conversation.seeker_read_seq = max(conversation.seeker_read_seq, seq)
     else:

@@ -427,6 +427,8 @@ async def test_takeover_makes_the_volunteer_an_observer(fresh: Fresh):
         assert note["staff_role"] == "supervisor"
     await v.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "v", "text": "hi"})
     await v.error("forbidden")  # the volunteer stays, read-only
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    await v.error("forbidden")  # the lead's chat now
     await sup.send(
         {"type": "chat.send", "conversation_id": cid, "client_msg_id": "s1", "text": "I'm here"}
     )
@@ -570,6 +572,17 @@ async def test_an_observing_supervisor_cannot_run_the_checklist_until_they_join(
         await sup.error("forbidden")
     await v.nothing("risk.assessed")
     assert await audit_actions(fresh.database_url, "risk.assessed") == []
+    # Nor may the seeker learn of them: no typing, no "seen" mark, no ending the chat.
+    await sup.send({"type": "chat.typing", "conversation_id": cid})
+    await sup.error("forbidden")
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "m", "text": "hi"})
+    seq = (await s.recv("chat.ack"))["seq"]
+    await sup.send({"type": "chat.read", "conversation_id": cid, "seq": seq})
+    await sup.send({"type": "conversation.end", "conversation_id": cid})
+    await sup.error("forbidden")
+    await s.nothing("chat.typing")
+    await s.nothing("chat.read")
+    await s.nothing("conversation.ended", within=0.1)
     # Joined, the same supervisor runs it.
     await sup.send({"type": "conversation.join", "conversation_id": cid})
     await s.recv("conversation.joined")

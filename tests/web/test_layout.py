@@ -151,3 +151,41 @@ def test_a_phone_number_is_never_split_in_a_helpline_card(
         assert_numbers_whole(page, "#helplines-dialog .helpline__numbers .button", width)
         axe.check(page, f"helplines dialog ({lang}, {width}px, text {scale * 100} %)")
     watch.check()
+
+
+MOOD_WORDS = ".mood__word"
+
+
+def split_words(page: Page, selector: str) -> list[str]:
+    """The words (split at spaces) of each element `selector` finds that break mid-word."""
+    split: list[str] = []
+    for element in page.locator(selector).all():
+        words = (element.text_content() or "").split()
+        split += element.evaluate(SPLIT_PIECES, words)
+    return split
+
+
+@pytest.mark.parametrize(("width", "height", "lang"), [(360, 740, "en"), (320, 640, "hi")])
+def test_mood_words_stay_whole_at_200_percent_text(
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    screenshots: Path,
+    width: int,
+    height: int,
+    lang: str,
+) -> None:
+    """At 200 % text the mood scale's words broke mid-word ("Ve|ry go|od") in five narrow
+    tiles; each word now stays whole."""
+    with device(browser, watch, {"width": width, "height": height}) as (_, page):
+        welcome_at(page, server, lang, 2)
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        card = page.locator("#mood-start")
+        expect(card).to_be_visible()
+        card.scroll_into_view_if_needed()
+        shot(page, screenshots, f"mood-{lang}-{width}px-text-200")
+        assert split_words(page, "#mood-start .mood__word") == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        axe.check(page, f"start mood ({lang}, {width}px, text 200 %)")
+    watch.check()

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING
 import axe
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from test_browser import EN, HI, Watch, device, shot
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    TIMEOUT_MS,
+    Watch,
+    chat_in_progress,
+    device,
+    shot,
+    supervisor_logs_in,
+    volunteer_pane,
+)
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -188,4 +199,41 @@ def test_mood_words_stay_whole_at_200_percent_text(
         assert split_words(page, "#mood-start .mood__word") == []
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         axe.check(page, f"start mood ({lang}, {width}px, text 200 %)")
+    watch.check()
+
+
+def test_the_supervisors_whisper_sends_on_enter_as_the_chat_box_does(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """Enter sent the supervisor's chat message but not a whisper: both send on Enter now, and
+    Shift+Enter makes a new line."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    desk = watch.attach(desk_ctx.new_page())
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-escalate").click()
+        risk.locator(".js-escalate-reason").fill("I'd like support with this chat.")
+        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-ack").click()
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_be_visible()
+        box = desk.locator("#whisper-text")
+        box.fill("Ask them directly about safety.")
+        box.press("Shift+Enter")
+        expect(box).to_have_value("Ask them directly about safety.\n")
+        box.press("Enter")
+        expect(box).to_have_value("")
+        expect(volunteer_pane(volunteer).locator(".whisper")).to_contain_text("about safety.")
+        expect(desk.locator("#conv-messages .whisper")).to_have_count(1)
+        expect(desk.locator("#whisper-form")).to_contain_text(EN["vol.enter_hint"])
+        shot(desk, screenshots, "supervisor-whisper-enter-desktop")
+        axe.check(desk, "supervisor conversation with a whisper")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
     watch.check()

@@ -8,7 +8,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { $, announce, api, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
+import { $, announce, api, callLabel, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
 // The safety plan's module is fetched only when a plan exists (few chats open one): the
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
@@ -175,6 +175,7 @@ function chosenLanguage() {
 onLanguageChange(() => {
   renderLanguageSwitch();
   renderStaticHelplines();
+  renderCallNumbers();
   renderQueueStatus();
   renderPeer();
   for (const bubble of state.mine.values()) renderBubbleState(bubble);
@@ -199,6 +200,13 @@ function defaultHelplines() {
       numbers: [{ label: t("helplines.emergency_number"), tel: "112" }],
     },
   ];
+}
+
+/** The welcome's call buttons (i18n text): a phone number in them never breaks across lines. */
+function renderCallNumbers() {
+  for (const button of document.querySelectorAll(".emergency__calls .button--call")) {
+    button.replaceChildren(callLabel(button.textContent));
+  }
 }
 
 function renderStaticHelplines() {
@@ -1051,6 +1059,7 @@ async function boot() {
   renderLanguageSwitch();
   renderStaticHelplines();
   apply(document);
+  renderCallNumbers();
   const session = loadSession();
   if (session) {
     showScreen("loading", { focus: false });

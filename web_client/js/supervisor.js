@@ -639,6 +639,14 @@ $("whisper-form").addEventListener("submit", (event) => {
   }
 });
 
+// Enter sends a whisper as it sends a chat message (Shift+Enter for a new line).
+$("whisper-text").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("whisper-form").requestSubmit();
+  }
+});
+
 $("sup-composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("sup-text").value.trim();

@@ -88,6 +88,27 @@ export function contactHref(uri) {
   return null;
 }
 
+/**
+ * A call button's text as one span (the button is a flex box: one item, so the words flow),
+ * each phone number in it (digits joined by "-" or spaces, a "+" before) a span of its own
+ * (.button__number) that never breaks across lines: the words around it may wrap, the number
+ * may not. --chars lets the CSS shrink a long number to fit a phone.
+ */
+export function callLabel(text) {
+  const value = String(text);
+  const label = el("span", { class: "button__label" });
+  let last = 0;
+  for (const match of value.matchAll(/\+?\d(?:[\d -]*\d)?/g)) {
+    if (match.index > last) label.append(value.slice(last, match.index));
+    const number = el("span", { class: "button__number", text: match[0] });
+    number.style.setProperty("--chars", String(match[0].length));
+    label.append(number);
+    last = match.index + match[0].length;
+  }
+  if (last < value.length) label.append(value.slice(last));
+  return label;
+}
+
 const CONTACT_KINDS = new Set(["phone", "sms", "whatsapp", "email", "web"]);
 
 /** A helpline's links, from either shape: numbers [{label, tel}] or contacts [{display, uri}]. */

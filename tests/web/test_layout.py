@@ -135,11 +135,6 @@ def test_a_phone_number_is_never_split_in_its_call_button(
     watch.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="helplineCard (ui.js) must build each button with callLabel(link.text); left to the "
-    "helper changing helplineCard (the Hindi names), see this branch's report",
-)
 @pytest.mark.parametrize(("width", "height", "scale", "lang"), PHONES_AT_LARGE_TEXT[1:4])
 def test_a_phone_number_is_never_split_in_a_helpline_card(
     browser: Browser,

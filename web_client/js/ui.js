@@ -147,7 +147,8 @@ export function helplineCard(helplines, intro, emergency) {
       const phone = link.href.startsWith("tel:");
       const attrs = { href: link.href };
       if (link.href.startsWith("https:")) Object.assign(attrs, { rel: "noopener noreferrer", target: "_blank" });
-      numbers.append(el("a", { class: `button ${phone ? "button--call" : "button--quiet button--small"}`, text: link.text, attrs }));
+      // A number never breaks inside its button (callLabel); the label around it may wrap.
+      numbers.append(el("a", { class: `button ${phone ? "button--call" : "button--quiet button--small"}`, attrs }, [phone ? callLabel(link.text) : link.text]));
     }
     item.append(numbers);
     list.append(item);

@@ -4,7 +4,8 @@
 // but the staff session (sessionStorage, as on the other staff pages).
 
 import { bind, language, onLanguageChange, t, tOr } from "./i18n.js";
-import { $, announce, api, el, shortId, showScreen } from "./ui.js";
+import { shortId } from "./desk.js";
+import { $, announce, api, el, showScreen } from "./ui.js";
 import { clearStaffSession, initLanguage, initLogin, logout } from "./staff.js";
 
 const state = {

@@ -5,7 +5,8 @@
 
 import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
-import { $, announce, api, beep, clock, el, shortId, showScreen, unlockAudio } from "./ui.js";
+import { beep, clock, shortId, unlockAudio } from "./desk.js";
+import { $, announce, api, el, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
 import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";

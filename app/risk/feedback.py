@@ -216,13 +216,20 @@ async def review_list(
     if status is not None:
         query = query.where(CueMark.status == status.value)
     rows = (await uow.session.execute(query)).all()
-    audit.record(
-        uow.session,
-        actor_id=principal.user_id,
-        actor_role=principal.role.value,
-        action="risk.cue_marks_read",
-        detail={"marks": [row.id for row, _text, _language in rows]},
-    )
+    # One audit entry per conversation whose words were shown (so the read is found by
+    # conversation, like a transcript read), or one without a conversation when none were.
+    marks_by_conversation: dict[str | None, list[str]] = {}
+    for row, _text, _language in rows:
+        marks_by_conversation.setdefault(row.conversation_id, []).append(row.id)
+    for conversation_id, marks in (marks_by_conversation or {None: []}).items():
+        audit.record(
+            uow.session,
+            actor_id=principal.user_id,
+            actor_role=principal.role.value,
+            action="risk.cue_marks_read",
+            conversation_id=conversation_id,
+            detail={"marks": marks},
+        )
     return [_view(row, text, language) for row, text, language in rows]
 
 

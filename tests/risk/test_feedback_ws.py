@@ -42,6 +42,18 @@ async def test_volunteer_marks_and_supervisor_reviews_paraphrases_and_counts(
         assert wrong["text"] == "i took 800mg of something" and wrong["cue_class"]
         assert wrong["families"] and wrong["patterns"]
         assert mine[missed["mark_id"]]["patterns"] == []
+        # The read showed this conversation's words: an admin finds it by the conversation.
+        admin = await staff.create("admin")
+        entries = (
+            await http.get(
+                "/api/v1/audit",
+                params={"conversation_id": cid, "action": "risk.cue_marks_read"},
+                headers={"Authorization": f"Bearer {admin.token}"},
+            )
+        ).json()["entries"]
+        assert [(e["actor_id"], sorted(e["detail"]["marks"])) for e in entries] == [
+            (sup.user_id, sorted(mine))
+        ]
 
         r = await http.post(
             f"/api/v1/cue-marks/{marked['mark_id']}/paraphrase",

@@ -259,7 +259,9 @@ def mount(app: FastAPI, web: WebClient) -> None:
         name="static-versioned",
     )
 
-    @app.get("/static/v/{version}/{path:path}", include_in_schema=False)
+    @app.api_route(
+        "/static/v/{version}/{path:path}", methods=["GET", "HEAD"], include_in_schema=False
+    )
     async def other_version(version: str, path: str) -> Response:
         # A page from before a deploy: the same file under the current version.
         return RedirectResponse(web.prefix + path, status_code=307)

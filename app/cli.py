@@ -217,8 +217,8 @@ def serve(host: str, port: int, workers: int) -> None:
 PG_BACKUP_ADVICE = (
     "peerline backup copies a SQLite database. For PostgreSQL use its own tools, e.g. "
     'pg_dump --format=custom --file=peerline.dump "$DATABASE_URL" (safe while serving); '
-    "restore into an empty database with pg_restore --no-owner --dbname=URL peerline.dump "
-    "(README, Backups)."
+    "to restore, stop the service and run pg_restore --clean --if-exists --no-owner "
+    "--dbname=URL peerline.dump, then start it (README, Backups)."
 )
 
 

@@ -135,4 +135,6 @@ def test_backup_of_postgres_points_to_pg_dump():
     env = env_for("postgresql://u:p@127.0.0.1:5432/db")
     result = peerline(["backup", "/tmp/never-written.db"], env)
     assert result.returncode == 1
-    assert "pg_dump" in result.stderr and "pg_restore" in result.stderr
+    assert "pg_dump --format=custom" in result.stderr
+    # README, Backups: the same restore (into the same database, the service stopped).
+    assert "pg_restore --clean --if-exists --no-owner" in result.stderr

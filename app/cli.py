@@ -18,7 +18,12 @@ from app.db import Database, create_engine, utcnow
 from app.errors import Conflict
 from app.identity import service as identity_service
 from app.identity.models import Role, StaffUser
-from app.identity.schemas import password_problem, username_problem
+from app.identity.schemas import (
+    languages_problem,
+    max_chats_problem,
+    password_problem,
+    username_problem,
+)
 from app.logs import log_config
 
 
@@ -212,8 +217,8 @@ def serve(host: str, port: int, workers: int) -> None:
 PG_BACKUP_ADVICE = (
     "peerline backup copies a SQLite database. For PostgreSQL use its own tools, e.g. "
     'pg_dump --format=custom --file=peerline.dump "$DATABASE_URL" (safe while serving); '
-    "restore into an empty database with pg_restore --no-owner --dbname=URL peerline.dump "
-    "(README, Backups)."
+    "to restore, stop the service and run pg_restore --clean --if-exists --no-owner "
+    "--dbname=URL peerline.dump, then start it (README, Backups)."
 )
 
 
@@ -288,13 +293,18 @@ def main(argv: list[str] | None = None) -> None:
         # API could not have made.
         if (problem := username_problem(args.username)) is not None:
             raise SystemExit(f"username {args.username!r} refused: {problem}")
+        languages = [x.strip() for x in args.languages.split(",") if x.strip()]
+        if (problem := languages_problem(languages)) is not None:
+            raise SystemExit(f"--languages {args.languages!r} refused: {problem}")
+        if (problem := max_chats_problem(args.max_chats)) is not None:
+            raise SystemExit(f"--max-chats {args.max_chats} refused: {problem}")
         password = read_new_password()
         created = asyncio.run(
             _create_user(
                 username=args.username,
                 password=password,
                 role=args.role,
-                languages=[x.strip() for x in args.languages.split(",") if x.strip()],
+                languages=languages,
                 trained=args.trained,
                 max_chats=args.max_chats,
                 exist_ok=True,

@@ -35,7 +35,7 @@ from app.heap import HeapKeeper, settle_heap
 from app.identity import login_cleanup, passwords
 from app.identity import router as identity_router
 from app.jobs import Job, JobRunner
-from app.logs import AnonymityFilter
+from app.logs import AccessFilter, AnonymityFilter
 from app.matching import housekeeping
 from app.matching import router as matching_router
 from app.matching import service as matching_service
@@ -289,7 +289,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def keep_client_addresses_out_of_uvicorns_logs() -> None:
     """Under plain ``uvicorn app.main:app`` (not ``peerline serve``, which configures logging
     itself) uvicorn's access log and WebSocket lines carry each client's address: filter them
-    at uvicorn's own loggers, whatever logging configuration the server was given."""
+    at uvicorn's own loggers, whatever logging configuration the server was given. An
+    access record is first cut to method, path and status (``AccessFilter``), so the
+    address check keeps it instead of dropping the whole line."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessFilter) for f in access.filters):
+        access.filters.insert(0, AccessFilter())  # before the address check
     for name in ("uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, AnonymityFilter) for f in logger.filters):

@@ -15,7 +15,7 @@ At start-up ``WebClient`` reads ``web_client/`` once and prepares:
   from ``navigator.language``), so the strings arrive with the modules.
 - **string bundles**: ``i18n/seeker.<lang>.json`` holds only the keys the seeker page's
   HTML and modules name (found in their text: ``"key"`` literals, and every key under a
-  ``\\`prefix.${…}\\``` template), 140 of the 775, each filled from English where the
+  ``\\`prefix.${…}\\``` template), 140 of the 785, each filled from English where the
   language lacks it, so the page loads one small file instead of two large ones. A module
   loaded on demand whose source holds the line ``// i18n: strings on demand`` keeps its own
   keys (those nothing else on the page names) in ``i18n/<bundle>-<module>.<lang>.json``
@@ -259,7 +259,9 @@ def mount(app: FastAPI, web: WebClient) -> None:
         name="static-versioned",
     )
 
-    @app.get("/static/v/{version}/{path:path}", include_in_schema=False)
+    @app.api_route(
+        "/static/v/{version}/{path:path}", methods=["GET", "HEAD"], include_in_schema=False
+    )
     async def other_version(version: str, path: str) -> Response:
         # A page from before a deploy: the same file under the current version.
         return RedirectResponse(web.prefix + path, status_code=307)

@@ -66,6 +66,34 @@ def test_set_password_replaces_the_password_and_create_user_on_a_taken_name_says
         server.stop()
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--max-chats", "0"], "--max-chats"),
+        (["--max-chats", "11"], "--max-chats"),
+        (["--languages", "English"], "--languages"),
+        (["--languages", "en,"], None),  # an empty entry is dropped, as before
+    ],
+)
+def test_create_user_holds_languages_and_max_chats_to_the_rest_apis_rules(
+    sqlite_env: dict[str, str], args: list[str], said: str | None
+):
+    """README: the account follows the REST API's rules (StaffCreate), so no account exists
+    that the API could not have made."""
+    result = peerline(
+        ["create-user", "--role", "volunteer", "--username", "vol", *args], sqlite_env, "p" * 12
+    )
+    if said is None:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert said in result.stderr
+    # Nothing was made: the name is still free.
+    assert "created volunteer vol" in run_cli(
+        ["create-user", "--role", "volunteer", "--username", "vol"], sqlite_env, "p" * 12
+    )
+
+
 def test_demo_run_twice_points_to_a_command_that_works(sqlite_env: dict[str, str]):
     first = run_cli(["demo"], sqlite_env)
     assert "volunteer1" in first
@@ -107,4 +135,6 @@ def test_backup_of_postgres_points_to_pg_dump():
     env = env_for("postgresql://u:p@127.0.0.1:5432/db")
     result = peerline(["backup", "/tmp/never-written.db"], env)
     assert result.returncode == 1
-    assert "pg_dump" in result.stderr and "pg_restore" in result.stderr
+    assert "pg_dump --format=custom" in result.stderr
+    # README, Backups: the same restore (into the same database, the service stopped).
+    assert "pg_restore --clean --if-exists --no-owner" in result.stderr

@@ -69,6 +69,14 @@ def test_every_long_running_service_restarts_and_the_stateful_ones_report_health
     }
 
 
+def test_the_apps_take_the_metrics_token_prometheus_scrapes_them_with():
+    """deploy/prometheus/prometheus.yml scrapes app1 and app2 with a bearer token; in
+    production /metrics is on only when METRICS_TOKEN is set, so compose must pass it on
+    (optional: unset or empty, /metrics stays off)."""
+    for name in APPS:
+        assert SERVICES[name]["environment"]["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+
+
 def test_migrations_run_once_before_the_apps_which_run_in_production_mode():
     assert SERVICES["migrate"]["command"] == ["peerline", "migrate"]
     for name in ("migrate", *APPS):

@@ -45,6 +45,7 @@ async def test_plain_uvicorn_serves_a_chat(tmp_path: Path, ws_option: list[str])
     try:
         async with httpx.AsyncClient(base_url=base) as http:
             assert (await http.get("/readyz")).json()["status"] == "ready"
+            await http.get("/healthz?from=the-access-log")
         volunteer = await login(base, "vol", "volunteer-pass-1")
         seeker = await new_seeker(base, language)
         ws = server.ws_url
@@ -73,4 +74,8 @@ async def test_plain_uvicorn_serves_a_chat(tmp_path: Path, ws_option: list[str])
         server.stop()
     log = server.log_text()
     assert "Application startup complete" in log
+    # README, Logs: uvicorn's own access log shows method, path and status only (no address,
+    # no query string).
+    assert "GET /healthz 200" in log, log
+    assert "the-access-log" not in log
     assert not ADDRESS.findall(log.replace(f"127.0.0.1:{server.port}", "")), log

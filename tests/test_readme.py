@@ -40,3 +40,15 @@ def test_every_peerline_command_is_documented():
     commands = re.findall(r"add_parser\(\s*\"([a-z-]+)\"", inspect.getsource(main))
     assert {"serve", "migrate", "create-user", "set-password", "backup", "demo"} <= set(commands)
     assert [c for c in commands if f"`{c}" not in README] == []
+
+
+def test_the_seeker_bundles_key_count_is_the_one_the_readme_gives():
+    import json
+
+    from app.web import WebClient
+
+    web_client = Path(__file__).resolve().parent.parent / "web_client"
+    named, total = re.search(r"only the (\d+) of ([\d,]+) keys", README).groups()
+    english = json.loads((web_client / "i18n" / "en.json").read_text(encoding="utf-8"))
+    bundle = json.loads(WebClient.load(web_client).bundles["seeker.en"])
+    assert (int(named), int(total.replace(",", ""))) == (len(bundle), len(english))

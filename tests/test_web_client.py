@@ -114,3 +114,30 @@ def test_a_module_marked_strings_on_demand_brings_its_own_bundle():
         assert own - {"returncode.have_code"} <= set(part)
         assert not set(part) & set(page)
         assert "plan.title" in page  # named by the page (safetyplan.js) too: not repeated
+
+
+def test_a_file_of_an_old_version_is_redirected_for_head_as_for_get():
+    """README, Caching: a page open across a deploy asks for an old version and is redirected
+    to the current one, whichever method it asks with (a HEAD got 404 from /static)."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from app.web import mount
+
+    web = WebClient.load(WEB)
+    app = FastAPI()
+    mount(app, web)
+
+    async def ask() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for method in ("GET", "HEAD"):
+                old = await client.request(method, "/static/v/000000000000/js/ui.js")
+                assert old.status_code == 307, method
+                assert old.headers["location"] == f"{web.prefix}js/ui.js"
+                current = await client.request(method, old.headers["location"])
+                assert current.status_code == 200, method
+
+    asyncio.run(ask())

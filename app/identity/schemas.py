@@ -16,8 +16,12 @@ Tag = Annotated[str, Field(min_length=1, max_length=40)]
 # A staff username and password, as the REST API and ``peerline create-user`` both take them.
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
+StaffLanguages = Annotated[list[Language], Field(max_length=20)]
+MaxChats = Annotated[int, Field(ge=1, le=10)]
 _USERNAME = TypeAdapter(Username)
 _PASSWORD = TypeAdapter(NewPassword)
+_LANGUAGES = TypeAdapter(StaffLanguages)
+_MAX_CHATS = TypeAdapter(MaxChats)
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -37,6 +41,24 @@ def password_problem(value: str) -> str | None:
     """Why this new password is refused (the REST API's rule), or None."""
     try:
         _PASSWORD.validate_python(value)
+    except ValidationError as exc:
+        return _first_problem(exc)
+    return None
+
+
+def languages_problem(values: list[str]) -> str | None:
+    """Why these languages of a staff account are refused (the REST API's rule), or None."""
+    try:
+        _LANGUAGES.validate_python(values)
+    except ValidationError as exc:
+        return _first_problem(exc)
+    return None
+
+
+def max_chats_problem(value: int) -> str | None:
+    """Why this most-chats-at-once is refused (the REST API's rule), or None."""
+    try:
+        _MAX_CHATS.validate_python(value)
     except ValidationError as exc:
         return _first_problem(exc)
     return None
@@ -88,9 +110,9 @@ class StaffCreate(BaseModel):
     username: Username
     password: NewPassword
     role: Role
-    languages: list[Language] = Field(default_factory=lambda: ["en"], max_length=20)
+    languages: StaffLanguages = Field(default_factory=lambda: ["en"])
     topics: list[Tag] = Field(default_factory=list, max_length=20)
-    max_concurrent_chats: int = Field(2, ge=1, le=10)
+    max_concurrent_chats: MaxChats = 2
     trained: bool = False
     backup_rank: int = Field(100, ge=0, le=1000)
 

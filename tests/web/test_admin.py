@@ -204,3 +204,26 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
     assert "peerline_oncall_roster_gap_seconds 0.0" in exposition
     assert json.loads(json.dumps(EN["adm.title"]))  # the strings file parses
     watch.check()
+
+
+def test_the_admin_console_on_a_phone_scrolls_only_inside_its_tables(
+    browser: Browser, server: LiveServer, watch: Watch, tmp_path: Path
+) -> None:
+    """At 360 px each table scrolls in its own box; the page itself does not scroll sideways.
+    Each table's visually hidden "Actions" header was positioned against the page, not its
+    scroll box, and made the whole console 739 px wide (691 px in Hindi)."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        expect(page.locator("#helpline-rows tr").first).to_be_visible()
+        for language in ("en", "hi"):
+            if language == "hi":  # a phone shows only the other language's button
+                page.locator(".lang-switch__option[data-lang=hi]").click()
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{language}: the page is {width} px wide"
+            for wrap in page.locator(".table-wrap").all():  # the tables still scroll
+                assert wrap.evaluate("(box) => box.scrollWidth > box.clientWidth")
+        shot(page, tmp_path, "admin-console-hi-phone", full_page=True)
+    watch.check()

@@ -227,3 +227,27 @@ def test_the_admin_console_on_a_phone_scrolls_only_inside_its_tables(
                 assert wrap.evaluate("(box) => box.scrollWidth > box.clientWidth")
         shot(page, tmp_path, "admin-console-hi-phone", full_page=True)
     watch.check()
+
+
+def test_an_admin_keeps_their_place_after_removing_a_shift(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Remove takes its own row away: focus goes to the roster's heading, not to the page."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        now = datetime.now(ZoneInfo(ZONE))
+        page.locator("#shift-start").fill(local_input(now + timedelta(hours=2)))
+        page.locator("#shift-end").fill(local_input(now + timedelta(hours=5)))
+        page.locator("#roster-add button[type=submit]").click()
+        remove = page.locator("#roster-rows tr").get_by_role("button")
+        expect(remove).to_have_count(1)
+        remove.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#roster-status")).to_have_text(EN["adm.shift_removed"])
+        expect(page.locator("#roster-rows tr")).to_have_count(0)
+        expect(page.locator("#roster-title")).to_be_focused()
+        page.keyboard.press("Tab")  # and Tab goes on from the roster, not from the page's top
+        assert page.evaluate("document.activeElement.closest('#roster-panel') !== null")
+    watch.check()

@@ -281,7 +281,8 @@ async function removeShift(shift) {
   const answer = await call(`/api/v1/roster/${encodeURIComponent(shift.id)}`, { method: "DELETE" });
   $("roster-status").textContent = answer.ok ? t("adm.shift_removed") : problem(answer);
   await loadRoster();
-  $("roster-title").focus?.();
+  // The button is gone with its row: keep the keyboard's place in the roster.
+  $("roster-title").focus();
 }
 
 $("roster-add").addEventListener("submit", async (event) => {

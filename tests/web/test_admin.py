@@ -251,3 +251,38 @@ def test_an_admin_keeps_their_place_after_removing_a_shift(
         page.keyboard.press("Tab")  # and Tab goes on from the roster, not from the page's top
         assert page.evaluate("document.activeElement.closest('#roster-panel') !== null")
     watch.check()
+
+
+def test_an_admin_cannot_deactivate_their_own_account(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Unticking Active on one's own account signed the admin out at once (every token is
+    revoked) and left a lone admin locked out: the switch is off for one's own account and
+    says why; another account's still works."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator('#staff-rows tr[data-username="adm1"]').get_by_role("button").click()
+        expect(page.locator("#edit-active")).to_be_checked()
+        expect(page.locator("#edit-active")).to_be_disabled()
+        expect(page.locator("#edit-active-self")).to_have_text(EN["adm.active_self"])
+        axe.check(page, "admin console, editing one's own account")
+        page.locator("#edit-rank").fill("7")
+        page.locator("#staff-edit button[type=submit]").click()
+        own = page.locator('#staff-rows tr[data-username="adm1"]')
+        expect(own.locator("td").nth(5)).to_have_text("7")
+        expect(own.locator("td").nth(6)).to_have_text(EN["adm.active"])
+
+        sup = page.locator('#staff-rows tr[data-username="sup1"]')
+        sup.get_by_role("button").click()
+        expect(page.locator("#edit-active")).to_be_enabled()
+        expect(page.locator("#edit-active-self")).to_be_hidden()
+        page.locator("#edit-active").uncheck()
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(sup.locator("td").nth(6)).to_have_text(EN["adm.inactive"])
+        expect(page.locator("[data-screen=console]")).to_be_visible()
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        active = dict(db.execute("SELECT username, active FROM staff_users").fetchall())
+    assert active["adm1"] == 1 and active["sup1"] == 0
+    watch.check()

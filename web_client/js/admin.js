@@ -133,6 +133,11 @@ function openEdit(user) {
   $("edit-password").value = "";
   $("edit-trained").checked = user.trained;
   $("edit-active").checked = user.active;
+  // An admin who deactivated their own account was signed out at once (every token is
+  // revoked), and a lone admin could then only come back through the command line.
+  const self = user.id === state.session?.user_id;
+  $("edit-active").disabled = self;
+  $("edit-active-self").hidden = !self;
   $("staff-edit-error").textContent = "";
   form.hidden = false;
   $("staff-edit-title").focus();
@@ -161,7 +166,7 @@ $("staff-edit").addEventListener("submit", async (event) => {
   if (max !== user.max_concurrent_chats) changes.max_concurrent_chats = max;
   if (rank !== user.backup_rank) changes.backup_rank = rank;
   if ($("edit-trained").checked !== user.trained) changes.trained = $("edit-trained").checked;
-  if ($("edit-active").checked !== user.active) changes.active = $("edit-active").checked;
+  if (!$("edit-active").disabled && $("edit-active").checked !== user.active) changes.active = $("edit-active").checked;
   if ($("edit-password").value) changes.password = $("edit-password").value;
   if (!Object.keys(changes).length) {
     closeEdit();

@@ -286,3 +286,44 @@ def test_an_admin_cannot_deactivate_their_own_account(
         active = dict(db.execute("SELECT username, active FROM staff_users").fetchall())
     assert active["adm1"] == 1 and active["sup1"] == 0
     watch.check()
+
+
+def test_a_staff_account_needs_a_language_code(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """An empty Languages field made an account with no language, which no chat can ever
+    reach; "English, Hindi" got the server's error about usernames and passwords. Both are
+    refused in the form with words about languages, in English and Hindi."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator("#new-username").fill("vol_nolang")
+        page.locator("#new-password").fill("a-first-password-1")
+        error = page.locator("#staff-create-error")
+        for typed in ("", " , ", "English, Hindi"):
+            page.locator("#new-languages").fill(typed)
+            page.locator("#staff-create button[type=submit]").click()
+            expect(error).to_have_text(EN["adm.err_languages"])
+            expect(page.locator("#new-languages")).to_be_focused()
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        page.locator("#staff-create button[type=submit]").click()
+        expect(error).to_have_text(HI["adm.err_languages"])
+        page.locator(".lang-switch__option[data-lang=en]").click()
+        page.locator("#new-languages").fill("hi, en")
+        page.locator("#staff-create button[type=submit]").click()
+        expect(page.locator('#staff-rows tr[data-username="vol_nolang"] td').nth(1)).to_have_text(
+            "hi, en"
+        )
+
+        # Editing: clearing the field is refused too, and nothing is sent.
+        page.locator('#staff-rows tr[data-username="sup1"]').get_by_role("button").click()
+        page.locator("#edit-languages").fill("")
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(page.locator("#staff-edit-error")).to_have_text(EN["adm.err_languages"])
+        expect(page.locator("#edit-languages")).to_be_focused()
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        rows = dict(db.execute("SELECT username, languages FROM staff_users").fetchall())
+    assert json.loads(rows["vol_nolang"]) == ["hi", "en"]
+    assert json.loads(rows["sup1"]) == ["en", "hi"]
+    watch.check()

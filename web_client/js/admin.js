@@ -65,6 +65,11 @@ function listOf(text) {
   return String(text || "").split(",").map((part) => part.trim()).filter(Boolean);
 }
 
+/** Language codes as the server takes them (en, hi, pt-BR); an account needs at least one. */
+function languagesOk(codes) {
+  return codes.length > 0 && codes.every((code) => /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$/.test(code));
+}
+
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
@@ -159,6 +164,11 @@ $("staff-edit").addEventListener("submit", async (event) => {
   const changes = {};
   const languages = listOf($("edit-languages").value);
   const topics = listOf($("edit-topics").value);
+  if (!languagesOk(languages)) {
+    bind($("staff-edit-error"), "adm.err_languages");
+    $("edit-languages").focus();
+    return;
+  }
   if (languages.join(",") !== user.languages.join(",")) changes.languages = languages;
   if (topics.join(",") !== user.topics.join(",")) changes.topics = topics;
   const max = Number($("edit-max").value);
@@ -194,11 +204,17 @@ $("staff-create").addEventListener("submit", async (event) => {
     bind(error, "adm.err_missing");
     return;
   }
+  const languages = listOf($("new-languages").value);
+  if (!languagesOk(languages)) {
+    bind(error, "adm.err_languages");
+    $("new-languages").focus();
+    return;
+  }
   const body = {
     username,
     password,
     role: $("new-role").value,
-    languages: listOf($("new-languages").value),
+    languages,
     topics: listOf($("new-topics").value),
     max_concurrent_chats: Number($("new-max").value) || 2,
     trained: $("new-trained").checked,

@@ -327,3 +327,52 @@ def test_a_staff_account_needs_a_language_code(
     assert json.loads(rows["vol_nolang"]) == ["hi", "en"]
     assert json.loads(rows["sup1"]) == ["en", "hi"]
     watch.check()
+
+
+def test_the_roster_tells_ended_shifts_from_planned_ones(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A shift typed with the wrong day or am/pm was taken without a word ("Added a shift")
+    and listed like the planned ones, though it covers nothing: the form refuses a shift
+    that has already ended, and the roster marks the ended shifts it lists (from yesterday)."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        now = datetime.now(ZoneInfo(ZONE))
+        page.locator("#shift-start").fill(local_input(now - timedelta(hours=3)))
+        page.locator("#shift-end").fill(local_input(now - timedelta(hours=1)))
+        page.locator("#roster-add button[type=submit]").click()
+        expect(page.locator("#roster-error")).to_have_text(EN["adm.err_shift_ended"])
+        expect(page.locator("#roster-status")).to_be_empty()
+
+        # One ended earlier today (as the API still takes it) and one to come.
+        staff_id = page.locator("#shift-staff").input_value()
+        for starts, ends in ((-5, -2), (2, 4)):
+            status = page.evaluate(
+                """async ([staff, starts, ends]) => {
+                    const token = JSON.parse(sessionStorage.getItem("peerline.staff")).access_token;
+                    const answer = await fetch("/api/v1/roster", {
+                        method: "POST",
+                        headers: {"content-type": "application/json",
+                                  authorization: `Bearer ${token}`},
+                        body: JSON.stringify({staff_id: staff, starts_at: starts, ends_at: ends}),
+                    });
+                    return answer.status;
+                }""",
+                [
+                    staff_id,
+                    (now + timedelta(hours=starts)).isoformat(),
+                    (now + timedelta(hours=ends)).isoformat(),
+                ],
+            )
+            assert status == 201
+        page.reload()
+        rows = page.locator("#roster-rows tr")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0).locator("th")).to_contain_text(EN["adm.shift_ended"])
+        expect(rows.nth(1).locator("th")).not_to_contain_text(EN["adm.shift_ended"])
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        expect(rows.nth(0).locator("th")).to_contain_text(HI["adm.shift_ended"])
+        axe.check(page, "admin console, roster with an ended shift")
+    watch.check()

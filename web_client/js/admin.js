@@ -265,6 +265,8 @@ function renderRoster() {
     remove.addEventListener("click", () => removeShift(shift));
     const who = [el("span", { text: `${shift.username} (${shift.alias})` })];
     if (!shift.active) who.push(el("span", { class: "small admin-inactive", i18n: "adm.shift_inactive" }));
+    // The list starts a day back: an ended shift covers nothing, say so beside the plan.
+    if (Date.parse(shift.ends_at) <= Date.now()) who.push(el("span", { class: "small muted admin-alias", i18n: "adm.shift_ended" }));
     body.append(el("tr", {}, [
       el("th", { attrs: { scope: "row" } }, who),
       el("td", { text: when(shift.starts_at) }),
@@ -314,6 +316,12 @@ $("roster-add").addEventListener("submit", async (event) => {
   const end = $("shift-end").value;
   if (!$("shift-staff").value || !start || !end) {
     bind(error, "adm.err_missing");
+    return;
+  }
+  // A wrong day or am/pm: the API takes a shift in the past, but it would cover nothing.
+  if (new Date(end).getTime() <= Date.now()) {
+    bind(error, "adm.err_shift_ended");
+    $("shift-end").focus();
     return;
   }
   const body = {

@@ -376,3 +376,34 @@ def test_the_roster_tells_ended_shifts_from_planned_ones(
         expect(rows.nth(0).locator("th")).to_contain_text(HI["adm.shift_ended"])
         axe.check(page, "admin console, roster with an ended shift")
     watch.check()
+
+
+def test_on_a_phone_each_row_keeps_its_name_in_view(
+    browser: Browser, server: LiveServer, watch: Watch, tmp_path: Path
+) -> None:
+    """The tables scroll sideways at 360 px, and a row's button (Edit, Mark verified today,
+    Remove) sits at the far right: after a tap the table stayed scrolled there and showed
+    eight "Not verified" rows with no helpline names. Each row's name stays in view."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
+        kiran.get_by_role("button").click()
+        expect(kiran.locator(".pill")).to_have_text(EN["adm.verified_ok"])
+        expect(kiran.get_by_role("button")).to_be_focused()
+        sup = page.locator('#staff-rows tr[data-username="sup1"]')
+        sup.get_by_role("button").focus()  # scrolls the staff table to its right end too
+        for row in (kiran, sup):
+            wrap = row.locator("xpath=ancestor::div[contains(@class, 'table-wrap')]")
+            assert wrap.evaluate("(box) => box.scrollLeft") > 0  # scrolled, as the tap left it
+            name, box = row.locator("th").bounding_box(), wrap.bounding_box()
+            assert name and box
+            assert (
+                box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= box["x"] + box["width"]
+            )
+            assert name["width"] <= box["width"] / 2  # and leaves room for the rest
+        expect(kiran.locator("th")).to_have_text("KIRAN (Govt. of India)")
+        page.locator("#helplines-panel").scroll_into_view_if_needed()
+        shot(page, tmp_path, "admin-helplines-phone")
+    watch.check()

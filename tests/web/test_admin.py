@@ -204,3 +204,206 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
     assert "peerline_oncall_roster_gap_seconds 0.0" in exposition
     assert json.loads(json.dumps(EN["adm.title"]))  # the strings file parses
     watch.check()
+
+
+def test_the_admin_console_on_a_phone_scrolls_only_inside_its_tables(
+    browser: Browser, server: LiveServer, watch: Watch, tmp_path: Path
+) -> None:
+    """At 360 px each table scrolls in its own box; the page itself does not scroll sideways.
+    Each table's visually hidden "Actions" header was positioned against the page, not its
+    scroll box, and made the whole console 739 px wide (691 px in Hindi)."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        expect(page.locator("#helpline-rows tr").first).to_be_visible()
+        for language in ("en", "hi"):
+            if language == "hi":  # a phone shows only the other language's button
+                page.locator(".lang-switch__option[data-lang=hi]").click()
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{language}: the page is {width} px wide"
+            for wrap in page.locator(".table-wrap").all():  # the tables still scroll
+                assert wrap.evaluate("(box) => box.scrollWidth > box.clientWidth")
+        shot(page, tmp_path, "admin-console-hi-phone", full_page=True)
+    watch.check()
+
+
+def test_an_admin_keeps_their_place_after_removing_a_shift(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Remove takes its own row away: focus goes to the roster's heading, not to the page."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        now = datetime.now(ZoneInfo(ZONE))
+        page.locator("#shift-start").fill(local_input(now + timedelta(hours=2)))
+        page.locator("#shift-end").fill(local_input(now + timedelta(hours=5)))
+        page.locator("#roster-add button[type=submit]").click()
+        remove = page.locator("#roster-rows tr").get_by_role("button")
+        expect(remove).to_have_count(1)
+        remove.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#roster-status")).to_have_text(EN["adm.shift_removed"])
+        expect(page.locator("#roster-rows tr")).to_have_count(0)
+        expect(page.locator("#roster-title")).to_be_focused()
+        page.keyboard.press("Tab")  # and Tab goes on from the roster, not from the page's top
+        assert page.evaluate("document.activeElement.closest('#roster-panel') !== null")
+    watch.check()
+
+
+def test_an_admin_cannot_deactivate_their_own_account(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Unticking Active on one's own account signed the admin out at once (every token is
+    revoked) and left a lone admin locked out: the switch is off for one's own account and
+    says why; another account's still works."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator('#staff-rows tr[data-username="adm1"]').get_by_role("button").click()
+        expect(page.locator("#edit-active")).to_be_checked()
+        expect(page.locator("#edit-active")).to_be_disabled()
+        expect(page.locator("#edit-active-self")).to_have_text(EN["adm.active_self"])
+        axe.check(page, "admin console, editing one's own account")
+        page.locator("#edit-rank").fill("7")
+        page.locator("#staff-edit button[type=submit]").click()
+        own = page.locator('#staff-rows tr[data-username="adm1"]')
+        expect(own.locator("td").nth(5)).to_have_text("7")
+        expect(own.locator("td").nth(6)).to_have_text(EN["adm.active"])
+
+        sup = page.locator('#staff-rows tr[data-username="sup1"]')
+        sup.get_by_role("button").click()
+        expect(page.locator("#edit-active")).to_be_enabled()
+        expect(page.locator("#edit-active-self")).to_be_hidden()
+        page.locator("#edit-active").uncheck()
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(sup.locator("td").nth(6)).to_have_text(EN["adm.inactive"])
+        expect(page.locator("[data-screen=console]")).to_be_visible()
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        active = dict(db.execute("SELECT username, active FROM staff_users").fetchall())
+    assert active["adm1"] == 1 and active["sup1"] == 0
+    watch.check()
+
+
+def test_a_staff_account_needs_a_language_code(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """An empty Languages field made an account with no language, which no chat can ever
+    reach; "English, Hindi" got the server's error about usernames and passwords. Both are
+    refused in the form with words about languages, in English and Hindi."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator("#new-username").fill("vol_nolang")
+        page.locator("#new-password").fill("a-first-password-1")
+        error = page.locator("#staff-create-error")
+        for typed in ("", " , ", "English, Hindi"):
+            page.locator("#new-languages").fill(typed)
+            page.locator("#staff-create button[type=submit]").click()
+            expect(error).to_have_text(EN["adm.err_languages"])
+            expect(page.locator("#new-languages")).to_be_focused()
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        page.locator("#staff-create button[type=submit]").click()
+        expect(error).to_have_text(HI["adm.err_languages"])
+        page.locator(".lang-switch__option[data-lang=en]").click()
+        page.locator("#new-languages").fill("hi, en")
+        page.locator("#staff-create button[type=submit]").click()
+        expect(page.locator('#staff-rows tr[data-username="vol_nolang"] td').nth(1)).to_have_text(
+            "hi, en"
+        )
+
+        # Editing: clearing the field is refused too, and nothing is sent.
+        page.locator('#staff-rows tr[data-username="sup1"]').get_by_role("button").click()
+        page.locator("#edit-languages").fill("")
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(page.locator("#staff-edit-error")).to_have_text(EN["adm.err_languages"])
+        expect(page.locator("#edit-languages")).to_be_focused()
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        rows = dict(db.execute("SELECT username, languages FROM staff_users").fetchall())
+    assert json.loads(rows["vol_nolang"]) == ["hi", "en"]
+    assert json.loads(rows["sup1"]) == ["en", "hi"]
+    watch.check()
+
+
+def test_the_roster_tells_ended_shifts_from_planned_ones(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A shift typed with the wrong day or am/pm was taken without a word ("Added a shift")
+    and listed like the planned ones, though it covers nothing: the form refuses a shift
+    that has already ended, and the roster marks the ended shifts it lists (from yesterday)."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        now = datetime.now(ZoneInfo(ZONE))
+        page.locator("#shift-start").fill(local_input(now - timedelta(hours=3)))
+        page.locator("#shift-end").fill(local_input(now - timedelta(hours=1)))
+        page.locator("#roster-add button[type=submit]").click()
+        expect(page.locator("#roster-error")).to_have_text(EN["adm.err_shift_ended"])
+        expect(page.locator("#roster-status")).to_be_empty()
+
+        # One ended earlier today (as the API still takes it) and one to come.
+        staff_id = page.locator("#shift-staff").input_value()
+        for starts, ends in ((-5, -2), (2, 4)):
+            status = page.evaluate(
+                """async ([staff, starts, ends]) => {
+                    const token = JSON.parse(sessionStorage.getItem("peerline.staff")).access_token;
+                    const answer = await fetch("/api/v1/roster", {
+                        method: "POST",
+                        headers: {"content-type": "application/json",
+                                  authorization: `Bearer ${token}`},
+                        body: JSON.stringify({staff_id: staff, starts_at: starts, ends_at: ends}),
+                    });
+                    return answer.status;
+                }""",
+                [
+                    staff_id,
+                    (now + timedelta(hours=starts)).isoformat(),
+                    (now + timedelta(hours=ends)).isoformat(),
+                ],
+            )
+            assert status == 201
+        page.reload()
+        rows = page.locator("#roster-rows tr")
+        expect(rows).to_have_count(2)
+        expect(rows.nth(0).locator("th")).to_contain_text(EN["adm.shift_ended"])
+        expect(rows.nth(1).locator("th")).not_to_contain_text(EN["adm.shift_ended"])
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        expect(rows.nth(0).locator("th")).to_contain_text(HI["adm.shift_ended"])
+        axe.check(page, "admin console, roster with an ended shift")
+    watch.check()
+
+
+def test_on_a_phone_each_row_keeps_its_name_in_view(
+    browser: Browser, server: LiveServer, watch: Watch, tmp_path: Path
+) -> None:
+    """The tables scroll sideways at 360 px, and a row's button (Edit, Mark verified today,
+    Remove) sits at the far right: after a tap the table stayed scrolled there and showed
+    eight "Not verified" rows with no helpline names. Each row's name stays in view."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
+        kiran.get_by_role("button").click()
+        expect(kiran.locator(".pill")).to_have_text(EN["adm.verified_ok"])
+        expect(kiran.get_by_role("button")).to_be_focused()
+        sup = page.locator('#staff-rows tr[data-username="sup1"]')
+        sup.get_by_role("button").focus()  # scrolls the staff table to its right end too
+        for row in (kiran, sup):
+            wrap = row.locator("xpath=ancestor::div[contains(@class, 'table-wrap')]")
+            assert wrap.evaluate("(box) => box.scrollLeft") > 0  # scrolled, as the tap left it
+            name, box = row.locator("th").bounding_box(), wrap.bounding_box()
+            assert name and box
+            assert (
+                box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= box["x"] + box["width"]
+            )
+            assert name["width"] <= box["width"] / 2  # and leaves room for the rest
+        expect(kiran.locator("th")).to_have_text("KIRAN (Govt. of India)")
+        page.locator("#helplines-panel").scroll_into_view_if_needed()
+        shot(page, tmp_path, "admin-helplines-phone")
+    watch.check()

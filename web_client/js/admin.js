@@ -65,6 +65,11 @@ function listOf(text) {
   return String(text || "").split(",").map((part) => part.trim()).filter(Boolean);
 }
 
+/** Language codes as the server takes them (en, hi, pt-BR); an account needs at least one. */
+function languagesOk(codes) {
+  return codes.length > 0 && codes.every((code) => /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$/.test(code));
+}
+
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
@@ -133,6 +138,11 @@ function openEdit(user) {
   $("edit-password").value = "";
   $("edit-trained").checked = user.trained;
   $("edit-active").checked = user.active;
+  // An admin who deactivated their own account was signed out at once (every token is
+  // revoked), and a lone admin could then only come back through the command line.
+  const self = user.id === state.session?.user_id;
+  $("edit-active").disabled = self;
+  $("edit-active-self").hidden = !self;
   $("staff-edit-error").textContent = "";
   form.hidden = false;
   $("staff-edit-title").focus();
@@ -154,6 +164,11 @@ $("staff-edit").addEventListener("submit", async (event) => {
   const changes = {};
   const languages = listOf($("edit-languages").value);
   const topics = listOf($("edit-topics").value);
+  if (!languagesOk(languages)) {
+    bind($("staff-edit-error"), "adm.err_languages");
+    $("edit-languages").focus();
+    return;
+  }
   if (languages.join(",") !== user.languages.join(",")) changes.languages = languages;
   if (topics.join(",") !== user.topics.join(",")) changes.topics = topics;
   const max = Number($("edit-max").value);
@@ -161,7 +176,7 @@ $("staff-edit").addEventListener("submit", async (event) => {
   if (max !== user.max_concurrent_chats) changes.max_concurrent_chats = max;
   if (rank !== user.backup_rank) changes.backup_rank = rank;
   if ($("edit-trained").checked !== user.trained) changes.trained = $("edit-trained").checked;
-  if ($("edit-active").checked !== user.active) changes.active = $("edit-active").checked;
+  if (!$("edit-active").disabled && $("edit-active").checked !== user.active) changes.active = $("edit-active").checked;
   if ($("edit-password").value) changes.password = $("edit-password").value;
   if (!Object.keys(changes).length) {
     closeEdit();
@@ -189,11 +204,17 @@ $("staff-create").addEventListener("submit", async (event) => {
     bind(error, "adm.err_missing");
     return;
   }
+  const languages = listOf($("new-languages").value);
+  if (!languagesOk(languages)) {
+    bind(error, "adm.err_languages");
+    $("new-languages").focus();
+    return;
+  }
   const body = {
     username,
     password,
     role: $("new-role").value,
-    languages: listOf($("new-languages").value),
+    languages,
     topics: listOf($("new-topics").value),
     max_concurrent_chats: Number($("new-max").value) || 2,
     trained: $("new-trained").checked,
@@ -244,6 +265,8 @@ function renderRoster() {
     remove.addEventListener("click", () => removeShift(shift));
     const who = [el("span", { text: `${shift.username} (${shift.alias})` })];
     if (!shift.active) who.push(el("span", { class: "small admin-inactive", i18n: "adm.shift_inactive" }));
+    // The list starts a day back: an ended shift covers nothing, say so beside the plan.
+    if (Date.parse(shift.ends_at) <= Date.now()) who.push(el("span", { class: "small muted admin-alias", i18n: "adm.shift_ended" }));
     body.append(el("tr", {}, [
       el("th", { attrs: { scope: "row" } }, who),
       el("td", { text: when(shift.starts_at) }),
@@ -281,7 +304,8 @@ async function removeShift(shift) {
   const answer = await call(`/api/v1/roster/${encodeURIComponent(shift.id)}`, { method: "DELETE" });
   $("roster-status").textContent = answer.ok ? t("adm.shift_removed") : problem(answer);
   await loadRoster();
-  $("roster-title").focus?.();
+  // The button is gone with its row: keep the keyboard's place in the roster.
+  $("roster-title").focus();
 }
 
 $("roster-add").addEventListener("submit", async (event) => {
@@ -292,6 +316,12 @@ $("roster-add").addEventListener("submit", async (event) => {
   const end = $("shift-end").value;
   if (!$("shift-staff").value || !start || !end) {
     bind(error, "adm.err_missing");
+    return;
+  }
+  // A wrong day or am/pm: the API takes a shift in the past, but it would cover nothing.
+  if (new Date(end).getTime() <= Date.now()) {
+    bind(error, "adm.err_shift_ended");
+    $("shift-end").focus();
     return;
   }
   const body = {

@@ -240,6 +240,10 @@ async def update_staff(
     user_id: str, body: StaffUpdate, principal: AdminPrincipal, runtime: RuntimeDep
 ) -> StaffOut:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if changes.get("active") is False and user_id == principal.user_id:
+        # It would sign them out at once; a lone admin could then come back only through
+        # the command line. Another admin may do it.
+        raise Forbidden("you cannot deactivate your own account; another admin can")
     async with runtime.db.unit_of_work() as uow:
         user = await identity_service.update_staff(
             uow.session, user_id=user_id, changes=changes, now=utcnow(), actor=principal

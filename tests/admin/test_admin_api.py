@@ -43,6 +43,11 @@ async def test_an_admin_manages_a_staff_account_and_every_change_is_audited(
         user_id = created["id"]
         volunteer = await login(server.base_url, username, password)
 
+        # An admin cannot lock themselves out (another admin may deactivate them).
+        r = await http.patch(f"/api/v1/staff/{admin.user_id}", json={"active": False})
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden"), r.text
+        assert (await http.get("/api/v1/staff")).status_code == 200  # still signed in
+
         r = await http.patch(
             f"/api/v1/staff/{user_id}",
             json={"password": "second-password-2", "trained": False, "backup_rank": 7},

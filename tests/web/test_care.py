@@ -332,3 +332,57 @@ def load_plan_title(language: str) -> str:
     from app.safety_plan.plan import load_plan
 
     return str(load_plan().steps[0].render(language)["title"])
+
+
+def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey: every edit re-renders the whole plan on both sides, and
+    what the seeker (or the volunteer) had typed but not yet added was wiped. Also: a plan
+    shown read-only said "nothing here yet" under step 5's helplines."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#mood-start-skip").click()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-concern").click()
+        risk.locator(".js-concern-level").select_option("low")
+        risk.locator(".js-concern-reason").fill("low mood")
+        risk.locator(".js-concern-form button[type=submit]").click()
+        risk.locator(".js-plan").click()
+        box = risk.locator(".js-plan-box")
+        expect(box.locator(".plan-step")).to_have_count(6)
+        seeker.locator("#open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        mine = dialog.locator('[data-step="people_to_ask"] input')
+        mine.fill("my sis")
+        # The volunteer adds to another step, and types into a third without adding yet.
+        theirs = box.locator('[data-step="warning_signs"] input')
+        theirs.fill("Not sleeping")
+        theirs.press("Enter")
+        draft = box.locator('[data-step="safer_surroundings"] input')
+        draft.fill("Give the tablets to")
+        expect(dialog.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
+            ["Not sleeping"]
+        )
+        expect(mine).to_have_value("my sis")
+        expect(mine).to_be_focused()
+        mine.press("End")
+        mine.type("ter")
+        mine.press("Enter")
+        expect(box.locator(".plan-item__text", has_text="my sister")).to_have_count(1)
+        expect(draft).to_have_value("Give the tablets to")
+        # Ended, the plan is read-only: step 5 lists its helplines, and is not "empty".
+        seeker.locator("#plan-dialog .js-close-dialog").click()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        seeker.locator("#ended-plan .js-open-plan").click()
+        helplines = dialog.locator('[data-step="professionals"]')
+        expect(helplines.locator('a[href="tel:14416"]')).to_be_visible()
+        expect(helplines.locator(".plan-step__empty")).to_have_count(0)
+        expect(dialog.locator('[data-step="distractions"] .plan-step__empty')).to_have_text(
+            EN["plan.empty_step"]
+        )
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

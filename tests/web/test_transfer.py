@@ -200,3 +200,61 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
     watch.check()
+
+
+def test_a_chat_handed_away_and_back_again_shows_its_whole_history_and_can_be_answered(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey: a volunteer who had handed a chat on and got it back (from
+    the queue, or handed straight back) saw an empty log, or kept the read-only "handed over"
+    pane with no composer: the page still counted the old messages as shown."""
+    server.create_user("volunteer", "vol2", "volunteer-pass-2")
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    other_ctx = browser.new_context(viewport=DESKTOP)
+    other_ctx.set_default_timeout(TIMEOUT_MS)
+    other = watch.attach(other_ctx.new_page())
+    history = ["hi, is anyone there?", "I'm here."]
+    try:
+        second_volunteer_logs_in(other, server)
+        volunteer_sends(volunteer, "I'm here.")
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["I'm here."])
+
+        def hand_over(page: Page, index: int, note: str) -> None:
+            pane = volunteer_pane(page)
+            pane.locator(".js-transfer").click()
+            form = pane.locator(".js-transfer-form")
+            form.locator(".js-transfer-to").select_option(index=index)
+            form.locator(".js-transfer-note").fill(note)
+            form.locator("button[type=submit]").click()
+            expect(pane.locator(".js-handed")).to_be_visible()
+
+        # To the other volunteer; the first keeps the "handed over" pane open.
+        hand_over(volunteer, 1, "Exams, not sleeping.")
+        expect(volunteer_pane(other).locator(".bubble .bubble__text")).to_have_text(history)
+        # Back to the queue; the first volunteer takes it from there.
+        hand_over(other, 0, "I need a break.")
+        other.locator("#chat-area .chat-pane:not([hidden]) .js-handed-close").click()
+        expect(seeker.locator("#queue-card")).to_be_visible()
+        volunteer.locator("#take-next").click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-handed")).to_be_hidden()
+        expect(pane.locator(".js-composer")).to_be_visible()
+        expect(pane.locator(".bubble .bubble__text")).to_have_text(history)
+        expect(volunteer.locator("#chat-area .chat-pane")).to_have_count(1)
+        volunteer_sends(volunteer, "I'm back with you.")
+        expect(seeker.locator(".bubble--peer .bubble__text").last).to_have_text(
+            "I'm back with you."
+        )
+        history.append("I'm back with you.")
+        # Straight to the other volunteer again, whose console had closed its old pane.
+        hand_over(volunteer, 1, "Back to you, she asked for you.")
+        new_pane = volunteer_pane(other)
+        expect(new_pane.locator(".js-composer")).to_be_visible()
+        expect(new_pane.locator(".bubble .bubble__text")).to_have_text(history)
+        expect(new_pane.locator(".js-handover-note")).to_have_text(
+            "Back to you, she asked for you."
+        )
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
+            ctx.close()
+    watch.check()

@@ -388,9 +388,14 @@ export class Connection extends EventTarget {
         return;
       }
       case "conversation.started": {
-        // Rule 7: follow it and fetch what we do not hold (for a volunteer, everything).
-        const ledger = this.ledger(frame.conversation_id);
-        ledger.ended = false;
+        // Rule 7: follow it and fetch what we do not hold (for a volunteer, everything). A
+        // conversation this page had let go (handed over, then back to it from the queue or
+        // by another hand-over) starts from nothing: the page shows it afresh.
+        let ledger = this.ledger(frame.conversation_id);
+        if (ledger.ended) {
+          ledger = new ConversationLedger(frame.conversation_id);
+          this.ledgers.set(frame.conversation_id, ledger);
+        }
         this.resume(ledger);
         this.emit("frame", frame);
         return;

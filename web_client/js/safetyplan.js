@@ -19,6 +19,11 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
   const active = container.contains(document.activeElement) ? document.activeElement : null;
   const keep = active?.id || null;
   const keepStep = active?.closest?.("[data-step]")?.dataset.step || null;
+  // Words typed but not yet added stay too: the other person's edit re-renders every step.
+  const drafts = new Map();
+  for (const input of container.querySelectorAll("[data-step] .plan-step__add input")) {
+    if (input.value) drafts.set(input.closest("[data-step]").dataset.step, input.value);
+  }
   const nodes = [];
   if (plan.intro) nodes.push(el("p", { class: "plan__intro", text: plan.intro }));
   for (const step of plan.steps || []) {
@@ -44,7 +49,9 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
       list.append(entry);
     });
     if (items.length) section.append(list);
-    else if (!editable) section.append(el("p", { class: "small plan-step__empty", text: t("plan.empty_step") }));
+    else if (!editable && !(step.helplines && plan.helplines?.length)) {
+      section.append(el("p", { class: "small plan-step__empty", text: t("plan.empty_step") }));
+    }
     if (editable) {
       const inputId = `${idPrefix}-${step.step_id}-add`;
       const form = el("form", { class: "plan-step__add", attrs: { autocomplete: "off" } });
@@ -57,6 +64,7 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
           placeholder: example ? t("plan.example", { example }) : null,
         },
       });
+      if (drafts.has(step.step_id)) input.value = drafts.get(step.step_id);
       form.append(input, el("button", { class: "button button--secondary button--small", text: t("plan.add"), attrs: { type: "submit" } }));
       form.addEventListener("submit", (event) => {
         event.preventDefault();
@@ -74,6 +82,10 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
     const target = (keep && container.querySelector(`#${CSS.escape(keep)}`))
       || (keepStep && container.querySelector(`[data-step="${keepStep}"] input`));
     target?.focus();
+    if (target?.tagName === "INPUT" && target.value) {
+      const caret = active?.tagName === "INPUT" && active.value === target.value ? active.selectionEnd : target.value.length;
+      target.setSelectionRange(caret, caret);
+    }
   }
 }
 

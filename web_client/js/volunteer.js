@@ -280,11 +280,15 @@ function onTabKey(event, conversationId) {
 }
 
 function closeTab(chat) {
+  dropPane(chat);
+  state.conn?.forget(chat.id);
+}
+
+function dropPane(chat) {
   chat.pane.remove();
   chat.risk.remove();
   chat.tab.remove();
   state.chats.delete(chat.id);
-  state.conn?.forget(chat.id);
   if (state.selected === chat.id) {
     state.selected = null;
     const first = state.chats.keys().next().value;
@@ -468,6 +472,11 @@ function showHandover(chat, handover) {
   chat.handoversSeen ??= new Set();
   if (chat.handoversSeen.has(handover.transfer_id)) return;
   chat.handoversSeen.add(handover.transfer_id);
+  // A chat handed to this volunteer more than once: the box shows the latest hand-over's note
+  // (the earlier ones come again, replayed, when the chat is resumed).
+  const at = Date.parse(handover.at || "");
+  if (chat.handoverAt && !(at >= chat.handoverAt)) return;
+  if (at) chat.handoverAt = at;
   const box = chat.pane.querySelector(".js-handover");
   const from = handover.from_alias || t("role.volunteer");
   const key = handover.reason === "volunteer_vanished" ? "transfer.received_vanished" : "transfer.received_from";
@@ -1004,6 +1013,10 @@ function onFrame(frame) {
       return;
     case "conversation.started": {
       if (frame.your_role && frame.your_role !== "volunteer") return;
+      // A chat this volunteer handed over and now has again: its old pane is read-only and
+      // its messages come again from seq 1, so it starts in a fresh pane.
+      const old = state.chats.get(frame.conversation_id);
+      if (old && old.status === "ended") dropPane(old);
       const chat = ensureChat(frame);
       chat.status = "active";
       chat.log.note(t("vol.started", { name: chat.peerAlias || t("role.seeker") }));

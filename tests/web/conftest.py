@@ -201,8 +201,13 @@ def server(tmp_path: Path, migrated_template: Path, chromium_path: str) -> Itera
     live.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str):  # type: ignore[no-untyped-def]
+    # Per module, not per session: Playwright's sync API keeps its event loop marked as
+    # running in this thread for as long as it is started, so an asyncio test that an xdist
+    # worker runs after a browser module (asyncio.run, pytest-asyncio's runner) failed with
+    # "cannot be called from a running event loop". pytest tears a module's fixtures down
+    # before the next module's tests, so Playwright is stopped by then.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

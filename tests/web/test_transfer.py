@@ -258,3 +258,23 @@ def test_a_chat_handed_away_and_back_again_shows_its_whole_history_and_can_be_an
         for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
             ctx.close()
     watch.check()
+
+
+def test_a_chat_the_seeker_ended_offers_no_hand_over_or_report(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        pane = volunteer_pane(volunteer)
+        pane.locator(".js-transfer").click()
+        expect(pane.locator(".js-transfer-form")).to_be_visible()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(pane.locator(".js-ended")).to_be_visible()
+        # A chat that has ended can be neither handed over nor reported: no dead buttons.
+        for dead in (".js-transfer", ".js-transfer-form", ".js-report", ".js-end"):
+            expect(pane.locator(dead)).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()

@@ -543,8 +543,11 @@ function endChat(chat, frame) {
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
   chat.pane.querySelector(".js-end-confirm").hidden = true;
-  chat.pane.querySelector(".js-report").hidden = true;
-  chat.pane.querySelector(".js-report-form").hidden = true;
+  // Nothing the server would now refuse stays on screen: no hand-over, no report.
+  for (const sel of [".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form"]) {
+    chat.pane.querySelector(sel).hidden = true;
+  }
+  chat.pane.querySelector(".js-transfer-status").textContent = "";
   chat.pane.querySelector(".js-note-form").hidden = false;
   renderChatHead(chat);
 }

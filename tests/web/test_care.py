@@ -188,6 +188,8 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         expect(dialog).to_be_hidden()
         expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
         expect(volunteer.locator("#debrief-open")).to_be_hidden()
+        # Its button is gone: the keyboard is on the answer, not dropped to <body>.
+        expect(volunteer.locator("#debrief-status")).to_be_focused()
         mine = volunteer.locator("#activity-panel")
         expect(mine.locator('tr[data-field="high_risk_chats"] td').first).to_have_text("1")
         expect(mine.locator('tr[data-field="debriefs"] td').first).to_have_text("1")

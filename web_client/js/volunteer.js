@@ -449,6 +449,7 @@ function wireTransfer(chat) {
     }
     bind(status, "transfer.sending");
     form.hidden = true;
+    keepFocus(chat, status); // the Send button just went with its form
   });
   chat.pane.querySelector(".js-handed-close").addEventListener("click", () => closeTab(chat));
 }
@@ -500,8 +501,24 @@ function releaseChat(chat, frame) {
   chat.pane.querySelector(".js-handed-text").textContent = text;
   chat.pane.querySelector(".js-transfer-status").textContent = "";
   chat.pane.querySelector(".js-handed").hidden = false;
+  keepFocus(chat, chat.pane.querySelector(".js-handed-text"), { fromPane: true });
   announce("sr-alert", text);
   renderChatHead(chat);
+}
+
+/**
+ * The control with the keyboard was hidden (a form sent, a chat gone): focus `target`
+ * (made focusable) rather than let it fall to <body>. With `fromPane`, from anywhere in the
+ * pane, which has nothing left to act on.
+ */
+function keepFocus(chat, target, { fromPane = false } = {}) {
+  if (state.selected !== chat.id) return;
+  const active = document.activeElement;
+  const inPane = active && chat.pane.contains(active);
+  const lost = !active || active === document.body || (inPane && (fromPane || !active.checkVisibility()));
+  if (!lost) return;
+  target.setAttribute("tabindex", "-1");
+  target.focus();
 }
 
 function stopTyping(chat) {
@@ -549,6 +566,7 @@ function endChat(chat, frame) {
   }
   chat.pane.querySelector(".js-transfer-status").textContent = "";
   chat.pane.querySelector(".js-note-form").hidden = false;
+  keepFocus(chat, notice);
   renderChatHead(chat);
 }
 

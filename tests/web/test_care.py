@@ -285,6 +285,9 @@ def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supe
         expect(seeker.locator("#plan-print .plan-item__text")).to_have_text(
             ["Not sleeping", "Walk to the tea stall"]
         )
+        # The printed page says what it is, at the top.
+        expect(seeker.locator("#plan-print > :first-child")).to_have_text(EN["plan.title"])
+        expect(seeker.locator("#plan-print h1")).to_have_count(1)
 
         # The supervisor acknowledges the moderate escalation and sees the plan, read-only.
         escalation = desk.locator("#escalations .escalation").first

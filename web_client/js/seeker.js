@@ -897,8 +897,8 @@ async function savePlan() {
 
 async function printPlan() {
   if (!state.plan) return;
-  const { renderPlan } = await loadPlan();
-  renderPlan($("plan-print"), state.plan, { idPrefix: "print-plan" });
+  const { renderPrint } = await loadPlan();
+  renderPrint($("plan-print"), state.plan);
   if ($("plan-dialog").open) $("plan-dialog").close();
   document.body.classList.add("is-printing-plan");
   window.addEventListener("afterprint", () => document.body.classList.remove("is-printing-plan"), { once: true });

@@ -456,6 +456,27 @@ def test_hindi_interface_renders_hindi(
     watch.check()
 
 
+def test_a_system_note_follows_the_seekers_language_change(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        alias = volunteer.locator("#who").inner_text()  # "Signed in as <alias>"
+        note = seeker.locator("#messages .system-note").first
+        expect(note).to_contain_text(EN["chat.started"].split("{name}")[1].strip())
+        name = note.inner_text().split(EN["chat.started"].split("{name}")[1])[0]
+        assert name and name in alias
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(seeker.locator("#end-chat")).to_have_text(HI["chat.end"])
+        expect(note).to_have_text(HI["chat.started"].replace("{name}", name))
+        seeker.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(note).to_have_text(EN["chat.started"].replace("{name}", name))
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()
+
+
 def test_returning_seeker_resumes_the_conversation(
     browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
 ) -> None:

@@ -188,6 +188,8 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         expect(dialog).to_be_hidden()
         expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
         expect(volunteer.locator("#debrief-open")).to_be_hidden()
+        # Its button is gone: the keyboard is on the answer, not dropped to <body>.
+        expect(volunteer.locator("#debrief-status")).to_be_focused()
         mine = volunteer.locator("#activity-panel")
         expect(mine.locator('tr[data-field="high_risk_chats"] td').first).to_have_text("1")
         expect(mine.locator('tr[data-field="debriefs"] td').first).to_have_text("1")
@@ -283,6 +285,9 @@ def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supe
         expect(seeker.locator("#plan-print .plan-item__text")).to_have_text(
             ["Not sleeping", "Walk to the tea stall"]
         )
+        # The printed page says what it is, at the top.
+        expect(seeker.locator("#plan-print > :first-child")).to_have_text(EN["plan.title"])
+        expect(seeker.locator("#plan-print h1")).to_have_count(1)
 
         # The supervisor acknowledges the moderate escalation and sees the plan, read-only.
         escalation = desk.locator("#escalations .escalation").first

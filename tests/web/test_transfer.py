@@ -258,3 +258,58 @@ def test_a_chat_handed_away_and_back_again_shows_its_whole_history_and_can_be_an
         for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
             ctx.close()
     watch.check()
+
+
+def test_a_chat_the_seeker_ended_offers_no_hand_over_or_report(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        pane = volunteer_pane(volunteer)
+        expect(volunteer.locator("#take-status")).not_to_be_empty()
+        pane.locator(".js-transfer").click()
+        expect(pane.locator(".js-transfer-form")).to_be_visible()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(pane.locator(".js-ended")).to_be_visible()
+        # A chat that has ended can be neither handed over nor reported: no dead buttons.
+        for dead in (".js-transfer", ".js-transfer-form", ".js-report", ".js-end"):
+            expect(pane.locator(dead)).to_be_hidden()
+        # The keyboard was in the hand-over form: it moves to the notice, not to <body>.
+        expect(pane.locator(".js-ended")).to_be_focused()
+        # "You're now chatting with …" under Take next chat is no longer true.
+        expect(volunteer.locator("#take-status")).to_be_empty()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_the_keyboard_stays_in_the_pane_when_a_chat_goes_back_to_the_queue(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        pane = volunteer_pane(volunteer)
+        expect(volunteer.locator("#take-status")).not_to_be_empty()
+        pane.locator(".js-transfer").click()
+        form = pane.locator(".js-transfer-form")
+        expect(form.locator(".js-transfer-to")).to_have_value("queue")
+        form.locator(".js-transfer-note").fill(NOTE)
+        form.locator("button[type=submit]").focus()
+        volunteer.keyboard.press("Enter")
+        handed = pane.locator(".js-handed-text")
+        expect(handed).to_have_text(EN["transfer.released_queue"])
+        # The Send button went with its form: the keyboard lands on what happened, not <body>.
+        expect(handed).to_be_focused()
+        volunteer.keyboard.press("Tab")
+        expect(pane.locator(".js-handed-close")).to_be_focused()
+        expect(volunteer.locator("#take-status")).to_be_empty()
+        # Nor does it come back with a language change.
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').first.click()
+        expect(pane.locator(".js-handed-close")).to_have_text(HI["vol.close_tab"])
+        expect(volunteer.locator("#take-status")).to_be_empty()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()

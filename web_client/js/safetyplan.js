@@ -3,7 +3,7 @@
 // The steps' wording comes from the server (app/safety_plan/stanley-brown-v1.yaml); text
 // from people is always set with textContent.
 
-import { t } from "./i18n.js";
+import { bind, t } from "./i18n.js";
 import { el, helplineCard } from "./ui.js";
 
 const MAX_ITEM_CHARS = 300;
@@ -87,6 +87,12 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
       target.setSelectionRange(caret, caret);
     }
   }
+}
+
+/** The page the browser prints: the plan under its title, read-only. */
+export function renderPrint(container, plan) {
+  renderPlan(container, plan, { idPrefix: "print-plan" });
+  container.prepend(bind(el("h1", { class: "plan-print__title" }), "plan.title"));
 }
 
 /** The plan as plain text, for the seeker's own device. */

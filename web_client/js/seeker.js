@@ -580,7 +580,7 @@ function onFrame(frame) {
       bindStartMood(frame.conversation_id);
       setStatus("active");
       announce("sr-alert", t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
-      appendSystemNote(t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
+      appendKeyNote("chat.started", { name: state.peerAlias || t("chat.peer_default") });
       return;
     case "conversation.resumed":
       if (frame.conversation_id !== state.conversationId) return;
@@ -609,7 +609,7 @@ function onFrame(frame) {
     case "conversation.taken_over": {
       if (frame.conversation_id !== state.conversationId) return;
       const key = frame.type === "conversation.joined" ? "chat.supervisor_joined" : "chat.supervisor_took_over";
-      const text = t(key, { name: frame.staff_alias || t("role.supervisor") });
+      const vars = { name: frame.staff_alias || t("role.supervisor") };
       if (frame.type === "conversation.taken_over" && frame.staff_alias) {
         state.peerAlias = frame.staff_alias;
         renderPeer();
@@ -617,8 +617,7 @@ function onFrame(frame) {
       const seen = `${frame.type}:${frame.staff_alias || ""}`;
       if (state.joinedSeen.has(seen)) return;
       state.joinedSeen.add(seen);
-      appendSystemNote(text);
-      announce("sr-alert", text);
+      announce("sr-alert", appendKeyNote(key, vars).textContent);
       return;
     }
     case "conversation.handed_over":
@@ -660,9 +659,7 @@ function onHandedOver(frame) {
   if (!frame.announce) return;
   const key =
     frame.reason === "volunteer_vanished" ? "transfer.vanished" : frame.to === "queue" ? "transfer.requeued" : "transfer.handed";
-  const text = t(key, { alias: frame.peer_alias || t("chat.peer_default") });
-  appendSystemNote(text);
-  announce("sr-alert", text);
+  announce("sr-alert", appendKeyNote(key, { alias: frame.peer_alias || t("chat.peer_default") }).textContent);
 }
 
 function onError(frame) {
@@ -695,6 +692,13 @@ function appendEvent(node) {
 
 function appendSystemNote(text) {
   appendEvent(el("li", { class: "system-note", text }));
+}
+
+/** A note from a string key: it follows a language change, like the rest of the page. */
+function appendKeyNote(key, vars) {
+  const note = bind(el("li", { class: "system-note" }), key, vars);
+  appendEvent(note);
+  return note;
 }
 
 function appendReferralCard(frame) {
@@ -893,8 +897,8 @@ async function savePlan() {
 
 async function printPlan() {
   if (!state.plan) return;
-  const { renderPlan } = await loadPlan();
-  renderPlan($("plan-print"), state.plan, { idPrefix: "print-plan" });
+  const { renderPrint } = await loadPlan();
+  renderPrint($("plan-print"), state.plan);
   if ($("plan-dialog").open) $("plan-dialog").close();
   document.body.classList.add("is-printing-plan");
   window.addEventListener("afterprint", () => document.body.classList.remove("is-printing-plan"), { once: true });

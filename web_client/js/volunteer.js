@@ -36,6 +36,8 @@ const state = {
   cooldownTimer: null,
   /** "Take next chat" was pressed and its chat has not come yet. */
   takeAsked: false,
+  /** The chat the "You're now chatting with …" line under Take next chat names. */
+  tookChat: null,
 };
 
 // ---- session ------------------------------------------------------------------------------
@@ -142,8 +144,22 @@ function renderQueueSummary(frame) {
   $("take-next").classList.toggle("button--attention", Boolean(frame.waiting));
 }
 
+/** Empty the line under "Take next chat" (unbound, so a language change leaves it empty). */
+function clearTakeStatus() {
+  const status = $("take-status");
+  status.textContent = "";
+  delete status.dataset.i18n;
+  delete status.dataset.i18nVars;
+  state.tookChat = null;
+}
+
+/** "You're now chatting with …" goes when that chat ends or leaves this console. */
+function forgetTook(chat) {
+  if (state.tookChat === chat.id) clearTakeStatus();
+}
+
 $("take-next").addEventListener("click", () => {
-  $("take-status").textContent = "";
+  clearTakeStatus();
   // The chat this click brings is shown at once (conversation.started); one that arrives on its
   // own (auto-assignment, a hand-over) never pulls the volunteer away from the chat they are in.
   state.takeAsked = Boolean(state.conn?.send({ type: "queue.take", ref: "take" }));
@@ -449,6 +465,7 @@ function wireTransfer(chat) {
     }
     bind(status, "transfer.sending");
     form.hidden = true;
+    keepFocus(chat, status); // the Send button just went with its form
   });
   chat.pane.querySelector(".js-handed-close").addEventListener("click", () => closeTab(chat));
 }
@@ -500,8 +517,25 @@ function releaseChat(chat, frame) {
   chat.pane.querySelector(".js-handed-text").textContent = text;
   chat.pane.querySelector(".js-transfer-status").textContent = "";
   chat.pane.querySelector(".js-handed").hidden = false;
+  forgetTook(chat);
+  keepFocus(chat, chat.pane.querySelector(".js-handed-text"), { fromPane: true });
   announce("sr-alert", text);
   renderChatHead(chat);
+}
+
+/**
+ * The control with the keyboard was hidden (a form sent, a chat gone): focus `target`
+ * (made focusable) rather than let it fall to <body>. With `fromPane`, from anywhere in the
+ * pane, which has nothing left to act on.
+ */
+function keepFocus(chat, target, { fromPane = false } = {}) {
+  if (state.selected !== chat.id) return;
+  const active = document.activeElement;
+  const inPane = active && chat.pane.contains(active);
+  const lost = !active || active === document.body || (inPane && (fromPane || !active.checkVisibility()));
+  if (!lost) return;
+  target.setAttribute("tabindex", "-1");
+  target.focus();
 }
 
 function stopTyping(chat) {
@@ -543,9 +577,14 @@ function endChat(chat, frame) {
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
   chat.pane.querySelector(".js-end-confirm").hidden = true;
-  chat.pane.querySelector(".js-report").hidden = true;
-  chat.pane.querySelector(".js-report-form").hidden = true;
+  // Nothing the server would now refuse stays on screen: no hand-over, no report.
+  for (const sel of [".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form"]) {
+    chat.pane.querySelector(sel).hidden = true;
+  }
+  chat.pane.querySelector(".js-transfer-status").textContent = "";
   chat.pane.querySelector(".js-note-form").hidden = false;
+  keepFocus(chat, notice);
+  forgetTook(chat);
   renderChatHead(chat);
 }
 
@@ -1029,6 +1068,7 @@ function onFrame(frame) {
       else renderChatHead(chat);
       if (asked) chat.pane.querySelector(".js-text").focus();
       bind($("take-status"), "vol.took", { name: chat.peerAlias || t("role.seeker") });
+      state.tookChat = chat.id;
       return;
     }
     case "conversation.resumed": {
@@ -1218,6 +1258,7 @@ function onError(frame) {
     state.takeAsked = false;
     const key = { queue_empty: "vol.err_queue_empty", at_capacity: "vol.err_at_capacity", not_trained: "vol.err_not_trained", cooldown: "vol.err_cooldown" }[frame.code] || "vol.err_generic";
     bind($("take-status"), key);
+    state.tookChat = null;
     return;
   }
   if (ref === "availability") {

@@ -145,6 +145,13 @@ def bubble_texts(page: Page, scope: str) -> list[str]:
     return page.locator(f"{scope} .bubble .bubble__text").all_inner_texts()
 
 
+def desk_page(browser: Browser, watch: Watch):  # type: ignore[no-untyped-def]
+    """A desktop browser for a supervisor's or admin's desk, watched: (context, page)."""
+    desk_ctx = browser.new_context(viewport=DESKTOP)
+    desk_ctx.set_default_timeout(TIMEOUT_MS)
+    return desk_ctx, watch.attach(desk_ctx.new_page())
+
+
 def chat_in_progress(browser: Browser, server: LiveServer, watch: Watch):  # type: ignore[no-untyped-def]
     """Open a seeker (phone) and the volunteer (desktop) with one chat between them."""
     seeker_ctx = browser.new_context(viewport=PHONE)
@@ -637,9 +644,7 @@ def test_risk_escalation_whisper_and_helpline_card(
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         pane = volunteer_pane(volunteer)
@@ -770,9 +775,7 @@ def test_high_risk_supervisor_joins_and_resolves(
     """Checklist → high → page → ack → transcript → whisper → join → end refused → resolve."""
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
 

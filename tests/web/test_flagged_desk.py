@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING
 import axe
 import pytest
 from playwright.sync_api import Browser, expect
-from test_browser import DESKTOP, EN, HI, PHONE, TIMEOUT_MS, Watch, shot, supervisor_logs_in
+from test_browser import (
+    EN,
+    HI,
+    PHONE,
+    TIMEOUT_MS,
+    Watch,
+    desk_page,
+    shot,
+    supervisor_logs_in,
+)
 from websockets.sync.client import ClientConnection, connect
 
 if TYPE_CHECKING:
@@ -52,9 +61,7 @@ def test_the_desk_shows_flagged_seekers_waiting_as_one_item_with_one_acknowledge
     DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
     watch = Watch(origin=server.base_url)
     server.create_user("supervisor", "sup1", server.supervisor_password)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     phone_ctx = browser.new_context(viewport=PHONE)
     phone_ctx.set_default_timeout(TIMEOUT_MS)
     phone = watch.attach(phone_ctx.new_page())

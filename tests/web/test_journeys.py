@@ -23,9 +23,9 @@ from test_browser import (
     HIGH_RISK_ANSWERS,
     PHONE,
     QUICK_EXIT_HOST,
-    TIMEOUT_MS,
     Watch,
     chat_in_progress,
+    desk_page,
     device,
     run_checklist,
     seeker_sends,
@@ -199,9 +199,7 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         pane = volunteer_pane(volunteer)
@@ -280,9 +278,7 @@ def test_supervisor_closes_a_referral_with_a_reason(
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
@@ -392,9 +388,7 @@ def test_supervisor_state_and_alerts_survive_a_reload(
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         desk.reload()
@@ -569,9 +563,7 @@ def test_every_screen_has_no_serious_accessibility_violations(
         audit(page, "supervisor sign-in")
 
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
@@ -778,9 +770,7 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
         supervisor_logs_in(desk, server)

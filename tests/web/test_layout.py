@@ -12,12 +12,11 @@ import axe
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_browser import (
-    DESKTOP,
     EN,
     HI,
-    TIMEOUT_MS,
     Watch,
     chat_in_progress,
+    desk_page,
     device,
     shot,
     supervisor_logs_in,
@@ -204,9 +203,7 @@ def test_the_supervisors_whisper_sends_on_enter_as_the_chat_box_does(
     Shift+Enter makes a new line."""
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")

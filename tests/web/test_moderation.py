@@ -14,12 +14,11 @@ import axe
 import pytest
 from playwright.sync_api import Browser, expect
 from test_browser import (
-    DESKTOP,
     EN,
     HI,
-    TIMEOUT_MS,
     Watch,
     chat_in_progress,
+    desk_page,
     seeker_sends,
     shot,
     supervisor_logs_in,
@@ -54,9 +53,7 @@ def test_volunteer_reports_supervisor_blocks_and_the_seeker_sees_a_neutral_end(
     watch = Watch(origin=server.base_url)
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
         token = json.loads(seeker.evaluate("localStorage.getItem('peerline.seeker')"))["token"]

@@ -20,6 +20,7 @@ from test_browser import (
     TIMEOUT_MS,
     Watch,
     chat_in_progress,
+    desk_page,
     device,
     seeker_sends,
     shot,
@@ -141,9 +142,7 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    desk_ctx = browser.new_context(viewport=DESKTOP)
-    desk_ctx.set_default_timeout(TIMEOUT_MS)
-    desk = watch.attach(desk_ctx.new_page())
+    desk_ctx, desk = desk_page(browser, watch)
     try:
         seeker.locator('.lang-switch__option[data-lang="hi"]').first.click()
         expect(seeker.locator("#composer-text")).to_be_visible()

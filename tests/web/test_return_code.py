@@ -81,9 +81,9 @@ def test_a_return_code_brings_the_plan_to_another_phone_and_tells_the_next_volun
         shot(seeker, docs_shots, "return-code-words-phone")
         # Nothing of the code is kept on the device.
         stored = seeker.evaluate("() => JSON.stringify({...localStorage, ...sessionStorage})")
-        # The code in any spelling, or most of its words: the safety plan kept on the phone is
-        # ordinary text, so one common word of the code may well be in it by chance (a word
-        # as a substring failed a full run once).
+        # The code in any spelling, or most of its words: storage holds the seeker's token
+        # (random letters) and key names such as "expires_at", in which one short word of the
+        # code can appear by chance (a word as a substring failed a full run once).
         assert not re.search(r"\W*".join(map(re.escape, code)), stored)
         assert sum(re.search(rf"\b{re.escape(w)}\b", stored) is not None for w in code) < 3
         card.locator(".code-words button").click()

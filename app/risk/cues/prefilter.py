@@ -120,9 +120,16 @@ def _all_required(items: Any) -> list[frozenset[str]]:
     return found
 
 
+def _selectivity(needles: Iterable[str]) -> tuple[int, int]:
+    """How selective a set of needles is (higher is better): the longest shortest member,
+    then the fewest members."""
+    lengths = [len(n) for n in needles]
+    return min(lengths), -len(lengths)
+
+
 def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
-    """The most selective set: the longest shortest member, then the fewest members."""
-    return max(sets, key=lambda c: (min(map(len, c)), -len(c)), default=None)
+    """The most selective set."""
+    return max(sets, key=_selectivity, default=None)
 
 
 def _required_node(op: Any, arg: Any) -> list[frozenset[str]]:
@@ -179,9 +186,9 @@ def clauses(regex: re.Pattern[str]) -> Clauses | None:
         )
         if minimal not in kept:
             kept.append(minimal)
-    # The most selective first (the prefilter's regex pass looks for that one's needles):
-    # the longest shortest member, then the fewest members; ties in the pattern's order.
-    kept.sort(key=lambda c: (-len(c[0]), len(c)))
+    # The most selective first (the prefilter's regex pass looks for that one's needles);
+    # ties in the pattern's order (a reversed sort is still stable).
+    kept.sort(key=_selectivity, reverse=True)
     return tuple(kept) or None
 
 

@@ -136,6 +136,19 @@ def test_ascii_text_folds_exactly_as_the_full_unicode_path_would():
         assert normalise(text + " \u00e9")[: len(normalise(text))] == normalise(text), text
 
 
+def test_white_space_is_collapsed_as_a_regex_of_white_space_would():
+    """normalise splits on ``str.split``'s white space; it must be exactly what ``\\s``
+    matches, on every code point."""
+    import re
+
+    spaces = re.compile(r"\s+")
+    for cp in range(0x110000):
+        ch = chr(cp)
+        assert (spaces.fullmatch(ch) is not None) == ch.isspace(), hex(cp)
+    text = "\u2003a \t\u00a0b\x1c\x1fc\u3000\n"
+    assert " ".join(text.split()) == spaces.sub(" ", text).strip() == "a b c"
+
+
 def test_default_matcher_is_built_once():
     assert CueMatcher.default() is CueMatcher.default()
 

@@ -18,7 +18,6 @@ _DEVANAGARI_MARKS = dict.fromkeys(map(ord, "\u0901\u0902\u093c"), None)
 # (जिन्दगी / ज़िंदगी): fold it to the anusvara, which is then stripped.
 _NASAL_CLUSTER = re.compile("[\u0919\u091e\u0923\u0928\u092e]\u094d(?=[\u0915-\u0939])")
 _REPEATS = re.compile(r"(.)\1{2,}")
-_SPACES = re.compile(r"\s+")
 WORD_CHARS = r"\w\u0900-\u097F"
 _LEFT = rf"(?<![{WORD_CHARS}])"
 _RIGHT = rf"(?![{WORD_CHARS}])"
@@ -41,7 +40,9 @@ def normalise(text: str) -> str:
         if not text.isascii() and max(text) > "\uffff":  # punctuation beyond the table
             text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
     text = _REPEATS.sub(r"\1", text)
-    return _SPACES.sub(" ", text).strip()
+    # ``re.sub(r"\s+", " ", text).strip()`` at a fifth of the cost: ``str.split`` splits on
+    # exactly the characters ``\s`` matches (tests/risk check every code point).
+    return " ".join(text.split())
 
 
 # Every punctuation character of the Basic Multilingual Plane → space (one table lookup per

@@ -140,7 +140,8 @@ class Server:
                 except httpx.HTTPError:
                     pass
             time.sleep(0.02)
-        raise RuntimeError("server did not start")
+        self.stop(signal.SIGKILL)  # not left running: a leaked server slows every later test
+        raise RuntimeError(f"server did not start within {timeout} s; see {self.log_path}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         if self.process is None or self.process.poll() is not None:

@@ -128,6 +128,7 @@ class LiveServer:
                         return
             except OSError:
                 time.sleep(0.02)
+        self.stop()  # not left running: a leaked server slows every later test
         raise RuntimeError(f"peerline serve did not answer /healthz:\n{self.log()}")
 
     def stop(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -24,44 +24,33 @@ _LANGUAGES = TypeAdapter(StaffLanguages)
 _MAX_CHATS = TypeAdapter(MaxChats)
 
 
-def _first_problem(exc: ValidationError) -> str:
-    return str(exc.errors(include_url=False)[0]["msg"])
+def _problem(adapter: TypeAdapter[Any], value: object) -> str | None:
+    """The first reason ``adapter`` refuses ``value``, or None."""
+    try:
+        adapter.validate_python(value)
+    except ValidationError as exc:
+        return str(exc.errors(include_url=False)[0]["msg"])
+    return None
 
 
 def username_problem(value: str) -> str | None:
     """Why this username is refused (the REST API's rule), or None."""
-    try:
-        _USERNAME.validate_python(value)
-    except ValidationError as exc:
-        return _first_problem(exc)
-    return None
+    return _problem(_USERNAME, value)
 
 
 def password_problem(value: str) -> str | None:
     """Why this new password is refused (the REST API's rule), or None."""
-    try:
-        _PASSWORD.validate_python(value)
-    except ValidationError as exc:
-        return _first_problem(exc)
-    return None
+    return _problem(_PASSWORD, value)
 
 
 def languages_problem(values: list[str]) -> str | None:
     """Why these languages of a staff account are refused (the REST API's rule), or None."""
-    try:
-        _LANGUAGES.validate_python(values)
-    except ValidationError as exc:
-        return _first_problem(exc)
-    return None
+    return _problem(_LANGUAGES, values)
 
 
 def max_chats_problem(value: int) -> str | None:
     """Why this most-chats-at-once is refused (the REST API's rule), or None."""
-    try:
-        _MAX_CHATS.validate_python(value)
-    except ValidationError as exc:
-        return _first_problem(exc)
-    return None
+    return _problem(_MAX_CHATS, value)
 
 
 class SeekerCreate(BaseModel):

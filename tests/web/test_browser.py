@@ -750,6 +750,14 @@ HIGH_RISK_ANSWERS = {
 }
 
 
+def raise_concern(risk, level: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """The volunteer raises a concern from the risk panel ``risk``: level and reason, sent."""
+    risk.locator(".js-concern").click()
+    risk.locator(".js-concern-level").select_option(level)
+    risk.locator(".js-concern-reason").fill(reason)
+    risk.locator(".js-concern-form button[type=submit]").click()
+
+
 def run_checklist(risk, answers: dict[str, str], default: str = "no") -> list[str]:  # type: ignore[no-untyped-def]
     """Answer the checklist in the risk panel one question at a time; return the items asked."""
     risk.locator(".js-start").click()

@@ -20,6 +20,7 @@ from test_browser import (
     Watch,
     chat_in_progress,
     device,
+    raise_concern,
     shot,
     supervisor_logs_in,
 )
@@ -163,10 +164,7 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
     try:
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("high")
-        risk.locator(".js-concern-reason").fill("talks of a plan for tonight")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "high", "talks of a plan for tonight")
         escalation = desk.locator("#escalations .escalation").first
         escalation.locator(".js-ack").click()
         expect(escalation.locator(".js-ack")).to_be_hidden()
@@ -236,10 +234,7 @@ def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supe
         seeker.locator("#mood-start-skip").click()
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         expect(risk.locator(".js-plan")).to_be_hidden()
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("moderate")
-        risk.locator(".js-concern-reason").fill("feels trapped, no plan")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "moderate", "feels trapped, no plan")
         risk.locator(".js-plan").click()
         box = risk.locator(".js-plan-box")
         expect(box).to_be_visible()
@@ -349,10 +344,7 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
     try:
         seeker.locator("#mood-start-skip").click()
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("low")
-        risk.locator(".js-concern-reason").fill("low mood")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "low", "low mood")
         risk.locator(".js-plan").click()
         box = risk.locator(".js-plan-box")
         expect(box.locator(".plan-step")).to_have_count(6)

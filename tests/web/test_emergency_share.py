@@ -22,6 +22,7 @@ from test_browser import (
     Watch,
     chat_in_progress,
     device,
+    raise_concern,
     seeker_sends,
     shot,
     supervisor_logs_in,
@@ -52,10 +53,7 @@ def test_a_seeker_declines_then_shares_and_only_the_acknowledging_supervisor_see
         seeker.locator("#mood-start-skip").click()
         # The volunteer is worried enough to raise the level to imminent.
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("imminent")
-        risk.locator(".js-concern-reason").fill("says they are not safe tonight")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "imminent", "says they are not safe tonight")
 
         escalation = desk.locator("#escalations .escalation").first
         share_box = escalation.locator(".js-share")

@@ -27,6 +27,7 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     device,
+    raise_concern,
     run_checklist,
     seeker_sends,
     seeker_starts,
@@ -775,10 +776,7 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
         seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("low")
-        risk.locator(".js-concern-reason").fill("They sound very low tonight.")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "low", "They sound very low tonight.")
         expect(risk.locator(".js-level-pill")).to_have_text(EN["level.low"])
 
         seeker.locator("#quick-exit").click()

@@ -20,6 +20,7 @@ from test_browser import (
     Watch,
     chat_in_progress,
     device,
+    raise_concern,
     shot,
     volunteer_pane,
 )
@@ -37,10 +38,7 @@ PLAN_ITEM = "Walk to the tea stall"
 def _open_plan_together(seeker: Page, volunteer: Page) -> None:
     seeker.locator("#mood-start-skip").click()
     risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-    risk.locator(".js-concern").click()
-    risk.locator(".js-concern-level").select_option("low")
-    risk.locator(".js-concern-reason").fill("low mood this week")
-    risk.locator(".js-concern-form button[type=submit]").click()
+    raise_concern(risk, "low", "low mood this week")
     risk.locator(".js-plan").click()
     coping = risk.locator('.js-plan-box [data-step="coping_alone"]')
     coping.locator("input").fill(PLAN_ITEM)

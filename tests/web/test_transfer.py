@@ -22,6 +22,7 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     device,
+    raise_concern,
     seeker_sends,
     shot,
     supervisor_logs_in,
@@ -150,10 +151,7 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
             seeker.locator("#mood-start-skip").click()
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-concern").click()
-        risk.locator(".js-concern-level").select_option("high")
-        risk.locator(".js-concern-reason").fill("talks of a plan for tonight")
-        risk.locator(".js-concern-form button[type=submit]").click()
+        raise_concern(risk, "high", "talks of a plan for tonight")
         escalation = desk.locator("#escalations .escalation").first
         escalation.locator(".js-ack").click()
         expect(escalation.locator(".js-ack")).to_be_hidden()

@@ -1,4 +1,5 @@
-"""The prefilter's use of CPython's private regex parser fails loudly when it changes."""
+"""The prefilter: its use of CPython's private regex parser fails loudly when it changes, and
+its one literal pass finds every needle present."""
 
 import re
 import sys
@@ -53,6 +54,29 @@ def test_a_pattern_runs_only_when_every_clause_has_a_needle():
     assert chosen.candidates("no pills") == [items[2]]  # "pills" alone is not enough
     assert chosen.candidates("tablets kill") == [items[1], items[2]]
     assert chosen.candidates("skilled at many pills") == items  # needles inside words count
+
+
+def test_needles_that_overlap_or_nest_are_all_found():
+    # One pass finds every needle present, also one inside or overlapping another
+    # ("ill" in "pill", "ski" overlapping "kill" in "skill"), in Devanagari and emoji too.
+    @dataclass
+    class Item:
+        clauses: prefilter.Clauses | None
+
+    items = [
+        Item((("pill",),)),
+        Item((("ill",),)),
+        Item((("ski",),)),
+        Item((("kill",),)),
+        Item((("मरना",),)),
+        Item((("💊",),)),
+    ]
+    chosen = prefilter.Prefilter(items)
+    assert chosen.candidates("skill") == [items[1], items[2], items[3]]
+    assert chosen.candidates("a pill") == [items[0], items[1]]
+    assert chosen.candidates("मुझे मरना है 💊") == [items[4], items[5]]
+    assert chosen.candidates("nothing here") == []
+    assert prefilter.Prefilter([Item(None)]).candidates("anything") == [Item(None)]
 
 
 def test_almost_every_shipped_pattern_gets_needles():

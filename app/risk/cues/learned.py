@@ -31,11 +31,13 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
-VERSION = 5
+VERSION = 6
 """The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
 or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
 that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7
-pool (the feature scheme unchanged: concept features were tried and not adopted, README)."""
+pool (the feature scheme unchanged: concept features were tried and not adopted, README);
+v4: lexicon v5's corpus with the v8 pool; v5: lexicon v6's with the v9 pool; v6: lexicon v7's
+with the v10 pool and the t10 training rows."""
 WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""

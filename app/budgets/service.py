@@ -45,6 +45,7 @@ from app.budgets.clients import (
     parse_limit,
     parse_trusted_proxies,
 )
+from app.bus import parse_redis_url, redis_client
 from app.config import Settings
 from app.errors import RateLimited
 
@@ -62,6 +63,12 @@ STORE_TIMEOUT_S = 1.0
 # After the store failed, it is not asked again for this long (requests go through at
 # once instead of each waiting for the timeout).
 STORE_RETRY_AFTER_S = 5.0
+# Connections each budget store keeps to Redis, per process. A burst of checks beyond them
+# waits for a free one (up to STORE_TIMEOUT_S) rather than failing: redis-py 8's default pool
+# raises MaxConnectionsError past 100 connections, which counted as a failed store and let
+# every request through for STORE_RETRY_AFTER_S, in the middle of a flood (session 14: a
+# benchmark's 1,000 seekers created at once did it in every PostgreSQL + Redis round).
+STORE_CONNECTIONS = 50
 # A failing budget store is logged at most this often.
 STORE_WARNING_EVERY_S = 60.0
 # The local memory prunes expired entries once it holds this many.
@@ -135,31 +142,39 @@ class LocalMemory:
         self.entries.clear()
 
 
+def store_client(url: str) -> aioredis.Redis:
+    """A client for the budget stores on the Redis of ``REDIS_URL`` (any form the bus takes).
+
+    At most ``STORE_CONNECTIONS`` connections, and a check that finds them all busy waits for
+    one, up to ``STORE_TIMEOUT_S``. A Sentinel URL gets the bus's Sentinel-managed client,
+    whose pool (redis-py's) still refuses past 100 connections.
+    """
+    address = parse_redis_url(url)
+    if address.service is not None:
+        return redis_client(address, retries=0)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=STORE_CONNECTIONS,
+        timeout=STORE_TIMEOUT_S,
+        socket_timeout=STORE_TIMEOUT_S,
+        socket_connect_timeout=STORE_TIMEOUT_S,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
 class RedisMemory:
     def __init__(self, url: str) -> None:
-        self.redis: Any = aioredis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=STORE_TIMEOUT_S,
-            socket_connect_timeout=STORE_TIMEOUT_S,
-        )
+        self.redis: Any = store_client(url)
 
     async def put(self, key: str, value: str, ttl_s: int) -> None:
         await self.redis.set(key, value, ex=ttl_s)
 
     async def first(self, keys: Iterable[str]) -> str | None:
         found = await self.redis.mget(list(keys))
-        return next((value for value in found if value is not None), None)
+        return next((value.decode() for value in found if value is not None), None)
 
     async def close(self) -> None:
         await self.redis.aclose()
-
-
-def limits_redis_uri(url: str) -> str:
-    """``REDIS_URL`` in the spelling ``limits``' async Redis storage expects."""
-    if url.startswith("unix://"):
-        return "async+redis+unix://" + url.removeprefix("unix://")
-    return "async+" + url
 
 
 class Budgets:
@@ -176,11 +191,10 @@ class Budgets:
         self.memory: Memory
         if settings.redis_url:
             storage = RedisStorage(
-                limits_redis_uri(settings.redis_url),
+                "async+redis://",  # unused: the pool below says where Redis is
                 implementation="redispy",
                 key_prefix=self.prefix.rstrip(":"),
-                socket_timeout=STORE_TIMEOUT_S,
-                socket_connect_timeout=STORE_TIMEOUT_S,
+                connection_pool=store_client(settings.redis_url).connection_pool,
             )
             self.memory = RedisMemory(settings.redis_url)
         else:

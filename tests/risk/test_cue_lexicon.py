@@ -88,6 +88,26 @@ def test_a_recognised_false_friend_keeps_the_scorer_quiet():
     assert eager.match("this homework is killing me") == []
 
 
+# What nearly every chat opens and closes with. Each of these was flagged once: the greeting
+# by the first weights v6 (no training row was a greeting), the goodbyes by a farewell
+# pattern that took a bare "bye" (session 14). None of them is in the training rows.
+EVERYDAY_OPENINGS_AND_ENDINGS = [
+    "hi, is anyone there?",
+    "hello? is someone there",
+    "bye, thanks",
+    "ok bye",
+    "bye all, see you tmrw",
+    "chalo bye, kal baat karte hai",
+    "ठीक है, बाय",
+]
+
+
+def test_a_chat_s_everyday_greetings_and_goodbyes_raise_no_flag():
+    matcher = CueMatcher.default()
+    flagged = {text: matcher.match(text) for text in EVERYDAY_OPENINGS_AND_ENDINGS}
+    assert {text: found for text, found in flagged.items() if found} == {}
+
+
 def test_weights_file_is_what_the_corpus_trains_to():
     import subprocess
     import sys

@@ -37,7 +37,7 @@ or a new feature scheme), so a ``learned/v<N>`` reference in an audit record nam
 that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7
 pool (the feature scheme unchanged: concept features were tried and not adopted, README);
 v4: lexicon v5's corpus with the v8 pool; v5: lexicon v6's with the v9 pool; v6: lexicon v7's
-with the v10 pool and the t10 training rows."""
+with the v10 pool, the t10 training rows and 48 everyday openers."""
 WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""

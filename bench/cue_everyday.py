@@ -16,21 +16,19 @@ Prints figures only; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.risk.cues import CueMatcher
-from bench.cue_eval import wilson
+from bench.cue_eval import load_corpus, wilson
 
 EVERYDAY = Path(__file__).resolve().parent / "data" / "cue_everyday.jsonl"
 
 
 def load(path: Path = EVERYDAY) -> list[dict]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    return load_corpus(path)
 
 
 def flagged(matcher: CueMatcher, rows: list[dict]) -> list[tuple[dict, list[str]]]:

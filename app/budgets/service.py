@@ -159,12 +159,12 @@ def store_client(url: str) -> aioredis.Redis:
         socket_timeout=STORE_TIMEOUT_S,
         socket_connect_timeout=STORE_TIMEOUT_S,
     )
-    return aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
 
 
 class RedisMemory:
-    def __init__(self, url: str) -> None:
-        self.redis: Any = store_client(url)
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis: Any = redis
 
     async def put(self, key: str, value: str, ttl_s: int) -> None:
         await self.redis.set(key, value, ex=ttl_s)
@@ -190,13 +190,15 @@ class Budgets:
         storage: Storage
         self.memory: Memory
         if settings.redis_url:
+            # One client, one pool, for the counts (limits) and the memory alike.
+            redis = store_client(settings.redis_url)
             storage = RedisStorage(
                 "async+redis://",  # unused: the pool below says where Redis is
                 implementation="redispy",
                 key_prefix=self.prefix.rstrip(":"),
-                connection_pool=store_client(settings.redis_url).connection_pool,
+                connection_pool=redis.connection_pool,
             )
-            self.memory = RedisMemory(settings.redis_url)
+            self.memory = RedisMemory(redis)
         else:
             storage = MemoryStorage()
             self.memory = LocalMemory()

@@ -55,7 +55,7 @@ def test_figures_carry_confidence_intervals_per_family_class_and_form(report):
 
 def test_figures_are_given_per_pool(report):
     figures = report["grouped"]["patterns+scorer"]["figures"]
-    assert {"pool:v10"} <= set(figures)
+    assert {"pool:v11"} <= set(figures)
 
 
 def test_the_frozen_split_never_shows_its_messages(report):
@@ -73,7 +73,7 @@ def test_weights_ship_only_when_the_scorer_earns_its_place(report):
 # (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
 # written after a lexicon change) gets its own first figure here; an old pool whose misses
 # were read is no longer unseen and leaves the grouped figure.
-GROUPED_FLOORS = {("v10",): (0.83, 0.88)}
+GROUPED_FLOORS = {("v11",): (0.83, 0.85)}
 
 
 def test_grouped_figures_do_not_regress(corpus, report):
@@ -88,8 +88,8 @@ def test_grouped_figures_do_not_regress(corpus, report):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met: grouped recall 0.83 < 0.95 (precision 0.89 >= 0.85)"
-    " on the v10 pool (README, Cue detection)",
+    reason="issue #20's gate is not met: grouped recall 0.84 < 0.95 (precision 0.86 >= 0.85)"
+    " on the v11 pool (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]

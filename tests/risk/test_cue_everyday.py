@@ -11,7 +11,7 @@ import cue_everyday
 from app.risk.cues import CueMatcher
 
 # The first figures (session 14, lexicon v7, weights v6), out of 300: README, "Cue detection".
-CEILINGS = {"patterns": 2, "patterns+scorer": 15}
+CEILINGS = {"patterns": 2, "patterns+scorer": 13}
 
 
 def test_the_everyday_set_is_ordinary_chat_in_all_three_forms():

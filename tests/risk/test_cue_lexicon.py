@@ -126,6 +126,58 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
+# Everyday sentences written beside lexicon v8's lines, at their words (session 15): each
+# shares the words of a new line or guard and must stay unflagged by the patterns.
+EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
+    "this will be my last exam before summer break!!",
+    "friday will be my last day at this job, so excited",
+    "i wont be here for the party, travelling to my hometown",
+    "if anything happens just call me ok, im at the mall",
+    "the terrace door doesnt lock so we go up there to dry clothes",
+    "i checked how high the mountain trek goes, 4000m!",
+    "i dont think i can keep going with this course, might switch to commerce",
+    "i feel so calm now that ive made my decision about which college to join",
+    "does it hurt less if you ice it first? tattoo tomorrow",
+    "tying a knot in my dupatta so i remember to buy milk",
+    "i dont want to feel anything but happy on my birthday",
+    "i cant take this heat anymore",
+    "im fine with not going to the party",
+    "mera charger tu rakh le abhi, kal de dena",
+    "plan ready hai goa ka, december mein karenge",
+    "jab sab so rahe honge tab main padhai karunga shanti se",
+    "mujhe rokna mat, main aaj gym jaunga hi",
+    "thigh pe stretch marks hai yaar, shorts nahi pehenti",
+    "maine kuch kha liya hai bahar ka, pet mein dard ho raha hai",
+    "bas main sirf ek problem hu solve karne ke liye maths mein",
+    "chuhe maarne wali dawai le aaye papa, kitchen mein bahut chuhe hai",
+    "haircut kar liya aaj phir se",
+    "अगले हफ्ते मैं घर पर नहीं रहूँगा, दिल्ली जा रहा हूँ",
+    "सिर दर्द के लिए सबसे जल्दी असर करने वाली दवाई कौन सी है",
+    "मैंने कल रात कोशिश की थी पढ़ने की पर नींद आ गई",
+    "करेला मुझे ज़हर लगता है",
+    "एक वक़्त था जब लगता था सब ख़त्म है, वो दौर गुज़र गया, अब मैं ठीक हूँ",
+]
+
+
+def test_the_v8_patterns_leave_everyday_sentences_at_their_words_alone():
+    patterns = CueMatcher.default().without_scorer()
+    flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST}
+    assert {text: found for text, found in flagged.items() if found} == {}
+
+
+def test_a_pattern_with_an_upper_case_escape_fails_loudly(tmp_path):
+    # Patterns are case-folded like messages: \S would silently become \s (nine lines of
+    # the Hindi list matched nothing they meant to until lexicon v8).
+    bad = tmp_path / "xx.yaml"
+    bad.write_text(
+        "language: xx\nversion: 1\nfamilies:\n  passive_wish:\n"
+        "    patterns: ['mar( \\S+)? gaya']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CueListError, match=r"xx/passive_wish#0.*upper-case escape"):
+        CueMatcher([bad])
+
+
 def test_weights_file_is_what_the_corpus_trains_to():
     import subprocess
     import sys

@@ -141,8 +141,18 @@ def _expand_terms(raw: dict[str, str], *, where: str) -> dict[str, str]:
     return done
 
 
+# Escapes that case folding would turn into their opposites (``\S`` into ``\s``): patterns
+# are case-folded like messages, so a list may not use them (write ``[^ ]`` for ``\S``).
+_UPPER_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[A-Z]")
+
+
 def compile_pattern(pattern: str, *, where: str) -> re.Pattern[str]:
     """A list pattern as matched: normalised, wrapped in Devanagari-aware word boundaries."""
+    if _UPPER_ESCAPE.search(pattern):
+        raise CueListError(
+            f"{where}: {pattern!r} uses an upper-case escape, which case folding would turn "
+            "into its opposite (write [^ ] for \\S)"
+        )
     try:
         return re.compile(f"{_LEFT}(?:{normalise_pattern(pattern)}){_RIGHT}")
     except re.error as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import Backend, StaffFactory, drop_pg_database, need
-from tests.support import BIN, Server, WsClient, env_for, new_seeker
+from tests.support import BIN, START_TIMEOUT_S, Server, WsClient, env_for, new_seeker
 from tests.support import unique_language as new_language
 from tests.test_metrics import scrape, value
 
@@ -27,7 +27,7 @@ class Workers(Server):
     )
     ready_path: str = "/readyz"
 
-    def start(self, timeout: float = 60.0) -> Workers:
+    def start(self, timeout: float = 2 * START_TIMEOUT_S) -> Workers:
         super().start(timeout)
         return self
 

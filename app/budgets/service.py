@@ -64,11 +64,16 @@ STORE_TIMEOUT_S = 1.0
 # once instead of each waiting for the timeout).
 STORE_RETRY_AFTER_S = 5.0
 # Connections each budget store keeps to Redis, per process. A burst of checks beyond them
-# waits for a free one (up to STORE_TIMEOUT_S) rather than failing: redis-py 8's default pool
+# waits for a free one (up to STORE_POOL_WAIT_S) rather than failing: redis-py 8's default pool
 # raises MaxConnectionsError past 100 connections, which counted as a failed store and let
 # every request through for STORE_RETRY_AFTER_S, in the middle of a flood (session 14: a
 # benchmark's 1,000 seekers created at once did it in every PostgreSQL + Redis round).
 STORE_CONNECTIONS = 50
+# How long a check waits for a free connection. Longer than STORE_TIMEOUT_S: a burst is
+# served 50 at a time, and on a loaded 2-core machine 400 checks at once took more than 1 s
+# to pass through the pool (session 15), so the last of them failed the store and let
+# requests through. A Redis that does not answer is still caught by the 1 s socket timeouts.
+STORE_POOL_WAIT_S = 5.0
 # A failing budget store is logged at most this often.
 STORE_WARNING_EVERY_S = 60.0
 # The local memory prunes expired entries once it holds this many.
@@ -146,7 +151,7 @@ def store_client(url: str) -> aioredis.Redis:
     """A client for the budget stores on the Redis of ``REDIS_URL`` (any form the bus takes).
 
     At most ``STORE_CONNECTIONS`` connections, and a check that finds them all busy waits for
-    one, up to ``STORE_TIMEOUT_S``. A Sentinel URL gets the bus's Sentinel-managed client,
+    one, up to ``STORE_POOL_WAIT_S``. A Sentinel URL gets the bus's Sentinel-managed client,
     whose pool (redis-py's) still refuses past 100 connections.
     """
     address = parse_redis_url(url)
@@ -155,7 +160,7 @@ def store_client(url: str) -> aioredis.Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=STORE_CONNECTIONS,
-        timeout=STORE_TIMEOUT_S,
+        timeout=STORE_POOL_WAIT_S,
         socket_timeout=STORE_TIMEOUT_S,
         socket_connect_timeout=STORE_TIMEOUT_S,
     )

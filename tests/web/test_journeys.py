@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, WebSocketRoute, expect
 from test_browser import (
     DESKTOP,
     EN,
@@ -793,3 +793,42 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
     watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
+def test_leave_queue_tapped_before_the_join_is_answered_still_leaves(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """On a slow network the queue screen shows before the server has answered the join;
+    "Leave queue" tapped then did nothing at all (seen under load in the full suite)."""
+    sockets: dict[str, WebSocketRoute] = {}
+    held: list[str | bytes] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        sockets["page"] = ws
+
+        def from_server(message: str | bytes) -> None:
+            if "queue.status" in str(message) and "released" not in sockets:
+                held.append(message)  # the join's answer, held back until after the tap
+            else:
+                ws.send(message)
+
+        upstream.on_message(from_server)
+        ws.on_message(upstream.send)
+
+    with device(browser, watch, PHONE) as (_, page):
+        page.route_web_socket(re.compile(r"/ws$"), route)
+        page.goto(server.base_url + "/")
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        expect(page.locator("#queue-card")).to_be_visible()
+        for _ in range(150):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the server never answered the join"
+        page.locator("#leave-queue").click()
+        sockets["released"] = sockets["page"]
+        for message in held:
+            sockets["page"].send(message)
+        expect(page.locator("[data-screen=ended]")).to_be_visible()

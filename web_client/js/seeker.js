@@ -35,6 +35,7 @@ const state = {
   status: null, // waiting | active | ended
   peerAlias: "",
   joinOnAuth: false,
+  leaveWanted: false, // "Leave queue" tapped before the join was answered
   peerReadSeq: 0,
   highestPeerSeq: 0,
   readSentSeq: 0,
@@ -394,12 +395,24 @@ function renderQueueStatus() {
 $("leave-queue").addEventListener("click", () => {
   if (state.conn && state.conversationId) {
     state.conn.send({ type: "queue.leave", conversation_id: state.conversationId });
+  } else {
+    // Tapped before the server has answered the join (a slow network or a busy server):
+    // leave as soon as it does, instead of silently doing nothing.
+    state.leaveWanted = true;
   }
 });
+
+/** Send the leave a seeker asked for before the join was answered. */
+function leaveIfWanted() {
+  if (!state.leaveWanted || !state.conn || !state.conversationId) return;
+  state.leaveWanted = false;
+  state.conn.send({ type: "queue.leave", conversation_id: state.conversationId });
+}
 
 // ---- chat ------------------------------------------------------------------------------------
 
 function resetChat() {
+  state.leaveWanted = false;
   $("messages").replaceChildren();
   state.mine.clear();
   state.peerReadSeq = 0;
@@ -570,10 +583,12 @@ function onFrame(frame) {
       if (state.status !== "active") setStatus("waiting");
       renderQueueStatus();
       if (first && document.activeElement === document.body) $("composer-text").focus();
+      leaveIfWanted();
       return;
     }
     case "conversation.started":
       if (frame.your_role && frame.your_role !== "seeker") return;
+      state.leaveWanted = false; // a volunteer came first: the chat has begun
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.peerAlias = frame.peer_alias || "";

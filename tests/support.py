@@ -95,6 +95,11 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> s
     return result.stdout
 
 
+# How long tests wait for a server to answer. A server starts in about 7 s on an idle 2-core
+# machine (4.8 s of CPU, two thirds of it compiling the cue lists); in a full CI-mode run,
+# beside three other workers and the browsers, its first log line came 2-24 s and more after
+# it was launched (session 15), and 30 s timed out. Waiting longer costs nothing when it
+# starts in time.
 START_TIMEOUT_S = 90.0
 
 
@@ -118,10 +123,6 @@ class Server:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    # A server starts in about 7 s on an idle 2-core machine (4.8 s of CPU, two thirds of it
-    # compiling the cue lists); in a full CI-mode run, beside three other workers and the
-    # browsers, its first log line came 2-24 s after it was launched (session 15). 30 s once
-    # timed out; waiting longer costs nothing when it starts in time.
     def start(self, timeout: float = START_TIMEOUT_S) -> Server:
         log_dir = ROOT / "test-artifacts" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)

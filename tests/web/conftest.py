@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import GENEROUS_BUDGETS, free_port, port_open
+from tests.support import GENEROUS_BUDGETS, START_TIMEOUT_S, free_port, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -37,10 +37,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 VOLUNTEER_USERNAME = "vol1"  # usernames follow the REST rule: 3+ characters
 VOLUNTEER_PASSWORD = "volunteer-pass-1"
 SUPERVISOR_PASSWORD = "supervisor-pass-1"
-# A server is ready 6.7 s after launch on an idle machine; in a full CI-mode run on session
-# 15's machine some logged their first line 24 s and more after launch, and twelve browser
-# tests failed at 30 s. Waiting longer costs nothing when it starts in time.
-SERVER_START_TIMEOUT_S = 90.0
 
 
 def _peerline() -> str:
@@ -118,7 +114,7 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"peerline serve exited early:\n{self.log()}")

@@ -64,9 +64,10 @@ def run(
 def test_the_log_rewinds_by_itself_when_the_writer_pauses_between_batches(
     tmp_path: Path,
 ) -> None:
-    # The chat writer starts a batch at least CHAT_COMMIT_INTERVAL_S (5 ms) after the last;
-    # each checkpoint copies many batches, and writes land while it copies. Before the
-    # catch-up, this needed 4-5 RESTART checkpoints (and the log reached 1,400 pages).
+    # The chat writer starts a batch at least CHAT_COMMIT_INTERVAL_S (7.5 ms; 5 ms here, a
+    # busier writer) after the last; each checkpoint copies many batches, and writes land
+    # while it copies. Before the catch-up, this needed 4-5 RESTART checkpoints (and the log
+    # reached 1,400 pages).
     written, stored, biggest, restarts = run(
         tmp_path, rows=6000, pause_s=0.005, rows_per_commit=20, interval_s=0.2
     )

@@ -523,6 +523,9 @@ async def test_supervisor_rest_ack_resolve_and_metrics_answer_as_documented(fres
     s, v, cid, _ = await paired(fresh.server, fresh.staff)
     sup = await fresh.staff.create("supervisor")
     await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    # The raise is done when the volunteer is told (the REST call below, on another
+    # connection, once overtook it under load and listed nothing).
+    await v.recv("escalation.updated", where=lambda f: f["conversation_id"] == cid)
     async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
         h = {"Authorization": f"Bearer {sup.token}"}
         listed = (await http.get("/api/v1/escalations", headers=h)).json()["escalations"]

@@ -818,6 +818,7 @@ def test_leave_queue_tapped_before_the_join_is_answered_still_leaves(
 
     with device(browser, watch, PHONE) as (_, page):
         page.route_web_socket(re.compile(r"/ws$"), route)
+        # Not seeker_starts: it waits for the queue position, which is held back here.
         page.goto(server.base_url + "/")
         page.locator("#consent").check()
         page.locator("#start-button").click()

@@ -393,16 +393,13 @@ function renderQueueStatus() {
 }
 
 $("leave-queue").addEventListener("click", () => {
-  if (state.conn && state.conversationId) {
-    state.conn.send({ type: "queue.leave", conversation_id: state.conversationId });
-  } else {
-    // Tapped before the server has answered the join (a slow network or a busy server):
-    // leave as soon as it does, instead of silently doing nothing.
-    state.leaveWanted = true;
-  }
+  // Tapped before the server has answered the join (a slow network or a busy server), the
+  // leave is sent as soon as it does (leaveIfWanted on queue.status), not dropped.
+  state.leaveWanted = true;
+  leaveIfWanted();
 });
 
-/** Send the leave a seeker asked for before the join was answered. */
+/** Send the leave the seeker asked for, once there is a conversation to leave. */
 function leaveIfWanted() {
   if (!state.leaveWanted || !state.conn || !state.conversationId) return;
   state.leaveWanted = false;

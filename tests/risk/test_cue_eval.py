@@ -1,6 +1,7 @@
 """The labelled corpus and the grouped evaluation that gates the cue detector."""
 
 import collections
+import json
 import sys
 from pathlib import Path
 
@@ -93,3 +94,31 @@ def test_grouped_figures_do_not_regress(corpus, report):
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]
+
+
+SEALED = Path(__file__).resolve().parents[2] / "bench" / "data" / "sealed"
+SEALED_FIELDS = {"text", "label", "cue_class", "family", "form", "kind", "group"}
+SEALED_FIELDS |= {"provenance", "split", "origin"}
+
+
+def test_sealed_rows_are_well_formed_and_kept_out_of_the_corpus(corpus):
+    """Rows written for the next lexicon change wait in bench/data/sealed/ (LABELLING.md,
+    "Sealed rows"): labelled by the same rules, and neither measured nor trained on until
+    they join the corpus."""
+    families = set(load_catalogue())
+    in_corpus = {r["text"].strip().lower() for r in corpus}
+    origins = {r["origin"] for r in corpus}
+    files = sorted(SEALED.glob("*.jsonl"))
+    assert files
+    for path in files:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) >= 100, path.name
+        assert path.stem not in origins, f"{path.name} is in the corpus: remove the sealed file"
+        for row in rows:
+            assert set(row) == SEALED_FIELDS, path.name
+            assert row["family"] in families and row["form"] in {"en", "hi", "hinglish"}
+            assert row["label"] in {"risk", "none"}
+            assert (row["cue_class"] is None) == (row["label"] == "none")
+            assert (row["kind"] == "") == (row["label"] == "risk")
+            assert row["origin"] == path.stem and row["split"] == "dev"
+            assert row["text"].strip().lower() not in in_corpus

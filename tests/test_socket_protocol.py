@@ -204,8 +204,21 @@ async def test_a_fragmented_message_is_read_whole_with_a_ping_inside(server: Ser
         (client_frame(PING, fin=False) + client_frame(PING), 1002),  # a message inside one
         (client_frame(PING, opcode=0), 1002),  # a continuation of nothing
         (client_frame(b"x" * 65537), 1009),  # over ws_max_size (WS_MAX_FRAME_BYTES)
+        (client_frame(b"p" * 126, opcode=9), 1002),  # a control frame over 125 bytes
+        (client_frame(b"p", opcode=9, fin=False), 1002),  # a fragmented control frame
+        (client_frame(b"\x03", opcode=8), 1002),  # a close frame of one byte
     ],
-    ids=["utf8", "rsv", "unmasked", "interleaved", "stray-cont", "too-big"],
+    ids=[
+        "utf8",
+        "rsv",
+        "unmasked",
+        "interleaved",
+        "stray-cont",
+        "too-big",
+        "long-ping",
+        "fragmented-ping",
+        "short-close",
+    ],
 )
 async def test_a_frame_that_breaks_the_protocol_closes_with_its_code(
     server: Server, frame: bytes, code: int

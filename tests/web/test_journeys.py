@@ -515,9 +515,17 @@ def test_after_feedback_focus_stays_on_the_thanks(
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+        # The return-code card fills in after a request; the form a thumb may already be
+        # on must not move when it does (it did, and a tap on a mood missed).
+        form = seeker.locator("#feedback-form")
+        before = form.bounding_box()
+        expect(seeker.locator("#ended-code")).to_be_visible()
+        assert form.bounding_box() == before
         seeker.locator('input[name="mood_end"][value="4"]').check()
         seeker.locator("#feedback-form button[type=submit]").click()
         expect(seeker.locator("#feedback-thanks")).to_be_focused()
+        seeker.keyboard.press("Tab")  # next: the offer of a return code, then a new chat
+        expect(seeker.locator("#ended-code button")).to_be_focused()
         seeker.keyboard.press("Tab")
         expect(seeker.locator("#new-chat")).to_be_focused()
     finally:

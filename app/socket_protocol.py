@@ -21,13 +21,13 @@ with ``bench/run_standard.py`` (README, Performance):
   the opening handshake has ended exactly at the end of what the client had sent, this
   protocol finds each frame's bounds from its header (RFC 6455 §5.2) and reads a
   complete, masked, unfragmented text frame within ``ws_max_size`` itself: unmasks it and
-  hands it on as uvicorn would. Every other frame
-  (control frames, binary, fragments and whatever follows a fragment until its last
-  continuation, reserved bits, an unmasked frame, one over the size limit), and everything
-  once the connection is no longer open, goes byte for byte to websockets' parser, which
-  therefore only ever sees whole frames and answers them exactly as before (a pong, a close,
-  1002, 1009; 1007 for text that is not UTF-8 is uvicorn's, on either path). Nothing here
-  reads websockets' private state: only its public ``state``.
+  hands it on as uvicorn would. Every other frame (control frames, binary, fragments and
+  whatever follows a fragment until its last continuation, reserved bits, an unmasked
+  frame, one over the size limit), and everything once the connection is no longer open,
+  goes byte for byte to websockets' parser, which therefore only ever sees whole frames and
+  answers them exactly as before (a pong, a close, 1002, 1009; 1007 for text that is not
+  UTF-8 is uvicorn's, on either path). Nothing here reads websockets' private state: only
+  its public ``state``.
 - **The app may send without a task switch.** ``scope["extensions"]["peerline.send_text"]``
   is a plain function: it queues a text frame and returns True, or returns False when the
   socket cannot take one now (closing, or the client is not reading and the transport's
@@ -187,14 +187,13 @@ class PeerlineWebSocketProtocol(WebSocketsSansIOProtocol):
     _queued: list[bytes] | None = None
     _raw: asyncio.Transport | None = None
     # Reading frames (``data_received``). ``_frames_here``: frame bounds are known here
-    # (set when the handshake ended at the end of a chunk; cleared for good once the
-    # connection stops being open). ``_chunk_tail``: the last bytes before the current
-    # chunk, to find where the handshake ended. ``_partial``: the start of a frame not
+    # (set when the request ended exactly at the end of the bytes handed over with it;
+    # cleared for good once the connection stops being open). ``_chunk``: those bytes, for
+    # ``handle_connect``. ``_partial``: the start of a frame not
     # complete yet, and ``_needed`` its length before it is read again. ``_pass``: bytes of
     # the frame being handed to websockets still to come. ``_fragmented``: a fragmented
     # message is open in websockets' parser.
     _frames_here = False
-    _chunk_tail = b""
     _chunk = b""
     _partial: bytearray | None = None
     _needed = 0
@@ -212,13 +211,12 @@ class PeerlineWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][SEND_TEXT_EXTENSION] = self.send_text
             # The request ends at its first blank line (websockets reads no body). Only if
-            # that is the very end of what has arrived is websockets' parser at a frame's
-            # start with nothing held. (uvicorn 0.55 hands over the request alone, rebuilt
-            # from its HTTP parser, and drops whatever a client sent after it; should that
-            # change, a connection whose frames came with the request is read by
-            # websockets alone.)
-            seen = self._chunk_tail + self._chunk
-            self._frames_here = seen.find(_HANDSHAKE_END) == len(seen) - len(_HANDSHAKE_END)
+            # that is the very end of the bytes handed over with it is websockets' parser at
+            # a frame's start with nothing held. (uvicorn 0.55 hands over the request alone,
+            # in one call, rebuilt from its HTTP parser; should that change, this fails
+            # closed: the connection is read by websockets alone.)
+            end = len(self._chunk) - len(_HANDSHAKE_END)
+            self._frames_here = end >= 0 and self._chunk.find(_HANDSHAKE_END) == end
 
     # -- sending --------------------------------------------------------------------------
     def can_send(self) -> bool:
@@ -255,12 +253,9 @@ class PeerlineWebSocketProtocol(WebSocketsSansIOProtocol):
     # -- receiving ------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         if not self._frames_here:
-            if not self.handshake_complete:
-                self._chunk = data  # for handle_connect
-                super().data_received(data)
-                self._chunk_tail, self._chunk = (self._chunk_tail + data)[-3:], b""
-            else:
-                super().data_received(data)
+            self._chunk = data  # handle_connect reads it, if this completes the request
+            super().data_received(data)
+            self._chunk = b""
             return
         if self._partial is not None:  # appended to, not copied: a frame may trickle in
             self._partial += data

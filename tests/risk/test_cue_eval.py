@@ -56,7 +56,7 @@ def test_figures_carry_confidence_intervals_per_family_class_and_form(report):
 
 def test_figures_are_given_per_pool(report):
     figures = report["grouped"]["patterns+scorer"]["figures"]
-    assert {"pool:v11"} <= set(figures)
+    assert {"pool:v12"} <= set(figures)
 
 
 def test_the_frozen_split_never_shows_its_messages(report):
@@ -71,10 +71,11 @@ def test_weights_ship_only_when_the_scorer_earns_its_place(report):
 
 
 # The grouped figure's floor, per pool of unseen rows: the pool's first measured figure
-# (README, "Cue detection"). A change may not lower it. A new pool (rows of a new origin
-# written after a lexicon change) gets its own first figure here; an old pool whose misses
-# were read is no longer unseen and leaves the grouped figure.
-GROUPED_FLOORS = {("v11",): (0.83, 0.85)}
+# (README, "Cue detection"), for the patterns alone (what the detector runs on when no
+# scorer ships) and with the scorer. A change may not lower either. A new pool (rows of a
+# new origin written after a lexicon change) gets its own first figures here; an old pool
+# whose misses were read is no longer unseen and leaves the grouped figure.
+GROUPED_FLOORS = {("v12",): {"patterns": (0.74, 0.85), "patterns+scorer": (0.81, 0.83)}}
 
 
 def test_grouped_figures_do_not_regress(corpus, report):
@@ -82,15 +83,17 @@ def test_grouped_figures_do_not_regress(corpus, report):
         sorted({r["origin"] for r in corpus if r["split"] == "dev" and r["provenance"] == "unseen"})
     )
     assert pool in GROUPED_FLOORS, f"new unseen pool {pool}: record its first figure"
-    recall_floor, precision_floor = GROUPED_FLOORS[pool]
-    grouped = report["grouped"]["patterns+scorer"]["figures"]["overall"]
-    assert grouped["recall"] >= recall_floor and grouped["precision"] >= precision_floor
+    for detector, (recall_floor, precision_floor) in GROUPED_FLOORS[pool].items():
+        grouped = report["grouped"][detector]["figures"]["overall"]
+        assert grouped["recall"] >= recall_floor, (detector, grouped["recall"])
+        assert grouped["precision"] >= precision_floor, (detector, grouped["precision"])
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met: grouped recall 0.84 < 0.95 (precision 0.86 >= 0.85)"
-    " on the v11 pool (README, Cue detection)",
+    reason="issue #20's gate is not met on the v12 pool: grouped recall 0.75 with the patterns"
+    " alone (precision 0.85) and 0.82 with the scorer (precision 0.84), gate 0.95 / 0.85"
+    " (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):
     assert report["gate"]["met"], report["gate"]
@@ -109,7 +112,8 @@ def test_sealed_rows_are_well_formed_and_kept_out_of_the_corpus(corpus):
     in_corpus = {r["text"].strip().lower() for r in corpus}
     origins = {r["origin"] for r in corpus}
     files = sorted(SEALED.glob("*.jsonl"))
-    assert files
+    if not files:
+        pytest.skip("no sealed rows wait for the next change (LABELLING.md, Sealed rows)")
     for path in files:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert len(rows) >= 100, path.name

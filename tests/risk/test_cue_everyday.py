@@ -10,8 +10,9 @@ import cue_everyday
 
 from app.risk.cues import CueMatcher
 
-# The first figures (session 14, lexicon v7, weights v6), out of 300: README, "Cue detection".
-CEILINGS = {"patterns": 2, "patterns+scorer": 13}
+# Ceilings out of 300 (README, "Cue detection"): the first figures were 2 and 13 (session 14,
+# lexicon v7, weights v6); since lexicon v9 no scorer ships, so both are the patterns' 2.
+CEILINGS = {"patterns": 2, "patterns+scorer": 2}
 
 
 def test_the_everyday_set_is_ordinary_chat_in_all_three_forms():

@@ -126,8 +126,9 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside lexicon v8's lines, at their words (session 15): each
-# shares the words of a new line or guard and must stay unflagged by the patterns.
+# Everyday sentences written beside lexicon v8's and v9's lines, at their words (session 15
+# and lexicon v9): each shares the words of a new line or guard and must stay unflagged by
+# the patterns.
 EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
     "friday will be my last day at this job, so excited",
@@ -156,6 +157,61 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "मैंने कल रात कोशिश की थी पढ़ने की पर नींद आ गई",
     "करेला मुझे ज़हर लगता है",
     "एक वक़्त था जब लगता था सब ख़त्म है, वो दौर गुज़र गया, अब मैं ठीक हूँ",
+    # Lexicon v9 (issue #20, 2026-12-05): each of these flagged a line written for v9 (or an older line
+    # with the same words: a bus that does not stop, not being here on Monday), which was then
+    # narrowed or dropped.
+    "i want to go to sleep tonight and not wake up till noon",
+    "i hope the bus doesnt stop at every stop today, im so late",
+    "i hope the car doesnt stop working on the highway again",
+    "would be nice to not be here on monday for the test lol",
+    "already took the test, just wanted someone to know i passed",
+    "nobody will have to deal with me anymore on monday, im switching teams",
+    "im just extra work for everyone in this group project lol",
+    "last post of the year, read the caption its funny",
+    "next diwali i will be gone to the us for my masters",
+    "before the results come out ill be gone to goa for a trip",
+    "tonights the night, just wanted one person to know i'm proposing",
+    "decided tonight is the last night i eat junk food",
+    "went to the bridge again for the sunset pics",
+    "bought acid for the science project, not for cleaning lol",
+    "where do i cut the vein on the mango leaf for the science project",
+    "which way hurts the least, wax or threading?",
+    "strangely relaxed today, you dont need to check on me, just a cold",
+    "i dont cry anymore at sad movies, im calm now",
+    "after the surgery everything will be fine forever, doctor said",
+    "nowhere to hide from this heat",
+    "job ke liye koshish ki thi, nahi hua, aaj fir sochungi kya karna hai",
+    "maine chai pee li hai, bas kisi ko batana tha ki main uth gayi",
+    "pehle bhi koshish kar chuka hu, fir se waisa hi lag raha hai ye sawal",
+    "sab meri wajah se atka hai, maine file submit nahi ki",
+    "main na rahu toh sab chain se rahenge, kal main trip pe hu",
+    "main sab pe bas ek extra kaam hu aaj, shaadi ki taiyari me",
+    "insta pe last post daal diya, caption dhyan se padhna sab lol",
+    "diary me sab likh diya hai, agar kuch hua toh call kar dena",
+    "zyada der tak pareshan nahi karunga, bas ek sawal hai",
+    "zindagi ka kya matlab hai, philosophy class me pucha",
+    "kuch theek nahi hua na hoga is wifi ka",
+    "tay kar liya hai ki aaj ki raat last hai hostel me",
+    "samundar me chalte jaana hai aaj, wapas nahi aana jaldi, mast beach hai",
+    "patri pe jaake baithne ka mann kar raha hai? nahi yaar photo ke liye",
+    "nas kahan se kaatni chahiye? biology practical me frog ki",
+    "ab rona nahi aata movies pe, bas shanti hai",
+    "sab hamesha ke liye theek ho jayega is dawai se",
+    "bas zero hu main maths me",
+    "zero hu main cricket me lol",
+    "ye garmi sehna namumkin hai",
+    "पहले भी कोशिश कर चुका हूँ, फिर से वैसा ही लग रहा है ये सवाल मुश्किल है",
+    "मैंने चाय पी ली है, बस किसी को बताना था कि मैं उठ गई",
+    "आखिरी पोस्ट डाली है साल की, सब ध्यान से पढ़ना मज़ेदार है",
+    "सबके लिए चिट्ठियाँ लिख दी हैं नए साल की",
+    "ज़्यादा देर तक परेशान नहीं करूँगी, बस एक सवाल है",
+    "तय कर लिया है, आज की रात आखिरी है हॉस्टल में",
+    "समंदर में चलते जाना है आज, वापस नहीं आना जल्दी, मज़ा आ रहा है",
+    "कितनी ऊँचाई से गिरने पर पक्का हो जाता है? फिजिक्स का सवाल",
+    "दवाई की गोलियाँ फिर से गिन रही हूँ ताकि हफ्ते भर चलें",
+    "मुझे किसी बात का डर नहीं, मैं बहादुर हूँ",
+    "रोना नहीं आता अब फिल्मों पर, शांति है",
+    "मैं हर चीज़ बर्बाद कर देती हूँ किचन में",
 ]
 
 

@@ -126,9 +126,9 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside lexicon v8's and v9's lines, at their words (session 15
-# and lexicon v9): each shares the words of a new line or guard and must stay unflagged by
-# the patterns.
+# Everyday sentences written beside lexicon v8's, v9's and v10's lines, at their words (session
+# 15, lexicon v9 and lexicon v10): each shares the words of a new line or guard and must stay
+# unflagged by the patterns.
 EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
     "friday will be my last day at this job, so excited",
@@ -212,6 +212,51 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "मुझे किसी बात का डर नहीं, मैं बहादुर हूँ",
     "रोना नहीं आता अब फिल्मों पर, शांति है",
     "मैं हर चीज़ बर्बाद कर देती हूँ किचन में",
+    # Lexicon v10 (issue #20, 2026-12-05): each of these flagged a line written for v10 from the
+    # v12 pool's misses, which was then narrowed.
+    "my will to live is gone until i get coffee lol",
+    "decided. saturday, after my parents leave for the wedding, friends are coming over",
+    "decided: sunday after my parents go out i am cleaning my whole room",
+    "is it quick or do they suffer when fish are caught",
+    "the acid is in my room for the chemistry practical",
+    "the bridge near my house has no railing on one side, walked there twice today with friends",
+    "our terrace has no wall on one side, went up there again for the photo",
+    "thinking about stepping off the metro platform at rajiv chowk instead of changing lines",
+    "i want to walk onto the platform before the crowd comes in",
+    "made marks on my hand with a compass by mistake in the geometry class",
+    "just drank something and my throat is burning, too much chilli in that soup",
+    "i just swallowed something and my throat is burning, think it was a fish bone",
+    "if anything happens call my dad, my phone password is with mom",
+    "wrote something for everyone in the yearbook, read it later",
+    "drinking coffee so my head goes quiet during exams",
+    "i disgust myself when i eat a whole pizza lol",
+    "tonight im going to eat pizza, im not gonna change my mind this time",
+    "if the flight crashed and i died in an accident everything would be easier for the insurance lol",
+    "weed till my head goes blank haha",
+    "hoping the fever turns into something serious enough to skip school lol",
+    "calm now, i know what im doing",
+    "everything ending sounds like relief, this semester has been so long",
+    "koi truck hi thok de meri purani scooty ko, saara jhanjhat khatam, insurance mil jayega",
+    "dil ruk jaye to sukoon aa jaye itna pyara gaana hai",
+    "zinda rehne ke liye khana zaroori hai, jeene ki ichha khatam nahi honi chahiye",
+    "aaj raat pizza khaungi, is baar irada nahi badlungi",
+    "pul pe railing nahi hai, aaj fir gayi thi photo lene",
+    "metro aate hi kood ke andar chadh gayi, seat mil gayi",
+    "compass se haath pe lines bana li galti se geometry me",
+    "abhi kuch pi liya thanda, pet me jalan ho rahi hai acidity se",
+    "ab koi dar nahi lag raha, ajeeb si shanti hai meditation ke baad",
+    "ek number ka nalayak hai mera bhai lol",
+    "koi wajah nahi bachi jeene ki is game me, sab lives khatam lol",
+    "kisi haadse me chala jau to? nahi yaar, helmet pehenta hu",
+    "कोई ट्रक ही ठोक दे इस पुरानी गाड़ी को, सारा झंझट खत्म, नई लेंगे",
+    "आज रात पिज़्ज़ा खाऊंगी, इस बार इरादा नहीं बदलूंगी",
+    "पुल पर रेलिंग नहीं है, आज फिर गई थी फोटो लेने",
+    "मेट्रो आते ही कूद के अंदर चढ़ गया",
+    "गर्मी में भी जींस पहनती हूँ, आदत है",
+    "अभी कुछ पी लिया ठंडा, पेट में जलन है एसिडिटी की",
+    "दो हफ्ते पहले कोशिश की थी नौकरी की, किसी को नहीं बताया",
+    "अब कोई डर नहीं लग रहा, अजीब सी शांति है योग के बाद",
+    "दिल थम जाए तो सुकून, ऐसा गाना है",
 ]
 
 

@@ -126,8 +126,8 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside lexicon v8's, v9's and v10's lines, at their words (session
-# 15, lexicon v9 and lexicon v10): each shares the words of a new line or guard and must stay
+# Everyday sentences written beside lexicon v8's, v9's, v10's and v11's lines, at their words (session
+# 15, lexicon v9, lexicon v10 and lexicon v11): each shares the words of a new line or guard and must stay
 # unflagged by the patterns.
 EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
@@ -257,6 +257,40 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "दो हफ्ते पहले कोशिश की थी नौकरी की, किसी को नहीं बताया",
     "अब कोई डर नहीं लग रहा, अजीब सी शांति है योग के बाद",
     "दिल थम जाए तो सुकून, ऐसा गाना है",
+    # Lexicon v11 (issue #20, 2026-12-05): each of these flagged a line written for v11 from the
+    # v13 pool's misses, which was then narrowed.
+    "if the doctor says i have something serious i wont fight it, i'll just follow the diet he gives",
+    "if the test shows its cancer i would be relieved they caught it early",
+    "an accident happened near my college, that's all i want to talk about today honestly",
+    "wouldn't mind if the bus went off the route a bit, with me in it we'd see the lake",
+    "whole plan is made, just waiting for the right time to tell my parents about the course",
+    "which side of the station has no cctv issue, asking for lost phone",
+    "i was about to, then mom called and i stopped, still shaking with laughter",
+    "writing to everyone i love for diwali, just in case the post is late",
+    "just in case, tying up loose ends at work before my leave",
+    "if the doc says its something serious i wont fight it, i'll get a second opinion",
+    "wouldn't mind if the bus went off the highway with me in it for a detour to the dhaba",
+    "which part of the fort has the lowest wall for kids to climb safely",
+    "burnt my hand with a lighter lighting diyas",
+    "they deserve better than having to deal with me on the group project",
+    "whats the point of any of it, the match got cancelled, i cant find one reason to go",
+    "doctor ne kaha kuch serious nahi hai, main ilaaj nahi karwaunga ab",
+    "unke liye accha hoga agar main na rahu party mein, wo log enjoy karenge",
+    "kya hi fayda hai jeene ka itna tension leke, chill kar",
+    "future dikhta hi nahi specs ke bina, andhera sa lagta hai",
+    "zindagi mein ab kuch bacha hi nahi fridge mein khane ko lol",
+    "meri billi ko khana dena mere jaane ke baad office",
+    "daaru ke bina shaadi mein maza nahi, sunn hone ke liye nahi peeta",
+    "ek baar pehle bhi kar chuka hu bungee jumping, ab phir wahi haal hai darr ka",
+    "alag alag dukaan se samaan liya taaki kisi ko shak na ho surprise ka",
+    "डॉक्टर ने कहा कुछ गंभीर नहीं है, इलाज नहीं करवाऊंगा अब",
+    "उनके लिए अच्छा होगा अगर मैं न रहूँ मीटिंग में, वो खुलकर बात करेंगे",
+    "जिंदगी में अब कुछ बचा ही नहीं है अच्छा टीवी पर",
+    "एक बार पहले भी कर चुका हूँ यात्रा, अब फिर वही हाल है थकान का",
+    "अब एकदम शांति है, सब साफ हो गया बात करके",
+    "मौत ही अब सुकून जैसी लगती है इस गाने में",
+    "तीन अलग दुकान से सामान लिया ताकि किसी को शक न हो सरप्राइज़ का",
+    "खुद को माचिस से जला लिया दीया जलाते हुए",
 ]
 
 

@@ -31,7 +31,7 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
-VERSION = 8
+VERSION = 9
 """The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
 or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
 that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7

@@ -291,6 +291,9 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "मौत ही अब सुकून जैसी लगती है इस गाने में",
     "तीन अलग दुकान से सामान लिया ताकि किसी को शक न हो सरप्राइज़ का",
     "खुद को माचिस से जला लिया दीया जलाते हुए",
+    # session 18: benzodiazepine brand names taken as prescribed
+    "my psychiatrist put me on alprax 0.25 at night",
+    "doctor ne clonotril di hai neend ke liye",
 ]
 
 

@@ -126,10 +126,10 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside lexicon v8's, v9's, v10's and v11's lines, at their words (session
-# 15, lexicon v9, lexicon v10 and lexicon v11): each shares the words of a new line or guard and must stay
+# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v11
+# (session 18), at their words: each shares the words of a new line or guard and must stay
 # unflagged by the patterns.
-EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
+EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
     "friday will be my last day at this job, so excited",
     "i wont be here for the party, travelling to my hometown",
@@ -157,9 +157,9 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
     "मैंने कल रात कोशिश की थी पढ़ने की पर नींद आ गई",
     "करेला मुझे ज़हर लगता है",
     "एक वक़्त था जब लगता था सब ख़त्म है, वो दौर गुज़र गया, अब मैं ठीक हूँ",
-    # Lexicon v9 (issue #20, 2026-12-05): each of these flagged a line written for v9 (or an older line
-    # with the same words: a bus that does not stop, not being here on Monday), which was then
-    # narrowed or dropped.
+    # Lexicon v9 (issue #20, 2026-12-05): each of these flagged a line written for v9 (or an
+    # older line with the same words: a bus that does not stop, not being here on Monday),
+    # which was then narrowed or dropped.
     "i want to go to sleep tonight and not wake up till noon",
     "i hope the bus doesnt stop at every stop today, im so late",
     "i hope the car doesnt stop working on the highway again",
@@ -297,9 +297,9 @@ EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST = [
 ]
 
 
-def test_the_v8_patterns_leave_everyday_sentences_at_their_words_alone():
+def test_the_v8_to_v11_patterns_leave_everyday_sentences_at_their_words_alone():
     patterns = CueMatcher.default().without_scorer()
-    flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_V8_WAS_CHECKED_AGAINST}
+    flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST}
     assert {text: found for text, found in flagged.items() if found} == {}
 
 

@@ -126,8 +126,8 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v11
-# (session 18), at their words: each shares the words of a new line or guard and must stay
+# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v12
+# (session 18 on), at their words: each shares the words of a new line or guard and must stay
 # unflagged by the patterns.
 EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
@@ -294,10 +294,69 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     # session 18: benzodiazepine brand names taken as prescribed
     "my psychiatrist put me on alprax 0.25 at night",
     "doctor ne clonotril di hai neend ke liye",
+    # Lexicon v12 (issue #20, 2026-12-05): each of these flagged a line written for v12 from the
+    # v14 pool's misses, or an older line, which was then narrowed (older en passive_wish lines
+    # took sleeping in till noon; the Hindi dose question follows a doctor's prescription).
+    "sleep and never wake up till noon lol",
+    "gonna sleep and never wake up till noon lol",
+    "i want to sleep and never wake up till noon tomorrow",
+    "sleep and not wake up until 2pm, sunday plans",
+    "i could sleep forever lol",
+    "i hope i dont wake up with a headache tomorrow",
+    "i wish i didnt wake up this early on a sunday",
+    "i pray that i never wake up to bad news again",
+    "woke up in the hospital after my appendix surgery",
+    "डॉक्टर ने 0.5 mg नींद की गोली लिखी है, कितनी लेनी चाहिए एक रात में?",
+    "i hope my body forgets to wake up at 6 on sunday lol",
+    "hope the driver doesnt brake in time for the speed bump, last time my head hit the roof",
+    "the bus on the ghat road was shaking and i was like pls let it go down the hill slowly",
+    "praying every night that i dont wake up late for my 8am",
+    "god please take me back to my childhood days",
+    "i asked god to bring me back to kerala soon",
+    "part of me wanted the train to derail lol no just kidding the trip was boring",
+    "today is the day, just wanted someone to know i got the internship!!",
+    "tonights the night i finally tell him, just wanted someone to know lol",
+    "today is the day!! just wanted someone to know im finally graduating",
+    "decided, sunday when everyone is asleep im watching the finale",
+    "plans are ready, just waiting for the weekend, dont worry",
+    "diwali se pehle sab khatam ho jayega, renovation ka sab plan kar liya hai",
+    "दिवाली से पहले सब खत्म हो जाएगा, पेंटिंग का काम, सब तय हो गया",
+    "decide kar liya hai, mujhe rokne ki koshish mat karna, goa jaa rahi hu",
+    "how fast does the metro pass through rajiv chowk, just curious",
+    "rajdhani kitni speed pe chalti hai? bas curious",
+    "राजधानी कितनी स्पीड से चलती है? बस ऐसे ही पूछ रहा हूँ",
+    "pankhe ko dekhte hue sochti hu kal kya pehnu",
+    "watching the locals from the end of the platform is so relaxing, i love trains",
+    "counting the trains from the edge of the platform, my nephew loves it",
+    "jaan bujh ke roti jala di taaki mummy mujhe kitchen se nikaal de lol",
+    "jaanbujhkar pencil kaat di",
+    "जांघ पर निशान बढ़ते जा रहे हैं, मच्छर बहुत है",
+    "the bruises on my neck are from volleyball, fading now",
+    "jee ka first attempt didnt work, round 2 next year",
+    "tried twice already, this time it will work, the wifi router i mean",
+    "woke up in the er after fainting at the gym",
+    "दो बार कर चुका हूँ ये गेम, तीसरी बार कोई गलती नहीं होगी",
+    "give my jacket to rohan, he always liked it, he can keep it",
+    "give all my notes to riya, she always liked them",
+    "meri saari notes rohan ko de dena exam ke liye",
+    "मेरी सारी किताबें रोहन को दे देना, वो भी पढ़ेगा",
+    "last time sabse mil liya tha diwali pe",
+    "you wont need to text me back after sunday, i'll call you",
+    "you wont need to check on me after this week, im fine now, therapy helped",
+    "next time you call i wont be there, i'm at the hostel",
+    "my future looks empty without a plan, need to figure out a career",
+    "khud kuch nahi karunga par ho jaye to accha hai exam cancel",
+    "meri koi value nahi hai is company me",
+    "it hurts so much when i run that even breathing feels hard",
+    "andar se itna dard hai ki saans lena bhi mushkil, doctor ne kaha gas hai",
+    "i drink alone every night, chai with my books",
+    "रोज़ रात अकेले पीता हूँ चाय",
+    "after months i feel light, decision made, im moving to bangalore",
+    "im just a defective person when it comes to mornings lol",
 ]
 
 
-def test_the_v8_to_v11_patterns_leave_everyday_sentences_at_their_words_alone():
+def test_the_v8_to_v12_patterns_leave_everyday_sentences_at_their_words_alone():
     patterns = CueMatcher.default().without_scorer()
     flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST}
     assert {text: found for text, found in flagged.items() if found} == {}

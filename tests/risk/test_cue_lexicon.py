@@ -297,6 +297,11 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     # Lexicon v12 (issue #20, 2026-12-05): each of these flagged a line written for v12 from the
     # v14 pool's misses, or an older line, which was then narrowed (older en passive_wish lines
     # took sleeping in till noon; the Hindi dose question follows a doctor's prescription).
+    # Not here on purpose (session 19's review): sentences whose risk words come with an
+    # excuse a seeker might use to hide them (marks on a thigh "from mosquitoes", bruises on
+    # a neck "from volleyball"), a passive-wish idiom with a joke after it, and a wish for a
+    # train to derail "just kidding". The lists do not flag them today, but a later lexicon
+    # that does, so that a volunteer takes a look, must not be held back by this test.
     "sleep and never wake up till noon lol",
     "gonna sleep and never wake up till noon lol",
     "i want to sleep and never wake up till noon tomorrow",
@@ -313,7 +318,6 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "praying every night that i dont wake up late for my 8am",
     "god please take me back to my childhood days",
     "i asked god to bring me back to kerala soon",
-    "part of me wanted the train to derail lol no just kidding the trip was boring",
     "today is the day, just wanted someone to know i got the internship!!",
     "tonights the night i finally tell him, just wanted someone to know lol",
     "today is the day!! just wanted someone to know im finally graduating",
@@ -330,8 +334,6 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "counting the trains from the edge of the platform, my nephew loves it",
     "jaan bujh ke roti jala di taaki mummy mujhe kitchen se nikaal de lol",
     "jaanbujhkar pencil kaat di",
-    "जांघ पर निशान बढ़ते जा रहे हैं, मच्छर बहुत है",
-    "the bruises on my neck are from volleyball, fading now",
     "jee ka first attempt didnt work, round 2 next year",
     "tried twice already, this time it will work, the wifi router i mean",
     "woke up in the er after fainting at the gym",
@@ -345,7 +347,6 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "you wont need to check on me after this week, im fine now, therapy helped",
     "next time you call i wont be there, i'm at the hostel",
     "my future looks empty without a plan, need to figure out a career",
-    "khud kuch nahi karunga par ho jaye to accha hai exam cancel",
     "meri koi value nahi hai is company me",
     "it hurts so much when i run that even breathing feels hard",
     "andar se itna dard hai ki saans lena bhi mushkil, doctor ne kaha gas hai",

@@ -126,7 +126,7 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v12
+# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v13
 # (session 18 on), at their words: each shares the words of a new line or guard and must stay
 # unflagged by the patterns.
 EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
@@ -300,8 +300,8 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     # Not here on purpose (session 19's review): sentences whose risk words come with an
     # excuse a seeker might use to hide them (marks on a thigh "from mosquitoes", bruises on
     # a neck "from volleyball"), a passive-wish idiom with a joke after it, and a wish for a
-    # train to derail "just kidding". The lists do not flag them today, but a later lexicon
-    # that does, so that a volunteer takes a look, must not be held back by this test.
+    # train to derail "just kidding". The lists did not flag them then; lexicon v13 flags
+    # the two about marks, so that a volunteer takes a look.
     "sleep and never wake up till noon lol",
     "gonna sleep and never wake up till noon lol",
     "i want to sleep and never wake up till noon tomorrow",

@@ -31,7 +31,7 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4/v1"
 """The feature scheme; part of the weights file, checked on load."""
-VERSION = 11
+VERSION = 12
 """The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
 or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
 that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7
@@ -40,7 +40,8 @@ v4: lexicon v5's corpus with the v8 pool; v5: lexicon v6's with the v9 pool; v6:
 with the v10 pool, the t10 training rows and 48 everyday openers; v7: lexicon v8's with the v11
 pool, the retired v8_frozen rows and the t11 rows; v8: lexicon v10's with the v12 and v13 pools
 and the t12 rows; v9: lexicon v11's with the v14 pool and the retired v11_frozen rows; v10:
-lexicon v12's with the v16 pool; v11: lexicon v13's with the v17 pool."""
+lexicon v12's with the v16 pool; v11: lexicon v13's with the v17 pool; v12: lexicon v14's with
+the v18 pool and the retired v15_frozen rows."""
 WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from app.budgets.service import Door
 from app.chat.protocol import AvailabilitySet, QueueJoin, QueueLeave, QueueTake
-from app.db import utcnow
+from app.db import is_unavailable_error, utcnow
 from app.identity.models import Role
 from app.matching import service as matching_service
 from app.outbound import frames as outbound_frames
@@ -12,6 +14,7 @@ from app.presence import record as record_presence
 from app.realtime import Connection, FrameRouter
 
 frames = FrameRouter()
+log = logging.getLogger(__name__)
 
 
 @frames.frame(QueueJoin, roles=(Role.seeker,))
@@ -30,8 +33,21 @@ async def join(conn: Connection, frame: QueueJoin) -> None:
         )
     conn.watch(conversation.id, anchor=0)
     conn.waiting_conversation_id = conversation.id
-    await conn.runtime.queue_notifier.reply_to_join(conn, conversation)
-    conn.runtime.queue_notifier.mark_dirty()
+    notifier = conn.runtime.queue_notifier
+    notifier.mark_dirty()
+    try:
+        await notifier.reply_to_join(conn, conversation)
+    except Exception as exc:
+        # The join is stored: `unavailable` ("nothing was stored") would be untrue, and the
+        # seeker's retry would meet `already_queued`. The debounced refresh marked above
+        # (retried until the database answers) sends this waiting connection its status.
+        if not is_unavailable_error(exc):
+            raise
+        log.warning(
+            "a joining seeker's first queue status is deferred (%s)",
+            type(exc).__name__,
+            extra={"event": "queue.join_status_deferred", "conversation_id": conversation.id},
+        )
 
 
 @frames.frame(QueueLeave, roles=(Role.seeker,))

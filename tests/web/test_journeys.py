@@ -710,7 +710,9 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
     """360x740, the way a thumb does it: the welcome bar's Start scrolls down to the form.
     The waiting screen then showed its bottom (the page had scrolled 132 px under a body that
     cannot be scrolled back): the language switch, the queue's title and position were gone,
-    and Helplines and Leave were hidden inside the queue card's own scroll."""
+    and Helplines and Leave were hidden inside the queue card's own scroll. Until the first
+    message the card may be taller: "no volunteer online, call Tele-MANAS" was cut mid-sentence
+    by the card's scroll (session 21)."""
     strings = EN if lang == "en" else HI
     with device(browser, watch, PHONE) as (_, page):
         page.goto(server.base_url + "/")
@@ -728,6 +730,7 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
             ".lang-switch",
             "#queue-card .queue-card__title",
             "#queue-position",
+            "#queue-none",
             "#queue-card .js-open-helplines",
             "#leave-queue",
             "#composer-text",
@@ -735,6 +738,12 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
             expect(page.locator(selector)).to_be_in_viewport(ratio=1)
         for selector in ("#queue-card .js-open-helplines", "#leave-queue"):
             assert _on_top(page, selector), f"{selector} is covered"
+        # The whole card is read without scrolling it (the mood question may scroll instead).
+        card = page.evaluate(
+            "() => { const c = document.getElementById('queue-card');"
+            " return [c.scrollHeight, c.clientHeight]; }"
+        )
+        assert card[0] <= card[1] + 1, f"the queue card scrolls its own text: {card}"
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
         # What the seeker writes while waiting shows above the composer, not under it.
         seeker_sends(page, "is anyone there")

@@ -157,9 +157,11 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v13
+# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v14
 # (session 18 on), at their words: each shares the words of a new line or guard and must stay
-# unflagged by the patterns.
+# unflagged by the patterns. Left out since session 21: "we are covering a song called last
+# goodbye for the fest", which only v14's title guard kept quiet (that guard hid a seeker's own
+# words after a title, below; a flag on a song title only asks the volunteer to look).
 EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
     "friday will be my last day at this job, so excited",
@@ -476,7 +478,6 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "hostel feels so empty during diwali",
     "my flatmate has a stash of sleeping pills in his drawer, im worried about him",
     "there was a time i stopped talking to anyone, counselling helped and im fine now",
-    "we are covering a song called last goodbye for the fest",
     "kal usko pareshan nahi karungi, aaj bahut ho gaya",
     "bahut ho gaya mera drama sabke liye lol",
     "kis liye jeena? ye to gaana hai",
@@ -521,6 +522,27 @@ def test_the_v8_to_v14_patterns_leave_everyday_sentences_at_their_words_alone():
     patterns = CueMatcher.default().without_scorer()
     flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST}
     assert {text: found for text, found in flagged.items() if found} == {}
+
+
+# A guard cancels the patterns its span overlaps, and any guard in a message keeps the scorer
+# quiet, so a guard that runs on past its false friend hides what the seeker says next.
+# Lexicon v14 had one for titles ("a song called ... .{0,40}") that hid these (session 21).
+OWN_WORDS_AFTER_A_FALSE_FRIEND = [
+    "there is a song called fade away and honestly i want to die",
+    "listening to a song called fade away. i want to die",
+    "there is a movie named goodbye and i think i will kill myself tonight",
+    "my roommate has a bunch of pills and im scared for her. i might take them all tonight",
+    "mera dost bola ki wo marna chahta hai, aur sach bolu toh mujhe bhi marna hai",
+    "news mein dekha ek ladki ne fansi laga li, main bhi yahi karungi",
+    "मेरी बिल्ली ने जहरीला कुछ खाया और मर गई, अब मैं भी जहर खा लूंगी",
+    "ट्रैफिक में फंसी हूं, अब और नहीं झेला जाता, मैं मरना चाहती हूं",
+]
+
+
+def test_a_false_friend_does_not_hide_the_seekers_own_words_after_it():
+    matcher = CueMatcher.default()
+    missed = [text for text in OWN_WORDS_AFTER_A_FALSE_FRIEND if not matcher.match(text)]
+    assert missed == []
 
 
 def test_a_pattern_with_an_upper_case_escape_fails_loudly(tmp_path):

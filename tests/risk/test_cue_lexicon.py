@@ -161,7 +161,10 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
 # (session 18 on), at their words: each shares the words of a new line or guard and must stay
 # unflagged by the patterns. Left out since session 21: "we are covering a song called last
 # goodbye for the fest", which only v14's title guard kept quiet (that guard hid a seeker's own
-# words after a title, below; a flag on a song title only asks the volunteer to look).
+# words after a title, below; a flag on a song title only asks the volunteer to look), and
+# "there was a time i stopped talking to anyone, counselling helped and im fine now", whose
+# guard opens with four words of time and so now ends at "i" (below): the price of never
+# hiding a seeker's own words after a story.
 EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "this will be my last exam before summer break!!",
     "friday will be my last day at this job, so excited",
@@ -477,7 +480,6 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "the railway is putting up barriers near the tracks at our station",
     "hostel feels so empty during diwali",
     "my flatmate has a stash of sleeping pills in his drawer, im worried about him",
-    "there was a time i stopped talking to anyone, counselling helped and im fine now",
     "kal usko pareshan nahi karungi, aaj bahut ho gaya",
     "bahut ho gaya mera drama sabke liye lol",
     "kis liye jeena? ye to gaana hai",
@@ -526,11 +528,20 @@ def test_the_v8_to_v14_patterns_leave_everyday_sentences_at_their_words_alone():
 
 # A guard cancels the patterns its span overlaps, and any guard in a message keeps the scorer
 # quiet, so a guard that runs on past its false friend hides what the seeker says next.
-# Lexicon v14 had one for titles ("a song called ... .{0,40}") that hid these (session 21).
+# Lexicon v14 had one for titles ("a song called ... .{0,40}") that hid the first three; the
+# news, documentary and film guards of earlier lexicons hid the next ones, until a guard that
+# opens on someone else's story stopped at the seeker's own words (app/risk/cues/matcher.py,
+# OWN_WORDS; session 21).
 OWN_WORDS_AFTER_A_FALSE_FRIEND = [
     "there is a song called fade away and honestly i want to die",
     "listening to a song called fade away. i want to die",
     "there is a movie named goodbye and i think i will kill myself tonight",
+    "watched a documentary on farmer suicides in maharashtra. i want to die",
+    "sorry to be a bother but can you explain the assignment again, honestly i want to die",
+    "news mein dekha kota mein ek ladke ne suicide kar liya, sach bolu toh main marna chahti hoon",
+    "kal paper me padha kisi ne train ke aage kood ke jaan de di. mujhe bhi jeena nahi hai",
+    "खबर में पढ़ा कि कोटा में एक छात्र ने आत्महत्या कर ली, और सच कहूं तो मैं मरना चाहती हूं",
+    "फ़िल्म में हीरो छत से कूद जाता है, मुझे भी अब जीना नहीं है",
     "my roommate has a bunch of pills and im scared for her. i might take them all tonight",
     "mera dost bola ki wo marna chahta hai, aur sach bolu toh mujhe bhi marna hai",
     "news mein dekha ek ladki ne fansi laga li, main bhi yahi karungi",
@@ -543,6 +554,22 @@ def test_a_false_friend_does_not_hide_the_seekers_own_words_after_it():
     matcher = CueMatcher.default()
     missed = [text for text in OWN_WORDS_AFTER_A_FALSE_FRIEND if not matcher.match(text)]
     assert missed == []
+
+
+# Guards that open in the first person keep their whole span: an idiom, a past told with
+# recovery, where the seeker's own words are the false friend.
+FIRST_PERSON_FALSE_FRIENDS = [
+    "two years ago i tried to end it, im in a much better place now",
+    "last year i wanted to die every day, now with my counsellor it's much better",
+    "im so embarrassed i want to disappear 🙈",
+    "पहले मैं खुद को चोट पहुंचाती थी, अब दो साल से नहीं किया",
+]
+
+
+def test_a_false_friend_told_in_the_first_person_is_still_recognised():
+    patterns = CueMatcher.default().without_scorer()
+    flagged = [text for text in FIRST_PERSON_FALSE_FRIENDS if patterns.match(text)]
+    assert flagged == []
 
 
 def test_a_pattern_with_an_upper_case_escape_fails_loudly(tmp_path):

@@ -5,7 +5,12 @@ Contracts:
 - Every list is applied to every message, whatever the seeker's language: code-mixing is
   the norm, and a Hinglish message may carry an English method word.
 - A cue whose span overlaps a guard's span (a hard negative such as "dying of laughter") is
-  dropped.
+  dropped. A guard's span ends where the seeker starts to speak of themselves after at least
+  ``STORY_WORDS`` words about something else (``OWN_WORDS``: ``I``, ``myself``, ``mujhe``,
+  ``main bhi``, ``मै``, ``मुझे`` ...): many guards run on past their false friend (".{0,60}"
+  after "a documentary on"), and "watched a documentary on farmer suicides. i want to die"
+  must not be hidden by them. A guard that opens in the first person (an idiom, a past told
+  with recovery: "two years ago i tried to end it, im ok now") keeps what it covers.
 - The learned scorer (``app/risk/cues/learned.py``) is a second signal: it is asked only
   when no pattern cue survives and no guard recognised a false friend, and when it fires it
   adds one ``warning_sign`` match (``learned/v<N>``). It can only add a flag, never remove
@@ -26,6 +31,21 @@ from app.risk.cues.classes import CueClass, CueMatch
 from app.risk.cues.lists import Family, Guard, Pattern
 from app.risk.cues.normalise import normalise
 from app.risk.cues.prefilter import Prefilter
+
+# The seeker speaking of themselves: where a guard's span stops (its first word excepted, so
+# that a first-person idiom such as "i nearly died laughing" is still recognised). Subject
+# forms only: "my" and "mere" begin many a friend's story ("my friend said ..."), and a bare
+# Hinglish "main" is as often "in" (news main dekha) as "I", so it counts only before words
+# that follow a subject. Patterns are matched on normalised text (``normalise``: no
+# punctuation, no anusvara: मैं is मै).
+STORY_WORDS = 4
+"""Words about something else before an ``OWN_WORDS`` word that make it the start of the
+seeker's own words, where every guard's span over it ends (``_own_word_starts``)."""
+OWN_WORDS = re.compile(
+    r"(?<![\w\u0900-\u097F])(?:i|im|ive|ill|id|myself|mujhe|mujhko|maine|main (?:bhi|khud|"
+    r"ab|sach|marna|mar|jeena|nahi|nhi|kuch|aaj|kal|toh|to|hi|bas|sirf|apne|apni|apna|soch\w*|"
+    r"chah\w*|thak\w*)|मै|मैने|मुझे|मुझको)(?![\w\u0900-\u097F])"
+)
 
 
 class CueMatcher:
@@ -93,12 +113,18 @@ class CueMatcher:
         return found
 
     def guard_spans(self, folded: str) -> list[tuple[int, int]]:
-        """Spans of every guard match (guards the prefilter rules out are skipped)."""
-        return [
-            m.span()
-            for guard in self._guard_filter.candidates(folded)
-            for m in guard.regex.finditer(folded)
-        ]
+        """Spans of every guard match (guards the prefilter rules out are skipped), each
+        ending where the seeker's own words begin after its first word (``OWN_WORDS``)."""
+        spans = []
+        own = None
+        for guard in self._guard_filter.candidates(folded):
+            for m in guard.regex.finditer(folded):
+                start, end = m.span()
+                if own is None:
+                    own = _own_word_starts(folded)
+                end = next((p for p in own if start < p < end), end)
+                spans.append((start, end))
+        return spans
 
     def patterns_of(self, cue_class: CueClass) -> list[re.Pattern[str]]:
         """Compiled patterns of one class (used by the safe-messaging check)."""
@@ -107,6 +133,22 @@ class CueMatcher:
     def pattern_refs(self) -> list[str]:
         """Every pattern reference, in list order."""
         return [p.ref for p in self._patterns]
+
+
+def _own_word_starts(folded: str) -> list[int]:
+    """Where the seeker starts to speak of themselves after a stretch about something else:
+    an ``OWN_WORDS`` word with at least ``STORY_WORDS`` words before it in the message, none
+    of the last ``STORY_WORDS`` of them one ("watched a documentary on suicide | i want to
+    die"). An own word near the start, or soon after another ("im so embarrassed i want to
+    disappear"), starts nothing new."""
+    starts = []
+    last = -STORY_WORDS - 1
+    for m in OWN_WORDS.finditer(folded):
+        index = folded.count(" ", 0, m.start())  # normalised text: single spaces
+        if index >= STORY_WORDS and index - last > STORY_WORDS:
+            starts.append(m.start())
+        last = index
+    return starts
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

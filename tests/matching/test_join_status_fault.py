@@ -11,12 +11,12 @@ fails as a timed-out read would.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.conftest import Backend
-from tests.support import Server, WsClient, env_for, new_seeker, unique_language
+from tests.support import Server, WsClient, env_for, new_seeker, sql, unique_language
 
 # `peerline serve`, with the notifier's first reply to a join failing as an unreachable
 # database would (sqlite3.OperationalError counts as unavailable in app.db).
@@ -44,7 +44,7 @@ main(sys.argv[1:])
 
 
 @pytest.fixture
-def faulty_server(migrated) -> tuple[Server, Backend]:
+def faulty_server(migrated) -> Iterator[tuple[Server, Backend]]:
     backend: Backend = migrated("sqlite")
     server = Server(
         env_for(backend.database_url),
@@ -68,12 +68,9 @@ async def test_a_stored_join_whose_status_read_fails_gets_its_status_not_an_erro
     # Asked again, the server says what is true: the seeker is already queued, once.
     await c.send({"type": "queue.join", "ref": "join-2"})
     await c.error("already_queued")
-    engine = create_engine(backend.database_url.replace("+aiosqlite", ""))
-    with engine.connect() as db:
-        waiting = db.execute(
-            text("SELECT count(*) FROM conversations WHERE status = 'waiting'")
-        ).scalar_one()
-    engine.dispose()
+    [(waiting,)] = await sql(
+        backend.database_url, "SELECT count(*) FROM conversations WHERE status = 'waiting'"
+    )
     assert waiting == 1
     assert "queue.join_status_deferred" in server.log_text()
     await c.close()

@@ -32,15 +32,15 @@ from app.risk.cues.lists import Family, Guard, Pattern
 from app.risk.cues.normalise import normalise
 from app.risk.cues.prefilter import Prefilter
 
-# The seeker speaking of themselves: where a guard's span stops (its first word excepted, so
-# that a first-person idiom such as "i nearly died laughing" is still recognised). Subject
-# forms only: "my" and "mere" begin many a friend's story ("my friend said ..."), and a bare
-# Hinglish "main" is as often "in" (news main dekha) as "I", so it counts only before words
-# that follow a subject. Patterns are matched on normalised text (``normalise``: no
-# punctuation, no anusvara: मैं is मै).
 STORY_WORDS = 4
 """Words about something else before an ``OWN_WORDS`` word that make it the start of the
 seeker's own words, where every guard's span over it ends (``_own_word_starts``)."""
+# The seeker speaking of themselves: where a guard's span stops, when the words come after a
+# stretch about something else (``_own_word_starts``). Subject forms only: "my" and "mere"
+# begin many a friend's story ("my friend said ..."), and a bare Hinglish "main" is as often
+# "in" (news main dekha) as "I", so it counts only before words that follow a subject.
+# Patterns are matched on normalised text (``normalise``: no punctuation, no anusvara: मैं is
+# मै).
 OWN_WORDS = re.compile(
     r"(?<![\w\u0900-\u097F])(?:i|im|ive|ill|id|myself|mujhe|mujhko|maine|main (?:bhi|khud|"
     r"ab|sach|marna|mar|jeena|nahi|nhi|kuch|aaj|kal|toh|to|hi|bas|sirf|apne|apni|apna|soch\w*|"
@@ -114,7 +114,7 @@ class CueMatcher:
 
     def guard_spans(self, folded: str) -> list[tuple[int, int]]:
         """Spans of every guard match (guards the prefilter rules out are skipped), each
-        ending where the seeker's own words begin after its first word (``OWN_WORDS``)."""
+        ending where the seeker's own words begin (``_own_word_starts``)."""
         spans = []
         own = None
         for guard in self._guard_filter.candidates(folded):
@@ -143,8 +143,10 @@ def _own_word_starts(folded: str) -> list[int]:
     disappear"), starts nothing new."""
     starts = []
     last = -STORY_WORDS - 1
+    index = position = 0
     for m in OWN_WORDS.finditer(folded):
-        index = folded.count(" ", 0, m.start())  # normalised text: single spaces
+        index += folded.count(" ", position, m.start())  # normalised text: single spaces
+        position = m.start()
         if index >= STORY_WORDS and index - last > STORY_WORDS:
             starts.append(m.start())
         last = index

@@ -122,7 +122,11 @@ def volunteer_logs_in(page: Page, server: LiveServer) -> None:
 
 def volunteer_takes(page: Page) -> None:
     page.locator("#take-next").click()
-    expect(page.locator("#chat-area .chat-pane:not([hidden])")).to_be_visible()
+    try:
+        expect(page.locator("#chat-area .chat-pane:not([hidden])")).to_be_visible()
+    except AssertionError as exc:  # name what the console said instead
+        said = page.locator("#take-status").inner_text()
+        raise AssertionError(f"no chat pane after Take next chat; it said {said!r}") from exc
 
 
 def volunteer_pane(page: Page):  # type: ignore[no-untyped-def]

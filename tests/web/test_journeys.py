@@ -446,6 +446,40 @@ def test_volunteer_is_offered_only_the_chats_the_account_allows(
     watch.check()
 
 
+def test_take_next_while_the_socket_is_down_says_so(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A click on "Take next chat" that cannot go out says why, instead of doing nothing."""
+    sockets: list[WebSocketRoute] = []
+    refuse = {"now": False}
+
+    def route(ws: WebSocketRoute) -> None:
+        if refuse["now"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    with device(browser, watch, DESKTOP) as (_, page):
+        page.route_web_socket(re.compile(r"/ws$"), route)
+        volunteer_logs_in(page, server)
+        refuse["now"] = True
+        sockets[-1].close()
+        expect(page.locator("#conn-state")).to_be_visible()
+        page.locator("#take-next").click()
+        expect(page.locator("#take-status")).to_have_text(EN["conn.reconnecting_short"])
+        refuse["now"] = False
+        # Back online (the client reconnects on its own), the same button is answered: a chat
+        # opens, or the line says nobody is waiting.
+        expect(page.locator("#conn-state")).to_be_hidden(timeout=20_000)
+        page.locator("#take-next").click()
+        answered = volunteer_pane(page).or_(
+            page.locator("#take-status", has_text=EN["vol.err_queue_empty"])
+        )
+        expect(answered.first).to_be_visible()
+    watch.check()
+
+
 def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

@@ -163,6 +163,8 @@ $("take-next").addEventListener("click", () => {
   // The chat this click brings is shown at once (conversation.started); one that arrives on its
   // own (auto-assignment, a hand-over) never pulls the volunteer away from the chat they are in.
   state.takeAsked = Boolean(state.conn?.send({ type: "queue.take", ref: "take" }));
+  // A click while the socket is down is not lost in silence: say why nothing happened.
+  if (!state.takeAsked) bind($("take-status"), "conn.reconnecting_short");
 });
 
 // ---- chats -----------------------------------------------------------------------------------

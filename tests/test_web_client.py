@@ -141,3 +141,41 @@ def test_a_file_of_an_old_version_is_redirected_for_head_as_for_get():
                 assert current.status_code == 200, method
 
     asyncio.run(ask())
+
+
+def test_style_sheets_are_served_without_their_comments_and_strings_kept():
+    """README, Light on a slow phone: the comments in app.css are for developers, not for a
+    seeker's first load; a string that holds "/*" is not a comment."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from app.web import mount, strip_css_comments
+
+    assert strip_css_comments('/* a */\na { content: "/* keep */"; }\n\n/* b\n c */\nb{}\n') == (
+        'a { content: "/* keep */"; }\nb{}\n'
+    )
+    web = WebClient.load(WEB)
+    app = FastAPI()
+    mount(app, web)
+    source = (WEB / "css" / "app.css").read_text(encoding="utf-8")
+    assert "/*" in source
+
+    async def ask() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            served = await client.get(f"{web.prefix}css/app.css")
+            assert served.status_code == 200
+            assert served.headers["content-type"].startswith("text/css")
+            assert served.headers["cache-control"] == web.cache_control
+            assert "/*" not in served.text and len(served.text) < len(source) * 0.9
+            # Every rule is still there: the same declarations, comments aside.
+            assert served.text.count("{") == strip_css_comments(source).count("{")
+            assert "data:image/svg+xml" in served.text
+            # Unversioned, the file is as written (uncached, for a developer).
+            assert (await client.get("/static/css/app.css")).text == source
+
+    asyncio.run(ask())
+    # In development the sheet is the file as written, so an edit shows on the next reload.
+    assert WebClient.load(WEB, immutable=False).styles == {}

@@ -702,6 +702,12 @@ def test_phone_at_200_percent_text_and_320_px_keeps_quick_exit_and_the_chat_usab
         composer = _box(page, "#composer-text")
         assert composer["y"] + composer["height"] <= height
         shot(page, docs_shots, f"{name}-chat")
+        # The box is wide enough for its own prompt ("Write what's on your mind…") without
+        # cutting it: large text wraps Send below instead of squeezing the box to a word a line.
+        page.locator("#composer-text").fill(EN["chat.placeholder"])
+        assert page.locator("#composer-text").evaluate("(e) => e.scrollHeight <= e.offsetHeight"), (
+            "the prompt does not fit the message box"
+        )
     watch.check()
 
 

@@ -117,6 +117,7 @@ class Detector:
             matcher or CueMatcher(LISTS_DIR / f"{n}.yaml" for n in DEFAULT_LISTS)
         ).without_scorer()
         self.folded = {r["id"]: normalise(r["text"]) for r in rows}
+        self.features = {i: learned.features(text) for i, text in self.folded.items()}
         self.pattern_hit: dict[str, bool] = {}
         self.scorer_allowed: dict[str, bool] = {}
         for row in rows:
@@ -134,6 +135,7 @@ class Detector:
             [r["label"] == "risk" for r in rows],
             [r["family"] for r in rows],
             [self.pattern_hit[r["id"]] for r in rows],
+            feature_sets=[self.features[r["id"]] for r in rows],
         )
 
     def predict(self, rows: Iterable[dict], scorer: learned.LearnedScorer | None) -> list[bool]:

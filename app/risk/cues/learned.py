@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -89,7 +90,10 @@ class LearnedScorer:
         return CueMatch(CueClass.WARNING_SIGN, "learned", f"learned/v{self.version}", "learned")
 
     def score(self, folded: str) -> float:
-        found = features(folded)
+        return self.score_features(features(folded))
+
+    def score_features(self, found: set[str]) -> float:
+        """The score of a text whose ``features`` are already computed."""
         return self.bias + sum(map(self.weights.get, found, repeat(0.0, len(found))))
 
     def fires(self, folded: str) -> bool:
@@ -121,16 +125,13 @@ def train(
 ) -> LearnedScorer:
     """Log-count-ratio weights from normalised ``texts`` and risk ``labels``
     (``feature_sets``: the texts' ``features``, when already computed)."""
-    pos: dict[str, int] = {}
-    neg: dict[str, int] = {}
-    df: dict[str, int] = {}
+    pos: Counter[str] = Counter()
+    neg: Counter[str] = Counter()
     if feature_sets is None:
         feature_sets = [features(text) for text in texts]
     for found, label in zip(feature_sets, labels, strict=True):
-        counts = pos if label else neg
-        for f in found:
-            counts[f] = counts.get(f, 0) + 1
-            df[f] = df.get(f, 0) + 1
+        (pos if label else neg).update(found)  # counted in C: the tests train dozens of times
+    df = pos + neg
     kept = sorted(f for f, n in df.items() if n >= MIN_COUNT)
     p_total = sum(pos.get(f, 0) for f in kept) + ALPHA * len(kept)
     q_total = sum(neg.get(f, 0) for f in kept) + ALPHA * len(kept)
@@ -194,17 +195,19 @@ def fit(
     pattern_hits: Sequence[bool],
     *,
     version: int = VERSION,
+    feature_sets: Sequence[set[str]] | None = None,
 ) -> LearnedScorer:
     """Train on everything and choose the threshold by grouped cross-validation.
 
     ``texts`` are normalised; ``families`` group the rows (a fold never trains on the family
     it is scored on); ``pattern_hits`` says whether the patterns flag each row, since the
     scorer is only asked when they do not: the threshold is the lowest at which the combined
-    out-of-fold precision stays at or above ``PRECISION_FLOOR``.
+    out-of-fold precision stays at or above ``PRECISION_FLOOR``. ``feature_sets``: the texts'
+    ``features``, when already computed (an evaluation fits many times on the same rows).
     """
     names = sorted(set(families))
     bucket = {name: i % INNER_FOLDS for i, name in enumerate(names)}
-    found = [features(text) for text in texts]
+    found = [features(text) for text in texts] if feature_sets is None else feature_sets
     oof = [0.0] * len(texts)
     for fold in range(INNER_FOLDS):
         train_at = [i for i, f in enumerate(families) if bucket[f] != fold]
@@ -217,7 +220,7 @@ def fit(
             feature_sets=[found[i] for i in train_at],
         )
         for i in test_at:
-            oof[i] = model.score(texts[i])
+            oof[i] = model.score_features(found[i])
     threshold = _lowest_threshold(oof, labels, pattern_hits)
     return train(texts, labels, version=version, threshold=threshold, feature_sets=found)
 

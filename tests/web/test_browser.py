@@ -630,6 +630,18 @@ def turn_on_call(page: Page) -> None:
     expect(switch).to_be_checked()
 
 
+def supervisor_acks(desk: Page, escalation) -> None:  # type: ignore[no-untyped-def]
+    """Acknowledge an escalation on the desk; a failure names what the desk said instead."""
+    escalation.locator(".js-ack").click()
+    try:
+        expect(escalation.locator(".js-ack")).to_be_hidden()
+    except AssertionError as exc:
+        said = desk.locator("#sr-alert").inner_text()
+        pill = desk.locator("#conn-state")
+        state = pill.inner_text() if pill.is_visible() else "connected"
+        raise AssertionError(f"the ack did not take; desk said {said!r} ({state})") from exc
+
+
 def supervisor_logs_in(page: Page, server: LiveServer) -> None:
     page.goto(server.base_url + "/supervisor")
     page.locator("#login-username").fill("sup1")
@@ -718,8 +730,7 @@ def test_risk_escalation_whisper_and_helpline_card(
         shot(volunteer, screenshots, "volunteer-risk-panel-desktop")
         shot(desk, screenshots, "supervisor-escalation-desktop")
 
-        escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-ack")).to_be_hidden()
+        supervisor_acks(desk, escalation)
         escalation.locator(".js-open").click()
         expect(desk.locator("#conv-messages .bubble__text").first).to_have_text(
             "hi, is anyone there?"
@@ -836,8 +847,7 @@ def test_high_risk_supervisor_joins_and_resolves(
         shot(desk, screenshots, "supervisor-paged-high-desktop")
 
         # Acknowledge, then read the transcript.
-        escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-ack")).to_be_hidden()
+        supervisor_acks(desk, escalation)
         expect(escalation.locator(".js-countdown")).to_have_text(EN["sup.acked"])
         expect(desk.locator("#page-alert")).to_be_hidden()
         escalation.locator(".js-open").click()

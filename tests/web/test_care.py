@@ -22,6 +22,7 @@ from test_browser import (
     device,
     raise_concern,
     shot,
+    supervisor_acks,
     supervisor_logs_in,
 )
 
@@ -166,8 +167,7 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         raise_concern(risk, "high", "talks of a plan for tonight")
         escalation = desk.locator("#escalations .escalation").first
-        escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-ack")).to_be_hidden()
+        supervisor_acks(desk, escalation)
 
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()

@@ -32,6 +32,7 @@ from test_browser import (
     seeker_sends,
     seeker_starts,
     shot,
+    supervisor_acks,
     supervisor_logs_in,
     volunteer_ends,
     volunteer_logs_in,
@@ -250,8 +251,7 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
 
         # The supervisor resolves the escalation; End is refused once per state, shown once.
         escalation = desk.locator("#escalations .escalation").first
-        escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-ack")).to_be_hidden()
+        supervisor_acks(desk, escalation)
         escalation.locator(".js-resolve").click()
         escalation.locator(".js-outcome").select_option("referred_helpline")
         escalation.locator(".js-resolve-form button[type=submit]").click()

@@ -25,6 +25,7 @@ from test_browser import (
     raise_concern,
     seeker_sends,
     shot,
+    supervisor_acks,
     supervisor_logs_in,
     volunteer_pane,
     volunteer_sends,
@@ -153,8 +154,7 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         raise_concern(risk, "high", "talks of a plan for tonight")
         escalation = desk.locator("#escalations .escalation").first
-        escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-ack")).to_be_hidden()
+        supervisor_acks(desk, escalation)
         escalation.locator(".js-open").click()
         expect(desk.locator("#conv-messages .bubble")).to_have_count(1)
 

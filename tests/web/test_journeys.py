@@ -480,6 +480,50 @@ def test_take_next_while_the_socket_is_down_says_so(
     watch.check()
 
 
+def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """An "Acknowledge" that cannot go out says so on the card and leaves the page alert up;
+    once the desk is back, the same button works."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    sockets: list[WebSocketRoute] = []
+    refuse = {"now": False}
+
+    def route(ws: WebSocketRoute) -> None:
+        if refuse["now"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    try:
+        desk.route_web_socket(re.compile(r"/ws$"), route)
+        supervisor_logs_in(desk, server)
+        raise_concern(
+            volunteer.locator("#risk-area .risk-panel:not([hidden])"), "high", "a plan tonight"
+        )
+        escalation = desk.locator("#escalations .escalation").first
+        expect(escalation.locator(".js-ack")).to_be_visible()
+        expect(desk.locator("#page-alert")).to_be_visible()
+        refuse["now"] = True
+        sockets[-1].close()
+        expect(desk.locator("#conn-state")).to_be_visible()
+        escalation.locator(".js-ack").click()
+        expect(escalation.locator(".js-esc-status")).to_have_text(EN["sup.ack_not_sent"])
+        expect(escalation.locator(".js-ack")).to_be_visible()
+        expect(desk.locator("#page-alert")).to_be_visible()
+        refuse["now"] = False
+        expect(desk.locator("#conn-state")).to_be_hidden(timeout=20_000)
+        supervisor_acks(desk, escalation)
+        expect(escalation.locator(".js-esc-status")).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
 def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

@@ -293,6 +293,7 @@ function renderEscalation(escalation) {
   if (escalation.reason) detail.push(reasonText(escalation.reason));
   node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
   node.querySelector(".js-ack").hidden = isAcked(escalation);
+  if (isAcked(escalation)) showEscalationStatus(escalation, null);
   renderCountdown(escalation);
   renderShare(escalation);
 }
@@ -426,10 +427,25 @@ function renderEscalationList() {
   $("no-escalations").hidden = sorted.length > 0;
 }
 
+/** The line under an escalation's buttons: why an action on it did not go (null clears it). */
+function showEscalationStatus(escalation, key) {
+  const line = escalation.node.querySelector(".js-esc-status");
+  line.hidden = !key;
+  if (key) {
+    bind(line, key);
+  } else {
+    line.textContent = "";
+    delete line.dataset.i18n;
+  }
+}
+
 function wireEscalation(escalation) {
   const node = escalation.node;
   node.querySelector(".js-ack").addEventListener("click", () => {
-    state.conn?.send({ type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` });
+    const sent = state.conn?.send({ type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` });
+    // Not sent while the desk reconnects: say so on the card, and keep the page alert up.
+    showEscalationStatus(escalation, sent ? null : "sup.ack_not_sent");
+    if (!sent) return;
     $("page-alert").hidden = true;
     document.title = state.originalTitle;
   });
@@ -1241,7 +1257,10 @@ function onError(frame) {
     return;
   }
   if (ref.startsWith("esc:")) {
-    announce("sr-alert", t(frame.code === "unknown_type" ? "sup.esc_unavailable" : "sup.esc_failed"));
+    const key = frame.code === "unknown_type" ? "sup.esc_unavailable" : "sup.esc_failed";
+    announce("sr-alert", t(key));
+    const escalation = state.escalations.get(ref.slice("esc:".length));
+    if (escalation) showEscalationStatus(escalation, key);
   }
 }
 

@@ -446,29 +446,42 @@ def test_volunteer_is_offered_only_the_chats_the_account_allows(
     watch.check()
 
 
+class DroppableSocket:
+    """The page's socket to the server, routed so a test can drop it and refuse reconnects
+    (``drop``), then let the page reconnect on its own (``allow``)."""
+
+    def __init__(self, page: Page) -> None:
+        self.sockets: list[WebSocketRoute] = []
+        self.refusing = False
+        page.route_web_socket(re.compile(r"/ws$"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        if self.refusing:
+            ws.close()
+            return
+        ws.connect_to_server()
+        self.sockets.append(ws)
+
+    def drop(self) -> None:
+        self.refusing = True
+        self.sockets[-1].close()
+
+    def allow(self) -> None:
+        self.refusing = False
+
+
 def test_take_next_while_the_socket_is_down_says_so(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
     """A click on "Take next chat" that cannot go out says why, instead of doing nothing."""
-    sockets: list[WebSocketRoute] = []
-    refuse = {"now": False}
-
-    def route(ws: WebSocketRoute) -> None:
-        if refuse["now"]:
-            ws.close()
-            return
-        ws.connect_to_server()
-        sockets.append(ws)
-
     with device(browser, watch, DESKTOP) as (_, page):
-        page.route_web_socket(re.compile(r"/ws$"), route)
+        link = DroppableSocket(page)
         volunteer_logs_in(page, server)
-        refuse["now"] = True
-        sockets[-1].close()
+        link.drop()
         expect(page.locator("#conn-state")).to_be_visible()
         page.locator("#take-next").click()
         expect(page.locator("#take-status")).to_have_text(EN["conn.reconnecting_short"])
-        refuse["now"] = False
+        link.allow()
         # Back online (the client reconnects on its own), the same button is answered: a chat
         # opens, or the line says nobody is waiting.
         expect(page.locator("#conn-state")).to_be_hidden(timeout=20_000)
@@ -488,18 +501,8 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
     server.create_user("supervisor", "sup1", server.supervisor_password)
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     desk_ctx, desk = desk_page(browser, watch)
-    sockets: list[WebSocketRoute] = []
-    refuse = {"now": False}
-
-    def route(ws: WebSocketRoute) -> None:
-        if refuse["now"]:
-            ws.close()
-            return
-        ws.connect_to_server()
-        sockets.append(ws)
-
     try:
-        desk.route_web_socket(re.compile(r"/ws$"), route)
+        link = DroppableSocket(desk)
         supervisor_logs_in(desk, server)
         raise_concern(
             volunteer.locator("#risk-area .risk-panel:not([hidden])"), "high", "a plan tonight"
@@ -507,14 +510,13 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
         escalation = desk.locator("#escalations .escalation").first
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
-        refuse["now"] = True
-        sockets[-1].close()
+        link.drop()
         expect(desk.locator("#conn-state")).to_be_visible()
         escalation.locator(".js-ack").click()
         expect(escalation.locator(".js-esc-status")).to_have_text(EN["sup.ack_not_sent"])
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
-        refuse["now"] = False
+        link.allow()
         expect(desk.locator("#conn-state")).to_be_hidden(timeout=20_000)
         supervisor_acks(desk, escalation)
         expect(escalation.locator(".js-esc-status")).to_be_hidden()

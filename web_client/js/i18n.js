@@ -127,6 +127,14 @@ export function bind(el, key, vars) {
   return el;
 }
 
+/** Empty an element bound by `bind`, unbound so a language change leaves it empty. */
+export function unbind(el) {
+  el.textContent = "";
+  delete el.dataset.i18n;
+  delete el.dataset.i18nVars;
+  return el;
+}
+
 /** A short local time (HH:MM) for a message. */
 export function formatTime(iso) {
   const date = iso ? new Date(iso) : new Date();

@@ -4,7 +4,7 @@
 // (`unknown_type`, 404) make their part of the page step aside quietly.
 
 import { Status } from "./protocol.js";
-import { apply, bind, formatTime, onLanguageChange, t, tOr } from "./i18n.js";
+import { apply, bind, formatTime, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
@@ -189,10 +189,7 @@ function renderFlagged(frame, { fresh }) {
   const acked = Boolean(frame.acknowledged_by);
   $("flagged-ack").hidden = acked;
   if (acked) bind($("flagged-group-state"), frame.acknowledged_by === state.session?.user_id ? "flagged.acked_you" : "flagged.acked_other");
-  else {
-    delete $("flagged-group-state").dataset.i18n;
-    $("flagged-group-state").textContent = "";
-  }
+  else unbind($("flagged-group-state"));
   renderFlaggedWait();
   if (fresh) {
     box.classList.add("escalation--new");
@@ -431,12 +428,8 @@ function renderEscalationList() {
 function showEscalationStatus(escalation, key) {
   const line = escalation.node.querySelector(".js-esc-status");
   line.hidden = !key;
-  if (key) {
-    bind(line, key);
-  } else {
-    line.textContent = "";
-    delete line.dataset.i18n;
-  }
+  if (key) bind(line, key);
+  else unbind(line);
 }
 
 function wireEscalation(escalation) {

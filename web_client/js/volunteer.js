@@ -3,7 +3,7 @@
 // on the server yet: an `unknown_type` answer hides those tools quietly.
 
 import { Status } from "./protocol.js";
-import { apply, bind, formatWait, onLanguageChange, t, tOr } from "./i18n.js";
+import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { $, announce, api, el, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
@@ -146,10 +146,7 @@ function renderQueueSummary(frame) {
 
 /** Empty the line under "Take next chat" (unbound, so a language change leaves it empty). */
 function clearTakeStatus() {
-  const status = $("take-status");
-  status.textContent = "";
-  delete status.dataset.i18n;
-  delete status.dataset.i18nVars;
+  unbind($("take-status"));
   state.tookChat = null;
 }
 

@@ -56,7 +56,7 @@ def test_figures_carry_confidence_intervals_per_family_class_and_form(report):
 
 def test_figures_are_given_per_pool(report):
     figures = report["grouped"]["patterns+scorer"]["figures"]
-    assert {"pool:v19"} <= set(figures)
+    assert {"pool:v20"} <= set(figures)
 
 
 def test_the_frozen_split_never_shows_its_messages(report):
@@ -75,7 +75,7 @@ def test_weights_ship_only_when_the_scorer_earns_its_place(report):
 # scorer ships) and with the scorer. A change may not lower either. A new pool (rows of a
 # new origin written after a lexicon change) gets its own first figures here; an old pool
 # whose misses were read is no longer unseen and leaves the grouped figure.
-GROUPED_FLOORS = {("v19",): {"patterns": (0.72, 0.86), "patterns+scorer": (0.84, 0.85)}}
+GROUPED_FLOORS = {("v20",): {"patterns": (0.80, 0.88), "patterns+scorer": (0.87, 0.87)}}
 
 
 def test_grouped_figures_do_not_regress(corpus, report):
@@ -91,8 +91,8 @@ def test_grouped_figures_do_not_regress(corpus, report):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue #20's gate is not met on the v19 pool: grouped recall 0.849 (152 of 179) with"
-    " the scorer (precision 0.859) and 0.721 with the patterns alone (precision 0.866), gate"
+    reason="issue #20's gate is not met on the v20 pool: grouped recall 0.878 (158 of 180) with"
+    " the scorer (precision 0.878) and 0.806 with the patterns alone (precision 0.884), gate"
     " 0.95 / 0.85 (README, Cue detection)",
 )
 def test_grouped_evaluation_meets_the_gate(report):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,14 +156,23 @@ def desk_page(browser: Browser, watch: Watch):  # type: ignore[no-untyped-def]
     return desk_ctx, watch.attach(desk_ctx.new_page())
 
 
-def chat_in_progress(browser: Browser, server: LiveServer, watch: Watch):  # type: ignore[no-untyped-def]
-    """Open a seeker (phone) and the volunteer (desktop) with one chat between them."""
+def chat_in_progress(  # type: ignore[no-untyped-def]
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    *,
+    before_load: Callable[[Page, Page], object] | None = None,
+):
+    """Open a seeker (phone) and the volunteer (desktop) with one chat between them.
+    ``before_load(seeker, volunteer)`` runs before either page loads (to route their sockets)."""
     seeker_ctx = browser.new_context(viewport=PHONE)
     volunteer_ctx = browser.new_context(viewport=DESKTOP)
     for ctx in (seeker_ctx, volunteer_ctx):
         ctx.set_default_timeout(TIMEOUT_MS)
     seeker = watch.attach(seeker_ctx.new_page())
     volunteer = watch.attach(volunteer_ctx.new_page())
+    if before_load:
+        before_load(seeker, volunteer)
     seeker_starts(seeker, server)
     seeker_sends(seeker, "hi, is anyone there?")
     expect(seeker.locator(".bubble--mine").last).to_have_attribute(

@@ -10,6 +10,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,15 @@ def me_status(server: LiveServer, token: str) -> int:
             return int(answer.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+
+
+def wait_until(page: Page, check: Callable[[], bool], what: str) -> None:
+    """Poll ``check`` for up to 5 s: what the server stored, where no screen shows it."""
+    for _ in range(50):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not so after 5 s: {what}")
 
 
 # ---- 1. quick exit is seen by the people on the other side ----------------------------------
@@ -480,7 +490,7 @@ def test_take_next_while_the_socket_is_down_says_so(
         link.drop()
         expect(page.locator("#conn-state")).to_be_visible()
         page.locator("#take-next").click()
-        expect(page.locator("#take-status")).to_have_text(EN["conn.reconnecting_short"])
+        expect(page.locator("#take-status")).to_have_text(EN["conn.not_sent"])
         link.allow()
         # Back online (the client reconnects on its own), the same button is answered: a chat
         # opens, or the line says nobody is waiting.
@@ -513,7 +523,7 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
         link.drop()
         expect(desk.locator("#conn-state")).to_be_visible()
         escalation.locator(".js-ack").click()
-        expect(escalation.locator(".js-esc-status")).to_have_text(EN["sup.ack_not_sent"])
+        expect(escalation.locator(".js-esc-status")).to_have_text(EN["conn.not_sent"])
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
         link.allow()
@@ -524,6 +534,157 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
     watch.check()
+
+
+def test_a_risk_answer_or_escalation_while_the_console_reconnects_is_not_lost_in_silence(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The suicide-risk checklist and "Escalate now" clicked while the console's socket is down
+    say they were not sent and leave the question and the form as they were (nothing went);
+    once the console is back, the same clicks go: the next question comes, a supervisor is
+    paged."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    links: dict[str, DroppableSocket] = {}
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
+        browser,
+        server,
+        watch,
+        before_load=lambda _, page: links.setdefault("volunteer", DroppableSocket(page)),
+    )
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        status = risk.locator(".js-status")
+        options = risk.locator(".js-options")
+        risk.locator(".js-start").click()
+        expect(options.locator("button").first).to_be_enabled()
+        item = options.get_attribute("data-item") or ""
+        assert item
+        answers = options.locator("button").count()
+
+        links["volunteer"].drop()
+        expect(volunteer.locator("#conn-state")).to_be_visible()
+        options.locator("button").first.click()
+        expect(status).to_have_text(EN["conn.not_sent"])
+        # The same question, every answer still to choose: nothing pretends it was recorded.
+        expect(options).to_have_attribute("data-item", item)
+        expect(options.locator("button:enabled")).to_have_count(answers)
+        expect(options.locator('button[aria-pressed="true"]')).to_have_count(0)
+
+        risk.locator(".js-escalate").click()
+        risk.locator(".js-escalate-reason").fill("says they have pills saved up")
+        risk.locator(".js-escalate-form button[type=submit]").click()
+        expect(status).to_have_text(EN["conn.not_sent"])
+        expect(risk.locator(".js-escalate-form")).to_be_visible()
+        expect(risk.locator(".js-escalate-reason")).to_have_value("says they have pills saved up")
+        axe.check(volunteer, "volunteer risk panel, not sent")
+
+        links["volunteer"].allow()
+        expect(volunteer.locator("#conn-state")).to_be_hidden(timeout=20_000)
+        risk.locator(".js-escalate-form button[type=submit]").click()
+        expect(status).to_have_text(EN["risk.escalate_sent"])
+        expect(risk.locator(".js-escalate-form")).to_be_hidden()
+        expect(desk.locator("#escalations .escalation")).to_have_count(1)
+        options.locator("button").first.click()
+        expect(options).not_to_have_attribute("data-item", item)
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The "I'm on call" switch toggled while the desk's socket is down springs back (the
+    server still has the supervisor on call, and pages go by that) and says it was not sent,
+    in English and in Hindi; once the desk is back, the same toggle goes."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        link = DroppableSocket(desk)
+        supervisor_logs_in(desk, server)
+        switch, status = desk.locator("#oncall"), desk.locator("#oncall-status")
+        on_call = """async () => {
+            const token = JSON.parse(sessionStorage.getItem("peerline.staff")).access_token;
+            const answer = await fetch("/api/v1/me", {headers: {Authorization: `Bearer ${token}`}});
+            return (await answer.json()).on_call;
+        }"""
+        assert desk.evaluate(on_call) is True
+
+        link.drop()
+        expect(desk.locator("#conn-state")).to_be_visible()
+        switch.click()
+        expect(status).to_have_text(EN["conn.not_sent"])
+        expect(switch).to_be_checked()
+        assert desk.evaluate(on_call) is True
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(status).to_have_text(HI["conn.not_sent"])
+        desk.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(status).to_have_text(EN["conn.not_sent"])
+
+        link.allow()
+        expect(desk.locator("#conn-state")).to_be_hidden(timeout=20_000)
+        switch.click()
+        expect(switch).not_to_be_checked()
+        expect(status).to_have_text(EN["sup.oncall_off"])
+        wait_until(desk, lambda: desk.evaluate(on_call) is False, "the server has on call off")
+    finally:
+        desk_ctx.close()
+    watch.check()
+
+
+def test_a_seeker_ending_the_chat_while_reconnecting_is_told_it_was_not_sent(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """An "End chat" confirmed while the seeker's socket is down says it was not sent and the chat
+    stays open on both sides; the line goes when the page is back, and ending then works."""
+    links: dict[str, DroppableSocket] = {}
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
+        browser,
+        server,
+        watch,
+        before_load=lambda page, _: links.setdefault("seeker", DroppableSocket(page)),
+    )
+    try:
+        links["seeker"].drop()
+        expect(seeker.locator("#conn-notice")).to_be_visible()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("#not-sent")).to_have_text(EN["conn.not_sent"])
+        expect(seeker.locator("#composer-text")).to_be_visible()
+        axe.check(seeker, "seeker chat, end not sent")
+        links["seeker"].allow()
+        expect(seeker.locator("#conn-notice")).to_be_hidden(timeout=20_000)
+        expect(seeker.locator("#not-sent")).to_be_hidden()
+        expect(volunteer_pane(volunteer).locator(".js-ended")).to_be_hidden()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+        expect(volunteer_pane(volunteer).locator(".js-ended")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_quick_exit_while_the_socket_is_down_still_leaves_and_ends_the_session(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Quick exit never waits for the socket: with it down, the page is still replaced at once
+    and the token revoked (the beacon tells the server)."""
+    with device(browser, watch, PHONE) as (seeker_ctx, seeker):
+        seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
+        link = DroppableSocket(seeker)
+        seeker_starts(seeker, server)
+        token = token_of(seeker)
+        link.drop()
+        expect(seeker.locator("#conn-notice")).to_be_visible()
+        seeker.locator("#quick-exit").click()
+        seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+        wait_until(seeker, lambda: me_status(server, token) == 401, "the token is revoked")
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
 
 
 def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(

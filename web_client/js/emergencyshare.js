@@ -8,8 +8,8 @@
 // socket, and the fields are emptied at once; nothing is kept on the device. The browser's
 // location is asked for only after the seeker taps "Use my location".
 
-import { loadStrings, onLanguageChange, t as s } from "./i18n.js";
-import { el } from "./ui.js";
+import { loadStrings, onLanguageChange, t as s, unbind } from "./i18n.js";
+import { el, sendOrSayNotSent } from "./ui.js";
 
 const MAX_PHONE_CHARS = 40;
 const MAX_LOCATION_CHARS = 500;
@@ -88,7 +88,7 @@ function clearFields() {
 }
 
 function setStatus(text) {
-  dialog.querySelector("#share-status").textContent = text;
+  unbind(dialog.querySelector("#share-status")).textContent = text; // not a "not sent" any more
 }
 
 function setBusy(busy) {
@@ -108,9 +108,10 @@ function send(share) {
     if (phone) frame.phone = phone;
     if (location) frame.location = location;
   }
+  // Not sent (the page reconnects): the answer stays in the fields, to send again.
+  if (!sendOrSayNotSent(context.conn, frame, dialog.querySelector("#share-status"))) return;
   setBusy(true);
   setStatus(s("share.sending"));
-  context.conn.send(frame);
 }
 
 function useMyLocation() {

@@ -10,7 +10,8 @@ const MAX_ITEM_CHARS = 300;
 
 /**
  * Render `plan` into `container`. With `onChange(stepId, items)` each step can be edited:
- * entries are added and removed, and the step's whole list is handed back.
+ * entries are added and removed, and the step's whole list is handed back (an `onChange`
+ * that returns false did not send it: the words typed stay in their field).
  */
 export function renderPlan(container, plan, { onChange = null, idPrefix = "plan" } = {}) {
   const editable = typeof onChange === "function";
@@ -70,8 +71,8 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
         event.preventDefault();
         const value = input.value.trim();
         if (!value) return;
-        input.value = "";
-        onChange(step.step_id, [...items, value]);
+        // false: the change did not go (the page reconnects), so the words stay to add again.
+        if (onChange(step.step_id, [...items, value]) !== false) input.value = "";
       });
       section.append(form);
     }

@@ -7,8 +7,8 @@
 //   - Quick exit (button or Esc) wipes both, closes the socket and replaces this page.
 
 import { Connection, Status } from "./protocol.js";
-import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { $, announce, api, callLabel, el, helplineCard, showScreen as showAnyScreen } from "./ui.js";
+import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t, unbind } from "./i18n.js";
+import { $, announce, api, callLabel, el, helplineCard, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
 // The safety plan's module is fetched only when a plan exists (few chats open one): the
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
@@ -166,7 +166,7 @@ for (const button of document.querySelectorAll(".lang-switch__option")) {
 /** A language chosen is a language kept: the conversation (and its volunteer) follow it. */
 function tellLanguage() {
   if (!state.conn || !state.conversationId || !(state.status === "waiting" || state.status === "active")) return;
-  state.conn.send({ type: "conversation.language", conversation_id: state.conversationId, language: language() });
+  sendOrSayNotSent(state.conn, { type: "conversation.language", conversation_id: state.conversationId, language: language() }, $("not-sent"));
 }
 
 function chosenLanguage() {
@@ -403,7 +403,7 @@ $("leave-queue").addEventListener("click", () => {
 function leaveIfWanted() {
   if (!state.leaveWanted || !state.conn || !state.conversationId) return;
   state.leaveWanted = false;
-  state.conn.send({ type: "queue.leave", conversation_id: state.conversationId });
+  sendOrSayNotSent(state.conn, { type: "queue.leave", conversation_id: state.conversationId }, $("not-sent"));
 }
 
 // ---- chat ------------------------------------------------------------------------------------
@@ -431,6 +431,8 @@ function renderPeer() {
 
 function renderConnection(status) {
   $("conn-notice").hidden = status === Status.OPEN || status === Status.CLOSED || status === Status.CONNECTING;
+  // Back online: a "not sent" goes (the seeker can try again now).
+  if (status === Status.OPEN) for (const line of document.querySelectorAll(".js-not-sent")) unbind(line).hidden = true;
 }
 
 /** Put a message bubble in seq order; bubbles still sending stay at the end. */
@@ -825,7 +827,7 @@ $("end-chat").addEventListener("click", () => {
 $("end-confirm").addEventListener("click", () => {
   $("end-dialog").close();
   if (state.conn && state.conversationId) {
-    state.conn.send({ type: "conversation.end", conversation_id: state.conversationId });
+    sendOrSayNotSent(state.conn, { type: "conversation.end", conversation_id: state.conversationId }, $("not-sent"));
   }
 });
 
@@ -880,7 +882,7 @@ async function renderSeekerPlan() {
   renderPlan($("plan-body"), state.plan, {
     idPrefix: "seeker-plan",
     onChange: planEditable()
-      ? (step, items) => state.conn.send({ type: "safety_plan.update", conversation_id: state.conversationId, step, items })
+      ? (step, items) => sendOrSayNotSent(state.conn, { type: "safety_plan.update", conversation_id: state.conversationId, step, items }, $("plan-not-sent"))
       : null,
   });
 }

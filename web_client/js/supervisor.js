@@ -6,7 +6,7 @@
 import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { beep, clock, shortId, unlockAudio } from "./desk.js";
-import { $, announce, api, el, showScreen } from "./ui.js";
+import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
 import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
@@ -110,8 +110,12 @@ function onAuthenticated() {
 // ---- on call + alerts ------------------------------------------------------------------------
 
 function sendOnCall() {
-  state.conn?.send({ type: "oncall.set", on_call: $("oncall").checked, ref: "oncall" });
-  bind($("oncall-status"), $("oncall").checked ? "sup.oncall_on" : "sup.oncall_off");
+  const onCall = $("oncall").checked;
+  if (!sendOrSayNotSent(state.conn, { type: "oncall.set", on_call: onCall, ref: "oncall" }, $("oncall-status"))) {
+    $("oncall").checked = !onCall; // nothing went: the switch goes back to what the server has
+    return;
+  }
+  bind($("oncall-status"), onCall ? "sup.oncall_on" : "sup.oncall_off");
 }
 
 let onCallChanges = 0; // the person's own toggles: a slower read of the account must not undo one
@@ -221,7 +225,8 @@ function alertFlagged(count) {
 }
 
 $("flagged-ack").addEventListener("click", () => {
-  state.conn?.send({ type: "flagged.ack", ref: "flagged" });
+  // Not sent (reconnecting): said beside the button, and the page alert stays up.
+  if (!sendOrSayNotSent(state.conn, { type: "flagged.ack", ref: "flagged" }, $("flagged-group-state"))) return;
   $("page-alert").hidden = true;
   document.title = state.originalTitle;
 });
@@ -434,17 +439,19 @@ function showEscalationStatus(escalation, key) {
 
 function wireEscalation(escalation) {
   const node = escalation.node;
+  // The card's status line says when an action on it could not go (the desk reconnects).
+  const status = node.querySelector(".js-esc-status");
   node.querySelector(".js-ack").addEventListener("click", () => {
-    const sent = state.conn?.send({ type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` });
-    // Not sent while the desk reconnects: say so on the card, and keep the page alert up.
-    showEscalationStatus(escalation, sent ? null : "sup.ack_not_sent");
-    if (!sent) return;
+    const frame = { type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` };
+    // Not sent: the page alert stays up.
+    if (!sendOrSayNotSent(state.conn, frame, status)) return;
+    showEscalationStatus(escalation, null);
     $("page-alert").hidden = true;
     document.title = state.originalTitle;
   });
   node.querySelector(".js-open").addEventListener("click", () => openConversation(escalation.conversation_id));
   node.querySelector(".js-share-ask").addEventListener("click", () => {
-    state.conn?.send({ type: "emergency_share.ask", escalation_id: escalation.escalation_id, ref: `share:${escalation.escalation_id}` });
+    sendOrSayNotSent(state.conn, { type: "emergency_share.ask", escalation_id: escalation.escalation_id, ref: `share:${escalation.escalation_id}` }, status);
   });
   node.querySelector(".js-share-show").addEventListener("click", () => toggleHeld(escalation));
   const form = node.querySelector(".js-resolve-form");
@@ -455,14 +462,14 @@ function wireEscalation(escalation) {
   node.querySelector(".js-cancel").addEventListener("click", () => { form.hidden = true; });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    state.conn?.send({
+    const frame = {
       type: "escalation.resolve",
       escalation_id: escalation.escalation_id,
       outcome: form.querySelector(".js-outcome").value,
       note: form.querySelector(".js-note").value.trim(),
       ref: `esc:${escalation.escalation_id}`,
-    });
-    form.hidden = true;
+    };
+    if (sendOrSayNotSent(state.conn, frame, status)) form.hidden = true;
   });
 }
 
@@ -525,7 +532,8 @@ async function openConversation(conversationId) {
     after = answer.data?.next_after_seq ?? after;
     if (!answer.data?.has_more || !messages.length) break;
   }
-  $("conv-status").textContent = state.log.bySeq.size ? "" : t("sup.transcript_empty");
+  if (state.log.bySeq.size) unbind($("conv-status"));
+  else bind($("conv-status"), "sup.transcript_empty");
   renderDeskPlan();
   loadDeskPlan(conversationId);
   $("conv-body").querySelector("button")?.focus();
@@ -541,20 +549,20 @@ function setMode(mode) {
 
 $("conv-observe").addEventListener("click", () => {
   if (!state.conversationId) return;
-  state.conn?.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
-  state.conn?.follow(state.conversationId, { resume: false });
+  if (!sendOrSayNotSent(state.conn, { type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" }, $("conv-status"))) return;
+  state.conn.follow(state.conversationId, { resume: false });
   setMode("observing");
 });
 $("conv-join").addEventListener("click", () => {
   if (!state.conversationId) return;
-  state.conn?.send({ type: "conversation.join", conversation_id: state.conversationId, ref: "join" });
-  state.conn?.follow(state.conversationId, { resume: false });
+  if (!sendOrSayNotSent(state.conn, { type: "conversation.join", conversation_id: state.conversationId, ref: "join" }, $("conv-status"))) return;
+  state.conn.follow(state.conversationId, { resume: false });
   setMode("joined");
 });
 $("conv-takeover").addEventListener("click", () => {
   if (!state.conversationId) return;
-  state.conn?.send({ type: "conversation.takeover", conversation_id: state.conversationId, ref: "takeover" });
-  state.conn?.follow(state.conversationId, { resume: false });
+  if (!sendOrSayNotSent(state.conn, { type: "conversation.takeover", conversation_id: state.conversationId, ref: "takeover" }, $("conv-status"))) return;
+  state.conn.follow(state.conversationId, { resume: false });
   setMode("takeover");
 });
 
@@ -574,10 +582,7 @@ $("block-form").addEventListener("submit", (event) => {
   const note = $("block-note").value.trim();
   const frame = { type: "seeker.block", conversation_id: state.conversationId, ref: "block" };
   if (note) frame.note = note;
-  if (!state.conn?.send(frame)) {
-    bind($("conv-status"), "sup.block_failed");
-    return;
-  }
+  if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
   $("block-form").hidden = true;
   bind($("conv-status"), "sup.blocking");
 });
@@ -615,10 +620,7 @@ $("reassign-form").addEventListener("submit", (event) => {
   const frame = { type: "conversation.transfer", conversation_id: state.conversationId, note, ref: "transfer" };
   if (to === "queue") frame.to = "queue";
   else Object.assign(frame, { to: "volunteer", volunteer_id: to });
-  if (!state.conn?.send(frame)) {
-    bind($("conv-status"), "transfer.err_generic");
-    return;
-  }
+  if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
   bind($("conv-status"), "transfer.sending");
 });
 
@@ -641,7 +643,7 @@ $("whisper-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("whisper-text").value.trim();
   if (!text || !state.conversationId) return;
-  if (state.conn?.send({ type: "chat.whisper", conversation_id: state.conversationId, text, ref: "whisper" })) {
+  if (sendOrSayNotSent(state.conn, { type: "chat.whisper", conversation_id: state.conversationId, text, ref: "whisper" }, $("conv-status"))) {
     // Shown at once; the server's echo (chat.whisper to the conversation's staff) replaces it.
     const node = state.log?.whisper({ text, sent_at: new Date().toISOString() }, { mine: true });
     if (node) state.pendingWhispers.push({ conversationId: state.conversationId, text, node });
@@ -681,7 +683,7 @@ function onMessage(frame) {
   held.set(frame.seq, frame);
   if (frame.conversation_id !== state.conversationId || !state.log) return;
   state.log.addMessage(frame);
-  $("conv-status").textContent = "";
+  unbind($("conv-status"));
 }
 
 // ---- referrals and overview --------------------------------------------------------------------
@@ -738,7 +740,9 @@ async function loadReferrals() {
       select.append(option);
     }
     select.addEventListener("change", () => {
-      state.conn?.send({ type: "referral.update", referral_id: id, status: select.value, ref: `ref:${id}`.slice(0, 64) });
+      const frame = { type: "referral.update", referral_id: id, status: select.value, ref: `ref:${id}`.slice(0, 64) };
+      // Not sent: the select goes back to the status the server has.
+      if (!sendOrSayNotSent(state.conn, frame, $("referrals-status"))) select.value = referral.status;
     });
     row.append(el("td", {}, [select]));
     row.append(el("td", {}, [closeReferralControl(id, referral.conversation_id)]));
@@ -771,8 +775,9 @@ function closeReferralControl(referralId, conversationId) {
     event.preventDefault();
     const text = reason.value.trim();
     if (!text) return;
-    submit.disabled = true;
-    state.conn?.send({ type: "referral.update", referral_id: referralId, status: "closed", reason: text, ref: `ref:${referralId}`.slice(0, 64) });
+    const frame = { type: "referral.update", referral_id: referralId, status: "closed", reason: text, ref: `ref:${referralId}`.slice(0, 64) };
+    // Not sent: the form stays, with the reason typed.
+    if (sendOrSayNotSent(state.conn, frame, $("referrals-status"))) submit.disabled = true;
   });
   wrap.append(open, form);
   return wrap;

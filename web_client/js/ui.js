@@ -1,7 +1,7 @@
 // Small DOM, REST and feedback helpers shared by the three pages.
 // Text from people or the server is always set with textContent, never parsed as HTML.
 
-import { t } from "./i18n.js";
+import { bind, t, unbind } from "./i18n.js";
 
 /**
  * Create an element. `options.text` becomes textContent; `options.i18n` a data-i18n key;
@@ -164,4 +164,18 @@ export function announce(regionId, text) {
   region.textContent = "";
   // A fresh text node after a tick makes repeated identical messages announced again.
   setTimeout(() => { region.textContent = text; }, 30);
+}
+
+/**
+ * Send `frame`; whether it went. Nothing goes while the socket reconnects: `line` (a live
+ * region) then says so, and the caller changes nothing. A later send clears it.
+ */
+export function sendOrSayNotSent(conn, frame, line) {
+  const sent = Boolean(conn?.send(frame));
+  if (!sent) {
+    line.hidden = false;
+    unbind(line); // empty first: a second failed try is announced again
+    setTimeout(() => bind(line, "conn.not_sent"), 30);
+  } else if (line.dataset.i18n === "conn.not_sent") unbind(line);
+  return sent;
 }

@@ -4,7 +4,7 @@
 
 import { Status } from "./protocol.js";
 import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18n.js";
-import { $, announce, api, el, showScreen } from "./ui.js";
+import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
 import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
@@ -159,9 +159,8 @@ $("take-next").addEventListener("click", () => {
   clearTakeStatus();
   // The chat this click brings is shown at once (conversation.started); one that arrives on its
   // own (auto-assignment, a hand-over) never pulls the volunteer away from the chat they are in.
-  state.takeAsked = Boolean(state.conn?.send({ type: "queue.take", ref: "take" }));
-  // A click while the socket is down is not lost in silence: say why nothing happened.
-  if (!state.takeAsked) bind($("take-status"), "conn.reconnecting_short");
+  // A click while the socket is down is not lost in silence: the line says it was not sent.
+  state.takeAsked = sendOrSayNotSent(state.conn, { type: "queue.take", ref: "take" }, $("take-status"));
 });
 
 // ---- chats -----------------------------------------------------------------------------------
@@ -389,6 +388,7 @@ function wireComposer(chat) {
   chat.pane.querySelector(".js-end").addEventListener("click", () => {
     if (chat.status === "ended") return;
     bind(endConfirm.querySelector(".js-end-question"), "vol.end_confirm", { name: chat.peerAlias || t("role.seeker") });
+    unbind(endConfirm.querySelector(".js-end-status")).hidden = true;
     endConfirm.hidden = false;
     endConfirm.querySelector(".js-end-no").focus();
   });
@@ -397,9 +397,12 @@ function wireComposer(chat) {
     chat.pane.querySelector(".js-text").focus();
   });
   endConfirm.querySelector(".js-end-yes").addEventListener("click", () => {
+    if (chat.status !== "ended") {
+      const frame = { type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` };
+      // Not sent (reconnecting): the question stays, with why, for a second "yes".
+      if (!sendOrSayNotSent(state.conn, frame, endConfirm.querySelector(".js-end-status"))) return;
+    }
     endConfirm.hidden = true;
-    if (chat.status === "ended") return;
-    state.conn?.send({ type: "conversation.end", conversation_id: chat.id, ref: `end:${chat.id}` });
   });
   // Report abuse: supervisors are alerted and may block the seeker; nothing changes here.
   const reportForm = chat.pane.querySelector(".js-report-form");
@@ -416,10 +419,7 @@ function wireComposer(chat) {
     const note = chat.pane.querySelector(".js-report-note").value.trim();
     const frame = { type: "seeker.report", conversation_id: chat.id, ref: `report:${chat.id}` };
     if (note) frame.note = note;
-    if (!state.conn?.send(frame)) {
-      bind(chat.pane.querySelector(".js-report-status"), "vol.report_failed");
-      return;
-    }
+    if (!sendOrSayNotSent(state.conn, frame, chat.pane.querySelector(".js-report-status"))) return;
     reportForm.hidden = true;
     bind(chat.pane.querySelector(".js-report-status"), "vol.report_sending");
   });
@@ -429,8 +429,9 @@ function wireComposer(chat) {
     event.preventDefault();
     const note = chat.pane.querySelector(".js-note-text").value.trim();
     if (!note) return;
-    state.conn?.send({ type: "conversation.note", conversation_id: chat.id, text: note, ref: `note:${chat.id}` });
-    bind(chat.pane.querySelector(".js-note-status"), "vol.note_saving");
+    const status = chat.pane.querySelector(".js-note-status");
+    const frame = { type: "conversation.note", conversation_id: chat.id, text: note, ref: `note:${chat.id}` };
+    if (sendOrSayNotSent(state.conn, frame, status)) bind(status, "vol.note_saving");
   });
   chat.pane.querySelector(".js-close-tab").addEventListener("click", () => closeTab(chat));
 }
@@ -458,10 +459,7 @@ function wireTransfer(chat) {
     const frame = { type: "conversation.transfer", conversation_id: chat.id, note, ref: `transfer:${chat.id}` };
     if (to === "queue") frame.to = "queue";
     else Object.assign(frame, { to: "volunteer", volunteer_id: to });
-    if (!state.conn?.send(frame)) {
-      bind(status, "transfer.err_generic");
-      return;
-    }
+    if (!sendOrSayNotSent(state.conn, frame, status)) return;
     bind(status, "transfer.sending");
     form.hidden = true;
     keepFocus(chat, status); // the Send button just went with its form
@@ -514,7 +512,7 @@ function releaseChat(chat, frame) {
   chat.risk.hidden = true;
   const text = frame.to === "queue" ? t("transfer.released_queue") : t("transfer.released_to", { name: frame.to_alias || t("role.volunteer") });
   chat.pane.querySelector(".js-handed-text").textContent = text;
-  chat.pane.querySelector(".js-transfer-status").textContent = "";
+  unbind(chat.pane.querySelector(".js-transfer-status"));
   chat.pane.querySelector(".js-handed").hidden = false;
   forgetTook(chat);
   keepFocus(chat, chat.pane.querySelector(".js-handed-text"), { fromPane: true });
@@ -580,7 +578,7 @@ function endChat(chat, frame) {
   for (const sel of [".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form"]) {
     chat.pane.querySelector(sel).hidden = true;
   }
-  chat.pane.querySelector(".js-transfer-status").textContent = "";
+  unbind(chat.pane.querySelector(".js-transfer-status"));
   chat.pane.querySelector(".js-note-form").hidden = false;
   keepFocus(chat, notice);
   forgetTook(chat);
@@ -630,8 +628,7 @@ function wireRisk(chat) {
     event.preventDefault();
     const seq = Number(risk.querySelector(".js-worry-seq").value);
     if (!seq) return;
-    sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq, kind: "missed" }, null);
-    event.target.hidden = true;
+    if (sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq, kind: "missed" }, null)) event.target.hidden = true;
   });
   risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
   risk.querySelector(".js-plan").addEventListener("click", () => {
@@ -655,22 +652,23 @@ function wireRisk(chat) {
   });
   risk.querySelector(".js-concern-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    sendRisk(chat, {
+    const sent = sendRisk(chat, {
       type: "risk.concern",
       conversation_id: chat.id,
       level: risk.querySelector(".js-concern-level").value,
       reason: risk.querySelector(".js-concern-reason").value.trim(),
     }, "risk.concern_sent");
-    event.target.hidden = true;
+    if (sent) event.target.hidden = true;
   });
   risk.querySelector(".js-escalate-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    sendRisk(chat, {
+    // Not sent: the form stays open with the reason typed, and the panel says why.
+    const sent = sendRisk(chat, {
       type: "escalation.raise",
       conversation_id: chat.id,
       reason: risk.querySelector(".js-escalate-reason").value.trim(),
     }, "risk.escalate_sent");
-    event.target.hidden = true;
+    if (sent) event.target.hidden = true;
   });
   risk.querySelector(".js-referral-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -679,15 +677,13 @@ function wireRisk(chat) {
       bind(risk.querySelector(".js-status"), "risk.card_pick_one");
       return;
     }
-    sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent");
-    event.target.hidden = true;
+    if (sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent")) event.target.hidden = true;
   });
   risk.querySelector(".js-start").addEventListener("click", () => {
     sendRisk(chat, { type: "risk.start", conversation_id: chat.id }, null);
   });
   risk.querySelector(".js-submit").addEventListener("click", () => {
-    sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted");
-    risk.querySelector(".js-checklist").hidden = true;
+    if (sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted")) risk.querySelector(".js-checklist").hidden = true;
   });
   wireChecklist(chat);
   renderRiskSupport(chat);
@@ -721,10 +717,16 @@ function onCueMarked(chat, frame) {
   }
 }
 
+/**
+ * Send a risk frame; whether it went. One that could not go (the console reconnects) is said
+ * on the panel's status line and the caller leaves its form, answer or step as it was.
+ */
 function sendRisk(chat, frame, statusKey) {
-  if (!state.riskSupported) return;
-  state.conn?.send({ ...frame, ref: `risk:${frame.type}:${chat.id}`.slice(0, 64) });
-  if (statusKey) bind(chat.risk.querySelector(".js-status"), statusKey);
+  if (!state.riskSupported) return false;
+  const status = chat.risk.querySelector(".js-status");
+  if (!sendOrSayNotSent(state.conn, { ...frame, ref: `risk:${frame.type}:${chat.id}`.slice(0, 64) }, status)) return false;
+  if (statusKey) bind(status, statusKey);
+  return true;
 }
 
 function renderRiskSupport(chat) {
@@ -873,7 +875,7 @@ function renderChecklist(chat) {
       attrs: { type: "button", "data-value": option.value, "aria-pressed": String(chosen) },
     });
     button.addEventListener("click", () => {
-      sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null);
+      if (!sendRisk(chat, { type: "risk.answer", conversation_id: chat.id, item_id: item.item_id, value: option.value }, null)) return;
       for (const b of options.querySelectorAll("button")) b.disabled = true;
       button.classList.add("button--chosen");
       button.setAttribute("aria-pressed", "true");
@@ -928,8 +930,9 @@ async function renderReferral(chat, referral) {
       attrs: { type: "button", "data-status": status },
     });
     button.addEventListener("click", () => {
+      const frame = { type: "referral.update", referral_id: referral.referral_id, status, ref: `risk:referral.update:${chat.id}`.slice(0, 64) };
+      if (!sendOrSayNotSent(state.conn, frame, chat.risk.querySelector(".js-status"))) return;
       for (const b of steps.querySelectorAll("button")) b.disabled = true;
-      state.conn?.send({ type: "referral.update", referral_id: referral.referral_id, status, ref: `risk:referral.update:${chat.id}`.slice(0, 64) });
     });
     return button;
   }));

@@ -15,7 +15,7 @@ At start-up ``WebClient`` reads ``web_client/`` once and prepares:
   from ``navigator.language``), so the strings arrive with the modules.
 - **string bundles**: ``i18n/seeker.<lang>.json`` holds only the keys the seeker page's
   HTML and modules name (found in their text: ``"key"`` literals, and every key under a
-  ``\\`prefix.${…}\\``` template), 140 of the 790, each filled from English where the
+  ``\\`prefix.${…}\\``` template), 141 of the 790, each filled from English where the
   language lacks it, so the page loads one small file instead of two large ones. A module
   loaded on demand whose source holds the line ``// i18n: strings on demand`` keeps its own
   keys (those nothing else on the page names) in ``i18n/<bundle>-<module>.<lang>.json``

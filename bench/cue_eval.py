@@ -7,24 +7,29 @@ split's retirement rule are in ``bench/data/LABELLING.md``. Three figures, never
 
 - **in-sample**: every development row, the patterns and the scorer trained on all of
   them. The patterns were written from many of these rows, so this is an upper bound.
-- **grouped** (the gate: recall >= 0.95 and precision >= 0.85): leave one family out. For
-  each family F the learned scorer is retrained without any row of F (its threshold chosen
-  by cross-validation inside the training rows), and the detector (patterns, then that
-  scorer) is scored on F's rows whose paraphrase group the patterns were *not* written
-  from (``provenance: unseen``). Rows are pooled over the folds. The patterns cannot be
-  "untrained"; the provenance filter is what keeps their own examples out (see README).
+- **grouped** (the gate: recall >= 0.95 and precision >= 0.85; since session 23): leave one
+  pool out. The rows scored are a pool's (``provenance: unseen``: paraphrase groups written
+  by someone who had not read the patterns, never used to change one), and neither signal
+  has learnt from any of them: the patterns were written before the pool, and the learned
+  scorer is retrained without any row of that pool (its threshold chosen by cross-validation
+  inside the training rows). It is the detector that shipped before the pool was written,
+  scored on a new writer's words: what a seeker's first message meets.
+- **grouped by family** (reported beside it; the gate until session 22): the same unseen
+  rows, the scorer retrained without any row of the row's family (of any pool), so it has
+  never seen that kind of risk talk; rows pooled over the folds. Stricter than deployment,
+  where the scorer has seen every family of the catalogue; the gap says how much of the
+  scorer's help is the family's own words.
 - **grouped by paraphrase** (``--by-paraphrase``; not the gate): the same unseen rows, the
   scorer retrained without the row's paraphrase group only, so it has seen the rest of the
-  row's family. Higher than the grouped figure by construction; the gap says how much of the
-  shortfall is an unseen family rather than an unseen wording.
+  pool. The patterns cannot be "untrained" in any of the three; the provenance filter is
+  what keeps their own examples out (see README).
 - **frozen**: the frozen split with the shipped detector; aggregate figures only. Its misses
   are not printed (``--misses`` leaves them out too), so nobody tunes on them.
 
 Each figure is given per family, cue class, language form, pool (``origin``) and false-alarm
-kind (the share
-of "none" messages flagged) with Wilson 95 % intervals,
-for the patterns alone and for patterns plus scorer (the scorer is kept only if it raises
-grouped recall without making grouped precision fall below 0.85, see
+kind (the share of "none" messages flagged) with Wilson 95 % intervals, for the patterns
+alone and for patterns plus scorer (the scorer is kept only if it raises the gate's
+grouped recall without making its precision fall below 0.85, see
 ``scorer_earns_its_place``; when it is not kept, no weights ship and the "patterns+scorer"
 figures are those of the candidate the corpus trains).
 Exits 1 when the gate fails.
@@ -173,7 +178,15 @@ def _leave_one_out(detector: Detector, dev: Sequence[dict], key: str) -> dict[st
 
 
 def grouped(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
-    """Leave-one-family-out, scored on each held-out family's unseen rows."""
+    """The gate: leave one pool out. Each pool's unseen rows are scored with the scorer
+    retrained without any row of that pool (``origin``), the patterns never having been
+    written from them."""
+    return _leave_one_out(detector, dev, "origin")
+
+
+def grouped_by_family(detector: Detector, dev: Sequence[dict]) -> dict[str, dict]:
+    """Leave one family out, scored on each held-out family's unseen rows (the gate until
+    session 22; stricter than deployment, where the scorer has seen every family)."""
     return _leave_one_out(detector, dev, "family")
 
 
@@ -199,6 +212,7 @@ def evaluate(
             "patterns+scorer": score_rows(dev, detector.predict(dev, full)),
         },
         "grouped": grouped(detector, dev),
+        "grouped_by_family": grouped_by_family(detector, dev),
         **(
             {"grouped_by_paraphrase": grouped_by_paraphrase(detector, dev)} if by_paraphrase else {}
         ),
@@ -253,7 +267,7 @@ def _fmt(f: dict) -> str:
 
 def _print(report: dict, corpus: Sequence[dict], *, misses: bool, out: Callable = print) -> None:
     by_id = {r["id"]: r for r in corpus}
-    for name in ("in_sample", "grouped", "grouped_by_paraphrase", "frozen"):
+    for name in ("in_sample", "grouped", "grouped_by_family", "grouped_by_paraphrase", "frozen"):
         for variant, part in report.get(name, {}).items():
             out(f"== {name} / {variant}: {part['rows']} messages, {part['risk_rows']} risk")
             out(
@@ -271,7 +285,8 @@ def _print(report: dict, corpus: Sequence[dict], *, misses: bool, out: Callable 
     gate = report["gate"]
     verdict = "met" if gate["met"] else "NOT met"
     out(
-        f"gate (grouped, patterns+scorer): recall {gate['recall']} >= {RECALL_TARGET}, "
+        f"gate (grouped, leave one pool out, patterns+scorer): "
+        f"recall {gate['recall']} >= {RECALL_TARGET}, "
         f"precision {gate['precision']} >= {PRECISION_TARGET}: {verdict}; "
         f"scorer kept: {gate['scorer_kept']}"
     )

@@ -5,7 +5,8 @@
 Reads the development split of ``bench/data/cue_corpus.jsonl`` (never the frozen split),
 trains ``app.risk.cues.learned`` (no randomness: the same corpus gives the same bytes) and
 writes ``app/risk/cue_lists/learned-v<VERSION>.json``, but only if the scorer earns its place in the
-grouped evaluation (it raises recall on unseen families and precision stays >= 0.85);
+grouped evaluation that gates the detector (leave one pool out: it raises recall on the unseen
+pool and precision stays >= 0.85);
 otherwise it removes the file and the detector runs on patterns alone. ``--check`` writes
 nothing and exits 1 when the shipped file differs from what the corpus gives (the tests run
 it).

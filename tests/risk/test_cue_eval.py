@@ -56,7 +56,7 @@ def test_figures_carry_confidence_intervals_per_family_class_and_form(report):
 
 def test_figures_are_given_per_pool(report):
     figures = report["grouped"]["patterns+scorer"]["figures"]
-    assert {"pool:v20"} <= set(figures)
+    assert {"pool:v21"} <= set(figures)
 
 
 def test_the_frozen_split_never_shows_its_messages(report):
@@ -77,9 +77,9 @@ def test_weights_ship_only_when_the_scorer_earns_its_place(report):
 # new origin written after a change) gets its own first figures here; an old pool whose
 # misses were read is no longer unseen and leaves the grouped figures.
 GROUPED_FLOORS = {
-    ("v20",): {
-        "grouped": {"patterns": (0.80, 0.88), "patterns+scorer": (0.95, 0.89)},
-        "grouped_by_family": {"patterns": (0.80, 0.88), "patterns+scorer": (0.87, 0.87)},
+    ("v21",): {
+        "grouped": {"patterns": (0.78, 0.89), "patterns+scorer": (0.96, 0.90)},
+        "grouped_by_family": {"patterns": (0.78, 0.89), "patterns+scorer": (0.90, 0.88)},
     }
 }
 
@@ -128,8 +128,8 @@ def test_the_gates_scorer_never_learnt_from_the_pool_it_is_scored_on(corpus):
 
 def test_grouped_evaluation_meets_the_gate(report):
     # Issue #20's gate, on the current pool, leave one pool out (README, "Cue detection":
-    # the definition was fixed at session 23 after v20's figures were seen, so the pool that
-    # counts for it is the next one, measured once).
+    # the definition was fixed at session 23 after v20's figures were seen and before v21
+    # joined; v21, measured once, met it: 0.961 / 0.906).
     assert report["gate"]["met"], report["gate"]
 
 

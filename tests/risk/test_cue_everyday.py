@@ -17,8 +17,8 @@ from app.risk.cues import CueMatcher
 # 12; weights v13 (feature scheme v2) 14, raised on purpose: the boundary 5-grams ranked held-out
 # families better on the development rows and caught 3 more of the v19 pool's 179 risk rows;
 # the old scheme on the same corpus flags 9 (README); weights v14 (the v19 pool as training
-# rows) 11.
-CEILINGS = {"patterns": 2, "patterns+scorer": 11}
+# rows) 11, weights v15 (the v20 and v21 pools and the retired v19_frozen rows too) 10.
+CEILINGS = {"patterns": 2, "patterns+scorer": 10}
 
 
 def test_the_everyday_set_is_ordinary_chat_in_all_three_forms():

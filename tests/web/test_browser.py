@@ -684,7 +684,7 @@ def test_risk_escalation_whisper_and_helpline_card(
         # message no cue flagged can be marked "this worried me" for the supervisors' review.
         risk.locator(".js-not-risk").click()
         expect(risk.locator(".js-cues li .js-marked")).to_have_text(EN["cuefb.marked_not_risk"])
-        seeker_sends(seeker, "exams start on monday and i keep staring at the wall")
+        seeker_sends(seeker, "exams start on monday and i cant focus on anything")
         expect(pane.locator(".bubble--seeker")).to_have_count(3)
         risk.locator(".js-worry").click()
         # The unflagged messages, newest first: the greeting and this one.

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 FLAGGED = "I feel like a burden to everyone"
-WORRYING = "exams start on monday and i keep staring at the wall"
+# A message no cue flags (weights v15 flag the earlier "... i keep staring at the wall").
+WORRYING = "exams start on monday and i cant focus on anything"
 
 
 def _to_top(section: Locator) -> None:

@@ -149,7 +149,7 @@ class Detector:
             or (
                 scorer is not None
                 and self.scorer_allowed[r["id"]]
-                and scorer.fires(self.folded[r["id"]])
+                and scorer.score_features(self.features[r["id"]]) >= scorer.threshold
             )
             for r in rows
         ]

@@ -456,6 +456,17 @@ def test_volunteer_is_offered_only_the_chats_the_account_allows(
     watch.check()
 
 
+SHOWN_IN_ITS_SCROLLER = """(e) => {
+    let box = e.parentElement;
+    while (box && !(/(auto|scroll)/.test(getComputedStyle(box).overflowY)
+                     && box.scrollHeight > box.clientHeight)) box = box.parentElement;
+    const r = e.getBoundingClientRect();
+    const v = box ? box.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+    return r.height > 0 && r.top >= v.top - 1 && r.bottom <= Math.min(v.bottom, innerHeight) + 1;
+}"""
+"""Whether an element is wholly inside the box that scrolls it (and the window)."""
+
+
 class DroppableSocket:
     """The page's socket to the server, routed so a test can drop it and refuse reconnects
     (``drop``), then let the page reconnect on its own (``allow``)."""
@@ -576,6 +587,8 @@ def test_a_risk_answer_or_escalation_while_the_console_reconnects_is_not_lost_in
         risk.locator(".js-escalate-reason").fill("says they have pills saved up")
         risk.locator(".js-escalate-form button[type=submit]").click()
         expect(status).to_have_text(EN["conn.not_sent"])
+        # The panel scrolls: the line under "Escalate now" is brought into view, not left below.
+        wait_until(volunteer, lambda: status.evaluate(SHOWN_IN_ITS_SCROLLER), "the line is in view")
         expect(risk.locator(".js-escalate-form")).to_be_visible()
         expect(risk.locator(".js-escalate-reason")).to_have_value("says they have pills saved up")
         axe.check(volunteer, "volunteer risk panel, not sent")

@@ -168,14 +168,18 @@ export function announce(regionId, text) {
 
 /**
  * Send `frame`; whether it went. Nothing goes while the socket reconnects: `line` (a live
- * region) then says so, and the caller changes nothing. A later send clears it.
+ * region) then says so, scrolled into view, and the caller changes nothing. A later send
+ * clears it.
  */
 export function sendOrSayNotSent(conn, frame, line) {
   const sent = Boolean(conn?.send(frame));
   if (!sent) {
     line.hidden = false;
     unbind(line); // empty first: a second failed try is announced again
-    setTimeout(() => bind(line, "conn.not_sent"), 30);
+    setTimeout(() => {
+      bind(line, "conn.not_sent");
+      line.scrollIntoView({ block: "nearest" }); // a panel that scrolls may hide it below the button
+    }, 30);
   } else if (line.dataset.i18n === "conn.not_sent") unbind(line);
   return sent;
 }

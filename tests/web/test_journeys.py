@@ -469,11 +469,14 @@ SHOWN_IN_ITS_SCROLLER = """(e) => {
 
 class DroppableSocket:
     """The page's socket to the server, routed so a test can drop it and refuse reconnects
-    (``drop``), then let the page reconnect on its own (``allow``)."""
+    (``drop``: returns once the page shows it is offline), then let the page reconnect on its
+    own (``allow``: returns once the page shows it is back). ``offline``: the page's notice of
+    a lost connection (the staff pages' pill; the seeker page's is ``#conn-notice``)."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, offline: str = "#conn-state") -> None:
         self.sockets: list[WebSocketRoute] = []
         self.refusing = False
+        self.notice = page.locator(offline)
         page.route_web_socket(re.compile(r"/ws$"), self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
@@ -486,9 +489,11 @@ class DroppableSocket:
     def drop(self) -> None:
         self.refusing = True
         self.sockets[-1].close()
+        expect(self.notice).to_be_visible()
 
     def allow(self) -> None:
         self.refusing = False
+        expect(self.notice).to_be_hidden(timeout=20_000)
 
 
 def test_take_next_while_the_socket_is_down_says_so(
@@ -499,13 +504,11 @@ def test_take_next_while_the_socket_is_down_says_so(
         link = DroppableSocket(page)
         volunteer_logs_in(page, server)
         link.drop()
-        expect(page.locator("#conn-state")).to_be_visible()
         page.locator("#take-next").click()
         expect(page.locator("#take-status")).to_have_text(EN["conn.not_sent"])
-        link.allow()
         # Back online (the client reconnects on its own), the same button is answered: a chat
         # opens, or the line says nobody is waiting.
-        expect(page.locator("#conn-state")).to_be_hidden(timeout=20_000)
+        link.allow()
         page.locator("#take-next").click()
         answered = volunteer_pane(page).or_(
             page.locator("#take-status", has_text=EN["vol.err_queue_empty"])
@@ -532,13 +535,11 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
         link.drop()
-        expect(desk.locator("#conn-state")).to_be_visible()
         escalation.locator(".js-ack").click()
         expect(escalation.locator(".js-esc-status")).to_have_text(EN["conn.not_sent"])
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
         link.allow()
-        expect(desk.locator("#conn-state")).to_be_hidden(timeout=20_000)
         supervisor_acks(desk, escalation)
         expect(escalation.locator(".js-esc-status")).to_be_hidden()
     finally:
@@ -575,7 +576,6 @@ def test_a_risk_answer_or_escalation_while_the_console_reconnects_is_not_lost_in
         answers = options.locator("button").count()
 
         links["volunteer"].drop()
-        expect(volunteer.locator("#conn-state")).to_be_visible()
         options.locator("button").first.click()
         expect(status).to_have_text(EN["conn.not_sent"])
         # The same question, every answer still to choose: nothing pretends it was recorded.
@@ -594,7 +594,6 @@ def test_a_risk_answer_or_escalation_while_the_console_reconnects_is_not_lost_in
         axe.check(volunteer, "volunteer risk panel, not sent")
 
         links["volunteer"].allow()
-        expect(volunteer.locator("#conn-state")).to_be_hidden(timeout=20_000)
         risk.locator(".js-escalate-form button[type=submit]").click()
         expect(status).to_have_text(EN["risk.escalate_sent"])
         expect(risk.locator(".js-escalate-form")).to_be_hidden()
@@ -627,7 +626,6 @@ def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
         assert desk.evaluate(on_call) is True
 
         link.drop()
-        expect(desk.locator("#conn-state")).to_be_visible()
         switch.click()
         expect(status).to_have_text(EN["conn.not_sent"])
         expect(switch).to_be_checked()
@@ -638,7 +636,6 @@ def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
         expect(status).to_have_text(EN["conn.not_sent"])
 
         link.allow()
-        expect(desk.locator("#conn-state")).to_be_hidden(timeout=20_000)
         switch.click()
         expect(switch).not_to_be_checked()
         expect(status).to_have_text(EN["sup.oncall_off"])
@@ -658,18 +655,18 @@ def test_a_seeker_ending_the_chat_while_reconnecting_is_told_it_was_not_sent(
         browser,
         server,
         watch,
-        before_load=lambda page, _: links.setdefault("seeker", DroppableSocket(page)),
+        before_load=lambda page, _: links.setdefault(
+            "seeker", DroppableSocket(page, "#conn-notice")
+        ),
     )
     try:
         links["seeker"].drop()
-        expect(seeker.locator("#conn-notice")).to_be_visible()
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         expect(seeker.locator("#not-sent")).to_have_text(EN["conn.not_sent"])
         expect(seeker.locator("#composer-text")).to_be_visible()
         axe.check(seeker, "seeker chat, end not sent")
         links["seeker"].allow()
-        expect(seeker.locator("#conn-notice")).to_be_hidden(timeout=20_000)
         expect(seeker.locator("#not-sent")).to_be_hidden()
         expect(volunteer_pane(volunteer).locator(".js-ended")).to_be_hidden()
         seeker.locator("#end-chat").click()
@@ -689,11 +686,10 @@ def test_quick_exit_while_the_socket_is_down_still_leaves_and_ends_the_session(
     and the token revoked (the beacon tells the server)."""
     with device(browser, watch, PHONE) as (seeker_ctx, seeker):
         seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
-        link = DroppableSocket(seeker)
+        link = DroppableSocket(seeker, "#conn-notice")
         seeker_starts(seeker, server)
         token = token_of(seeker)
         link.drop()
-        expect(seeker.locator("#conn-notice")).to_be_visible()
         seeker.locator("#quick-exit").click()
         seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
         wait_until(seeker, lambda: me_status(server, token) == 401, "the token is revoked")

@@ -547,24 +547,18 @@ function setMode(mode) {
   $("sup-composer").hidden = !(mode === "joined" || mode === "takeover");
 }
 
-$("conv-observe").addEventListener("click", () => {
+/** Observe, join or take over the open conversation; nothing changes when it did not go. */
+function supervise(action, mode) {
   if (!state.conversationId) return;
-  if (!sendOrSayNotSent(state.conn, { type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" }, $("conv-status"))) return;
+  const frame = { type: `conversation.${action}`, conversation_id: state.conversationId, ref: action };
+  if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
   state.conn.follow(state.conversationId, { resume: false });
-  setMode("observing");
-});
-$("conv-join").addEventListener("click", () => {
-  if (!state.conversationId) return;
-  if (!sendOrSayNotSent(state.conn, { type: "conversation.join", conversation_id: state.conversationId, ref: "join" }, $("conv-status"))) return;
-  state.conn.follow(state.conversationId, { resume: false });
-  setMode("joined");
-});
-$("conv-takeover").addEventListener("click", () => {
-  if (!state.conversationId) return;
-  if (!sendOrSayNotSent(state.conn, { type: "conversation.takeover", conversation_id: state.conversationId, ref: "takeover" }, $("conv-status"))) return;
-  state.conn.follow(state.conversationId, { resume: false });
-  setMode("takeover");
-});
+  setMode(mode);
+}
+
+$("conv-observe").addEventListener("click", () => supervise("observe", "observing"));
+$("conv-join").addEventListener("click", () => supervise("join", "joined"));
+$("conv-takeover").addEventListener("click", () => supervise("takeover", "takeover"));
 
 // Block: ends every open chat of the seeker (neutrally, for them) and closes their session.
 $("conv-block").addEventListener("click", () => {

@@ -930,8 +930,7 @@ async function renderReferral(chat, referral) {
       attrs: { type: "button", "data-status": status },
     });
     button.addEventListener("click", () => {
-      const frame = { type: "referral.update", referral_id: referral.referral_id, status, ref: `risk:referral.update:${chat.id}`.slice(0, 64) };
-      if (!sendOrSayNotSent(state.conn, frame, chat.risk.querySelector(".js-status"))) return;
+      if (!sendRisk(chat, { type: "referral.update", referral_id: referral.referral_id, status }, null)) return;
       for (const b of steps.querySelectorAll("button")) b.disabled = true;
     });
     return button;

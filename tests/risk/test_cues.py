@@ -136,6 +136,43 @@ def test_ascii_text_folds_exactly_as_the_full_unicode_path_would():
         assert normalise(text + " \u00e9")[: len(normalise(text))] == normalise(text), text
 
 
+def _features_by_slices(folded: str) -> set[str]:
+    """The learned scorer's features as first written (a Python loop of slices): the
+    reference the regex version in app.risk.cues.learned must agree with."""
+    words = folded.split()
+    found = set(words)
+    for word in words:
+        padded = f"<{word}>"
+        if len(padded) < 4:
+            found.add(padded)
+            continue
+        found.update(padded[i : i + 4] for i in range(len(padded) - 3))
+    text = f" {folded} "
+    found.update(text[i : i + 5] for i in range(len(text) - 4) if " " in text[i + 1 : i + 4])
+    return found
+
+
+def test_the_scorers_features_are_the_slices_they_were_trained_on():
+    """The n-grams come from the regex engine; they must be exactly the slices the weights
+    were trained on, for every corpus message and for odd text: one-letter words, the pad
+    characters themselves, Devanagari, emoji beyond the Basic Multilingual Plane."""
+    import random
+
+    from app.risk.cues.learned import features
+
+    corpus = Path(__file__).resolve().parents[2] / "bench" / "data" / "cue_corpus.jsonl"
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    rng = random.Random(7)
+    alphabet = "ab <>x1 मरना\u0902ह😀é<<>>"
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(20000)
+    ]
+    texts += ["", "a", "<", "< >", "a b c", "<a> <b>", "x" * 40]
+    for text in texts:
+        folded = normalise(text)
+        assert features(folded) == _features_by_slices(folded), repr(folded)
+
+
 def test_white_space_is_collapsed_as_a_regex_of_white_space_would():
     """normalise splits on ``str.split``'s white space; it must be exactly what ``\\s``
     matches, on every code point."""

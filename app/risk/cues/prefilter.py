@@ -216,30 +216,29 @@ class Prefilter:
 
     def __init__(self, items: Sequence[_Claused]) -> None:
         self._always = [i for i, p in enumerate(items) if p.clauses is None]
-        self._owners: dict[str, list[int]] = {}
+        owners: dict[str, list[int]] = {}
         self._rest: dict[int, Clauses] = {}
-        self._automaton = ahocorasick.Automaton()
         for index, item in enumerate(items):
             if item.clauses:
                 first, *rest = item.clauses
                 for needle in first:
-                    self._owners.setdefault(needle, []).append(index)
-                    self._automaton.add_word(needle, needle)
+                    owners.setdefault(needle, []).append(index)
                 if rest:
                     self._rest[index] = tuple(rest)
+        # Each needle's value is the items it opens: a hit needs no second look-up.
+        self._automaton = ahocorasick.Automaton()
+        for needle, indexes in owners.items():
+            self._automaton.add_word(needle, tuple(indexes))
         self._searching = len(self._automaton) > 0
         if self._searching:
             self._automaton.make_automaton()
         self._items = list(items)
 
     def candidates(self, folded: str) -> list[Any]:
-        found: set[str] = (
-            {needle for _end, needle in self._automaton.iter(folded)} if self._searching else set()
-        )
         chosen = set(self._always)
-        owners = self._owners
-        for needle in found:
-            chosen.update(owners[needle])
+        if self._searching:
+            for _end, indexes in self._automaton.iter(folded):
+                chosen.update(indexes)
         found_items = []
         rest = self._rest
         for i in sorted(chosen):

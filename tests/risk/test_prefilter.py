@@ -84,3 +84,60 @@ def test_almost_every_shipped_pattern_gets_needles():
     patterns = CueMatcher.default()._patterns
     with_needles = sum(p.clauses is not None for p in patterns)
     assert with_needles / len(patterns) > 0.95
+
+
+def test_the_shipped_clauses_are_what_the_lists_derive_to():
+    # app/risk/cue_lists/clauses.json spares each server start the derivation; after a list
+    # is edited, `python scripts/cue_clauses.py` writes it again.
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "scripts/cue_clauses.py", "--check"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_known_pattern_is_compiled_when_first_used_and_an_unknown_one_at_load(tmp_path):
+    import pytest
+
+    from app.risk.cues import CueListError, lists
+
+    path = tmp_path / "en.yaml"
+    path.write_text(
+        "language: en\nversion: 1\nfamilies:\n  passive_wish:\n"
+        "    patterns: ['known (one|two)', 'new (one|two)']\n"
+    )
+    catalogue = lists.load_catalogue()
+    known_source = lists.pattern_source("known (one|two)", where="test")
+    known = {known_source: (("known ",),)}
+    (known_item, new_item), _ = lists.load_list(path, catalogue, known=known)
+    assert known_item.clauses == (("known ",),)  # taken from the file, as it says
+    assert known_item._regex is None  # not compiled yet
+    assert known_item.regex.search("a known two") is not None
+    assert known_item._regex is known_item.regex  # compiled once, then kept
+    assert new_item._regex is not None  # derived and compiled at load
+    assert new_item.clauses == (("new ",), ("one", "two"))
+    # A bad pattern the file does not know stops the load, as before.
+    path.write_text(
+        "language: en\nversion: 1\nfamilies:\n  passive_wish:\n    patterns: ['bad (']\n"
+    )
+    with pytest.raises(CueListError, match=r"en/passive_wish#0: bad pattern"):
+        lists.load_list(path, catalogue, known=known)
+
+
+def test_clauses_derived_under_another_python_are_not_used(tmp_path):
+    from app.risk.cues import lists
+
+    path = tmp_path / "clauses.json"
+    path.write_text('{"python": "2.7", "clauses": {"x": [["x"]]}}')
+    assert lists.known_clauses(path) == {}
+    this = tmp_path / "this.json"
+    this.write_text(
+        lists.clauses_file([]).replace('"clauses": {\n\n}', '"clauses": {"x": [["x"]]}')
+    )
+    assert lists.known_clauses(this) == {"x": (("x",),)}

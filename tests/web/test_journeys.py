@@ -506,9 +506,10 @@ def test_take_next_while_the_socket_is_down_says_so(
         link.drop()
         page.locator("#take-next").click()
         expect(page.locator("#take-status")).to_have_text(EN["conn.not_sent"])
-        # Back online (the client reconnects on its own), the same button is answered: a chat
-        # opens, or the line says nobody is waiting.
+        # Back online (the client reconnects on its own), the stale line goes, and the same
+        # button is answered: a chat opens, or the line says nobody is waiting.
         link.allow()
+        expect(page.locator("#take-status")).to_have_text("")
         page.locator("#take-next").click()
         answered = volunteer_pane(page).or_(
             page.locator("#take-status", has_text=EN["vol.err_queue_empty"])
@@ -540,6 +541,7 @@ def test_an_acknowledge_while_the_desk_reconnects_says_so_and_keeps_the_alert(
         expect(escalation.locator(".js-ack")).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
         link.allow()
+        expect(escalation.locator(".js-esc-status")).to_have_text("")  # stale: gone
         supervisor_acks(desk, escalation)
         expect(escalation.locator(".js-esc-status")).to_be_hidden()
     finally:

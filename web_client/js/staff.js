@@ -1,11 +1,25 @@
 // Shared by the volunteer console and the supervisor desk: login, the staff session (token in
 // sessionStorage, so it dies with the tab), logout, the language switch and staff.alert banners.
 
-import { Connection } from "./protocol.js";
-import { bind, language, onLanguageChange, setLanguage, t, tOr } from "./i18n.js";
+import { Connection, Status } from "./protocol.js";
+import { bind, language, onLanguageChange, setLanguage, t, tOr, unbind } from "./i18n.js";
 import { $, api, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
+
+/**
+ * The header's connection pill. Once the socket is open again, every "Not sent" line goes:
+ * the action can be tried again, and a stale line would say otherwise.
+ */
+export function renderConnection(status) {
+  const pill = $("conn-state");
+  pill.hidden = status === Status.OPEN;
+  if (status === Status.OPEN) {
+    for (const line of document.querySelectorAll('[data-i18n="conn.not_sent"]')) unbind(line);
+  } else if (status === Status.RECONNECTING) bind(pill, "conn.reconnecting_short");
+  else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
+  else bind(pill, "conn.offline");
+}
 const LANG_KEY = "peerline.staff.lang";
 
 export function loadStaffSession() {

@@ -3,13 +3,12 @@
 // the referral queue and an overview. Frames and endpoints the server does not have yet
 // (`unknown_type`, 404) make their part of the page step aside quietly.
 
-import { Status } from "./protocol.js";
 import { apply, bind, formatTime, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, renderConnection, showStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
 const CLOSED_STATUSES = new Set(["resolved"]);
@@ -89,13 +88,6 @@ function start(session) {
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
 
-function renderConnection(status) {
-  const pill = $("conn-state");
-  pill.hidden = status === Status.OPEN;
-  if (status === Status.RECONNECTING) bind(pill, "conn.reconnecting_short");
-  else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
-  else bind(pill, "conn.offline");
-}
 
 function onAuthenticated() {
   // On-call belongs to the account, but say it again after a reconnect so the two agree.

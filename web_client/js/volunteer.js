@@ -2,12 +2,11 @@
 // and a risk panel per chat. Risk frames (risk.*, referral.*, escalation.raise) may not exist
 // on the server yet: an `unknown_type` answer hides those tools quietly.
 
-import { Status } from "./protocol.js";
 import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, renderConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -84,13 +83,6 @@ function resetConsole() {
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
 
-function renderConnection(status) {
-  const pill = $("conn-state");
-  pill.hidden = status === Status.OPEN;
-  if (status === Status.RECONNECTING) bind(pill, "conn.reconnecting_short");
-  else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
-  else if (status === Status.CLOSED) bind(pill, "conn.offline");
-}
 
 function onAuthenticated(frame) {
   $("who").textContent = t("staff.signed_in_as", { name: frame.alias || state.session.alias || "" });

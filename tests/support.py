@@ -103,6 +103,15 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> s
     return result.stdout
 
 
+def assert_script_check_passes(script: str) -> None:
+    """``python <script> --check`` from the repository's root exits 0: a generated data file
+    (the scorer's weights, the prefilter's clauses) is what its script derives now."""
+    done = subprocess.run(
+        [sys.executable, script, "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # How long tests wait for a server to answer. A server starts in about 7 s on an idle 2-core
 # machine (4.8 s of CPU, two thirds of it compiling the cue lists); in a full CI-mode run,
 # beside three other workers and the browsers, its first log line came 2-24 s and more after

@@ -586,18 +586,9 @@ def test_a_pattern_with_an_upper_case_escape_fails_loudly(tmp_path):
 
 
 def test_weights_file_is_what_the_corpus_trains_to():
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.support import assert_script_check_passes
 
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "scripts/train_cue_scorer.py", "--check"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_script_check_passes("scripts/train_cue_scorer.py")
 
 
 def test_weights_with_another_feature_scheme_are_refused(tmp_path):

@@ -89,17 +89,9 @@ def test_almost_every_shipped_pattern_gets_needles():
 def test_the_shipped_clauses_are_what_the_lists_derive_to():
     # app/risk/cue_lists/clauses.json spares each server start the derivation; after a list
     # is edited, `python scripts/cue_clauses.py` writes it again.
-    import subprocess
-    from pathlib import Path
+    from tests.support import assert_script_check_passes
 
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "scripts/cue_clauses.py", "--check"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_script_check_passes("scripts/cue_clauses.py")
 
 
 def test_a_known_pattern_is_compiled_when_first_used_and_an_unknown_one_at_load(tmp_path):

@@ -149,7 +149,7 @@ class Detector:
             or (
                 scorer is not None
                 and self.scorer_allowed[r["id"]]
-                and scorer.score_features(self.features[r["id"]]) >= scorer.threshold
+                and scorer.fires_on(self.features[r["id"]])
             )
             for r in rows
         ]

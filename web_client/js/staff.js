@@ -6,10 +6,12 @@ import { bind, language, onLanguageChange, setLanguage, t, tOr, unbind } from ".
 import { $, api, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
+const LANG_KEY = "peerline.staff.lang";
 
 /**
- * The header's connection pill. Once the socket is open again, every "Not sent" line goes:
- * the action can be tried again, and a stale line would say otherwise.
+ * The header's connection pill. Once the socket is open again, every "Not sent" line
+ * (`sendOrSayNotSent` in ui.js) goes: the action can be tried again. Kept here, not in ui.js,
+ * so the seeker's first visit does not carry it (the seeker page clears its own lines).
  */
 export function renderConnection(status) {
   const pill = $("conn-state");
@@ -20,7 +22,6 @@ export function renderConnection(status) {
   else if (status === Status.CONNECTING) bind(pill, "conn.connecting");
   else bind(pill, "conn.offline");
 }
-const LANG_KEY = "peerline.staff.lang";
 
 export function loadStaffSession() {
   try {

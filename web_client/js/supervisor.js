@@ -88,7 +88,6 @@ function start(session) {
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
 
-
 function onAuthenticated() {
   // On-call belongs to the account, but say it again after a reconnect so the two agree.
   if ($("oncall").checked) sendOnCall();

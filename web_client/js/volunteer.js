@@ -83,7 +83,6 @@ function resetConsole() {
 
 $("logout").addEventListener("click", () => logout(state.session, state.conn));
 
-
 function onAuthenticated(frame) {
   $("who").textContent = t("staff.signed_in_as", { name: frame.alias || state.session.alias || "" });
   for (const conv of frame.active_conversations || []) {

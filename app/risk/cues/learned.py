@@ -58,6 +58,11 @@ MIN_COUNT = 2
 """A feature seen in fewer training messages is dropped (keeps the file small and stable)."""
 
 
+_IN_WORD_4 = re.compile(r"(?=([^ ]{4}))")
+_SHORT_WORD = re.compile(r"(?<![^ ])<[^ ]>(?![^ ])")  # a padded word of one letter
+_ACROSS_5 = re.compile(r"(?=(.(?: ...|. ..|.. .)))", re.DOTALL)  # a space at 2nd to 4th
+
+
 def features(folded: str) -> set[str]:
     """Binary features of a normalised text: its words, the character 4-grams of each word
     padded with ``<`` and ``>`` (a word of one or two letters is its padded self), and the
@@ -75,11 +80,6 @@ def features(folded: str) -> set[str]:
     found.update(_SHORT_WORD.findall(padded))
     found.update(_ACROSS_5.findall(f" {folded} "))
     return found
-
-
-_IN_WORD_4 = re.compile(r"(?=([^ ]{4}))")
-_SHORT_WORD = re.compile(r"(?<![^ ])<[^ ]>(?![^ ])")  # a padded word of one letter
-_ACROSS_5 = re.compile(r"(?=(.(?: ...|. ..|.. .)))", re.DOTALL)  # a space at 2nd to 4th
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +104,11 @@ class LearnedScorer:
         return self.bias + sum(map(self.weights.get, found, repeat(0.0, len(found))))
 
     def fires(self, folded: str) -> bool:
-        return self.score(folded) >= self.threshold
+        return self.fires_on(features(folded))
+
+    def fires_on(self, found: set[str]) -> bool:
+        """Whether it fires on a text whose ``features`` are already computed."""
+        return self.score_features(found) >= self.threshold
 
     def to_json(self) -> str:
         return json.dumps(

@@ -113,7 +113,7 @@ class Pattern:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        return self._regex or _compiled(self, self.source)
+        return self._regex or _compiled(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +126,11 @@ class Guard:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        return self._regex or _compiled(self, self.source)
+        return self._regex or _compiled(self)
 
 
-def _compiled(item: Pattern | Guard, source: str) -> re.Pattern[str]:
-    regex = re.compile(source)
+def _compiled(item: Pattern | Guard) -> re.Pattern[str]:
+    regex = re.compile(item.source)
     object.__setattr__(item, "_regex", regex)  # a cache of a frozen item: set once
     return regex
 
@@ -184,9 +184,11 @@ def pattern_source(pattern: str, *, where: str) -> str:
     return f"{_LEFT}(?:{normalise_pattern(pattern)}){_RIGHT}"
 
 
-def compile_pattern(pattern: str, *, where: str) -> re.Pattern[str]:
-    """``pattern_source`` compiled; a ``CueListError`` naming ``where`` when it is bad."""
-    source = pattern_source(pattern, where=where)
+def compile_pattern(pattern: str, *, where: str, source: str | None = None) -> re.Pattern[str]:
+    """``pattern_source`` (or ``source``, when already built) compiled; a ``CueListError``
+    naming ``where`` when it is bad."""
+    if source is None:
+        source = pattern_source(pattern, where=where)
     try:
         return re.compile(source)
     except re.error as exc:
@@ -261,7 +263,7 @@ def load_list(
         source = pattern_source(expanded, where=where)
         if source in known:
             return source, None, known[source]
-        regex = compile_pattern(expanded, where=where)
+        regex = compile_pattern(expanded, where=where, source=source)
         return source, regex, prefilter.clauses(regex)
 
     patterns: list[Pattern] = []

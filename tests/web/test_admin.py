@@ -170,6 +170,8 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
         expect(desk.locator("[data-screen=desk]")).to_be_visible()
         expect(desk.locator("#oncall-status")).not_to_be_empty()
         expect(desk.locator("#roster-gap")).to_be_hidden()
+        # The switch's toggle goes out on the socket: wait until the pill says it is open.
+        expect(desk.locator("#conn-state")).to_be_hidden()
         # sup1's shift is running: with "I'm on call" off, the desk reminds them.
         if desk.locator("#oncall").is_checked():  # as the server has it (GET /api/v1/me)
             expect(desk.locator("#roster-you")).to_be_hidden()

@@ -623,19 +623,10 @@ def test_volunteer_login_page_phone(
 
 
 def turn_on_call(page: Page) -> None:
-    """Switch "I'm on call" on and see it stay on. Under load a click right after the desk
-    appeared was sometimes not taken (Playwright: "did not change its state"; cause not yet
-    found, see the closing note of session 9): the person would click again, and so does
-    this, at most three times; the switch must end up on."""
+    """Switch "I'm on call" on and see it stay on. The desk's socket must be open (the pill
+    gone): a toggle that cannot go out springs back and says "Not sent"."""
     switch = page.locator("#oncall")
-    for _ in range(3):
-        if not switch.is_checked():
-            switch.click()
-        try:
-            expect(switch).to_be_checked(timeout=3000)
-            return
-        except AssertionError:
-            continue
+    switch.check()
     expect(switch).to_be_checked()
 
 
@@ -657,8 +648,8 @@ def supervisor_logs_in(page: Page, server: LiveServer) -> None:
     page.locator("#login-password").fill(server.supervisor_password)
     page.locator("#login-form button[type=submit]").click()
     expect(page.locator("[data-screen=desk]")).to_be_visible()
-    # The "Connecting…" pill leaves the top bar when the socket opens and the desk moves up
-    # under the pointer: a click at that moment lands beside the switch.
+    # The "Connecting…" pill shows until the socket is open: only then can the switch's
+    # toggle go out (and the pill's leaving moves the desk up under the pointer).
     expect(page.locator("#conn-state")).to_be_hidden()
     turn_on_call(page)
     expect(page.locator("#oncall-status")).to_have_text(EN["sup.oncall_on"])

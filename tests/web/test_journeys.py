@@ -470,12 +470,17 @@ SHOWN_IN_ITS_SCROLLER = """(e) => {
 class DroppableSocket:
     """The page's socket to the server, routed so a test can drop it and refuse reconnects
     (``drop``: returns once the page shows it is offline), then let the page reconnect on its
-    own (``allow``: returns once the page shows it is back). ``offline``: the page's notice of
-    a lost connection (the staff pages' pill; the seeker page's is ``#conn-notice``)."""
+    own (``allow``: returns once the page shows it is back). ``hold``: the sockets opened from
+    then on open in the page but reach no server, so nothing answers the page's ``auth``
+    (a server slow to answer), until ``release`` closes them and lets the page reconnect.
+    ``offline``: the page's notice of a lost connection (the staff pages' pill; the seeker
+    page's is ``#conn-notice``)."""
 
     def __init__(self, page: Page, offline: str = "#conn-state") -> None:
         self.sockets: list[WebSocketRoute] = []
         self.refusing = False
+        self.holding = False
+        self.held: list[WebSocketRoute] = []
         self.notice = page.locator(offline)
         page.route_web_socket(re.compile(r"/ws$"), self._route)
 
@@ -483,8 +488,20 @@ class DroppableSocket:
         if self.refusing:
             ws.close()
             return
+        if self.holding:  # not connected to the server: Playwright opens it in the page
+            self.held.append(ws)
+            return
         ws.connect_to_server()
         self.sockets.append(ws)
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+        for ws in self.held:
+            ws.close()
+        expect(self.notice).to_be_hidden(timeout=20_000)
 
     def drop(self) -> None:
         self.refusing = True
@@ -608,6 +625,50 @@ def test_a_risk_answer_or_escalation_while_the_console_reconnects_is_not_lost_in
     watch.check()
 
 
+ON_CALL = """async () => {
+    const token = JSON.parse(sessionStorage.getItem("peerline.staff")).access_token;
+    const answer = await fetch("/api/v1/me", {headers: {Authorization: `Bearer ${token}`}});
+    return (await answer.json()).on_call;
+}"""
+"""Run in a staff page: whether the server has the signed-in account on call (GET /api/v1/me)."""
+
+
+def test_the_desk_says_connecting_until_its_socket_answers_and_a_toggle_meanwhile_is_not_sent(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """From sign-in until the socket's first answer the desk's pill says "Connecting…" (it used
+    to stay hidden on the first connection, so a toggle that sprang back said "Not sent" with
+    nothing to say why); the on-call switch toggled meanwhile springs back, and works once the
+    desk is connected."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        link = DroppableSocket(desk)
+        link.hold()
+        desk.goto(server.base_url + "/supervisor")
+        desk.locator("#login-username").fill("sup1")
+        desk.locator("#login-password").fill(server.supervisor_password)
+        desk.locator("#login-form button[type=submit]").click()
+        expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        expect(desk.locator("#conn-state")).to_have_text(EN["conn.connecting"])
+        switch, status = desk.locator("#oncall"), desk.locator("#oncall-status")
+        expect(status).to_have_text(EN["sup.oncall_off"])  # as the server has it
+        switch.click()
+        expect(status).to_have_text(EN["conn.not_sent"])
+        expect(switch).not_to_be_checked()
+        assert desk.evaluate(ON_CALL) is False
+
+        link.release()
+        expect(status).to_have_text("")  # the stale line goes with the pill
+        switch.click()
+        expect(switch).to_be_checked()
+        expect(status).to_have_text(EN["sup.oncall_on"])
+        wait_until(desk, lambda: desk.evaluate(ON_CALL) is True, "the server has on call on")
+    finally:
+        desk_ctx.close()
+    watch.check()
+
+
 def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
@@ -620,18 +681,13 @@ def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
         link = DroppableSocket(desk)
         supervisor_logs_in(desk, server)
         switch, status = desk.locator("#oncall"), desk.locator("#oncall-status")
-        on_call = """async () => {
-            const token = JSON.parse(sessionStorage.getItem("peerline.staff")).access_token;
-            const answer = await fetch("/api/v1/me", {headers: {Authorization: `Bearer ${token}`}});
-            return (await answer.json()).on_call;
-        }"""
-        assert desk.evaluate(on_call) is True
+        assert desk.evaluate(ON_CALL) is True
 
         link.drop()
         switch.click()
         expect(status).to_have_text(EN["conn.not_sent"])
         expect(switch).to_be_checked()
-        assert desk.evaluate(on_call) is True
+        assert desk.evaluate(ON_CALL) is True
         desk.locator('.lang-switch__option[data-lang="hi"]').click()
         expect(status).to_have_text(HI["conn.not_sent"])
         desk.locator('.lang-switch__option[data-lang="en"]').click()
@@ -641,7 +697,7 @@ def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
         switch.click()
         expect(switch).not_to_be_checked()
         expect(status).to_have_text(EN["sup.oncall_off"])
-        wait_until(desk, lambda: desk.evaluate(on_call) is False, "the server has on call off")
+        wait_until(desk, lambda: desk.evaluate(ON_CALL) is False, "the server has on call off")
     finally:
         desk_ctx.close()
     watch.check()

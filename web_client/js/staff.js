@@ -13,7 +13,7 @@ const LANG_KEY = "peerline.staff.lang";
  * (`sendOrSayNotSent` in ui.js) goes: the action can be tried again. Kept here, not in ui.js,
  * so the seeker's first visit does not carry it (the seeker page clears its own lines).
  */
-export function renderConnection(status) {
+function renderConnection(status) {
   const pill = $("conn-state");
   pill.hidden = status === Status.OPEN;
   if (status === Status.OPEN) {
@@ -117,9 +117,14 @@ export function initLogin({ roles, onSession, onWrongRole }) {
   else showScreen("login");
 }
 
-/** Open the staff WebSocket; a 4401 (token revoked or expired) returns to the login form. */
+/**
+ * Open the staff WebSocket, its state shown in the page's pill from the first attempt on; a 4401
+ * (token revoked or expired) returns to the login form.
+ */
 export function openStaffConnection(session, { onUnauthorized } = {}) {
   const conn = new Connection({ token: session.access_token });
+  // Before start(): its first "connecting" is emitted at once, and the pill must say it.
+  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
   conn.addEventListener("unauthorized", () => {
     clearStaffSession();
     const notice = $("login-error");

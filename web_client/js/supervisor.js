@@ -8,7 +8,7 @@ import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, renderConnection, showStaffAlert } from "./staff.js";
+import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
 const CLOSED_STATUSES = new Set(["resolved"]);
@@ -62,7 +62,6 @@ function start(session) {
   showScreen("desk", { focus: false });
   const conn = openStaffConnection(session, { onUnauthorized: () => { state.conn = null; } });
   state.conn = conn;
-  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
   conn.addEventListener("authenticated", onAuthenticated);
   conn.addEventListener("message", (event) => onMessage(event.detail));
   conn.addEventListener("ack", (event) => {

@@ -6,7 +6,7 @@ import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, renderConnection, showStaffAlert } from "./staff.js";
+import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -49,7 +49,6 @@ function start(session) {
   showScreen("console", { focus: false });
   const conn = openStaffConnection(session, { onUnauthorized: resetConsole });
   state.conn = conn;
-  conn.addEventListener("status", (event) => renderConnection(event.detail.status));
   conn.addEventListener("authenticated", (event) => onAuthenticated(event.detail));
   conn.addEventListener("message", (event) => onMessage(event.detail));
   conn.addEventListener("ack", (event) => state.chats.get(event.detail.conversation_id)?.log.ack(event.detail));

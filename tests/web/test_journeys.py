@@ -633,6 +633,16 @@ ON_CALL = """async () => {
 """Run in a staff page: whether the server has the signed-in account on call (GET /api/v1/me)."""
 
 
+def toggle_on_call(desk: Page, *, to: bool) -> None:
+    """Click "I'm on call" on a connected desk; the switch, its line and the server agree."""
+    desk.locator("#oncall").click()
+    expect(desk.locator("#oncall")).to_be_checked(checked=to)
+    expect(desk.locator("#oncall-status")).to_have_text(
+        EN["sup.oncall_on" if to else "sup.oncall_off"]
+    )
+    wait_until(desk, lambda: desk.evaluate(ON_CALL) is to, f"the server has on call {to}")
+
+
 def test_the_desk_says_connecting_until_its_socket_answers_and_a_toggle_meanwhile_is_not_sent(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
@@ -660,10 +670,7 @@ def test_the_desk_says_connecting_until_its_socket_answers_and_a_toggle_meanwhil
 
         link.release()
         expect(status).to_have_text("")  # the stale line goes with the pill
-        switch.click()
-        expect(switch).to_be_checked()
-        expect(status).to_have_text(EN["sup.oncall_on"])
-        wait_until(desk, lambda: desk.evaluate(ON_CALL) is True, "the server has on call on")
+        toggle_on_call(desk, to=True)
     finally:
         desk_ctx.close()
     watch.check()
@@ -694,10 +701,7 @@ def test_on_call_switched_while_the_desk_reconnects_goes_back_and_says_not_sent(
         expect(status).to_have_text(EN["conn.not_sent"])
 
         link.allow()
-        switch.click()
-        expect(switch).not_to_be_checked()
-        expect(status).to_have_text(EN["sup.oncall_off"])
-        wait_until(desk, lambda: desk.evaluate(ON_CALL) is False, "the server has on call off")
+        toggle_on_call(desk, to=False)
     finally:
         desk_ctx.close()
     watch.check()

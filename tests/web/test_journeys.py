@@ -661,6 +661,7 @@ def test_the_desk_says_connecting_until_its_socket_answers_and_a_toggle_meanwhil
         desk.locator("#login-form button[type=submit]").click()
         expect(desk.locator("[data-screen=desk]")).to_be_visible()
         expect(desk.locator("#conn-state")).to_have_text(EN["conn.connecting"])
+        axe.check(desk, "supervisor desk while connecting")
         switch, status = desk.locator("#oncall"), desk.locator("#oncall-status")
         expect(status).to_have_text(EN["sup.oncall_off"])  # as the server has it
         switch.click()

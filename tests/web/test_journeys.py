@@ -402,8 +402,18 @@ def test_supervisor_state_and_alerts_survive_a_reload(
     desk_ctx, desk = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
+        # Until the server has said whether the account is on call, the switch (off by
+        # default) cannot be clicked: a click there could turn off a supervisor who is on.
+        held: list[Route] = []
+        desk.route("**/api/v1/me", lambda route: held.append(route))
         desk.reload()
         expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        wait_until(desk, lambda: bool(held), "the desk asked for the account's state")
+        expect(desk.locator("#oncall")).to_be_disabled()
+        for route in held:
+            route.continue_()
+        desk.unroute("**/api/v1/me")
+        expect(desk.locator("#oncall")).to_be_enabled()
         expect(desk.locator("#oncall")).to_be_checked()
         expect(desk.locator("#oncall-status")).to_have_text(EN["sup.oncall_on"])
 

@@ -116,10 +116,15 @@ $("oncall").addEventListener("change", () => {
   renderRosterReminder();
 });
 
-/** On call is the account's state: show it as the server has it after sign-in or reload. */
+/**
+ * On call is the account's state: show it as the server has it after sign-in or reload. The
+ * switch stays disabled until then (the page starts it so), or a click on the page's default
+ * "off" could land just as the answer turns it on, and turn off a supervisor who is on call.
+ */
 async function loadOnCall() {
   const changesBefore = onCallChanges;
   const answer = await api("/api/v1/me", { token: state.session.access_token });
+  $("oncall").disabled = false; // also when unread: the toggle itself says what the server did
   if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
   if (onCallChanges !== changesBefore) return; // toggled meanwhile: oncall.ok will say
   $("oncall").checked = answer.data.on_call;

@@ -624,8 +624,11 @@ def test_volunteer_login_page_phone(
 
 def turn_on_call(page: Page) -> None:
     """Switch "I'm on call" on and see it stay on. The desk's socket must be open (the pill
-    gone): a toggle that cannot go out springs back and says "Not sent"."""
+    gone): a toggle that cannot go out springs back and says "Not sent". The switch is
+    enabled once the desk knows whether the account is on call already: Playwright's
+    ``check`` reads the state before it waits to click, so wait first, as a person would."""
     switch = page.locator("#oncall")
+    expect(switch).to_be_enabled()
     switch.check()
     expect(switch).to_be_checked()
 

@@ -35,6 +35,7 @@ from test_browser import (
     shot,
     supervisor_acks,
     supervisor_logs_in,
+    supervisor_signs_in,
     volunteer_ends,
     volunteer_logs_in,
     volunteer_pane,
@@ -511,6 +512,7 @@ class DroppableSocket:
         self.holding = False
         for ws in self.held:
             ws.close()
+        self.held.clear()
         expect(self.notice).to_be_hidden(timeout=20_000)
 
     def drop(self) -> None:
@@ -665,11 +667,7 @@ def test_the_desk_says_connecting_until_its_socket_answers_and_a_toggle_meanwhil
     try:
         link = DroppableSocket(desk)
         link.hold()
-        desk.goto(server.base_url + "/supervisor")
-        desk.locator("#login-username").fill("sup1")
-        desk.locator("#login-password").fill(server.supervisor_password)
-        desk.locator("#login-form button[type=submit]").click()
-        expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        supervisor_signs_in(desk, server)
         expect(desk.locator("#conn-state")).to_have_text(EN["conn.connecting"])
         axe.check(desk, "supervisor desk while connecting")
         switch, status = desk.locator("#oncall"), desk.locator("#oncall-status")

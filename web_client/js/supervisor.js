@@ -108,25 +108,22 @@ function sendOnCall() {
   bind($("oncall-status"), onCall ? "sup.oncall_on" : "sup.oncall_off");
 }
 
-let onCallChanges = 0; // the person's own toggles: a slower read of the account must not undo one
-
 $("oncall").addEventListener("change", () => {
-  onCallChanges += 1;
   sendOnCall();
   renderRosterReminder();
 });
 
 /**
  * On call is the account's state: show it as the server has it after sign-in or reload. The
- * switch stays disabled until then (the page starts it so), or a click on the page's default
- * "off" could land just as the answer turns it on, and turn off a supervisor who is on call.
+ * switch is disabled until then, or a click on what it showed before (off, on a fresh page)
+ * could land just as the answer turns it on, and turn off a supervisor who is on call; so no
+ * toggle of the person's can come between the question and the answer.
  */
 async function loadOnCall() {
-  const changesBefore = onCallChanges;
+  $("oncall").disabled = true;
   const answer = await api("/api/v1/me", { token: state.session.access_token });
   $("oncall").disabled = false; // also when unread: the toggle itself says what the server did
   if (!answer.ok || typeof answer.data?.on_call !== "boolean") return;
-  if (onCallChanges !== changesBefore) return; // toggled meanwhile: oncall.ok will say
   $("oncall").checked = answer.data.on_call;
   bind($("oncall-status"), answer.data.on_call ? "sup.oncall_on" : "sup.oncall_off");
   renderRosterReminder();

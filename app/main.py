@@ -23,6 +23,7 @@ from app.bus import create_bus
 from app.chat import idle, retention
 from app.chat import router as chat_router
 from app.chat.writer import MessageWriter
+from app.clinical_data import load_clinical_data
 from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
 from app.emergency_share import expiry as emergency_share_expiry
@@ -30,7 +31,6 @@ from app.emergency_share import router as emergency_share_router
 from app.errors import AppError, TooManyRequests
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
-from app.escalation.machine import load_policy
 from app.heap import HeapKeeper, settle_heap
 from app.identity import login_cleanup, passwords
 from app.identity import router as identity_router
@@ -45,20 +45,13 @@ from app.outcomes import router as outcomes_router
 from app.presence import PresenceTracker
 from app.realtime import FrameRouter, recheck_sessions, serve_socket
 from app.referrals import router as referral_router
-from app.referrals.directory import load_directory
 from app.return_code import cleanup as return_code_cleanup
 from app.return_code import router as return_code_router
-from app.return_code import words as return_code_words
 from app.risk import router as risk_router
-from app.risk.checklist import load_checklist
-from app.risk.cues import CueMatcher
-from app.risk.scoring import load_rules
-from app.risk.texts import load_texts
 from app.roster import router as roster_router
 from app.runtime import Runtime
 from app.safe_text import RefuseUnstorableText
 from app.safety_plan import router as safety_plan_router
-from app.safety_plan.plan import load_plan
 from app.transfer import router as transfer_router
 from app.transfer import sweep as transfer_sweep
 from app.wellbeing import router as wellbeing_router
@@ -314,18 +307,6 @@ def background_jobs(runtime: Runtime) -> list[Job]:
         return_code_cleanup.job(runtime),
     ]
     return [job for job in jobs if job is not None]
-
-
-def load_clinical_data() -> None:
-    """Load and validate every clinical data file now, so a bad file stops start-up."""
-    load_checklist()
-    load_rules()
-    load_policy()
-    load_directory()
-    load_texts()
-    load_plan()
-    return_code_words.words()
-    CueMatcher.default()
 
 
 def mount_web_client(app: FastAPI, settings: Settings) -> None:

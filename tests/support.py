@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests import forked_server
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TEST_SECRET = "test-secret-" + "x" * 32
@@ -118,6 +120,7 @@ def assert_script_check_passes(script: str) -> None:
 # it was launched (session 15), and 30 s timed out. Waiting longer costs nothing when it
 # starts in time.
 START_TIMEOUT_S = 90.0
+SERVE = [str(BIN / "peerline"), "serve"]  # a plain ``peerline serve``: forked when it can be
 
 
 @dataclass
@@ -126,9 +129,9 @@ class Server:
 
     env: dict[str, str]
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | forked_server.ForkedProcess | None = None
     log_path: Path | None = None
-    command: list[str] = field(default_factory=lambda: [str(BIN / "peerline"), "serve"])
+    command: list[str] = field(default_factory=lambda: list(SERVE))
     cwd: Path = ROOT
     ready_path: str = "/healthz"  # asked until it answers 200
 
@@ -144,14 +147,23 @@ class Server:
         log_dir = ROOT / "test-artifacts" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"server-{self.port}.log"
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [*self.command, "--port", str(self.port)],
-            env=self.env,
-            cwd=self.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        if self.command == SERVE and forked_server.can_fork(self.env):
+            # Forked from a process that has imported the app already (tests/forked_server.py)
+            self.process = forked_server.start(
+                ["serve", "--port", str(self.port)],
+                env=self.env,
+                cwd=self.cwd,
+                log_path=self.log_path,
+            )
+        else:
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [*self.command, "--port", str(self.port)],
+                    env=self.env,
+                    cwd=self.cwd,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,17 +1,20 @@
-"""Test servers forked from a process that has imported the app once (a fork server).
+"""``peerline`` processes for the tests, forked from one that has imported the app (a fork server).
 
 A ``peerline serve`` spends about 2 s of CPU before it answers, nearly all of it importing
-FastAPI, SQLAlchemy, pydantic and the app's ~170 modules and loading the clinical data; the
-suite starts about 170 servers. So each pytest process keeps one fork server (the standard
-library's ``multiprocessing`` "forkserver") that has imported all that once
-(tests/forkserver_preload.py), and ``Server.start`` forks each plain ``peerline serve`` from
-it: the child takes the server's environment, working directory and log file, then runs
-``app.cli.main(["serve", ...])``, the function the ``peerline`` command runs. Its pid is the
-server's own (signals, ``/proc``, a job lease's holder are the server's), and its exit code
-is reported as ``subprocess.Popen`` reports one (negative for a signal).
+FastAPI, SQLAlchemy, pydantic and the app's ~170 modules and loading the clinical data, and a
+``peerline create-user`` about 1.5 s; the suite starts some 300 of them. So each pytest process
+keeps one fork server (the standard library's ``multiprocessing`` "forkserver") that has
+imported all that once (tests/forkserver_preload.py), and ``tests.support.launch`` and
+``run_cli`` fork each ``peerline`` from it: the child takes the environment, working directory,
+input and output files it is given, then runs ``app.cli.main(args)``, the function the
+``peerline`` command runs. Its pid is the server's own (signals, ``/proc``, a job lease's
+holder are the server's), and its exit code is reported as ``subprocess.Popen`` reports one
+(negative for a signal).
 
-Servers are started as new processes instead when their environment differs from the fork
-server's in a variable read at import (``READ_AT_IMPORT``), or when ``TEST_FORK_SERVERS=0``.
+A new process is started instead when the environment differs from the fork server's in a
+variable read at import (``READ_AT_IMPORT``), or when ``TEST_FORK_SERVERS=0``; commands other
+than ``peerline`` (uvicorn, a wheel's script, a script with a fault in it) are always new
+processes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -62,15 +66,25 @@ def _context() -> multiprocessing.context.ForkServerContext:
     return context  # type: ignore[return-value]
 
 
-def _serve(args: list[str], env: dict[str, str], cwd: str, log_path: str) -> None:
-    """In the forked child: become ``peerline <args>`` with this environment and log."""
+def _redirect(fd: int, path: str, flags: int) -> None:
+    opened = os.open(path, flags, 0o644)
+    os.dup2(opened, fd)
+    os.close(opened)
+
+
+def _peerline(
+    args: list[str], env: dict[str, str], cwd: str, out: str, err: str, stdin: str
+) -> None:
+    """In the forked child: become ``peerline <args>`` with this environment, directory and
+    files for its output, error output and input."""
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    appending = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    _redirect(1, out, appending)
+    _redirect(2, err, appending)
+    _redirect(0, stdin, os.O_RDONLY)
+    sys.stdin = open(0, closefd=False)  # multiprocessing had put /dev/null there
     sys.argv = ["peerline", *args]
     from app.cli import main
 
@@ -114,13 +128,44 @@ class ForkedProcess:
         self.send_signal(signal.SIGKILL)
 
 
-def start(args: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> ForkedProcess:
-    """Fork ``peerline <args>`` from this process's fork server (started on first use)."""
+def start(
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    out: Path,
+    err: Path | None = None,
+    stdin: Path | None = None,
+) -> ForkedProcess:
+    """Fork ``peerline <args>`` from this process's fork server (started on first use), its
+    output appended to ``out`` (and its error output to ``err``, or ``out`` too)."""
     process = _context().Process(
-        target=_serve,
-        args=(args, env, str(cwd), str(log_path)),
+        target=_peerline,
+        args=(args, env, str(cwd), str(out), str(err or out), str(stdin or os.devnull)),
         name="peerline " + " ".join(args),
         daemon=True,  # a server a test left running is stopped when its pytest process ends
     )
     process.start()
     return ForkedProcess(process, ["peerline", *args])
+
+
+def run(
+    args: list[str], *, env: dict[str, str], cwd: Path, stdin: str | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``peerline <args>`` to its end, forked, as ``subprocess.run(..., capture_output=True,
+    text=True)`` would run and report it."""
+    with tempfile.TemporaryDirectory(prefix="peerline-cli-") as directory:
+        files = {name: Path(directory) / name for name in ("out", "err", "in")}
+        files["in"].write_text(stdin or "")
+        process = start(
+            args, env=env, cwd=cwd, out=files["out"], err=files["err"], stdin=files["in"]
+        )
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        return subprocess.CompletedProcess(
+            process.args, code, files["out"].read_text(), files["err"].read_text()
+        )

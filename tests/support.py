@@ -90,19 +90,43 @@ def unique_language() -> str:
     return "en-" + uuid.uuid4().hex[:8]
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [str(BIN / "peerline"), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 120
+) -> str:
+    """``peerline <args>`` to its end (forked from the fork server when it can be, see
+    ``launch``): its output, or RuntimeError with its error output if it failed."""
+    if forked_server.can_fork(env):
+        result = forked_server.run(args, env=env, cwd=ROOT, stdin=stdin, timeout=timeout)
+    else:
+        result = subprocess.run(
+            [str(BIN / "peerline"), *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+        )
     if result.returncode != 0:
-        raise RuntimeError(f"peerline {args} failed: {result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"peerline {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return result.stdout
+
+
+def launch(
+    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes] | forked_server.ForkedProcess:
+    """``peerline <args>`` running, its output appended to ``log_path``: forked from this
+    process's fork server, which has imported the app already (tests/forked_server.py), unless
+    ``env`` differs from its environment in a variable read at import or
+    ``TEST_FORK_SERVERS=0``; then a new process."""
+    if forked_server.can_fork(env):
+        return forked_server.start(args, env=env, cwd=cwd, out=log_path)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [str(BIN / "peerline"), *args], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def assert_script_check_passes(script: str) -> None:
@@ -120,7 +144,7 @@ def assert_script_check_passes(script: str) -> None:
 # it was launched (session 15), and 30 s timed out. Waiting longer costs nothing when it
 # starts in time.
 START_TIMEOUT_S = 90.0
-SERVE = [str(BIN / "peerline"), "serve"]  # a plain ``peerline serve``: forked when it can be
+SERVE = [str(BIN / "peerline"), "serve"]  # a plain ``peerline serve``: see ``launch``
 
 
 @dataclass
@@ -147,13 +171,9 @@ class Server:
         log_dir = ROOT / "test-artifacts" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"server-{self.port}.log"
-        if self.command == SERVE and forked_server.can_fork(self.env):
-            # Forked from a process that has imported the app already (tests/forked_server.py)
-            self.process = forked_server.start(
-                ["serve", "--port", str(self.port)],
-                env=self.env,
-                cwd=self.cwd,
-                log_path=self.log_path,
+        if self.command == SERVE:
+            self.process = launch(
+                ["serve", "--port", str(self.port)], self.env, self.cwd, self.log_path
             )
         else:
             with self.log_path.open("ab") as log:

@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import GENEROUS_BUDGETS, START_TIMEOUT_S, free_port, port_open
+from tests import forked_server
+from tests.support import GENEROUS_BUDGETS, START_TIMEOUT_S, free_port, launch, port_open, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -37,12 +37,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 VOLUNTEER_USERNAME = "vol1"  # usernames follow the REST rule: 3+ characters
 VOLUNTEER_PASSWORD = "volunteer-pass-1"
 SUPERVISOR_PASSWORD = "supervisor-pass-1"
-
-
-def _peerline() -> str:
-    """The `peerline` console script of the interpreter running the tests."""
-    candidate = Path(sys.executable).with_name("peerline")
-    return str(candidate) if candidate.exists() else "peerline"
 
 
 def _free_port() -> int:
@@ -70,19 +64,7 @@ def _env(database_url: str) -> dict[str, str]:
 
 
 def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [_peerline(), *args],
-        input=stdin,
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"peerline {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    return run_cli(args, env, stdin, timeout=60)
 
 
 @dataclass
@@ -92,7 +74,7 @@ class LiveServer:
     directory: Path
     port: int
     env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | forked_server.ForkedProcess | None = None
     log_path: Path = field(init=False)
     #: The trained en/hi volunteer every test database starts with.
     volunteer: tuple[str, str] = (VOLUNTEER_USERNAME, VOLUNTEER_PASSWORD)
@@ -106,14 +88,7 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [_peerline(), "serve", "--port", str(self.port)],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.process = launch(["serve", "--port", str(self.port)], self.env, ROOT, self.log_path)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

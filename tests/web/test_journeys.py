@@ -464,6 +464,24 @@ def test_volunteer_is_offered_only_the_chats_the_account_allows(
         expect(page.locator("#availability-status")).to_contain_text("Available")
         page.locator("#capacity").select_option("2")
         expect(page.locator("#availability-status")).to_contain_text("0 of 2")
+        # Until the server has said what the account allows and chose, its controls cannot
+        # be used: going available meanwhile would send the page's default (1 chat at once,
+        # no auto-assign) as the account's choice, and the answer would then show 2.
+        held: list[Route] = []
+        page.route("**/api/v1/me", lambda route: held.append(route))
+        page.reload()
+        expect(page.locator("[data-screen=console]")).to_be_visible()
+        wait_until(page, lambda: bool(held), "the console asked for the account")
+        controls = [page.locator(f"#{name}") for name in ("available", "capacity", "auto-assign")]
+        for control in controls:
+            expect(control).to_be_disabled()
+        for route in held:
+            route.continue_()
+        page.unroute("**/api/v1/me")
+        for control in controls:
+            expect(control).to_be_enabled()
+        expect(page.locator("#capacity")).to_have_value("2")
+        expect(page.locator("#capacity option")).to_have_count(2)
     watch.check()
 
 

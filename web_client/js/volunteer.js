@@ -33,6 +33,8 @@ const state = {
   helplines: {},
   cooldownUntil: 0,
   cooldownTimer: null,
+  /** GET /api/v1/me has not answered yet (loadAccount). */
+  accountLoading: false,
   /** "Take next chat" was pressed and its chat has not come yet. */
   takeAsked: false,
   /** The chat the "You're now chatting with …" line under Take next chat names. */
@@ -58,9 +60,15 @@ function start(session) {
   loadActivity();
 }
 
-/** The account as the server has it: offer only the chats at once it allows. */
+/** The account as the server has it: offer only the chats at once it allows. Its controls
+ * wait for the answer: a change before it would send the page's defaults as the account's
+ * choice (availability.set keeps them), and the answer would then show another. */
 async function loadAccount() {
+  state.accountLoading = true;
+  renderAvailabilityControls();
   const answer = await api("/api/v1/me", { token: state.session.access_token });
+  state.accountLoading = false; // also when unread: a change then says what the server did
+  renderAvailabilityControls();
   if (!answer.ok || !answer.data) return;
   const me = answer.data;
   const most = Number.isInteger(me.max_concurrent_chats) && me.max_concurrent_chats > 0 ? me.max_concurrent_chats : 1;
@@ -952,13 +960,20 @@ function renderCooldown() {
   const left = state.cooldownUntil - Date.now();
   const inCooldown = left > 0;
   $("take-next").disabled = inCooldown;
-  $("available").disabled = inCooldown;
+  renderAvailabilityControls();
   if (inCooldown) {
     bind($("cooldown-text"), "vol.cooldown_text", { minutes: Math.max(1, Math.ceil(left / 60_000)) });
   } else {
     clearInterval(state.cooldownTimer);
     bind($("cooldown-text"), "vol.cooldown_over");
   }
+}
+
+/** "Available" waits for the account and a cool-down; the chats at once and auto-assign for the account. */
+function renderAvailabilityControls() {
+  $("available").disabled = state.accountLoading || state.cooldownUntil > Date.now();
+  $("capacity").disabled = state.accountLoading;
+  $("auto-assign").disabled = state.accountLoading;
 }
 
 $("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = true; });

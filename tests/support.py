@@ -98,20 +98,27 @@ def run_cli(
     if forked_server.can_fork(env):
         result = forked_server.run(args, env=env, cwd=ROOT, stdin=stdin, timeout=timeout)
     else:
-        result = subprocess.run(
-            [str(BIN / "peerline"), *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=timeout,
-        )
+        result = run_peerline(args, env, stdin or "", timeout)
     if result.returncode != 0:
         raise RuntimeError(
             f"peerline {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
     return result.stdout
+
+
+def run_peerline(
+    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The ``peerline`` script itself, a new process, to its end: its code and output."""
+    return subprocess.run(
+        [str(BIN / "peerline"), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def launch(

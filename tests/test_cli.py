@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 
 import httpx
 import pytest
 
 from app.cli import workers_refusal
-from tests.support import BIN, ROOT, Server, env_for, login, run_cli
-
-
-def peerline(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "peerline"), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+from tests.support import Server, env_for, login, run_cli, run_peerline
 
 
 @pytest.fixture
@@ -37,15 +24,17 @@ def test_set_password_replaces_the_password_and_create_user_on_a_taken_name_says
 ):
     run_cli(["create-user", "--role", "admin", "--username", "ops"], sqlite_env, "first-pass-123\n")
 
-    again = peerline(["create-user", "--role", "admin", "--username", "ops"], sqlite_env, "x" * 12)
+    again = run_peerline(
+        ["create-user", "--role", "admin", "--username", "ops"], sqlite_env, "x" * 12
+    )
     assert again.returncode == 1
     assert "Traceback" not in again.stderr
     assert "peerline set-password ops" in again.stderr
 
-    short = peerline(["set-password", "ops"], sqlite_env, "short\n")
+    short = run_peerline(["set-password", "ops"], sqlite_env, "short\n")
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
 
-    nobody = peerline(["set-password", "nobody"], sqlite_env, "second-pass-456\n")
+    nobody = run_peerline(["set-password", "nobody"], sqlite_env, "second-pass-456\n")
     assert nobody.returncode == 1 and "no staff account is named 'nobody'" in nobody.stderr
 
     out = run_cli(["set-password", "ops"], sqlite_env, "second-pass-456\n")
@@ -80,7 +69,7 @@ def test_create_user_holds_languages_and_max_chats_to_the_rest_apis_rules(
 ):
     """README: the account follows the REST API's rules (StaffCreate), so no account exists
     that the API could not have made."""
-    result = peerline(
+    result = run_peerline(
         ["create-user", "--role", "volunteer", "--username", "vol", *args], sqlite_env, "p" * 12
     )
     if said is None:
@@ -116,7 +105,7 @@ def test_serve_with_several_workers_is_refused_without_postgres_and_redis(
     tmp_path, database_url: str, redis_url: str | None, names: list[str]
 ):
     env = env_for(database_url, redis_url)
-    result = peerline(["serve", "--workers", "2", "--port", "1"], env)
+    result = run_peerline(["serve", "--workers", "2", "--port", "1"], env)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     for name in names:
@@ -133,7 +122,7 @@ def test_several_workers_are_allowed_with_postgres_and_redis():
 @pytest.mark.slow  # starts a peerline process
 def test_backup_of_postgres_points_to_pg_dump():
     env = env_for("postgresql://u:p@127.0.0.1:5432/db")
-    result = peerline(["backup", "/tmp/never-written.db"], env)
+    result = run_peerline(["backup", "/tmp/never-written.db"], env)
     assert result.returncode == 1
     assert "pg_dump --format=custom" in result.stderr
     # README, Backups: the same restore (into the same database, the service stopped).

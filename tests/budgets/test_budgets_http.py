@@ -38,6 +38,14 @@ def via(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
 
+# How long a client waits for wrong-password logins. An unknown username is checked against
+# a hash of the standard cost, one at a time and at a lower priority than the chats
+# (app/identity/passwords.py), so on a loaded machine two took over httpx's default 5 s
+# (session 26's last full run: ReadTimeout). The budget is checked as a request arrives, so
+# a slow answer changes nothing here.
+PASSWORD_CHECKS_S = 60.0
+
+
 async def post_seeker(http: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     return await http.post(
         "/api/v1/seekers",
@@ -99,7 +107,7 @@ async def test_logins_are_refused_past_the_client_budget_and_let_in_after(
     def wrong(n: int) -> dict[str, str]:
         return {"username": f"nobody{n}", "password": "wrong-password-1"}
 
-    async with httpx.AsyncClient(base_url=tight.base_url) as http:
+    async with httpx.AsyncClient(base_url=tight.base_url, timeout=PASSWORD_CHECKS_S) as http:
         retry_after = await one_over_budget(
             401,
             *(
@@ -162,7 +170,7 @@ def tight_global(backend: Backend) -> Iterator[Server]:
 async def test_the_global_budget_holds_whoever_asks_and_the_refusals_are_counted(
     tight_global: Server,
 ):
-    async with httpx.AsyncClient(base_url=tight_global.base_url) as http:
+    async with httpx.AsyncClient(base_url=tight_global.base_url, timeout=PASSWORD_CHECKS_S) as http:
         # Each from its own address: the global budget holds whoever asks.
         retry_after = await one_over_budget(
             201, *(post_seeker(http, via(f"203.0.113.{50 + n}")) for n in range(3))

@@ -11,10 +11,10 @@ input and output files it is given, then runs ``app.cli.main(args)``, the functi
 holder are the server's), and its exit code is reported as ``subprocess.Popen`` reports one
 (negative for a signal).
 
-A new process is started instead when the environment differs from the fork server's in a
-variable read at import (``READ_AT_IMPORT``), or when ``TEST_FORK_SERVERS=0``; commands other
-than ``peerline`` (uvicorn, a wheel's script, a script with a fault in it) are always new
-processes.
+A new process is started instead (``can_fork``) for a command other than this interpreter's
+``peerline`` (uvicorn, a wheel's script, a script with a fault in it), for several workers,
+when the environment differs from the fork server's in a variable read at import
+(``READ_AT_IMPORT``), or when ``TEST_FORK_SERVERS=0``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PEERLINE = str(Path(sys.executable).parent / "peerline")  # this interpreter's script
 # Read by Python, the locale or prometheus-client (its multiprocess directory) as they are
 # imported, so a forked server would keep the fork server's value.
 READ_AT_IMPORT = ("PYTHON", "LC_", "LANG", "TZ", "PROMETHEUS_MULTIPROC_DIR")
@@ -41,9 +42,14 @@ def _read_at_import(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.startswith(READ_AT_IMPORT)}
 
 
-def can_fork(env: dict[str, str]) -> bool:
-    """Whether a server with this environment may be forked from the fork server."""
+def can_fork(command: list[str], env: dict[str, str]) -> bool:
+    """Whether ``command`` with this environment may be forked from the fork server: it is
+    this interpreter's ``peerline`` in one process (uvicorn's workers are ``multiprocessing``
+    children, which a forked, daemonic process may not have), and its environment agrees
+    with the fork server's in every variable read at import."""
     if os.environ.get("TEST_FORK_SERVERS", "1") == "0":
+        return False
+    if command[:1] != [PEERLINE] or "--workers" in command:
         return False
     expected = _imported_with if _imported_with is not None else _read_at_import(os.environ)
     return _read_at_import(env) == expected

@@ -95,7 +95,7 @@ def run_cli(
 ) -> str:
     """``peerline <args>`` to its end (forked from the fork server when it can be, see
     ``launch``): its output, or RuntimeError with its error output if it failed."""
-    if forked_server.can_fork(env):
+    if forked_server.can_fork([forked_server.PEERLINE, *args], env):
         result = forked_server.run(args, env=env, cwd=ROOT, stdin=stdin, timeout=timeout)
     else:
         result = run_peerline(args, env, stdin or "", timeout)
@@ -111,7 +111,7 @@ def run_peerline(
 ) -> subprocess.CompletedProcess[str]:
     """The ``peerline`` script itself, a new process, to its end: its code and output."""
     return subprocess.run(
-        [str(BIN / "peerline"), *args],
+        [forked_server.PEERLINE, *args],
         env=env,
         input=stdin,
         capture_output=True,
@@ -122,18 +122,16 @@ def run_peerline(
 
 
 def launch(
-    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+    command: list[str], env: dict[str, str], cwd: Path, log_path: Path
 ) -> subprocess.Popen[bytes] | forked_server.ForkedProcess:
-    """``peerline <args>`` running, its output appended to ``log_path``: forked from this
-    process's fork server, which has imported the app already (tests/forked_server.py), unless
-    ``env`` differs from its environment in a variable read at import or
-    ``TEST_FORK_SERVERS=0``; then a new process."""
-    if forked_server.can_fork(env):
-        return forked_server.start(args, env=env, cwd=cwd, out=log_path)
+    """``command`` running, its output appended to ``log_path``: forked from this process's
+    fork server, which has imported the app already, when it can be
+    (``forked_server.can_fork``: this interpreter's ``peerline`` in one process, with an
+    environment that agrees with the fork server's); otherwise a new process."""
+    if forked_server.can_fork(command, env):
+        return forked_server.start(command[1:], env=env, cwd=cwd, out=log_path)
     with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [str(BIN / "peerline"), *args], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
 
 
 def assert_script_check_passes(script: str) -> None:
@@ -151,7 +149,6 @@ def assert_script_check_passes(script: str) -> None:
 # it was launched (session 15), and 30 s timed out. Waiting longer costs nothing when it
 # starts in time.
 START_TIMEOUT_S = 90.0
-SERVE = [str(BIN / "peerline"), "serve"]  # a plain ``peerline serve``: see ``launch``
 
 
 @dataclass
@@ -162,7 +159,7 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | forked_server.ForkedProcess | None = None
     log_path: Path | None = None
-    command: list[str] = field(default_factory=lambda: list(SERVE))
+    command: list[str] = field(default_factory=lambda: [forked_server.PEERLINE, "serve"])
     cwd: Path = ROOT
     ready_path: str = "/healthz"  # asked until it answers 200
 
@@ -178,19 +175,9 @@ class Server:
         log_dir = ROOT / "test-artifacts" / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"server-{self.port}.log"
-        if self.command == SERVE:
-            self.process = launch(
-                ["serve", "--port", str(self.port)], self.env, self.cwd, self.log_path
-            )
-        else:
-            with self.log_path.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [*self.command, "--port", str(self.port)],
-                    env=self.env,
-                    cwd=self.cwd,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+        self.process = launch(
+            [*self.command, "--port", str(self.port)], self.env, self.cwd, self.log_path
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

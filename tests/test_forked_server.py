@@ -19,7 +19,8 @@ def test_a_variable_read_at_import_or_the_switch_makes_it_a_new_process(
 ) -> None:
     monkeypatch.delenv("TEST_FORK_SERVERS", raising=False)
     env = env_for("sqlite:///unused.db")
-    assert forked_server.can_fork(env)
+    serve = [forked_server.PEERLINE, "serve"]
+    assert forked_server.can_fork(serve, env)
     for name, value in (
         ("PYTHONHASHSEED", "7"),
         ("PYTHONMALLOC", "debug"),
@@ -27,9 +28,9 @@ def test_a_variable_read_at_import_or_the_switch_makes_it_a_new_process(
         ("TZ", "Asia/Kolkata"),
         ("LC_ALL", "hi_IN.UTF-8"),
     ):
-        assert not forked_server.can_fork({**env, name: value}), name
+        assert not forked_server.can_fork(serve, {**env, name: value}), name
     monkeypatch.setenv("TEST_FORK_SERVERS", "0")
-    assert not forked_server.can_fork(env)
+    assert not forked_server.can_fork(serve, env)
 
 
 async def test_forked_servers_and_commands_keep_their_own_database_input_and_exit_code(

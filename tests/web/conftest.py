@@ -88,7 +88,12 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = launch(["serve", "--port", str(self.port)], self.env, ROOT, self.log_path)
+        self.process = launch(
+            [forked_server.PEERLINE, "serve", "--port", str(self.port)],
+            self.env,
+            ROOT,
+            self.log_path,
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -36,9 +36,13 @@ Topic = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class Frame(BaseModel):
-    """Base of every client frame: unknown fields are ignored, ``ref`` is echoed back."""
+    """Base of every client frame: unknown fields are ignored, ``ref`` is echoed back.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    Strict: a value of the wrong JSON type is ``invalid_frame``, never converted (``"5"`` or
+    ``5.0`` for a number, ``"yes"`` or ``0`` for a boolean). A field whose type is an enum
+    says ``strict=False``: a JSON string is how its value arrives."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
     ref: str | None = Field(None, max_length=64)
 
 

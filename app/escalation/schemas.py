@@ -34,7 +34,7 @@ class FlaggedAck(Frame):
 class EscalationResolve(Frame):
     type: Literal["escalation.resolve"]
     escalation_id: Id
-    outcome: Outcome
+    outcome: Outcome = Field(strict=False)  # the enum from its JSON string
     note: str | None = Field(None, max_length=1000)
 
 

@@ -57,7 +57,7 @@ class SeekerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: Language
-    consent: bool
+    consent: bool = Field(strict=True)  # the JSON true itself, not "true" or 1
     age_band: str | None = Field(None, pattern=r"^(under-18|18-24|25-34|35\+)$")
     topics: list[Tag] = Field(default_factory=list, max_length=10)
 

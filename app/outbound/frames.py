@@ -88,6 +88,10 @@ def _default(value: object) -> Any:
 # One encoder for every frame: ``json.dumps`` with any non-default option builds a new
 # encoder per call, a noticeable part of serialising a small frame.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+# Error frames escape every non-ASCII character (``\ud800``): an error may quote what the
+# client sent (its ``ref``, a key's name), and a lone surrogate there cannot be written as
+# UTF-8, so the socket would fail instead of answering.
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, default=_default)
 
 
 def dumps(frame: dict[str, Any]) -> str:
@@ -105,7 +109,7 @@ def iso(value: datetime) -> str:
 
 
 def error(code: str, message: str, ref: str | None = None) -> str:
-    return dumps({"type": "error", "code": code, "message": message, "ref": ref})
+    return _ASCII_ENCODER.encode({"type": "error", "code": code, "message": message, "ref": ref})
 
 
 def auth_ok(

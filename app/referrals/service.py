@@ -26,7 +26,7 @@ from app.chat import access as chat_access
 from app.chat.access import ConversationView
 from app.chat.models import Conversation
 from app.db import UnitOfWork
-from app.errors import BadRequest, Forbidden, NotFound
+from app.errors import BadRequest, Forbidden, InvalidTransition, NotFound
 from app.identity.models import Role
 from app.identity.service import Principal
 from app.outbound import frames
@@ -328,12 +328,22 @@ async def update(
             raise Forbidden("only a supervisor closes a referral early")
         if not reason:
             raise BadRequest("closing a referral needs a reason", code="invalid_frame")
-        referral.closed_reason = reason
     else:
         try:
             target = ReferralStatus(status)
         except ValueError:
-            raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame") from None
+            target = None
+        if target is None or target is ReferralStatus.OFFERED:  # offered: only by an offer
+            raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame")
+    # A referral a supervisor closed, or one that reached its end, takes no further step.
+    if referral.closed_reason is not None:
+        raise InvalidTransition("the referral was closed by a supervisor")
+    if status == "closed":
+        if ReferralStatus(referral.status).is_final:
+            raise InvalidTransition(f"the referral has already ended ({referral.status})")
+        referral.closed_reason = reason
+    else:
+        assert target is not None
         REFERRAL_LIFECYCLE.check(ReferralStatus(referral.status), target)
         referral.status = target.value
     referral.updated_at, referral.updated_by = now, principal.user_id

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from app.chat.protocol import Frame, Id
 from app.risk.scoring import RiskLevel
 
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+# 1-500 characters without the white space around it (kept trimmed): only spaces is empty.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class RiskStart(Frame):
@@ -32,8 +33,15 @@ class RiskSubmit(Frame):
 class RiskConcern(Frame):
     type: Literal["risk.concern"]
     conversation_id: Id
-    level: RiskLevel
+    level: RiskLevel = Field(strict=False)  # the enum from its JSON string
     reason: Reason
+
+    @field_validator("level")
+    @classmethod
+    def _a_concern_is_a_risk(cls, value: RiskLevel) -> RiskLevel:
+        if value is RiskLevel.NONE:
+            raise ValueError("a concern is low, moderate, high or imminent")
+        return value
 
 
 class CueMarkFrame(Frame):

@@ -317,6 +317,44 @@ async def test_text_limits_and_refs(server: Server, staff: StaffFactory):
     await s.recv("pong")
 
 
+async def test_a_value_of_the_wrong_json_type_is_refused_not_converted(
+    server: Server, staff: StaffFactory
+):
+    # docs/protocol.md, Errors: invalid_frame for "a field ... of the wrong type". A number
+    # sent as a string (or a float, or a boolean) and a boolean sent as a string or a number
+    # are refused; before, pydantic's lax mode quietly converted them.
+    s, v, cid, _ = await paired(server, staff)
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "m", "text": "hi"})
+    assert (await s.recv("chat.ack"))["seq"] == 1
+    wrong = [
+        (v, {"type": "chat.read", "conversation_id": cid, "seq": "1"}, "seq"),
+        (v, {"type": "chat.read", "conversation_id": cid, "seq": 1.0}, "seq"),
+        (v, {"type": "chat.read", "conversation_id": cid, "seq": True}, "seq"),
+        (s, {"type": "chat.typing", "conversation_id": cid, "typing": "yes"}, "typing"),
+        (s, {"type": "chat.typing", "conversation_id": cid, "typing": 0}, "typing"),
+        (s, {"type": "conversation.resume", "conversation_id": cid, "after_seq": "0"}, "after_seq"),
+        (v, {"type": "availability.set", "available": "yes"}, "available"),
+        (v, {"type": "availability.set", "available": True, "capacity": "2"}, "capacity"),
+        (
+            s,
+            {"type": "chat.send", "conversation_id": cid, "client_msg_id": 7, "text": "x"},
+            "client_msg_id",
+        ),
+        (s, {"type": "chat.send", "conversation_id": cid, "client_msg_id": "n", "text": 5}, "text"),
+    ]
+    for n, (who, frame, field) in enumerate(wrong):
+        await who.send({**frame, "ref": f"w{n}"})
+        error = await who.error("invalid_frame")
+        assert error["ref"] == f"w{n}" and error["message"].startswith(f"{field}:"), error
+    await s.nothing("chat.read", within=0.2)
+    await v.nothing("chat.typing", within=0.1)
+    # Nothing was stored or changed by them; the right types still work.
+    await v.send({"type": "chat.read", "conversation_id": cid, "seq": 1})
+    assert (await s.recv("chat.read"))["seq"] == 1
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "m2", "text": "ok"})
+    assert (await s.recv("chat.ack"))["seq"] == 2
+
+
 async def test_auth_is_required_first_and_bad_tokens_close_4401(server: Server):
     c = await WsClient.open(server.ws_url)
     await c.send({"type": "ping"})

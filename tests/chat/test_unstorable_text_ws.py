@@ -37,6 +37,16 @@ async def test_frames_with_nul_or_a_lone_surrogate_are_refused_and_the_socket_st
     ack = await s.recv("chat.ack")
     assert ack["seq"] == 1
     assert (await v.recv("chat.message"))["text"] == "hi 😀"
+    # In the ref itself, or in a key's name: the error quotes them back, escaped, and the
+    # socket stays (it used to close: a lone surrogate cannot be written as UTF-8).
+    await s.send_raw(json.dumps({"type": "ping", "ref": "r\ud800"}))
+    error = await s.error("invalid_frame")
+    assert error["ref"] == "r\ud800" and error["message"].startswith("ref:")
+    await s.send_raw(json.dumps({"type": "ping", "ref": "k", "\udc00": 1}))
+    error = await s.error("invalid_frame")
+    assert error["ref"] == "k" and error["message"].startswith("\udc00:")
+    await s.send({"type": "ping", "ref": "still"})
+    assert (await s.recv("pong"))["ref"] == "still"
     stored = await sql(
         backend.database_url, "SELECT count(*) FROM messages WHERE conversation_id = :c", c=cid
     )

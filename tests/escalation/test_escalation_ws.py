@@ -198,6 +198,12 @@ async def test_bad_checklist_answers_are_refused_and_nothing_is_stored(fresh: Fr
     await v.error("invalid_answer")  # not askable before a positive screen
     await v.send({"type": "risk.concern", "conversation_id": cid, "level": "severe", "reason": "x"})
     await v.error("invalid_frame")
+    # A concern is low to imminent (not "none"), with a reason that is more than spaces.
+    await v.send({"type": "risk.concern", "conversation_id": cid, "level": "none", "reason": "x"})
+    assert (await v.error("invalid_frame"))["message"].startswith("level:")
+    await v.send({"type": "risk.concern", "conversation_id": cid, "level": "low", "reason": "  "})
+    assert (await v.error("invalid_frame"))["message"].startswith("reason:")
+    await v.nothing("risk.assessed", within=0.2)
     assert await audit_actions(fresh.database_url, "risk.answer") == []
 
 

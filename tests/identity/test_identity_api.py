@@ -61,6 +61,11 @@ async def test_seeker_must_consent(server: Server):
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
         r = await http.post("/api/v1/seekers", json={"language": "en"})
         assert r.status_code == 422
+        # "consent must be true": the JSON true, not a string or a number that reads as one.
+        for almost in ("true", 1, "yes"):
+            r = await http.post("/api/v1/seekers", json={"language": "en", "consent": almost})
+            assert r.status_code == 422, (almost, r.text)
+            assert r.json()["error"]["message"].startswith("consent"), r.text
         r = await http.post(
             "/api/v1/seekers", content=b"{not json", headers={"content-type": "application/json"}
         )

@@ -111,6 +111,16 @@ async def test_a_supervisor_closes_the_referral_with_a_reason_and_the_chat_can_e
     )
     closed = await v.recv("referral.updated", where=lambda f: f["closed_reason"] is not None)
     assert closed["next_step"] is None
+    # Closed is the end: no later step, no second close ("offered" is no step at all).
+    rid = referral["referral_id"]
+    await v.send({"type": "referral.update", "referral_id": rid, "status": "accepted"})
+    await v.error("invalid_transition")
+    await sup.send(
+        {"type": "referral.update", "referral_id": rid, "status": "closed", "reason": "y"}
+    )
+    await sup.error("invalid_transition")
+    await v.send({"type": "referral.update", "referral_id": rid, "status": "offered"})
+    await v.error("invalid_frame")
     await v.send({"type": "conversation.end", "conversation_id": cid})
     assert (await s.recv("conversation.ended"))["by"] == "volunteer"
 

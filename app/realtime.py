@@ -215,6 +215,9 @@ class Connection:
     # send loop: nothing is ahead of it, so the order is the outbox's.
     send_now: Callable[[str], bool] | None = None
     sender_busy: bool = True
+    # Conversations whose ``conversation.started`` was delivered and not yet sent: already
+    # subscribed to (``deliver``), not yet followed (the send loop's ``_on_event``).
+    joining: set[str] = field(default_factory=set)
 
     @property
     def user_id(self) -> str:
@@ -284,7 +287,23 @@ class Connection:
 
     def deliver(self, channel: str, event: Event) -> None:
         """Bus subscriber entry point: never blocks."""
+        if event.kind == "conversation.started":
+            self._subscribe_on_start(event)
         self._put(event)
+
+    def _subscribe_on_start(self, event: Event) -> None:
+        """Subscribe to a conversation as its start is delivered, not when the send loop
+        reaches it: what the same commit publishes on the conversation's channel after the
+        start (a returning seeker's safety plan) then reaches this socket too, queued after
+        ``conversation.started``. Following it (the cursor, the catch-up) stays the send
+        loop's, in order."""
+        conversation_id = event.conversation_id
+        if conversation_id is None or self.closing or event.exclude == self.user_id:
+            return
+        self.joining.add(conversation_id)
+        self.runtime.bus.subscribe(conversation_channel(conversation_id), self)
+        if self.principal.is_staff:
+            self.runtime.bus.subscribe(staff_channel(conversation_id), self)
 
     def watch(self, conversation_id: str, *, anchor: int | None = None) -> None:
         """Subscribe this socket to a conversation's events."""
@@ -334,6 +353,7 @@ class Connection:
             await self._on_message(event)
         elif kind == "conversation.started":
             assert event.conversation_id is not None
+            self.joining.discard(event.conversation_id)
             self.waiting_conversation_id = None
             known = event.conversation_id in self.cursors
             self.watch(event.conversation_id, anchor=None if known else 0)
@@ -667,7 +687,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
         with contextlib.suppress(BaseException):
             await sender
         conn.closing = True
-        for conversation_id in conn.cursors:
+        for conversation_id in {*conn.cursors, *conn.joining}:
             bus.unsubscribe(conversation_channel(conversation_id), conn)
             bus.unsubscribe(staff_channel(conversation_id), conn)
         bus.unsubscribe(user_channel(principal.user_id), conn)

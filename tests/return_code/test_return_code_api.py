@@ -150,6 +150,11 @@ async def test_a_code_brings_back_the_plan_and_tells_the_next_volunteer(
     plan_frame = await s2.recv("safety_plan")
     assert plan_frame["conversation_id"] == cid2
     assert _items(plan_frame, "coping_alone") == ["a long walk", "music"]
+    # The volunteer too, live and after conversation.started, without a resume (it once
+    # reached only the seeker: the volunteer's socket subscribed to the chat only when it
+    # sent the start, after the plan had gone out on the chat's channel).
+    volunteer_plan = await v2.recv("safety_plan", timeout=2.0)
+    assert volunteer_plan == plan_frame
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         seen = await http.get(
             f"/api/v1/conversations/{cid2}/safety-plan", headers=bearer(v2staff.token)

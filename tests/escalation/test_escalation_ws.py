@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.db import create_engine
 from tests.conftest import Fresh, StaffFactory
-from tests.support import Server, WsClient, paired
+from tests.support import Server, WsClient, new_seeker, paired, unique_language
 
 HIGH_ANSWERS = {"asq1": "yes", "asq3": "yes", "asq5": "yes", "safe_now": "yes"}
 
@@ -600,3 +600,34 @@ async def test_an_observing_supervisor_cannot_run_the_checklist_until_they_join(
         {"type": "risk.concern", "conversation_id": cid, "level": "moderate", "reason": "x"}
     )
     assert (await v.recv("risk.assessed"))["level"] == "moderate"
+
+
+async def test_steps_out_of_their_state_are_refused_or_change_nothing(fresh: Fresh):
+    """docs/protocol.md: join and takeover need an active conversation; queue.leave a waiting
+    one; risk.answer and risk.submit a checklist in progress; and a second escalation.raise
+    while the first escalation is open pages nobody again."""
+    sup = await supervisor(fresh, rank=1)
+    seeker = await new_seeker(fresh.server.base_url, unique_language())
+    w = await WsClient.open(fresh.server.ws_url, seeker["seeker_token"])
+    await w.send({"type": "queue.join"})
+    waiting = (await w.recv("queue.status"))["conversation_id"]
+    for step in ("conversation.join", "conversation.takeover"):
+        await sup.send({"type": step, "conversation_id": waiting})
+        await sup.error("invalid_transition")
+    await w.nothing("conversation.joined", within=0.2)
+
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await s.send({"type": "queue.leave", "conversation_id": cid})
+    await s.error("invalid_transition")
+    answer = {"type": "risk.answer", "conversation_id": cid, "item_id": "asq1", "value": "no"}
+    await v.send(answer)
+    await v.error("invalid_transition")
+    await v.send({"type": "risk.submit", "conversation_id": cid})
+    await v.error("invalid_transition")
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    assert (await sup.recv("escalation.page"))["conversation_id"] == cid
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "still worried"})
+    await sup.nothing("escalation.page", within=0.5)
+    await v.nothing("error", within=0.1)
+    for client in (w, s, v, sup):
+        await client.close()

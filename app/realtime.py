@@ -381,10 +381,6 @@ class Connection:
         elif kind == RESET:
             for conversation_id in self.cursors.anchored():
                 await self._catch_up(conversation_id, "reset")
-        elif kind == "conversation.watch":
-            assert event.conversation_id is not None
-            self.watch(event.conversation_id, anchor=0)
-            await self._catch_up(event.conversation_id, "watch")
         elif event.frame:
             await self.websocket.send_text(event.frame)
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from app.identity.models import Role
 
@@ -17,7 +25,10 @@ Tag = Annotated[str, Field(min_length=1, max_length=40)]
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
 StaffLanguages = Annotated[list[Language], Field(max_length=20)]
-MaxChats = Annotated[int, Field(ge=1, le=10)]
+# Numbers and booleans in request bodies are strict, as in frames: "3" or 3.0 for a number,
+# "true" or 1 for a boolean is 422, never converted.
+MaxChats = Annotated[int, Field(ge=1, le=10, strict=True)]
+Rank = Annotated[int, Field(ge=0, le=1000, strict=True)]
 _USERNAME = TypeAdapter(Username)
 _PASSWORD = TypeAdapter(NewPassword)
 _LANGUAGES = TypeAdapter(StaffLanguages)
@@ -57,7 +68,7 @@ class SeekerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: Language
-    consent: bool = Field(strict=True)  # the JSON true itself, not "true" or 1
+    consent: StrictBool  # the JSON true itself, not "true" or 1
     age_band: str | None = Field(None, pattern=r"^(under-18|18-24|25-34|35\+)$")
     topics: list[Tag] = Field(default_factory=list, max_length=10)
 
@@ -102,8 +113,8 @@ class StaffCreate(BaseModel):
     languages: StaffLanguages = Field(default_factory=lambda: ["en"])
     topics: list[Tag] = Field(default_factory=list, max_length=20)
     max_concurrent_chats: MaxChats = 2
-    trained: bool = False
-    backup_rank: int = Field(100, ge=0, le=1000)
+    trained: StrictBool = False
+    backup_rank: Rank = 100
 
     @field_validator("role")
     @classmethod
@@ -118,10 +129,10 @@ class StaffUpdate(BaseModel):
 
     languages: list[Language] | None = Field(None, max_length=20)
     topics: list[Tag] | None = Field(None, max_length=20)
-    max_concurrent_chats: int | None = Field(None, ge=1, le=10)
-    trained: bool | None = None
-    active: bool | None = None
-    backup_rank: int | None = Field(None, ge=0, le=1000)
+    max_concurrent_chats: MaxChats | None = None
+    trained: StrictBool | None = None
+    active: StrictBool | None = None
+    backup_rank: Rank | None = None
     password: NewPassword | None = None
 
 

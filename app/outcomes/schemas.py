@@ -11,8 +11,8 @@ class OutcomeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: str = Field(min_length=1, max_length=64)
-    mood_start: int | None = Field(None, ge=1, le=5)
-    mood_end: int | None = Field(None, ge=1, le=5)
+    mood_start: int | None = Field(None, ge=1, le=5, strict=True)  # "3" or 3.0: 422
+    mood_end: int | None = Field(None, ge=1, le=5, strict=True)
     heard: Reply | None = None
     come_back: Reply | None = None
     # The chat's own limit is checked by the service after trimming (``text_too_long``,

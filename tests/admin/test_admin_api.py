@@ -99,6 +99,37 @@ async def test_a_staff_account_with_the_seeker_role_is_an_invalid_request(
     assert username not in {account["username"] for account in listed}
 
 
+async def test_numbers_and_booleans_of_the_wrong_json_type_are_refused_not_converted(
+    server: Server, staff: StaffFactory
+):
+    """A number sent as a string or a float, a boolean as a string or a number: 422, and
+    nothing changes (pydantic's lax mode once turned "3" into 3 and "true" into true)."""
+    admin = await staff.create("admin")
+    volunteer = await staff.create("volunteer")
+    new = {"username": "typ_" + secrets.token_hex(4), "password": "long-enough-1"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        for field, value in (
+            ("max_concurrent_chats", "3"),
+            ("max_concurrent_chats", 3.0),
+            ("backup_rank", "5"),
+            ("trained", "true"),
+            ("trained", 1),
+        ):
+            r = await http.post("/api/v1/staff", json={**new, "role": "volunteer", field: value})
+            assert r.status_code == 422, (field, value, r.text)
+            assert r.json()["error"]["message"].startswith(f"{field}: "), r.text
+            r = await http.patch(f"/api/v1/staff/{volunteer.user_id}", json={field: value})
+            assert r.status_code == 422, (field, value, r.text)
+        r = await http.patch(f"/api/v1/staff/{volunteer.user_id}", json={"active": "false"})
+        assert r.status_code == 422
+        listed = {
+            account["username"]: account for account in (await http.get("/api/v1/staff")).json()
+        }
+    assert new["username"] not in listed
+    unchanged = listed[volunteer.username]
+    assert unchanged["active"] is True and unchanged["max_concurrent_chats"] == 2
+
+
 async def test_only_admins_read_the_audit_log_and_change_staff(server: Server, staff: StaffFactory):
     supervisor = await staff.create("supervisor")
     volunteer = await staff.create("volunteer")

@@ -43,6 +43,9 @@ async def test_a_seeker_answers_once_after_the_chat_and_the_row_has_no_link(
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
     r = await _answer(server.base_url, token, conversation_id=cid, mood_end=6)
     assert r.status_code == 422
+    for almost in ("4", 4.0):  # a mood is a JSON number, never converted
+        r = await _answer(server.base_url, token, conversation_id=cid, mood_end=almost)
+        assert r.status_code == 422 and r.json()["error"]["message"].startswith("mood_end")
     r = await _answer(server.base_url, v.staff.token, conversation_id=cid, mood_end=3)
     assert r.status_code == 403
     other = await _answer(

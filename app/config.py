@@ -43,7 +43,9 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value is never echoed (pydantic's message would quote
+    # it), since a refused SECRET_KEY or EMERGENCY_SHARE_KEY is a secret, or half of one.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     peerline_env: Environment = Environment.development
     database_url: str = "sqlite+aiosqlite:///./var/peerline.db"

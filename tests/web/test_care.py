@@ -21,6 +21,7 @@ from test_browser import (
     chat_in_progress,
     device,
     raise_concern,
+    seeker_sends,
     shot,
     supervisor_acks,
     supervisor_logs_in,
@@ -342,7 +343,12 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
     shown read-only said "nothing here yet" under step 5's helplines."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        seeker.locator("#mood-start-skip").click()
+        # The start question stays while the seeker waits and writes; their first message to
+        # the volunteer closes it unanswered (it took a third of the phone's chat for good).
+        expect(seeker.locator("#mood-start")).to_be_visible()
+        seeker_sends(seeker, "thanks for coming")
+        expect(seeker.locator("#mood-start")).to_be_hidden()
+        expect(seeker.locator("#composer-text")).to_be_focused()
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         raise_concern(risk, "low", "low mood")
         risk.locator(".js-plan").click()

@@ -483,6 +483,9 @@ function renderBubbleState(bubble) {
 
 function send(text) {
   if (!state.conn || !state.conversationId) return false;
+  // "Before you start": once the seeker writes to a volunteer, the chat has started and the
+  // optional question goes (unanswered), so it no longer takes a third of a phone's chat.
+  if (state.status === "active" && !$("mood-start").hidden) closeStartMood(null);
   const clientMsgId = state.conn.sendChat(state.conversationId, text);
   const bubble = makeBubble({ mine: true, text, sentAt: new Date().toISOString(), clientMsgId });
   state.mine.set(clientMsgId, bubble);

@@ -898,6 +898,19 @@ def test_high_risk_supervisor_joins_and_resolves(
         shot(seeker, screenshots, "seeker-supervisor-joined-phone")
         shot(desk, screenshots, "supervisor-joined-desktop")
 
+        # A reload of the desk: the chat opens joined again, with the box to the seeker, and
+        # without telling the seeker a second time (it once came back as a bystander).
+        desk.reload()
+        escalation = desk.locator("#escalations .escalation").first
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_joined"])
+        expect(desk.locator("#sup-composer")).to_be_visible()
+        again = "I'm still here with you."
+        desk.locator("#sup-text").fill(again)
+        desk.locator("#sup-text").press("Enter")
+        expect(from_supervisor.locator(".bubble__text")).to_have_text([hello, again])
+        expect(joined_note).to_have_count(1)
+
         # The volunteer cannot end the chat while the escalation is open, and is told why.
         volunteer_ends(pane)
         expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()

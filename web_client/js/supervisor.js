@@ -528,6 +528,7 @@ async function openConversation(conversationId) {
   else bind($("conv-status"), "sup.transcript_empty");
   renderDeskPlan();
   loadDeskPlan(conversationId);
+  restoreMode(conversationId);
   $("conv-body").querySelector("button")?.focus();
 }
 
@@ -537,6 +538,38 @@ function setMode(mode) {
   pill.hidden = !mode;
   if (mode) bind(pill, `sup.mode_${mode}`);
   $("sup-composer").hidden = !(mode === "joined" || mode === "takeover");
+  if (mode && state.conversationId) keepMode(state.conversationId, mode);
+}
+
+// The modes this supervisor chose, per conversation, kept in this tab (sessionStorage) so a
+// reload comes back joined, not as a bystander without the seeker's box. The server keeps
+// the highest mode given; the desk only has to follow the chat again (observe changes no mode).
+function modesKey() {
+  return `peerline.desk.modes.${state.session?.user_id || ""}`;
+}
+
+function keptModes() {
+  try { return JSON.parse(sessionStorage.getItem(modesKey()) || "{}") || {}; } catch { return {}; }
+}
+
+function keepMode(conversationId, mode) {
+  const modes = keptModes();
+  const rank = { observing: 0, joined: 1, takeover: 2 };
+  if ((rank[mode] ?? 0) < (rank[modes[conversationId]] ?? -1)) return;
+  delete modes[conversationId];
+  modes[conversationId] = mode;
+  const recent = Object.entries(modes).slice(-20); // the latest few chats are enough
+  try { sessionStorage.setItem(modesKey(), JSON.stringify(Object.fromEntries(recent))); } catch { /* private mode */ }
+}
+
+/** After a reload: a chat this supervisor joined or took over opens in that mode again. */
+function restoreMode(conversationId) {
+  const mode = keptModes()[conversationId];
+  if (mode !== "joined" && mode !== "takeover") return;
+  const frame = { type: "conversation.observe", conversation_id: conversationId, ref: "observe" };
+  if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
+  state.conn.follow(conversationId, { resume: false });
+  setMode(mode);
 }
 
 /** Observe, join or take over the open conversation; nothing changes when it did not go. */

@@ -1151,6 +1151,13 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
         expect(volunteer_pane(volunteer).locator(".js-ended")).to_contain_text("Quick exit")
         # The volunteer is told in the chat, not by a second banner.
         expect(volunteer.locator("#staff-alert")).to_be_hidden()
+        # The chat has ended: Join says why it cannot (it once said only "Join didn't work.").
+        banner.locator("#staff-alert-open").click()
+        desk.locator("#conv-join").click()
+        expect(desk.locator("#conv-status")).to_have_text(
+            EN["sup.action_not_active"].replace("{action}", EN["sup.join"])
+        )
+        expect(desk.locator("#sup-composer")).to_be_hidden()
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()

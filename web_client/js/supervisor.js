@@ -1254,7 +1254,9 @@ function onError(frame) {
     return;
   }
   if (["observe", "join", "takeover", "whisper"].includes(ref)) {
-    bind($("conv-status"), frame.code === "unknown_type" ? "sup.action_unavailable" : "sup.action_failed", { action: t(`sup.${ref}`) });
+    const key = frame.code === "unknown_type" ? "sup.action_unavailable"
+      : frame.code === "invalid_transition" ? "sup.action_not_active" : "sup.action_failed";
+    bind($("conv-status"), key, { action: t(`sup.${ref}`) });
     if (ref !== "whisper") setMode(null);
     return;
   }

@@ -281,6 +281,17 @@ def test_seeker_and_volunteer_chat_both_ways(
             first_phrase,
         ]
 
+        # A paste longer than one message can hold is cut at 4,000 characters, and the seeker
+        # is told so before sending (the cut was silent); sending clears the note.
+        seeker.locator("#composer-text").focus()
+        seeker.keyboard.insert_text("a long story. " * 400)
+        limit = seeker.locator("#composer-limit")
+        expect(limit).to_have_text(EN["chat.at_limit"])
+        assert len(seeker.locator("#composer-text").input_value()) == 4000
+        seeker.locator("#composer-text").press("Enter")
+        expect(limit).to_be_hidden()
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_contain_text("a long story.")
+
         # The seeker ends the chat and answers (stored anonymously); the volunteer writes a note.
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()

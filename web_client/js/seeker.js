@@ -1034,8 +1034,14 @@ function autoGrow() {
   composer.style.height = `${Math.min(composer.scrollHeight, 160)}px`;
 }
 
+/** At the composer's limit (its maxlength cuts a longer paste) the seeker is told so. */
+function showLimit() {
+  $("composer-limit").hidden = composer.value.length < composer.maxLength;
+}
+
 composer.addEventListener("input", () => {
   autoGrow();
+  showLimit();
   if (state.status !== "active" || !state.conn) return;
   const now = Date.now();
   if (now - state.typingSentAt > TYPING_REPEAT_MS) {
@@ -1067,6 +1073,7 @@ $("composer").addEventListener("submit", (event) => {
   if (send(text)) {
     composer.value = "";
     autoGrow();
+    showLimit();
     stopTyping();
   }
 });

@@ -328,12 +328,22 @@ def test_network_drop_loses_and_doubles_nothing(
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     sockets: list[object] = []
     seeker.on("websocket", lambda socket: sockets.append(socket))
+    # Long enough that the phone's chat scrolls: the notice must stay in view all the same.
+    before = "before the drop. " + "I'm still here, take all the time you need. " * 30
     try:
-        volunteer_sends(volunteer, "before the drop")
-        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(["before the drop"])
+        volunteer_sends(volunteer, before)
+        expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text([before])
 
         seeker_ctx.set_offline(True)
         expect(seeker.locator("#conn-notice")).to_be_visible()
+        # On a short phone the chat screen scrolls (header, the start question, messages):
+        # scrolled to the end, the notice stays in view (it once scrolled away above).
+        seeker.set_viewport_size({"width": 360, "height": 520})
+        screen = seeker.locator("[data-screen=chat]")
+        assert screen.evaluate("(e) => e.scrollHeight > e.clientHeight + 40"), "nothing to scroll"
+        screen.evaluate("(e) => { e.scrollTop = e.scrollHeight; }")
+        expect(seeker.locator("#conn-notice")).to_be_in_viewport(ratio=1)
+        seeker.set_viewport_size(PHONE)
         # While the seeker is away: the volunteer writes twice, the seeker once.
         volunteer_sends(volunteer, "are you still there?")
         volunteer_sends(volunteer, "take your time")
@@ -347,7 +357,7 @@ def test_network_drop_loses_and_doubles_nothing(
         seeker_ctx.set_offline(False)
         expect(seeker.locator("#conn-notice")).to_be_hidden(timeout=RECONNECT_TIMEOUT_MS)
         expect(seeker.locator(".bubble--peer .bubble__text")).to_have_text(
-            ["before the drop", "are you still there?", "take your time"],
+            [before, "are you still there?", "take your time"],
             timeout=RECONNECT_TIMEOUT_MS,
         )
         expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(

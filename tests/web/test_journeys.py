@@ -276,9 +276,14 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
         # An honest way out: the seeker declined the helpline; now the chat can end.
         box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
         expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
+        expect(risk.locator(".js-actions")).to_contain_text(EN["action.volunteer_cannot_close"])
         volunteer_ends(pane)
         expect(pane.locator(".js-ended")).to_be_visible()
         expect(seeker.locator("[data-screen=ended]")).to_be_visible()
+        # The level stays; what it called for in the live chat ("a supervisor will join",
+        # "being paged") goes, as it would only mislead once the chat has ended.
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.high"])
+        expect(risk.locator(".js-actions")).to_be_hidden()
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()

@@ -577,6 +577,9 @@ function endChat(chat, frame) {
     chat.pane.querySelector(sel).hidden = true;
   }
   unbind(chat.pane.querySelector(".js-transfer-status"));
+  // The level's routing ("supervisors are being paged", "a supervisor will join") was about
+  // the live chat: once it ended it would only mislead. The level itself stays.
+  chat.risk?.querySelector(".js-actions")?.setAttribute("hidden", "");
   chat.pane.querySelector(".js-note-form").hidden = false;
   keepFocus(chat, notice);
   forgetTook(chat);
@@ -813,6 +816,7 @@ function onRiskFrame(frame) {
       reasons.replaceChildren(...(frame.reasons || []).map((r) => el("li", { text: tOr(`risk_reason.${r}`, String(r).replace(/_/g, " ")) })));
       const actions = risk.querySelector(".js-actions");
       actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
+      actions.hidden = chat.status === "ended";
       if ((frame.actions || []).includes("offer_safety_plan")) risk.querySelector(".js-plan").hidden = false;
       risk.querySelector(".js-checklist").hidden = true;
       risk.querySelector(".js-start").hidden = false;

@@ -301,22 +301,28 @@ class Connection:
         if conversation_id is None or self.closing or event.exclude == self.user_id:
             return
         self.joining.add(conversation_id)
-        self.runtime.bus.subscribe(conversation_channel(conversation_id), self)
-        if self.principal.is_staff:
-            self.runtime.bus.subscribe(staff_channel(conversation_id), self)
+        self._subscribe(conversation_id)
 
     def watch(self, conversation_id: str, *, anchor: int | None = None) -> None:
         """Subscribe this socket to a conversation's events."""
         if self.cursors.follow(conversation_id, anchor=anchor):
-            self.runtime.bus.subscribe(conversation_channel(conversation_id), self)
-            if self.principal.is_staff:
-                self.runtime.bus.subscribe(staff_channel(conversation_id), self)
+            self._subscribe(conversation_id)
 
     def unwatch(self, conversation_id: str) -> None:
         """Stop delivering a conversation to this socket (it was handed to someone else)."""
         if self.cursors.forget(conversation_id):
-            self.runtime.bus.unsubscribe(conversation_channel(conversation_id), self)
-            self.runtime.bus.unsubscribe(staff_channel(conversation_id), self)
+            self.unsubscribe(conversation_id)
+
+    def _subscribe(self, conversation_id: str) -> None:
+        """The conversation's channel, and for staff its staff-only channel too."""
+        self.runtime.bus.subscribe(conversation_channel(conversation_id), self)
+        if self.principal.is_staff:
+            self.runtime.bus.subscribe(staff_channel(conversation_id), self)
+
+    def unsubscribe(self, conversation_id: str) -> None:
+        """Both channels of ``_subscribe`` (unwatch, and a closing socket's clean-up)."""
+        self.runtime.bus.unsubscribe(conversation_channel(conversation_id), self)
+        self.runtime.bus.unsubscribe(staff_channel(conversation_id), self)
 
     def resume(
         self, conversation_id: str, after_seq: int, *, announce: bool = True, ref: str | None = None
@@ -684,8 +690,7 @@ async def serve_socket(websocket: WebSocket, runtime: Runtime) -> None:
             await sender
         conn.closing = True
         for conversation_id in {*conn.cursors, *conn.joining}:
-            bus.unsubscribe(conversation_channel(conversation_id), conn)
-            bus.unsubscribe(staff_channel(conversation_id), conn)
+            conn.unsubscribe(conversation_id)
         bus.unsubscribe(user_channel(principal.user_id), conn)
         bus.unsubscribe(STAFF_CHANNEL, conn)
         bus.unsubscribe(SUPERVISORS_CHANNEL, conn)

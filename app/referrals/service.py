@@ -40,6 +40,8 @@ from app.risk.texts import seeker_text
 # Peerline serves India; a seeker's region is not asked (nothing that could identify them).
 SEEKER_REGION = "IN"
 FINAL = tuple(s.value for s in ReferralStatus if s.is_final)
+# What ``referral.update`` may ask for besides ``closed``; ``offered`` comes only with an offer.
+STEPS = frozenset(s.value for s in ReferralStatus if s is not ReferralStatus.OFFERED)
 NEXT_STEP = {
     ReferralStatus.OFFERED: "ask whether the seeker wants to contact the helpline",
     ReferralStatus.ACCEPTED: "help the seeker reach the helpline (warm hand-over)",
@@ -323,28 +325,25 @@ async def update(
         _, access = await chat_access.get_for(session, principal, referral.conversation_id)
         if not access.is_staff:
             raise NotFound("no such referral")
-    if status == "closed":
+    closing = status == "closed"
+    if closing:
         if principal.role not in (Role.supervisor, Role.admin):
             raise Forbidden("only a supervisor closes a referral early")
         if not reason:
             raise BadRequest("closing a referral needs a reason", code="invalid_frame")
-    else:
-        try:
-            target = ReferralStatus(status)
-        except ValueError:
-            target = None
-        if target is None or target is ReferralStatus.OFFERED:  # offered: only by an offer
-            raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame")
+    elif status not in STEPS:
+        raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame")
     # A referral a supervisor closed, or one that reached its end, takes no further step.
+    current = ReferralStatus(referral.status)
     if referral.closed_reason is not None:
         raise InvalidTransition("the referral was closed by a supervisor")
-    if status == "closed":
-        if ReferralStatus(referral.status).is_final:
-            raise InvalidTransition(f"the referral has already ended ({referral.status})")
+    if closing:
+        if current.is_final:
+            raise InvalidTransition(f"the referral has already ended ({current})")
         referral.closed_reason = reason
     else:
-        assert target is not None
-        REFERRAL_LIFECYCLE.check(ReferralStatus(referral.status), target)
+        target = ReferralStatus(status)
+        REFERRAL_LIFECYCLE.check(current, target)
         referral.status = target.value
     referral.updated_at, referral.updated_by = now, principal.user_id
     audit.record(

@@ -579,7 +579,7 @@ function endChat(chat, frame) {
   unbind(chat.pane.querySelector(".js-transfer-status"));
   // The level's routing ("supervisors are being paged", "a supervisor will join") was about
   // the live chat: once it ended it would only mislead. The level itself stays.
-  chat.risk?.querySelector(".js-actions")?.setAttribute("hidden", "");
+  chat.risk.querySelector(".js-actions").hidden = true;
   chat.pane.querySelector(".js-note-form").hidden = false;
   keepFocus(chat, notice);
   forgetTook(chat);

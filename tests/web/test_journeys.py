@@ -1163,6 +1163,12 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
             EN["sup.action_not_active"].replace("{action}", EN["sup.join"])
         )
         expect(desk.locator("#sup-composer")).to_be_hidden()
+        # ... and the refused join is not kept as this chat's mode for a reload.
+        kept = desk.evaluate(
+            "() => Object.keys(sessionStorage).filter((k) => k.startsWith('peerline.desk.modes.'))"
+            ".map((k) => sessionStorage.getItem(k)).join('')"
+        )
+        assert "joined" not in kept, kept
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()

@@ -37,6 +37,7 @@ const state = {
   messages: new Map(),
   helplineNames: new Map(),
   mode: null, // observing | joined | takeover
+  keptBefore: null, // the kept mode a join or takeover in flight replaced (put back if refused)
   tick: null,
   overview: null,
   /** conversation_id → its latest `safety_plan` frame. */
@@ -538,7 +539,6 @@ function setMode(mode) {
   pill.hidden = !mode;
   if (mode) bind(pill, `sup.mode_${mode}`);
   $("sup-composer").hidden = !(mode === "joined" || mode === "takeover");
-  if (mode && state.conversationId) keepMode(state.conversationId, mode);
 }
 
 // The modes this supervisor chose, per conversation, kept in this tab (sessionStorage) so a
@@ -552,14 +552,30 @@ function keptModes() {
   try { return JSON.parse(sessionStorage.getItem(modesKey()) || "{}") || {}; } catch { return {}; }
 }
 
-function keepMode(conversationId, mode) {
-  const modes = keptModes();
-  const rank = { observing: 0, joined: 1, takeover: 2 };
-  if ((rank[mode] ?? 0) < (rank[modes[conversationId]] ?? -1)) return;
-  delete modes[conversationId];
-  modes[conversationId] = mode;
+function writeModes(modes) {
   const recent = Object.entries(modes).slice(-20); // the latest few chats are enough
   try { sessionStorage.setItem(modesKey(), JSON.stringify(Object.fromEntries(recent))); } catch { /* private mode */ }
+}
+
+/** Keep ``mode`` for the chat unless a higher one is kept (as the server does); what was
+ * kept before, so a refused join or takeover can put it back. */
+function keepMode(conversationId, mode) {
+  const modes = keptModes();
+  const before = modes[conversationId];
+  const rank = { joined: 1, takeover: 2 };
+  if ((rank[mode] ?? 0) >= (rank[before] ?? 0)) {
+    delete modes[conversationId];
+    modes[conversationId] = mode;
+    writeModes(modes);
+  }
+  return before;
+}
+
+function putBackMode(conversationId, mode) {
+  const modes = keptModes();
+  delete modes[conversationId];
+  if (mode) modes[conversationId] = mode;
+  writeModes(modes);
 }
 
 /** After a reload: a chat this supervisor joined or took over opens in that mode again. */
@@ -578,6 +594,9 @@ function supervise(action, mode) {
   const frame = { type: `conversation.${action}`, conversation_id: state.conversationId, ref: action };
   if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
   state.conn.follow(state.conversationId, { resume: false });
+  if (mode !== "observing") {
+    state.keptBefore = { conversationId: state.conversationId, mode: keepMode(state.conversationId, mode) };
+  }
   setMode(mode);
 }
 
@@ -1258,6 +1277,10 @@ function onError(frame) {
       : frame.code === "invalid_transition" ? "sup.action_not_active" : "sup.action_failed";
     bind($("conv-status"), key, { action: t(`sup.${ref}`) });
     if (ref !== "whisper") setMode(null);
+    if ((ref === "join" || ref === "takeover") && state.keptBefore) {
+      putBackMode(state.keptBefore.conversationId, state.keptBefore.mode); // refused: not joined
+      state.keptBefore = null;
+    }
     return;
   }
   if (ref === "transfer") {

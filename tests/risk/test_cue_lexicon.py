@@ -4,7 +4,15 @@ from dataclasses import replace
 
 import pytest
 
-from app.risk.cues import DEFAULT_LISTS, LISTS_DIR, CueClass, CueListError, CueMatcher, learned
+from app.risk.cues import (
+    DEFAULT_LISTS,
+    LISTS_DIR,
+    CueClass,
+    CueListError,
+    CueMatcher,
+    learned,
+    strongest,
+)
 from app.risk.cues.lists import load_catalogue
 
 
@@ -75,6 +83,13 @@ def test_the_issue_families_are_caught_in_every_language_form():
             "im the biggest disappointment in this family",
             "main hi sabse bada failure hu",
             "मैं सबसे बड़ी गलती हूं इस घर की",
+        ],
+        # v15: having the means, said plainly
+        "means_medicine": [
+            "I have pills.",
+            "ive got a bottle of sleeping pills right here",
+            "mere paas goliyan hain",
+            "मेरे पास गोलियां हैं",
         ],
     }
     for family, texts in examples.items():
@@ -157,7 +172,7 @@ def test_the_narrowed_v7_patterns_leave_everyday_troubles_alone():
     assert {text: found for text, found in flagged.items() if found} == {}
 
 
-# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v14
+# Everyday sentences written beside the lines of lexicons v8 (session 15) and v9 to v15
 # (session 18 on), at their words: each shares the words of a new line or guard and must stay
 # unflagged by the patterns. Left out since session 21: "we are covering a song called last
 # goodbye for the fest", which only v14's title guard kept quiet (that guard hid a seeker's own
@@ -517,10 +532,17 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "मेरे तोते ने कुछ जहरीला खा लिया, डॉक्टर के पास ले गए",
     "सर दर्द के लिए एक dolo ली थी",
     "रोज़ का जाम अब और नहीं झेला जाता",
+    # v15 (session 28), beside the lines for having pills
+    "i have pills for my headache, should i take one",
+    "i have meds for my anxiety and they help",
+    "i have been taking my tablets every morning like the doctor said",
+    "mere paas sar dard ki goli hai, chahiye?",
+    "mere paas bukhar ki dawai hai",
+    "मेरे पास सिर दर्द की गोली है",
 ]
 
 
-def test_the_v8_to_v14_patterns_leave_everyday_sentences_at_their_words_alone():
+def test_the_v8_to_v15_patterns_leave_everyday_sentences_at_their_words_alone():
     patterns = CueMatcher.default().without_scorer()
     flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST}
     assert {text: found for text, found in flagged.items() if found} == {}
@@ -597,3 +619,15 @@ def test_weights_with_another_feature_scheme_are_refused(tmp_path):
     path.write_text(replace(trained, weights={"a": 1.0}).to_json().replace(learned.FEATURES, "x"))
     with pytest.raises(CueListError, match="feature scheme"):
         learned.load(path)
+
+
+def test_unbearable_pain_with_the_means_at_hand_is_a_method_cue_not_only_a_warning_sign():
+    """The closing note of session 27: "I can't bear it anymore. I have pills." was flagged
+    only as unbearable pain; the pills are the means, the strongest cue."""
+    matcher = CueMatcher.default()
+    for text in [
+        "I can't bear it anymore. I have pills.",
+        "ab bardasht nahi hota. mere paas goliyan hain",
+    ]:
+        found = strongest(matcher.match(text))
+        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)

@@ -12,7 +12,8 @@ decided in one place:
   (never every volunteer: they carry free-text reasons);
 - quick-exit and block alerts: the same (staff frames of a conversation never reach other
   volunteers); reports of an abusive seeker: supervisors and admins;
-- pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named.
+- pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named;
+  that a method-cue alert was answered by a screen: supervisors and admins.
 - the group of flagged seekers waiting (pages and quiet updates): supervisors and admins.
 - a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 - an emergency share request (or its withdrawal): the seeker's sockets only; its status:
@@ -59,7 +60,13 @@ from app.outbound.channels import (
     user_channel,
 )
 from app.referrals.events import ReferralCard, ReferralUpdated
-from app.risk.events import CueFlagged, CueMarked, MethodCueAlerted, RiskAssessed
+from app.risk.events import (
+    CueFlagged,
+    CueMarked,
+    MethodCueAlerted,
+    MethodCueScreened,
+    RiskAssessed,
+)
 from app.safety_plan.events import SafetyPlanChanged
 from app.transfer.events import ConversationTransferred, VolunteerVanished
 from app.wellbeing.events import DebriefSubmitted
@@ -234,6 +241,13 @@ def _method_cue(e: MethodCueAlerted) -> list[Delivery]:
     return [(user_channel(target), alert) for target in e.supervisor_ids]
 
 
+def _method_cue_screened(e: MethodCueScreened) -> list[Delivery]:
+    # Every supervisor and admin: who was alerted is not kept, and one who went off call
+    # since must not keep an alert that says no screen is done.
+    frame = frames.method_cue_screened(e)
+    return [(SUPERVISORS_CHANNEL, Event("method_cue.screened", frame))]
+
+
 def _paged(e: EscalationPaged) -> list[Delivery]:
     page = Event(
         "escalation.page", frames.escalation_page(e.escalation), e.escalation.conversation_id
@@ -356,6 +370,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     CueFlagged: _cue,
     CueMarked: _marked,
     MethodCueAlerted: _method_cue,
+    MethodCueScreened: _method_cue_screened,
     EscalationPaged: _paged,
     EscalationUpdated: _escalation_updated,
     FlaggedWaiting: _flagged_waiting,

@@ -18,7 +18,13 @@ from app.emergency_share.events import ShareRequested, ShareView, ShareWithdrawn
 from app.escalation.events import EscalationView, FlaggedWaiting, StaffEntered, WhisperWritten
 from app.referrals.events import ReferralCard, ReferralView
 from app.return_code.events import ReturningView
-from app.risk.events import ChecklistProgress, CueFlagged, CueMarked, RiskAssessed
+from app.risk.events import (
+    ChecklistProgress,
+    CueFlagged,
+    CueMarked,
+    MethodCueScreened,
+    RiskAssessed,
+)
 from app.safety_plan.events import SafetyPlanView
 from app.transfer.events import TransferView
 from app.wellbeing.events import DebriefSubmitted
@@ -65,6 +71,7 @@ FRAMES: dict[str, str] = {
         "supervisors alerted (method_cue), or the escalation's supervisor (else supervisors "
         "and admins) (volunteer_vanished)"
     ),
+    "method_cue.screened": "supervisors and admins",
     "volunteer.cooldown": "the volunteer",
     "seeker.report.ok": "the reporting staff member's socket",
     "seeker.block.ok": "the blocking supervisor's socket",
@@ -562,6 +569,16 @@ def oncall_ok(*, on_call: bool, on_call_count: int, ref: str | None) -> str:
 
 def staff_alert(code: str, message: str, **extra: Any) -> str:
     return dumps({"type": "staff.alert", "code": code, "message": message, **extra})
+
+
+def method_cue_screened(event: MethodCueScreened) -> str:
+    return dumps(
+        {
+            "type": "method_cue.screened",
+            "conversation_id": event.conversation_id,
+            "level": event.level,
+        }
+    )
 
 
 def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:

@@ -2,10 +2,13 @@
 
 A cue flags for a human; it never sets a level. It moves a waiting seeker ahead in the queue
 (``queue_priority``), and a method or attempt mentioned before any screen is done alerts the
-on-call supervisors and admins at once (``alerts_supervisors``).
+on-call supervisors and admins at once (``alerts_supervisors``), until the conversation's first
+screen answers it (``screen_answers_alert``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from app.risk.cues import CueClass
 
@@ -26,3 +29,9 @@ def alerts_supervisors(cue_class: CueClass, *, screened: bool) -> bool:
     """True when this cue alerts every on-call supervisor and admin: a method or attempt,
     and no risk screen has been submitted in the conversation yet."""
     return cue_class is CueClass.METHOD_OR_ATTEMPT and not screened
+
+
+def screen_answers_alert(cue_classes: Iterable[CueClass], *, screened_before: bool) -> bool:
+    """True when a submitted screen answers the supervisors' method-cue alert: it is the
+    conversation's first screen, and a method or attempt was flagged in it before."""
+    return not screened_before and CueClass.METHOD_OR_ATTEMPT in set(cue_classes)

@@ -36,6 +36,15 @@ class MethodCueAlerted:
 
 
 @dataclass(frozen=True, slots=True)
+class MethodCueScreened:
+    """The conversation's first screen was submitted after a method or attempt was flagged
+    in it: the supervisors' method-cue alert no longer stands (no more are sent for it)."""
+
+    conversation_id: str
+    level: str  # the conversation's level after the screen
+
+
+@dataclass(frozen=True, slots=True)
 class ChecklistProgress:
     """Where a checklist stands (the reply to each step, and part of a staff resume)."""
 

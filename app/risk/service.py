@@ -31,12 +31,13 @@ from app.matching.events import QueueChanged
 from app.referrals import service as referral_service
 from app.risk import cue_response, feedback
 from app.risk.checklist import load_checklist
-from app.risk.cues import CueMatch, strongest
+from app.risk.cues import CueClass, CueMatch, strongest
 from app.risk.events import (
     ChecklistProgress,
     CueFlagged,
     CueMarked,
     MethodCueAlerted,
+    MethodCueScreened,
     RiskAssessed,
 )
 from app.risk.models import RiskAssessment
@@ -158,13 +159,14 @@ async def submit(
     assessment = await _in_progress(uow.session, conversation_id)
     if assessment is None:
         raise Conflict("no checklist in progress", code="invalid_transition")
+    screened_before = await _screened(uow.session, conversation_id)
     result = score(assessment.answers)
     assessment.status = "submitted"
     assessment.level = result.level.value
     assessment.reasons = result.reasons
     assessment.rules_version = result.rules_version
     assessment.submitted_at = now
-    return await apply_level(
+    after = await apply_level(
         uow,
         principal,
         conversation,
@@ -175,6 +177,32 @@ async def submit(
         now=now,
         scale=scale,
     )
+    # Only a first screen can answer an alert: no need to read the cues after that.
+    cues = set() if screened_before else await _cue_classes(uow.session, conversation_id)
+    if cue_response.screen_answers_alert(cues, screened_before=screened_before):
+        uow.record(MethodCueScreened(conversation.id, after.value))
+    return after
+
+
+async def _screened(session: AsyncSession, conversation_id: str) -> bool:
+    """Whether a screen was already submitted in the conversation."""
+    found = await session.scalar(
+        select(RiskAssessment.id).where(
+            RiskAssessment.conversation_id == conversation_id,
+            RiskAssessment.status == "submitted",
+        )
+    )
+    return found is not None
+
+
+async def _cue_classes(session: AsyncSession, conversation_id: str) -> set[CueClass]:
+    """The classes of the cues flagged in the conversation so far (its ``risk.cue`` audit)."""
+    details = await session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.conversation_id == conversation_id, AuditEvent.action == "risk.cue"
+        )
+    )
+    return {CueClass(detail["cue_class"]) for detail in details}
 
 
 async def concern(
@@ -299,13 +327,8 @@ async def flag_cues(
         return
     if not cue_response.alerts_supervisors(cue_class, screened=False):
         return  # this class never alerts: no need to read whether a screen was done
-    screened = await uow.session.scalar(
-        select(RiskAssessment.id).where(
-            RiskAssessment.conversation_id == conversation.id,
-            RiskAssessment.status == "submitted",
-        )
-    )
-    if cue_response.alerts_supervisors(cue_class, screened=screened is not None):
+    screened = await _screened(uow.session, conversation.id)
+    if cue_response.alerts_supervisors(cue_class, screened=screened):
         targets = await paging.on_call_targets(uow.session, PageTier.ALL)
         uow.record(MethodCueAlerted(conversation.id, seq, tuple(targets)))
 

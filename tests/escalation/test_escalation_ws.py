@@ -283,6 +283,67 @@ async def test_cue_in_a_seeker_message_prompts_the_volunteer_without_echoing_wor
     await v.nothing("risk.cue", within=0.3)  # volunteers' own words are not screened
 
 
+async def test_the_first_screen_after_a_method_cue_tells_every_supervisor_and_admin_once(
+    fresh: Fresh,
+):
+    """The desk's method-cue banner said "no screening is done yet" after the screen: the
+    screen went to the conversation's staff only, and a low or no-risk one paged nobody."""
+    on_call = await supervisor(fresh, rank=1)
+    off_call = await WsClient.open(
+        fresh.server.ws_url, (await fresh.staff.create("supervisor")).token
+    )
+    admin = await WsClient.open(fresh.server.ws_url, (await fresh.staff.create("admin")).token)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "m1", "text": "i have pills"}
+    )
+    for c in (on_call, admin):
+        alert = await c.recv("staff.alert")
+        assert (alert["code"], alert["conversation_id"], alert["seq"]) == ("method_cue", cid, 1)
+    await off_call.nothing("staff.alert", within=0.3)  # alerted: the on-call and admins only
+
+    # Clinical judgment is not a screen: the alert stands.
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "low", "reason": "pills"}
+    )
+    await v.recv("risk.assessed")
+    await on_call.nothing("method_cue.screened", within=0.3)
+
+    await run_checklist(v, cid, {})  # "no" to everything: no level, nobody paged
+    for c in (on_call, off_call, admin):
+        screened = await c.recv("method_cue.screened")
+        assert screened == {"type": "method_cue.screened", "conversation_id": cid, "level": "low"}
+    await v.nothing("method_cue.screened", within=0.3)
+    await s.nothing("method_cue.screened", within=0.1)
+
+    # No more method-cue alerts for this chat, and a later screen says nothing more.
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "m2", "text": "i have pills"}
+    )
+    await v.recv("risk.cue", where=lambda f: f["seq"] == 2)
+    await run_checklist(v, cid, {})
+    for c in (on_call, admin):
+        await c.nothing("staff.alert", within=0.3)
+        await c.nothing("method_cue.screened", within=0.1)
+
+
+async def test_a_screen_in_a_chat_without_a_method_cue_tells_no_supervisor(fresh: Fresh):
+    sup = await supervisor(fresh, rank=1)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await s.send(
+        {
+            "type": "chat.send",
+            "conversation_id": cid,
+            "client_msg_id": "b1",
+            "text": "I feel like a burden to everyone",
+        }
+    )
+    cue = await v.recv("risk.cue")
+    assert cue["cue_class"] != "method_or_attempt"
+    await run_checklist(v, cid, {})
+    await sup.nothing("method_cue.screened", within=0.5)
+
+
 async def test_flagged_waiting_seeker_jumps_the_queue_and_counts_in_the_group_page(fresh: Fresh):
     from tests.support import new_seeker, unique_language
 

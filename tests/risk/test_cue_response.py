@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.risk.cue_response import CUE_PRIORITY, alerts_supervisors, queue_priority
+from app.risk.cue_response import (
+    CUE_PRIORITY,
+    alerts_supervisors,
+    queue_priority,
+    screen_answers_alert,
+)
 from app.risk.cues import CueClass
 
 
@@ -26,3 +31,15 @@ def test_a_cue_raises_queue_priority_by_its_class_and_never_lowers_it():
     stronger = queue_priority(0, CueClass.METHOD_OR_ATTEMPT)
     assert stronger > queue_priority(0, CueClass.FIRST_PERSON_IDEATION) > 0
     assert queue_priority(stronger, CueClass.WARNING_SIGN) == stronger
+
+
+def test_the_first_screen_after_a_method_cue_answers_the_alert():
+    cues = [CueClass.WARNING_SIGN, CueClass.METHOD_OR_ATTEMPT]
+    assert screen_answers_alert(cues, screened_before=False)
+
+
+def test_a_later_screen_or_a_chat_without_a_method_cue_answers_no_alert():
+    assert not screen_answers_alert([CueClass.METHOD_OR_ATTEMPT], screened_before=True)
+    cues = [CueClass.WARNING_SIGN, CueClass.FIRST_PERSON_IDEATION]
+    assert not screen_answers_alert(cues, screened_before=False)
+    assert not screen_answers_alert([], screened_before=False)

@@ -343,8 +343,9 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
     shown read-only said "nothing here yet" under step 5's helplines."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        # The start question stays while the seeker waits and writes; their first message to
-        # the volunteer closes it unanswered (it took a third of the phone's chat for good).
+        # The start question steps aside once the seeker has written while waiting and is back
+        # when the volunteer joins; their first message to the volunteer closes it unanswered
+        # (it took a third of the phone's chat for good).
         expect(seeker.locator("#mood-start")).to_be_visible()
         seeker_sends(seeker, "thanks for coming")
         expect(seeker.locator("#mood-start")).to_be_hidden()

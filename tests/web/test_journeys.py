@@ -1094,10 +1094,28 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
             " return [c.scrollHeight, c.clientHeight]; }"
         )
         assert card[0] <= card[1] + 1, f"the queue card scrolls its own text: {card}"
+        # The mood question is whole and not under the composer, and the empty box shows its
+        # whole prompt (it was squeezed to one line of two: "Write what's on your").
+        expect(page.locator("#mood-start-skip")).to_be_in_viewport(ratio=1)
+        assert _on_top(page, "#mood-start-skip"), "the mood question is under the composer"
+        assert page.locator("#composer-text").evaluate(
+            "(e) => e.scrollHeight <= e.offsetHeight"
+        ), "the message box cuts its own prompt"
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
-        # What the seeker writes while waiting shows above the composer, not under it.
+        # What the seeker writes while waiting shows above the composer, not under it; writing
+        # sets the mood question aside until a volunteer joins (tests/web/test_care.py sees it
+        # back), and "no volunteer online, call Tele-MANAS" stays whole (it was squeezed into a
+        # 150 px card under the question, a line and a half of it showing).
         seeker_sends(page, "is anyone there")
         expect(page.locator(".bubble--mine").last).to_be_in_viewport(ratio=1)
+        expect(page.locator("#mood-start")).to_be_hidden()
+        expect(page.locator("#queue-none")).to_be_in_viewport(ratio=1)
+        card = page.evaluate(
+            "() => { const c = document.getElementById('queue-card');"
+            " return [c.scrollHeight, c.clientHeight]; }"
+        )
+        assert card[0] <= card[1] + 1, f"after a message the queue card scrolls its text: {card}"
+        shot(page, docs_shots, f"seeker-queue-{lang}-360x740-written")
         page.locator("#queue-card .js-open-helplines").click()
         expect(page.locator("#helplines-dialog")).to_be_visible()
     watch.check()

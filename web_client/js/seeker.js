@@ -58,6 +58,8 @@ function showScreen(name, options) {
   document.body.classList.toggle("is-chat", name === "chat");
   document.body.dataset.current = name;
   showAnyScreen(name, options);
+  // The empty box is sized to its prompt, which wraps on a phone (it was cut to one line).
+  if (name === "chat") requestAnimationFrame(autoGrow);
 }
 
 // ---- the saved session (token + expiry only) ------------------------------------------------
@@ -180,6 +182,7 @@ onLanguageChange(() => {
   renderQueueStatus();
   renderPeer();
   for (const bubble of state.mine.values()) renderBubbleState(bubble);
+  if (document.body.classList.contains("is-chat")) autoGrow();
 });
 
 // ---- helplines -------------------------------------------------------------------------------

@@ -145,19 +145,28 @@ export async function logout(session, conn) {
 }
 
 let openAlerted = null;
+let shownAlert = null; // [frame, options] of the banner, drawn again in a new language
+
+/** Codes of the page's own notices that an alert is answered: calm, not urgent. */
+const SETTLED_CODES = ["method_cue_screened"];
 
 /**
  * Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner. An alert
  * about a conversation gets an "Open conversation" button (where the page passed `onOpen`)
- * that opens it and clears the banner.
+ * that opens it and clears the banner. `vars()` fills the translated text's {slots} (called
+ * again when the language changes). The banner keeps the code and conversation it shows
+ * (`data-code`, `data-conversation-id`).
  */
-export function showStaffAlert(frame, { onOpen } = {}) {
+export function showStaffAlert(frame, { onOpen, vars } = {}) {
   const banner = $("staff-alert");
   if (!banner) return;
+  shownAlert = [frame, { onOpen, vars }];
   const text = banner.querySelector(".banner__text");
   // Known codes get a translated text; others show the server's own message.
-  text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code);
+  text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code, vars?.() || {});
+  banner.dataset.code = frame.code || "";
   banner.classList.toggle("banner--urgent", frame.severity === "critical" || ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit", "volunteer_vanished"].includes(frame.code));
+  banner.classList.toggle("banner--calm", SETTLED_CODES.includes(frame.code));
   const open = $("staff-alert-open");
   if (open) {
     const id = onOpen && frame.conversation_id ? frame.conversation_id : null;
@@ -176,6 +185,9 @@ export function clearStaffAlertFor(conversationId) {
 }
 
 export function initAlertBanner() {
+  onLanguageChange(() => {
+    if (shownAlert && $("staff-alert")?.hidden === false) showStaffAlert(...shownAlert);
+  });
   $("staff-alert-close")?.addEventListener("click", () => { $("staff-alert").hidden = true; });
   $("staff-alert-open")?.addEventListener("click", () => {
     $("staff-alert").hidden = true;

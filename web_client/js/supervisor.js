@@ -31,6 +31,8 @@ const state = {
   shares: new Map(),
   /** The one group of flagged seekers waiting (`flagged.waiting`), and when it was read. */
   flagged: null,
+  /** conversation_id → its latest `method_cue` alert, until `method_cue.screened` (oldest first). */
+  methodCues: new Map(),
   conversationId: null,
   log: null,
   /** conversation_id → Map(seq → chat.message): what the socket delivered, shown or not. */
@@ -223,6 +225,27 @@ $("flagged-ack").addEventListener("click", () => {
   $("page-alert").hidden = true;
   document.title = state.originalTitle;
 });
+
+// ---- method-cue alerts: true until that chat is screened (docs/protocol.md) ---------------
+
+/**
+ * A chat whose seeker mentioned a method was screened. The banner changes only when it is
+ * about that chat's method cue: to another chat's alert still unscreened (the banner shows
+ * one alert at a time, so a newer one had covered it), else to say this chat was screened.
+ */
+function onMethodCueScreened(frame) {
+  const id = frame.conversation_id;
+  state.methodCues.delete(id);
+  const banner = $("staff-alert");
+  if (banner.hidden || banner.dataset.code !== "method_cue" || banner.dataset.conversationId !== id) return;
+  const unscreened = [...state.methodCues.values()].at(-1);
+  if (unscreened) {
+    showStaffAlert(unscreened, { onOpen: openConversation });
+    return;
+  }
+  const vars = () => ({ id: shortId(id), level: tOr(`level.${frame.level}`, frame.level || "") });
+  showStaffAlert({ code: "method_cue_screened", conversation_id: id }, { onOpen: openConversation, vars });
+}
 
 // ---- escalations -------------------------------------------------------------------------
 
@@ -1205,7 +1228,14 @@ function onFrame(frame) {
       announce("sr-alert", t("debrief.desk_new"));
       return;
     case "staff.alert":
+      if (frame.code === "method_cue" && frame.conversation_id) {
+        state.methodCues.delete(frame.conversation_id); // the newest goes last
+        state.methodCues.set(frame.conversation_id, frame);
+      }
       showStaffAlert(frame, { onOpen: openConversation });
+      return;
+    case "method_cue.screened":
+      onMethodCueScreened(frame);
       return;
     case "safety_plan": {
       const known = state.plans.get(frame.conversation_id);

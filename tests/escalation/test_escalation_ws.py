@@ -375,6 +375,13 @@ async def test_flagged_waiting_seeker_jumps_the_queue_and_counts_in_the_group_pa
     v = await WsClient.open(fresh.server.ws_url, volunteer.token)
     await v.send({"type": "queue.take"})
     assert (await v.recv("conversation.started"))["conversation_id"] == cid2
+    # The volunteer who takes it is shown the flag with the message, not only after a reload
+    # (the cue was raised while nobody had the chat: it reached them only on a resume).
+    message = await v.recv("chat.message")
+    assert message["seq"] == 1 and message["text"] == "jeena nahi chahta ab"
+    cue = await v.recv("risk.cue", timeout=2)
+    assert cue["conversation_id"] == cid2 and cue["seq"] == 1
+    assert cue["cue_class"] == "first_person_ideation"
 
 
 async def test_a_supervisor_acknowledges_the_flagged_group_once_for_everyone(fresh: Fresh):

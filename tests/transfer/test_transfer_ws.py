@@ -144,6 +144,36 @@ async def test_a_chat_handed_to_another_volunteer_moves_with_its_history_and_not
     assert detail["to"] == "volunteer" and detail["to_volunteer_id"] == w.staff.user_id
 
 
+async def test_the_new_volunteer_gets_the_chats_cues_level_plan_and_hand_over_without_a_reload(
+    server: Server, staff: StaffFactory
+):
+    """Everything the conversation holds goes with it: the new volunteer got the messages,
+    and the cues, the level and the safety plan only on a resume (a reload)."""
+    language = unique_language()
+    s, v, cid, _ = await paired(server, staff, language=language)
+    await say(s, cid, "I want to kill myself tonight", "s1")
+    await v.recv("risk.cue")
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "low", "reason": "low mood"}
+    )
+    await v.recv("risk.assessed")
+    await v.send({"type": "safety_plan.open", "conversation_id": cid})
+    plan = await v.recv("safety_plan")
+    w = await available(server, staff, language)
+    await v.send(transfer(cid, volunteer_id=w.staff.user_id))
+    await w.recv("conversation.started")
+    assert (await w.recv("chat.message"))["seq"] == 1
+    cue = await w.recv("risk.cue", timeout=2)
+    assert cue["conversation_id"] == cid and cue["seq"] == 1
+    assert (await w.recv("risk.assessed", timeout=2))["level"] == "low"
+    assert (await w.recv("safety_plan", timeout=2))["plan_id"] == plan["plan_id"]
+    told = await w.recv("conversation.transferred", timeout=2)
+    assert told["history"] is True and told["note"] == NOTE
+    # Once each, and the seeker's socket is sent none of the staff's state.
+    await w.nothing("risk.cue", within=0.3)
+    await s.nothing("risk.assessed", within=0.1)
+
+
 async def test_a_chat_handed_back_to_the_queue_is_served_first_with_its_history(
     server: Server, staff: StaffFactory
 ):

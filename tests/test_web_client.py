@@ -179,3 +179,16 @@ def test_style_sheets_are_served_without_their_comments_and_strings_kept():
     asyncio.run(ask())
     # In development the sheet is the file as written, so an edit shows on the next reload.
     assert WebClient.load(WEB, immutable=False).styles == {}
+
+
+def test_every_cue_family_has_a_name_in_every_language():
+    """The desk shows cue families by name (`cue_family.<id>`), never their ids: a family
+    added to the catalogue needs its name in each language."""
+    from app.risk.cues.lists import load_catalogue
+
+    families = set(load_catalogue())
+    for lang in LANGUAGES:
+        strings = json.loads((WEB / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+        named = {k.removeprefix("cue_family.") for k in strings if k.startswith("cue_family.")}
+        assert named == families | {"unassigned"}, lang  # unassigned: a mark with no family yet
+        assert all(strings[f"cue_family.{family}"].strip() for family in named)

@@ -26,6 +26,8 @@ from test_browser import (
     volunteer_pane,
 )
 
+from app.risk.cues.lists import load_catalogue
+
 if TYPE_CHECKING:
     from conftest import LiveServer
 
@@ -36,6 +38,13 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 FLAGGED = "I feel like a burden to everyone"
 # A message no cue flags (weights v15 flag the earlier "... i keep staring at the wall").
 WORRYING = "exams start on monday and i cant focus on anything"
+FAMILIES = sorted(load_catalogue())
+
+
+def _families(strings: dict[str, str], *families: str) -> str:
+    """The card's line of cue families, by name, in the language of ``strings``."""
+    names = ", ".join(strings[f"cue_family.{f}"] for f in families)
+    return strings["cuefb.families"].replace("{families}", names)
 
 
 def _to_top(section: Locator) -> None:
@@ -92,6 +101,8 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(marks).to_have_count(2)
         # The seeker's message is shown to the reviewer while retention keeps it.
         expect(marks.locator("blockquote")).to_have_text([FLAGGED, WORRYING])
+        # The flag's cue family by its name ("Cue families: burden" before).
+        expect(marks.first.locator(".js-cue-families")).to_have_text(_families(EN, "burden"))
         marks.nth(1).get_by_role("button", name=EN["cuefb.agree"], exact=True).click()
         expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.reviewed"])
         form = desk.locator("#cue-marks .js-paraphrase")
@@ -102,12 +113,19 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
             "aria-describedby", hint.get_attribute("id") or ""
         )
         form.locator("textarea").fill(WORRYING.upper())
-        form.locator("select").first.select_option("withdrawal_substance")
+        # Every family by its name, never its id; the server is still sent the id.
+        family = form.locator("select").first
+        expect(family.locator("option")).to_have_count(len(FAMILIES))
+        assert sorted(family.locator("option").all_inner_texts()) == sorted(
+            EN[f"cue_family.{f}"] for f in FAMILIES
+        )
+        family.select_option("withdrawal_substance")
+        expect(family.locator("option:checked")).to_have_text(EN["cue_family.withdrawal_substance"])
         form.locator("button[type=submit]").click()
         expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.too_close"])
         form.locator("textarea").fill("cannot focus on anything, just sit in my room all day")
         axe.check(desk, "supervisor cue-mark review with the paraphrase form")
-        _to_top(panel)
+        _to_top(marks.first)  # down to the paraphrase form's family, by its name
         shot(desk, docs_shots, "cue-marks-review-desktop")
         form.locator("button[type=submit]").click()
         expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.paraphrased"])
@@ -138,8 +156,8 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(desk.locator('#overview [data-key="cue_open_marks"] dd')).to_have_text("1")
         expect(feedback.locator(".kv__line")).to_have_text(
             [
-                "burden: 1 flagged, 1 not a risk, 0 worried",
-                "withdrawal_substance: 0 flagged, 0 not a risk, 1 worried",
+                "Being a burden: 1 flagged, 1 not a risk, 0 worried",
+                "Withdrawal, alcohol or drugs: 0 flagged, 0 not a risk, 1 worried",
             ]
         )
         expect(desk.locator('#overview [data-key="cue_patterns_today"] dd')).to_contain_text(
@@ -162,13 +180,24 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(phone.locator("#cue-marks .cue-mark__hint")).to_have_text(
             HI["cuefb.paraphrase_hint"]
         )
+        # The family names in Hindi, the flag's own chosen; nothing wider than the phone.
+        expect(phone.locator("#cue-marks .js-cue-families")).to_have_text(_families(HI, "burden"))
+        family = phone.locator("#cue-marks .js-paraphrase select").first
+        expect(family).to_have_value("burden")
+        expect(family.locator("option:checked")).to_have_text(HI["cue_family.burden"])
+        assert phone.evaluate("document.documentElement.scrollWidth <= innerWidth")
         expect(phone.locator("#cue-export")).to_have_text(HI["cuefb.export"])
         axe.check(phone, "supervisor cue-mark review, Hindi, phone")
         _to_top(panel)
         shot(phone, docs_shots, "cue-marks-review-hi-phone")
+        _to_top(phone.locator("#cue-marks .js-paraphrase"))
+        shot(phone, docs_shots, "cue-marks-family-hi-phone")
         _to_top(phone.locator("#overview-panel"))
         expect(phone.locator('#overview [data-key="cue_feedback_today"] dt')).to_have_text(
             HI["overview.cue_feedback"]
         )
+        expect(
+            phone.locator('#overview [data-key="cue_feedback_today"] dd .kv__line').first
+        ).to_contain_text(HI["cue_family.burden"])
         shot(phone, docs_shots, "cue-marks-overview-hi-phone")
     watch.check()

@@ -846,6 +846,22 @@ function closeReferralControl(referralId, conversationId) {
 
 // ---- cue marks (learning in service) -------------------------------------------------------
 
+/** A cue family's name (app/risk/cue_lists/families.yaml) in the page's language; its id
+ * where the strings have no name for it. */
+function familyName(id) {
+  return tOr(`cue_family.${id}`, id);
+}
+
+function familiesText(ids) {
+  return t("cuefb.families", { families: ids.map(familyName).join(", ") });
+}
+
+/** The family names on the cue-mark cards, in a new language (typed paraphrases stay). */
+function renderFamilyNames() {
+  for (const line of document.querySelectorAll(".js-cue-families")) line.textContent = familiesText(line.dataset.families.split(" "));
+  for (const option of document.querySelectorAll("option[data-family]")) option.textContent = familyName(option.value);
+}
+
 /** Volunteers' marks on the cue detector: open ones to judge, agreed ones to paraphrase. */
 async function loadCueMarks() {
   if (!state.session) return;
@@ -870,7 +886,7 @@ function renderCueMark(mark) {
   const kind = t(`cuefb.kind_${mark.kind}`);
   item.append(el("p", { class: "small", text: t("cuefb.mark_head", { seq: mark.seq, kind, id: shortId(mark.conversation_id) }) }));
   item.append(el("blockquote", { class: "cue-mark__text", text: mark.text, attrs: { lang: mark.language || "" } }));
-  if (mark.families?.length) item.append(el("p", { class: "small", text: t("cuefb.families", { families: mark.families.join(", ") }) }));
+  if (mark.families?.length) item.append(el("p", { class: "small js-cue-families", text: familiesText(mark.families), attrs: { "data-families": mark.families.join(" ") } }));
   if (mark.status === "open") {
     const row = el("div", { class: "row" });
     for (const verdict of ["agree", "disagree"]) {
@@ -891,8 +907,10 @@ function paraphraseForm(mark) {
   const text = el("textarea", { class: "input", attrs: { id: `${id}-text`, rows: "2", maxlength: "300", minlength: "3", required: true, "aria-describedby": `${id}-hint` } });
   const family = el("select", { class: "input", attrs: { id: `${id}-family` } });
   const families = state.cueFamilies?.length ? state.cueFamilies : mark.families;
-  for (const name of families) {
-    const option = el("option", { text: name, attrs: { value: name } });
+  // Shown by name, in the order of the names; the server is sent the family's id.
+  const byName = [...families].sort((a, b) => familyName(a).localeCompare(familyName(b), document.documentElement.lang || "en"));
+  for (const name of byName) {
+    const option = el("option", { text: familyName(name), attrs: { value: name, "data-family": "" } });
     if (mark.families?.[0] === name) option.selected = true;
     family.append(option);
   }
@@ -1044,7 +1062,7 @@ function cueFeedbackRows(feedback) {
   if (!feedback || typeof feedback !== "object") return [];
   const families = Object.entries(feedback.families || {})
     .sort(([a, x], [b, y]) => (y.not_risk + y.missed) - (x.not_risk + x.missed) || y.flags - x.flags || a.localeCompare(b))
-    .map(([family, c]) => t("overview.cue_family", { family, flags: c.flags ?? 0, not_risk: c.not_risk ?? 0, missed: c.missed ?? 0 }));
+    .map(([family, c]) => t("overview.cue_family", { family: familyName(family), flags: c.flags ?? 0, not_risk: c.not_risk ?? 0, missed: c.missed ?? 0 }));
   const rows = [
     overviewRow("cue_open_marks", "overview.cue_open", String(feedback.open_marks ?? 0)),
     overviewLines("cue_feedback_today", "overview.cue_feedback", families.length ? families : [t("overview.none")]),
@@ -1344,6 +1362,7 @@ onLanguageChange(() => {
     $("who").textContent = t("staff.signed_in_as", { name: state.session.alias || "" });
     loadReferrals();
     renderOverview();
+    renderFamilyNames();
     if (state.debriefs) renderDebriefs();
     renderDeskPlan();
   }

@@ -48,20 +48,11 @@ def test_a_secret_key_shorter_than_32_bytes_is_refused_outside_development():
 
 
 def test_the_server_refuses_to_start_with_a_short_secret(tmp_path):
-    import subprocess
-
-    from tests.support import BIN, ROOT, env_for
+    from tests.support import env_for, run_peerline
 
     env = env_for(f"sqlite+aiosqlite:///{tmp_path}/s.db")
     env.update(PEERLINE_ENV="production", SECRET_KEY="only-twenty-bytes-ok")
-    result = subprocess.run(
-        [str(BIN / "peerline"), "serve", "--port", "1"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_peerline(["serve", "--port", "1"], env, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY is 20 bytes; at least 32" in result.stderr + result.stdout
 

@@ -72,20 +72,11 @@ def test_a_key_that_is_not_a_fernet_key_is_refused_without_echoing_it():
 
 
 def test_the_server_refuses_to_start_in_production_without_a_share_key(tmp_path):
-    import subprocess
-
-    from tests.support import BIN, ROOT, env_for
+    from tests.support import env_for, run_peerline
 
     env = env_for(f"sqlite+aiosqlite:///{tmp_path}/s.db")
     env.update(PEERLINE_ENV="production")
     del env["EMERGENCY_SHARE_KEY"]
-    result = subprocess.run(
-        [str(BIN / "peerline"), "serve", "--port", "1"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_peerline(["serve", "--port", "1"], env, timeout=60)
     assert result.returncode != 0
     assert "EMERGENCY_SHARE_KEY is not set" in result.stderr + result.stdout

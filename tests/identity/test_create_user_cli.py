@@ -9,7 +9,7 @@ import pytest
 
 from app.identity.schemas import password_problem, username_problem
 from tests.conftest import Backend
-from tests.support import BIN, ROOT, env_for
+from tests.support import env_for, run_peerline
 
 
 @pytest.mark.parametrize(
@@ -26,14 +26,13 @@ def test_the_shared_rule_takes_ordinary_usernames_and_refuses_short_passwords():
     assert password_problem("long-enough-pw") is None
 
 
-def create_user(env: dict[str, str], username: str, password: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "peerline"), "create-user", "--role", "volunteer", "--username", username],
-        env=env,
-        input=password + "\n",
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+def create_user(
+    env: dict[str, str], username: str, password: str
+) -> subprocess.CompletedProcess[str]:
+    return run_peerline(
+        ["create-user", "--role", "volunteer", "--username", username],
+        env,
+        password + "\n",
         timeout=60,
     )
 

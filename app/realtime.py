@@ -366,8 +366,6 @@ class Connection:
             await self.websocket.send_text(event.frame)
             if not known:
                 await self._catch_up(event.conversation_id, "started")
-                if self.principal.is_staff:
-                    await self._send_state(event.conversation_id)
         elif kind == "conversation.ended":
             if event.conversation_id == self.waiting_conversation_id:
                 self.waiting_conversation_id = None
@@ -453,7 +451,10 @@ class Connection:
                 messages = await chat_queries.messages_after(
                     session, conversation_id=item.conversation_id, after_seq=after_seq
                 )
-                extra = await self._state(session, conversation, access) if item.announce else []
+                extra: list[str] = []
+                if item.announce:
+                    for add in self.runtime.router.resume_extras:
+                        extra += await add(session, conversation, access)
         except AppError as exc:
             await self.websocket.send_text(frames.error(exc.code, exc.message, item.ref))
             return
@@ -487,40 +488,6 @@ class Connection:
                 ref=item.ref,
             )
         )
-        for frame in extra:
-            await self.websocket.send_text(frame)
-
-    async def _state(
-        self,
-        session: AsyncSession,
-        conversation: chat_access.ConversationView,
-        access: chat_access.Access,
-    ) -> list[str]:
-        """What each domain adds after a conversation's messages (``FrameRouter.on_resume``)."""
-        extra: list[str] = []
-        for add in self.runtime.router.resume_extras:
-            extra += await add(session, conversation, access)
-        return extra
-
-    async def _send_state(self, conversation_id: str) -> None:
-        """After ``conversation.started`` and its messages, staff get what a resume adds: a
-        chat taken from the queue may hold cues raised while it waited (a hand-over back to
-        the queue, its level, checklist, referral, plan and hand-overs too), and a chat handed
-        to this volunteer holds them all. Without it they reached the volunteer only on a
-        reload. A failed read is logged; the client's next resume sends them."""
-        try:
-            async with self.runtime.db.reader() as session:
-                conversation, access = await chat_access.read_for(
-                    session, self.principal, conversation_id
-                )
-                extra = await self._state(session, conversation, access)
-        except Exception as exc:
-            log.warning(
-                "state read after a start failed (%s)",
-                type(exc).__name__,
-                extra={"event": "socket.start_state_failed", "conversation_id": conversation_id},
-            )
-            return
         for frame in extra:
             await self.websocket.send_text(frame)
 

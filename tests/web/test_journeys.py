@@ -548,6 +548,80 @@ class DroppableSocket:
         expect(self.notice).to_be_hidden(timeout=20_000)
 
 
+def test_a_cue_raised_while_the_seeker_waited_shows_to_the_volunteer_who_takes_the_chat(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The seeker's waiting words were flagged for the desk, but the volunteer who took the
+    chat saw the message unflagged until a reload (the server sent the cue only on a resume).
+    A reconnect sends the cues again: one line each, not two."""
+    seeker_ctx = browser.new_context(viewport=PHONE)
+    volunteer_ctx = browser.new_context(viewport=DESKTOP)
+    try:
+        seeker = watch.attach(seeker_ctx.new_page())
+        volunteer = watch.attach(volunteer_ctx.new_page())
+        link = DroppableSocket(volunteer)
+        seeker_starts(seeker, server)
+        seeker_sends(seeker, "i dont want to live anymore")
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#take-next").click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".bubble--flagged .cue")).to_be_visible()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(risk.locator(".js-cues li")).to_have_count(1)
+        link.drop()
+        link.allow()
+        volunteer.wait_for_timeout(500)
+        expect(risk.locator(".js-cues li")).to_have_count(1)
+        expect(pane.locator(".bubble--flagged")).to_have_count(1)
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_a_whisper_shows_once_to_the_volunteer_after_a_reconnect(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A resume sends the conversation's whispers again, and the console showed each one again
+    (and announced it again) after every reconnect."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    links: dict[str, DroppableSocket] = {}
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
+        browser,
+        server,
+        watch,
+        before_load=lambda _, v: links.setdefault("volunteer", DroppableSocket(v)),
+    )
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        risk.locator(".js-escalate").click()
+        risk.locator(".js-escalate-reason").fill("I'd like support with this chat.")
+        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalation = desk.locator("#escalations .escalation").first
+        supervisor_acks(desk, escalation)
+        escalation.locator(".js-open").click()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_have_text(
+            "hi, is anyone there?"
+        )
+        desk.locator("#whisper-text").fill("Ask about safety directly.")
+        desk.locator("#whisper-form button[type=submit]").click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".whisper")).to_have_count(1)
+        links["volunteer"].drop()
+        links["volunteer"].allow()
+        volunteer.wait_for_timeout(500)
+        expect(pane.locator(".whisper")).to_have_count(1)
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
 def test_take_next_while_the_socket_is_down_says_so(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
@@ -1098,9 +1172,9 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
         # whole prompt (it was squeezed to one line of two: "Write what's on your").
         expect(page.locator("#mood-start-skip")).to_be_in_viewport(ratio=1)
         assert _on_top(page, "#mood-start-skip"), "the mood question is under the composer"
-        assert page.locator("#composer-text").evaluate(
-            "(e) => e.scrollHeight <= e.offsetHeight"
-        ), "the message box cuts its own prompt"
+        assert page.locator("#composer-text").evaluate("(e) => e.scrollHeight <= e.offsetHeight"), (
+            "the message box cuts its own prompt"
+        )
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
         # What the seeker writes while waiting shows above the composer, not under it; writing
         # sets the mood question aside until a volunteer joins (tests/web/test_care.py sees it

@@ -149,8 +149,15 @@ export class ChatLog {
   }
 
   /** A whisper between staff; `mine` when I wrote it (to the volunteer, not "only you"). */
+  /** Whether the log already shows this whisper (a resume sends every whisper again). */
+  hasWhisper(whisperId) {
+    const id = whisperId == null ? "" : String(whisperId);
+    return id !== "" && [...this.list.querySelectorAll(".whisper")].some((node) => node.dataset.whisperId === id);
+  }
+
   whisper(frame, { mine = false } = {}) {
     const node = el("li", { class: mine ? "whisper whisper--mine" : "whisper" });
+    if (frame.whisper_id != null) node.dataset.whisperId = String(frame.whisper_id);
     const label = mine ? t("whisper.label_mine") : t("whisper.label", { name: frame.sender_alias || t("role.supervisor") });
     node.append(el("p", { class: "whisper__label", text: label }));
     node.append(el("p", { class: "bubble__text", text: frame.text }));

@@ -784,6 +784,9 @@ function onRiskFrame(frame) {
   const risk = chat.risk;
   switch (frame.type) {
     case "risk.cue": {
+      // Sent again on every resume (a reconnect): one line and one announcement per cue.
+      const cues = [...risk.querySelectorAll(".js-cues > li")];
+      if (cues.some((li) => li.dataset.seq === String(frame.seq) && li.dataset.cueClass === frame.cue_class)) return;
       chat.log.flag(frame.seq, frame.cue_class);
       chat.flagged = true;
       renderChatHead(chat);
@@ -1137,7 +1140,8 @@ function onFrame(frame) {
     }
     case "chat.whisper": {
       const chat = state.chats.get(frame.conversation_id);
-      if (!chat) return;
+      // A resume (a reconnect) sends every whisper again: one line and one announcement each.
+      if (!chat || chat.log.hasWhisper(frame.whisper_id)) return;
       chat.log.whisper(frame);
       announce("sr-alert", t("whisper.announce", { name: frame.sender_alias || t("role.supervisor") }));
       return;

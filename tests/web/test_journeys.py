@@ -582,11 +582,11 @@ def test_a_cue_raised_while_the_seeker_waited_shows_to_the_volunteer_who_takes_t
     watch.check()
 
 
-def test_a_whisper_shows_once_to_the_volunteer_after_a_reconnect(
+def test_a_whisper_shows_once_to_the_volunteer_and_the_desk_after_a_reconnect(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
-    """A resume sends the conversation's whispers again, and the console showed each one again
-    (and announced it again) after every reconnect."""
+    """A resume sends the conversation's whispers again, and the console (and the desk) showed
+    each one again after every reconnect."""
     server.create_user("supervisor", "sup1", server.supervisor_password)
     links: dict[str, DroppableSocket] = {}
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
@@ -597,6 +597,7 @@ def test_a_whisper_shows_once_to_the_volunteer_after_a_reconnect(
     )
     desk_ctx, desk = desk_page(browser, watch)
     try:
+        desk_link = DroppableSocket(desk)
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         risk.locator(".js-escalate").click()
@@ -616,6 +617,12 @@ def test_a_whisper_shows_once_to_the_volunteer_after_a_reconnect(
         links["volunteer"].allow()
         volunteer.wait_for_timeout(500)
         expect(pane.locator(".whisper")).to_have_count(1)
+        # The desk that wrote it, reconnecting with the conversation open: one too.
+        expect(desk.locator("#conv-messages .whisper")).to_have_count(1)
+        desk_link.drop()
+        desk_link.allow()
+        desk.wait_for_timeout(500)
+        expect(desk.locator("#conv-messages .whisper")).to_have_count(1)
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()

@@ -1272,8 +1272,11 @@ function onFrame(frame) {
       if (pending >= 0) {
         const [echo] = state.pendingWhispers.splice(pending, 1);
         echo.node.querySelector(".bubble__meta").textContent = formatTime(frame.sent_at);
+        echo.node.dataset.whisperId = String(frame.whisper_id);
         return;
       }
+      // A resume (a reconnect) sends every whisper again: one line each.
+      if (state.log?.hasWhisper(frame.whisper_id)) return;
       state.log?.whisper(frame, { mine });
       return;
     }

@@ -103,6 +103,13 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(marks.locator("blockquote")).to_have_text([FLAGGED, WORRYING])
         # The flag's cue family by its name ("Cue families: burden" before).
         expect(marks.first.locator(".js-cue-families")).to_have_text(_families(EN, "burden"))
+        # A mark's heading follows the desk's language at once (it waited for a reload).
+        head = marks.first.locator(".js-mark-head")
+        expect(head).to_contain_text(EN["cuefb.kind_not_risk"])
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(head).to_contain_text(HI["cuefb.kind_not_risk"])
+        desk.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(head).to_contain_text(EN["cuefb.kind_not_risk"])
         marks.nth(1).get_by_role("button", name=EN["cuefb.agree"], exact=True).click()
         expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.reviewed"])
         form = desk.locator("#cue-marks .js-paraphrase")

@@ -857,7 +857,14 @@ function familiesText(ids) {
 }
 
 /** The family names on the cue-mark cards, in a new language (typed paraphrases stay). */
+/** "Conversation 1a2b3c, message 2: flagged, ..." in the desk's language. */
+function markHead(head) {
+  const kind = t(`cuefb.kind_${head.dataset.kind}`);
+  return t("cuefb.mark_head", { seq: head.dataset.seq, kind, id: shortId(head.dataset.conversation) });
+}
+
 function renderFamilyNames() {
+  for (const head of document.querySelectorAll(".js-mark-head")) head.textContent = markHead(head);
   for (const line of document.querySelectorAll(".js-cue-families")) line.textContent = familiesText(line.dataset.families.split(" "));
   for (const option of document.querySelectorAll("option[data-family]")) option.textContent = familyName(option.value);
 }
@@ -883,8 +890,9 @@ async function loadCueMarks() {
 
 function renderCueMark(mark) {
   const item = el("li", { class: "panel cue-mark", attrs: { "data-mark": mark.mark_id } });
-  const kind = t(`cuefb.kind_${mark.kind}`);
-  item.append(el("p", { class: "small", text: t("cuefb.mark_head", { seq: mark.seq, kind, id: shortId(mark.conversation_id) }) }));
+  const head = el("p", { class: "small js-mark-head", attrs: { "data-seq": String(mark.seq), "data-kind": mark.kind, "data-conversation": mark.conversation_id } });
+  head.textContent = markHead(head);
+  item.append(head);
   item.append(el("blockquote", { class: "cue-mark__text", text: mark.text, attrs: { lang: mark.language || "" } }));
   if (mark.families?.length) item.append(el("p", { class: "small js-cue-families", text: familiesText(mark.families), attrs: { "data-families": mark.families.join(" ") } }));
   if (mark.status === "open") {

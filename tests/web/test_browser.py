@@ -749,9 +749,7 @@ def test_risk_escalation_whisper_and_helpline_card(
         shot(seeker, screenshots, "seeker-helpline-card-phone")
 
         # Escalate: the supervisor is paged with a live countdown to the ack deadline.
-        risk.locator(".js-escalate").click()
-        risk.locator(".js-escalate-reason").fill("Seeker sounds hopeless; I'd like support.")
-        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalate(risk, "Seeker sounds hopeless; I'd like support.")
         escalation = desk.locator("#escalations .escalation").first
         expect(escalation).to_be_visible()
         expect(desk.locator("#page-alert")).to_be_visible()
@@ -800,6 +798,13 @@ def raise_concern(risk, level: str, reason: str) -> None:  # type: ignore[no-unt
     risk.locator(".js-concern-level").select_option(level)
     risk.locator(".js-concern-reason").fill(reason)
     risk.locator(".js-concern-form button[type=submit]").click()
+
+
+def escalate(risk, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """The volunteer escalates from the risk panel ``risk`` with a reason, sent."""
+    risk.locator(".js-escalate").click()
+    risk.locator(".js-escalate-reason").fill(reason)
+    risk.locator(".js-escalate-form button[type=submit]").click()
 
 
 def run_checklist(risk, answers: dict[str, str], default: str = "no") -> list[str]:  # type: ignore[no-untyped-def]

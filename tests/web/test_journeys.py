@@ -28,6 +28,7 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     device,
+    escalate,
     raise_concern,
     run_checklist,
     seeker_sends,
@@ -600,9 +601,7 @@ def test_a_whisper_shows_once_to_the_volunteer_and_the_desk_after_a_reconnect(
         desk_link = DroppableSocket(desk)
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-escalate").click()
-        risk.locator(".js-escalate-reason").fill("I'd like support with this chat.")
-        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalate(risk, "I'd like support with this chat.")
         escalation = desk.locator("#escalations .escalation").first
         supervisor_acks(desk, escalation)
         escalation.locator(".js-open").click()

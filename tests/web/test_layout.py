@@ -18,6 +18,7 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     device,
+    escalate,
     shot,
     supervisor_logs_in,
     volunteer_pane,
@@ -207,9 +208,7 @@ def test_the_supervisors_whisper_sends_on_enter_as_the_chat_box_does(
     try:
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        risk.locator(".js-escalate").click()
-        risk.locator(".js-escalate-reason").fill("I'd like support with this chat.")
-        risk.locator(".js-escalate-form button[type=submit]").click()
+        escalate(risk, "I'd like support with this chat.")
         escalation = desk.locator("#escalations .escalation").first
         escalation.locator(".js-ack").click()
         escalation.locator(".js-open").click()

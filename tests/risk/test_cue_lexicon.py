@@ -539,6 +539,12 @@ EVERYDAY_LINES_THE_LISTS_WERE_CHECKED_AGAINST = [
     "mere paas sar dard ki goli hai, chahiye?",
     "mere paas bukhar ki dawai hai",
     "मेरे पास सिर दर्द की गोली है",
+    # ... and everyday medication talk after it (a colleague's audit of the first v15 line)
+    "I have pills, my doctor prescribed them for anxiety",
+    "I have pills to help me sleep",
+    "I have pills now, feeling better",
+    "mere paas goliyan hain, doctor ne di thi",
+    "मेरे पास गोलियां हैं, डॉक्टर ने दी थीं",
 ]
 
 

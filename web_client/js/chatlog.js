@@ -148,13 +148,13 @@ export class ChatLog {
     node.append(el("span", { class: "cue", text: t("risk.cue_label", { cue: cueName(cueClass) }) }));
   }
 
-  /** A whisper between staff; `mine` when I wrote it (to the volunteer, not "only you"). */
   /** Whether the log already shows this whisper (a resume sends every whisper again). */
   hasWhisper(whisperId) {
     const id = whisperId == null ? "" : String(whisperId);
     return id !== "" && [...this.list.querySelectorAll(".whisper")].some((node) => node.dataset.whisperId === id);
   }
 
+  /** A whisper between staff; `mine` when I wrote it (to the volunteer, not "only you"). */
   whisper(frame, { mine = false } = {}) {
     const node = el("li", { class: mine ? "whisper whisper--mine" : "whisper" });
     if (frame.whisper_id != null) node.dataset.whisperId = String(frame.whisper_id);

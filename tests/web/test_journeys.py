@@ -1123,6 +1123,23 @@ def test_first_phone_screen_has_the_emergency_call_and_the_start(
     watch.check()
 
 
+# Whether the queue card shows the given text of its "no volunteer online" notice whole: inside
+# the card and above its actions (they stay at the card's foot, over the text it scrolls).
+NUMBER_SHOWN_IN_CARD = """(number) => {
+    const text = document.getElementById('queue-none').firstChild;
+    const at = text.textContent.indexOf(number);
+    if (at < 0) return false;
+    const range = document.createRange();
+    range.setStart(text, at);
+    range.setEnd(text, at + number.length);
+    const shown = range.getBoundingClientRect();
+    const card = document.getElementById('queue-card').getBoundingClientRect();
+    const actions = document.querySelector('#queue-card .queue-card__actions');
+    const foot = actions.getBoundingClientRect().top;
+    return shown.height > 0 && shown.top >= card.top && shown.bottom <= foot;
+}"""
+
+
 def _on_top(page: Page, selector: str) -> bool:
     box = _box(page, selector)
     return bool(
@@ -1196,6 +1213,12 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
         )
         assert card[0] <= card[1] + 1, f"after a message the queue card scrolls its text: {card}"
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740-written")
+        # A smaller phone: the card may scroll its text, but the helpline's number shows (the
+        # notice said "no volunteer online" first and Tele-MANAS last, under the card's edge).
+        page.set_viewport_size({"width": 320, "height": 640})
+        page.wait_for_timeout(200)
+        assert page.evaluate(NUMBER_SHOWN_IN_CARD, "14416"), "Tele-MANAS's number is cut off"
+        shot(page, docs_shots, f"seeker-queue-{lang}-320x640-written")
         page.locator("#queue-card .js-open-helplines").click()
         expect(page.locator("#helplines-dialog")).to_be_visible()
     watch.check()

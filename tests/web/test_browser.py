@@ -162,9 +162,12 @@ def chat_in_progress(  # type: ignore[no-untyped-def]
     watch: Watch,
     *,
     before_load: Callable[[Page, Page], object] | None = None,
+    first_message: str | None = "hi, is anyone there?",
 ):
-    """Open a seeker (phone) and the volunteer (desktop) with one chat between them.
-    ``before_load(seeker, volunteer)`` runs before either page loads (to route their sockets)."""
+    """Open a seeker (phone) and the volunteer (desktop) with one chat between them, the seeker
+    having written ``first_message`` while waiting (None: nothing, so the start question is
+    still open). ``before_load(seeker, volunteer)`` runs before either page loads (to route
+    their sockets)."""
     seeker_ctx = browser.new_context(viewport=PHONE)
     volunteer_ctx = browser.new_context(viewport=DESKTOP)
     for ctx in (seeker_ctx, volunteer_ctx):
@@ -174,15 +177,17 @@ def chat_in_progress(  # type: ignore[no-untyped-def]
     if before_load:
         before_load(seeker, volunteer)
     seeker_starts(seeker, server)
-    seeker_sends(seeker, "hi, is anyone there?")
-    expect(seeker.locator(".bubble--mine").last).to_have_attribute(
-        "data-state", re.compile("sent|read")
-    )
+    if first_message is not None:
+        seeker_sends(seeker, first_message)
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
     volunteer_logs_in(volunteer, server)
     volunteer_takes(volunteer)
-    expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
-        ["hi, is anyone there?"]
-    )
+    if first_message is not None:
+        expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
+            [first_message]
+        )
     expect(seeker.locator("#chat-header")).to_be_visible()
     return seeker_ctx, seeker, volunteer_ctx, volunteer
 

@@ -71,7 +71,10 @@ def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
-    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    # Nothing written while waiting: the start question is still open when the chat begins.
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
+        browser, server, watch, first_message=None
+    )
     try:
         card = seeker.locator("#mood-start")
         expect(card).to_be_visible()
@@ -232,7 +235,6 @@ def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supe
     desk = watch.attach(desk_ctx.new_page())
     try:
         supervisor_logs_in(desk, server)
-        seeker.locator("#mood-start-skip").click()
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         expect(risk.locator(".js-plan")).to_be_hidden()
         raise_concern(risk, "moderate", "feels trapped, no plan")
@@ -343,10 +345,10 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
     shown read-only said "nothing here yet" under step 5's helplines."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        # The start question steps aside once the seeker has written while waiting and is back
-        # when the volunteer joins; their first message to the volunteer closes it unanswered
-        # (it took a third of the phone's chat for good).
-        expect(seeker.locator("#mood-start")).to_be_visible()
+        # The start question closes, unanswered, at the seeker's first message, here written
+        # while waiting (kept, it squeezed the waiting screen and came back above the seeker's
+        # words when the volunteer joined), and does not come back.
+        expect(seeker.locator("#mood-start")).to_be_hidden()
         seeker_sends(seeker, "thanks for coming")
         expect(seeker.locator("#mood-start")).to_be_hidden()
         expect(seeker.locator("#composer-text")).to_be_focused()

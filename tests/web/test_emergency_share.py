@@ -52,7 +52,6 @@ def test_a_seeker_declines_then_shares_and_only_the_acknowledging_supervisor_see
     desk = watch.attach(desk_ctx.new_page())
     try:
         supervisor_logs_in(desk, server)
-        seeker.locator("#mood-start-skip").click()
         # The volunteer is worried enough to raise the level to imminent.
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         raise_concern(risk, "imminent", "says they are not safe tonight")

@@ -1200,9 +1200,8 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
         )
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
         # What the seeker writes while waiting shows above the composer, not under it; writing
-        # sets the mood question aside until a volunteer joins (tests/web/test_care.py sees it
-        # back), and "no volunteer online, call Tele-MANAS" stays whole (it was squeezed into a
-        # 150 px card under the question, a line and a half of it showing).
+        # closes the mood question, unanswered, and "no volunteer online, call Tele-MANAS"
+        # stays whole (it was squeezed into a 150 px card under the question).
         seeker_sends(page, "is anyone there")
         expect(page.locator(".bubble--mine").last).to_be_in_viewport(ratio=1)
         expect(page.locator("#mood-start")).to_be_hidden()

@@ -36,7 +36,6 @@ PLAN_ITEM = "Walk to the tea stall"
 
 
 def _open_plan_together(seeker: Page, volunteer: Page) -> None:
-    seeker.locator("#mood-start-skip").click()
     risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
     raise_concern(risk, "low", "low mood this week")
     risk.locator(".js-plan").click()

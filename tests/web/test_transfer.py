@@ -148,8 +148,6 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
     try:
         seeker.locator('.lang-switch__option[data-lang="hi"]').first.click()
         expect(seeker.locator("#composer-text")).to_be_visible()
-        if seeker.locator("#mood-start-skip").is_visible():
-            seeker.locator("#mood-start-skip").click()
         supervisor_logs_in(desk, server)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         raise_concern(risk, "high", "talks of a plan for tonight")

@@ -486,9 +486,11 @@ function renderBubbleState(bubble) {
 
 function send(text) {
   if (!state.conn || !state.conversationId) return false;
-  // "Before you start": once the seeker writes to a volunteer, the chat has started and the
-  // optional question goes (unanswered), so it no longer takes a third of a phone's chat.
-  if (state.status === "active" && !$("mood-start").hidden) closeStartMood(null);
+  // "Before you start": once the seeker writes (to a volunteer, or while waiting for one), the
+  // chat has started and the optional question goes, unanswered. Kept while they wait and
+  // write, it squeezed the queue card's "no volunteer online" notice on a phone, and came back
+  // above their own words when a volunteer joined, pushing the chat's header off the screen.
+  if (!$("mood-start").hidden) closeStartMood(null);
   const clientMsgId = state.conn.sendChat(state.conversationId, text);
   const bubble = makeBubble({ mine: true, text, sentAt: new Date().toISOString(), clientMsgId });
   state.mine.set(clientMsgId, bubble);

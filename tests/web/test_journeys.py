@@ -1198,6 +1198,10 @@ def test_phone_queue_keeps_its_position_helplines_and_leave_on_screen(
         assert page.locator("#composer-text").evaluate("(e) => e.scrollHeight <= e.offsetHeight"), (
             "the message box cuts its own prompt"
         )
+        # All of it at once: the chat screen does not scroll.
+        assert page.locator("[data-screen=chat]").evaluate(
+            "(e) => e.scrollHeight <= e.clientHeight + 1"
+        ), "the waiting screen scrolls on a 360x740 phone"
         shot(page, docs_shots, f"seeker-queue-{lang}-360x740")
         # What the seeker writes while waiting shows above the composer, not under it; writing
         # closes the mood question, unanswered, and "no volunteer online, call Tele-MANAS"

@@ -341,9 +341,10 @@ def test_network_drop_loses_and_doubles_nothing(
 
         seeker_ctx.set_offline(True)
         expect(seeker.locator("#conn-notice")).to_be_visible()
-        # On a short phone the chat screen scrolls (header, the start question, messages):
-        # scrolled to the end, the notice stays in view (it once scrolled away above).
-        seeker.set_viewport_size({"width": 360, "height": 520})
+        # On a short screen (a phone with its keyboard open) the chat screen scrolls (header,
+        # messages, composer): scrolled to the end, the notice stays in view (it once scrolled
+        # away above).
+        seeker.set_viewport_size({"width": 360, "height": 360})
         screen = seeker.locator("[data-screen=chat]")
         assert screen.evaluate("(e) => e.scrollHeight > e.clientHeight + 40"), "nothing to scroll"
         screen.evaluate("(e) => { e.scrollTop = e.scrollHeight; }")

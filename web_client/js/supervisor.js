@@ -856,13 +856,13 @@ function familiesText(ids) {
   return t("cuefb.families", { families: ids.map(familyName).join(", ") });
 }
 
-/** The family names on the cue-mark cards, in a new language (typed paraphrases stay). */
 /** "Conversation 1a2b3c, message 2: flagged, ..." in the desk's language. */
 function markHead(head) {
   const kind = t(`cuefb.kind_${head.dataset.kind}`);
   return t("cuefb.mark_head", { seq: head.dataset.seq, kind, id: shortId(head.dataset.conversation) });
 }
 
+/** The cue-mark cards' headings and family names, in a new language (typed paraphrases stay). */
 function renderFamilyNames() {
   for (const head of document.querySelectorAll(".js-mark-head")) head.textContent = markHead(head);
   for (const line of document.querySelectorAll(".js-cue-families")) line.textContent = familiesText(line.dataset.families.split(" "));

@@ -266,6 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(overview.api)
     app.include_router(risk_router.api)
     app.include_router(risk_router.export_api)
+    app.include_router(risk_router.method_cues_api)
     app.include_router(metrics_export.api)
     app.include_router(outcomes_router.api)
     app.include_router(wellbeing_router.api)

@@ -18,7 +18,8 @@ from tests.conftest import (
     drop_pg_database,
     need,
 )
-from tests.support import Server, WsClient, env_for, new_seeker, unique_language
+from tests.escalation.test_escalation_ws import run_checklist
+from tests.support import Server, WsClient, env_for, new_seeker, paired, unique_language
 
 pytestmark = pytest.mark.slow
 
@@ -200,6 +201,30 @@ async def test_two_processes_never_double_page(cluster):
         await engine.dispose()
     assert pages == 2
     await sc.send({"type": "oncall.set", "on_call": False})
+
+
+async def test_a_method_cue_written_through_one_process_is_listed_by_the_other(cluster):
+    """A desk that loads on process A after a seeker on process B mentioned a method learns
+    of the unscreened chat from the database (``GET /api/v1/method-cues``), and that the
+    screen on B answered it."""
+    a, b, database_url = cluster
+    sup = await StaffFactory(database_url, a.base_url).create("supervisor")
+    s, v, cid, _ = await paired(b, StaffFactory(database_url, b.base_url))
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "m1",
+                  "text": "i have pills"})  # fmt: skip
+    assert (await v.recv("risk.cue"))["cue_class"] == "method_or_attempt"
+
+    async def listed() -> list[tuple[str, int]]:
+        async with httpx.AsyncClient(base_url=a.base_url) as http:
+            r = await http.get(
+                "/api/v1/method-cues", headers={"Authorization": f"Bearer {sup.token}"}
+            )
+        assert r.status_code == 200, r.text
+        return [(c["conversation_id"], c["seq"]) for c in r.json()["method_cues"]]
+
+    assert (cid, 1) in await listed()
+    await run_checklist(v, cid, {})
+    assert cid not in [c for c, _ in await listed()]
 
 
 async def test_a_session_ended_on_one_process_closes_its_socket_on_the_other(cluster):

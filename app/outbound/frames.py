@@ -23,6 +23,7 @@ from app.risk.events import (
     CueFlagged,
     CueMarked,
     MethodCueScreened,
+    MethodCueView,
     RiskAssessed,
 )
 from app.safety_plan.events import SafetyPlanView
@@ -579,6 +580,18 @@ def method_cue_screened(event: MethodCueScreened) -> str:
             "level": event.level,
         }
     )
+
+
+def method_cue_fields(view: MethodCueView) -> dict[str, Any]:
+    """One chat of ``GET /api/v1/method-cues``: what a ``method_cue`` alert says about it,
+    and since when, never what the seeker wrote."""
+    return {
+        "conversation_id": view.conversation_id,
+        "seq": view.seq,
+        "flagged_at": iso(view.flagged_at),
+        "level": view.level,
+        "status": view.status,
+    }
 
 
 def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -42,6 +43,18 @@ class MethodCueScreened:
 
     conversation_id: str
     level: str  # the conversation's level after the screen
+
+
+@dataclass(frozen=True, slots=True)
+class MethodCueView:
+    """A chat whose method-cue alert still stands (``GET /api/v1/method-cues``): a method or
+    attempt was flagged in it and no screen has been submitted since."""
+
+    conversation_id: str
+    seq: int  # the newest seeker message flagged method_or_attempt
+    flagged_at: datetime  # when that message was flagged
+    level: str  # the conversation's level (a risk.concern may have raised it, not a screen)
+    status: str  # active, or waiting when the chat went back to the queue
 
 
 @dataclass(frozen=True, slots=True)

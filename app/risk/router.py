@@ -156,6 +156,18 @@ async def paraphrase(
         )
 
 
+method_cues_api = APIRouter(prefix="/api/v1/method-cues", tags=["risk"])
+
+
+@method_cues_api.get("")
+async def method_cues(_: SupervisorPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """The chats whose method-cue alert still stands (no screen since), oldest first: what a
+    desk that loads or reconnects missed on the socket. Not audited: no message text."""
+    async with runtime.db.sessionmaker() as session:
+        found = await risk_service.unscreened_method_cues(session)
+    return {"method_cues": [outbound_frames.method_cue_fields(view) for view in found]}
+
+
 export_api = APIRouter(prefix="/api/v1/cue-candidates", tags=["risk"])
 JSONL = "application/x-ndjson"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
@@ -38,6 +38,7 @@ from app.risk.events import (
     CueMarked,
     MethodCueAlerted,
     MethodCueScreened,
+    MethodCueView,
     RiskAssessed,
 )
 from app.risk.models import RiskAssessment
@@ -203,6 +204,57 @@ async def _cue_classes(session: AsyncSession, conversation_id: str) -> set[CueCl
         )
     )
     return {CueClass(detail["cue_class"]) for detail in details}
+
+
+async def unscreened_method_cues(session: AsyncSession) -> list[MethodCueView]:
+    """The chats whose supervisors' method-cue alert still stands, oldest first by their
+    newest flag (the last is the one a desk listening all along was alerted about last).
+
+    A chat is listed while it is open (active, or waiting again after a volunteer had it), a
+    seeker message in it was flagged with a cue that alerts supervisors before a screen (a
+    method or an attempt; flagged while the seeker waited too), and no screen has been
+    submitted in it. A seeker who never left the queue is not listed: the group of flagged
+    seekers waiting (``flagged.waiting``) is how supervisors hear of them. Reads the database
+    only, so every process gives the same answer. Holds no message text.
+    """
+    conversations = {
+        row.id: row
+        for row in await session.execute(
+            select(Conversation.id, Conversation.risk_level, Conversation.status).where(
+                Conversation.status.in_(chat_access.OPEN_STATUSES),
+                Conversation.started_at.is_not(None),
+                ~exists().where(
+                    RiskAssessment.conversation_id == Conversation.id,
+                    RiskAssessment.status == "submitted",
+                ),
+            )
+        )
+    }
+    if not conversations:
+        return []
+    newest: dict[str, tuple[int, datetime]] = {}
+    for conversation_id, detail, at in await session.execute(
+        select(AuditEvent.conversation_id, AuditEvent.detail, AuditEvent.at).where(
+            AuditEvent.action == "risk.cue", AuditEvent.conversation_id.in_(list(conversations))
+        )
+    ):
+        cue_class = CueClass(detail["cue_class"])
+        if not cue_response.alerts_supervisors(cue_class, screened=False):
+            continue
+        seq = int(detail["seq"])
+        if conversation_id not in newest or seq > newest[conversation_id][0]:
+            newest[conversation_id] = (seq, at)
+    views = [
+        MethodCueView(
+            conversation_id=conversation_id,
+            seq=seq,
+            flagged_at=at,
+            level=conversations[conversation_id].risk_level,
+            status=conversations[conversation_id].status,
+        )
+        for conversation_id, (seq, at) in newest.items()
+    ]
+    return sorted(views, key=lambda v: (v.flagged_at, v.conversation_id))
 
 
 async def concern(

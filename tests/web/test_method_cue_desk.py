@@ -1,6 +1,8 @@
 """The supervisors' method-cue banner follows the screening (docs/protocol.md,
 ``method_cue.screened``): "no screening is done yet" stayed up after the volunteer had
-screened the chat. Screenshots in docs/screenshots at 1280x800 and 360x740."""
+screened the chat. Screenshots in docs/screenshots at 1280x800 and 360x740. A desk that
+reloads, or reconnects, after the alert still shows it (``GET /api/v1/method-cues``): the
+alert lived only on the socket, so a reload forgot a chat with an unscreened method cue."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from test_browser import (
     HI,
     PHONE,
     Watch,
+    chat_in_progress,
+    desk_page,
     device,
     run_checklist,
     seeker_sends,
@@ -28,6 +32,7 @@ from test_browser import (
     volunteer_pane,
     volunteer_takes,
 )
+from test_journeys import DroppableSocket
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -189,4 +194,96 @@ def test_a_screened_chat_gives_the_banner_back_to_an_alert_it_had_covered(
         expect(banner).to_have_attribute("data-conversation-id", older)
         banner.locator("#staff-alert-close").click()
         expect(banner).to_be_hidden()
+    watch.check()
+
+
+def _method_cues_read(page: Page):  # type: ignore[no-untyped-def]
+    """Wait (as a context manager) for the desk's read of the alerts that still stand."""
+    return page.expect_response(lambda r: r.url.endswith("/api/v1/method-cues") and r.ok)
+
+
+def _screen_the_chat(volunteer: Page) -> None:
+    risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+    run_checklist(risk, {})
+    risk.locator(".js-submit").click()
+    expect(risk.locator(".js-level-pill")).to_have_text(EN["level.none"])
+
+
+def test_a_desk_reloaded_after_the_method_cue_alert_still_shows_it(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The alert came on the socket before the reload; after it, the banner comes back from
+    the list of alerts that still stand, and leaves once the chat is screened."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        banner = desk.locator("#staff-alert")
+        seeker_sends(seeker, METHOD_CUE)
+        expect(banner.locator(".banner__text")).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_attribute("data-conversation-id", re.compile(r"\w+"))
+        conversation_id = banner.get_attribute("data-conversation-id") or ""
+
+        alerts = _frames_of(desk, "staff.alert")
+        with _method_cues_read(desk) as read:
+            desk.reload()
+        expect(desk.locator("[data-screen=desk]")).to_be_visible()  # the tab kept its session
+        assert [c["conversation_id"] for c in read.value.json()["method_cues"]] == [conversation_id]
+        expect(banner.locator(".banner__text")).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_attribute("data-conversation-id", conversation_id)
+        expect(banner).to_have_class(re.compile(r"\bbanner--urgent\b"))
+        expect(banner.locator("#staff-alert-open")).to_be_visible()
+        assert alerts == []  # from the list: the socket said nothing again
+        axe.check(desk, "supervisor desk, method-cue banner after a reload")
+
+        # Screened: the live desk says so, and a reload brings no banner back.
+        _screen_the_chat(volunteer)
+        said = _fill(
+            EN["alert.method_cue_screened"], id=conversation_id[:6], level=EN["level.none"]
+        )
+        expect(banner.locator(".banner__text")).to_have_text(said)
+        with _method_cues_read(desk) as read:
+            desk.reload()
+        assert read.value.json()["method_cues"] == []
+        desk.wait_for_timeout(300)  # what the desk did with the answer
+        expect(banner).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_a_desk_offline_when_the_alert_came_shows_it_once_back_and_not_once_screened(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A network drop: the alert, sent while the desk's socket was down, shows when it is back;
+    the screen, done while it was down again, takes the banner down at the next reconnect."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        link = DroppableSocket(desk)
+        supervisor_logs_in(desk, server)
+        banner = desk.locator("#staff-alert")
+        link.drop()
+        seeker_sends(seeker, METHOD_CUE)
+        flagged = volunteer_pane(volunteer).locator(".bubble--flagged")
+        expect(flagged).to_have_count(1)  # flagged, and the alert sent to nobody listening
+        expect(banner).to_be_hidden()
+        with _method_cues_read(desk):
+            link.allow()
+        expect(banner.locator(".banner__text")).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_attribute("data-conversation-id", re.compile(r"\w+"))
+        axe.check(desk, "supervisor desk, method-cue banner after a reconnect")
+
+        link.drop()
+        _screen_the_chat(volunteer)
+        expect(banner.locator(".banner__text")).to_have_text(EN["alert.method_cue"])  # unheard
+        with _method_cues_read(desk):
+            link.allow()
+        expect(banner).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
     watch.check()

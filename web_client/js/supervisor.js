@@ -33,6 +33,9 @@ const state = {
   flagged: null,
   /** conversation_id → its latest `method_cue` alert, until `method_cue.screened` (oldest first). */
   methodCues: new Map(),
+  /** Counts the method-cue frames the socket brought; conversation_id → the count at its last. */
+  methodCueClock: 0,
+  methodCueHeard: new Map(),
   conversationId: null,
   log: null,
   /** conversation_id → Map(seq → chat.message): what the socket delivered, shown or not. */
@@ -78,6 +81,7 @@ function start(session) {
   loadEscalations();
   loadShares();
   loadFlagged();
+  loadMethodCues();
   loadReferrals();
   loadOverview();
   loadCueMarks();
@@ -94,6 +98,7 @@ function onAuthenticated() {
   // On-call belongs to the account, but say it again after a reconnect so the two agree.
   if ($("oncall").checked) sendOnCall();
   loadFlagged(); // what changed while the socket was away
+  loadMethodCues(); // a method-cue alert sent while it was away is not lost
   loadReferrals(); // a referral.updated sent before this socket was listening is not lost
   if (state.conversationId && state.mode === "observing") {
     state.conn.send({ type: "conversation.observe", conversation_id: state.conversationId, ref: "observe" });
@@ -235,6 +240,7 @@ $("flagged-ack").addEventListener("click", () => {
  */
 function onMethodCueScreened(frame) {
   const id = frame.conversation_id;
+  heardMethodCue(id);
   state.methodCues.delete(id);
   const banner = $("staff-alert");
   if (banner.hidden || banner.dataset.code !== "method_cue" || banner.dataset.conversationId !== id) return;
@@ -245,6 +251,53 @@ function onMethodCueScreened(frame) {
   }
   const vars = () => ({ id: shortId(id), level: tOr(`level.${frame.level}`, frame.level || "") });
   showStaffAlert({ code: "method_cue_screened", conversation_id: id }, { onOpen: openConversation, vars });
+}
+
+/** A live `method_cue` alert or `method_cue.screened` for this chat: a list read before it
+ * came must not undo it. */
+function heardMethodCue(conversationId) {
+  state.methodCueHeard.set(conversationId, ++state.methodCueClock);
+}
+
+/**
+ * The method-cue alerts that still stand (GET /api/v1/method-cues), at load and after every
+ * reconnect: an alert sent while this desk was not listening is not lost. The list replaces
+ * what the desk kept (a chat missing from it ended or was screened meanwhile), except for
+ * chats the socket spoke of while the list was being read. A chat the desk did not know of
+ * yet (or a newer message of one it did) raises the banner as a live alert would: the newest
+ * such; a banner about a chat whose alert no longer stands goes to the newest that does.
+ */
+async function loadMethodCues() {
+  const since = state.methodCueClock;
+  const answer = await api("/api/v1/method-cues", { token: state.session.access_token });
+  const list = answer.ok ? answer.data?.method_cues : null;
+  if (!Array.isArray(list)) return; // not there: the live alerts still come
+  const heardSince = (id) => (state.methodCueHeard.get(id) || 0) > since;
+  const known = state.methodCues;
+  const standing = new Map();
+  let news = null;
+  for (const cue of list) { // oldest first, so the newest ends last
+    const id = cue?.conversation_id;
+    if (typeof id !== "string" || heardSince(id)) continue;
+    const kept = known.get(id);
+    const alert = kept?.seq === cue.seq ? kept : { type: "staff.alert", code: "method_cue", conversation_id: id, seq: cue.seq };
+    if (alert !== kept) news = alert;
+    standing.delete(id);
+    standing.set(id, alert);
+  }
+  for (const [id, alert] of known) {
+    if (heardSince(id)) standing.set(id, alert); // the socket's word is newer than the list's
+  }
+  state.methodCues = standing;
+  const banner = $("staff-alert");
+  const shown = !banner.hidden && banner.dataset.code === "method_cue" ? banner.dataset.conversationId : null;
+  if (news) {
+    showStaffAlert(news, { onOpen: openConversation });
+  } else if (shown && !standing.has(shown)) {
+    const unscreened = [...standing.values()].at(-1);
+    if (unscreened) showStaffAlert(unscreened, { onOpen: openConversation });
+    else banner.hidden = true;
+  }
 }
 
 // ---- escalations -------------------------------------------------------------------------
@@ -1255,6 +1308,7 @@ function onFrame(frame) {
       return;
     case "staff.alert":
       if (frame.code === "method_cue" && frame.conversation_id) {
+        heardMethodCue(frame.conversation_id);
         state.methodCues.delete(frame.conversation_id); // the newest goes last
         state.methodCues.set(frame.conversation_id, frame);
       }

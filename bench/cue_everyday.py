@@ -10,6 +10,16 @@ read the patterns (``bench/data/LABELLING.md``). This prints the share of them f
 patterns alone and with the learned scorer, overall and per language form, with Wilson 95 %
 intervals. ``--show`` lists the flagged messages and what flagged them: whoever reads them
 to change a pattern or the scorer makes the set in-sample (say so beside the figure).
+
+Two more sets, written at session 29 by a colleague who had not read the patterns, each split
+in half (``split``: ``dev`` and ``holdout``): ``cue_everyday_v2.jsonl`` (360 ordinary messages
+with a ``topic``: school, food, health as prescribed, idiom ...) and ``cue_means_v2.jsonl``
+(120 messages about medicines or poison as the means, with a ``kind``: access, plan,
+stockpiling, attempt now, a past attempt, asking). This prints, per split and form, the share
+of the first flagged at all and as ``method_or_attempt`` (the class that alerts supervisors),
+and the share of the second flagged. ``--show`` lists only ``dev`` rows (flagged everyday
+ones, missed means ones): the ``holdout`` halves are read as figures only
+(``bench/data/LABELLING.md``).
 Prints figures only; asserts nothing.
 """
 
@@ -21,10 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.risk.cues import CueMatcher
+from app.risk.cues import CueClass, CueMatcher
 from bench.cue_eval import load_corpus, wilson
 
-EVERYDAY = Path(__file__).resolve().parent / "data" / "cue_everyday.jsonl"
+DATA = Path(__file__).resolve().parent / "data"
+EVERYDAY = DATA / "cue_everyday.jsonl"
+EVERYDAY_V2 = DATA / "cue_everyday_v2.jsonl"
+MEANS_V2 = DATA / "cue_means_v2.jsonl"
 
 
 def load(path: Path = EVERYDAY) -> list[dict]:
@@ -35,6 +48,18 @@ def flagged(matcher: CueMatcher, rows: list[dict]) -> list[tuple[dict, list[str]
     """Each flagged row with the references of what flagged it."""
     found = ((row, [m.pattern_ref for m in matcher.match(row["text"])]) for row in rows)
     return [(row, refs) for row, refs in found if refs]
+
+
+def split_figures(matcher: CueMatcher, rows: list[dict]) -> dict[str, tuple[int, int, int]]:
+    """Per split and per split and form: (rows, flagged, flagged method_or_attempt)."""
+    figures: dict[str, tuple[int, int, int]] = {}
+    for row in rows:
+        found = matcher.match(row["text"])
+        method = any(m.cue_class is CueClass.METHOD_OR_ATTEMPT for m in found)
+        for key in (row["split"], f"{row['split']}:{row['form']}"):
+            n, k, km = figures.get(key, (0, 0, 0))
+            figures[key] = (n + 1, k + bool(found), km + method)
+    return figures
 
 
 def rate(k: int, n: int) -> str:
@@ -60,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.show:
             for row, refs in hits:
                 print(f"  {row['form']:<8} {', '.join(refs)} | {row['text']}")
+    for path, what in ((EVERYDAY_V2, "false alarms"), (MEANS_V2, "flagged")):
+        rows = load(path)
+        for name, matcher in (("patterns", shipped.without_scorer()), ("patterns+scorer", shipped)):
+            print(f"== {name}: {path.name}, {len(rows)} messages, {what}")
+            for key, (n, k, km) in sorted(split_figures(matcher, rows).items()):
+                print(f"{key:<17}{rate(k, n)}  method_or_attempt {km}")
+            if args.show:
+                for row in rows:
+                    refs = [m.pattern_ref for m in matcher.match(row["text"])]
+                    if row["split"] == "dev" and bool(refs) == (path == EVERYDAY_V2):
+                        print(f"  {row['form']:<8} {', '.join(refs) or '-'} | {row['text']}")
     return 0
 
 

@@ -637,3 +637,63 @@ def test_unbearable_pain_with_the_means_at_hand_is_a_method_cue_not_only_a_warni
     ]:
         found = strongest(matcher.match(text))
         assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+
+
+# Lexicon v16 (session 29): a method cue alerts every on-call supervisor while a chat is
+# unscreened, and a waiting seeker's counts in the flagged group's page at once. Older medicine
+# lines flagged a quantity eaten, drunk or taken whatever it was, grams of anything and a
+# routine with one's own pills. Each sentence here was a method cue before v16.
+EVERYDAY_LINES_V16_NARROWED_FOR = [
+    "i had a lot of homework today",
+    "i had 3 exams this week",
+    "i take 2 buses to college",
+    "i drank a lot of water",
+    "i ate everything on my plate",
+    "we had so many assignments",
+    "i had too many samosas lol",
+    "took all my courage to text here",
+    "i had the whole day off",
+    "she took all my stuff",
+    "i ate 2 rotis",
+    "drank the whole bottle of coke",
+    "i ate a whole packet of chips",
+    "my phone only gets 4g here",
+    "100 grams of paneer in the sabzi",
+    "i forgot my pills at home",
+    "i need to take my meds now",
+    "my meds are helping, i sleep better",
+]
+
+# ... and the means, said at the same words, still are (and a method's time or pain asked about,
+# which a corpus row had been caught for only by the too-broad medicine line).
+MEANS_AT_THE_SAME_WORDS_V16 = [
+    "i took 15 of them about 20 min ago",
+    "took a lot of pills an hour ago",
+    "i took 20 and now i feel dizzy",
+    "i already took them. like 30. feeling sleepy",
+    "i ate 20 of my moms sleeping pills",
+    "drank the whole bottle of phenyl",
+    "i drank the whole bottle",
+    "took everything in the medicine box",
+    "gonna take all my meds at once tonight",
+    "i took 12 dolo 650 before messaging you",
+    "took 10 grams of paracetamol",
+    "did something stupid with the tablets again. cant keep my eyes open",
+    "i forgot my pills at home so tonight i will take all of them",
+    "how long does drowning take",
+    "does hanging hurt",
+    "do you feel it when you drown",
+]
+
+
+def test_the_v16_medicine_lines_leave_a_quantity_of_everyday_things_alone():
+    patterns = CueMatcher.default().without_scorer()
+    flagged = {text: patterns.match(text) for text in EVERYDAY_LINES_V16_NARROWED_FOR}
+    assert {text: found for text, found in flagged.items() if found} == {}
+
+
+def test_the_v16_medicine_lines_still_flag_the_means_at_the_same_words():
+    patterns = CueMatcher.default().without_scorer()
+    for text in MEANS_AT_THE_SAME_WORDS_V16:
+        found = strongest(patterns.match(text))
+        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)

@@ -143,3 +143,18 @@ async def test_the_list_is_oldest_first_by_each_chats_newest_flag(
     await seeker_writes(s1, v1, first, "i took 20 sleeping pills", seq=2)
     cues = about(await listed(server, sup.token), first, second)
     assert [(c["conversation_id"], c["seq"]) for c in cues] == [(second, 1), (first, 2)]
+
+
+async def test_a_chat_handed_back_to_the_queue_stays_listed_as_waiting(
+    server: Server, staff: StaffFactory
+):
+    """A volunteer had the chat, so the method cue was a supervisors' alert: it still stands
+    while the chat waits for its next volunteer."""
+    sup = await staff.create("supervisor")
+    s, v, cid, _ = await paired(server, staff)
+    await seeker_writes(s, v, cid, METHOD_CUE, seq=1)
+    await v.send({"type": "conversation.transfer", "conversation_id": cid, "to": "queue",
+                  "note": "I have to go; please screen."})  # fmt: skip
+    await v.recv("conversation.transfer.ok")
+    [entry] = about(await listed(server, sup.token), cid)
+    assert (entry["seq"], entry["status"]) == (1, "waiting")

@@ -697,3 +697,45 @@ def test_the_v16_medicine_lines_still_flag_the_means_at_the_same_words():
     for text in MEANS_AT_THE_SAME_WORDS_V16:
         found = strongest(patterns.match(text))
         assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+
+
+# Lexicon v16's lines written from the misses of cue_means_v2's dev half (a stash, medicines
+# moved into the seeker's bag, pills kept back, a heap of them, an attempt with them; emptying
+# the box, the strip in hand, a pill taken out every day, how soon a poison acts; pills hidden or
+# kept back, a day set to do it with them), and everyday sentences at their words.
+MEANS_V16_LINES_FROM_THE_DEV_HALF = [
+    "i have a little stash of pills in my room",
+    "dads sleeping pills are in my bag now",
+    "stopped taking my pills last month and kept them all",
+    "swallowed the syrup and a bunch of tablets",
+    "i tried with tablets last year",
+    "aaj raat dawai ka dabba khaali kar dunga",
+    "goliyan haath me hai abhi",
+    "roz ek goli nikal leti hu mummy ke dabbe se",
+    "sulfas khane ke kitni der baad asar hota hai",
+    "एक एक करके गोलियां छुपा के रखी हैं",
+    "कल गोलियों से करूँगी",
+]
+EVERYDAY_AT_THE_V16_DEV_LINES_WORDS = [
+    "my stash of chocolates is gone",
+    "moms bp tablets are in my bag, i have to give them to her",
+    "i stopped taking my vitamin tablets",
+    "doctor gave me a bunch of tablets for my infection",
+    "i take a handful of vitamins every morning",
+    "tried with tablets for my headache but it didnt help",
+    "dawai ka dabba khaali ho gaya, naya lana hai",
+    "goliyan haath me hai, bukhar ke liye",
+    "roz ek goli nikal ke deti hu nani ko",
+    "dawai khane ke kitni der baad khana kha sakte hai",
+    "पापा की दवा बचा के रखी है अगली बार के लिए",
+    "दवा से ठीक करूँगा ये बुखार",
+]
+
+
+def test_the_v16_lines_from_the_dev_half_flag_the_means_and_not_everyday_sentences():
+    patterns = CueMatcher.default().without_scorer()
+    for text in MEANS_V16_LINES_FROM_THE_DEV_HALF:
+        found = strongest(patterns.match(text))
+        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+    flagged = {text: patterns.match(text) for text in EVERYDAY_AT_THE_V16_DEV_LINES_WORDS}
+    assert {text: found for text, found in flagged.items() if found} == {}

@@ -25,8 +25,9 @@ CEILINGS = {"patterns": 2, "patterns+scorer": 10}
 # messages of a half at most, and means messages of a half flagged at least. Lexicon v15 with
 # weights v15 gave 8 and 6 method flags (dev, holdout), lexicon v16 5 and 2; the means halves
 # 47 and 44 with the patterns, 56 and 53 with the scorer, under both; then lines written from
-# the dev half's misses: 59 and 44, 59 and 53.
-V2_METHOD_CEILINGS = {"dev": 5, "holdout": 2}
+# the dev half's misses: 59 and 44, 59 and 53; then guards for a drink called poison, from the
+# dev half: 2 and 2 method flags.
+V2_METHOD_CEILINGS = {"dev": 2, "holdout": 2}
 V2_MEANS_FLOORS = {
     "patterns": {"dev": 59, "holdout": 44},
     "patterns+scorer": {"dev": 59, "holdout": 53},

@@ -739,3 +739,23 @@ def test_the_v16_lines_from_the_dev_half_flag_the_means_and_not_everyday_sentenc
         assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
     flagged = {text: patterns.match(text) for text in EVERYDAY_AT_THE_V16_DEV_LINES_WORDS}
     assert {text: found for text, found in flagged.items() if found} == {}
+
+
+def test_a_drink_called_poison_is_not_a_method_but_drinking_poison_still_is():
+    """Lexicon v16's guards, from cue_everyday_v2's dev half: a parent's saying about cold
+    drinks flagged a method in all three forms."""
+    patterns = CueMatcher.default().without_scorer()
+    for text in [
+        "my dad says cold drinks are poison for the body lol",
+        "papa kehte hai cold drink zeher hai body ke liye",
+        "पापा कहते हैं कोल्ड ड्रिंक ज़हर है",
+    ]:
+        assert patterns.match(text) == [], text
+    for text in [
+        "cold drinks are poison, and tonight i will drink the rat poison",
+        "i will drink poison",
+        "zeher kha lungi",
+        "ज़हर खा लूंगी",
+    ]:
+        found = strongest(patterns.match(text))
+        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)

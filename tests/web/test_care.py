@@ -78,7 +78,8 @@ def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
     try:
         card = seeker.locator("#mood-start")
         expect(card).to_be_visible()
-        expect(card.locator("legend")).to_have_text(EN["mood.start_question"])
+        expect(card.locator("#mood-start-question")).to_have_text(EN["mood.start_question"])
+        expect(card.get_by_role("group")).to_have_accessible_name(EN["mood.start_question"])
         axe.check(seeker, "seeker chat with the start mood")
         shot(seeker, docs_shots, "feedback-start-mood-phone")
         card.locator('label:has(input[value="2"])').click()
@@ -150,7 +151,7 @@ def test_the_feedback_questions_in_hindi(
         page.locator("#consent").check()
         page.locator("#start-button").click()
         card = page.locator("#mood-start")
-        expect(card.locator("legend")).to_have_text(HI["mood.start_question"])
+        expect(card.locator("#mood-start-question")).to_have_text(HI["mood.start_question"])
         expect(card.locator(".mood__word").first).to_have_text(HI["mood.1"])
         shot(page, docs_shots, "feedback-start-mood-hi-phone")
         page.locator("#mood-start-skip").click()

@@ -486,7 +486,7 @@ function renderBubbleState(bubble) {
 
 function send(text) {
   if (!state.conn || !state.conversationId) return false;
-  // "Before you start": once the seeker writes (to a volunteer, or while waiting for one), the
+  // The start question: once the seeker writes (to a volunteer, or while waiting for one), the
   // chat has started and the optional question goes, unanswered. Kept while they wait and
   // write, it squeezed the queue card's "no volunteer online" notice on a phone, and came back
   // above their own words when a volunteer joined, pushing the chat's header off the screen.

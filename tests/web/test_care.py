@@ -25,6 +25,7 @@ from test_browser import (
     shot,
     supervisor_acks,
     supervisor_logs_in,
+    volunteer_logs_in,
 )
 
 from app.outcomes import policy
@@ -144,7 +145,13 @@ def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
 def test_the_feedback_questions_in_hindi(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:
-    with device(browser, watch, PHONE) as (_, page):
+    # The start question is asked while waiting once a volunteer is online (while none is,
+    # the queue card's helpline notice has the screen).
+    with (
+        device(browser, watch, DESKTOP) as (_, volunteer),
+        device(browser, watch, PHONE) as (_, page),
+    ):
+        volunteer_logs_in(volunteer, server)
         page.goto(server.base_url + "/")
         page.locator('.lang-switch__option[data-lang="hi"]').click()
         expect(page.locator("#welcome-title")).to_have_text(HI["welcome.title"])

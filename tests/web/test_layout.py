@@ -1,10 +1,12 @@
 """Layout details a browser walkthrough found: phone numbers kept whole in their call buttons,
 mood words whole at 200 % text, the supervisor's whisper sent on Enter, no blank space under
-the volunteer's chat header, and room between the volunteer's stats and "Take next chat".
+the volunteer's chat header, room between the volunteer's stats and "Take next chat", and the
+seeker's waiting screen whole on a 320x640 phone and unbroken at 200 % text.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,7 @@ import axe
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_browser import (
+    DESKTOP,
     EN,
     HI,
     Watch,
@@ -19,8 +22,10 @@ from test_browser import (
     desk_page,
     device,
     escalate,
+    seeker_sends,
     shot,
     supervisor_logs_in,
+    volunteer_logs_in,
     volunteer_pane,
 )
 
@@ -182,8 +187,13 @@ def test_mood_words_stay_whole_at_200_percent_text(
     lang: str,
 ) -> None:
     """At 200 % text the mood scale's words broke mid-word ("Ve|ry go|od") in five narrow
-    tiles; each word now stays whole."""
-    with device(browser, watch, {"width": width, "height": height}) as (_, page):
+    tiles; each word now stays whole. (A volunteer is online: while none is, the start question
+    waits.)"""
+    with (
+        device(browser, watch, DESKTOP) as (_, volunteer),
+        device(browser, watch, {"width": width, "height": height}) as (_, page),
+    ):
+        volunteer_logs_in(volunteer, server)
         welcome_at(page, server, lang, 2)
         page.locator("#consent").check()
         page.locator("#start-button").click()
@@ -234,4 +244,217 @@ def test_the_supervisors_whisper_sends_on_enter_as_the_chat_box_does(
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
+    watch.check()
+
+
+# ---- the seeker's waiting screen on a small phone and at 200 % text ----------------------------
+
+#: The waiting screen's parts, each a box of its own that nothing else may be drawn over.
+WAITING_PARTS = [
+    "#queue-card .queue-card__title",
+    "#queue-position",
+    "#queue-wait",
+    "#queue-none",
+    "#queue-card .queue-card__hint",
+    "#queue-card .queue-card__actions .button",
+    "#mood-start .mood-card__question",
+    "#mood-start-skip",
+    "#mood-start .mood__option",
+    "#messages .bubble",
+    "#composer-text",
+    "#composer .composer__send",
+]
+
+#: Pairs of the shown elements `selectors` find whose boxes overlap (by more than half a pixel).
+OVERLAPS = """(selectors) => {
+  const shown = [];
+  for (const selector of selectors) {
+    for (const element of document.querySelectorAll(selector)) {
+      const box = element.getBoundingClientRect();
+      if (box.width > 0 && box.height > 0) shown.push([`${selector} "${element.textContent.trim().slice(0, 24)}"`, box]);
+    }
+  }
+  const overlaps = [];
+  for (let i = 0; i < shown.length; i++) {
+    for (let j = i + 1; j < shown.length; j++) {
+      const [a, b] = [shown[i][1], shown[j][1]];
+      const across = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const down = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (across > 0.5 && down > 0.5) overlaps.push(`${shown[i][0]} / ${shown[j][0]}`);
+    }
+  }
+  return overlaps;
+}"""
+
+#: The shown elements `selectors` find whose content is cut: more than their box holds (their
+#: own scroll), or outside the box of the card they belong to.
+CLIPPED = """(selectors) => {
+  const clipped = [];
+  for (const selector of selectors) {
+    for (const element of document.querySelectorAll(selector)) {
+      const box = element.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      const name = `${selector} "${element.textContent.trim().slice(0, 24)}"`;
+      if (element.scrollHeight > element.clientHeight + 1 || element.scrollWidth > element.clientWidth + 1) {
+        clipped.push(`${name}: ${element.scrollWidth}x${element.scrollHeight} in ${element.clientWidth}x${element.clientHeight}`);
+      }
+      const card = element.parentElement.closest("#queue-card, #mood-start");
+      if (card) {
+        const outer = card.getBoundingClientRect();
+        if (box.top < outer.top - 0.5 || box.bottom > outer.bottom + 0.5 || box.left < outer.left - 0.5 || box.right > outer.right + 0.5) {
+          clipped.push(`${name}: outside #${card.id}`);
+        }
+      }
+    }
+  }
+  return clipped;
+}"""
+
+#: Whether the helpline's number in the "no volunteer online" notice is on screen and on top.
+NUMBER_IN_VIEW = """(number) => {
+  const text = document.getElementById("queue-none").firstChild;
+  const at = text.textContent.indexOf(number);
+  if (at < 0) return "not in the notice";
+  const range = document.createRange();
+  range.setStart(text, at);
+  range.setEnd(text, at + number.length);
+  const rects = [...range.getClientRects()].filter((rect) => rect.width > 0);
+  if (rects.length !== 1) return `on ${rects.length} lines`;
+  const [rect] = rects;
+  const screen = document.querySelector("[data-screen=chat]").getBoundingClientRect();
+  if (rect.top < screen.top || rect.bottom > Math.min(screen.bottom, innerHeight)) return "scrolled away";
+  const over = document.elementFromPoint(rect.left + rect.width / 2, rect.top + rect.height / 2);
+  return over?.closest("#queue-none") ? "shown" : `under ${over?.outerHTML.slice(0, 60)}`;
+}"""
+
+#: Scroll the chat screen until the notice's `number` is near its top, as a thumb would.
+SCROLL_TO_NUMBER = """(number) => {
+  const text = document.getElementById("queue-none").firstChild;
+  const at = text.textContent.indexOf(number);
+  const range = document.createRange();
+  range.setStart(text, at);
+  range.setEnd(text, at + number.length);
+  const screen = document.querySelector("[data-screen=chat]");
+  screen.scrollTop += range.getBoundingClientRect().top - screen.getBoundingClientRect().top - 16;
+}"""
+
+
+def waiting_parts_apart(page: Page, parts: list[str] = WAITING_PARTS) -> None:
+    """Nothing on the waiting screen is drawn over anything else or cut."""
+    assert page.evaluate(OVERLAPS, parts) == []
+    texts = [part for part in parts if not part.startswith(("#messages", "#composer"))]
+    assert page.evaluate(CLIPPED, ["#queue-card", "#mood-start", *texts]) == []
+    viewport = page.viewport_size
+    assert viewport and page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def seeker_waits(page: Page, server: LiveServer, lang: str, scale: int = 1) -> None:
+    welcome_at(page, server, lang, scale)
+    page.locator("#consent").check()
+    page.locator("#start-button").click()
+    expect(page.locator("#queue-position")).not_to_be_empty()
+
+
+def screen_scrolls(page: Page) -> bool:
+    return bool(
+        page.locator("[data-screen=chat]").evaluate("(e) => e.scrollHeight > e.clientHeight + 1")
+    )
+
+
+def waiting_screen_whole(
+    page: Page, size: tuple[int, int], shot_to: Path | None, name: str
+) -> None:
+    """At this size the waiting screen shows whole: no scroll, nothing over anything, the
+    message box with its whole prompt (and a screenshot, when `shot_to`)."""
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.wait_for_timeout(300)
+    assert not screen_scrolls(page), f"the waiting screen scrolls at {size}"
+    for selector in ("#queue-card", "#composer-text", "#composer .composer__send"):
+        expect(page.locator(selector)).to_be_in_viewport(ratio=1)
+    waiting_parts_apart(page)
+    assert page.locator("#composer-text").evaluate("(e) => e.scrollHeight <= e.offsetHeight"), (
+        "the message box cuts its own prompt"
+    )
+    if shot_to:
+        shot(page, shot_to, name)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_waiting_screen_fits_a_320x640_phone_before_the_seeker_writes(
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    docs_shots: Path,
+    lang: str,
+) -> None:
+    """On a 320x640 phone the waiting screen scrolled before the seeker wrote anything, and the
+    queue card's last line was cut under its own buttons (the card scrolled inside the
+    screen). While no volunteer is online the start question now waits, the card takes its
+    whole height and its two buttons share a row: the notice with Tele-MANAS's number, the
+    buttons and the message box with its two-line prompt fit, nothing over anything. Once a
+    volunteer is online the question shows (Skip beside it), and that fits too."""
+    phone = (320, 640)
+    with device(browser, watch, {"width": phone[0], "height": phone[1]}) as (_, page):
+        seeker_waits(page, server, lang)
+        expect(page.locator("#queue-none")).to_be_visible()
+        expect(page.locator("#mood-start")).to_be_hidden()
+        waiting_screen_whole(page, phone, docs_shots, f"seeker-queue-{lang}-320x640")
+        assert page.evaluate(NUMBER_IN_VIEW, "14416") == "shown"
+        axe.check(page, f"waiting, no volunteer online ({lang}, 320x640)")
+        waiting_screen_whole(page, (1280, 800), docs_shots, f"seeker-queue-{lang}-1280x800")
+        assert page.evaluate(NUMBER_IN_VIEW, "14416") == "shown"
+
+        # A volunteer comes online: the wait is estimated and the start question shows.
+        with device(browser, watch, DESKTOP) as (_, volunteer):
+            volunteer_logs_in(volunteer, server)
+            expect(page.locator("#queue-none")).to_be_hidden()
+            expect(page.locator("#mood-start")).to_be_visible()
+            for size in (phone, (360, 740), (1280, 800)):
+                name = f"seeker-queue-{lang}-{size[0]}x{size[1]}-volunteer-online"
+                waiting_screen_whole(page, size, docs_shots, name)
+                expect(page.locator("#mood-start")).to_be_in_viewport(ratio=1)
+            page.set_viewport_size({"width": phone[0], "height": phone[1]})
+            axe.check(page, f"waiting with the start question ({lang}, 320x640)")
+    watch.check()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "lang"), [(360, 740, "en"), (360, 740, "hi"), (320, 640, "hi")]
+)
+def test_the_queue_cards_buttons_stay_off_its_text_at_200_percent_text(
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    docs_shots: Path,
+    width: int,
+    height: int,
+    lang: str,
+) -> None:
+    """At 200 % text on a 360 px phone, once the seeker had written while waiting, the queue
+    card was squeezed to 150 px with its Helplines and Leave drawn over its title. The card now
+    keeps its whole height and the screen scrolls instead: nothing over anything, nothing cut,
+    the notice's number reached by scrolling up. (At 320 px in Hindi the skip link's third
+    line hung over the brand.)"""
+    with device(browser, watch, {"width": width, "height": height}) as (_, page):
+        seeker_waits(page, server, lang, 2)
+        expect(page.locator("#queue-none")).to_be_visible()
+        seeker_sends(page, "is anyone there")
+        expect(page.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        page.wait_for_timeout(300)
+        expect(page.locator(".bubble--mine").last).to_be_in_viewport()
+        expect(page.locator("#composer-text")).to_be_in_viewport()
+        waiting_parts_apart(page)
+        skip_link = page.locator(".skip-link").bounding_box()
+        assert skip_link is not None and skip_link["y"] + skip_link["height"] <= 0
+        shot(page, docs_shots, f"seeker-queue-{lang}-{width}px-text-200-written")
+        # Scrolled back up, the card reads whole from its title to its buttons (the message box
+        # stays at the screen's foot, over what scrolls under it, as a phone's keyboard would).
+        page.locator("#queue-card .queue-card__title").scroll_into_view_if_needed()
+        expect(page.locator("#queue-card .queue-card__title")).to_be_in_viewport(ratio=1)
+        page.evaluate(SCROLL_TO_NUMBER, "14416")
+        assert page.evaluate(NUMBER_IN_VIEW, "14416") == "shown"
+        waiting_parts_apart(page, [p for p in WAITING_PARTS if not p.startswith("#composer")])
+        axe.check(page, f"waiting at 200 % text ({lang}, {width}px)")
     watch.check()

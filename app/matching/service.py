@@ -10,6 +10,9 @@ writer):
 - A seeker is taken out of the queue by housekeeping only when no process has seen them for
   ``QUEUE_ABANDON_AFTER_S`` (``abandon_unseen``), or, flagged by a cue, for
   ``FLAGGED_GHOST_CLOSE_S`` (``close_flagged_ghosts``, the rule in ``escalation.flagged``).
+- A take of a chat whose method-cue alert stands (a method or an attempt flagged, no
+  screen yet) alerts the on-call supervisors and admins once, after the commit
+  (``risk.service.alert_standing_method_cue``): every chat goes from waiting to active here.
 - A take serves seekers who are here before seekers who have gone (no socket on any live
   process): a flood of seekers who wrote once and left must not stand between a volunteer
   and a real seeker (``policy.queue_order_key``).
@@ -41,6 +44,7 @@ from app.identity.service import Principal
 from app.matching import policy
 from app.matching.events import ConversationStarted, QueueChanged
 from app.return_code import service as return_code_service
+from app.risk import service as risk_service
 from app.safety_plan import service as safety_plan_service
 
 # The policy orders by priority, then time queued, and only then by shared topics; the
@@ -242,6 +246,9 @@ async def take(
     )
     if plan is not None:
         await safety_plan_service.announce(uow, conversation, plan)
+    # A method or an attempt flagged while the seeker waited (or before a hand-back) and
+    # still unscreened: the supervisors hear of this chat now (it leaves flagged.waiting).
+    await risk_service.alert_standing_method_cue(uow, conversation_id=conversation.id)
     return conversation
 
 

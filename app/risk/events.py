@@ -29,7 +29,8 @@ class CueFlagged:
 
 @dataclass(frozen=True, slots=True)
 class MethodCueAlerted:
-    """A method or attempt was mentioned before any screen: these supervisors are alerted."""
+    """A method or attempt was mentioned before any screen (or a volunteer has just taken a
+    chat where one was, still unscreened): these supervisors are alerted."""
 
     conversation_id: str
     seq: int

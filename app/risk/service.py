@@ -206,9 +206,12 @@ async def _cue_classes(session: AsyncSession, conversation_id: str) -> set[CueCl
     return {CueClass(detail["cue_class"]) for detail in details}
 
 
-async def unscreened_method_cues(session: AsyncSession) -> list[MethodCueView]:
+async def unscreened_method_cues(
+    session: AsyncSession, *, conversation_id: str | None = None
+) -> list[MethodCueView]:
     """The chats whose supervisors' method-cue alert still stands, oldest first by their
-    newest flag (the last is the one a desk listening all along was alerted about last).
+    newest flag (the last is the one a desk listening all along was alerted about last);
+    with ``conversation_id``, that chat only (an empty list when its alert does not stand).
 
     A chat is listed while it is open (active, or waiting again after a volunteer had it), a
     seeker message in it was flagged with a cue that alerts supervisors before a screen (a
@@ -217,19 +220,17 @@ async def unscreened_method_cues(session: AsyncSession) -> list[MethodCueView]:
     seekers waiting (``flagged.waiting``) is how supervisors hear of them. Reads the database
     only, so every process gives the same answer. Holds no message text.
     """
-    conversations = {
-        row.id: row
-        for row in await session.execute(
-            select(Conversation.id, Conversation.risk_level, Conversation.status).where(
-                Conversation.status.in_(chat_access.OPEN_STATUSES),
-                Conversation.started_at.is_not(None),
-                ~exists().where(
-                    RiskAssessment.conversation_id == Conversation.id,
-                    RiskAssessment.status == "submitted",
-                ),
-            )
-        )
-    }
+    listed = select(Conversation.id, Conversation.risk_level, Conversation.status).where(
+        Conversation.status.in_(chat_access.OPEN_STATUSES),
+        Conversation.started_at.is_not(None),
+        ~exists().where(
+            RiskAssessment.conversation_id == Conversation.id,
+            RiskAssessment.status == "submitted",
+        ),
+    )
+    if conversation_id is not None:
+        listed = listed.where(Conversation.id == conversation_id)
+    conversations = {row.id: row for row in await session.execute(listed)}
     if not conversations:
         return []
     newest: dict[str, tuple[int, datetime]] = {}
@@ -255,6 +256,23 @@ async def unscreened_method_cues(session: AsyncSession) -> list[MethodCueView]:
         for conversation_id, (seq, at) in newest.items()
     ]
     return sorted(views, key=lambda v: (v.flagged_at, v.conversation_id))
+
+
+async def alert_standing_method_cue(uow: UnitOfWork, *, conversation_id: str) -> None:
+    """A volunteer has just taken this chat (from the queue: a first take, or a take after a
+    hand-back): when its method-cue alert stands (``unscreened_method_cues``: a method or an
+    attempt flagged on a seeker message, no screen yet), every on-call supervisor and admin
+    is alerted once, about the newest such message, as a live ``method_cue`` alert.
+
+    A seeker flagged while they waited counted in the group of flagged seekers waiting, and
+    leaves it at the take: without this alert a desk that stays open would never hear of a
+    high-risk chat that nobody has screened. A chat already screened alerts nobody.
+    """
+    standing = await unscreened_method_cues(uow.session, conversation_id=conversation_id)
+    if not standing:
+        return
+    targets = await paging.on_call_targets(uow.session, PageTier.ALL)
+    uow.record(MethodCueAlerted(conversation_id, standing[-1].seq, tuple(targets)))
 
 
 async def concern(

@@ -227,6 +227,44 @@ async def test_a_method_cue_written_through_one_process_is_listed_by_the_other(c
     assert cid not in [c for c, _ in await listed()]
 
 
+async def test_a_take_on_one_process_alerts_a_supervisor_on_the_other_of_a_waiting_method_cue(
+    cluster,
+):
+    """A seeker on process B writes a method cue while waiting (the flagged seekers' group,
+    no method-cue alert); a volunteer on B takes the chat; the on-call supervisor on A hears
+    one ``method_cue`` alert about it, through Redis."""
+    a, b, database_url = cluster
+    sup = await StaffFactory(database_url, a.base_url).create("supervisor")
+    sc = await WsClient.open(a.ws_url, sup.token)
+    await sc.send({"type": "oncall.set", "on_call": True})
+    await sc.recv("oncall.ok")
+    try:
+        language = unique_language()
+        seeker = await new_seeker(b.base_url, language)
+        s = await WsClient.open(b.ws_url, seeker["seeker_token"])
+        await s.send({"type": "queue.join"})
+        cid = (await s.recv("queue.status"))["conversation_id"]
+        await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "w1",
+                      "text": "i have pills right here"})  # fmt: skip
+        await s.recv("chat.ack")
+
+        def about(f: dict) -> bool:
+            return f["code"] == "method_cue" and f.get("conversation_id") == cid
+
+        with pytest.raises(TimeoutError):  # waiting: no method-cue alert
+            await sc.recv("staff.alert", where=about, timeout=0.5)
+        volunteer = await StaffFactory(database_url, b.base_url).create(languages=[language])
+        v = await WsClient.open(b.ws_url, volunteer.token)
+        await v.send({"type": "queue.take"})
+        assert (await v.recv("conversation.started"))["conversation_id"] == cid
+        alert = await sc.recv("staff.alert", where=about, timeout=10)
+        assert alert["seq"] == 1
+        with pytest.raises(TimeoutError):  # one, though both processes hear the take
+            await sc.recv("staff.alert", where=about, timeout=0.5)
+    finally:
+        await sc.send({"type": "oncall.set", "on_call": False})
+
+
 async def test_a_session_ended_on_one_process_closes_its_socket_on_the_other(cluster):
     """Issue #16 §3 and §5 across processes: an admin's password reset and a deactivation on
     process A, and a seeker's quick-exit beacon to A, close the sockets those tokens hold on

@@ -2,7 +2,9 @@
 ``method_cue.screened``): "no screening is done yet" stayed up after the volunteer had
 screened the chat. Screenshots in docs/screenshots at 1280x800 and 360x740. A desk that
 reloads, or reconnects, after the alert still shows it (``GET /api/v1/method-cues``): the
-alert lived only on the socket, so a reload forgot a chat with an unscreened method cue."""
+alert lived only on the socket, so a reload forgot a chat with an unscreened method cue. A
+desk that stays open hears of a seeker who wrote a method while waiting when the chat is
+taken (``staff.alert`` ``method_cue`` at the take)."""
 
 from __future__ import annotations
 
@@ -283,6 +285,51 @@ def test_a_desk_offline_when_the_alert_came_shows_it_once_back_and_not_once_scre
         with _method_cues_read(desk):
             link.allow()
         expect(banner).to_be_hidden()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_an_open_desk_shows_the_banner_when_a_seeker_who_wrote_a_method_while_waiting_is_taken(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """While waiting the seeker is one of the flagged seekers waiting; at the take, the chat
+    is an unscreened method cue, and a desk that stays open hears of it live (no reload)."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    seeker_ctx = browser.new_context(viewport=PHONE)
+    volunteer_ctx = browser.new_context(viewport=DESKTOP)
+    try:
+        seeker = watch.attach(seeker_ctx.new_page())
+        volunteer = watch.attach(volunteer_ctx.new_page())
+        alerts = _frames_of(desk, "staff.alert")
+        supervisor_logs_in(desk, server)
+        banner = desk.locator("#staff-alert")
+
+        seeker_starts(seeker, server)
+        seeker_sends(seeker, "i have pills right here")
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        expect(desk.locator("#page-alert")).to_be_visible()  # the flagged seekers' group
+        assert [a for a in alerts if a["code"] == "method_cue"] == []
+        expect(banner).to_be_hidden()
+
+        reads: list[str] = []
+        desk.on("response", lambda r: reads.append(r.url) if "/method-cues" in r.url else None)
+        volunteer_logs_in(volunteer, server)
+        volunteer_takes(volunteer)
+        expect(banner.locator(".banner__text")).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_class(re.compile(r"\bbanner--urgent\b"))
+        [alert] = [a for a in alerts if a["code"] == "method_cue"]
+        expect(banner).to_have_attribute("data-conversation-id", alert["conversation_id"])
+        assert alert["seq"] == 1
+        assert reads == []  # live, from the socket: the desk read no list meanwhile
+        banner.locator("#staff-alert-open").click()
+        expect(desk.locator("#conv-messages .bubble__text").first).to_have_text(
+            "i have pills right here"
+        )
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()

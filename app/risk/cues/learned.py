@@ -50,8 +50,9 @@ and the t12 rows; v9: lexicon v11's with the v14 pool and the retired v11_frozen
 lexicon v12's with the v16 pool; v11: lexicon v13's with the v17 pool; v12: lexicon v14's with
 the v18 pool and the retired v15_frozen rows; v13: feature scheme v2 (boundary 5-grams), the
 t13 training rows and the v19 pool; v14: the same scheme with the v20 pool (v19 turned
-lexicon); v15: the same with the v21 pool (v20 turned lexicon) and the retired v19_frozen rows; v16: the same corpus under lexicon v16, whose narrower
-medicine lines changed which development rows a pattern flags (session 29)."""
+lexicon); v15: the same with the v21 pool (v20 turned lexicon) and the retired v19_frozen rows;
+v16: the same corpus under lexicon v16, whose narrower medicine lines changed which development
+rows a pattern flags (session 29)."""
 WEIGHTS = LISTS_DIR / f"learned-v{VERSION}.json"
 ALPHA = 0.5
 """Additive smoothing of the feature counts."""

@@ -16,6 +16,13 @@ from app.risk.cues import (
 from app.risk.cues.lists import load_catalogue
 
 
+def assert_method_cues(matcher: CueMatcher, texts: list[str]) -> None:
+    """Each text's strongest cue is a method or an attempt (what alerts supervisors)."""
+    for text in texts:
+        found = strongest(matcher.match(text))
+        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+
+
 def test_every_family_has_sources_and_patterns_in_some_list():
     catalogue = load_catalogue()
     used = {ref.split("/")[1].split("#")[0] for ref in CueMatcher.default().pattern_refs()}
@@ -631,12 +638,10 @@ def test_unbearable_pain_with_the_means_at_hand_is_a_method_cue_not_only_a_warni
     """The closing note of session 27: "I can't bear it anymore. I have pills." was flagged
     only as unbearable pain; the pills are the means, the strongest cue."""
     matcher = CueMatcher.default()
-    for text in [
-        "I can't bear it anymore. I have pills.",
-        "ab bardasht nahi hota. mere paas goliyan hain",
-    ]:
-        found = strongest(matcher.match(text))
-        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+    assert_method_cues(
+        matcher,
+        ["I can't bear it anymore. I have pills.", "ab bardasht nahi hota. mere paas goliyan hain"],
+    )
 
 
 # Lexicon v16 (session 29): a method cue alerts every on-call supervisor while a chat is
@@ -694,9 +699,7 @@ def test_the_v16_medicine_lines_leave_a_quantity_of_everyday_things_alone():
 
 def test_the_v16_medicine_lines_still_flag_the_means_at_the_same_words():
     patterns = CueMatcher.default().without_scorer()
-    for text in MEANS_AT_THE_SAME_WORDS_V16:
-        found = strongest(patterns.match(text))
-        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+    assert_method_cues(patterns, MEANS_AT_THE_SAME_WORDS_V16)
 
 
 # Lexicon v16's lines written from the misses of cue_means_v2's dev half (a stash, medicines
@@ -734,9 +737,7 @@ EVERYDAY_AT_THE_V16_DEV_LINES_WORDS = [
 
 def test_the_v16_lines_from_the_dev_half_flag_the_means_and_not_everyday_sentences():
     patterns = CueMatcher.default().without_scorer()
-    for text in MEANS_V16_LINES_FROM_THE_DEV_HALF:
-        found = strongest(patterns.match(text))
-        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+    assert_method_cues(patterns, MEANS_V16_LINES_FROM_THE_DEV_HALF)
     flagged = {text: patterns.match(text) for text in EVERYDAY_AT_THE_V16_DEV_LINES_WORDS}
     assert {text: found for text, found in flagged.items() if found} == {}
 
@@ -751,11 +752,12 @@ def test_a_drink_called_poison_is_not_a_method_but_drinking_poison_still_is():
         "पापा कहते हैं कोल्ड ड्रिंक ज़हर है",
     ]:
         assert patterns.match(text) == [], text
-    for text in [
-        "cold drinks are poison, and tonight i will drink the rat poison",
-        "i will drink poison",
-        "zeher kha lungi",
-        "ज़हर खा लूंगी",
-    ]:
-        found = strongest(patterns.match(text))
-        assert found is not None and found.cue_class is CueClass.METHOD_OR_ATTEMPT, (text, found)
+    assert_method_cues(
+        patterns,
+        [
+            "cold drinks are poison, and tonight i will drink the rat poison",
+            "i will drink poison",
+            "zeher kha lungi",
+            "ज़हर खा लूंगी",
+        ],
+    )

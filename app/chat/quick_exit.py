@@ -11,8 +11,9 @@ Invariants:
 - Every open conversation of the seeker closes in the same transaction: a waiting one leaves
   the queue (``abandoned``), an active one ends (``ended``), both ``by: "seeker"`` with
   reason ``quick_exit``, so the volunteer can tell it from a goodbye.
-- A conversation that had a cue flag, a risk level above ``none`` or an unresolved
-  escalation raises a ``staff.alert`` ``quick_exit`` for supervisors; it is audited. A
+- A conversation that had a cue flag (flagged while the seeker waited, or on a message in the
+  chat), a risk level above ``none`` or an unresolved escalation raises a ``staff.alert``
+  ``quick_exit`` for supervisors; it is audited. A
   seeker still waiting whose only concern is a cue flag is the exception: supervisors hear
   of flagged seekers waiting through the one grouped ``flagged.waiting`` page, and this
   seeker leaving lowers its count at the next update (a flood of flagged seekers that quick
@@ -28,6 +29,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app import audit
+from app.audit import AuditEvent
 from app.chat import lifecycle as chat_lifecycle
 from app.chat.events import SeekerQuickExited
 from app.chat.models import Conversation
@@ -49,13 +51,26 @@ async def needs_supervisor(uow: UnitOfWork, conversation: Conversation) -> bool:
     """True when a supervisor should hear of this seeker's quick exit on its own."""
     if conversation.risk_level != "none":
         return True
-    if conversation.flagged_at is not None and conversation.status != ConversationStatus.waiting:
+    if conversation.status != ConversationStatus.waiting and await _cue_flagged(uow, conversation):
         return True
     found = await uow.session.scalar(
         select(Escalation.id).where(
             Escalation.conversation_id == conversation.id,
             Escalation.status.in_(escalation_views.UNRESOLVED),
         )
+    )
+    return found is not None
+
+
+async def _cue_flagged(uow: UnitOfWork, conversation: Conversation) -> bool:
+    """A cue was flagged on one of the seeker's messages: while they waited (``flagged_at``,
+    which only a waiting conversation sets) or in the chat (its ``risk.cue`` audit record)."""
+    if conversation.flagged_at is not None:
+        return True
+    found = await uow.session.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.conversation_id == conversation.id, AuditEvent.action == "risk.cue")
+        .limit(1)
     )
     return found is not None
 

@@ -165,3 +165,28 @@ async def test_a_flagged_seeker_who_quick_exits_from_the_queue_leaves_the_group_
     ended = await sup.recv("flagged.waiting", timeout=10, where=lambda f: f["count"] == 0)
     assert ended["alert"] is False
     await sup.nothing("staff.alert", within=0.5)
+
+
+async def test_quick_exit_after_a_cue_in_the_chat_alerts_the_volunteer_and_the_supervisor(
+    server: Server, staff: StaffFactory
+):
+    """A cue flagged on a message in the chat (not while waiting) counts as "had a cue flag":
+    a colleague's audit found the alert went only for cues flagged in the queue."""
+    sup = await supervisor_on_call(server, staff)
+    s, v, cid, _ = await paired(server, staff)
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "1",
+         "text": "i want to die, i have the rope ready"}
+    )  # fmt: skip
+    assert (await v.recv("risk.cue"))["cue_class"] == "method_or_attempt"
+
+    await s.send({"type": "quick_exit"})
+
+    for who in (sup, v):
+        alert = await who.recv(
+            "staff.alert",
+            where=lambda f: f.get("code") == "quick_exit" and f.get("conversation_id") == cid,
+            timeout=5,
+        )
+        assert alert["level"] == "none"
+    assert (await v.recv("conversation.ended"))["reason"] == "quick_exit"

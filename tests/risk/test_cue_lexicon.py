@@ -761,3 +761,40 @@ def test_a_drink_called_poison_is_not_a_method_but_drinking_poison_still_is():
             "ज़हर खा लूंगी",
         ],
     )
+
+
+# Lexicon v16, after a colleague's audit of the service: everyday sentences that raised a
+# method cue, and method statements at the same words that raised none or only ideation.
+EVERYDAY_THE_AUDIT_FOUND = [
+    "maine dawai le li",
+    "maine apni dawai le li, ab better lag raha hai",
+    "maine dawai kha li",
+    "मैंने दवाई खा ली",
+    "I took my meds and went to sleep",
+    "I overdosed on netflix",
+    "I jumped off the bus at my stop",
+    "I'm standing on the terrace drying clothes",
+    "I have a blade for shaving",
+    "I have a knife for cutting fruits in my hostel room",
+]
+MEANS_THE_AUDIT_FOUND = [
+    "I'm on the 10th floor balcony and I'm climbing over",
+    "आज रात सब ख़त्म कर दूँगा, गोलियाँ तैयार हैं",
+    "goliyan taiyaar hai",
+    "the pills are ready",
+    # ... and what the narrowed lines must still flag
+    "maine goliyan kha li",
+    "humne dawai kha li hai, ab kuch nahi ho sakta",
+    "मैंने अभी दवा खा ली है, अब बस इंतज़ार है",
+    "i took my pills and now i will take all the rest",
+    "i overdosed on my sleeping pills",
+    "i jumped off the bridge",
+    "chuhe maarne ki dawai kha li",
+]
+
+
+def test_the_audits_everyday_sentences_are_quiet_and_its_means_are_method_cues():
+    patterns = CueMatcher.default().without_scorer()
+    flagged = {text: patterns.match(text) for text in EVERYDAY_THE_AUDIT_FOUND}
+    assert {text: found for text, found in flagged.items() if found} == {}
+    assert_method_cues(patterns, MEANS_THE_AUDIT_FOUND)

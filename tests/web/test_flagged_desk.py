@@ -5,6 +5,7 @@ Screenshots at 360x740 and 1280x800 in docs/screenshots/."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +78,9 @@ def test_the_desk_shows_flagged_seekers_waiting_as_one_item_with_one_acknowledge
             EN["flagged.title"].replace("{count}", "3")
         )
         # One page for the group: the banner says how many, and there is no escalation each.
-        expect(desk.locator("#page-alert-text")).to_contain_text("flagged seekers waiting")
+        expect(desk.locator("#page-alert-text")).to_contain_text(
+            re.compile(r"flagged seekers? waiting")
+        )
         expect(desk.locator("#escalations li")).to_have_count(0)
         expect(desk.locator("#flagged-group-wait")).to_contain_text("Longest wait")
         axe.check(desk, "the desk with the flagged seekers waiting")
@@ -125,4 +128,37 @@ def test_the_desk_shows_flagged_seekers_waiting_as_one_item_with_one_acknowledge
             ws.close()
         for ctx in (desk_ctx, phone_ctx):
             ctx.close()
+    watch.check()
+
+
+def test_the_page_alert_and_the_title_mark_go_when_the_flagged_group_ends(
+    browser: Browser, server: LiveServer
+) -> None:
+    """One flagged seeker is paged in the singular; when they leave (``flagged.waiting`` with
+    ``count`` 0: the group ended) the red page alert and the "(!)" in the tab's title go with
+    the group's item, without anyone pressing Dismiss."""
+    watch = Watch(origin=server.base_url)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    seeker: ClientConnection | None = None
+    try:
+        supervisor_logs_in(desk, server)
+        title = desk.title()
+        assert not title.startswith("(!)")
+
+        seeker = flagged_seeker(server, 0)
+        expect(desk.locator("#flagged-group-title")).to_have_text(EN["flagged.title_one"])
+        expect(desk.locator("#page-alert-text")).to_have_text(EN["flagged.page_alert_one"])
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+        axe.check(desk, "the desk paged about one flagged seeker")
+
+        seeker.send(json.dumps({"type": "quick_exit"}))
+        expect(desk.locator("#flagged-group")).to_be_hidden()
+        expect(desk.locator("#page-alert")).to_be_hidden()
+        expect(desk).to_have_title(title)
+        axe.check(desk, "the desk once the flagged group ended")
+    finally:
+        if seeker:
+            seeker.close()
+        desk_ctx.close()
     watch.check()

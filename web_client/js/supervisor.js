@@ -157,14 +157,18 @@ $("test-sound").addEventListener("click", () => {
   beep({ times: 1 });
 });
 
-$("page-alert-close").addEventListener("click", () => {
+/** Take the page alert down, and the "(!)" it put in the tab's title. */
+function closePageAlert() {
   $("page-alert").hidden = true;
   document.title = state.originalTitle;
-});
+}
+
+$("page-alert-close").addEventListener("click", closePageAlert);
 
 function alertPage(escalation) {
   const text = t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
   $("page-alert-text").textContent = text;
+  $("page-alert").dataset.about = "escalation";
   $("page-alert").hidden = false;
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
@@ -188,7 +192,11 @@ function renderFlagged(frame, { fresh }) {
   state.flagged = { ...frame, receivedAt: Date.now() };
   const box = $("flagged-group");
   box.hidden = !frame.count;
-  if (!frame.count) return;
+  if (!frame.count) {
+    // The group ended: its page is over too (an escalation's page since stays up).
+    if ($("page-alert").dataset.about === "flagged") closePageAlert();
+    return;
+  }
   bind($("flagged-group-title"), frame.count === 1 ? "flagged.title_one" : "flagged.title", { count: frame.count });
   const acked = Boolean(frame.acknowledged_by);
   $("flagged-ack").hidden = acked;
@@ -210,8 +218,9 @@ function renderFlaggedWait() {
 }
 
 function alertFlagged(count) {
-  const text = t("flagged.page_alert", { count });
+  const text = t(count === 1 ? "flagged.page_alert_one" : "flagged.page_alert", { count });
   $("page-alert-text").textContent = text;
+  $("page-alert").dataset.about = "flagged";
   $("page-alert").hidden = false;
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);

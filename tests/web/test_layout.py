@@ -1,7 +1,8 @@
 """Layout details a browser walkthrough found: phone numbers kept whole in their call buttons,
 mood words whole at 200 % text, the supervisor's whisper sent on Enter, no blank space under
 the volunteer's chat header, room between the volunteer's stats and "Take next chat", and the
-seeker's waiting screen whole on a 320x640 phone and unbroken at 200 % text.
+seeker's waiting screen whole on a 320x640 phone and unbroken at 200 % text, and no blank
+page under the seeker's chat.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from test_browser import (
     supervisor_logs_in,
     volunteer_logs_in,
     volunteer_pane,
+    volunteer_sends,
 )
 
 if TYPE_CHECKING:
@@ -457,4 +459,75 @@ def test_the_queue_cards_buttons_stay_off_its_text_at_200_percent_text(
         assert page.evaluate(NUMBER_IN_VIEW, "14416") == "shown"
         waiting_parts_apart(page, [p for p in WAITING_PARTS if not p.startswith("#composer")])
         axe.check(page, f"waiting at 200 % text ({lang}, {width}px)")
+    watch.check()
+
+
+#: How far the document and the chat screen scroll, and how far the screen's content reaches:
+#: the bottom of its lowest box, hidden labels left out (they are what reached too far).
+SCROLL_EXTENT = """() => {
+  const screen = document.querySelector("[data-screen=chat]");
+  const top = screen.getBoundingClientRect().top - screen.scrollTop;
+  const boxes = [...screen.querySelectorAll("*")].filter((e) =>
+    !e.closest(".visually-hidden") && getComputedStyle(e).display !== "none");
+  const bottom = Math.max(...boxes.map((e) => e.getBoundingClientRect().bottom)) - top;
+  return {
+    document: document.documentElement.scrollHeight,
+    window: innerHeight,
+    screen: screen.scrollHeight,
+    content: Math.ceil(bottom + parseFloat(getComputedStyle(screen).paddingBottom)),
+  };
+}"""
+
+
+def no_blank_page_below(page: Page, where: str) -> None:
+    """The document ends with the window, and the chat screen's scroll with its content."""
+    extent = page.evaluate(SCROLL_EXTENT)
+    assert extent["document"] <= extent["window"], f"{where}: the page scrolls on: {extent}"
+    assert extent["screen"] <= extent["content"] + 1, f"{where}: the screen scrolls on: {extent}"
+    page.evaluate("window.scrollTo(0, 9999)")
+    assert page.evaluate("scrollY") == 0, f"{where}: the page scrolled away from the chat"
+
+
+def test_the_seekers_page_ends_with_the_chat_not_a_blank_page_under_it(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """In a chat of ten messages on a 360x740 phone the document was 923 px high: the hidden
+    "You:" of the seeker's bubbles lay outside the message list's scroll box, and a scroll
+    of the page showed a blank screen with the message box near its top."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        for i in range(1, 10):
+            if i % 2:
+                volunteer_sends(volunteer, f"I'm here with you ({i})")
+            else:
+                seeker_sends(seeker, f"thank you, it helps ({i})")
+        expect(seeker.locator("#messages .bubble")).to_have_count(10)
+        seeker.wait_for_timeout(300)
+        no_blank_page_below(seeker, "a chat of ten messages at 360x740")
+        expect(seeker.locator("#composer-text")).to_be_in_viewport(ratio=1)
+        shot(seeker, screenshots, "seeker-chat-ten-messages-page-scrolled-360x740")
+        axe.check(seeker, "a chat of ten messages at 360x740")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_the_seekers_page_ends_with_the_waiting_screen_at_200_percent_text(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """At 200 % text in Hindi on a 320x640 phone, after one message while waiting, the
+    document was 1,127 px high. The screen scrolls as one piece there, as far as its content
+    reaches and no further."""
+    with device(browser, watch, {"width": 320, "height": 640}) as (_, page):
+        seeker_waits(page, server, "hi", 2)
+        seeker_sends(page, "koi hai kya")
+        expect(page.locator(".bubble--mine").last).to_have_attribute(
+            "data-state", re.compile("sent|read")
+        )
+        page.wait_for_timeout(300)
+        assert screen_scrolls(page)
+        no_blank_page_below(page, "waiting at 200 % text, Hindi, 320x640")
+        shot(page, screenshots, "seeker-waiting-hi-320x640-text-200-page-scrolled")
+        axe.check(page, "waiting at 200 % text, Hindi, 320x640")
     watch.check()

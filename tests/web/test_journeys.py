@@ -152,6 +152,41 @@ def test_waiting_seeker_who_quick_exits_leaves_the_queue_at_once(
     watch.check(allow_foreign=(QUICK_EXIT_HOST,))
 
 
+#: Esc as an input method sends it while it composes: flagged ``isComposing``, or with the
+#: legacy keyCode 229 (browsers that do not flag it).
+COMPOSING_ESC = """(init) => {
+  const event = new KeyboardEvent("keydown", {key: "Escape", bubbles: true, cancelable: true, ...init});
+  document.querySelector("#composer-text").dispatchEvent(event);
+  return event.isComposing || event.keyCode === 229;
+}"""
+
+
+def test_esc_that_closes_an_input_methods_suggestions_does_not_quick_exit(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A seeker typing Hindi with an input method presses Esc to close its suggestions: the
+    chat stays. A plain Esc still quick-exits (README: "quick exit button and `Esc`")."""
+    with device(browser, watch, PHONE) as (seeker_ctx, seeker):
+        seeker_ctx.route(re.compile(r"^https://www\.google\.com/.*"), stub_quick_exit_page)
+        seeker_starts(seeker, server)
+        seeker_sends(seeker, "kya koi hai")
+        expect(seeker.locator(".bubble--mine")).to_have_count(1)
+        seeker.locator("#composer-text").fill("मुझे")
+        for init in ({"isComposing": True}, {"keyCode": 229}):
+            assert seeker.evaluate(COMPOSING_ESC, init), init
+        seeker.wait_for_timeout(500)
+        assert seeker.url.startswith(server.base_url), seeker.url
+        expect(seeker.locator("#queue-card")).to_be_visible()
+        expect(seeker.locator(".bubble--mine")).to_have_count(1)
+        expect(seeker.locator("#composer-text")).to_have_value("मुझे")
+        assert token_of(seeker)
+        axe.check(seeker, "waiting, after Esc in an input method")
+
+        seeker.locator("#composer-text").press("Escape")
+        seeker.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
 def test_end_chat_dialog_focuses_the_safe_choice_and_keeps_quick_exit(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

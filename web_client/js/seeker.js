@@ -140,7 +140,8 @@ $("quick-exit").addEventListener("click", quickExit);
 document.addEventListener(
   "keydown",
   (event) => {
-    if (event.key === "Escape") {
+    // Not while an input method composes (Hindi): there Esc cancels its suggestions.
+    if (event.key === "Escape" && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
       event.stopPropagation();
       quickExit();

@@ -19,11 +19,16 @@ from test_browser import (
     PHONE,
     TIMEOUT_MS,
     Watch,
+    chat_in_progress,
     desk_page,
+    escalate,
     shot,
+    supervisor_acks,
     supervisor_logs_in,
 )
 from websockets.sync.client import ClientConnection, connect
+
+from tests.support import unique_language
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -35,11 +40,11 @@ DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 METHOD_CUE = "i took 20 sleeping pills"
 
 
-def flagged_seeker(server: LiveServer, i: int) -> ClientConnection:
+def flagged_seeker(server: LiveServer, i: int, language: str = "en") -> ClientConnection:
     """A seeker who joins the queue, writes a message a cue flags, and stays connected."""
     request = urllib.request.Request(
         server.base_url + "/api/v1/seekers",
-        data=json.dumps({"language": "en", "consent": True}).encode(),
+        data=json.dumps({"language": language, "consent": True}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -157,6 +162,48 @@ def test_the_page_alert_and_the_title_mark_go_when_the_flagged_group_ends(
         expect(desk.locator("#page-alert")).to_be_hidden()
         expect(desk).to_have_title(title)
         axe.check(desk, "the desk once the flagged group ended")
+    finally:
+        if seeker:
+            seeker.close()
+        desk_ctx.close()
+    watch.check()
+
+
+def test_acknowledging_the_flagged_group_leaves_a_newer_escalations_page_up(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The desk has one page alert. Acknowledging the flagged group used to take it down
+    whatever it was about, so an escalation paged since went unseen (a colleague's audit);
+    now each Acknowledge takes down only its own page."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    seeker: ClientConnection | None = None
+    try:
+        supervisor_logs_in(desk, server)
+        # A language no volunteer speaks: the seeker stays in the group while the chat runs.
+        seeker = flagged_seeker(server, 0, language=unique_language())
+        expect(desk.locator("#page-alert-text")).to_have_text(EN["flagged.page_alert_one"])
+
+        seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+        try:
+            escalate(
+                volunteer.locator("#risk-area .risk-panel:not([hidden])"),
+                "I'd like support with this chat.",
+            )
+            page = desk.locator("#page-alert")
+            expect(page.locator("#page-alert-text")).to_contain_text("escalation")
+            desk.locator("#flagged-ack").click()
+            expect(desk.locator("#flagged-group")).to_contain_text(re.compile(r"\S"))
+            desk.wait_for_timeout(300)
+            expect(page).to_be_visible()  # the escalation's page is still up
+            expect(desk).to_have_title(re.compile(r"^\(!\) "))
+            axe.check(desk, "the desk after the flagged group's acknowledge, an escalation paged")
+
+            supervisor_acks(desk, desk.locator("#escalations .escalation").first)
+            expect(page).to_be_hidden()
+        finally:
+            seeker_ctx.close()
+            volunteer_ctx.close()
     finally:
         if seeker:
             seeker.close()

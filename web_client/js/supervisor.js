@@ -169,6 +169,7 @@ function alertPage(escalation) {
   const text = t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
   $("page-alert-text").textContent = text;
   $("page-alert").dataset.about = "escalation";
+  $("page-alert").dataset.escalationId = escalation.escalation_id;
   $("page-alert").hidden = false;
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
@@ -236,8 +237,8 @@ function alertFlagged(count) {
 $("flagged-ack").addEventListener("click", () => {
   // Not sent (reconnecting): said beside the button, and the page alert stays up.
   if (!sendOrSayNotSent(state.conn, { type: "flagged.ack", ref: "flagged" }, $("flagged-group-state"))) return;
-  $("page-alert").hidden = true;
-  document.title = state.originalTitle;
+  // Only the group's own page: an escalation paged since stays up until it is acknowledged.
+  if ($("page-alert").dataset.about === "flagged") closePageAlert();
 });
 
 // ---- method-cue alerts: true until that chat is screened (docs/protocol.md) ---------------
@@ -524,8 +525,9 @@ function wireEscalation(escalation) {
     // Not sent: the page alert stays up.
     if (!sendOrSayNotSent(state.conn, frame, status)) return;
     showEscalationStatus(escalation, null);
-    $("page-alert").hidden = true;
-    document.title = state.originalTitle;
+    // Only this escalation's page: another escalation's, or the flagged group's, stays up.
+    const page = $("page-alert");
+    if (page.dataset.about === "escalation" && page.dataset.escalationId === escalation.escalation_id) closePageAlert();
   });
   node.querySelector(".js-open").addEventListener("click", () => openConversation(escalation.conversation_id));
   node.querySelector(".js-share-ask").addEventListener("click", () => {

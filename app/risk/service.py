@@ -234,7 +234,7 @@ async def unscreened_method_cues(
     if not conversations:
         return []
     newest: dict[str, tuple[int, datetime]] = {}
-    for conversation_id, detail, at in await session.execute(
+    for cid, detail, at in await session.execute(
         select(AuditEvent.conversation_id, AuditEvent.detail, AuditEvent.at).where(
             AuditEvent.action == "risk.cue", AuditEvent.conversation_id.in_(list(conversations))
         )
@@ -243,17 +243,17 @@ async def unscreened_method_cues(
         if not cue_response.alerts_supervisors(cue_class, screened=False):
             continue
         seq = int(detail["seq"])
-        if conversation_id not in newest or seq > newest[conversation_id][0]:
-            newest[conversation_id] = (seq, at)
+        if cid not in newest or seq > newest[cid][0]:
+            newest[cid] = (seq, at)
     views = [
         MethodCueView(
-            conversation_id=conversation_id,
+            conversation_id=cid,
             seq=seq,
             flagged_at=at,
-            level=conversations[conversation_id].risk_level,
-            status=conversations[conversation_id].status,
+            level=conversations[cid].risk_level,
+            status=conversations[cid].status,
         )
-        for conversation_id, (seq, at) in newest.items()
+        for cid, (seq, at) in newest.items()
     ]
     return sorted(views, key=lambda v: (v.flagged_at, v.conversation_id))
 

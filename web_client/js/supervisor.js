@@ -292,7 +292,6 @@ async function loadMethodCues() {
     const kept = known.get(id);
     const alert = kept?.seq === cue.seq ? kept : { type: "staff.alert", code: "method_cue", conversation_id: id, seq: cue.seq };
     if (alert !== kept) news = alert;
-    standing.delete(id);
     standing.set(id, alert);
   }
   for (const [id, alert] of known) {

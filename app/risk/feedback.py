@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import audit
@@ -371,7 +371,9 @@ async def export_candidates(uow: UnitOfWork, principal: Principal) -> list[dict[
 
 async def counts(session: AsyncSession, *, since: datetime) -> dict[str, Any]:
     """Flags, ``not_risk`` and ``missed`` marks since ``since``, per family and per pattern.
-    A ``missed`` mark counts under its paraphrase's family, else under ``unassigned``."""
+    A ``missed`` mark counts under its paraphrase's family, else under ``unassigned``.
+    ``open_marks`` is every mark still waiting for review, whenever it was made: one made
+    before ``since`` (yesterday, for the overview) still needs a supervisor."""
     families: dict[str, dict[str, int]] = {}
     patterns: dict[str, dict[str, int]] = {}
 
@@ -402,5 +404,7 @@ async def counts(session: AsyncSession, *, since: datetime) -> dict[str, Any]:
             bump(families, family, "not_risk")
         for ref in row.patterns:
             bump(patterns, ref, "not_risk")
-    open_marks = sum(1 for row, _ in marks if row.status == MarkStatus.OPEN.value)
-    return {"families": families, "patterns": patterns, "open_marks": open_marks}
+    open_marks = await session.scalar(
+        select(func.count()).select_from(CueMark).where(CueMark.status == MarkStatus.OPEN.value)
+    )
+    return {"families": families, "patterns": patterns, "open_marks": open_marks or 0}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 
+from app.db import utcnow
 from app.risk.cues.lists import load_catalogue
 from tests.conftest import StaffFactory
 from tests.support import Server, WsClient, paired, sql
@@ -356,3 +358,34 @@ async def test_bad_review_requests_get_stable_codes_and_change_nothing(
     assert not await sql(
         backend.database_url, "SELECT id FROM cue_candidates WHERE mark_id = :m", m=mark_id
     )
+
+
+async def test_a_mark_made_before_midnight_still_counts_as_open_in_the_overview(
+    server: Server, staff: StaffFactory, backend
+):
+    """ "Cue marks to review" is every mark still waiting for a supervisor, not today's: a mark
+    made at 23:59 does not drop out of the desk's overview at midnight (it is still listed)."""
+    s, v, cid, _ = await paired(server, staff)
+    plain = await _say(s, cid, "m1", "the exam hall smelled of rain today")
+    await v.send({"type": "cue.mark", "conversation_id": cid, "seq": plain, "kind": "missed"})
+    mark_id = (await v.recv("cue.marked"))["mark_id"]
+    sup = await staff.create("supervisor")
+    h = {"Authorization": f"Bearer {sup.token}"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=h) as http:
+        before = (await http.get("/api/v1/overview")).json()["cue_feedback_today"]
+        # Data setup: the mark was made two days ago.
+        await sql(
+            backend.database_url,
+            "UPDATE cue_marks SET marked_at = :t WHERE id = :m",
+            t=utcnow() - timedelta(days=2),
+            m=mark_id,
+        )
+        after = (await http.get("/api/v1/overview")).json()["cue_feedback_today"]
+        assert after["open_marks"] == before["open_marks"] >= 1
+        # Today's per-family figures no longer count it; the review list still shows it.
+        unassigned = before["families"]["unassigned"]["missed"]
+        assert after["families"].get("unassigned", {}).get("missed", 0) == unassigned - 1
+        listed = (await http.get("/api/v1/cue-marks", params={"status": "open"})).json()
+        assert mark_id in {m["mark_id"] for m in listed["marks"]}
+        counts = (await http.get("/api/v1/cue-marks/counts", params={"days": 1})).json()
+        assert counts["open_marks"] == after["open_marks"]

@@ -37,6 +37,8 @@ from test_browser import (
 from test_journeys import DroppableSocket
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -204,6 +206,25 @@ def _method_cues_read(page: Page):  # type: ignore[no-untyped-def]
     return page.expect_response(lambda r: r.url.endswith("/api/v1/method-cues") and r.ok)
 
 
+def _method_cue_reads(page: Page) -> list[object]:
+    """Every finished read of the alerts that still stand, from now on."""
+    reads: list[object] = []
+    page.on(
+        "requestfinished",
+        lambda r: reads.append(r) if r.url.endswith("/api/v1/method-cues") else None,
+    )
+    return reads
+
+
+def _until(page: Page, done: Callable[[], bool], what: str, timeout_ms: int = 15_000) -> None:
+    for _ in range(timeout_ms // 50):
+        if done():
+            page.evaluate("0")  # the page's handling of the answer ran before this round trip
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"waited {timeout_ms} ms for {what}")
+
+
 def _screen_the_chat(volunteer: Page) -> None:
     risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
     run_checklist(risk, {})
@@ -266,7 +287,11 @@ def test_a_desk_offline_when_the_alert_came_shows_it_once_back_and_not_once_scre
     desk_ctx, desk = desk_page(browser, watch)
     try:
         link = DroppableSocket(desk)
+        reads = _method_cue_reads(desk)
         supervisor_logs_in(desk, server)
+        # The desk reads the list at sign-in and again once its socket is authenticated. On a
+        # busy machine an answer still on its way after the drop could carry the flag below.
+        _until(desk, lambda: len(reads) >= 2, "the desk's two reads of the method-cue list")
         banner = desk.locator("#staff-alert")
         link.drop()
         seeker_sends(seeker, METHOD_CUE)

@@ -17,6 +17,7 @@ from app.errors import Conflict, Forbidden
 from app.escalation import ending as escalation_ending
 from app.identity.models import Role
 from app.identity.service import Principal
+from app.risk import service as risk_service
 
 
 async def close(
@@ -28,8 +29,11 @@ async def close(
     reason: str | None,
     now: datetime,
 ) -> None:
-    """Move a conversation to ``ended`` or ``abandoned`` (guarded) and tell everyone in it."""
+    """Move a conversation to ``ended`` or ``abandoned`` (guarded) and tell everyone in it;
+    and every supervisor and admin, when its method-cue alert stood, that it no longer does."""
     CONVERSATION_LIFECYCLE.check(ConversationStatus(conversation.status), target)
+    if conversation.started_at is not None:  # a seeker who never left the queue has none
+        await risk_service.end_standing_method_cue(uow, conversation_id=conversation.id)
     conversation.status = target.value
     conversation.ended_at = now
     conversation.ended_by = by

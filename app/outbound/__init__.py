@@ -13,7 +13,8 @@ decided in one place:
 - quick-exit and block alerts: the same (staff frames of a conversation never reach other
   volunteers); reports of an abusive seeker: supervisors and admins;
 - pages and method-cue alerts: the supervisors chosen; cool-downs and starts: the people named;
-  that a method-cue alert was answered by a screen: supervisors and admins.
+  that a method-cue alert was answered by a screen, or ended with its chat: supervisors and
+  admins.
 - the group of flagged seekers waiting (pages and quiet updates): supervisors and admins.
 - a volunteer's debrief: the supervisor who handled the escalation (else every supervisor).
 - an emergency share request (or its withdrawal): the seeker's sockets only; its status:
@@ -64,6 +65,7 @@ from app.risk.events import (
     CueFlagged,
     CueMarked,
     MethodCueAlerted,
+    MethodCueEnded,
     MethodCueScreened,
     RiskAssessed,
 )
@@ -248,6 +250,12 @@ def _method_cue_screened(e: MethodCueScreened) -> list[Delivery]:
     return [(SUPERVISORS_CHANNEL, Event("method_cue.screened", frame))]
 
 
+def _method_cue_ended(e: MethodCueEnded) -> list[Delivery]:
+    # Every supervisor and admin, as for a screen: who was alerted is not kept.
+    frame = frames.method_cue_ended(e)
+    return [(SUPERVISORS_CHANNEL, Event("method_cue.ended", frame))]
+
+
 def _paged(e: EscalationPaged) -> list[Delivery]:
     page = Event(
         "escalation.page", frames.escalation_page(e.escalation), e.escalation.conversation_id
@@ -371,6 +379,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     CueMarked: _marked,
     MethodCueAlerted: _method_cue,
     MethodCueScreened: _method_cue_screened,
+    MethodCueEnded: _method_cue_ended,
     EscalationPaged: _paged,
     EscalationUpdated: _escalation_updated,
     FlaggedWaiting: _flagged_waiting,

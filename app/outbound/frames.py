@@ -22,6 +22,7 @@ from app.risk.events import (
     ChecklistProgress,
     CueFlagged,
     CueMarked,
+    MethodCueEnded,
     MethodCueScreened,
     MethodCueView,
     RiskAssessed,
@@ -73,6 +74,7 @@ FRAMES: dict[str, str] = {
         "and admins) (volunteer_vanished)"
     ),
     "method_cue.screened": "supervisors and admins",
+    "method_cue.ended": "supervisors and admins",
     "volunteer.cooldown": "the volunteer",
     "seeker.report.ok": "the reporting staff member's socket",
     "seeker.block.ok": "the blocking supervisor's socket",
@@ -580,6 +582,10 @@ def method_cue_screened(event: MethodCueScreened) -> str:
             "level": event.level,
         }
     )
+
+
+def method_cue_ended(event: MethodCueEnded) -> str:
+    return dumps({"type": "method_cue.ended", "conversation_id": event.conversation_id})
 
 
 def method_cue_fields(view: MethodCueView) -> dict[str, Any]:

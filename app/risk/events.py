@@ -47,6 +47,15 @@ class MethodCueScreened:
 
 
 @dataclass(frozen=True, slots=True)
+class MethodCueEnded:
+    """A chat whose method-cue alert still stood (a method or attempt flagged, no screen
+    yet) has ended or was abandoned: the alert no longer stands (no more are sent for it, and
+    ``GET /api/v1/method-cues`` no longer lists it)."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class MethodCueView:
     """A chat whose method-cue alert still stands (``GET /api/v1/method-cues``): a method or
     attempt was flagged in it and no screen has been submitted since."""

@@ -37,6 +37,7 @@ from app.risk.events import (
     CueFlagged,
     CueMarked,
     MethodCueAlerted,
+    MethodCueEnded,
     MethodCueScreened,
     MethodCueView,
     RiskAssessed,
@@ -256,6 +257,15 @@ async def unscreened_method_cues(
         for cid, (seq, at) in newest.items()
     ]
     return sorted(views, key=lambda v: (v.flagged_at, v.conversation_id))
+
+
+async def end_standing_method_cue(uow: UnitOfWork, *, conversation_id: str) -> None:
+    """The chat is closing (ended or abandoned; called before its status changes): when its
+    method-cue alert stands (``unscreened_method_cues``), every supervisor and admin is told
+    once the close is committed that it no longer does, so a desk that stays open takes down
+    an alert about a chat that is over."""
+    if await unscreened_method_cues(uow.session, conversation_id=conversation_id):
+        uow.record(MethodCueEnded(conversation_id))
 
 
 async def alert_standing_method_cue(uow: UnitOfWork, *, conversation_id: str) -> None:

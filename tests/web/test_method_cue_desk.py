@@ -4,7 +4,9 @@ screened the chat. Screenshots in docs/screenshots at 1280x800 and 360x740. A de
 reloads, or reconnects, after the alert still shows it (``GET /api/v1/method-cues``): the
 alert lived only on the socket, so a reload forgot a chat with an unscreened method cue. A
 desk that stays open hears of a seeker who wrote a method while waiting when the chat is
-taken (``staff.alert`` ``method_cue`` at the take)."""
+taken (``staff.alert`` ``method_cue`` at the take). A desk that stays open takes the banner
+down when that chat ends (``method_cue.ended``): it offered "Open conversation" for a chat
+that was over, while a quick exit's own alert stays."""
 
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket, WebSocketRoute, expect
+from playwright.sync_api import Browser, Page, Route, WebSocket, WebSocketRoute, expect
 from test_browser import (
     DESKTOP,
     EN,
     HI,
     PHONE,
+    QUICK_EXIT_HOST,
     Watch,
     chat_in_progress,
     desk_page,
@@ -30,6 +33,7 @@ from test_browser import (
     seeker_starts,
     shot,
     supervisor_logs_in,
+    volunteer_ends,
     volunteer_logs_in,
     volunteer_pane,
     volunteer_takes,
@@ -358,4 +362,135 @@ def test_an_open_desk_shows_the_banner_when_a_seeker_who_wrote_a_method_while_wa
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
+    watch.check()
+
+
+def _routed_desk(desk: Page) -> Callable[[dict], None]:
+    """Route the desk's socket through the test (everything still flows both ways); returns a
+    function that sends a frame to the desk as if the server had."""
+    sockets: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    desk.route_web_socket(re.compile(r"/ws$"), route)
+    return lambda frame: sockets[-1].send(json.dumps(frame))
+
+
+def _method_cue_alert(conversation_id: str) -> dict:
+    return {"type": "staff.alert", "code": "method_cue", "seq": 1,
+            "message": "A seeker's message mentions a method or an attempt and no screen is done yet.",
+            "conversation_id": conversation_id}  # fmt: skip
+
+
+def test_the_method_cue_banner_goes_when_its_chat_ends_and_a_quick_exit_alert_stays(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The volunteer ends the newest alerted chat: the banner goes to the older chat's alert,
+    which still stands (it stayed on the ended chat, with its Open button). That seeker then
+    quick-exits: the quick-exit alert shows, and the method cue's end does not undo it."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+
+    def search_page(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html", body="<title>weather</title>")
+
+    with (
+        device(browser, watch, PHONE) as (first_ctx, first),
+        device(browser, watch, PHONE) as (_, second),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+        device(browser, watch, DESKTOP) as (_, desk),
+    ):
+        first_ctx.route(re.compile(r"^https://www\.google\.com/.*"), search_page)
+        for seeker, greeting in ((first, "first one here"), (second, "second one here")):
+            seeker_starts(seeker, server)
+            seeker_sends(seeker, greeting)
+            expect(seeker.locator(".bubble--mine")).to_have_count(1)
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#capacity").select_option("2")
+        expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
+        volunteer_takes(volunteer)
+        volunteer.locator("#take-next").click()
+        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
+        ended = _frames_of(desk, "method_cue.ended")
+        supervisor_logs_in(desk, server)
+
+        banner = desk.locator("#staff-alert")
+        text = banner.locator(".banner__text")
+        seeker_sends(first, METHOD_CUE)
+        expect(text).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_attribute("data-conversation-id", re.compile(r"\w+"))
+        first_id = banner.get_attribute("data-conversation-id") or ""
+        seeker_sends(second, METHOD_CUE)
+        expect(banner).not_to_have_attribute("data-conversation-id", first_id)
+        second_id = banner.get_attribute("data-conversation-id") or ""
+
+        # The volunteer ends the second chat: the banner is about the first one again.
+        volunteer.locator("#chat-tabs .tab").nth(1).click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".bubble--peer .bubble__text").first).to_have_text("second one here")
+        volunteer_ends(pane)
+        expect(banner).to_have_attribute("data-conversation-id", first_id)
+        expect(text).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_class(re.compile(r"\bbanner--urgent\b"))
+        expect(banner.locator("#staff-alert-open")).to_be_visible()
+        assert [f["conversation_id"] for f in ended] == [second_id]
+        axe.check(desk, "supervisor desk, method-cue banner after the newest chat ended")
+
+        # The first seeker quick-exits: its quick-exit alert shows, and stays.
+        first.locator("#quick-exit").click()
+        first.wait_for_url(re.compile(r"^https://www\.google\.com/"))
+        expect(banner).to_have_attribute("data-code", "quick_exit")
+        expect(text).to_have_text(EN["alert.quick_exit"])
+        expect(banner).to_have_attribute("data-conversation-id", first_id)
+        _until(desk, lambda: len(ended) == 2, "the end of the first chat's method cue")
+        assert ended[1]["conversation_id"] == first_id
+        desk.wait_for_timeout(300)
+        expect(banner).to_have_attribute("data-code", "quick_exit")
+        expect(banner).to_be_visible()
+    watch.check(allow_foreign=(QUICK_EXIT_HOST,))
+
+
+def test_an_ended_chats_method_cue_banner_goes_to_the_newest_standing_then_closes(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The frames as the server sends them: each end takes down its own chat's alert only, a
+    chat the desk was never alerted about changes nothing, the last end closes the banner,
+    and an end that comes after a chat's quick-exit alert leaves that alert up."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    older, newer, other, gone = "a1" * 16, "b2" * 16, "c3" * 16, "d4" * 16
+    with device(browser, watch, DESKTOP) as (_, desk):
+        server_sends = _routed_desk(desk)
+        supervisor_logs_in(desk, server)
+
+        def ended(conversation_id: str) -> dict:
+            return {"type": "method_cue.ended", "conversation_id": conversation_id}
+
+        banner = desk.locator("#staff-alert")
+        text = banner.locator(".banner__text")
+        server_sends(_method_cue_alert(older))
+        server_sends(_method_cue_alert(newer))
+        expect(banner).to_have_attribute("data-conversation-id", newer)
+
+        server_sends(ended(other))  # a chat this desk was never alerted about
+        server_sends(ended(newer))
+        expect(banner).to_have_attribute("data-conversation-id", older)
+        expect(text).to_have_text(EN["alert.method_cue"])
+        expect(banner).to_have_class(re.compile(r"\bbanner--urgent\b"))
+
+        server_sends(ended(older))
+        expect(banner).to_be_hidden()
+
+        # A quick exit's alert, then that chat's method-cue end (in this order too): it stays.
+        server_sends(_method_cue_alert(gone))
+        expect(banner).to_have_attribute("data-conversation-id", gone)
+        server_sends({"type": "staff.alert", "code": "quick_exit", "conversation_id": gone,
+                      "level": "none", "message": "A seeker at risk used quick exit."})  # fmt: skip
+        expect(banner).to_have_attribute("data-code", "quick_exit")
+        server_sends(ended(gone))
+        desk.wait_for_timeout(300)  # what the desk did with the frame
+        expect(banner).to_have_attribute("data-code", "quick_exit")
+        expect(text).to_have_text(EN["alert.quick_exit"])
+        expect(banner).to_be_visible()
+        axe.check(desk, "supervisor desk, a quick-exit alert after the method cue's end")
     watch.check()

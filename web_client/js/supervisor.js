@@ -263,8 +263,24 @@ function onMethodCueScreened(frame) {
   showStaffAlert({ code: "method_cue_screened", conversation_id: id }, { onOpen: openConversation, vars });
 }
 
-/** A live `method_cue` alert or `method_cue.screened` for this chat: a list read before it
- * came must not undo it. */
+/**
+ * A chat whose method cue stood ended (`method_cue.ended`): its alert no longer stands. A
+ * banner showing that alert goes to the newest other one that still stands, else closes;
+ * any other banner (the `quick_exit` alert that follows a seeker's quick exit) stays.
+ */
+function onMethodCueEnded(frame) {
+  const id = frame.conversation_id;
+  heardMethodCue(id);
+  state.methodCues.delete(id);
+  const banner = $("staff-alert");
+  if (banner.hidden || banner.dataset.code !== "method_cue" || banner.dataset.conversationId !== id) return;
+  const unscreened = [...state.methodCues.values()].at(-1);
+  if (unscreened) showStaffAlert(unscreened, { onOpen: openConversation });
+  else banner.hidden = true;
+}
+
+/** A live `method_cue` alert, `method_cue.screened` or `method_cue.ended` for this chat: a
+ * list read before it came must not undo it. */
 function heardMethodCue(conversationId) {
   state.methodCueHeard.set(conversationId, ++state.methodCueClock);
 }
@@ -1326,6 +1342,9 @@ function onFrame(frame) {
       return;
     case "method_cue.screened":
       onMethodCueScreened(frame);
+      return;
+    case "method_cue.ended":
+      onMethodCueEnded(frame);
       return;
     case "safety_plan": {
       const known = state.plans.get(frame.conversation_id);

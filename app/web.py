@@ -52,6 +52,10 @@ LANGUAGES = ("en", "hi")
 DEFAULT_LANGUAGE = "en"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+# /favicon.ico keeps its one address (browsers ask for it there), so it cannot be immutable:
+# a week, like any picture that holds nothing about anyone.
+ICON = "favicon.ico"
+ICON_CACHE = "public, max-age=604800"
 PAGES = {
     "/": "seeker.html",
     "/volunteer": "volunteer.html",
@@ -162,6 +166,7 @@ class WebClient:
     pages: dict[str, Page] = field(default_factory=dict)
     bundles: dict[str, bytes] = field(default_factory=dict)  # "seeker.hi" -> JSON
     styles: dict[str, bytes] = field(default_factory=dict)  # "css/app.css" -> no comments
+    icon: bytes | None = None  # web_client/favicon.ico, answered at /favicon.ico
 
     @classmethod
     def load(cls, directory: Path, *, immutable: bool = True) -> WebClient:
@@ -169,6 +174,8 @@ class WebClient:
         if not directory.is_dir():
             return web
         web.version = version_of(directory)
+        if (directory / ICON).is_file():
+            web.icon = (directory / ICON).read_bytes()
         strings = {
             lang: json.loads((directory / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
             for lang in LANGUAGES
@@ -269,6 +276,12 @@ def mount(app: FastAPI, web: WebClient) -> None:
         )
     if not web.version:
         return
+    if web.icon is not None:
+        # The pages name no icon, so a browser asks for this one (once, after the page has
+        # loaded; then from its cache): it was a 404 on every visit.
+        app.add_api_route(
+            "/" + ICON, _icon(web.icon), methods=["GET", "HEAD"], include_in_schema=False
+        )
     for key in web.bundles:
         name, lang = key.split(".")
         for prefix, cache_control in ((web.prefix, web.cache_control), ("/static/", None)):
@@ -303,6 +316,13 @@ def _bundle(web: WebClient, name: str, lang: str, cache_control: str | None):  #
         return web.bundle(name, lang, cache_control)
 
     return bundle
+
+
+def _icon(body: bytes):  # type: ignore[no-untyped-def]
+    async def icon() -> Response:
+        return Response(body, media_type="image/x-icon", headers={"Cache-Control": ICON_CACHE})
+
+    return icon
 
 
 def _style(web: WebClient, path: str):  # type: ignore[no-untyped-def]

@@ -150,3 +150,47 @@ def test_static_files_are_versioned_and_cached_pages_and_answers_are_not(
         assert http.get("/healthz").headers["cache-control"] == "no-store"
         # Staff pages load their modules versioned too.
         assert f"/static/v/{prefix}/js/volunteer.js" in http.get("/volunteer").text
+
+
+#: The icon a browser shows for the page (the one its <link rel="icon"> names, else
+#: /favicon.ico, where every browser looks): its width once decoded, 0 when there is none.
+PAGE_ICON_WIDTH = """async () => {
+  const link = document.querySelector('link[rel~="icon" i]');
+  const image = new Image();
+  image.src = link ? link.href : new URL("/favicon.ico", location.href).href;
+  try {
+    await image.decode();
+  } catch {
+    return 0;
+  }
+  return image.naturalWidth;
+}"""
+
+
+def test_every_page_has_an_icon_that_costs_the_seekers_page_nothing(
+    browser: Browser, server: LiveServer
+) -> None:
+    """Every page showed no icon (``<link rel="icon" href="data:,">``, empty), and where a page
+    named none (the API docs; any answer opened in a tab) the browser's /favicon.ico was a 404,
+    in the console on every visit. The app now answers /favicon.ico (305 bytes, cached for a
+    week) and the pages name no icon of their own, so the browser fetches it once, after the
+    page has loaded: the seeker's first screen does not wait for it and its HTML is 30 bytes
+    lighter."""
+    import httpx
+
+    with httpx.Client(base_url=server.base_url) as http:
+        icon = http.get("/favicon.ico")
+        assert icon.status_code == 200
+        assert icon.headers["content-type"] == "image/x-icon"
+        assert icon.headers["cache-control"] == "public, max-age=604800"
+        assert len(icon.content) < 1_000
+    watch = Watch(origin=server.base_url)
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = watch.attach(context.new_page())
+        for path in ("/", "/volunteer", "/supervisor", "/admin", "/docs"):
+            page.goto(server.base_url + path)
+            assert page.evaluate(PAGE_ICON_WIDTH) == 32, f"{path} shows no icon"
+        watch.check()
+    finally:
+        context.close()

@@ -1,6 +1,7 @@
 """The supervisors' desk shows flagged seekers waiting as one item, "N flagged seekers
 waiting", paged once, with one Acknowledge (issue #16 §1), in English and Hindi.
-Screenshots at 360x740 and 1280x800 in docs/screenshots/."""
+Screenshots at 360x740 and 1280x800 in docs/screenshots/. The page alert keeps the count
+up to date."""
 
 from __future__ import annotations
 
@@ -207,5 +208,46 @@ def test_acknowledging_the_flagged_group_leaves_a_newer_escalations_page_up(
     finally:
         if seeker:
             seeker.close()
+        desk_ctx.close()
+    watch.check()
+
+
+# A quiet update of the group's count comes within FLAGGED_UPDATE_S (10 s) of the last frame.
+QUIET_UPDATE_MS = 25_000
+
+
+def test_the_flagged_page_alert_says_how_many_wait_now(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The group's page alert kept the count it was paged with ("1 flagged seeker waiting")
+    while the group's item said 2, then 1 again: each quiet update now redraws it."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    seekers: list[ClientConnection] = []
+    try:
+        supervisor_logs_in(desk, server)
+        page_text = desk.locator("#page-alert-text")
+        seekers.append(flagged_seeker(server, 0))
+        expect(page_text).to_have_text(EN["flagged.page_alert_one"])
+
+        seekers.append(flagged_seeker(server, 1))  # growth before anyone acknowledged: quiet
+        two = EN["flagged.page_alert"].replace("{count}", "2")
+        expect(desk.locator("#flagged-group-title")).to_have_text(
+            EN["flagged.title"].replace("{count}", "2"), timeout=QUIET_UPDATE_MS
+        )
+        expect(page_text).to_have_text(two)
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+        axe.check(desk, "the desk's page alert after the flagged group grew")
+
+        seekers[0].send(json.dumps({"type": "quick_exit"}))
+        expect(desk.locator("#flagged-group-title")).to_have_text(
+            EN["flagged.title_one"], timeout=QUIET_UPDATE_MS
+        )
+        expect(page_text).to_have_text(EN["flagged.page_alert_one"])
+        expect(desk.locator("#page-alert")).to_be_visible()
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+    finally:
+        for ws in seekers:
+            ws.close()
         desk_ctx.close()
     watch.check()

@@ -208,7 +208,13 @@ function renderFlagged(frame, { fresh }) {
     box.classList.add("escalation--new");
     setTimeout(() => box.classList.remove("escalation--new"), 3500);
     alertFlagged(frame.count);
+  } else if ($("page-alert").dataset.about === "flagged") {
+    $("page-alert-text").textContent = flaggedPageText(frame.count); // how many wait now
   }
+}
+
+function flaggedPageText(count) {
+  return t(count === 1 ? "flagged.page_alert_one" : "flagged.page_alert", { count });
 }
 
 function renderFlaggedWait() {
@@ -219,7 +225,7 @@ function renderFlaggedWait() {
 }
 
 function alertFlagged(count) {
-  const text = t(count === 1 ? "flagged.page_alert_one" : "flagged.page_alert", { count });
+  const text = flaggedPageText(count);
   $("page-alert-text").textContent = text;
   $("page-alert").dataset.about = "flagged";
   $("page-alert").hidden = false;

@@ -1,7 +1,7 @@
 """The supervisors' desk shows flagged seekers waiting as one item, "N flagged seekers
 waiting", paged once, with one Acknowledge (issue #16 §1), in English and Hindi.
 Screenshots at 360x740 and 1280x800 in docs/screenshots/. The page alert keeps the count
-up to date."""
+up to date, and goes when another supervisor acknowledges what it is about."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from test_browser import (
     EN,
     HI,
@@ -23,9 +23,11 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     escalate,
+    raise_concern,
     shot,
     supervisor_acks,
     supervisor_logs_in,
+    turn_on_call,
 )
 from websockets.sync.client import ClientConnection, connect
 
@@ -250,4 +252,68 @@ def test_the_flagged_page_alert_says_how_many_wait_now(
         for ws in seekers:
             ws.close()
         desk_ctx.close()
+    watch.check()
+
+
+def _second_supervisor_logs_in(page: Page, server: LiveServer) -> None:
+    """sup2 (created by the test) signs in at /supervisor and goes on call."""
+    page.goto(server.base_url + "/supervisor")
+    page.locator("#login-username").fill("sup2")
+    page.locator("#login-password").fill(server.supervisor_password)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=desk]")).to_be_visible()
+    expect(page.locator("#conn-state")).to_be_hidden()
+    turn_on_call(page)
+
+
+def test_an_acknowledgement_at_another_desk_takes_this_desks_page_down(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Two supervisors are paged; the other one acknowledges. This desk's page alert about
+    the flagged group, then about an imminent escalation, went only when Dismiss was pressed."""
+    for name in ("sup1", "sup2"):
+        server.create_user("supervisor", name, server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    other_ctx, other = desk_page(browser, watch)
+    seeker: ClientConnection | None = None
+    try:
+        supervisor_logs_in(desk, server)
+        _second_supervisor_logs_in(other, server)
+        title = desk.title()
+        page = desk.locator("#page-alert")
+
+        # A language no volunteer speaks: the seeker stays in the group while the chat runs.
+        seeker = flagged_seeker(server, 0, language=unique_language())
+        for d in (desk, other):
+            expect(d.locator("#page-alert-text")).to_have_text(EN["flagged.page_alert_one"])
+        other.locator("#flagged-ack").click()
+        expect(desk.locator("#flagged-group-state")).to_have_text(EN["flagged.acked_other"])
+        expect(page).to_be_hidden()
+        expect(desk).to_have_title(title)
+
+        seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+        try:
+            raise_concern(
+                volunteer.locator("#risk-area .risk-panel:not([hidden])"),
+                "imminent",
+                "says they are not safe tonight",
+            )
+            for d in (desk, other):
+                expect(d.locator("#page-alert-text")).to_contain_text(
+                    f"{EN['level.imminent']} escalation"
+                )
+            expect(desk).to_have_title(re.compile(r"^\(!\) "))
+            supervisor_acks(other, other.locator("#escalations .escalation").first)
+            expect(desk.locator("#escalations .escalation .js-ack")).to_be_hidden()
+            expect(page).to_be_hidden()
+            expect(desk).to_have_title(title)
+            axe.check(desk, "the desk after another supervisor acknowledged its page")
+        finally:
+            seeker_ctx.close()
+            volunteer_ctx.close()
+    finally:
+        if seeker:
+            seeker.close()
+        desk_ctx.close()
+        other_ctx.close()
     watch.check()

@@ -165,11 +165,17 @@ function closePageAlert() {
 
 $("page-alert-close").addEventListener("click", closePageAlert);
 
-function alertPage(escalation) {
+/**
+ * Page about an escalation. `awaitsAck`: the page has an acknowledgement deadline (a level
+ * raised on an escalation already acknowledged pages again without one: its page stays
+ * until the escalation is resolved, or Dismiss).
+ */
+function alertPage(escalation, { awaitsAck }) {
   const text = t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
   $("page-alert-text").textContent = text;
   $("page-alert").dataset.about = "escalation";
   $("page-alert").dataset.escalationId = escalation.escalation_id;
+  $("page-alert").dataset.awaitsAck = String(awaitsAck);
   $("page-alert").hidden = false;
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
@@ -209,7 +215,10 @@ function renderFlagged(frame, { fresh }) {
     setTimeout(() => box.classList.remove("escalation--new"), 3500);
     alertFlagged(frame.count);
   } else if ($("page-alert").dataset.about === "flagged") {
-    $("page-alert-text").textContent = flaggedPageText(frame.count); // how many wait now
+    // The group's page, while up, says how many wait now; once someone acknowledged the
+    // group (here or at another desk) it is over. An escalation's page since stays up.
+    if (acked) closePageAlert();
+    else $("page-alert-text").textContent = flaggedPageText(frame.count);
   }
 }
 
@@ -371,9 +380,21 @@ function upsertEscalation(frame, { fresh }) {
   if (fresh) {
     escalation.node.classList.add("escalation--new");
     setTimeout(() => escalation.node.classList.remove("escalation--new"), 3500);
-    alertPage(escalation);
+    alertPage(escalation, { awaitsAck: Boolean(frame.ack_deadline) });
   }
   return escalation;
+}
+
+/**
+ * An escalation was acknowledged (by anyone: this desk or another) or resolved: the page
+ * alert about it goes, and only that one (another escalation's or the flagged group's stays).
+ */
+function endEscalationPage(frame) {
+  const page = $("page-alert");
+  const id = frame.escalation_id || frame.id;
+  if (page.dataset.about !== "escalation" || page.dataset.escalationId !== id) return;
+  const acked = frame.status === "acknowledged" || Boolean(frame.acknowledged_by);
+  if (frame.status === "resolved" || (acked && page.dataset.awaitsAck === "true")) closePageAlert();
 }
 
 function isAcked(escalation) {
@@ -1318,6 +1339,7 @@ function onFrame(frame) {
       return;
     case "escalation.updated":
       upsertEscalation(frame, { fresh: false });
+      endEscalationPage(frame);
       loadOverview();
       return;
     case "emergency_share.updated":

@@ -1021,6 +1021,9 @@ def test_every_screen_has_no_serious_accessibility_violations(
         expect(page.locator("#queue-card")).to_be_visible()
         audit(page, "seeker waiting (Hindi)")
         page.locator("#leave-queue").click()
+        expect(page.locator("#leave-dialog")).to_be_visible()
+        audit(page, "seeker asked before leaving the queue (Hindi)")
+        page.locator("#leave-confirm").click()
         expect(page.locator("[data-screen=ended]")).to_be_visible()
     with device(browser, watch, DESKTOP) as (_, page):
         page.goto(server.base_url + "/volunteer")
@@ -1374,6 +1377,7 @@ def test_leave_queue_tapped_before_the_join_is_answered_still_leaves(
             page.wait_for_timeout(100)
         assert held, "the server never answered the join"
         page.locator("#leave-queue").click()
+        page.locator("#leave-confirm").click()
         sockets["released"] = sockets["page"]
         for message in held:
             sockets["page"].send(message)

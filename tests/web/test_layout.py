@@ -2,7 +2,9 @@
 mood words whole at 200 % text, the supervisor's whisper sent on Enter, no blank space under
 the volunteer's chat header, room between the volunteer's stats and "Take next chat", and the
 seeker's waiting screen whole on a 320x640 phone and unbroken at 200 % text, and no blank
-page under the seeker's chat.
+page under the seeker's chat. Also the waiting screen's two audit findings: "Leave queue" asks
+first (its question whole at 200 % text), and the place in the queue is what a screen reader
+hears on starting, once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from test_browser import (
     DESKTOP,
     EN,
     HI,
+    PHONE,
     Watch,
     chat_in_progress,
     desk_page,
@@ -29,6 +32,7 @@ from test_browser import (
     volunteer_logs_in,
     volunteer_pane,
     volunteer_sends,
+    volunteer_takes,
 )
 
 if TYPE_CHECKING:
@@ -459,6 +463,124 @@ def test_the_queue_cards_buttons_stay_off_its_text_at_200_percent_text(
         assert page.evaluate(NUMBER_IN_VIEW, "14416") == "shown"
         waiting_parts_apart(page, [p for p in WAITING_PARTS if not p.startswith("#composer")])
         axe.check(page, f"waiting at 200 % text ({lang}, {width}px)")
+    watch.check()
+
+
+#: The parts of the leave question, and Quick exit, which moves into any dialog the page opens.
+LEAVE_PARTS = ["#leave-title", "#leave-text", "#leave-dialog .button", "#quick-exit"]
+
+
+def leave_question_whole(page: Page, where: str) -> None:
+    """The question, its words and its two buttons on screen, nothing over anything."""
+    for selector in ("#leave-title", "#leave-text", "#leave-confirm", "#leave-cancel"):
+        expect(page.locator(selector)).to_be_in_viewport(ratio=1)
+    assert page.evaluate(OVERLAPS, LEAVE_PARTS) == [], where
+    assert page.evaluate(CLIPPED, ["#leave-title", "#leave-text", "#leave-dialog .button"]) == []
+    assert page.locator("#leave-dialog").evaluate("(d) => d.scrollWidth <= d.clientWidth"), where
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_leave_queue_asks_first_and_keeps_the_place_on_a_stray_tap(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path, lang: str
+) -> None:
+    """Audit: one tap on "Leave queue", beside Helplines, left the queue at once: a mis-tap
+    on a phone lost a place waited minutes for. It now asks, as End chat does (a dialog, the
+    safe choice focused, Quick exit inside it), and only "Leave queue" in the question leaves.
+    The question fits a 320x640 phone at 200 % text."""
+    strings = EN if lang == "en" else HI
+    with device(browser, watch, PHONE) as (_, page):
+        seeker_waits(page, server, lang)
+        position = strings["queue.position_next"]
+        expect(page.locator("#queue-position")).to_have_text(position)
+        page.locator("#leave-queue").click()
+        dialog = page.locator("#leave-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator("#leave-title")).to_have_text(strings["queue.leave_title"])
+        expect(dialog.locator("#leave-text")).to_have_text(strings["queue.leave_text"])
+        expect(page.locator("#leave-cancel")).to_have_text(strings["queue.leave_no"])
+        expect(page.locator("#leave-confirm")).to_have_text(strings["queue.leave"])
+        expect(page.locator("#leave-cancel")).to_be_focused()
+        expect(dialog).to_have_accessible_name(strings["queue.leave_title"])
+        expect(dialog).to_have_accessible_description(strings["queue.leave_text"])
+        leave_question_whole(page, "360x740")
+        axe.check(page, f"leave the queue? ({lang}, 360x740)")
+        shot(page, docs_shots, f"seeker-leave-queue-{lang}-360x740")
+        page.set_viewport_size(DESKTOP)
+        leave_question_whole(page, "1280x800")
+        shot(page, docs_shots, f"seeker-leave-queue-{lang}-1280x800")
+
+        # A stray Enter (the safe choice has focus) keeps the place: the server still has the
+        # seeker waiting, and focus is back on the button.
+        page.keyboard.press("Enter")
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#leave-queue")).to_be_focused()
+        page.wait_for_timeout(500)
+        expect(page.locator("[data-screen=chat]")).to_be_visible()
+        expect(page.locator("#queue-position")).to_have_text(position)
+        page.reload()
+        expect(page.locator("#queue-card")).to_be_visible()
+        expect(page.locator("[data-screen=ended]")).to_be_hidden()
+
+        # The smallest phone at 200 % text: the whole question, and then it leaves.
+        page.set_viewport_size({"width": 320, "height": 640})
+        text_size(page, 2)
+        page.locator("#leave-queue").click()
+        expect(dialog).to_be_visible()
+        leave_question_whole(page, "320x640 at 200 % text")
+        axe.check(page, f"leave the queue? ({lang}, 320x640, text 200 %)")
+        shot(page, docs_shots, f"seeker-leave-queue-{lang}-320x640-text-200")
+        page.locator("#leave-confirm").click()
+        expect(page.locator("[data-screen=ended]")).to_be_visible()
+    watch.check()
+
+
+#: Records, as the place in the queue is first written, where focus is and whether the line
+#: is a live region (a mutation observer runs once the task that wrote it has finished).
+RECORD_FIRST_PLACE = """() => {
+  const line = document.getElementById("queue-position");
+  window.firstPlace = null;
+  new MutationObserver((changes, observer) => {
+    if (!(line.dataset.i18n || "").startsWith("queue.position")) return;
+    window.firstPlace = { focused: document.activeElement.id, live: line.getAttribute("aria-live") };
+    observer.disconnect();
+  }).observe(line, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_a_screen_reader_hears_the_place_in_the_queue_once_on_starting(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Audit: on starting, focus went to the message box and the place in the queue was
+    neither focused nor heard (a polite live region filled in the same moment as the focus
+    moved). Focus now goes to the queue card's heading, described by the place and what
+    is shown under it ("no volunteer online", or the wait); the place's line becomes a polite
+    live region only after that, so the place is said once, and its later changes are said.
+    When a volunteer takes the chat, focus goes to the message box (the card goes)."""
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        expect(page.locator("#welcome-title")).to_have_text(EN["welcome.title"])
+        page.evaluate(RECORD_FIRST_PLACE)
+        page.locator("#consent").check()
+        page.locator("#start-button").click()
+        place = EN["queue.position_next"]
+        expect(page.locator("#queue-position")).to_have_text(place)
+        assert page.evaluate("window.firstPlace") == {"focused": "queue-title", "live": None}
+        title = page.locator("#queue-title")
+        expect(title).to_be_focused()
+        expect(title).to_have_accessible_name(EN["queue.title"])
+        expect(title).to_have_accessible_description(f"{place} {EN['queue.no_volunteer']}")
+        expect(page.locator("#queue-position")).to_have_attribute("aria-live", "polite")
+        axe.check(page, "waiting, the heading focused")
+        # A volunteer comes online: the wait, not the notice, describes the heading now.
+        with device(browser, watch, DESKTOP) as (_, volunteer):
+            volunteer_logs_in(volunteer, server)
+            expect(page.locator("#queue-none")).to_be_hidden()
+            expect(title).to_have_accessible_description(
+                re.compile(re.escape(place) + " " + re.escape(EN["queue.wait_estimate"][:14]))
+            )
+            volunteer_takes(volunteer)
+            expect(page.locator("#chat-header")).to_be_visible()
+            expect(page.locator("#composer-text")).to_be_focused()
     watch.check()
 
 

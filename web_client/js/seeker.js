@@ -394,10 +394,18 @@ function renderQueueStatus() {
     none.hidden = true;
     bind(wait, "queue.wait_estimate", { wait: formatWait(status.estimated_wait_s) });
   }
+  // What the focused heading says after its name (a hidden notice named here is read too).
+  $("queue-title").setAttribute("aria-describedby", none.hidden ? "queue-position queue-wait" : "queue-position queue-none");
 }
 
+// A mis-tap lost a place waited minutes for: asked first, the safe choice focused.
 $("leave-queue").addEventListener("click", () => {
-  // Tapped before the server has answered the join (a slow network or a busy server), the
+  openDialog($("leave-dialog"));
+  $("leave-cancel").focus();
+});
+$("leave-confirm").addEventListener("click", () => {
+  $("leave-dialog").close();
+  // Confirmed before the server has answered the join (a slow network or a busy server), the
   // leave is sent as soon as it does (leaveIfWanted on queue.status), not dropped.
   state.leaveWanted = true;
   leaveIfWanted();
@@ -414,6 +422,7 @@ function leaveIfWanted() {
 
 function resetChat() {
   state.leaveWanted = false;
+  $("queue-position").removeAttribute("aria-live");
   $("messages").replaceChildren();
   state.mine.clear();
   state.peerReadSeq = 0;
@@ -590,17 +599,22 @@ function onFrame(frame) {
       bindStartMood(frame.conversation_id);
       if (state.status !== "active") setStatus("waiting");
       renderQueueStatus();
-      if (first && document.activeElement === document.body) $("composer-text").focus();
+      // Where they are is heard once, from the focused heading; the place's line speaks
+      // only of later changes (live at once, it said the place twice).
+      if (first && document.activeElement === document.body) $("queue-title").focus();
+      setTimeout(() => $("queue-position").setAttribute("aria-live", "polite"), 1000);
       leaveIfWanted();
       return;
     }
     case "conversation.started":
       if (frame.your_role && frame.your_role !== "seeker") return;
       state.leaveWanted = false; // a volunteer came first: the chat has begun
+      if ($("leave-dialog").open) $("leave-dialog").close();
       state.conversationId = frame.conversation_id;
       state.conn.follow(frame.conversation_id, { resume: false });
       state.peerAlias = frame.peer_alias || "";
       bindStartMood(frame.conversation_id);
+      if ($("queue-card").contains(document.activeElement)) $("composer-text").focus(); // the card goes
       setStatus("active");
       announce("sr-alert", t("chat.started", { name: state.peerAlias || t("chat.peer_default") }));
       appendKeyNote("chat.started", { name: state.peerAlias || t("chat.peer_default") });
@@ -789,6 +803,7 @@ function showEnded({ closedByService = false } = {}) {
   }
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
+  if ($("leave-dialog").open) $("leave-dialog").close();
   $("mood-start").hidden = true;
   $("feedback-form").hidden = closedByService || !state.hadVolunteer;
   $("feedback-form").reset();

@@ -943,9 +943,11 @@ def test_high_risk_supervisor_joins_and_resolves(
         expect(from_supervisor.locator(".bubble__text")).to_have_text([hello, again])
         expect(joined_note).to_have_count(1)
 
-        # The volunteer cannot end the chat while the escalation is open, and is told why.
-        volunteer_ends(pane)
-        expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
+        # The volunteer cannot end the chat while the escalation is open, and End says why
+        # instead of asking.
+        pane.locator(".js-end").click()
+        expect(pane.locator(".js-end-question")).to_have_text(EN["vol.err_escalation_open"])
+        expect(pane.locator(".js-end-yes")).to_be_hidden()
         expect(pane.locator(".js-composer")).to_be_visible()
         expect(seeker.locator("#chat-header")).to_be_visible()
         shot(volunteer, screenshots, "volunteer-end-refused-desktop")

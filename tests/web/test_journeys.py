@@ -303,11 +303,17 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
         escalation.locator(".js-outcome").select_option("referred_helpline")
         escalation.locator(".js-resolve-form button[type=submit]").click()
         expect(desk.locator("#escalations .escalation")).to_have_count(0)
-        blocked = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
-        for _ in range(3):
-            volunteer_ends(pane)
-            expect(blocked).to_have_count(1)
-        shot(volunteer, docs_shots, "volunteer-referral-steps-desktop")
+        # End says, before asking, that the referral keeps the chat open and what to do
+        # (it asked, and then the server refused); nothing is sent, however often it is pressed.
+        confirm = pane.locator(".js-end-confirm")
+        for attempt in range(3):
+            pane.locator(".js-end").click()
+            expect(confirm.locator(".js-end-question")).to_have_text(EN["vol.err_referral_open"])
+            expect(confirm.locator(".js-end-yes")).to_be_hidden()
+            if attempt == 2:
+                shot(volunteer, docs_shots, "volunteer-referral-steps-desktop")
+            confirm.locator(".js-end-no").click()
+        expect(pane.locator(".system-note", has_text=EN["vol.err_referral_open"])).to_have_count(0)
 
         # An honest way out: the seeker declined the helpline; now the chat can end.
         box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
@@ -323,6 +329,92 @@ def test_high_risk_chat_ends_honestly_with_one_card_and_honest_helplines(
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
+    watch.check()
+
+
+def received_frames(page: Page, kind: str) -> list[dict]:
+    """The `kind` frames the page's sockets receive from now on, as they come."""
+    frames: list[dict] = []
+
+    def on_socket(ws) -> None:  # type: ignore[no-untyped-def]
+        def on_frame(payload: str | bytes) -> None:
+            if isinstance(payload, str) and f'"type": "{kind}"' in payload.replace('":"', '": "'):
+                frames.append(json.loads(payload))
+
+        ws.on("framereceived", on_frame)
+
+    page.on("websocket", on_socket)
+    return frames
+
+
+def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """Audit: at imminent risk the volunteer's End chat asked "End this chat?", and only after
+    "Yes" did the server refuse (escalation_open: docs/protocol.md, Routing). End now says
+    why the chat cannot end and what to do instead, with no "Yes". After a reload the page
+    knows the level but not whether a supervisor has resolved the escalation since: it says
+    so and still offers End, and when the server refuses, the next End knows."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        # Frames are watched on a socket opened from now on: the console's, after a reload.
+        updates = received_frames(volunteer, "escalation.updated")
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".bubble").first).to_be_visible()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "imminent", "They said they are not safe right now.")
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.imminent"])
+        for _ in range(100):
+            if updates:
+                break
+            volunteer.wait_for_timeout(100)
+        assert updates and updates[-1]["status"] == "open", updates
+
+        confirm = pane.locator(".js-end-confirm")
+        question = confirm.locator(".js-end-question")
+        pane.locator(".js-end").click()
+        expect(question).to_have_text(EN["vol.err_escalation_open"])
+        expect(confirm.locator(".js-end-yes")).to_be_hidden()
+        expect(confirm.locator(".js-end-no")).to_be_focused()
+        expect(confirm).to_have_accessible_name(EN["vol.err_escalation_open"])
+        axe.check(volunteer, "volunteer End at imminent risk")
+        shot(volunteer, docs_shots, "volunteer-end-imminent-desktop")
+        volunteer.set_viewport_size(PHONE)
+        confirm.scroll_into_view_if_needed()
+        expect(confirm.locator(".js-end-no")).to_be_in_viewport()
+        shot(volunteer, docs_shots, "volunteer-end-imminent-phone")
+        volunteer.set_viewport_size(DESKTOP)
+        confirm.locator(".js-end-no").click()
+        expect(confirm).to_be_hidden()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+
+        # A reload: the level comes back with the chat, the escalation's state does not.
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        confirm = pane.locator(".js-end-confirm")
+        question = confirm.locator(".js-end-question")
+        expect(
+            volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")
+        ).to_have_text(EN["level.imminent"])
+        pane.locator(".js-end").click()
+        name = pane.locator(".js-peer").inner_text().strip()
+        expect(question).to_have_text(
+            EN["vol.end_blocked_level"]
+            .replace("{name}", name)
+            .replace("{level}", EN["level.imminent"])
+        )
+        # The page was out of date (the escalation is open): refused, said in the chat, and
+        # the next End says so without offering it.
+        confirm.locator(".js-end-yes").click()
+        expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        pane.locator(".js-end").click()
+        expect(question).to_have_text(EN["vol.err_escalation_open"])
+        expect(confirm.locator(".js-end-yes")).to_be_hidden()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
     watch.check()
 
 

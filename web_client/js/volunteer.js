@@ -228,6 +228,11 @@ function ensureChat(info) {
     peerTypingTimer: null,
     flagged: false,
     checklistZeroBased: false,
+    level: "none",
+    /** escalation_id → whether it stops the end (high or imminent, unresolved): escalation.updated. */
+    escalations: new Map(),
+    /** The code of the server's last refusal of End, until what caused it changes. */
+    endRefused: null,
   };
   state.chats.set(chat.id, chat);
   $("chat-tabs").append(tab);
@@ -382,10 +387,18 @@ function wireComposer(chat) {
   });
   // Ending is final for the seeker (they see that the chat ended): one click beside Report abuse
   // must not do it. A small confirm, the safe choice focused, as the seeker's own End chat has.
+  // A chat the server will not let end (docs/protocol.md: escalation_open, referral_open) says
+  // so, and what to do instead, in place of the question: the volunteer confirmed and was
+  // then told no. Where the page cannot be sure (only the level says so), End is still offered.
   const endConfirm = chat.pane.querySelector(".js-end-confirm");
+  const question = endConfirm.querySelector(".js-end-question");
+  question.id = `${chat.pane.id}-end-question`;
+  endConfirm.setAttribute("aria-labelledby", question.id);
   chat.pane.querySelector(".js-end").addEventListener("click", () => {
     if (chat.status === "ended") return;
-    bind(endConfirm.querySelector(".js-end-question"), "vol.end_confirm", { name: chat.peerAlias || t("role.seeker") });
+    const block = endBlock(chat);
+    bind(question, block?.key || "vol.end_confirm", { name: chat.peerAlias || t("role.seeker"), level: t(`level.${chat.level}`) });
+    endConfirm.querySelector(".js-end-yes").hidden = Boolean(block?.sure);
     unbind(endConfirm.querySelector(".js-end-status")).hidden = true;
     endConfirm.hidden = false;
     endConfirm.querySelector(".js-end-no").focus();
@@ -551,6 +564,26 @@ function showPeerTyping(chat) {
 function hidePeerTyping(chat) {
   clearTimeout(chat.peerTypingTimer);
   chat.pane.querySelector(".js-typing").hidden = true;
+}
+
+const BLOCKING_LEVELS = ["high", "imminent"];
+
+/**
+ * Why the server would refuse to end this chat, as far as the page knows: `{key, sure}`, or
+ * null. An unresolved high or imminent escalation (escalation.updated, or the server's own
+ * refusal), else an open referral (referral.updated, sent again on every resume). After a
+ * reload no escalation.updated has come: a high or imminent level then says one was opened,
+ * not whether a supervisor has resolved it since (`sure` false).
+ */
+function endBlock(chat) {
+  const known = [...chat.escalations.values()];
+  if (known.includes(true) || chat.endRefused === "escalation_open") return { key: "vol.err_escalation_open", sure: true };
+  if (!known.length && BLOCKING_LEVELS.includes(chat.level)) return { key: "vol.end_blocked_level", sure: false };
+  const referral = chat.referral;
+  if (chat.endRefused === "referral_open" || (referral && !referral.closed_reason && REFERRAL_NEXT[referral.status])) {
+    return { key: "vol.err_referral_open", sure: true };
+  }
+  return null;
 }
 
 function endChat(chat, frame) {
@@ -812,6 +845,7 @@ function onRiskFrame(frame) {
     case "risk.assessed": {
       const level = LEVELS.includes(frame.level) ? frame.level : "none";
       risk.querySelector(".js-level").hidden = false;
+      chat.level = level;
       const pill = risk.querySelector(".js-level-pill");
       pill.className = `risk-level risk-level--${level} js-level-pill`;
       bind(pill, `level.${level}`);
@@ -1176,7 +1210,16 @@ function onFrame(frame) {
     }
     case "referral.updated": {
       const chat = state.chats.get(frame.conversation_id);
-      if (chat) renderReferral(chat, frame);
+      if (!chat) return;
+      if (chat.endRefused === "referral_open") chat.endRefused = null;
+      renderReferral(chat, frame);
+      return;
+    }
+    case "escalation.updated": {
+      const chat = state.chats.get(frame.conversation_id);
+      if (!chat) return;
+      chat.escalations.set(frame.escalation_id, frame.status !== "resolved" && BLOCKING_LEVELS.includes(frame.level));
+      if (chat.endRefused === "escalation_open") chat.endRefused = null;
       return;
     }
     case "risk.cue":
@@ -1289,6 +1332,8 @@ function onError(frame) {
     const chat = state.chats.get(ref.slice(4));
     if (chat) {
       const key = { escalation_open: "vol.err_escalation_open", referral_open: "vol.err_referral_open" }[frame.code] || "vol.err_generic";
+      // The page was out of date: the next End says why before asking.
+      if (key !== "vol.err_generic") chat.endRefused = frame.code;
       // One note, however often End is pressed: the old one moves to the end of the log.
       chat.endBlockedNote?.remove();
       chat.endBlockedNote = chat.log.note(t(key));

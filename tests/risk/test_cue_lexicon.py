@@ -798,3 +798,32 @@ def test_the_audits_everyday_sentences_are_quiet_and_its_means_are_method_cues()
     flagged = {text: patterns.match(text) for text in EVERYDAY_THE_AUDIT_FOUND}
     assert {text: found for text, found in flagged.items() if found} == {}
     assert_method_cues(patterns, MEANS_THE_AUDIT_FOUND)
+
+
+# Lexicon v17 (en; v16 for Hinglish and Devanagari), session 30, from a colleague's audit:
+# going to water, a bridge or the tracks and not coming back raised no cue at all. Not when
+# the return is only later ("till evening", "shaam tak", "जल्दी") or it is a trip.
+NOT_COMING_BACK = [
+    "I'll go to the lake and not come back",
+    "i want to go to the sea and never come back",
+    "going to the bridge tonight and im never coming back",
+    "main nadi pe jaake wapas nahi aaunga",
+    "aaj raat jheel pe jaungi aur wapas nahi aaungi",
+    "मैं नदी पर जाकर वापस नहीं आऊंगा",
+    "आज रात मैं झील जाऊंगी और वापस नहीं आऊंगी",
+]
+BACK_LATER = [
+    "going to the beach and not coming back till evening",
+    "ill go to the river and wont come back before dinner",
+    "going to the sea for a trip and not coming back till sunday",
+    "we went to the lake and never wanted to come back lol",
+    "nadi pe ghoomne jaunga aur wapas nahi aaunga shaam tak",
+    "dosto ke saath samundar jaunga wapas nahi aaunga jaldi",
+    "मैं नदी पर जाकर वापस नहीं आऊंगा जल्दी",
+]
+
+
+def test_going_to_water_and_not_coming_back_is_a_method_cue_and_a_late_return_is_not():
+    patterns = CueMatcher.default().without_scorer()
+    assert_method_cues(patterns, NOT_COMING_BACK)
+    assert {text: patterns.match(text) for text in BACK_LATER if patterns.match(text)} == {}

@@ -38,7 +38,7 @@ from app.risk.cues.lists import LISTS_DIR
 
 FEATURES = "w1+c4+x5/v2"
 """The feature scheme; part of the weights file, checked on load."""
-VERSION = 16
+VERSION = 17
 """The shipped weights' version: bumped whenever the weights change (a retrain on a new corpus
 or a new feature scheme), so a ``learned/v<N>`` reference in an audit record names the weights
 that raised it. v1: lexicon v3's corpus; v2: lexicon v4's corpus; v3: the same with the v7

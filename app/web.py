@@ -84,7 +84,9 @@ _BLANK_LINES = re.compile(r"\n\s*\n")
 
 # A page's comments are notes for developers: a comment with its line when it has one to
 # itself, else the comment alone.
-_HTML_COMMENT_LINE = re.compile(r"^[ \t]*<!--.*?-->[ \t]*\n", re.M | re.S)
+# The line's comment may not run on past its own end ("-->"): a lazy ".*?" would, to find
+# a "-->" that ends a line, and take the markup after the first comment with it.
+_HTML_COMMENT_LINE = re.compile(r"^[ \t]*<!--(?:(?!-->).)*-->[ \t]*\n", re.M | re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 

@@ -189,6 +189,11 @@ def test_pages_are_served_without_their_comments():
     assert strip_html_comments("<p>a</p>\n  <!-- x\n y -->\n  <p>b</p><!-- z --><i>c</i>\n") == (
         "<p>a</p>\n  <p>b</p><i>c</i>\n"
     )
+    # A comment with markup after it on its line takes only itself, not the markup up to the
+    # next comment that ends a line.
+    assert strip_html_comments("  <!-- note --> <p>kept</p>\n  <!-- x -->\n<p>b</p>\n") == (
+        "   <p>kept</p>\n<p>b</p>\n"
+    )
     web = WebClient.load(WEB)
     source = (WEB / "seeker.html").read_text(encoding="utf-8")
     assert "<!--" in source

@@ -145,52 +145,123 @@ export async function logout(session, conn) {
 }
 
 let openAlerted = null;
-let shownAlert = null; // [frame, options] of the banner, drawn again in a new language
+/**
+ * The alerts nobody has dealt with yet, oldest first: `{frame, onOpen, vars}`. The banner
+ * shows the newest; Dismiss or Open takes it away and the next newest shows. A settled
+ * notice (SETTLED_CODES) is shown over them but never kept: once replaced it is gone.
+ */
+let waiting = [];
+let shown = null; // the entry the banner shows (one of `waiting`, or a settled notice), or null
 
 /** Codes of the page's own notices that an alert is answered: calm, not urgent. */
 const SETTLED_CODES = ["method_cue_screened"];
+const URGENT_CODES = ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit", "volunteer_vanished"];
 
-/**
- * Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner. An alert
- * about a conversation gets an "Open conversation" button (where the page passed `onOpen`)
- * that opens it and clears the banner. `vars()` fills the translated text's {slots} (called
- * again when the language changes). The banner keeps the code and conversation it shows
- * (`data-code`, `data-conversation-id`).
- */
-export function showStaffAlert(frame, { onOpen, vars } = {}) {
+/** The same alert: the same code about the same conversation (or about none). */
+function sameAlert(a, b) {
+  return (a.code || "") === (b.code || "") && (a.conversation_id || "") === (b.conversation_id || "");
+}
+
+/** Set a text only when it changes: the banner is a live region, so a rewrite is a re-read. */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Draw `entry` in the banner with the count of the others that wait, or close it (null). */
+function draw(entry) {
   const banner = $("staff-alert");
   if (!banner) return;
-  shownAlert = [frame, { onOpen, vars }];
-  const text = banner.querySelector(".banner__text");
-  // Known codes get a translated text; others show the server's own message.
-  text.textContent = tOr(`alert.${frame.code}`, frame.message || frame.code, vars?.() || {});
-  banner.dataset.code = frame.code || "";
-  banner.classList.toggle("banner--urgent", frame.severity === "critical" || ["no_supervisor_on_call", "nobody_on_call", "method_cue", "quick_exit", "volunteer_vanished"].includes(frame.code));
-  banner.classList.toggle("banner--calm", SETTLED_CODES.includes(frame.code));
+  shown = entry;
   const open = $("staff-alert-open");
+  if (!entry) {
+    openAlerted = null;
+    banner.hidden = true;
+    return;
+  }
+  const { frame, onOpen, vars } = entry;
+  // Known codes get a translated text; others show the server's own message.
+  setText(banner.querySelector(".banner__text"), tOr(`alert.${frame.code}`, frame.message || frame.code, vars?.() || {}));
+  banner.dataset.code = frame.code || "";
+  banner.classList.toggle("banner--urgent", frame.severity === "critical" || URGENT_CODES.includes(frame.code));
+  banner.classList.toggle("banner--calm", SETTLED_CODES.includes(frame.code));
+  const more = waiting.filter((other) => other !== entry).length;
+  const counter = banner.querySelector(".banner__more");
+  if (counter) {
+    setText(counter, more ? t(more === 1 ? "staff.alert_more_one" : "staff.alert_more", { count: more }) : "");
+    counter.hidden = !more;
+  }
+  banner.dataset.waiting = String(more);
   if (open) {
     const id = onOpen && frame.conversation_id ? frame.conversation_id : null;
+    // Focus stays in the banner: on Dismiss when the Open button it was on goes.
+    if (!id && document.activeElement === open) $("staff-alert-close")?.focus();
     open.hidden = !id;
     banner.dataset.conversationId = id || "";
     openAlerted = id ? () => onOpen(id) : null;
     if (id) open.setAttribute("aria-label", t("staff.alert_open_id", { id: String(id).slice(0, 6) }));
+  } else {
+    banner.dataset.conversationId = frame.conversation_id || "";
   }
   banner.hidden = false;
 }
 
-/** Clear the banner if it is about this conversation (it was opened another way). */
+/**
+ * Show a `staff.alert {code, message}` (e.g. nobody on call) in the page banner, over the
+ * alerts that still wait (they come back, newest first, as each shown one is dismissed or
+ * opened; the banner says how many wait). An alert with the same code and conversation as
+ * one that waits replaces it. An alert about a conversation gets an "Open conversation"
+ * button (where the page passed `onOpen`) that opens it and takes it away. `vars()` fills
+ * the translated text's {slots} (called again when the language changes). The banner keeps
+ * the code and conversation it shows (`data-code`, `data-conversation-id`) and how many
+ * more wait (`data-waiting`).
+ */
+export function showStaffAlert(frame, { onOpen, vars } = {}) {
+  if (!$("staff-alert")) return;
+  const entry = { frame, onOpen, vars };
+  waiting = waiting.filter((other) => !sameAlert(other.frame, frame));
+  if (!SETTLED_CODES.includes(frame.code)) waiting.push(entry);
+  draw(entry);
+}
+
+/**
+ * Take away the alerts `match(frame)` is true of: those that wait, and the shown one. When
+ * the shown one goes, the newest that still waits shows, else the banner closes. Returns
+ * whether the shown one went.
+ */
+export function dropStaffAlerts(match) {
+  const before = waiting.length;
+  waiting = waiting.filter((entry) => !match(entry.frame));
+  const shownGone = shown !== null && match(shown.frame);
+  if (shownGone) draw(waiting.at(-1) || null);
+  else if (shown && waiting.length !== before) draw(shown); // the count
+  return shownGone;
+}
+
+/** The alert the banner shows, or null when it is closed. */
+export function shownStaffAlert() {
+  return shown && $("staff-alert")?.hidden === false ? shown.frame : null;
+}
+
+/** Take away the alerts about this conversation (it was opened another way). */
 export function clearStaffAlertFor(conversationId) {
-  const banner = $("staff-alert");
-  if (banner && conversationId && banner.dataset.conversationId === conversationId) banner.hidden = true;
+  if (conversationId) dropStaffAlerts((frame) => frame.conversation_id === conversationId);
+}
+
+/** The shown alert was dealt with (Dismiss, Open): the next newest that waits shows. */
+function takeShownAway() {
+  const gone = shown;
+  waiting = waiting.filter((entry) => entry !== gone);
+  draw(waiting.at(-1) || null);
 }
 
 export function initAlertBanner() {
   onLanguageChange(() => {
-    if (shownAlert && $("staff-alert")?.hidden === false) showStaffAlert(...shownAlert);
+    if (shownStaffAlert()) draw(shown);
   });
-  $("staff-alert-close")?.addEventListener("click", () => { $("staff-alert").hidden = true; });
+  $("staff-alert-close")?.addEventListener("click", takeShownAway);
   $("staff-alert-open")?.addEventListener("click", () => {
-    $("staff-alert").hidden = true;
-    openAlerted?.();
+    const open = openAlerted;
+    takeShownAway();
+    open?.();
   });
 }

@@ -8,7 +8,7 @@ import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { clearStaffAlertFor, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { clearStaffAlertFor, dropStaffAlerts, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert, shownStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
 const CLOSED_STATUSES = new Set(["resolved"]);
@@ -258,40 +258,34 @@ $("flagged-ack").addEventListener("click", () => {
 
 // ---- method-cue alerts: true until that chat is screened (docs/protocol.md) ---------------
 
+/** A `method_cue` alert of this chat. */
+const methodCueOf = (id) => (alert) => alert.code === "method_cue" && alert.conversation_id === id;
+
 /**
- * A chat whose seeker mentioned a method was screened. The banner changes only when it is
- * about that chat's method cue: to another chat's alert still unscreened (the banner shows
- * one alert at a time, so a newer one had covered it), else to say this chat was screened.
+ * A chat whose seeker mentioned a method was screened: its `method_cue` alert goes from the
+ * banner's waiting alerts. When the banner showed it, the newest alert that still waits shows
+ * (another chat's it had covered), else the banner says this chat was screened (calm).
  */
 function onMethodCueScreened(frame) {
   const id = frame.conversation_id;
   heardMethodCue(id);
   state.methodCues.delete(id);
-  const banner = $("staff-alert");
-  if (banner.hidden || banner.dataset.code !== "method_cue" || banner.dataset.conversationId !== id) return;
-  const unscreened = [...state.methodCues.values()].at(-1);
-  if (unscreened) {
-    showStaffAlert(unscreened, { onOpen: openConversation });
-    return;
-  }
+  if (!dropStaffAlerts(methodCueOf(id)) || shownStaffAlert()) return;
   const vars = () => ({ id: shortId(id), level: tOr(`level.${frame.level}`, frame.level || "") });
   showStaffAlert({ code: "method_cue_screened", conversation_id: id }, { onOpen: openConversation, vars });
 }
 
 /**
- * A chat whose method cue stood ended (`method_cue.ended`): its alert no longer stands. A
- * banner showing that alert goes to the newest other one that still stands, else closes;
- * any other banner (the `quick_exit` alert that follows a seeker's quick exit) stays.
+ * A chat whose method cue stood ended (`method_cue.ended`): its alert no longer stands and
+ * goes from the banner's waiting alerts. A banner showing it goes to the newest alert that
+ * still waits, else closes; any other banner (the `quick_exit` alert that follows a seeker's
+ * quick exit) stays.
  */
 function onMethodCueEnded(frame) {
   const id = frame.conversation_id;
   heardMethodCue(id);
   state.methodCues.delete(id);
-  const banner = $("staff-alert");
-  if (banner.hidden || banner.dataset.code !== "method_cue" || banner.dataset.conversationId !== id) return;
-  const unscreened = [...state.methodCues.values()].at(-1);
-  if (unscreened) showStaffAlert(unscreened, { onOpen: openConversation });
-  else banner.hidden = true;
+  dropStaffAlerts(methodCueOf(id));
 }
 
 /** A live `method_cue` alert, `method_cue.screened` or `method_cue.ended` for this chat: a
@@ -304,9 +298,10 @@ function heardMethodCue(conversationId) {
  * The method-cue alerts that still stand (GET /api/v1/method-cues), at load and after every
  * reconnect: an alert sent while this desk was not listening is not lost. The list replaces
  * what the desk kept (a chat missing from it ended or was screened meanwhile), except for
- * chats the socket spoke of while the list was being read. A chat the desk did not know of
- * yet (or a newer message of one it did) raises the banner as a live alert would: the newest
- * such; a banner about a chat whose alert no longer stands goes to the newest that does.
+ * chats the socket spoke of while the list was being read. Each chat the desk did not know
+ * of yet (or a newer message of one it did) joins the banner's alerts as a live alert would,
+ * the newest shown; a chat whose alert no longer stands leaves them (shown, the newest alert
+ * that still waits takes its place).
  */
 async function loadMethodCues() {
   const since = state.methodCueClock;
@@ -316,28 +311,21 @@ async function loadMethodCues() {
   const heardSince = (id) => (state.methodCueHeard.get(id) || 0) > since;
   const known = state.methodCues;
   const standing = new Map();
-  let news = null;
+  const news = [];
   for (const cue of list) { // oldest first, so the newest ends last
     const id = cue?.conversation_id;
     if (typeof id !== "string" || heardSince(id)) continue;
     const kept = known.get(id);
     const alert = kept?.seq === cue.seq ? kept : { type: "staff.alert", code: "method_cue", conversation_id: id, seq: cue.seq };
-    if (alert !== kept) news = alert;
+    if (alert !== kept) news.push(alert);
     standing.set(id, alert);
   }
   for (const [id, alert] of known) {
     if (heardSince(id)) standing.set(id, alert); // the socket's word is newer than the list's
   }
   state.methodCues = standing;
-  const banner = $("staff-alert");
-  const shown = !banner.hidden && banner.dataset.code === "method_cue" ? banner.dataset.conversationId : null;
-  if (news) {
-    showStaffAlert(news, { onOpen: openConversation });
-  } else if (shown && !standing.has(shown)) {
-    const unscreened = [...standing.values()].at(-1);
-    if (unscreened) showStaffAlert(unscreened, { onOpen: openConversation });
-    else banner.hidden = true;
-  }
+  dropStaffAlerts((alert) => alert.code === "method_cue" && !standing.has(alert.conversation_id));
+  for (const alert of news) showStaffAlert(alert, { onOpen: openConversation });
 }
 
 // ---- escalations -------------------------------------------------------------------------

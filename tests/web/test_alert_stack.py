@@ -68,7 +68,9 @@ def test_alerts_wait_under_the_newest_and_come_back_when_it_is_dismissed(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
-    left, cue, covered, ended, screened, calm, after = (c * 16 for c in ("a1", "b2", "c3", "d4", "e5", "f6", "a7"))
+    left, cue, covered, ended, screened, calm, after = (
+        c * 16 for c in ("a1", "b2", "c3", "d4", "e5", "f6", "a7")
+    )
     with device(browser, watch, DESKTOP) as (_, desk):
         server_sends = _routed_desk(desk)
         supervisor_logs_in(desk, server)
@@ -139,7 +141,9 @@ def test_alerts_wait_under_the_newest_and_come_back_when_it_is_dismissed(
             if option.get_attribute("aria-pressed") != "true":  # on a phone only the other shows
                 option.click()
             text_size(desk, 2)
-            expect(banner.locator(".banner__more")).to_have_text(_more(EN if lang == "en" else HI, 2))
+            expect(banner.locator(".banner__more")).to_have_text(
+                _more(EN if lang == "en" else HI, 2)
+            )
             _within(desk, banner, size["width"], f"{size['width']}px at 200 % text, {lang}")
             text_size(desk, 1)
         axe.check(desk, "supervisor desk, an alert with two more waiting, phone")

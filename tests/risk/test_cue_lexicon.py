@@ -811,6 +811,19 @@ NOT_COMING_BACK = [
     "aaj raat jheel pe jaungi aur wapas nahi aaungi",
     "मैं नदी पर जाकर वापस नहीं आऊंगा",
     "आज रात मैं झील जाऊंगी और वापस नहीं आऊंगी",
+    # ... and what a second audit found the first lines missed: a word before the place, a
+    # roof, home, no "and", "lol", "for anyone", no "wapas", the other order
+    "I'll go to the old bridge and not come back",
+    "I'll go to the railway bridge and never come back",
+    "I'll go to the lake and never come home",
+    "I'm going to the lake. I'm not coming back.",
+    "going to the lake, not coming back",
+    "I'll go to the lake and not come back lol",
+    "I'll go to the roof and not come back",
+    "ill go to the river and not come back for anyone",
+    "main nadi pe jaake kabhi nahi lautunga",
+    "main nadi jaunga aur nahi aaunga wapas",
+    "मैं नदी पर जाकर कभी नहीं लौटूंगा",
 ]
 BACK_LATER = [
     "going to the beach and not coming back till evening",
@@ -820,6 +833,13 @@ BACK_LATER = [
     "nadi pe ghoomne jaunga aur wapas nahi aaunga shaam tak",
     "dosto ke saath samundar jaunga wapas nahi aaunga jaldi",
     "मैं नदी पर जाकर वापस नहीं आऊंगा जल्दी",
+    "i'll go to the sea and not come back home till late",
+    "going to the lake for a swim, wont be back for lunch",
+    "heading to the terrace to dry clothes, not coming back for an hour",
+    "going to the roof for the sunset and not coming back down lol",
+    "im going to the river with my cousins, not coming back for two days",
+    "going to the lake, not coming home for dinner",
+    "chhat pe jaungi kapde sukhane, wapas nahi aaungi abhi",
 ]
 
 

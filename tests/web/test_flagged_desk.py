@@ -1,7 +1,8 @@
 """The supervisors' desk shows flagged seekers waiting as one item, "N flagged seekers
 waiting", paged once, with one Acknowledge (issue #16 §1), in English and Hindi.
 Screenshots at 360x740 and 1280x800 in docs/screenshots/. The page alert keeps the count
-up to date, and goes when another supervisor acknowledges what it is about."""
+up to date, and goes when another supervisor acknowledges what it is about; a page that still
+waits for an acknowledgement then shows again."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from test_browser import (
     desk_page,
     escalate,
     raise_concern,
+    seeker_starts,
     shot,
     supervisor_acks,
     supervisor_logs_in,
     turn_on_call,
+    volunteer_logs_in,
 )
 from websockets.sync.client import ClientConnection, connect
 
@@ -308,6 +311,168 @@ def test_an_acknowledgement_at_another_desk_takes_this_desks_page_down(
             expect(page).to_be_hidden()
             expect(desk).to_have_title(title)
             axe.check(desk, "the desk after another supervisor acknowledged its page")
+        finally:
+            seeker_ctx.close()
+            volunteer_ctx.close()
+    finally:
+        if seeker:
+            seeker.close()
+        desk_ctx.close()
+        other_ctx.close()
+    watch.check()
+
+
+# A stand-in for the desktop Notification API (headless Chromium grants none): records each
+# notification a page raises and whether it was closed.
+FAKE_NOTIFICATIONS = """
+window.__notes = [];
+class FakeNotification {
+  constructor(title, options) {
+    this.title = title; this.tag = options?.tag; this.body = options?.body; this.closed = false;
+    window.__notes.push(this);
+  }
+  close() { this.closed = true; }
+  static requestPermission() { return Promise.resolve("granted"); }
+}
+FakeNotification.permission = "granted";
+window.Notification = FakeNotification;
+"""
+
+
+def _notes(page: Page) -> list[dict]:
+    """The desktop notifications the page raised so far: their body and whether closed."""
+    return page.evaluate("() => window.__notes.map((n) => ({ body: n.body, closed: n.closed }))")
+
+
+def _page_about(text: str) -> str:
+    """The conversation a page alert's text names ("… conversation ab12cd.")."""
+    match = re.search(r"conversation (\S+)\.$", text)
+    assert match, text
+    return match.group(1)
+
+
+def test_an_older_page_still_waiting_comes_back_when_the_shown_one_is_acknowledged(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Audit: two imminent escalations, E1 then E2; another supervisor acknowledged E2 and
+    this desk's page alert and "(!)" went, although E1 (60 s to acknowledge) still waited.
+    The alert now falls back to E1 (no new sound or notification), and goes with the last
+    page that waits; the desktop notification of an acknowledged page is closed."""
+    for name in ("sup1", "sup2"):
+        server.create_user("supervisor", name, server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    desk.add_init_script(FAKE_NOTIFICATIONS)
+    other_ctx, other = desk_page(browser, watch)
+    phones = [browser.new_context(viewport=PHONE) for _ in range(2)]
+    volunteer_ctx, volunteer = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        _second_supervisor_logs_in(other, server)
+        title = desk.title()
+        page = desk.locator("#page-alert")
+        text = desk.locator("#page-alert-text")
+
+        for ctx in phones:
+            ctx.set_default_timeout(TIMEOUT_MS)
+            seeker_starts(watch.attach(ctx.new_page()), server)
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#capacity").select_option("2")
+        expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
+        tabs = volunteer.locator("#chat-tabs .tab")
+        for count in (1, 2):
+            volunteer.locator("#take-next").click()
+            expect(tabs).to_have_count(count)
+
+        # E1, then E2, both imminent: the desk's alert shows the newest page.
+        about = []
+        for i, reason in enumerate(("says they are not safe tonight", "has pills with them now")):
+            tabs.nth(i).click()
+            expect(tabs.nth(i)).to_have_attribute("aria-selected", "true")
+            raise_concern(volunteer.locator("#risk-area .risk-panel:not([hidden])"), "imminent", reason)
+            expect(desk.locator("#escalations .escalation")).to_have_count(i + 1)
+            expect(text).to_contain_text(f"{EN['level.imminent']} escalation")
+            if about:
+                expect(text).not_to_contain_text(about[0])
+            about.append(_page_about(text.inner_text()))
+        first, second = about
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+        assert [n["closed"] for n in _notes(desk)] == [False, False]
+
+        # Another supervisor acknowledges E2: E1 still waits, so the alert shows E1.
+        supervisor_acks(other, other.locator("#escalations .escalation", has_text=second))
+        expect(
+            desk.locator("#escalations .escalation", has_text=second).locator(".js-ack")
+        ).to_be_hidden()
+        expect(page).to_be_visible()
+        expect(text).to_have_text(
+            EN["sup.page_alert"].replace("{level}", EN["level.imminent"]).replace("{id}", first)
+        )
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+        # Not a new page: no notification raised; E2's is closed, E1's stays.
+        notes = _notes(desk)
+        assert [(second in n["body"], n["closed"]) for n in notes] == [
+            (False, False),
+            (True, True),
+        ], notes
+        axe.check(desk, "the desk showing the older page that still waits")
+
+        # E1 is acknowledged too: nothing waits, the alert and the "(!)" go.
+        supervisor_acks(other, other.locator("#escalations .escalation", has_text=first))
+        expect(page).to_be_hidden()
+        expect(desk).to_have_title(title)
+        assert [n["closed"] for n in _notes(desk)] == [True, True]
+    finally:
+        for ctx in (*phones, volunteer_ctx, desk_ctx, other_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_the_flagged_groups_page_comes_back_when_an_escalation_over_it_is_acknowledged(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The flagged group's page, covered by an escalation's: this desk's own Acknowledge of
+    the escalation brought no page back although the group still waited unacknowledged. Now
+    the group's page shows again with how many wait, and goes when another desk
+    acknowledges the group."""
+    for name in ("sup1", "sup2"):
+        server.create_user("supervisor", name, server.supervisor_password)
+    desk_ctx, desk = desk_page(browser, watch)
+    desk.add_init_script(FAKE_NOTIFICATIONS)
+    other_ctx, other = desk_page(browser, watch)
+    seeker: ClientConnection | None = None
+    try:
+        supervisor_logs_in(desk, server)
+        _second_supervisor_logs_in(other, server)
+        title = desk.title()
+        page = desk.locator("#page-alert")
+        text = desk.locator("#page-alert-text")
+
+        seeker = flagged_seeker(server, 0, language=unique_language())
+        expect(text).to_have_text(EN["flagged.page_alert_one"])
+        seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+        try:
+            # Imminent pages every supervisor on call (high only the first in the chain).
+            raise_concern(
+                volunteer.locator("#risk-area .risk-panel:not([hidden])"),
+                "imminent",
+                "says they are not safe tonight",
+            )
+            expect(text).to_contain_text(f"{EN['level.imminent']} escalation")
+            supervisor_acks(desk, desk.locator("#escalations .escalation").first)
+            expect(page).to_be_visible()
+            expect(text).to_have_text(EN["flagged.page_alert_one"])
+            expect(desk).to_have_title(re.compile(r"^\(!\) "))
+            assert len(_notes(desk)) == 2
+
+            axe.check(desk, "the desk showing the flagged group's page again")
+
+            # The group acknowledged at another desk: nothing waits, the alert and "(!)" go,
+            # and so do the desktop notifications of the two pages.
+            other.locator("#flagged-ack").click()
+            expect(desk.locator("#flagged-group-state")).to_have_text(EN["flagged.acked_other"])
+            expect(page).to_be_hidden()
+            expect(desk).to_have_title(title)
+            assert [n["closed"] for n in _notes(desk)] == [True, True]
         finally:
             seeker_ctx.close()
             volunteer_ctx.close()

@@ -52,6 +52,9 @@ const state = {
   /** A roster shift of this supervisor is running now (GET /api/v1/roster/coverage). */
   rosteredNow: false,
   originalTitle: document.title,
+  /** The desktop notifications pages raised, by what they are about (an escalation_id, or
+   * FLAGGED_NOTE), with whether that page awaits an acknowledgement: closed when it is over. */
+  pageNotes: new Map(),
 };
 
 // Browsers allow sound only after a user gesture: unlock on the first one.
@@ -163,7 +166,78 @@ function closePageAlert() {
   document.title = state.originalTitle;
 }
 
+// Dismiss is the supervisor's own choice: the alert closes, whatever else still waits.
 $("page-alert-close").addEventListener("click", closePageAlert);
+
+const FLAGGED_NOTE = "flagged-waiting";
+
+/** Raise a desktop notification for a page (requireInteraction: it stays until closed). */
+function notifyPage(about, text, { awaitsAck }) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const note = new Notification(t("sup.notification_title"), { body: text, tag: about, requireInteraction: true });
+    note.onclick = () => { window.focus(); note.close(); };
+    state.pageNotes.set(about, { note, awaitsAck });
+  } catch { /* some browsers only allow notifications from a service worker */ }
+}
+
+/** What a page was about has been dealt with: the desktop notification it raised goes too. */
+function closePageNote(about, { acked }) {
+  const held = state.pageNotes.get(about);
+  if (!held || (acked && !held.awaitsAck)) return;
+  state.pageNotes.delete(about);
+  try { held.note.close(); } catch { /* already gone */ }
+}
+
+/**
+ * The pages that still wait for an acknowledgement, the most urgent first: open escalations
+ * nobody has acknowledged (imminent before high, then the earliest deadline) and the flagged
+ * group while unacknowledged (it counts as high and has no deadline of its own, so it comes
+ * after the high escalations that have one). `except`: what this desk has just acknowledged
+ * (an escalation_id, or "flagged"), before the server's answer says so.
+ */
+function pagesWaiting({ except } = {}) {
+  const waiting = [...state.escalations.values()].filter(
+    (e) => e.escalation_id !== except && !isAcked(e) && !CLOSED_STATUSES.has(e.status),
+  );
+  if (except !== "flagged" && state.flagged?.count && !state.flagged.acknowledged_by) {
+    waiting.push({ flagged: true, level: "high", ack_deadline: null });
+  }
+  return waiting.sort(urgencyOrder);
+}
+
+/**
+ * The shown page is over (acknowledged here or at another desk, resolved, or the flagged
+ * group acknowledged or ended): the alert falls back to the most urgent page that still waits
+ * for an acknowledgement, with its text and the "(!)"; it closes only when none waits. Not a
+ * new page: no sound, no desktop notification, no sr-alert (the banner's text is a polite live
+ * region: what it now shows is said once). A page the supervisor dismissed stays dismissed.
+ */
+function pageOver({ except } = {}) {
+  const page = $("page-alert");
+  if (page.hidden) return;
+  const next = pagesWaiting({ except })[0];
+  if (!next) {
+    closePageAlert();
+    return;
+  }
+  if (next.flagged) {
+    page.dataset.about = "flagged";
+    delete page.dataset.escalationId;
+    page.dataset.awaitsAck = "true";
+    $("page-alert-text").textContent = flaggedPageText(state.flagged.count);
+  } else {
+    page.dataset.about = "escalation";
+    page.dataset.escalationId = next.escalation_id;
+    page.dataset.awaitsAck = "true";
+    $("page-alert-text").textContent = escalationPageText(next);
+  }
+  document.title = `(!) ${t("sup.page_title")}`;
+}
+
+function escalationPageText(escalation) {
+  return t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
+}
 
 /**
  * Page about an escalation. `awaitsAck`: the page has an acknowledgement deadline (a level
@@ -171,7 +245,7 @@ $("page-alert-close").addEventListener("click", closePageAlert);
  * until the escalation is resolved, or Dismiss).
  */
 function alertPage(escalation, { awaitsAck }) {
-  const text = t("sup.page_alert", { level: t(`level.${escalation.level}`), id: shortId(escalation.conversation_id) });
+  const text = escalationPageText(escalation);
   $("page-alert-text").textContent = text;
   $("page-alert").dataset.about = "escalation";
   $("page-alert").dataset.escalationId = escalation.escalation_id;
@@ -180,12 +254,7 @@ function alertPage(escalation, { awaitsAck }) {
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
   beep({ times: escalation.level === "imminent" ? 5 : 3 });
-  if ("Notification" in window && Notification.permission === "granted") {
-    try {
-      const note = new Notification(t("sup.notification_title"), { body: text, tag: escalation.escalation_id, requireInteraction: true });
-      note.onclick = () => { window.focus(); note.close(); };
-    } catch { /* some browsers only allow notifications from a service worker */ }
-  }
+  notifyPage(escalation.escalation_id, text, { awaitsAck });
 }
 
 // ---- flagged seekers waiting: one group, one page (docs/protocol.md) ----------------------
@@ -200,8 +269,10 @@ function renderFlagged(frame, { fresh }) {
   const box = $("flagged-group");
   box.hidden = !frame.count;
   if (!frame.count) {
-    // The group ended: its page is over too (an escalation's page since stays up).
-    if ($("page-alert").dataset.about === "flagged") closePageAlert();
+    // The group ended: its page is over too (an escalation's page since stays up; the
+    // group's falls back to an escalation that still waits for an acknowledgement).
+    closePageNote(FLAGGED_NOTE, { acked: false });
+    if ($("page-alert").dataset.about === "flagged") pageOver();
     return;
   }
   bind($("flagged-group-title"), frame.count === 1 ? "flagged.title_one" : "flagged.title", { count: frame.count });
@@ -214,11 +285,15 @@ function renderFlagged(frame, { fresh }) {
     box.classList.add("escalation--new");
     setTimeout(() => box.classList.remove("escalation--new"), 3500);
     alertFlagged(frame.count);
-  } else if ($("page-alert").dataset.about === "flagged") {
-    // The group's page, while up, says how many wait now; once someone acknowledged the
-    // group (here or at another desk) it is over. An escalation's page since stays up.
-    if (acked) closePageAlert();
-    else $("page-alert-text").textContent = flaggedPageText(frame.count);
+  } else {
+    if (acked) closePageNote(FLAGGED_NOTE, { acked: true });
+    if ($("page-alert").dataset.about === "flagged") {
+      // The group's page, while up, says how many wait now; once someone acknowledged the
+      // group (here or at another desk) it is over, and the alert falls back to an
+      // escalation that still waits. An escalation's page since stays up.
+      if (acked) pageOver();
+      else $("page-alert-text").textContent = flaggedPageText(frame.count);
+    }
   }
 }
 
@@ -237,23 +312,21 @@ function alertFlagged(count) {
   const text = flaggedPageText(count);
   $("page-alert-text").textContent = text;
   $("page-alert").dataset.about = "flagged";
+  delete $("page-alert").dataset.escalationId;
+  $("page-alert").dataset.awaitsAck = "true";
   $("page-alert").hidden = false;
   document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
   beep({ times: 3 });
-  if ("Notification" in window && Notification.permission === "granted") {
-    try {
-      const note = new Notification(t("sup.notification_title"), { body: text, tag: "flagged-waiting", requireInteraction: true });
-      note.onclick = () => { window.focus(); note.close(); };
-    } catch { /* some browsers only allow notifications from a service worker */ }
-  }
+  notifyPage(FLAGGED_NOTE, text, { awaitsAck: true });
 }
 
 $("flagged-ack").addEventListener("click", () => {
   // Not sent (reconnecting): said beside the button, and the page alert stays up.
   if (!sendOrSayNotSent(state.conn, { type: "flagged.ack", ref: "flagged" }, $("flagged-group-state"))) return;
-  // Only the group's own page: an escalation paged since stays up until it is acknowledged.
-  if ($("page-alert").dataset.about === "flagged") closePageAlert();
+  // Only the group's own page: an escalation paged since stays up until it is acknowledged;
+  // the group's falls back to one that still waits.
+  if ($("page-alert").dataset.about === "flagged") pageOver({ except: "flagged" });
 });
 
 // ---- method-cue alerts: true until that chat is screened (docs/protocol.md) ---------------
@@ -375,14 +448,18 @@ function upsertEscalation(frame, { fresh }) {
 
 /**
  * An escalation was acknowledged (by anyone: this desk or another) or resolved: the page
- * alert about it goes, and only that one (another escalation's or the flagged group's stays).
+ * alert about it goes, and only that one (another escalation's or the flagged group's stays),
+ * with the desktop notification it raised.
  */
 function endEscalationPage(frame) {
   const page = $("page-alert");
   const id = frame.escalation_id || frame.id;
-  if (page.dataset.about !== "escalation" || page.dataset.escalationId !== id) return;
+  const resolved = CLOSED_STATUSES.has(frame.status);
   const acked = frame.status === "acknowledged" || Boolean(frame.acknowledged_by);
-  if (frame.status === "resolved" || (acked && page.dataset.awaitsAck === "true")) closePageAlert();
+  if (resolved || acked) closePageNote(id, { acked: !resolved });
+  if (page.dataset.about !== "escalation" || page.dataset.escalationId !== id) return;
+  // Over: the alert falls back to the most urgent page that still waits, or closes.
+  if (resolved || (acked && page.dataset.awaitsAck === "true")) pageOver();
 }
 
 function isAcked(escalation) {
@@ -556,8 +633,10 @@ function wireEscalation(escalation) {
     if (!sendOrSayNotSent(state.conn, frame, status)) return;
     showEscalationStatus(escalation, null);
     // Only this escalation's page: another escalation's, or the flagged group's, stays up.
+    // Its page falls back to the most urgent one that still waits for an acknowledgement.
+    closePageNote(escalation.escalation_id, { acked: true });
     const page = $("page-alert");
-    if (page.dataset.about === "escalation" && page.dataset.escalationId === escalation.escalation_id) closePageAlert();
+    if (page.dataset.about === "escalation" && page.dataset.escalationId === escalation.escalation_id) pageOver({ except: escalation.escalation_id });
   });
   node.querySelector(".js-open").addEventListener("click", () => openConversation(escalation.conversation_id));
   node.querySelector(".js-share-ask").addEventListener("click", () => {

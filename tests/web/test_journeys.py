@@ -389,6 +389,12 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
         expect(confirm).to_be_hidden()
         expect(seeker.locator("#chat-header")).to_be_visible()
 
+        # The seeker declined the helpline: the referral is over, and only the escalation
+        # keeps the chat open (an open referral would say so after a reload: the next test).
+        box = risk.locator(".js-referral-box")
+        box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
+        expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
+
         # A reload: the level comes back with the chat, the escalation's state does not.
         volunteer.reload()
         pane = volunteer_pane(volunteer)
@@ -404,10 +410,23 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
             .replace("{name}", name)
             .replace("{level}", EN["level.imminent"])
         )
+        # The level is named as the panel's pill names it, "Risk level: …" (it stood
+        # capitalised mid-sentence); in Hindi too.
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(question).to_have_text(
+            HI["vol.end_blocked_level"].replace("{name}", name).replace("{level}", HI["level.imminent"])
+        )
+        assert HI["vol.end_blocked_level"].startswith("जोखिम स्तर: {level}।")
+        volunteer.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(question).to_contain_text(f"Risk level: {EN['level.imminent']}.")
         # The page was out of date (the escalation is open): refused, said in the chat, and
         # the next End says so without offering it.
         confirm.locator(".js-end-yes").click()
-        expect(pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])).to_be_visible()
+        note = pane.locator(".system-note", has_text=EN["vol.err_escalation_open"])
+        expect(note).to_be_visible()
+        # "Yes" hid the confirm that held focus: it lands on the note saying why (it was
+        # left on <body>, and a keyboard or screen-reader user was lost).
+        expect(note).to_be_focused()
         expect(seeker.locator("#chat-header")).to_be_visible()
         pane.locator(".js-end").click()
         expect(question).to_have_text(EN["vol.err_escalation_open"])
@@ -415,6 +434,88 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()
+    watch.check()
+
+
+def test_after_a_reload_an_open_referral_says_so_before_the_level(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Audit: after a reload, at imminent risk, with the escalation resolved but the helpline
+    referral still open (the referral box shows it), End showed the level's "If they have
+    already resolved it, you can end the chat now" with "Yes"; Yes was refused
+    (referral_open), and the next End said the same again, a loop. The server refuses for
+    an open referral whatever became of the escalation: a known open referral, or the last
+    refusal, wins over the level. A refusal the page did not see coming moves focus to the
+    note saying why."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "imminent", "They said they are not safe right now.")
+        expect(risk.locator(".js-referral-box .js-referral-next")).to_have_text(
+            EN["ref_next.offered"]
+        )
+        escalation = desk.locator("#escalations .escalation").first
+        supervisor_acks(desk, escalation)
+        escalation.locator(".js-resolve").click()
+        escalation.locator(".js-outcome").select_option("referred_helpline")
+        escalation.locator(".js-resolve-form button[type=submit]").click()
+        expect(desk.locator("#escalations .escalation")).to_have_count(0)
+
+        # A reload: the level and the open referral come back with the chat.
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(risk.locator(".js-level-pill")).to_have_text(EN["level.imminent"])
+        expect(risk.locator(".js-referral-box .js-referral-next")).to_have_text(
+            EN["ref_next.offered"]
+        )
+        confirm = pane.locator(".js-end-confirm")
+        question = confirm.locator(".js-end-question")
+        for _ in range(2):
+            pane.locator(".js-end").click()
+            expect(question).to_have_text(EN["vol.err_referral_open"])
+            expect(confirm.locator(".js-end-yes")).to_be_hidden()
+            expect(confirm.locator(".js-end-no")).to_be_focused()
+            confirm.locator(".js-end-no").click()
+        axe.check(volunteer, "volunteer End after a reload with the referral open")
+
+        # A page that did not hear of the referral (its referral.updated lost): the level
+        # speaks and End is offered; the server refuses (referral_open), focus goes to the
+        # note saying why, and the next End says it without offering End again.
+        def drop_referral_updates(ws: WebSocketRoute) -> None:
+            upstream = ws.connect_to_server()
+            upstream.on_message(lambda m: None if "referral.updated" in str(m) else ws.send(m))
+            ws.on_message(upstream.send)
+
+        volunteer.route_web_socket(re.compile(r"/ws$"), drop_referral_updates)
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        confirm = pane.locator(".js-end-confirm")
+        question = confirm.locator(".js-end-question")
+        expect(
+            volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")
+        ).to_have_text(EN["level.imminent"])
+        pane.locator(".js-end").click()
+        name = pane.locator(".js-peer").inner_text().strip()
+        expect(question).to_have_text(
+            EN["vol.end_blocked_level"]
+            .replace("{name}", name)
+            .replace("{level}", EN["level.imminent"])
+        )
+        confirm.locator(".js-end-yes").click()
+        note = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
+        expect(note).to_be_focused()
+        pane.locator(".js-end").click()
+        expect(question).to_have_text(EN["vol.err_referral_open"])
+        expect(confirm.locator(".js-end-yes")).to_be_hidden()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
     watch.check()
 
 

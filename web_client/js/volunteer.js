@@ -397,7 +397,8 @@ function wireComposer(chat) {
   chat.pane.querySelector(".js-end").addEventListener("click", () => {
     if (chat.status === "ended") return;
     const block = endBlock(chat);
-    bind(question, block?.key || "vol.end_confirm", { name: chat.peerAlias || t("role.seeker"), level: t(`level.${chat.level}`) });
+    chat.renderEndQuestion = () => bind(question, block?.key || "vol.end_confirm", { name: chat.peerAlias || t("role.seeker"), level: t(`level.${chat.level}`) });
+    chat.renderEndQuestion();
     endConfirm.querySelector(".js-end-yes").hidden = Boolean(block?.sure);
     unbind(endConfirm.querySelector(".js-end-status")).hidden = true;
     endConfirm.hidden = false;
@@ -570,20 +571,26 @@ const BLOCKING_LEVELS = ["high", "imminent"];
 
 /**
  * Why the server would refuse to end this chat, as far as the page knows: `{key, sure}`, or
- * null. An unresolved high or imminent escalation (escalation.updated, or the server's own
- * refusal), else an open referral (referral.updated, sent again on every resume). After a
- * reload no escalation.updated has come: a high or imminent level then says one was opened,
- * not whether a supervisor has resolved it since (`sure` false).
+ * null. The server's rule (app/escalation/ending.py): an unresolved high or imminent
+ * escalation refuses with escalation_open, else an open referral with referral_open. So: a
+ * known unresolved escalation (escalation.updated) or the server's escalation_open refusal;
+ * else a known open referral (referral.updated, sent again on every resume) or the server's
+ * referral_open refusal: either way the chat cannot end, whatever became of the escalation.
+ * Only when neither is known does the level speak: after a reload no escalation.updated has
+ * come, so a high or imminent level says one was opened, not whether a supervisor has
+ * resolved it since (`sure` false: End is still offered).
  */
 function endBlock(chat) {
   const known = [...chat.escalations.values()];
   if (known.includes(true) || chat.endRefused === "escalation_open") return { key: "vol.err_escalation_open", sure: true };
+  if (chat.endRefused === "referral_open" || referralOpen(chat.referral)) return { key: "vol.err_referral_open", sure: true };
   if (!known.length && BLOCKING_LEVELS.includes(chat.level)) return { key: "vol.end_blocked_level", sure: false };
-  const referral = chat.referral;
-  if (chat.endRefused === "referral_open" || (referral && !referral.closed_reason && REFERRAL_NEXT[referral.status])) {
-    return { key: "vol.err_referral_open", sure: true };
-  }
   return null;
+}
+
+/** Open as the server counts it: neither closed by a supervisor nor at a final step. */
+function referralOpen(referral) {
+  return Boolean(referral && !referral.closed_reason && REFERRAL_NEXT[referral.status]);
 }
 
 function endChat(chat, frame) {
@@ -1337,7 +1344,19 @@ function onError(frame) {
       // One note, however often End is pressed: the old one moves to the end of the log.
       chat.endBlockedNote?.remove();
       chat.endBlockedNote = chat.log.note(t(key));
-      if (frame.code === "referral_open") chat.risk.querySelector(".js-referral-steps button")?.focus();
+      // "Yes" hid the confirm that held focus: it lands where the volunteer can act (a
+      // referral's next step) or on the note saying why, which a screen reader then reads.
+      // Not when the volunteer has moved on meanwhile (typing, another control).
+      const lost = !document.activeElement || document.activeElement === document.body
+        || chat.pane.querySelector(".js-end-confirm").contains(document.activeElement);
+      if (lost) {
+        const step = frame.code === "referral_open" ? chat.risk.querySelector(".js-referral-steps button:not([disabled])") : null;
+        if (step && step.offsetParent !== null) step.focus();
+        else {
+          chat.endBlockedNote.tabIndex = -1;
+          chat.endBlockedNote.focus();
+        }
+      }
     }
     return;
   }
@@ -1378,6 +1397,8 @@ onLanguageChange(() => {
     renderChatHead(chat);
     chat.log.rerender();
     loadPhrases(chat);
+    // The open End question names the level in the page's language (its vars hold words).
+    if (!chat.pane.querySelector(".js-end-confirm").hidden) chat.renderEndQuestion?.();
   }
   if (state.cooldownUntil) renderCooldown();
   renderActivity();

@@ -388,7 +388,9 @@ def test_an_older_page_still_waiting_comes_back_when_the_shown_one_is_acknowledg
         for i, reason in enumerate(("says they are not safe tonight", "has pills with them now")):
             tabs.nth(i).click()
             expect(tabs.nth(i)).to_have_attribute("aria-selected", "true")
-            raise_concern(volunteer.locator("#risk-area .risk-panel:not([hidden])"), "imminent", reason)
+            raise_concern(
+                volunteer.locator("#risk-area .risk-panel:not([hidden])"), "imminent", reason
+            )
             expect(desk.locator("#escalations .escalation")).to_have_count(i + 1)
             expect(text).to_contain_text(f"{EN['level.imminent']} escalation")
             if about:

@@ -414,7 +414,9 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
         # capitalised mid-sentence); in Hindi too.
         volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
         expect(question).to_have_text(
-            HI["vol.end_blocked_level"].replace("{name}", name).replace("{level}", HI["level.imminent"])
+            HI["vol.end_blocked_level"]
+            .replace("{name}", name)
+            .replace("{level}", HI["level.imminent"])
         )
         assert HI["vol.end_blocked_level"].startswith("जोखिम स्तर: {level}।")
         volunteer.locator('.lang-switch__option[data-lang="en"]').click()

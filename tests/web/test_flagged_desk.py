@@ -484,3 +484,46 @@ def test_the_flagged_groups_page_comes_back_when_an_escalation_over_it_is_acknow
         desk_ctx.close()
         other_ctx.close()
     watch.check()
+
+
+def test_a_desk_opened_after_the_page_shows_it_until_it_is_acknowledged(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Audit: a desk reloaded (or a supervisor signing in) after an imminent page showed the
+    escalation's card but no page alert and no "(!)" until the next re-page, up to 60 s. The
+    alert now comes up from the list, said once, and goes with the acknowledgement."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    server.create_user("supervisor", "sup2", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    late_ctx, late = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        raise_concern(
+            volunteer.locator("#risk-area .risk-panel:not([hidden])"), "imminent", "not safe"
+        )
+        text = desk.locator("#page-alert-text")
+        expect(text).to_contain_text(f"{EN['level.imminent']} escalation")
+        paged = text.inner_text()
+
+        desk.reload()
+        expect(desk.locator("[data-screen=desk]")).to_be_visible()
+        expect(desk.locator("#escalations .escalation")).to_have_count(1)
+        expect(desk.locator("#page-alert")).to_be_visible()
+        expect(text).to_have_text(paged)
+        expect(desk).to_have_title(re.compile(r"^\(!\) "))
+        expect(desk.locator("#sr-alert")).to_have_text(paged)
+        axe.check(desk, "supervisor desk, a waiting page after a reload")
+
+        _second_supervisor_logs_in(late, server)  # signed in after the page was sent
+        expect(late.locator("#page-alert-text")).to_have_text(paged)
+        expect(late).to_have_title(re.compile(r"^\(!\) "))
+
+        supervisor_acks(late, late.locator("#escalations .escalation"))
+        for page in (late, desk):
+            expect(page.locator("#page-alert")).to_be_hidden()
+            expect(page).not_to_have_title(re.compile(r"^\(!\) "))
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx, late_ctx):
+            ctx.close()
+    watch.check()

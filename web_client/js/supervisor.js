@@ -81,9 +81,10 @@ function start(session) {
   state.tick = setInterval(renderCountdowns, 1000);
   renderNotificationButton();
   loadOnCall();
-  loadEscalations();
+  // A page sent before this desk was open (or before a reload) still waits: raise its alert
+  // once both lists are read.
+  Promise.allSettled([loadEscalations(), loadFlagged()]).then(raiseWaitingPage);
   loadShares();
-  loadFlagged();
   loadMethodCues();
   loadReferrals();
   loadOverview();
@@ -221,6 +222,27 @@ function pageOver({ except } = {}) {
     closePageAlert();
     return;
   }
+  showWaitingPage(next);
+}
+
+/**
+ * At sign-in or reload: a page sent while this desk was not open, still unacknowledged,
+ * raises the page alert (the most urgent such page, with its "(!)"), said once to a screen
+ * reader; no sound (the page was sounded when it was sent, and a browser plays none before
+ * the supervisor has touched the page) and no new desktop notification. The escalation list
+ * alone showed it, with its countdown, until the next re-page.
+ */
+function raiseWaitingPage() {
+  if (!$("page-alert").hidden) return; // a live page came first
+  const next = pagesWaiting()[0];
+  if (!next) return;
+  showWaitingPage(next);
+  $("page-alert").hidden = false;
+  announce("sr-alert", $("page-alert-text").textContent);
+}
+
+function showWaitingPage(next) {
+  const page = $("page-alert");
   if (next.flagged) {
     page.dataset.about = "flagged";
     delete page.dataset.escalationId;

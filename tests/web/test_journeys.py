@@ -347,6 +347,25 @@ def received_frames(page: Page, kind: str) -> list[dict]:
     return frames
 
 
+def _reload_and_end_at_imminent(volunteer: Page):  # type: ignore[no-untyped-def]
+    """Reload the console (the level comes back with the chat, an escalation's or referral's
+    state only if its frame does), press End, and see the level's words: the End pane, its
+    confirm, its question and the seeker's name."""
+    volunteer.reload()
+    pane = volunteer_pane(volunteer)
+    confirm = pane.locator(".js-end-confirm")
+    question = confirm.locator(".js-end-question")
+    expect(volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")).to_have_text(
+        EN["level.imminent"]
+    )
+    pane.locator(".js-end").click()
+    name = pane.locator(".js-peer").inner_text().strip()
+    expect(question).to_have_text(
+        EN["vol.end_blocked_level"].replace("{name}", name).replace("{level}", EN["level.imminent"])
+    )
+    return pane, confirm, question, name
+
+
 def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:
@@ -396,20 +415,7 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
         expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
 
         # A reload: the level comes back with the chat, the escalation's state does not.
-        volunteer.reload()
-        pane = volunteer_pane(volunteer)
-        confirm = pane.locator(".js-end-confirm")
-        question = confirm.locator(".js-end-question")
-        expect(
-            volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")
-        ).to_have_text(EN["level.imminent"])
-        pane.locator(".js-end").click()
-        name = pane.locator(".js-peer").inner_text().strip()
-        expect(question).to_have_text(
-            EN["vol.end_blocked_level"]
-            .replace("{name}", name)
-            .replace("{level}", EN["level.imminent"])
-        )
+        pane, confirm, question, name = _reload_and_end_at_imminent(volunteer)
         # The level is named as the panel's pill names it, "Risk level: …" (it stood
         # capitalised mid-sentence); in Hindi too.
         volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
@@ -493,20 +499,7 @@ def test_after_a_reload_an_open_referral_says_so_before_the_level(
             ws.on_message(upstream.send)
 
         volunteer.route_web_socket(re.compile(r"/ws$"), drop_referral_updates)
-        volunteer.reload()
-        pane = volunteer_pane(volunteer)
-        confirm = pane.locator(".js-end-confirm")
-        question = confirm.locator(".js-end-question")
-        expect(
-            volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")
-        ).to_have_text(EN["level.imminent"])
-        pane.locator(".js-end").click()
-        name = pane.locator(".js-peer").inner_text().strip()
-        expect(question).to_have_text(
-            EN["vol.end_blocked_level"]
-            .replace("{name}", name)
-            .replace("{level}", EN["level.imminent"])
-        )
+        pane, confirm, question, name = _reload_and_end_at_imminent(volunteer)
         confirm.locator(".js-end-yes").click()
         note = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
         expect(note).to_be_focused()

@@ -292,8 +292,8 @@ def mount(app: FastAPI, web: WebClient) -> None:
     if not web.version:
         return
     if web.icon is not None:
-        # The pages name no icon, so a browser asks for this one (once, after the page has
-        # loaded; then from its cache): it was a 404 on every visit.
+        # The pages name their icon inline; what names none (the API docs, an answer opened
+        # in a tab) makes the browser ask for this one: it was a 404 on every visit.
         app.add_api_route(
             "/" + ICON, _icon(web.icon), methods=["GET", "HEAD"], include_in_schema=False
         )

@@ -27,6 +27,16 @@ async def no_method_cue_ended(c: WsClient, cid: str, *, within: float) -> None:
     raise AssertionError(f"unexpected method_cue.ended: {frame}")
 
 
+async def cued_chat(fresh: Fresh, on_call: WsClient) -> tuple[WsClient, WsClient, str]:
+    """A seeker who wrote a method cue while waiting, taken by a volunteer: the on-call
+    supervisor has its ``method_cue`` alert. The seeker's and the volunteer's sockets, the id."""
+    language = unique_language()
+    s, cid = await waiting_seeker_writes(fresh, language, METHOD_CUE)
+    v = await volunteer_takes(fresh, language, cid)
+    await one_method_cue(on_call, cid)
+    return s, v, cid
+
+
 async def test_a_seeker_ending_a_chat_with_a_standing_method_cue_tells_every_supervisor(
     fresh: Fresh,
 ):
@@ -35,10 +45,7 @@ async def test_a_seeker_ending_a_chat_with_a_standing_method_cue_tells_every_sup
         fresh.server.ws_url, (await fresh.staff.create("supervisor")).token
     )
     admin = await WsClient.open(fresh.server.ws_url, (await fresh.staff.create("admin")).token)
-    language = unique_language()
-    s, cid = await waiting_seeker_writes(fresh, language, METHOD_CUE)
-    v = await volunteer_takes(fresh, language, cid)
-    await one_method_cue(on_call, cid)
+    s, v, cid = await cued_chat(fresh, on_call)
 
     await s.send({"type": "conversation.end", "conversation_id": cid})
     await v.recv("conversation.ended")
@@ -52,10 +59,7 @@ async def test_a_seeker_ending_a_chat_with_a_standing_method_cue_tells_every_sup
 
 async def test_the_volunteer_ending_the_chat_tells_the_supervisors_too(fresh: Fresh):
     on_call = await supervisor(fresh, rank=1)
-    language = unique_language()
-    _, cid = await waiting_seeker_writes(fresh, language, METHOD_CUE)
-    v = await volunteer_takes(fresh, language, cid)
-    await one_method_cue(on_call, cid)
+    _, v, cid = await cued_chat(fresh, on_call)
     await v.send({"type": "conversation.end", "conversation_id": cid})
     await v.recv("conversation.ended")
     await on_call.recv("method_cue.ended", where=lambda f: f["conversation_id"] == cid)
@@ -64,10 +68,7 @@ async def test_the_volunteer_ending_the_chat_tells_the_supervisors_too(fresh: Fr
 async def test_a_quick_exit_ends_the_method_cue_before_its_quick_exit_alert(fresh: Fresh):
     """The desk shows the ``quick_exit`` alert: it comes after the method cue's end."""
     on_call = await supervisor(fresh, rank=1)
-    language = unique_language()
-    s, cid = await waiting_seeker_writes(fresh, language, METHOD_CUE)
-    await volunteer_takes(fresh, language, cid)
-    await one_method_cue(on_call, cid)
+    s, _, cid = await cued_chat(fresh, on_call)
     await s.send({"type": "quick_exit"})
     first = await on_call.recv(
         ("method_cue.ended", "staff.alert"), where=lambda f: f.get("conversation_id") == cid
@@ -79,10 +80,7 @@ async def test_a_quick_exit_ends_the_method_cue_before_its_quick_exit_alert(fres
 
 async def test_a_chat_screened_before_it_ends_sends_no_method_cue_end(fresh: Fresh):
     on_call = await supervisor(fresh, rank=1)
-    language = unique_language()
-    s, cid = await waiting_seeker_writes(fresh, language, METHOD_CUE)
-    v = await volunteer_takes(fresh, language, cid)
-    await one_method_cue(on_call, cid)
+    s, v, cid = await cued_chat(fresh, on_call)
     await run_checklist(v, cid, {})
     await on_call.recv("method_cue.screened", where=lambda f: f["conversation_id"] == cid)
     await s.send({"type": "conversation.end", "conversation_id": cid})

@@ -242,18 +242,22 @@ function raiseWaitingPage() {
 }
 
 function showWaitingPage(next) {
+  if (next.flagged) setPage(flaggedPageText(state.flagged.count));
+  else setPage(escalationPageText(next), { escalationId: next.escalation_id });
+}
+
+/**
+ * What the page alert is about (an escalation, or the flagged group when `escalationId` is
+ * null), its text and the "(!)" in the tab's title; showing, sounding and announcing it are
+ * the caller's. `awaitsAck`: an acknowledgement takes it down (see alertPage).
+ */
+function setPage(text, { escalationId = null, awaitsAck = true } = {}) {
   const page = $("page-alert");
-  if (next.flagged) {
-    page.dataset.about = "flagged";
-    delete page.dataset.escalationId;
-    page.dataset.awaitsAck = "true";
-    $("page-alert-text").textContent = flaggedPageText(state.flagged.count);
-  } else {
-    page.dataset.about = "escalation";
-    page.dataset.escalationId = next.escalation_id;
-    page.dataset.awaitsAck = "true";
-    $("page-alert-text").textContent = escalationPageText(next);
-  }
+  $("page-alert-text").textContent = text;
+  page.dataset.about = escalationId ? "escalation" : "flagged";
+  if (escalationId) page.dataset.escalationId = escalationId;
+  else delete page.dataset.escalationId;
+  page.dataset.awaitsAck = String(awaitsAck);
   document.title = `(!) ${t("sup.page_title")}`;
 }
 
@@ -268,12 +272,8 @@ function escalationPageText(escalation) {
  */
 function alertPage(escalation, { awaitsAck }) {
   const text = escalationPageText(escalation);
-  $("page-alert-text").textContent = text;
-  $("page-alert").dataset.about = "escalation";
-  $("page-alert").dataset.escalationId = escalation.escalation_id;
-  $("page-alert").dataset.awaitsAck = String(awaitsAck);
+  setPage(text, { escalationId: escalation.escalation_id, awaitsAck });
   $("page-alert").hidden = false;
-  document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
   beep({ times: escalation.level === "imminent" ? 5 : 3 });
   notifyPage(escalation.escalation_id, text, { awaitsAck });
@@ -332,12 +332,8 @@ function renderFlaggedWait() {
 
 function alertFlagged(count) {
   const text = flaggedPageText(count);
-  $("page-alert-text").textContent = text;
-  $("page-alert").dataset.about = "flagged";
-  delete $("page-alert").dataset.escalationId;
-  $("page-alert").dataset.awaitsAck = "true";
+  setPage(text);
   $("page-alert").hidden = false;
-  document.title = `(!) ${t("sup.page_title")}`;
   announce("sr-alert", text);
   beep({ times: 3 });
   notifyPage(FLAGGED_NOTE, text, { awaitsAck: true });

@@ -94,16 +94,7 @@ def test_the_method_cue_banner_says_so_once_that_chat_is_screened_not_another(
         device(browser, watch, DESKTOP) as (_, volunteer),
         device(browser, watch, DESKTOP) as (_, desk),
     ):
-        for seeker, greeting in ((first, "first one here"), (second, "second one here")):
-            seeker_starts(seeker, server)
-            seeker_sends(seeker, greeting)
-            expect(seeker.locator(".bubble--mine")).to_have_count(1)
-        volunteer_logs_in(volunteer, server)
-        volunteer.locator("#capacity").select_option("2")
-        expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
-        volunteer_takes(volunteer)
-        volunteer.locator("#take-next").click()
-        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
+        _one_volunteer_takes_both(server, volunteer, first, second)
         screened = _frames_of(desk, "method_cue.screened")
         supervisor_logs_in(desk, server)
 
@@ -203,6 +194,22 @@ def test_a_screened_chat_gives_the_banner_back_to_an_alert_it_had_covered(
         banner.locator("#staff-alert-close").click()
         expect(banner).to_be_hidden()
     watch.check()
+
+
+def _one_volunteer_takes_both(
+    server: LiveServer, volunteer: Page, first: Page, second: Page
+) -> None:
+    """Two seekers greet while waiting; one volunteer, at a capacity of two, takes both."""
+    for seeker, greeting in ((first, "first one here"), (second, "second one here")):
+        seeker_starts(seeker, server)
+        seeker_sends(seeker, greeting)
+        expect(seeker.locator(".bubble--mine")).to_have_count(1)
+    volunteer_logs_in(volunteer, server)
+    volunteer.locator("#capacity").select_option("2")
+    expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
+    volunteer_takes(volunteer)
+    volunteer.locator("#take-next").click()
+    expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
 
 
 def _reload_and_read(desk: Page) -> None:
@@ -421,16 +428,7 @@ def test_the_method_cue_banner_goes_when_its_chat_ends_and_a_quick_exit_alert_st
         device(browser, watch, DESKTOP) as (_, desk),
     ):
         first_ctx.route(re.compile(r"^https://www\.google\.com/.*"), search_page)
-        for seeker, greeting in ((first, "first one here"), (second, "second one here")):
-            seeker_starts(seeker, server)
-            seeker_sends(seeker, greeting)
-            expect(seeker.locator(".bubble--mine")).to_have_count(1)
-        volunteer_logs_in(volunteer, server)
-        volunteer.locator("#capacity").select_option("2")
-        expect(volunteer.locator("#availability-status")).to_contain_text("of 2")
-        volunteer_takes(volunteer)
-        volunteer.locator("#take-next").click()
-        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(2)
+        _one_volunteer_takes_both(server, volunteer, first, second)
         ended = _frames_of(desk, "method_cue.ended")
         supervisor_logs_in(desk, server)
 

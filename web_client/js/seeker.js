@@ -216,7 +216,7 @@ function renderCallNumbers() {
 
 function renderStaticHelplines() {
   $("helplines-body").replaceChildren(helplineCard(defaultHelplines(), t("helplines.intro")));
-  const intro = state.busy ? "busy.helplines_intro" : "ended.helplines_intro";
+  const intro = state.notStarted ? "busy.helplines_intro" : "ended.helplines_intro";
   $("ended-helplines").replaceChildren(helplineCard(defaultHelplines(), t(intro)));
 }
 
@@ -640,7 +640,8 @@ function onFrame(frame) {
       return;
     case "conversation.ended":
       if (frame.conversation_id !== state.conversationId) return;
-      showEnded({ closedByService: frame.reason === "ended_by_service" });
+      if (frame.reason === "left_queue") showNotStarted("left.title", "left.text", "ended.new_chat");
+      else showEnded({ closedByService: frame.reason === "ended_by_service" });
       return;
     case "conversation.joined":
     case "conversation.taken_over": {
@@ -762,29 +763,37 @@ function appendReferralCard(frame) {
 const JOIN_REF = "join";
 
 /**
- * Too many people are reaching out (the queue is full, or chats are being started from here
- * too fast): never a bare error, but a kind word, the helplines one tap away, and a way to try
- * again. It borrows the ended screen; nothing was started, so there is nothing to rate.
+ * No chat: too many people are reaching out (the queue is full, or chats are being started
+ * from here too fast), or the seeker left the queue. Never a bare error or "your chat has
+ * ended", but a kind word, the helplines one tap away, and a way to start again. It borrows
+ * the ended screen: no chat took place, so there is nothing to rate and no return code (a
+ * plan made before a chat went back to the queue stays).
  */
-function showBusy() {
-  state.busy = true;
+function showNotStarted(title, text, again) {
+  state.notStarted = true;
   renderStaticHelplines();
+  if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   state.status = "ended";
   state.conversationId = null;
-  bind($("ended-title"), "busy.title");
-  bind($("ended-text"), "busy.text");
-  bind($("new-chat"), "busy.retry");
+  bind($("ended-title"), title);
+  bind($("ended-text"), text);
+  bind($("new-chat"), again);
   hidePeerTyping();
   $("mood-start").hidden = true;
   $("feedback-form").hidden = true;
   $("feedback-thanks").hidden = true;
   $("feedback-worse").hidden = true;
   $("feedback-low").hidden = true;
-  $("ended-plan").hidden = true;
+  $("ended-plan").hidden = !state.plan;
+  $("ended-code").hidden = true;
   showScreen("ended");
   // From the long welcome page, focusing the heading would leave it under the quick exit.
   window.scrollTo(0, 0);
-  announce("sr-alert", t("busy.title"));
+  announce("sr-alert", t(title));
+}
+
+function showBusy() {
+  showNotStarted("busy.title", "busy.text", "busy.retry");
 }
 
 /**
@@ -797,8 +806,8 @@ function showEnded({ closedByService = false } = {}) {
   bind($("ended-title"), closedByService ? "ended.closed_title" : "ended.title");
   bind($("ended-text"), closedByService ? "ended.closed_text" : "ended.text");
   bind($("new-chat"), "ended.new_chat");
-  if (state.busy) {
-    state.busy = false;
+  if (state.notStarted) {
+    state.notStarted = false;
     renderStaticHelplines();
   }
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);

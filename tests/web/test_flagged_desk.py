@@ -2,7 +2,8 @@
 waiting", paged once, with one Acknowledge (issue #16 §1), in English and Hindi.
 Screenshots at 360x740 and 1280x800 in docs/screenshots/. The page alert keeps the count
 up to date, and goes when another supervisor acknowledges what it is about; a page that still
-waits for an acknowledgement then shows again."""
+waits for an acknowledgement then shows again. An Acknowledge pressed a moment after another
+desk's is a calm note, not a failure."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 from test_browser import (
     EN,
     HI,
@@ -319,6 +320,135 @@ def test_an_acknowledgement_at_another_desk_takes_this_desks_page_down(
             seeker.close()
         desk_ctx.close()
         other_ctx.close()
+    watch.check()
+
+
+def _imminent_page(browser: Browser, server: LiveServer, watch: Watch):  # type: ignore[no-untyped-def]
+    """A chat in progress whose volunteer raises an imminent concern (every supervisor on call
+    is paged): (seeker context, volunteer context)."""
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    raise_concern(
+        volunteer.locator("#risk-area .risk-panel:not([hidden])"), "imminent", "not safe tonight"
+    )
+    return seeker_ctx, volunteer_ctx
+
+
+@pytest.mark.parametrize("first", ["update", "error"])
+def test_an_acknowledge_a_moment_after_another_desks_is_a_calm_note_not_a_failure(
+    browser: Browser, server: LiveServer, watch: Watch, first: str
+) -> None:
+    """Two supervisors are paged; the other acknowledges, and this one presses Acknowledge a
+    moment later, before the other's acknowledgement has reached this desk. The server answers
+    ``error`` ``invalid_transition`` (the escalation is no longer open), and the desk showed
+    "Acknowledged" beside "The escalation couldn't be updated." and said the failure aloud.
+    It now notes calmly that another supervisor acknowledged it, whichever of the two frames
+    (the other's ``escalation.updated``, the refusal) comes first."""
+    for name in ("sup1", "sup2"):
+        server.create_user("supervisor", name, server.supervisor_password)
+    held: list[str | bytes] = []  # this desk's escalation.updated frames, held back
+    holding = {"on": False}
+    sockets: dict[str, WebSocketRoute] = {}
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        sockets["desk"] = ws
+
+        def from_server(message: str | bytes) -> None:
+            kind = json.loads(message).get("type")
+            if holding["on"] and kind == "escalation.updated":
+                held.append(message)
+                return
+            if holding["on"] and kind == "error" and first == "update":
+                holding["on"] = False  # the other's acknowledgement, then the refusal
+                for update in held:
+                    ws.send(update)
+            ws.send(message)
+
+        upstream.on_message(from_server)
+        ws.on_message(upstream.send)
+
+    desk_ctx, desk = desk_page(browser, watch)
+    desk.route_web_socket(re.compile(r"/ws$"), route)
+    other_ctx, other = desk_page(browser, watch)
+    seeker_ctx = volunteer_ctx = None
+    try:
+        supervisor_logs_in(desk, server)
+        _second_supervisor_logs_in(other, server)
+        seeker_ctx, volunteer_ctx = _imminent_page(browser, server, watch)
+        card = desk.locator("#escalations .escalation")
+        expect(card.locator(".js-ack")).to_be_visible()
+
+        holding["on"] = True
+        supervisor_acks(other, other.locator("#escalations .escalation"))
+        for _ in range(150):
+            if held:
+                break
+            desk.wait_for_timeout(100)
+        assert held, "the other desk's acknowledgement never reached this desk"
+        card.locator(".js-ack").click()
+
+        status = card.locator(".js-esc-status")
+        expect(status).to_have_text(EN["sup.esc_acked_other"])
+        if first == "error":
+            holding["on"] = False  # the refusal came first; now the other's acknowledgement
+            for update in held:
+                sockets["desk"].send(update)
+        expect(card.locator(".js-ack")).to_be_hidden()
+        expect(card.locator(".js-countdown")).to_have_text(EN["sup.acked"])
+        expect(status).to_be_visible()
+        expect(status).to_have_text(EN["sup.esc_acked_other"])
+        desk.wait_for_timeout(300)  # an announcement is written after a tick
+        expect(desk.locator("#sr-alert")).not_to_have_text(EN["sup.esc_failed"])
+        axe.check(desk, "the desk whose Acknowledge came after another's")
+
+        # The note follows the desk's language, as the rest of the card does.
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(status).to_have_text(HI["sup.esc_acked_other"])
+        expect(card.locator(".js-countdown")).to_have_text(HI["sup.acked"])
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx, other_ctx):
+            if ctx:
+                ctx.close()
+    watch.check()
+
+
+def test_an_acknowledge_the_server_fails_still_says_it_failed(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The calm note is only for an escalation acknowledged elsewhere: any other refusal of
+    an Acknowledge (here ``internal``, made by the test) still says the escalation couldn't
+    be updated, aloud too, and leaves Acknowledge to press again."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "escalation.ack":
+                ws.send(json.dumps({"type": "error", "code": "internal", "ref": frame.get("ref"),
+                                    "message": "an unexpected error"}))  # fmt: skip
+                return
+            upstream.send(message)
+
+        upstream.on_message(ws.send)
+        ws.on_message(to_server)
+
+    desk_ctx, desk = desk_page(browser, watch)
+    desk.route_web_socket(re.compile(r"/ws$"), route)
+    seeker_ctx = volunteer_ctx = None
+    try:
+        supervisor_logs_in(desk, server)
+        seeker_ctx, volunteer_ctx = _imminent_page(browser, server, watch)
+        card = desk.locator("#escalations .escalation")
+        card.locator(".js-ack").click()
+        expect(card.locator(".js-esc-status")).to_have_text(EN["sup.esc_failed"])
+        expect(desk.locator("#sr-alert")).to_have_text(EN["sup.esc_failed"])
+        expect(card.locator(".js-ack")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            if ctx:
+                ctx.close()
     watch.check()
 
 

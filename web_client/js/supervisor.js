@@ -499,7 +499,7 @@ function renderEscalation(escalation) {
   if (escalation.reason) detail.push(reasonText(escalation.reason));
   node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
   node.querySelector(".js-ack").hidden = isAcked(escalation);
-  if (isAcked(escalation)) showEscalationStatus(escalation, null);
+  if (isAcked(escalation)) showEscalationStatus(escalation, lateAckNote(escalation));
   renderCountdown(escalation);
   renderShare(escalation);
 }
@@ -633,6 +633,15 @@ function renderEscalationList() {
   $("no-escalations").hidden = sorted.length > 0;
 }
 
+/**
+ * This desk's Acknowledge came a moment after another's (the server answered
+ * `invalid_transition`: the escalation was no longer open). Not a failure: a calm note, kept
+ * once the acknowledgement arrives, unless it was this supervisor's own (another tab).
+ */
+function lateAckNote(escalation) {
+  return escalation.lateAck && escalation.acknowledged_by !== state.session?.user_id ? "sup.esc_acked_other" : null;
+}
+
 /** The line under an escalation's buttons: why an action on it did not go (null clears it). */
 function showEscalationStatus(escalation, key) {
   const line = escalation.node.querySelector(".js-esc-status");
@@ -646,7 +655,7 @@ function wireEscalation(escalation) {
   // The card's status line says when an action on it could not go (the desk reconnects).
   const status = node.querySelector(".js-esc-status");
   node.querySelector(".js-ack").addEventListener("click", () => {
-    const frame = { type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `esc:${escalation.escalation_id}` };
+    const frame = { type: "escalation.ack", escalation_id: escalation.escalation_id, ref: `ack:${escalation.escalation_id}` };
     // Not sent: the page alert stays up.
     if (!sendOrSayNotSent(state.conn, frame, status)) return;
     showEscalationStatus(escalation, null);
@@ -1553,10 +1562,17 @@ function onError(frame) {
     if (box) box.textContent = t(frame.code === "share_pending" ? "sup.share_pending" : "sup.share_failed");
     return;
   }
-  if (ref.startsWith("esc:")) {
+  if (ref.startsWith("esc:") || ref.startsWith("ack:")) {
+    const escalation = state.escalations.get(ref.slice(ref.indexOf(":") + 1));
+    if (ref.startsWith("ack:") && frame.code === "invalid_transition") {
+      // Another supervisor acknowledged (or resolved) it first: said calmly, not as a failure.
+      if (!escalation) return; // resolved: its card has gone
+      escalation.lateAck = true;
+      showEscalationStatus(escalation, lateAckNote(escalation));
+      return;
+    }
     const key = frame.code === "unknown_type" ? "sup.esc_unavailable" : "sup.esc_failed";
     announce("sr-alert", t(key));
-    const escalation = state.escalations.get(ref.slice("esc:".length));
     if (escalation) showEscalationStatus(escalation, key);
   }
 }

@@ -14,7 +14,7 @@ starts, and someone not rostered may step in by turning it on.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -67,6 +67,9 @@ async def add_shift(
     ends_at: datetime,
     now: datetime,
 ) -> dict[str, Any]:
+    # Answered and audited in UTC, as every time the service sends (``Z``), whatever zone the
+    # admin wrote them in.
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     problem = coverage.shift_problem(starts_at, ends_at)
     if problem:
         raise BadRequest(problem, code="invalid_shift")

@@ -3,7 +3,7 @@ read it, and the next hour's gap shows in /api/v1/roster/coverage and in /metric
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
@@ -109,6 +109,35 @@ async def test_a_shift_needs_an_active_supervisor_and_a_sensible_time(
         assert r.status_code == 200
         r = await add()
         assert r.status_code == 400 and r.json()["error"]["code"] == "not_a_supervisor"
+
+
+async def test_a_shift_written_in_another_zone_is_answered_in_utc(
+    server: Server, staff: StaffFactory
+):
+    """protocol.md: times are UTC strings ending in ``Z``. A shift sent with an offset is
+    answered (and listed, and audited) in UTC, not echoed in the zone it was written in."""
+    admin = await staff.create("admin")
+    supervisor = await staff.create("supervisor")
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    ist = timezone(timedelta(hours=5, minutes=30))
+    shift = {
+        "staff_id": supervisor.user_id,
+        "starts_at": start.astimezone(ist).isoformat(),
+        "ends_at": (start + timedelta(hours=8)).astimezone(ist).isoformat(),
+    }
+    assert "+05:30" in shift["starts_at"]
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        r = await http.post("/api/v1/roster", json=shift)
+        assert r.status_code == 201, r.text
+        added = r.json()
+        assert added["starts_at"] == iso(start)
+        assert added["ends_at"] == iso(start + timedelta(hours=8))
+        r = await http.get("/api/v1/roster", params={"until": iso(start + timedelta(days=1))})
+        (listed,) = [s for s in r.json()["shifts"] if s["id"] == added["id"]]
+        assert (listed["starts_at"], listed["ends_at"]) == (added["starts_at"], added["ends_at"])
+        r = await http.get("/api/v1/audit", params={"action": "roster.shift_added"})
+        (entry,) = [e for e in r.json()["entries"] if e["detail"]["shift_id"] == added["id"]]
+        assert datetime.fromisoformat(entry["detail"]["starts_at"]).utcoffset() == timedelta(0)
 
 
 async def test_the_next_hours_gap_shows_in_coverage_and_metrics(fresh: Fresh):

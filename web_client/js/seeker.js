@@ -34,6 +34,7 @@ const state = {
   conversationId: null,
   status: null, // waiting | active | ended
   peerAlias: "",
+  peerSupervisor: false,
   joinOnAuth: false,
   leaveWanted: false, // "Leave queue" tapped before the join was answered
   peerReadSeq: 0,
@@ -430,6 +431,7 @@ function resetChat() {
   state.readSentSeq = 0;
   state.lastQueueStatus = null;
   state.joinedSeen.clear();
+  state.peerSupervisor = false;
   state.hadVolunteer = false;
   state.plan = null;
   $("open-plan").hidden = true;
@@ -440,6 +442,8 @@ function resetChat() {
 function renderPeer() {
   if (state.peerAlias) $("peer-name").textContent = state.peerAlias;
   else bind($("peer-name"), "chat.peer_default");
+  // Taken over: a supervisor.
+  bind(document.querySelector(".chat-header__role"), state.peerSupervisor ? "role.supervisor" : "chat.peer_role");
 }
 
 function renderConnection(status) {
@@ -650,6 +654,7 @@ function onFrame(frame) {
       const vars = { name: frame.staff_alias || t("role.supervisor") };
       if (frame.type === "conversation.taken_over" && frame.staff_alias) {
         state.peerAlias = frame.staff_alias;
+        state.peerSupervisor = true;
         renderPeer();
       }
       const seen = `${frame.type}:${frame.staff_alias || ""}`;
@@ -686,6 +691,7 @@ function onFrame(frame) {
  * staff's note: the server never sends it), unless the organisation hands over silently. */
 function onHandedOver(frame) {
   hidePeerTyping();
+  state.peerSupervisor = false;
   if (frame.to === "queue") {
     state.peerAlias = "";
     state.lastQueueStatus = null;

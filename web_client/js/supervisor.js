@@ -725,7 +725,8 @@ async function openConversation(conversationId) {
   bind($("conv-title"), "sup.conversation_with", { id: shortId(conversationId) });
   const list = $("conv-messages");
   list.replaceChildren();
-  state.log = new ChatLog(list, "supervisor");
+  // Another supervisor's message (joined too, or took over) is theirs, not "You".
+  state.log = new ChatLog(list, "supervisor", { alias: state.session?.alias || "" });
   state.pendingWhispers = [];
   // What the socket already delivered (after an ack or observe, the server replays from 0).
   for (const frame of [...(state.messages.get(conversationId)?.values() || [])].sort((a, b) => a.seq - b.seq)) {

@@ -1,0 +1,138 @@
+"""A supervisor takes a chat over. The seeker's header then said the supervisor was a
+"Trained peer volunteer" (it now says "Supervisor", in Hindi too), and a second supervisor
+reading the chat at another desk saw the first one's message as their own ("You", "Sent").
+Checked with axe."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import (
+    EN,
+    HI,
+    Watch,
+    chat_in_progress,
+    desk_page,
+    escalate,
+    supervisor_acks,
+    supervisor_logs_in,
+    turn_on_call,
+)
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def second_supervisor_logs_in(page: Page, server: LiveServer) -> None:
+    """sup2 (created by the test) signs in at /supervisor and goes on call."""
+    page.goto(server.base_url + "/supervisor")
+    page.locator("#login-username").fill("sup2")
+    page.locator("#login-password").fill(server.supervisor_password)
+    page.locator("#login-form button[type=submit]").click()
+    expect(page.locator("[data-screen=desk]")).to_be_visible()
+    expect(page.locator("#conn-state")).to_be_hidden()
+    turn_on_call(page)
+
+
+def alias(page: Page) -> str:
+    """The supervisor's alias, from "Signed in as …" in the desk's header."""
+    prefix, _, suffix = EN["staff.signed_in_as"].partition("{name}")
+    text = page.locator("#who").inner_text()
+    return text.removeprefix(prefix).removesuffix(suffix)
+
+
+HELLO = "Hi, I'm a supervisor here. I'm staying with you."
+
+
+def supervisor_joins_and_says_hello(desk: Page, volunteer: Page) -> None:
+    """The volunteer escalates; the desk acknowledges, opens the chat, joins and writes."""
+    escalate(
+        volunteer.locator("#risk-area .risk-panel:not([hidden])"),
+        "says they have a plan for tonight",
+    )
+    escalation = desk.locator("#escalations .escalation").first
+    supervisor_acks(desk, escalation)
+    escalation.locator(".js-open").click()
+    desk.locator("#conv-join").click()
+    expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_joined"])
+    desk.locator("#sup-text").fill(HELLO)
+    desk.locator("#sup-text").press("Enter")
+    expect(desk.locator("#conv-messages .bubble--mine .bubble__text")).to_have_text([HELLO])
+
+
+def test_another_supervisors_message_is_theirs_on_this_desk_not_mine(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Two desks: sup1 joins and writes; sup2 opens the chat and saw sup1's message as its
+    own, "You" and "Sent", as if it had written to the seeker itself."""
+    for name in ("sup1", "sup2"):
+        server.create_user("supervisor", name, server.supervisor_password)
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    other_ctx, other = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        second_supervisor_logs_in(other, server)
+        supervisor_joins_and_says_hello(desk, volunteer)
+
+        other.locator("#escalations .escalation").first.locator(".js-open").click()
+        said = other.locator("#conv-messages .bubble", has_text=HELLO)
+        expect(said).to_have_count(1)
+        expect(said).to_have_class("bubble bubble--peer bubble--supervisor")
+        expect(said.locator(".bubble__who")).to_have_text(
+            EN["chat.supervisor_label"].replace("{name}", alias(desk))
+        )
+        expect(said.locator(".bubble__state")).to_have_count(0)
+        expect(other.locator("#conv-messages .bubble--mine")).to_have_count(0)
+        # Still so when it takes over, and on the first desk its own message stays its own.
+        desk.locator("#conv-takeover").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+        expect(desk.locator("#conv-messages .bubble--mine .bubble__text")).to_have_text([HELLO])
+        expect(other.locator("#conv-messages .bubble--mine")).to_have_count(0)
+        axe.check(other, "the other desk reading a chat a supervisor joined")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
+        other_ctx.close()
+    watch.check()
+
+
+def test_after_a_takeover_the_seekers_header_says_supervisor_not_peer_volunteer(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The header under the supervisor's name said "Trained peer volunteer", in both
+    languages and after a reload."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        role = seeker.locator("#chat-header .chat-header__role")
+        expect(role).to_have_text(EN["chat.peer_role"])
+        supervisor_joins_and_says_hello(desk, volunteer)
+        expect(role).to_have_text(EN["chat.peer_role"])  # joined: the volunteer is still there
+
+        desk.locator("#conv-takeover").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+        expect(seeker.locator("#peer-name")).to_have_text(alias(desk))
+        expect(role).to_have_text(EN["role.supervisor"])
+        axe.check(seeker, "the seeker's chat after a supervisor took it over")
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(role).to_have_text(HI["role.supervisor"])
+
+        # A reload keeps it so (the server tells the takeover again on resume).
+        seeker.reload()
+        expect(seeker.locator("#chat-header")).to_be_visible()
+        expect(seeker.locator("#peer-name")).to_have_text(alias(desk))
+        expect(role).to_have_text(HI["role.supervisor"])
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
+    watch.check()

@@ -154,6 +154,22 @@ async def resume_whispers(
     ]
 
 
+@frames.on_resume
+async def resume_escalations(
+    session: AsyncSession, conversation: ConversationView, access: Access
+) -> list[str]:
+    """The conversation's volunteer resuming gets ``escalation.updated`` again for each of its
+    escalations (resolved ones too): a reloaded console knows whether End must wait for a
+    supervisor instead of guessing from the level."""
+    if access.role is not Role.volunteer:
+        return []
+    now = utcnow()
+    return [
+        outbound_frames.escalation_updated(view)
+        for view in await replay.escalations(session, conversation.id, now=now)
+    ]
+
+
 api = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
 
 

@@ -711,3 +711,46 @@ async def test_steps_out_of_their_state_are_refused_or_change_nothing(fresh: Fre
     await v.nothing("error", within=0.1)
     for client in (w, s, v, sup):
         await client.close()
+
+
+async def test_the_volunteer_resuming_is_told_each_escalation_again_and_a_supervisor_is_not(
+    fresh: Fresh,
+):
+    """docs/protocol.md (On conversation.resume): a reloaded console knew only the level, and
+    at high risk guessed whether a supervisor had resolved the escalation. The volunteer now
+    gets escalation.updated for each of the conversation's escalations, resolved ones too."""
+    sup = await supervisor(fresh, rank=1)
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried"})
+    first = (await sup.recv("escalation.page"))["escalation_id"]
+    await sup.send({"type": "escalation.ack", "escalation_id": first})
+    await sup.recv("escalation.updated", where=lambda f: f["status"] == "acknowledged")
+    await sup.send({"type": "escalation.resolve", "escalation_id": first, "outcome": "false_alarm"})
+    live = await v.recv("escalation.updated", where=lambda f: f["status"] == "resolved")
+    await sup.recv("escalation.updated", where=lambda f: f["status"] == "resolved")
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "worried again"})
+    second = (await sup.recv("escalation.page", where=lambda f: f["escalation_id"] != first))[
+        "escalation_id"
+    ]
+    await v.close()
+
+    v2 = await WsClient.open(fresh.server.ws_url, v.staff.token)
+    await v2.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    await v2.recv("conversation.resumed")
+    replayed = [await v2.recv("escalation.updated") for _ in range(2)]
+    assert [(f["escalation_id"], f["status"]) for f in replayed] == [
+        (first, "resolved"),
+        (second, "open"),
+    ]
+    # The same frame as the live one, but for its age.
+    assert {**replayed[0], "age_s": None} == {**live, "age_s": None}
+
+    # A supervisor resuming (the desk lists escalations over REST) gets none of them again.
+    await sup.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": 0})
+    await sup.recv("conversation.resumed")
+    with contextlib.suppress(TimeoutError):
+        while True:  # the frames of the raises and re-pages may come; no replay of the first
+            update = await sup.recv("escalation.updated", timeout=0.5)
+            assert (update["escalation_id"], update["status"]) != (first, "resolved"), update
+    for client in (s, v2, sup):
+        await client.close()

@@ -347,10 +347,27 @@ def received_frames(page: Page, kind: str) -> list[dict]:
     return frames
 
 
-def _reload_and_end_at_imminent(volunteer: Page):  # type: ignore[no-untyped-def]
+def _dropping(kind: str) -> Callable[[WebSocketRoute], None]:
+    """A route for the page's socket that loses every `kind` frame the server sends."""
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        upstream.on_message(lambda m: None if kind in str(m) else ws.send(m))
+        ws.on_message(upstream.send)
+
+    return route
+
+
+def _reload_and_end_at_imminent(  # type: ignore[no-untyped-def]
+    volunteer: Page, key: str = "vol.end_blocked_level", updates: list[dict] | None = None
+):
     """Reload the console (the level comes back with the chat, an escalation's or referral's
-    state only if its frame does), press End, and see the level's words: the End pane, its
-    confirm, its question and the seeker's name."""
+    state with its frame), press End, and see the question `key` asks (by default the level's
+    words, when no escalation's state reached the page): the End pane, its confirm, its
+    question and the seeker's name. `updates` (received_frames' list of escalation.updated):
+    End is pressed only once the resume has sent them again."""
+    if updates is not None:
+        updates.clear()
     volunteer.reload()
     pane = volunteer_pane(volunteer)
     confirm = pane.locator(".js-end-confirm")
@@ -358,10 +375,15 @@ def _reload_and_end_at_imminent(volunteer: Page):  # type: ignore[no-untyped-def
     expect(volunteer.locator("#risk-area .risk-panel:not([hidden]) .js-level-pill")).to_have_text(
         EN["level.imminent"]
     )
+    for _ in range(100):
+        if updates is None or updates:
+            break
+        volunteer.wait_for_timeout(100)
+    assert updates is None or updates, "no escalation.updated came with the resume"
     pane.locator(".js-end").click()
     name = pane.locator(".js-peer").inner_text().strip()
     expect(question).to_have_text(
-        EN["vol.end_blocked_level"].replace("{name}", name).replace("{level}", EN["level.imminent"])
+        EN[key].replace("{name}", name).replace("{level}", EN["level.imminent"])
     )
     return pane, confirm, question, name
 
@@ -371,9 +393,10 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
 ) -> None:
     """Audit: at imminent risk the volunteer's End chat asked "End this chat?", and only after
     "Yes" did the server refuse (escalation_open: docs/protocol.md, Routing). End now says
-    why the chat cannot end and what to do instead, with no "Yes". After a reload the page
-    knows the level but not whether a supervisor has resolved the escalation since: it says
-    so and still offers End, and when the server refuses, the next End knows."""
+    why the chat cannot end and what to do instead, with no "Yes". A reload keeps that: the
+    resume tells the console the escalation is still open (it knew only the level, and
+    offered a "Yes" the server refused). A page that heard of no escalation says what the
+    level means and still offers End, and when the server refuses, the next End knows."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
         # Frames are watched on a socket opened from now on: the console's, after a reload.
@@ -414,7 +437,17 @@ def test_an_imminent_chat_says_it_cannot_end_alone_before_the_volunteer_confirms
         box.locator(f'button:has-text("{EN["ref_step.declined"]}")').click()
         expect(box.locator(".js-referral-state")).to_contain_text(EN["ref_status.declined"])
 
-        # A reload: the level comes back with the chat, the escalation's state does not.
+        # A reload: the level comes back with the chat, and the escalation's state with it.
+        pane, confirm, question, name = _reload_and_end_at_imminent(
+            volunteer, "vol.err_escalation_open", updates
+        )
+        assert [u["status"] for u in updates] == ["open"], updates
+        expect(confirm.locator(".js-end-yes")).to_be_hidden()
+        confirm.locator(".js-end-no").click()
+
+        # A page that heard of no escalation (its escalation.updated frames lost): the level
+        # speaks, and End is still offered.
+        volunteer.route_web_socket(re.compile(r"/ws$"), _dropping("escalation.updated"))
         pane, confirm, question, name = _reload_and_end_at_imminent(volunteer)
         # The level is named as the panel's pill names it, "Risk level: …" (it stood
         # capitalised mid-sentence); in Hindi too.
@@ -490,16 +523,17 @@ def test_after_a_reload_an_open_referral_says_so_before_the_level(
             confirm.locator(".js-end-no").click()
         axe.check(volunteer, "volunteer End after a reload with the referral open")
 
-        # A page that did not hear of the referral (its referral.updated lost): the level
-        # speaks and End is offered; the server refuses (referral_open), focus goes to the
-        # note saying why, and the next End says it without offering End again.
-        def drop_referral_updates(ws: WebSocketRoute) -> None:
-            upstream = ws.connect_to_server()
-            upstream.on_message(lambda m: None if "referral.updated" in str(m) else ws.send(m))
-            ws.on_message(upstream.send)
-
-        volunteer.route_web_socket(re.compile(r"/ws$"), drop_referral_updates)
-        pane, confirm, question, name = _reload_and_end_at_imminent(volunteer)
+        # A page that did not hear of the referral (its referral.updated lost), only that the
+        # escalation was resolved: End is offered as for any chat; the server refuses
+        # (referral_open), focus goes to the note saying why, and the next End says it
+        # without offering End again.
+        updates = received_frames(volunteer, "escalation.updated")
+        volunteer.route_web_socket(re.compile(r"/ws$"), _dropping("referral.updated"))
+        pane, confirm, question, name = _reload_and_end_at_imminent(
+            volunteer, "vol.end_confirm", updates
+        )
+        assert [u["status"] for u in updates] == ["resolved"], updates
+        expect(confirm.locator(".js-end-yes")).to_be_visible()
         confirm.locator(".js-end-yes").click()
         note = pane.locator(".system-note", has_text=EN["vol.err_referral_open"])
         expect(note).to_be_focused()

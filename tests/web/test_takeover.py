@@ -17,9 +17,11 @@ from test_browser import (
     chat_in_progress,
     desk_page,
     escalate,
+    seeker_sends,
     supervisor_acks,
     supervisor_logs_in,
     turn_on_call,
+    volunteer_pane,
 )
 
 if TYPE_CHECKING:
@@ -131,6 +133,54 @@ def test_after_a_takeover_the_seekers_header_says_supervisor_not_peer_volunteer(
         expect(seeker.locator("#chat-header")).to_be_visible()
         expect(seeker.locator("#peer-name")).to_have_text(alias(desk))
         expect(role).to_have_text(HI["role.supervisor"])
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
+    watch.check()
+
+
+def test_after_a_takeover_the_volunteer_reads_along_and_is_told_why_they_cannot_write(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The volunteer's composer, End chat and Hand over stayed after a supervisor took the
+    chat over; what they wrote only said "Not sent", with no reason (the server refuses it)."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        supervisor_joins_and_says_hello(desk, volunteer)
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-composer")).to_be_visible()  # joined: the volunteer still writes
+        pane.locator(".js-text").focus()
+
+        desk.locator("#conv-takeover").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+        notice = pane.locator(".js-ended")
+        said = EN["vol.taken_over_notice"].replace("{name}", alias(desk))
+        expect(notice).to_have_text(said)
+        expect(notice).to_be_focused()  # the box it was in went
+        for gone in (".js-composer", ".js-end", ".js-transfer"):
+            expect(pane.locator(gone)).to_be_hidden()
+        expect(pane.locator(".bubble--supervisor .bubble__text")).to_have_text([HELLO])
+        axe.check(volunteer, "the volunteer's chat after a supervisor took it over")
+
+        # In Hindi, and again after a reload (the server tells the takeover again on resume).
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(notice).to_have_text(HI["vol.taken_over_notice"].replace("{name}", alias(desk)))
+        volunteer.reload()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-ended")).to_have_text(
+            HI["vol.taken_over_notice"].replace("{name}", alias(desk))
+        )
+        expect(pane.locator(".js-composer")).to_be_hidden()
+
+        # The chat goes on between the seeker and the supervisor.
+        seeker_sends(seeker, "thank you for staying")
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text(
+            "thank you for staying"
+        )
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

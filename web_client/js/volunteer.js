@@ -626,6 +626,23 @@ function endChat(chat, frame) {
   renderChatHead(chat);
 }
 
+/**
+ * A supervisor took the chat over: from now on the volunteer only reads along. The server
+ * refuses their messages, End and Hand over (docs/protocol.md, conversation.takeover), so
+ * those go, and a line says why instead of a "Not sent" with no reason. Again on a resume.
+ */
+function onTakenOver(chat, frame) {
+  stopTyping(chat);
+  const notice = chat.pane.querySelector(".js-ended");
+  bind(notice, "vol.taken_over_notice", { name: frame.staff_alias || t("role.supervisor") });
+  notice.hidden = false;
+  for (const sel of [".js-composer", ".js-end", ".js-end-confirm", ".js-transfer", ".js-transfer-form"]) {
+    chat.pane.querySelector(sel).hidden = true;
+  }
+  unbind(chat.pane.querySelector(".js-transfer-status"));
+  keepFocus(chat, notice);
+}
+
 // ---- phrases -------------------------------------------------------------------------------
 
 async function phrasesFor(lang) {
@@ -1191,6 +1208,7 @@ function onFrame(frame) {
     case "conversation.taken_over": {
       const chat = state.chats.get(frame.conversation_id);
       if (!chat) return;
+      if (frame.type === "conversation.taken_over" && chat.status !== "ended") onTakenOver(chat, frame);
       const key = frame.type === "conversation.joined" ? "vol.supervisor_joined" : "vol.supervisor_took_over";
       chat.joinedSeen ??= new Set();
       const seen = `${frame.type}:${frame.staff_alias || ""}`;

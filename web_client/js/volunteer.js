@@ -1245,6 +1245,13 @@ function onFrame(frame) {
       if (!chat) return;
       chat.escalations.set(frame.escalation_id, frame.status !== "resolved" && BLOCKING_LEVELS.includes(frame.level));
       if (chat.endRefused === "escalation_open") chat.endRefused = null;
+      // "A supervisor is being paged" stayed after one answered: the volunteer could not tell.
+      const status = chat.risk.querySelector(".js-status");
+      const said = status.dataset.i18n;
+      if (frame.status === "acknowledged" && said === "risk.escalate_sent") bind(status, "risk.escalate_acked");
+      if (frame.status === "resolved" && (said === "risk.escalate_sent" || said === "risk.escalate_acked")) {
+        bind(status, "risk.escalate_resolved");
+      }
       return;
     }
     case "risk.cue":

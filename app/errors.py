@@ -49,6 +49,14 @@ class BadRequest(AppError):
     code = "invalid_frame"
 
 
+class InvalidRequest(AppError):
+    """A request body the schema refuses, raised by an endpoint that validates it itself
+    (as FastAPI answers one it validates: ``422 invalid_request``)."""
+
+    status = 422
+    code = "invalid_request"
+
+
 class Unauthorized(AppError):
     status = 401
     code = "not_authenticated"

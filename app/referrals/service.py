@@ -15,9 +15,11 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +28,7 @@ from app.chat import access as chat_access
 from app.chat.access import ConversationView
 from app.chat.models import Conversation
 from app.db import UnitOfWork
-from app.errors import BadRequest, Forbidden, InvalidTransition, NotFound
+from app.errors import BadRequest, Forbidden, InvalidRequest, InvalidTransition, NotFound
 from app.identity.models import Role
 from app.identity.service import Principal
 from app.outbound import frames
@@ -68,6 +70,31 @@ async def current_directory(session: AsyncSession) -> Directory:
     return parse_directory(raw, source="database")
 
 
+# What pydantic reports, in strict mode, for a value of the wrong JSON type ("true" or 1 for a
+# boolean, 7 for a text): refused with 422, never converted, as in every other body.
+_WRONG_TYPE = frozenset(
+    {"bool_type", "int_type", "float_type", "string_type", "list_type", "tuple_type"}
+    | {"dict_type", "model_type", "model_attributes_type", "int_from_float"}
+)
+
+
+def _validated_entry(entry: dict[str, Any]) -> Helpline:
+    """``entry`` as a directory entry, read as the JSON it came as: strictly (no conversion).
+    A value of the wrong type: ``422 invalid_request``; any other problem: ``400``. The
+    message names the field."""
+    try:
+        return Helpline.model_validate_json(json.dumps(entry), strict=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    wrong = [e for e in errors if e["type"] in _WRONG_TYPE]
+    first = (wrong or errors)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    if wrong:
+        raise InvalidRequest(message)
+    raise BadRequest(message, code="invalid_request")
+
+
 async def save_helpline(
     uow: UnitOfWork,
     principal: Principal,
@@ -80,10 +107,7 @@ async def save_helpline(
     sent without ``translations`` keeps the shipped file's for its id."""
     if principal.role is not Role.admin:
         raise Forbidden("only admins edit the helpline directory")
-    try:
-        line = Helpline.model_validate(entry)
-    except ValueError as exc:
-        raise BadRequest(str(exc).splitlines()[0], code="invalid_request") from None
+    line = _validated_entry(entry)
     session = uow.session
     row = await session.get(HelplineEntry, line.id)
     data = line.model_dump(mode="json")

@@ -130,6 +130,50 @@ async def test_numbers_and_booleans_of_the_wrong_json_type_are_refused_not_conve
     assert unchanged["active"] is True and unchanged["max_concurrent_chats"] == 2
 
 
+async def test_a_helpline_entry_of_the_wrong_json_type_is_refused_not_converted(
+    server: Server, staff: StaffFactory
+):
+    """PUT /api/v1/helplines/{id} read its body in pydantic's lax mode: "true" became an
+    emergency line, 0 an unverified one. As in every body, a value of the wrong JSON type is
+    422 naming the field, and nothing is stored; an entry otherwise invalid stays 400."""
+    admin = await staff.create("admin")
+    entry = {
+        "name": "Test Line",
+        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
+        "hours": "9-5",
+        "languages": ["en"],
+        "channels": ["phone"],
+        "region": "IN",
+        "source": "a test",
+        "verified_on": None,
+        "verified": False,
+    }
+    line_id = "typ_" + secrets.token_hex(4)
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        for field, value in (
+            ("emergency", "true"),
+            ("emergency", 1),
+            ("mandatory", "false"),
+            ("verified", 0),
+            ("name", 7),
+        ):
+            r = await http.put(f"/api/v1/helplines/{line_id}", json={**entry, field: value})
+            assert r.status_code == 422, (field, value, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "invalid_request", r.text
+            assert error["message"].startswith(f"{field}: "), r.text
+        lines = (await http.get("/api/v1/helplines")).json()["helplines"]
+        assert line_id not in {line["id"] for line in lines}
+
+        r = await http.put(f"/api/v1/helplines/{line_id}", json={**entry, "contacts": []})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request", r.text
+        assert r.json()["error"]["message"].startswith("contacts: "), r.text
+        r = await http.put(f"/api/v1/helplines/{line_id}", json={**entry, "emergency": True})
+        assert r.status_code == 200 and r.json()["emergency"] is True, r.text
+        r = await http.post(f"/api/v1/helplines/{line_id}/verify", json={})
+        assert r.status_code == 200 and r.json()["verified"] is True, r.text
+
+
 async def test_only_admins_read_the_audit_log_and_change_staff(server: Server, staff: StaffFactory):
     supervisor = await staff.create("supervisor")
     volunteer = await staff.create("volunteer")

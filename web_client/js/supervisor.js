@@ -449,7 +449,13 @@ function upsertEscalation(frame, { fresh }) {
     if (frame[key] !== undefined && frame[key] !== null) escalation[key] = frame[key];
   }
   if (CLOSED_STATUSES.has(escalation.status)) {
+    // Resolved from its own form: the focus stays in the list, not at the top of the page.
+    const hadFocus = escalation.node.contains(document.activeElement);
     escalation.node.remove();
+    if (hadFocus) {
+      $("esc-title").tabIndex = -1;
+      $("esc-title").focus();
+    }
     state.escalations.delete(id);
     renderEscalationList();
     return escalation;
@@ -498,7 +504,12 @@ function renderEscalation(escalation) {
   if (escalation.volunteer_alias) detail.push(t("sup.volunteer", { name: escalation.volunteer_alias }));
   if (escalation.reason) detail.push(reasonText(escalation.reason));
   node.querySelector(".js-detail").textContent = detail.filter(Boolean).join(" · ");
-  node.querySelector(".js-ack").hidden = isAcked(escalation);
+  const ack = node.querySelector(".js-ack");
+  const ackHadFocus = document.activeElement === ack;
+  ack.hidden = isAcked(escalation);
+  // Acknowledged from the keyboard: the focus went to the top of the page with the button.
+  // It goes on to the next step, reading the conversation.
+  if (ack.hidden && ackHadFocus) node.querySelector(".js-open").focus();
   if (isAcked(escalation)) showEscalationStatus(escalation, lateAckNote(escalation));
   renderCountdown(escalation);
   renderShare(escalation);
@@ -626,7 +637,10 @@ function urgencyOrder(a, b) {
 function renderEscalationList() {
   const list = $("escalations");
   const sorted = [...state.escalations.values()].sort(urgencyOrder);
-  for (const escalation of sorted) list.append(escalation.node); // append moves: keeps focus
+  const focused = document.activeElement;
+  for (const escalation of sorted) list.append(escalation.node);
+  // A move can drop the focus (an acknowledged card goes below the open ones): put it back.
+  if (focused !== document.activeElement && list.contains(focused)) focused.focus();
   const open = sorted.filter((e) => !isAcked(e)).length;
   $("esc-count").hidden = open === 0;
   $("esc-count").textContent = String(open);
@@ -675,7 +689,11 @@ function wireEscalation(escalation) {
     form.hidden = !form.hidden;
     if (!form.hidden) form.querySelector("select").focus();
   });
-  node.querySelector(".js-cancel").addEventListener("click", () => { form.hidden = true; });
+  // The form's buttons go with it: the focus goes back to Resolve, not to the page's top.
+  node.querySelector(".js-cancel").addEventListener("click", () => {
+    form.hidden = true;
+    node.querySelector(".js-resolve").focus();
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const frame = {
@@ -685,7 +703,9 @@ function wireEscalation(escalation) {
       note: form.querySelector(".js-note").value.trim(),
       ref: `esc:${escalation.escalation_id}`,
     };
-    if (sendOrSayNotSent(state.conn, frame, status)) form.hidden = true;
+    if (!sendOrSayNotSent(state.conn, frame, status)) return;
+    form.hidden = true;
+    node.querySelector(".js-resolve").focus();
   });
 }
 

@@ -7,8 +7,11 @@ Without this a chat both sides walked away from stayed ``active`` for ever, and 
 escalation or an open referral is left alone: it is a supervisor's to close, as the
 volunteer could not end it either.
 
-Idle is measured from the conversation's last message (the one at ``last_seq``), or from
-its start when nothing was written.
+Idle is measured from the later of the conversation's last message (the one at
+``last_seq``) and its start (``started_at``: when a volunteer last took it, from the queue
+or back from it). Messages a seeker wrote while waiting do not make a chat idle the moment
+it is taken: a seeker who wrote "is anyone there?" and waited longer than
+``ACTIVE_IDLE_END_S`` for a volunteer once had the chat ended as ``idle`` at once.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import aliased
 
 from app import audit
@@ -42,7 +45,10 @@ async def end_idle(
     Rows are locked (``SKIP LOCKED`` on PostgreSQL), so a message being stored either
     lands first (and the chat is no longer idle) or finds it ended."""
     last = aliased(Message)
-    last_activity = func.coalesce(last.sent_at, Conversation.started_at)
+    # The later of the two; no last message (NULL) compares false and gives ``started_at``.
+    last_activity = case(
+        (last.sent_at > Conversation.started_at, last.sent_at), else_=Conversation.started_at
+    )
     rows = await uow.session.execute(
         select(Conversation, last_activity)
         .outerjoin(

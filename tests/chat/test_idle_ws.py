@@ -4,12 +4,22 @@ A real server on its own database, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database
-from tests.support import Server, env_for, paired, sql
+from tests.support import (
+    Server,
+    WsClient,
+    env_for,
+    new_seeker,
+    paired,
+    sql,
+    unique_language,
+)
 
 
 @pytest.fixture
@@ -61,3 +71,39 @@ async def test_a_chat_nobody_writes_in_is_ended_by_the_system_and_audited(idle_s
         0
     ][0] == "active"
     await held.nothing("conversation.ended", within=0.5)
+
+
+async def test_a_chat_is_not_idle_the_moment_it_is_taken_after_a_long_wait(idle_server):
+    """Idle counted from the last message even when a volunteer had only just taken the chat:
+    a seeker who wrote "is anyone there?" and waited longer than ACTIVE_IDLE_END_S for a
+    volunteer had the chat ended as idle at once. It counts from the take now."""
+    server, staff, database_url = idle_server
+    language = unique_language()
+    seeker = await new_seeker(server.base_url, language)
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join"})
+    cid = (await s.recv("queue.status"))["conversation_id"]
+    await s.send(
+        {"type": "chat.send", "conversation_id": cid, "client_msg_id": "1", "text": "anyone?"}
+    )
+    await s.recv("chat.ack")
+    # The seeker wrote a minute ago and has waited since (ACTIVE_IDLE_END_S is 3 s here).
+    await sql(
+        database_url,
+        "UPDATE messages SET sent_at = :t WHERE conversation_id = :c",
+        t=datetime.now(UTC) - timedelta(minutes=1),
+        c=cid,
+    )
+    volunteer = await staff.create(languages=[language])
+    v = await WsClient.open(server.ws_url, volunteer.token)
+    await v.send({"type": "queue.take"})
+    taken_at = time.monotonic()
+    assert (await v.recv("conversation.started"))["conversation_id"] == cid
+    await s.recv("conversation.started")
+    # Several housekeeping rounds (every 0.5 s) pass, and the chat goes on.
+    await v.nothing("conversation.ended", within=2.0)
+    await s.nothing("conversation.ended", within=0.1)
+    # Nobody writes after the take: it ends as idle, counted from the take.
+    ended = await s.recv("conversation.ended", timeout=20)
+    assert (ended["by"], ended["reason"]) == ("system", "idle")
+    assert time.monotonic() - taken_at >= 3

@@ -994,10 +994,16 @@ async function renderReferral(chat, referral) {
     });
     button.addEventListener("click", () => {
       if (!sendRisk(chat, { type: "referral.update", referral_id: referral.referral_id, status }, null)) return;
+      chat.referralStepSent = true;
       for (const b of steps.querySelectorAll("button")) b.disabled = true;
     });
     return button;
   }));
+  // The pressed step's button was disabled, then replaced: from the keyboard the focus fell to
+  // the top of the page. It goes to the new status (not to the next step: a second Enter
+  // would press it), and the next steps are a Tab away.
+  if (chat.referralStepSent) keepFocus(chat, chat.risk.querySelector(".js-referral-state"));
+  chat.referralStepSent = false;
 }
 
 async function helplineNames(lang) {

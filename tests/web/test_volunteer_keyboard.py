@@ -52,3 +52,47 @@ def test_a_referral_step_pressed_from_the_keyboard_leaves_the_focus_on_its_new_s
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+def test_the_risk_panels_forms_and_checklist_keep_the_focus_when_they_close(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """ "I'm concerned" cancelled, "Escalate to supervisor" sent, the screening submitted, each
+    from the keyboard: the form or checklist went with the focus in it, which fell to the top
+    of the page. Now it goes back to the button that opened the form, and to "Screening
+    submitted." after the checklist."""
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        status = risk.locator(".js-status")
+
+        risk.locator(".js-concern").focus()
+        volunteer.keyboard.press("Enter")
+        expect(risk.locator(".js-concern-form select")).to_be_focused()
+        risk.locator(".js-concern-form .js-cancel").focus()
+        volunteer.keyboard.press("Enter")
+        expect(risk.locator(".js-concern-form")).to_be_hidden()
+        expect(risk.locator(".js-concern")).to_be_focused()
+
+        risk.locator(".js-escalate").focus()
+        volunteer.keyboard.press("Enter")
+        expect(risk.locator(".js-escalate-reason")).to_be_focused()
+        volunteer.keyboard.type("says they are not safe tonight")
+        risk.locator(".js-escalate-form button[type=submit]").focus()
+        volunteer.keyboard.press("Enter")
+        expect(status).to_have_text(EN["risk.escalate_sent"])
+        expect(risk.locator(".js-escalate-form")).to_be_hidden()
+        expect(risk.locator(".js-escalate")).to_be_focused()
+
+        answers = dict.fromkeys(("asq1", "asq2", "asq3", "asq4"), "no")
+        run_checklist(risk, answers)
+        risk.locator(".js-submit").focus()
+        volunteer.keyboard.press("Enter")
+        expect(risk.locator(".js-checklist")).to_be_hidden()
+        expect(status).to_have_text(EN["risk.submitted"])
+        expect(status).to_be_focused()
+        axe.check(volunteer, "the volunteer's risk panel after its forms, from the keyboard")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

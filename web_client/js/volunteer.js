@@ -674,8 +674,17 @@ function wireRisk(chat) {
     for (const f of forms) risk.querySelector(f).hidden = f !== selector;
     risk.querySelector(`${selector} select, ${selector} textarea, ${selector} input`)?.focus();
   };
+  // A form that goes (sent or cancelled) took the focus with it to the top of the page: it
+  // goes back to the button that opened the form (.js-escalate for .js-escalate-form); what
+  // happened is said in the status line.
+  const close = (form) => {
+    const had = form.contains(document.activeElement);
+    form.hidden = true;
+    const opener = [...form.classList].find((c) => c.endsWith("-form"));
+    if (had) risk.querySelector(`.${opener.slice(0, -"-form".length)}`)?.focus();
+  };
   for (const cancel of risk.querySelectorAll(".js-cancel")) {
-    cancel.addEventListener("click", () => { cancel.closest("form").hidden = true; });
+    cancel.addEventListener("click", () => close(cancel.closest("form")));
   }
   risk.querySelector(".js-concern").addEventListener("click", () => open(".js-concern-form"));
   risk.querySelector(".js-worry").addEventListener("click", () => {
@@ -686,7 +695,7 @@ function wireRisk(chat) {
     event.preventDefault();
     const seq = Number(risk.querySelector(".js-worry-seq").value);
     if (!seq) return;
-    if (sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq, kind: "missed" }, null)) event.target.hidden = true;
+    if (sendRisk(chat, { type: "cue.mark", conversation_id: chat.id, seq, kind: "missed" }, null)) close(event.target);
   });
   risk.querySelector(".js-escalate").addEventListener("click", () => open(".js-escalate-form"));
   risk.querySelector(".js-plan").addEventListener("click", () => {
@@ -716,7 +725,7 @@ function wireRisk(chat) {
       level: risk.querySelector(".js-concern-level").value,
       reason: risk.querySelector(".js-concern-reason").value.trim(),
     }, "risk.concern_sent");
-    if (sent) event.target.hidden = true;
+    if (sent) close(event.target);
   });
   risk.querySelector(".js-escalate-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -726,7 +735,7 @@ function wireRisk(chat) {
       conversation_id: chat.id,
       reason: risk.querySelector(".js-escalate-reason").value.trim(),
     }, "risk.escalate_sent");
-    if (sent) event.target.hidden = true;
+    if (sent) close(event.target);
   });
   risk.querySelector(".js-referral-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -735,13 +744,20 @@ function wireRisk(chat) {
       bind(risk.querySelector(".js-status"), "risk.card_pick_one");
       return;
     }
-    if (sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent")) event.target.hidden = true;
+    if (sendRisk(chat, { type: "referral.offer", conversation_id: chat.id, helpline_ids: ids }, "risk.card_sent")) close(event.target);
   });
   risk.querySelector(".js-start").addEventListener("click", () => {
     sendRisk(chat, { type: "risk.start", conversation_id: chat.id }, null);
   });
   risk.querySelector(".js-submit").addEventListener("click", () => {
-    if (sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted")) risk.querySelector(".js-checklist").hidden = true;
+    if (!sendRisk(chat, { type: "risk.submit", conversation_id: chat.id }, "risk.submitted")) return;
+    const checklist = risk.querySelector(".js-checklist");
+    const had = checklist.contains(document.activeElement);
+    checklist.hidden = true;
+    // Its button went with the checklist: the focus goes to "Screening submitted." instead.
+    const status = risk.querySelector(".js-status");
+    status.tabIndex = -1;
+    if (had) status.focus();
   });
   wireChecklist(chat);
   renderRiskSupport(chat);

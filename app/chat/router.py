@@ -65,9 +65,11 @@ async def send(conn: Connection, frame: ChatSend) -> None:
 async def typing(conn: Connection, frame: ChatTyping) -> None:
     if frame.conversation_id not in conn.cursors:
         raise NotFound("no such conversation")
-    if conn.role in (Role.supervisor, Role.admin):
-        # Staff other than the volunteer follow a chat as observers too: only a joined one
-        # (or the lead) may be seen typing (the seeker must not learn of a silent observer).
+    if conn.role is not Role.seeker:
+        # Staff follow a chat as observers too: only a writer may be seen typing. A
+        # supervisor who only observes (the seeker must not learn of a silent observer), or
+        # a volunteer whose chat a supervisor took over (the seeker would wait for words
+        # that cannot come: they can no longer write), gets ``forbidden``.
         async with conn.runtime.db.sessionmaker() as session:
             _, access = await chat_access.read_for(session, conn.principal, frame.conversation_id)
         if not access.can_write:

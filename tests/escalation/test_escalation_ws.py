@@ -674,6 +674,26 @@ async def test_an_observing_supervisor_cannot_run_the_checklist_until_they_join(
     assert (await v.recv("risk.assessed"))["level"] == "moderate"
 
 
+async def test_a_volunteer_whose_chat_was_taken_over_is_not_seen_typing(fresh: Fresh):
+    """After a takeover the volunteer reads along and can no longer write (chat.send and
+    conversation.end: forbidden), but their chat.typing still reached the seeker, who then
+    waited for words that could not come. It is forbidden now, as for an observer; the
+    supervisor who leads is seen typing."""
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    sup = await supervisor(fresh, rank=1)
+    await sup.send({"type": "conversation.takeover", "conversation_id": cid})
+    await s.recv("conversation.taken_over")
+    await v.recv("conversation.taken_over")
+    await v.send({"type": "chat.typing", "conversation_id": cid, "ref": "t"})
+    assert (await v.error("forbidden"))["ref"] == "t"
+    await v.send({"type": "chat.typing", "conversation_id": cid, "typing": False})
+    await v.error("forbidden")
+    await s.nothing("chat.typing")
+    await sup.send({"type": "chat.typing", "conversation_id": cid})
+    typing = await s.recv("chat.typing")
+    assert (typing["sender_role"], typing["typing"]) == ("supervisor", True)
+
+
 async def test_steps_out_of_their_state_are_refused_or_change_nothing(fresh: Fresh):
     """docs/protocol.md: join and takeover need an active conversation; queue.leave a waiting
     one; risk.answer and risk.submit a checklist in progress; and a second escalation.raise

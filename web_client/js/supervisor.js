@@ -1611,6 +1611,15 @@ onLanguageChange(() => {
     renderDeskPlan();
   }
   state.originalTitle = document.title;
+  // A page alert that is up stays so in the new language, with the "(!)" in the tab's title:
+  // the title's translation took the mark away, and a tab in the background looked calm.
+  const page = $("page-alert");
+  if (!page.hidden) {
+    const escalation = state.escalations.get(page.dataset.escalationId);
+    if (page.dataset.about === "flagged" && state.flagged?.count) $("page-alert-text").textContent = flaggedPageText(state.flagged.count);
+    else if (page.dataset.about === "escalation" && escalation) $("page-alert-text").textContent = escalationPageText(escalation);
+    document.title = `(!) ${t("sup.page_title")}`;
+  }
 });
 
 async function boot() {

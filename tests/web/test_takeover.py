@@ -153,7 +153,18 @@ def test_after_a_takeover_the_volunteer_reads_along_and_is_told_why_they_cannot_
         supervisor_joins_and_says_hello(desk, volunteer)
         pane = volunteer_pane(volunteer)
         expect(pane.locator(".js-composer")).to_be_visible()  # joined: the volunteer still writes
-        pane.locator(".js-text").focus()
+        refused: list[str] = []
+        volunteer.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda payload: refused.append(str(payload)) if '"error"' in str(payload) else None,
+            ),
+        )
+        volunteer.reload()  # the listener sees the socket from its start
+        pane = volunteer_pane(volunteer)
+        # Half a sentence typed when the takeover comes ("typing" went out).
+        pane.locator(".js-text").press_sequentially("I'm still")
 
         desk.locator("#conv-takeover").click()
         expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
@@ -164,6 +175,8 @@ def test_after_a_takeover_the_volunteer_reads_along_and_is_told_why_they_cannot_
         for gone in (".js-composer", ".js-end", ".js-transfer"):
             expect(pane.locator(gone)).to_be_hidden()
         expect(pane.locator(".bubble--supervisor .bubble__text")).to_have_text([HELLO])
+        volunteer.wait_for_timeout(500)  # time for a refusal, were anything refused
+        assert refused == [], refused  # no "stopped typing" the server refuses from a reader
         axe.check(volunteer, "the volunteer's chat after a supervisor took it over")
 
         # In Hindi, and again after a reload (the server tells the takeover again on resume).

@@ -632,7 +632,9 @@ function endChat(chat, frame) {
  * those go, and a line says why instead of a "Not sent" with no reason. Again on a resume.
  */
 function onTakenOver(chat, frame) {
-  stopTyping(chat);
+  // No "stopped typing" to send: the server refuses it from a volunteer who only reads along.
+  clearTimeout(chat.typingIdleTimer);
+  chat.typingSentAt = 0;
   const notice = chat.pane.querySelector(".js-ended");
   bind(notice, "vol.taken_over_notice", { name: frame.staff_alias || t("role.supervisor") });
   notice.hidden = false;

@@ -6,11 +6,12 @@ axe."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, WebSocketRoute, expect
 from test_browser import (
     EN,
     HI,
@@ -55,6 +56,58 @@ def test_the_volunteer_sees_when_a_supervisor_acknowledges_and_resolves_their_es
         escalation.locator(".js-resolve-form button[type=submit]").click()
         expect(desk.locator("#escalations .escalation")).to_have_count(0)
         expect(status).to_have_text(HI["risk.escalate_resolved"])
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
+    watch.check()
+
+
+def test_a_reconnect_does_not_say_a_new_escalation_was_resolved(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A resume replays the chat's escalations oldest first: an earlier, resolved one must not
+    turn "A supervisor is being paged" for the new one into "resolved"."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    routes: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        upstream.on_message(ws.send)
+        ws.on_message(upstream.send)
+        routes.append(ws)
+
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(
+        browser,
+        server,
+        watch,
+        before_load=lambda _, page: page.route_web_socket(re.compile(r"/ws$"), route),
+    )
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        status = risk.locator(".js-status")
+        escalate(risk, "says they have a plan for tonight")
+        first = desk.locator("#escalations .escalation").first
+        supervisor_acks(desk, first)
+        first.locator(".js-resolve").click()
+        first.locator(".js-outcome").select_option("referred_helpline")
+        first.locator(".js-resolve-form button[type=submit]").click()
+        expect(status).to_have_text(EN["risk.escalate_resolved"])
+
+        escalate(risk, "the plan is back tonight")
+        expect(desk.locator("#escalations .escalation .js-ack")).to_be_visible()
+        expect(status).to_have_text(EN["risk.escalate_sent"])
+        sockets = len(routes)
+        routes[-1].close()  # the console's socket drops: it reconnects and resumes
+        for _ in range(100):
+            if len(routes) > sockets:
+                break
+            volunteer.wait_for_timeout(100)
+        assert len(routes) > sockets, "the console did not reconnect"
+        volunteer.wait_for_timeout(1500)  # the resume's replay
+        expect(status).to_have_text(EN["risk.escalate_sent"])
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

@@ -13,6 +13,8 @@ const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_HIDE_MS = 6000;
 const LEVELS = ["none", "low", "moderate", "high", "imminent"];
 /** The referral lifecycle (app/referrals/lifecycle.py): the steps a volunteer records next. */
+/** The risk panel's status line after Escalate, as the chat's escalations stand. */
+const ESCALATE_LINES = ["risk.escalate_sent", "risk.escalate_acked", "risk.escalate_resolved"];
 const REFERRAL_NEXT = {
   offered: ["accepted", "declined", "unreachable"],
   accepted: ["handed_over", "declined", "unreachable"],
@@ -1270,11 +1272,15 @@ function onFrame(frame) {
       chat.escalations.set(frame.escalation_id, frame.status !== "resolved" && BLOCKING_LEVELS.includes(frame.level));
       if (chat.endRefused === "escalation_open") chat.endRefused = null;
       // "A supervisor is being paged" stayed after one answered: the volunteer could not tell.
+      // The line follows all the chat's escalations, not the last frame: a resume replays
+      // them oldest first, and an old resolved one must not say the new one was resolved.
+      chat.escalationStatus ??= new Map();
+      chat.escalationStatus.set(frame.escalation_id, frame.status);
       const status = chat.risk.querySelector(".js-status");
-      const said = status.dataset.i18n;
-      if (frame.status === "acknowledged" && said === "risk.escalate_sent") bind(status, "risk.escalate_acked");
-      if (frame.status === "resolved" && (said === "risk.escalate_sent" || said === "risk.escalate_acked")) {
-        bind(status, "risk.escalate_resolved");
+      if (ESCALATE_LINES.includes(status.dataset.i18n)) {
+        const all = [...chat.escalationStatus.values()];
+        const key = all.includes("open") ? "risk.escalate_sent" : all.includes("acknowledged") ? "risk.escalate_acked" : "risk.escalate_resolved";
+        if (status.dataset.i18n !== key) bind(status, key);
       }
       return;
     }

@@ -672,17 +672,19 @@ def supervisor_acks(desk: Page, escalation) -> None:  # type: ignore[no-untyped-
         raise AssertionError(f"the ack did not take; desk said {said!r} ({state})") from exc
 
 
-def supervisor_signs_in(page: Page, server: LiveServer) -> None:
-    """sup1 signs in at /supervisor; returns once the desk shows (its socket may not be open)."""
+def supervisor_signs_in(page: Page, server: LiveServer, username: str = "sup1") -> None:
+    """The supervisor (sup1 unless told; the test creates any other) signs in at /supervisor;
+    returns once the desk shows (its socket may not be open)."""
     page.goto(server.base_url + "/supervisor")
-    page.locator("#login-username").fill("sup1")
+    page.locator("#login-username").fill(username)
     page.locator("#login-password").fill(server.supervisor_password)
     page.locator("#login-form button[type=submit]").click()
     expect(page.locator("[data-screen=desk]")).to_be_visible()
 
 
-def supervisor_logs_in(page: Page, server: LiveServer) -> None:
-    supervisor_signs_in(page, server)
+def supervisor_logs_in(page: Page, server: LiveServer, username: str = "sup1") -> None:
+    """The supervisor signs in (see supervisor_signs_in) and goes on call."""
+    supervisor_signs_in(page, server, username)
     # The "Connecting…" pill shows until the socket is open: only then can the switch's
     # toggle go out (and the pill's leaving moves the desk up under the pointer).
     expect(page.locator("#conn-state")).to_be_hidden()

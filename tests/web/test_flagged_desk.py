@@ -30,7 +30,6 @@ from test_browser import (
     shot,
     supervisor_acks,
     supervisor_logs_in,
-    turn_on_call,
     volunteer_logs_in,
 )
 from websockets.sync.client import ClientConnection, connect
@@ -259,17 +258,6 @@ def test_the_flagged_page_alert_says_how_many_wait_now(
     watch.check()
 
 
-def _second_supervisor_logs_in(page: Page, server: LiveServer) -> None:
-    """sup2 (created by the test) signs in at /supervisor and goes on call."""
-    page.goto(server.base_url + "/supervisor")
-    page.locator("#login-username").fill("sup2")
-    page.locator("#login-password").fill(server.supervisor_password)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page.locator("[data-screen=desk]")).to_be_visible()
-    expect(page.locator("#conn-state")).to_be_hidden()
-    turn_on_call(page)
-
-
 def test_an_acknowledgement_at_another_desk_takes_this_desks_page_down(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
@@ -282,7 +270,7 @@ def test_an_acknowledgement_at_another_desk_takes_this_desks_page_down(
     seeker: ClientConnection | None = None
     try:
         supervisor_logs_in(desk, server)
-        _second_supervisor_logs_in(other, server)
+        supervisor_logs_in(other, server, "sup2")
         title = desk.title()
         page = desk.locator("#page-alert")
 
@@ -373,7 +361,7 @@ def test_an_acknowledge_a_moment_after_another_desks_is_a_calm_note_not_a_failur
     seeker_ctx = volunteer_ctx = None
     try:
         supervisor_logs_in(desk, server)
-        _second_supervisor_logs_in(other, server)
+        supervisor_logs_in(other, server, "sup2")
         seeker_ctx, volunteer_ctx = _imminent_page(browser, server, watch)
         card = desk.locator("#escalations .escalation")
         expect(card.locator(".js-ack")).to_be_visible()
@@ -497,7 +485,7 @@ def test_an_older_page_still_waiting_comes_back_when_the_shown_one_is_acknowledg
     volunteer_ctx, volunteer = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
-        _second_supervisor_logs_in(other, server)
+        supervisor_logs_in(other, server, "sup2")
         title = desk.title()
         page = desk.locator("#page-alert")
         text = desk.locator("#page-alert-text")
@@ -574,7 +562,7 @@ def test_the_flagged_groups_page_comes_back_when_an_escalation_over_it_is_acknow
     seeker: ClientConnection | None = None
     try:
         supervisor_logs_in(desk, server)
-        _second_supervisor_logs_in(other, server)
+        supervisor_logs_in(other, server, "sup2")
         title = desk.title()
         page = desk.locator("#page-alert")
         text = desk.locator("#page-alert-text")
@@ -645,7 +633,7 @@ def test_a_desk_opened_after_the_page_shows_it_until_it_is_acknowledged(
         expect(desk.locator("#sr-alert")).to_have_text(paged)
         axe.check(desk, "supervisor desk, a waiting page after a reload")
 
-        _second_supervisor_logs_in(late, server)  # signed in after the page was sent
+        supervisor_logs_in(late, server, "sup2")  # signed in after the page was sent
         expect(late.locator("#page-alert-text")).to_have_text(paged)
         expect(late).to_have_title(re.compile(r"^\(!\) "))
 

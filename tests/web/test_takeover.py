@@ -20,7 +20,6 @@ from test_browser import (
     seeker_sends,
     supervisor_acks,
     supervisor_logs_in,
-    turn_on_call,
     volunteer_pane,
 )
 
@@ -28,17 +27,6 @@ if TYPE_CHECKING:
     from conftest import LiveServer
 
 pytestmark = pytest.mark.browser
-
-
-def second_supervisor_logs_in(page: Page, server: LiveServer) -> None:
-    """sup2 (created by the test) signs in at /supervisor and goes on call."""
-    page.goto(server.base_url + "/supervisor")
-    page.locator("#login-username").fill("sup2")
-    page.locator("#login-password").fill(server.supervisor_password)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page.locator("[data-screen=desk]")).to_be_visible()
-    expect(page.locator("#conn-state")).to_be_hidden()
-    turn_on_call(page)
 
 
 def alias(page: Page) -> str:
@@ -79,7 +67,7 @@ def test_another_supervisors_message_is_theirs_on_this_desk_not_mine(
     other_ctx, other = desk_page(browser, watch)
     try:
         supervisor_logs_in(desk, server)
-        second_supervisor_logs_in(other, server)
+        supervisor_logs_in(other, server, "sup2")
         supervisor_joins_and_says_hello(desk, volunteer)
 
         other.locator("#escalations .escalation").first.locator(".js-open").click()

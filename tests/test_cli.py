@@ -62,6 +62,7 @@ def test_set_password_replaces_the_password_and_create_user_on_a_taken_name_says
         (["--max-chats", "11"], "--max-chats"),
         (["--languages", "English"], "--languages"),
         (["--languages", "en,"], None),  # an empty entry is dropped, as before
+        (["--languages", ","], "--languages"),  # nothing left: no language at all
     ],
 )
 def test_create_user_holds_languages_and_max_chats_to_the_rest_apis_rules(

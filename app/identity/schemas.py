@@ -24,7 +24,8 @@ Tag = Annotated[str, Field(min_length=1, max_length=40)]
 # A staff username and password, as the REST API and ``peerline create-user`` both take them.
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 NewPassword = Annotated[str, Field(min_length=10, max_length=256)]
-StaffLanguages = Annotated[list[Language], Field(max_length=20)]
+# At least one: a volunteer with none can never be offered a chat (the admin page says so too).
+StaffLanguages = Annotated[list[Language], Field(min_length=1, max_length=20)]
 # Numbers and booleans in request bodies are strict, as in frames: "3" or 3.0 for a number,
 # "true" or 1 for a boolean is 422, never converted.
 MaxChats = Annotated[int, Field(ge=1, le=10, strict=True)]
@@ -127,7 +128,7 @@ class StaffCreate(BaseModel):
 class StaffUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    languages: list[Language] | None = Field(None, max_length=20)
+    languages: StaffLanguages | None = None
     topics: list[Tag] | None = Field(None, max_length=20)
     max_concurrent_chats: MaxChats | None = None
     trained: StrictBool | None = None

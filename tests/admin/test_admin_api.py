@@ -80,6 +80,33 @@ async def test_an_admin_manages_a_staff_account_and_every_change_is_audited(
     assert not any("password-" in str(row[0]) for row in stored)
 
 
+async def test_a_staff_account_needs_at_least_one_language(server: Server, staff: StaffFactory):
+    """docs/protocol.md: ``languages`` is 1-20 codes. An empty list made a volunteer who could
+    never be offered a chat (the admin page already refused it; the API did not)."""
+    admin = await staff.create("admin")
+    volunteer = await staff.create("volunteer")
+    username = "nolang_" + secrets.token_hex(4)
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        r = await http.post(
+            "/api/v1/staff",
+            json={
+                "username": username,
+                "password": "long-enough-1",
+                "role": "volunteer",
+                "languages": [],
+            },
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["message"].startswith("languages: "), r.text
+        r = await http.patch(f"/api/v1/staff/{volunteer.user_id}", json={"languages": []})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_request"
+        listed = (await http.get("/api/v1/staff")).json()
+    assert username not in {a["username"] for a in listed}
+    (kept,) = [a["languages"] for a in listed if a["id"] == volunteer.user_id]
+    assert kept  # the refused PATCH changed nothing
+
+
 async def test_a_staff_account_with_the_seeker_role_is_an_invalid_request(
     server: Server, staff: StaffFactory
 ):

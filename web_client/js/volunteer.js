@@ -12,9 +12,9 @@ const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_HIDE_MS = 6000;
 const LEVELS = ["none", "low", "moderate", "high", "imminent"];
-/** The referral lifecycle (app/referrals/lifecycle.py): the steps a volunteer records next. */
 /** The risk panel's status line after Escalate, as the chat's escalations stand. */
 const ESCALATE_LINES = ["risk.escalate_sent", "risk.escalate_acked", "risk.escalate_resolved"];
+/** The referral lifecycle (app/referrals/lifecycle.py): the steps a volunteer records next. */
 const REFERRAL_NEXT = {
   offered: ["accepted", "declined", "unreachable"],
   accepted: ["handed_over", "declined", "unreachable"],

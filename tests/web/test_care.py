@@ -142,6 +142,47 @@ def test_feedback_is_asked_at_the_start_and_the_end_and_desks_see_only_groups(
     watch.check()
 
 
+@pytest.mark.parametrize(
+    ("lang", "mood_start", "follow_up"), [("en", "4", "worse"), ("hi", None, "low")]
+)
+def test_a_screen_reader_hears_the_follow_up_after_feeling_worse_or_low(
+    browser: Browser,
+    server: LiveServer,
+    watch: Watch,
+    lang: str,
+    mood_start: str | None,
+    follow_up: str,
+) -> None:
+    """A seeker who answers "Very bad" at the end is told not to stay alone with it, with
+    Tele-MANAS; the focus goes to the thanks, and a screen reader heard only "Thank you. This
+    helps us do better.": the follow-up was neither in it nor a live region. It is now the
+    focused thanks' description (feeling worse than at the start, and feeling low)."""
+    strings = EN if lang == "en" else HI
+    seeker_ctx, seeker, volunteer_ctx, _ = chat_in_progress(
+        browser, server, watch, first_message=None if mood_start else "hi"
+    )
+    try:
+        if mood_start:
+            seeker.locator(f'#mood-start label:has(input[value="{mood_start}"])').click()
+            expect(seeker.locator("#mood-start")).to_be_hidden()
+        if lang == "hi":
+            seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        form = seeker.locator("#feedback-form")
+        form.locator('label:has(input[name="mood_end"][value="1"])').click()
+        form.locator("button[type=submit]").click()
+        thanks = seeker.locator("#feedback-thanks")
+        expect(thanks).to_be_focused()
+        expect(seeker.locator(f"#feedback-{follow_up}")).to_be_visible()
+        expect(thanks).to_have_accessible_description(strings[f"feedback.{follow_up}_followup"])
+        axe.check(seeker, f"feedback sent, feeling low ({lang})")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
 def test_the_feedback_questions_in_hindi(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:

@@ -1058,6 +1058,8 @@ $("feedback-form").addEventListener("submit", async (event) => {
   const worse = moodEnd !== null && moodStart !== null && moodEnd < moodStart;
   $("feedback-worse").hidden = !worse;
   $("feedback-low").hidden = worse || moodEnd === null || moodEnd > 2;
+  // Heard with the thanks: the follow-up shown (never a hidden one: it would be read too).
+  $("feedback-thanks").setAttribute("aria-describedby", worse ? "feedback-worse" : $("feedback-low").hidden ? "" : "feedback-low");
   $("feedback-thanks").focus?.();
 });
 

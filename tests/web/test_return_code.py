@@ -161,3 +161,47 @@ def test_a_return_code_brings_the_plan_to_another_phone_and_tells_the_next_volun
         expect(desk.locator('[data-screen="return"] .plan')).to_have_count(0)
         _come_back(desk, server, " ".join(code))
         expect(desk.locator("#return-error")).to_have_text(EN["returncode.error_invalid"])
+
+
+def test_helplines_are_reachable_from_the_return_screens(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Someone who comes back with a code may be in crisis again: the screen where they type
+    their words, and the "welcome back" that follows, had no helpline and no way to one (the
+    welcome back has no way back either). Both now have the page's Helplines button, whose
+    dialog holds Tele-MANAS and 112, with quick exit inside it; closing it gives the focus back."""
+    seeker_ctx, seeker, volunteer_ctx, _ = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        seeker.locator("#ended-code").get_by_role("button", name=EN["returncode.keep"]).click()
+        code = seeker.locator("#ended-code .code-words__word").all_inner_texts()
+        assert len(code) == 5
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+
+    def helplines_open_and_close(phone: Page) -> None:
+        button = phone.locator('[data-screen="return"]').get_by_role(
+            "button", name=HI["helplines.open"]
+        )
+        button.click()
+        dialog = phone.locator("#helplines-dialog")
+        expect(dialog).to_be_visible()
+        for number in ("14416", "112"):
+            expect(dialog.locator(f'a[href="tel:{number}"]')).to_be_visible()
+        expect(dialog.locator("#quick-exit")).to_be_visible()
+        dialog.get_by_role("button", name=HI["common.close"]).click()
+        expect(dialog).to_be_hidden()
+        expect(button).to_be_focused()
+
+    with device(browser, watch, PHONE, locale="hi-IN") as (_, phone):
+        _come_back(phone, server, "acorn bagel cable dance eagle")
+        expect(phone.locator("#return-error")).to_have_text(HI["returncode.error_invalid"])
+        helplines_open_and_close(phone)
+        phone.locator("#return-words").fill(" ".join(code))
+        phone.locator('[data-screen="return"] form button[type=submit]').click()
+        expect(phone.locator("#return-title")).to_have_text(HI["returncode.welcome_back"])
+        helplines_open_and_close(phone)
+        axe.check(phone, "welcome back, Hindi, helplines one tap away")
+    watch.check()

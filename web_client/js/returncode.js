@@ -88,7 +88,7 @@ export async function showComeBack(screen, hooks) {
   const open = text("button", "returncode.open", { class: "button button--primary", attrs: { type: "submit" } });
   const back = text("button", "returncode.back", { class: "button button--quiet", attrs: { type: "button" } });
   back.addEventListener("click", hooks.back);
-  actions.append(open, back);
+  actions.append(open, back, helplinesButton());
   form.append(actions);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -122,7 +122,7 @@ async function showWelcomeBack(screen, info, token, hooks) {
   nodes.push(text("p", "returncode.welcome_text", { class: "lead" }));
   const talk = text("button", "returncode.talk_again", { class: "button button--primary button--wide", attrs: { type: "button" } });
   talk.addEventListener("click", hooks.startChat);
-  nodes.push(talk);
+  nodes.push(talk, helplinesButton());
   const planCard = el("section", { class: "card js-code-plan", attrs: { "aria-labelledby": "return-plan-title" } });
   planCard.append(text("h2", "plan.title", { class: "card__title", attrs: { id: "return-plan-title" } }));
   if (info.plan) {
@@ -137,6 +137,11 @@ async function showWelcomeBack(screen, info, token, hooks) {
   nodes.push(forgetCard(info, token));
   screen.replaceChildren(...nodes);
   $("return-title").focus();
+}
+
+/** Helplines from the return screens, which had no way to them (seeker.js opens the dialog). */
+function helplinesButton() {
+  return text("button", "helplines.open", { class: "button button--quiet js-open-helplines", attrs: { type: "button" } });
 }
 
 function forgetCard(info, token) {

@@ -221,9 +221,8 @@ function renderStaticHelplines() {
   $("ended-helplines").replaceChildren(helplineCard(defaultHelplines(), t(intro)));
 }
 
-for (const button of document.querySelectorAll(".js-open-helplines")) {
-  button.addEventListener("click", () => openDialog($("helplines-dialog")));
-}
+// Also the return screens' (drawn later).
+document.addEventListener("click", (event) => event.target.closest?.(".js-open-helplines") && openDialog($("helplines-dialog")));
 for (const button of document.querySelectorAll(".js-close-dialog")) {
   button.addEventListener("click", () => button.closest("dialog").close());
 }

@@ -187,3 +187,27 @@ def test_after_a_takeover_the_volunteer_reads_along_and_is_told_why_they_cannot_
         volunteer_ctx.close()
         desk_ctx.close()
     watch.check()
+
+
+def test_a_supervisors_label_follows_the_seekers_language(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The line over a supervisor's message ("{name} · supervisor") stayed in English after
+    the seeker chose हिन्दी, while the rest of the page, the note that the supervisor joined
+    too, changed."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        supervisor_joins_and_says_hello(desk, volunteer)
+        label = seeker.locator("#messages .bubble--supervisor .bubble__who")
+        expect(label).to_have_text(EN["chat.supervisor_label"].replace("{name}", alias(desk)))
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(seeker.locator("#chat-header .chat-header__role")).to_have_text(HI["chat.peer_role"])
+        expect(label).to_have_text(HI["chat.supervisor_label"].replace("{name}", alias(desk)))
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+        desk_ctx.close()
+    watch.check()

@@ -473,7 +473,7 @@ function makeBubble({ mine, text, sentAt, seq, clientMsgId, alias, role }) {
   if (clientMsgId) bubble.dataset.clientMsgId = clientMsgId;
   const who = mine ? t("chat.you") : alias || state.peerAlias || t("chat.peer_default");
   if (role === "supervisor" && !mine) {
-    bubble.append(el("p", { class: "bubble__who", text: t("chat.supervisor_label", { name: alias || t("role.supervisor") }) }));
+    bubble.append(bind(el("p", { class: "bubble__who" }), "chat.supervisor_label", { name: alias || t("role.supervisor") }));
   } else {
     bubble.append(el("span", { class: "visually-hidden bubble__who", text: `${who}: ` }));
   }

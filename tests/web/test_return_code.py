@@ -175,8 +175,9 @@ def test_helplines_are_reachable_from_the_return_screens(
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         seeker.locator("#ended-code").get_by_role("button", name=EN["returncode.keep"]).click()
-        code = seeker.locator("#ended-code .code-words__word").all_inner_texts()
-        assert len(code) == 5
+        words = seeker.locator("#ended-code .code-words__word")
+        expect(words).to_have_count(5)
+        code = words.all_inner_texts()
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

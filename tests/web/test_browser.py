@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import axe
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
@@ -384,6 +385,58 @@ def test_network_drop_loses_and_doubles_nothing(
         expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text").last).to_have_text(
             "thanks for waiting"
         )
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_words_written_offline_as_the_chat_ended_are_said_not_sent(
+    browser: Browser, server: LiveServer, watch: Watch, lang: str
+) -> None:
+    """The seeker writes while offline ("Reconnecting… your messages are safe and will be
+    sent"), and the volunteer ends the chat meanwhile. Back online, the ended screen thanked
+    them and said nothing: their last words were never delivered (the page dropped them, and
+    the server refused them), yet looked as if the volunteer had read them and left. The
+    ended screen now says so, in the focused heading's description too."""
+    strings = EN if lang == "en" else HI
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        if lang == "hi":
+            seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker_ctx.set_offline(True)
+        expect(seeker.locator("#conn-notice")).to_be_visible()
+        seeker_sends(seeker, "wait, I still need to talk")
+        expect(seeker.locator(".bubble--mine").last).to_have_attribute("data-state", "sending")
+        volunteer_ends(volunteer_pane(volunteer))
+        seeker_ctx.set_offline(False)
+        title = seeker.locator("#ended-title")
+        expect(title).to_have_text(strings["ended.title"], timeout=RECONNECT_TIMEOUT_MS)
+        unsent = seeker.locator("#ended-unsent")
+        expect(unsent).to_have_text(strings["ended.unsent"])
+        expect(unsent).to_be_visible()
+        expect(title).to_be_focused()
+        expect(title).to_have_accessible_description(
+            f"{strings['ended.text']} {strings['ended.unsent']}"
+        )
+        axe.check(seeker, f"ended with words not sent ({lang})")
+        assert "wait, I still need to talk" not in bubble_texts(volunteer, VOLUNTEER_LOG)
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_a_chat_ended_with_every_word_sent_says_nothing_was_lost(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        volunteer_ends(volunteer_pane(volunteer))
+        expect(seeker.locator("#ended-title")).to_be_focused()
+        expect(seeker.locator("#ended-unsent")).to_be_hidden()
+        expect(seeker.locator("#ended-title")).to_have_accessible_description(EN["ended.text"])
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

@@ -524,6 +524,7 @@ function markStored(bubble, seq, sentAt) {
   if (!bubble.dataset.seq) {
     bubble.dataset.seq = String(seq);
     placeBubble(bubble);
+    renderUnsent(); // stored after all (its answer came after the end)
   }
   const time = bubble.querySelector(".bubble__time");
   if (sentAt && time) {
@@ -791,6 +792,7 @@ function showNotStarted(title, text, again) {
   $("feedback-low").hidden = true;
   $("ended-plan").hidden = !state.plan;
   $("ended-code").hidden = true;
+  renderUnsent();
   showScreen("ended");
   // From the long welcome page, focusing the heading would leave it under the quick exit.
   window.scrollTo(0, 0);
@@ -828,7 +830,19 @@ function showEnded({ closedByService = false } = {}) {
   $("ended-plan").hidden = !state.plan;
   offerReturnCode(!closedByService && state.hadVolunteer);
   if ($("plan-dialog").open) renderSeekerPlan();
+  renderUnsent();
   showScreen("ended");
+}
+
+/**
+ * Messages still unsent when the chat ended (written offline, or as it ended) are never
+ * sent: the ended screen says so, with the words under its focused heading, rather than
+ * letting them look delivered. Not after leaving the queue (the seeker chose to go).
+ */
+function renderUnsent() {
+  const unsent = state.status === "ended" && !state.notStarted && [...state.mine.values()].some((bubble) => !bubble.dataset.seq);
+  $("ended-unsent").hidden = !unsent;
+  $("ended-title").setAttribute("aria-describedby", unsent ? "ended-text ended-unsent" : "ended-text");
 }
 
 /** After a chat a volunteer took (not one the service closed), offer a return code. */

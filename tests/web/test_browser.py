@@ -514,6 +514,24 @@ def test_quick_exit_replaces_the_page_and_forgets_the_token(
     watch.check(allow_foreign=(QUICK_EXIT_HOST,))
 
 
+def test_each_language_option_is_spoken_in_its_own_language(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The seeker's switch offers "हिन्दी" on the English page and "English" on the Hindi one,
+    each marked only by the page's language: a screen reader read "हिन्दी" with an English
+    voice (or skipped it) and "English" with a Hindi one. Each option now carries its own."""
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/")
+        for lang in ("en", "hi"):
+            if lang == "hi":  # the switch shows only the other language
+                page.locator('.lang-switch__option[data-lang="hi"]').click()
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            for option in ("en", "hi"):
+                button = page.locator(f'.lang-switch__option[data-lang="{option}"]')
+                expect(button).to_have_attribute("lang", option)
+    watch.check()
+
+
 def test_hindi_interface_renders_hindi(
     browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
 ) -> None:

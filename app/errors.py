@@ -9,6 +9,7 @@ code where ``close_code`` is set.
     ├── BadRequest (400): invalid_frame, text_empty, text_too_long, invalid_json,
     │                     invalid_answer, no_escalation, invalid_mark,
     │                     paraphrase_too_close, unknown_family, ...
+    ├── InvalidRequest (422): invalid_request (a body an endpoint validates itself)
     ├── Unauthorized (401): not_authenticated, invalid_credentials
     ├── Forbidden (403): forbidden
     ├── NotFound (404): not_found
@@ -27,6 +28,9 @@ code where ``close_code`` is set.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class AppError(Exception):
@@ -47,6 +51,13 @@ class AppError(Exception):
 class BadRequest(AppError):
     status = 400
     code = "invalid_frame"
+
+
+def located(error: Mapping[str, Any]) -> str:
+    """A pydantic error as "field.path: message" (the request's own ``body`` left out of the
+    path; the message alone when no field is named)."""
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
 
 
 class InvalidRequest(AppError):

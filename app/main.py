@@ -28,7 +28,7 @@ from app.config import Environment, Settings, get_settings
 from app.db import Database, WalCheckpointer, create_engine
 from app.emergency_share import expiry as emergency_share_expiry
 from app.emergency_share import router as emergency_share_router
-from app.errors import AppError, TooManyRequests
+from app.errors import AppError, TooManyRequests, located
 from app.escalation import router as escalation_router
 from app.escalation import sweeper
 from app.heap import HeapKeeper, settle_heap
@@ -208,10 +208,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
         return JSONResponse(
-            {"error": {"code": "invalid_request", "message": message}}, status_code=422
+            {"error": {"code": "invalid_request", "message": located(first)}}, status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -292,14 +292,6 @@ class WebClient:
         headers = {"Vary": "Accept-Language"} if page.bundle else {}
         return Response(page.render(lang), media_type="text/html", headers=headers)
 
-    def style(self, path: str) -> Response:
-        headers = {"Cache-Control": self.cache_control}
-        return Response(self.styles[path], media_type="text/css", headers=headers)
-
-    def script(self, path: str) -> Response:
-        headers = {"Cache-Control": self.cache_control}
-        return Response(self.scripts[path], media_type="text/javascript", headers=headers)
-
     def bundle(self, name: str, lang: str, cache_control: str | None) -> Response:
         body = self.bundles.get(f"{name}.{lang}")
         if body is None:
@@ -350,14 +342,14 @@ def mount(app: FastAPI, web: WebClient) -> None:
                 methods=["GET", "HEAD"],
                 include_in_schema=False,
             )
-    for path in web.styles:
-        app.add_api_route(
-            web.prefix + path, _style(web, path), methods=["GET", "HEAD"], include_in_schema=False
-        )
-    for path in web.scripts:
-        app.add_api_route(
-            web.prefix + path, _script(web, path), methods=["GET", "HEAD"], include_in_schema=False
-        )
+    for files, media_type in ((web.styles, "text/css"), (web.scripts, "text/javascript")):
+        for path, body in files.items():
+            app.add_api_route(
+                web.prefix + path,
+                _prepared(body, media_type, web.cache_control),
+                methods=["GET", "HEAD"],
+                include_in_schema=False,
+            )
     app.mount(
         web.prefix.rstrip("/"),
         CachedStatic(directory=web.directory, cache_control=web.cache_control),
@@ -388,18 +380,13 @@ def _icon(body: bytes):  # type: ignore[no-untyped-def]
     return icon
 
 
-def _style(web: WebClient, path: str):  # type: ignore[no-untyped-def]
-    async def style() -> Response:
-        return web.style(path)
+def _prepared(body: bytes, media_type: str, cache_control: str):  # type: ignore[no-untyped-def]
+    """A style sheet or module prepared at start-up (its comments taken out), from memory."""
 
-    return style
+    async def prepared() -> Response:
+        return Response(body, media_type=media_type, headers={"Cache-Control": cache_control})
 
-
-def _script(web: WebClient, path: str):  # type: ignore[no-untyped-def]
-    async def script() -> Response:
-        return web.script(path)
-
-    return script
+    return prepared
 
 
 def _page(web: WebClient, filename: str):  # type: ignore[no-untyped-def]

@@ -28,7 +28,14 @@ from app.chat import access as chat_access
 from app.chat.access import ConversationView
 from app.chat.models import Conversation
 from app.db import UnitOfWork
-from app.errors import BadRequest, Forbidden, InvalidRequest, InvalidTransition, NotFound
+from app.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidRequest,
+    InvalidTransition,
+    NotFound,
+    located,
+)
 from app.identity.models import Role
 from app.identity.service import Principal
 from app.outbound import frames
@@ -87,9 +94,7 @@ def _validated_entry(entry: dict[str, Any]) -> Helpline:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     wrong = [e for e in errors if e["type"] in _WRONG_TYPE]
-    first = (wrong or errors)[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    message = located((wrong or errors)[0])
     if wrong:
         raise InvalidRequest(message)
     raise BadRequest(message, code="invalid_request")

@@ -231,7 +231,7 @@ function ensureChat(info) {
     flagged: false,
     checklistZeroBased: false,
     level: "none",
-    /** escalation_id → whether it stops the end (high or imminent, unresolved): escalation.updated. */
+    /** escalation_id → {status, level}, from escalation.updated (live, and again on a resume). */
     escalations: new Map(),
     /** The code of the server's last refusal of End, until what caused it changes. */
     endRefused: null,
@@ -584,7 +584,8 @@ const BLOCKING_LEVELS = ["high", "imminent"];
  */
 function endBlock(chat) {
   const known = [...chat.escalations.values()];
-  if (known.includes(true) || chat.endRefused === "escalation_open") return { key: "vol.err_escalation_open", sure: true };
+  const blocking = known.some((e) => e.status !== "resolved" && BLOCKING_LEVELS.includes(e.level));
+  if (blocking || chat.endRefused === "escalation_open") return { key: "vol.err_escalation_open", sure: true };
   if (chat.endRefused === "referral_open" || referralOpen(chat.referral)) return { key: "vol.err_referral_open", sure: true };
   if (!known.length && BLOCKING_LEVELS.includes(chat.level)) return { key: "vol.end_blocked_level", sure: false };
   return null;
@@ -1269,16 +1270,14 @@ function onFrame(frame) {
     case "escalation.updated": {
       const chat = state.chats.get(frame.conversation_id);
       if (!chat) return;
-      chat.escalations.set(frame.escalation_id, frame.status !== "resolved" && BLOCKING_LEVELS.includes(frame.level));
+      chat.escalations.set(frame.escalation_id, { status: frame.status, level: frame.level });
       if (chat.endRefused === "escalation_open") chat.endRefused = null;
       // "A supervisor is being paged" stayed after one answered: the volunteer could not tell.
       // The line follows all the chat's escalations, not the last frame: a resume replays
       // them oldest first, and an old resolved one must not say the new one was resolved.
-      chat.escalationStatus ??= new Map();
-      chat.escalationStatus.set(frame.escalation_id, frame.status);
       const status = chat.risk.querySelector(".js-status");
       if (ESCALATE_LINES.includes(status.dataset.i18n)) {
-        const all = [...chat.escalationStatus.values()];
+        const all = [...chat.escalations.values()].map((e) => e.status);
         const key = all.includes("open") ? "risk.escalate_sent" : all.includes("acknowledged") ? "risk.escalate_acked" : "risk.escalate_resolved";
         if (status.dataset.i18n !== key) bind(status, key);
       }

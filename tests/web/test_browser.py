@@ -928,6 +928,10 @@ def test_high_risk_supervisor_joins_and_resolves(
         pane = volunteer_pane(volunteer)
         risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
         volunteer_sends(volunteer, "Can I ask you some questions about how safe you are?")
+        # The seeker answers what they have read (the two browsers race otherwise).
+        expect(seeker.locator("#messages .bubble--peer .bubble__text").last).to_have_text(
+            "Can I ask you some questions about how safe you are?"
+        )
         seeker_sends(seeker, "okay")
         expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text("okay")
 

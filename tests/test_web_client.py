@@ -286,6 +286,22 @@ def test_pages_are_served_without_their_comments():
         assert page.count("</") == strip_html_comments(source).count("</"), filename
 
 
+def test_every_pages_language_options_carry_their_own_language():
+    """Each page's switch offers the other language in its own words ("हिन्दी" on an English
+    page): marked only by the page's lang, a screen reader spoke it in the wrong voice or
+    skipped it. The seeker's page was fixed first; the staff pages had the same switch."""
+    from app.web import PAGES
+
+    web = WebClient.load(WEB)
+    for filename in PAGES.values():
+        page = web.pages[filename].render("en").decode()
+        options = re.findall(r'<button[^>]*class="lang-switch__option"[^>]*>', page)
+        assert len(options) == len(LANGUAGES), filename
+        for option in options:
+            (code,) = re.findall(r'data-lang="([a-z]+)"', option)
+            assert f' lang="{code}"' in option, (filename, option)
+
+
 def test_every_cue_family_has_a_name_in_every_language():
     """The desk shows cue families by name (`cue_family.<id>`), never their ids: a family
     added to the catalogue needs its name in each language."""

@@ -7,7 +7,7 @@
 // Every text is bound to its key (data-i18n), so a change of language re-renders it.
 
 import { apply, bind, language, loadStrings } from "./i18n.js";
-import { $, announce, api, el } from "./ui.js";
+import { $, api, el } from "./ui.js";
 
 const text = (tag, key, options = {}, vars = undefined) => bind(el(tag, options), key, vars);
 
@@ -153,7 +153,7 @@ function forgetCard(info, token) {
   const sure = text("p", "returncode.forget_sure", { class: "small", attrs: { id: "forget-sure" } });
   const yes = text("button", "returncode.forget_yes", { class: "button button--secondary", attrs: { type: "button", "aria-describedby": "forget-sure" } });
   const no = text("button", "returncode.forget_no", { class: "button button--quiet", attrs: { type: "button" } });
-  const status = el("p", { class: "notice", attrs: { role: "status", hidden: "" } });
+  const status = el("p", { class: "notice", attrs: { role: "status", tabindex: "-1", hidden: "" } });
   ask.addEventListener("click", () => {
     ask.hidden = true;
     confirm.hidden = false;
@@ -175,7 +175,8 @@ function forgetCard(info, token) {
       bind(status, "returncode.error");
       ask.hidden = false;
     }
-    announce("sr-alert", status.textContent);
+    // The pressed button is hidden now: the keyboard's place (and what is read) is the answer.
+    status.focus();
   });
   confirm.append(sure, yes, no);
   card.append(ask, confirm, status);

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -408,4 +408,47 @@ def test_on_a_phone_each_row_keeps_its_name_in_view(
         expect(kiran.locator("th")).to_have_text("KIRAN (Govt. of India)")
         page.locator("#helplines-panel").scroll_into_view_if_needed()
         shot(page, tmp_path, "admin-helplines-phone")
+    watch.check()
+
+
+def test_the_audit_filter_offers_who_read_a_plan_a_share_or_the_comments(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """docs/protocol.md names the actions that answer "who saw what", among them a supervisor's
+    read of a seeker's safety plan, of their emergency share and of the feedback comments. The
+    audit log's "What" list offered none of the three (an admin could only page through
+    everything), and such an entry showed its bare code. Each is a choice now, in both
+    languages, and its entries read in words."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        (sup_id,) = db.execute("SELECT id FROM staff_users WHERE username = 'sup1'").fetchone()
+        for action in ("safety_plan.read", "emergency_share.read", "outcomes.comments_read"):
+            db.execute(
+                "INSERT INTO audit_events (at, actor_id, actor_role, action, conversation_id, "
+                "detail) VALUES (?, ?, 'supervisor', ?, NULL, '{}')",
+                (datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" "), sup_id, action),
+            )
+    wanted = {
+        "safety_plan.read": "adm.act_safety_plan_read",
+        "emergency_share.read": "adm.act_emergency_share_read",
+        "outcomes.comments_read": "adm.act_comments_read",
+    }
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        rows = page.locator("#audit-rows tr")
+        for strings in (EN, HI):
+            if strings is HI:
+                page.locator(".lang-switch__option[data-lang=hi]").click()
+            for action, key in wanted.items():
+                option = page.locator(f'#audit-action option[value="{action}"]')
+                expect(option).to_have_text(strings[key])
+                page.locator("#audit-action").select_option(action)
+                page.locator("#audit-filter button[type=submit]").click()
+                expect(rows).to_have_count(1)
+                expect(rows.first.locator("td").nth(1)).to_contain_text("sup1")
+                expect(rows.first.locator("td").nth(2)).to_contain_text(
+                    strings[f"adm.action.{action}"]
+                )
+            axe.check(page, f"admin audit log, who read what ({strings['lang.en']})")
     watch.check()

@@ -14,6 +14,7 @@ from app.return_code.models import ReturnCode, ReturningSeeker
 from app.risk.models import RiskAssessment
 from app.roster.models import Shift
 from app.safety_plan.models import SafetyPlan
+from app.transfer.models import ConversationTransfer
 from app.wellbeing.models import Debrief
 
 metadata = Base.metadata
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "Conversation",
     "ConversationStaff",
+    "ConversationTransfer",
     "Debrief",
     "EmergencyShare",
     "Escalation",

@@ -3,7 +3,8 @@
 Invariants:
 - While a high or imminent escalation is open (not resolved), the volunteer cannot end the
   conversation alone; nor while a referral is still open.
-- After a high or imminent chat ends, its volunteer gets a cool-down and a debrief prompt."""
+- After a high or imminent chat ends, its volunteer gets a cool-down and a debrief prompt; so
+  does a volunteer whose part of it ends earlier, when the chat is handed on from them."""
 
 from __future__ import annotations
 
@@ -52,12 +53,19 @@ async def after_conversation_ended(
     uow: UnitOfWork, conversation: Conversation, *, now: datetime
 ) -> None:
     """Volunteer care: after a high or imminent chat, a cool-down and a debrief prompt."""
-    if conversation.risk_level not in BLOCKING_LEVELS or conversation.volunteer_id is None:
+    if conversation.volunteer_id is not None:
+        await after_volunteers_part(uow, conversation, conversation.volunteer_id, now=now)
+
+
+async def after_volunteers_part(
+    uow: UnitOfWork, conversation: Conversation, volunteer_id: str, *, now: datetime
+) -> None:
+    """The same care for ``volunteer_id`` when their part of a high or imminent chat is over:
+    the chat ended, or it was handed on from them (``app.transfer``), however they left it."""
+    if conversation.risk_level not in BLOCKING_LEVELS:
         return
     until = now + timedelta(seconds=get_settings().volunteer_cooldown_s)
     await uow.session.execute(
-        update(StaffUser)
-        .where(StaffUser.id == conversation.volunteer_id)
-        .values(cooldown_until=until)
+        update(StaffUser).where(StaffUser.id == volunteer_id).values(cooldown_until=until)
     )
-    uow.record(CooldownStarted(conversation.volunteer_id, conversation.id, until))
+    uow.record(CooldownStarted(volunteer_id, conversation.id, until))

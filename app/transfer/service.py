@@ -34,6 +34,7 @@ from app.chat.models import Conversation
 from app.chat.policy import ConversationStatus
 from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound
+from app.escalation import ending as escalation_ending
 from app.escalation import views as escalation_views
 from app.escalation.models import ConversationStaff, Escalation
 from app.identity.models import Role, Seeker, StaffUser
@@ -185,6 +186,8 @@ async def _move(
         conversation.priority = policy.requeued_priority(conversation.priority)
     else:
         conversation.volunteer_id = target.id
+    if previous_id is not None:  # their part of a high or imminent chat is over
+        await escalation_ending.after_volunteers_part(uow, conversation, previous_id, now=now)
     row = ConversationTransfer(
         conversation_id=conversation.id,
         from_volunteer_id=previous_id,

@@ -25,6 +25,7 @@ from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.escalation.models import Escalation
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
+from app.transfer.models import ConversationTransfer
 from app.wellbeing import activity as activity_rules
 from app.wellbeing.events import DebriefSubmitted
 from app.wellbeing.models import Debrief
@@ -81,6 +82,19 @@ def view(row: Debrief, volunteer_alias: str) -> dict[str, Any]:
     }
 
 
+async def _handed_on_from(session: AsyncSession, conversation_id: str, volunteer_id: str) -> bool:
+    """Whether the chat was ever handed on from this volunteer (``app.transfer``)."""
+    found = await session.scalar(
+        select(ConversationTransfer.id)
+        .where(
+            ConversationTransfer.conversation_id == conversation_id,
+            ConversationTransfer.from_volunteer_id == volunteer_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def submit(
     uow: UnitOfWork,
     principal: Principal,
@@ -95,14 +109,24 @@ async def submit(
     if principal.role is not Role.volunteer:
         raise Forbidden("a debrief is written by the chat's volunteer")
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or conversation.volunteer_id != principal.user_id:
+    if conversation is None:
         raise NotFound("no such conversation")
-    if (
-        conversation.status != ConversationStatus.ended.value
-        or conversation.risk_level not in activity_rules.HIGH_RISK
-    ):
+    # The volunteer who has the chat debriefs once it ended; one it was handed on from (or
+    # taken from when they vanished), once their part is over, whatever became of the chat.
+    if conversation.volunteer_id == principal.user_id:
+        part_over = conversation.status == ConversationStatus.ended.value
+    elif await _handed_on_from(session, conversation_id, principal.user_id):
+        part_over = True
+    else:
+        raise NotFound("no such conversation")
+    if not part_over or conversation.risk_level not in activity_rules.HIGH_RISK:
         raise InvalidTransition("a debrief follows a high or imminent chat that has ended")
-    if await session.scalar(select(Debrief.id).where(Debrief.conversation_id == conversation_id)):
+    given = await session.scalar(
+        select(Debrief.id).where(
+            Debrief.conversation_id == conversation_id, Debrief.volunteer_id == principal.user_id
+        )
+    )
+    if given is not None:
         raise Conflict("this chat's debrief was already sent", code="debrief_given")
     row = Debrief(
         conversation_id=conversation_id,

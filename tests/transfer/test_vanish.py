@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import FAST, Backend, StaffFactory, drop_pg_database
-from tests.support import ROOT, Server, WsClient, env_for, new_seeker, unique_language
+from tests.support import ROOT, Server, WsClient, env_for, new_seeker, sql, unique_language
 
 VANISH_S = 4.0
 # Presence staleness (3 x 0.5 s) and the vanish window, the sweep's interval, and slack.
@@ -109,6 +109,10 @@ async def test_a_killed_volunteer_client_sends_the_chat_back_to_the_front_of_the
 ):
     language = unique_language()
     s, v, volunteer, sup, cid, escalation_id = await chat_with_escalation(world, language)
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "high", "reason": "plan"}
+    )
+    await v.recv("risk.assessed")
     proc = client_process(world.server.ws_url, volunteer.token)
     await v.close()  # only the process's socket is left
     await asyncio.sleep(0.5)
@@ -134,9 +138,16 @@ async def test_a_killed_volunteer_client_sends_the_chat_back_to_the_front_of_the
     started = await n.recv("conversation.started")
     assert started["conversation_id"] == cid
     assert (await n.recv("chat.message"))["text"] == "hi"
-    # The vanished volunteer, back later, no longer has it.
+    # The vanished volunteer, back later, no longer has it; their part of a high-risk chat
+    # is over, so a cool-down and a debrief wait for them.
     back = await WsClient.open(world.server.ws_url, volunteer.token)
     assert cid not in [c["conversation_id"] for c in back.auth_ok["active_conversations"]]
+    ((cooldown_until,),) = await sql(
+        world.database_url,
+        "SELECT cooldown_until FROM staff_users WHERE id = :v",
+        v=volunteer.user_id,
+    )
+    assert cooldown_until is not None
 
 
 async def test_a_volunteer_who_comes_back_in_time_keeps_the_chat(world: World):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support import Server, WsClient, paired, sql
+from tests.support import Server, WsClient, paired, sql, unique_language
 
 
 async def _heavy_chat_handled_by(server: Server, staff, supervisor):  # type: ignore[no-untyped-def]
@@ -122,3 +122,87 @@ async def test_no_debrief_for_a_calm_chat_or_someone_elses(server: Server, staff
         assert r.status_code == 404
         r = await http.post("/api/v1/debriefs", json={**body, "feeling": "fine"}, headers=vh)
         assert r.status_code == 422
+
+
+async def test_a_volunteer_who_hands_a_high_risk_chat_on_gets_the_cool_down_and_a_debrief(
+    server: Server, staff, backend
+):
+    """The volunteer who carried a chat to high and then handed it on (perhaps because it was
+    too much) is the one who most needs the cool-down and a debrief; they had neither, as the
+    chat had not ended and was no longer theirs. Now their part being over counts as the end
+    of it for them, and the volunteer who takes the chat on debriefs too, once it ends."""
+    from tests.transfer.test_transfer_ws import available, transfer
+
+    language = unique_language()
+    s, v, cid, _ = await paired(server, staff, language=language)
+    handler = await staff.create("supervisor")
+    sup = await WsClient.open(server.ws_url, handler.token)
+    await v.send(
+        {"type": "risk.concern", "conversation_id": cid, "level": "high", "reason": "plan"}
+    )
+    opened = await v.recv("escalation.updated", where=lambda f: f["conversation_id"] == cid)
+    await sup.send({"type": "escalation.ack", "escalation_id": opened["escalation_id"]})
+    await sup.recv("escalation.updated", where=lambda f: f["status"] == "acknowledged")
+    w = await available(server, staff, language)
+    await v.send(transfer(cid, volunteer_id=w.staff.user_id))
+    await v.recv("conversation.transferred")
+    cooldown = await v.recv("volunteer.cooldown")
+    assert (cooldown["conversation_id"], cooldown["debrief"]) == (cid, True)
+    await w.recv("conversation.started")
+    await w.nothing("volunteer.cooldown", within=0.3)  # their part goes on
+    stored = await sql(
+        backend.database_url,
+        "SELECT cooldown_until FROM staff_users WHERE id = :v",
+        v=v.staff.user_id,
+    )
+    assert stored[0][0] is not None
+
+    vh = {"Authorization": f"Bearer {v.staff.token}"}
+    wh = {"Authorization": f"Bearer {w.staff.token}"}
+    body = {"conversation_id": cid, "feeling": "struggling", "wants": ["talk"]}
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        # The chat goes on without them: their debrief reaches the escalation's supervisor.
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 201, r.text
+        assert (r.json()["volunteer_id"], r.json()["supervisor_id"]) == (
+            v.staff.user_id,
+            handler.user_id,
+        )
+        received = await sup.recv("debrief.received")
+        assert received["volunteer_alias"] == v.staff.alias
+        r = await http.post("/api/v1/debriefs", json=body, headers=vh)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "debrief_given"
+        # The volunteer who has the chat now debriefs when it ends, not before.
+        r = await http.post("/api/v1/debriefs", json=body, headers=wh)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+        await s.send({"type": "conversation.end", "conversation_id": cid})
+        await w.recv("volunteer.cooldown")
+        r = await http.post("/api/v1/debriefs", json={**body, "feeling": "okay"}, headers=wh)
+        assert r.status_code == 201, r.text
+        mine = (await http.get("/api/v1/debriefs", headers=_bearer(handler))).json()["debriefs"]
+        assert {d["volunteer_id"] for d in mine if d["conversation_id"] == cid} == {
+            v.staff.user_id,
+            w.staff.user_id,
+        }
+
+
+async def test_a_calm_chat_handed_on_brings_no_cool_down(server: Server, staff):
+    from tests.transfer.test_transfer_ws import available, transfer
+
+    language = unique_language()
+    s, v, cid, _ = await paired(server, staff, language=language)
+    w = await available(server, staff, language)
+    await v.send(transfer(cid, volunteer_id=w.staff.user_id))
+    await v.recv("conversation.transferred")
+    await v.nothing("volunteer.cooldown", within=0.5)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post(
+            "/api/v1/debriefs",
+            json={"conversation_id": cid, "feeling": "okay"},
+            headers={"Authorization": f"Bearer {v.staff.token}"},
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+
+
+def _bearer(person) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"Authorization": f"Bearer {person.token}"}

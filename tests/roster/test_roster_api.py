@@ -104,6 +104,14 @@ async def test_a_shift_needs_an_active_supervisor_and_a_sensible_time(
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_shift"
         r = await add(starts_at="2026-12-04T10:00:00")  # no time zone
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+        # A number is not a time: pydantic would have read it (or the same digits in a
+        # string) as Unix seconds, a shift in 1970 or wherever the digits fall.
+        unix = int(now.timestamp())
+        for number in (unix, unix + 0.5, str(unix), True):
+            r = await add(starts_at=number)  # type: ignore[arg-type]
+            assert r.status_code == 422, (number, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "invalid_request" and error["message"].startswith("starts_at")
 
         r = await http.patch(f"/api/v1/staff/{supervisor.user_id}", json={"active": False})
         assert r.status_code == 200

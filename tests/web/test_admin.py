@@ -452,3 +452,33 @@ def test_the_audit_filter_offers_who_read_a_plan_a_share_or_the_comments(
                 )
             axe.check(page, f"admin audit log, who read what ({strings['lang.en']})")
     watch.check()
+
+
+def test_show_more_in_the_audit_log_keeps_the_keyboards_place(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The audit log shows 50 entries, then "Show more". On the last page that button hides,
+    and the focus of a keyboard or screen reader user fell to the top of the page: the focus
+    goes to the first entry it added, which is read."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    stamp = datetime.now(UTC).replace(tzinfo=None)
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        for minutes in range(60):
+            db.execute(
+                "INSERT INTO audit_events (at, actor_id, actor_role, action, conversation_id, "
+                "detail) VALUES (?, NULL, 'system', 'oncall.set', NULL, '{}')",
+                ((stamp - timedelta(minutes=minutes + 5)).isoformat(sep=" "),),
+            )
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        rows = page.locator("#audit-rows tr")
+        expect(rows).to_have_count(50)
+        more = page.locator("#audit-more")
+        more.focus()
+        page.keyboard.press("Enter")
+        expect(more).to_be_hidden()
+        assert rows.count() > 50
+        expect(rows.nth(50)).to_be_focused()
+        axe.check(page, "admin audit log, the last page")
+    watch.check()

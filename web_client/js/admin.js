@@ -424,10 +424,18 @@ async function loadAudit({ more = false } = {}) {
     status.textContent = problem(answer);
     return;
   }
+  const shown = more ? state.audit.length : 0;
   state.audit = more ? [...state.audit, ...answer.data.entries] : answer.data.entries;
   state.auditNext = answer.data.next_before;
   renderAudit();
   bind(status, state.audit.length ? "adm.audit_count" : "adm.audit_none", { n: state.audit.length });
+  // "Show more" hides on the last page, and the focus fell to the top of the page with it:
+  // the keyboard goes on from the first entry it added.
+  const first = more ? $("audit-rows").rows[shown] : null;
+  if (first) {
+    first.tabIndex = -1;
+    first.focus();
+  }
 }
 
 /** An entry's detail as "key: value" pairs; staff ids shown as usernames, times as local. */

@@ -207,6 +207,13 @@ def test_helplines_are_reachable_from_the_return_screens(
         phone.locator("#return-words").fill(" ".join(code))
         phone.locator('[data-screen="return"] form button[type=submit]').click()
         expect(phone.locator("#return-title")).to_have_text(HI["returncode.welcome_back"])
+        # The plan is called as its own heading and buttons call it ("सुरक्षा योजना"); these
+        # screens said "सुरक्षा प्लान", so a seeker looked for a button that is not there.
+        screen = phone.locator('[data-screen="return"]')
+        expect(screen.locator("#return-plan-title")).to_have_text(HI["plan.title"])
+        expect(screen.locator(".lead")).to_contain_text(HI["plan.desk_title"])
+        expect(screen).to_contain_text(HI["returncode.no_plan"])
+        expect(screen).not_to_contain_text("प्लान")
         helplines_open_and_close(phone)
         axe.check(phone, "welcome back, Hindi, helplines one tap away")
     watch.check()

@@ -259,6 +259,8 @@ async def targets(
         conversation, access = await chat_access.get_for(session, principal, conversation_id)
         if access.role is not Role.volunteer:
             raise NotFound("no such conversation")
+    if conversation.status != ConversationStatus.active:
+        return []  # only an active chat is handed over (a waiting or ended one: nobody)
     active = (
         select(Conversation.volunteer_id, func.count().label("n"))
         .where(Conversation.status == ConversationStatus.active)

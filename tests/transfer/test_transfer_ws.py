@@ -269,6 +269,17 @@ async def test_transfer_targets_list_only_who_could_take_it(server: Server, staf
     assert stranger.status_code == 404
     assert seeker.status_code == 403
 
+    # Only an active chat can be handed over: once it ended, nobody could take it.
+    await v.send({"type": "conversation.end", "conversation_id": cid})
+    await v.recv("conversation.ended")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        ended = await http.get(
+            f"/api/v1/conversations/{cid}/transfer-targets",
+            headers={"Authorization": f"Bearer {v.staff.token}"},
+        )
+    assert ended.status_code == 200
+    assert ended.json() == {"conversation_id": cid, "targets": []}
+
 
 async def test_bad_and_hostile_transfers_are_refused_and_store_nothing(
     server: Server, staff: StaffFactory, backend: Backend

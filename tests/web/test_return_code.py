@@ -217,3 +217,37 @@ def test_helplines_are_reachable_from_the_return_screens(
         helplines_open_and_close(phone)
         axe.check(phone, "welcome back, Hindi, helplines one tap away")
     watch.check()
+
+
+def test_a_code_that_could_not_be_made_leaves_the_keyboard_on_its_button(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """ "Keep a return code" is disabled while it asks the server; when the answer was an error
+    the focus had gone to the top of the page with it, under the error a screen reader had just
+    read. The focus is back on the button, so trying again is one key away."""
+    seeker_ctx, seeker, volunteer_ctx, _ = chat_in_progress(browser, server, watch)
+    try:
+        seeker.route(
+            "**/api/v1/return-codes",
+            lambda route: (
+                route.fulfill(status=503, json={"error": {"code": "unavailable"}})
+                if route.request.method == "POST"
+                else route.continue_()
+            ),
+        )
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        card = seeker.locator("#ended-code")
+        keep = card.get_by_role("button", name=EN["returncode.keep"])
+        keep.focus()
+        seeker.keyboard.press("Enter")
+        expect(card.get_by_role("alert")).to_have_text(EN["returncode.error"])
+        expect(keep).to_be_focused()
+        axe.check(seeker, "seeker, a return code could not be made")
+        seeker.unroute("**/api/v1/return-codes")
+        seeker.keyboard.press("Enter")
+        expect(card.locator(".code-words__word")).to_have_count(5)
+        expect(seeker.locator("#code-words-title")).to_be_focused()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()

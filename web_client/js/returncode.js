@@ -34,6 +34,7 @@ export async function offerCode(card, { conversationId, token }) {
     keep.disabled = false;
     if (!answer.ok) {
       bind(error, "returncode.error");
+      keep.focus(); // disabled while it asked, the button had lost the focus to the page
       return;
     }
     error.textContent = "";

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, new_id, utcnow
@@ -30,3 +31,16 @@ class ConversationTransfer(Base):
     reason: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the chat had become ``from_volunteer_id``'s (their take, or the hand-over to them):
+    # their part of it, for their activity counts (``app.wellbeing``). None: nobody had it.
+    from_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def last_handed_to(conversation_id: Any, volunteer_id: Any) -> Select[tuple[datetime | None]]:
+    """When the conversation was last handed to the volunteer (None: never). Values, or
+    columns of an outer query for a correlated subquery. A volunteer's part of a chat began
+    at the later of this and the chat's ``started_at`` (its last take from the queue)."""
+    return select(func.max(ConversationTransfer.created_at)).where(
+        ConversationTransfer.conversation_id == conversation_id,
+        ConversationTransfer.to_volunteer_id == volunteer_id,
+    )

@@ -1,9 +1,11 @@
 """A volunteer's recent activity as counts: pure, no database, no clock.
 
-Chats are the conversations a volunteer took; hours run from ``started_at`` to
-``ended_at`` (or to ``now`` for a chat still going), clipped to the window; a chat counts in
-a window when any of it falls inside. High-risk chats are those that reached ``high`` or
-``imminent``. Nothing here carries text or a seeker.
+Chats are the conversations a volunteer had, each a span from when it became theirs (a take,
+or a hand-over to them) to when it stopped being theirs (its end, a hand-over from them, or
+``now`` for a chat still going). Hours are the spans' lengths clipped to the window; a chat
+counts once in a window when any of its spans falls inside (a chat handed away and back is
+one chat). High-risk chats are those that reached ``high`` or ``imminent``. Nothing here
+carries text or a seeker.
 """
 
 from __future__ import annotations
@@ -23,25 +25,26 @@ class ChatSpan:
     started_at: datetime
     ended_at: datetime | None
     risk_level: str
+    conversation_id: str = ""  # "" : a span counted as a chat of its own
 
 
 def _window(
     chats: Iterable[ChatSpan], debriefs: Iterable[datetime], *, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    count = high = 0
+    counted: dict[str | int, bool] = {}  # each chat once: whether it is high-risk
     seconds = 0.0
-    for chat in chats:
+    for index, chat in enumerate(chats):
         finish = min(chat.ended_at or end, end)
         begin = max(chat.started_at, start)
         if chat.started_at >= end or finish < start:
             continue
-        count += 1
-        high += chat.risk_level in HIGH_RISK
+        key = chat.conversation_id or index
+        counted[key] = counted.get(key, False) or chat.risk_level in HIGH_RISK
         seconds += max(0.0, (finish - begin).total_seconds())
     return {
-        "chats": count,
+        "chats": len(counted),
         "hours": round(seconds / 3600, 1),
-        "high_risk_chats": high,
+        "high_risk_chats": sum(counted.values()),
         "debriefs": sum(1 for at in debriefs if start <= at < end),
     }
 

@@ -25,7 +25,7 @@ from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.escalation.models import Escalation
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
-from app.transfer.models import ConversationTransfer
+from app.transfer.models import ConversationTransfer, last_handed_to
 from app.wellbeing import activity as activity_rules
 from app.wellbeing.events import DebriefSubmitted
 from app.wellbeing.models import Debrief
@@ -214,12 +214,17 @@ async def mark_seen(
 async def _spans(
     session: AsyncSession, volunteer_ids: list[str], since: datetime
 ) -> dict[str, list[activity_rules.ChatSpan]]:
-    rows = await session.execute(
+    """Each volunteer's parts of chats (``app.wellbeing.activity``): the chats they have now,
+    from their take or the hand-over to them, and those handed on from them, up to then."""
+    handed_to = last_handed_to(Conversation.id, Conversation.volunteer_id).scalar_subquery()
+    current = await session.execute(
         select(
             Conversation.volunteer_id,
             Conversation.started_at,
+            handed_to,
             Conversation.ended_at,
             Conversation.risk_level,
+            Conversation.id,
         ).where(
             Conversation.volunteer_id.in_(volunteer_ids),
             Conversation.started_at.is_not(None),
@@ -227,8 +232,25 @@ async def _spans(
         )
     )
     spans: dict[str, list[activity_rules.ChatSpan]] = {v: [] for v in volunteer_ids}
-    for volunteer_id, started_at, ended_at, level in rows:
-        spans[volunteer_id].append(activity_rules.ChatSpan(started_at, ended_at, level))
+    for volunteer_id, started_at, handed_at, ended_at, level, cid in current:
+        began = max(started_at, handed_at) if handed_at is not None else started_at
+        spans[volunteer_id].append(activity_rules.ChatSpan(began, ended_at, level, cid))
+    handed_on = await session.execute(
+        select(
+            ConversationTransfer.from_volunteer_id,
+            ConversationTransfer.from_started_at,
+            ConversationTransfer.created_at,
+            Conversation.risk_level,
+            Conversation.id,
+        )
+        .join(Conversation, Conversation.id == ConversationTransfer.conversation_id)
+        .where(
+            ConversationTransfer.from_volunteer_id.in_(volunteer_ids),
+            ConversationTransfer.created_at >= since,
+        )
+    )
+    for volunteer_id, began, until, level, cid in handed_on:
+        spans[volunteer_id].append(activity_rules.ChatSpan(began or until, until, level, cid))
     return spans
 
 

@@ -60,3 +60,18 @@ def test_nobody_with_no_chats_has_zeros_and_no_last_high_risk():
         "debriefs": 0,
     }
     assert found["last_high_risk_at"] is None
+
+
+def test_a_chat_handed_away_and_back_counts_once_with_both_parts_hours():
+    """A volunteer who handed a chat on and had it back had two parts of one chat: one chat,
+    high-risk if it was, and the hours of both parts (not of the other volunteer's between)."""
+    first = ChatSpan(NOW - timedelta(hours=5), NOW - timedelta(hours=4), "high", "c1")
+    again = ChatSpan(NOW - timedelta(hours=2), NOW - timedelta(hours=1), "high", "c1")
+    other = ChatSpan(NOW - timedelta(hours=3), NOW - timedelta(hours=2, minutes=30), "none", "c2")
+    found = summarise([first, again, other], [], now=NOW)
+    assert found["windows"]["7d"] == {
+        "chats": 2,
+        "hours": 2.5,
+        "high_risk_chats": 1,
+        "debriefs": 0,
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.support import Server, WsClient, paired, sql, unique_language
@@ -144,6 +146,14 @@ async def test_a_volunteer_who_hands_a_high_risk_chat_on_gets_the_cool_down_and_
     await sup.send({"type": "escalation.ack", "escalation_id": opened["escalation_id"]})
     await sup.recv("escalation.updated", where=lambda f: f["status"] == "acknowledged")
     w = await available(server, staff, language)
+    # The volunteer has had the chat for two hours.
+    taken_at = datetime.now(UTC) - timedelta(hours=2)
+    await sql(
+        backend.database_url,
+        "UPDATE conversations SET started_at = :t WHERE id = :c",
+        t=taken_at,
+        c=cid,
+    )
     await v.send(transfer(cid, volunteer_id=w.staff.user_id))
     await v.recv("conversation.transferred")
     cooldown = await v.recv("volunteer.cooldown")
@@ -179,6 +189,13 @@ async def test_a_volunteer_who_hands_a_high_risk_chat_on_gets_the_cool_down_and_
         await w.recv("volunteer.cooldown")
         r = await http.post("/api/v1/debriefs", json={**body, "feeling": "okay"}, headers=wh)
         assert r.status_code == 201, r.text
+        # Each one's activity holds their own part of the chat: one high-risk chat each, the
+        # first volunteer's two hours, the second's minutes (not the first one's part too).
+        for person, hours in ((v.staff, 2.0), (w.staff, 0.0)):
+            counts = (await http.get("/api/v1/me/activity", headers=_bearer(person))).json()
+            week = counts["windows"]["7d"]
+            assert (week["chats"], week["high_risk_chats"], week["debriefs"]) == (1, 1, 1)
+            assert week["hours"] == hours, (person.alias, week)
         mine = (await http.get("/api/v1/debriefs", headers=_bearer(handler))).json()["debriefs"]
         assert {d["volunteer_id"] for d in mine if d["conversation_id"] == cid} == {
             v.staff.user_id,

@@ -1,4 +1,5 @@
-"""a debrief per volunteer of a chat: one who handed a high-risk chat on may debrief too
+"""a debrief per volunteer of a chat: one who handed a high-risk chat on may debrief too, and
+their part of it counts in their activity
 
 Revision ID: 0016_debrief_per_volunteer
 Revises: 0015_i18_return_codes
@@ -7,6 +8,7 @@ Create Date: 2026-12-07 07:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_debrief_per_volunteer"
@@ -16,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("conversation_transfers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("from_started_at", sa.DateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("debriefs", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("uq_debriefs_conversation_id"), type_="unique")
         batch_op.create_unique_constraint(
@@ -35,3 +41,5 @@ def downgrade() -> None:
             op.f("uq_debriefs_conversation_id_volunteer_id"), type_="unique"
         )
         batch_op.create_unique_constraint(op.f("uq_debriefs_conversation_id"), ["conversation_id"])
+    with op.batch_alter_table("conversation_transfers", schema=None) as batch_op:
+        batch_op.drop_column("from_started_at")

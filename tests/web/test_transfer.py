@@ -182,6 +182,15 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
         # The volunteer's chat has left their console.
         pane = volunteer_pane(volunteer)
         expect(pane.locator(".js-handed-text")).to_have_text(EN["transfer.released_queue"])
+        # Their part of a high-risk chat is over: the cool-down and the debrief are offered
+        # at once, and the debrief reaches the desk of the supervisor who acknowledged it.
+        expect(volunteer.locator("#cooldown")).to_be_visible()
+        volunteer.locator("#debrief-open").click()
+        dialog = volunteer.locator("#debrief-dialog")
+        dialog.locator('input[name="feeling"][value="struggling"]').check()
+        dialog.locator("button[type=submit]").click()
+        expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
+        expect(desk.locator("#debriefs .debrief")).to_contain_text(EN["debrief.feeling.struggling"])
 
         with device(browser, watch, PHONE) as (_, phone_desk):
             supervisor_logs_in(phone_desk, server)

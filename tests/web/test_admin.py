@@ -482,3 +482,36 @@ def test_show_more_in_the_audit_log_keeps_the_keyboards_place(
         expect(rows.nth(50)).to_be_focused()
         axe.check(page, "admin audit log, the last page")
     watch.check()
+
+
+def test_a_refused_sign_in_leaves_the_keyboard_on_the_password(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The sign-in button is disabled while it asks the server; when the answer was "no" the
+    focus had fallen to the top of the page, and someone at the keyboard (or a screen reader)
+    had to find the form again. The focus is on the password, its text selected to type anew.
+    On the admin page in Hindi; every staff page shares the form (web_client/js/staff.js)."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + "/admin")
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        expect(page.locator("#login-title")).to_have_text(HI["adm.login_title"])
+        page.locator("#login-username").fill("adm1")
+        password = page.locator("#login-password")
+        password.fill("not-the-password-1")
+        page.keyboard.press("Tab")
+        expect(page.locator("#login-form button[type=submit]")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#login-error")).to_have_text(HI["login.invalid"])
+        expect(password).to_be_focused()
+        assert password.evaluate("(box) => box.selectionEnd - box.selectionStart") == len(
+            "not-the-password-1"
+        )
+        axe.check(page, "admin sign-in refused, Hindi")
+        # A failed sign-in makes the username wait a second before the next (LOGIN_DELAY_BASE_S).
+        page.wait_for_timeout(1500)
+        page.keyboard.type(ADMIN_PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.locator('#staff-rows tr[data-username="sup1"]')).to_be_visible()
+    watch.check()

@@ -87,15 +87,23 @@ export function initLogin({ roles, onSession, onWrongRole }) {
     button.disabled = true;
     const answer = await api("/api/v1/auth/login", { method: "POST", body: { username, password } });
     button.disabled = false;
+    // Disabled while it asked, the button lost the focus to the top of the page: a refusal
+    // puts it on the password, ready to be typed again.
+    const again = () => {
+      $("login-password").focus();
+      $("login-password").select();
+    };
     if (!answer.ok) {
       const code = answer.data?.error?.code;
       if (code === "login_throttled") bind(error, "login.throttled", { seconds: answer.retryAfter || 1 });
       else if (code === "login_busy") bind(error, "login.busy");
       else bind(error, answer.status === 401 ? "login.invalid" : "login.failed");
+      again();
       return;
     }
     if (!roles.includes(answer.data.role) && !onWrongRole) {
       bind(error, "login.wrong_role");
+      again();
       return;
     }
     $("login-password").value = "";

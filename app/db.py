@@ -19,9 +19,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aiosqlite
+from pydantic import BeforeValidator
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -85,6 +86,18 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso_time_text(value: object) -> object:
+    """A request's time is an ISO 8601 string: pydantic would read a number, or a number in a
+    string, as Unix seconds. As everywhere in a request, another type is never converted."""
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a time is an ISO 8601 string, such as 2026-12-07T09:00:00Z")
+    return value
+
+
+# A time in a query (``since``, ``until``): ISO 8601, a date or a time, without a zone UTC.
+QueryTime = Annotated[datetime, BeforeValidator(iso_time_text)]
 
 
 def new_id() -> str:

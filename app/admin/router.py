@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from app.admin import service
-from app.db import as_utc
+from app.db import QueryTime, as_utc
 from app.deps import AdminPrincipal, RuntimeDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -23,8 +22,8 @@ async def audit_log(
     actor_id: Filter = None,
     action: Filter = None,
     conversation_id: Filter = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: QueryTime | None = None,
+    until: QueryTime | None = None,
     before: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
 ) -> dict[str, Any]:

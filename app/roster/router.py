@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from app.db import as_utc, utcnow
+from app.db import QueryTime, as_utc, utcnow
 from app.deps import AdminPrincipal, RuntimeDep, SupervisorPrincipal
 from app.roster import service
 from app.roster.schemas import ShiftCreate
@@ -19,8 +18,8 @@ api = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 async def roster(
     _: SupervisorPrincipal,
     runtime: RuntimeDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: QueryTime | None = None,
+    until: QueryTime | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     since = as_utc(since) or now - service.DEFAULT_BEFORE

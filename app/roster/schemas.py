@@ -6,16 +6,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.db import iso_time_text
 
-def _iso_text(value: object) -> object:
-    """A time is an ISO 8601 string. pydantic would read a number, or a number in a string,
-    as Unix seconds; as everywhere in a body, a value of another type is never converted."""
-    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("a time is an ISO 8601 string with a zone, such as 2026-12-07T09:00:00Z")
-    return value
-
-
-ZonedTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+# A number, or digits in a string, is not read as Unix seconds (422, as for any wrong type).
+ZonedTime = Annotated[AwareDatetime, BeforeValidator(iso_time_text)]
 
 
 class ShiftCreate(BaseModel):

@@ -286,6 +286,12 @@ async def test_the_audit_log_filters_by_staff_member_action_and_date(
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
         r = await http.get("/api/v1/audit", params={"since": "yesterday"})
         assert r.status_code == 422
+        # A number is not a time (it was read as Unix seconds: every entry since 1970).
+        for number in ("1765100000", "5", "1765100000.5"):
+            r = await http.get("/api/v1/audit", params={"since": number})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+            r = await http.get("/api/v1/roster", params={"until": number})
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
 
         # Reading the log is itself in the log, with the filters used.
         await entries(actor_id=admin.user_id, action="audit.read")

@@ -441,3 +441,50 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+def test_each_steps_example_is_shown_whole_on_a_phone(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey at 360x740: each step's example was the placeholder of its
+    field, cut at the field's edge ("For example: Not sleepi", "उदाहरण: कई दिनों तक नींद न आ")
+    and gone once the seeker typed. It is a line of its own now, whole, and the field's
+    description, so a screen reader reads it with the field."""
+    from app.safety_plan.plan import load_plan
+
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "low", "low mood")
+        risk.locator(".js-plan").click()
+        seeker.locator("#open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        for strings, language in ((EN, "en"), (HI, "hi")):
+            if language == "hi":
+                seeker.locator("#plan-dialog .js-close-dialog").click()
+                seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+                seeker.locator("#open-plan").click()
+                # The steps come in the new language with the plan's next edit.
+                add = dialog.locator('[data-step="coping_alone"] input')
+                add.fill("चाय की दुकान तक टहलना")
+                add.press("Enter")
+                expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(
+                    load_plan_title("hi")
+                )
+            for step in load_plan().steps:
+                examples = step.render(language)["examples"]
+                if not examples:
+                    continue
+                said = strings["plan.example"].replace("{example}", examples[0])
+                section = dialog.locator(f'[data-step="{step.id}"]')
+                example = section.locator(".plan-step__example")
+                section.locator("input").fill("x")  # the example stays while typing
+                expect(example).to_have_text(said)
+                expect(example).to_be_visible()
+                assert example.evaluate("(line) => line.scrollWidth <= line.clientWidth")
+                expect(section.locator("input")).to_have_accessible_description(said)
+            axe.check(seeker, f"seeker safety plan with its examples ({language})")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

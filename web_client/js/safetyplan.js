@@ -57,12 +57,17 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
       const inputId = `${idPrefix}-${step.step_id}-add`;
       const form = el("form", { class: "plan-step__add", attrs: { autocomplete: "off" } });
       form.append(el("label", { class: "visually-hidden", text: t("plan.add_to", { step: step.title }), attrs: { for: inputId } }));
+      // The example is a line of its own: as the field's placeholder it was cut at 360 px
+      // ("For example: Not sleepi") and went as soon as the seeker typed.
       const example = (step.examples || [])[0];
+      if (example) {
+        section.append(el("p", { class: "small plan-step__example", text: t("plan.example", { example }), attrs: { id: `${inputId}-example` } }));
+      }
       const input = el("input", {
         class: "input",
         attrs: {
           id: inputId, type: "text", maxlength: String(MAX_ITEM_CHARS),
-          placeholder: example ? t("plan.example", { example }) : null,
+          "aria-describedby": example ? `${inputId}-example` : null,
         },
       });
       if (drafts.has(step.step_id)) input.value = drafts.get(step.step_id);

@@ -20,6 +20,7 @@ from app.db import UnitOfWork
 from app.escalation import machine
 from app.identity.models import StaffUser
 from app.identity.service import Principal
+from app.outbound.frames import iso
 from app.referrals import directory
 from app.risk import checklist, scoring
 from app.risk.cues import learned, lists
@@ -81,8 +82,8 @@ async def read_audit_log(
                     ("actor_id", actor_id),
                     ("action", action),
                     ("conversation_id", conversation_id),
-                    ("since", since.isoformat() if since else None),
-                    ("until", until.isoformat() if until else None),
+                    ("since", iso(since) if since else None),
+                    ("until", iso(until) if until else None),
                     ("before", before),
                 )
                 if value is not None

@@ -25,6 +25,7 @@ from app.db import UnitOfWork
 from app.errors import BadRequest, NotFound
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
+from app.outbound.frames import iso
 from app.roster import coverage
 from app.roster.models import Shift
 
@@ -96,8 +97,8 @@ async def add_shift(
         detail={
             "shift_id": shift.id,
             "staff_id": staff_id,
-            "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(),
+            "starts_at": iso(starts_at),
+            "ends_at": iso(ends_at),
         },
     )
     return shift_view(shift, user)
@@ -116,8 +117,8 @@ async def remove_shift(uow: UnitOfWork, principal: Principal, *, shift_id: str) 
         detail={
             "shift_id": shift.id,
             "staff_id": shift.staff_id,
-            "starts_at": shift.starts_at.isoformat(),
-            "ends_at": shift.ends_at.isoformat(),
+            "starts_at": iso(shift.starts_at),
+            "ends_at": iso(shift.ends_at),
         },
     )
     await session.delete(shift)

@@ -297,6 +297,9 @@ async def test_the_audit_log_filters_by_staff_member_action_and_date(
         await entries(actor_id=admin.user_id, action="audit.read")
         reads = await entries(actor_id=admin.user_id, action="audit.read")
         assert reads[0]["detail"]["filters"] == {"actor_id": admin.user_id, "action": "audit.read"}
+        await entries(actor_id=admin.user_id, since="2026-12-04")  # a date: its midnight, UTC
+        reads = await entries(actor_id=admin.user_id, action="audit.read")
+        assert reads[0]["detail"]["filters"]["since"] == "2026-12-04T00:00:00.000000Z"
 
 
 async def test_helplines_show_when_they_need_verifying_again_and_an_admin_verifies_one(

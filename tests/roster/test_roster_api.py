@@ -146,6 +146,11 @@ async def test_a_shift_written_in_another_zone_is_answered_in_utc(
         r = await http.get("/api/v1/audit", params={"action": "roster.shift_added"})
         (entry,) = [e for e in r.json()["entries"] if e["detail"]["shift_id"] == added["id"]]
         assert datetime.fromisoformat(entry["detail"]["starts_at"]).utcoffset() == timedelta(0)
+        # Written as every time in the protocol is: UTC, ending in Z (it said +00:00).
+        for name in ("starts_at", "ends_at"):
+            written = entry["detail"][name]
+            assert written.endswith("Z"), written
+            assert datetime.fromisoformat(written) == datetime.fromisoformat(added[name])
 
 
 async def test_the_next_hours_gap_shows_in_coverage_and_metrics(fresh: Fresh):

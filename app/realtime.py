@@ -55,6 +55,7 @@ from app.outbound.channels import (
 from app.safe_text import PROBLEM as UNSTORABLE_PROBLEM
 from app.safe_text import may_hold_unstorable, unstorable_field
 from app.socket_protocol import SEND_TEXT_EXTENSION
+from app.wellbeing import service as wellbeing_service
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -749,8 +750,13 @@ async def recheck_sessions(runtime: Runtime) -> int:
 
 
 async def send_auth_ok(conn: Connection) -> None:
+    cooldown = None
     async with conn.runtime.db.reader() as session:
         conversations = await chat_queries.open_conversations(session, conn.principal)
+        if conn.role is Role.volunteer:
+            cooldown = await wellbeing_service.cooldown_after_auth(
+                session, conn.user_id, now=utcnow()
+            )
     listed = [
         {
             "conversation_id": conversation.id,
@@ -773,6 +779,8 @@ async def send_auth_ok(conn: Connection) -> None:
             active_conversations=listed,
         )
     )
+    if cooldown is not None:
+        conn.send(cooldown)
     conn.runtime.queue_notifier.mark_dirty()
 
 

@@ -66,6 +66,8 @@ async def after_volunteers_part(
         return
     until = now + timedelta(seconds=get_settings().volunteer_cooldown_s)
     await uow.session.execute(
-        update(StaffUser).where(StaffUser.id == volunteer_id).values(cooldown_until=until)
+        update(StaffUser)
+        .where(StaffUser.id == volunteer_id)
+        .values(cooldown_until=until, cooldown_conversation_id=conversation.id)
     )
     uow.record(CooldownStarted(volunteer_id, conversation.id, until))

@@ -61,6 +61,8 @@ class StaffUser(Base):
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     backup_rank: Mapped[int] = mapped_column(Integer, default=100)
     cooldown_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The chat whose end (or hand-over) began that cool-down: said again after a reconnect.
+    cooldown_conversation_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -600,13 +600,13 @@ def method_cue_fields(view: MethodCueView) -> dict[str, Any]:
     }
 
 
-def volunteer_cooldown(*, conversation_id: str, until: datetime) -> str:
+def volunteer_cooldown(*, conversation_id: str, until: datetime, debrief: bool = True) -> str:
     return dumps(
         {
             "type": "volunteer.cooldown",
             "conversation_id": conversation_id,
             "until": until,
-            "debrief": True,
+            "debrief": debrief,
         }
     )
 

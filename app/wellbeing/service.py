@@ -25,6 +25,7 @@ from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.escalation.models import Escalation
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
+from app.outbound import frames
 from app.transfer.models import ConversationTransfer, last_handed_to
 from app.wellbeing import activity as activity_rules
 from app.wellbeing.events import DebriefSubmitted
@@ -80,6 +81,36 @@ def view(row: Debrief, volunteer_alias: str) -> dict[str, Any]:
         "status": row.status,
         "seen_at": row.seen_at,
     }
+
+
+async def cooldown_after_auth(
+    session: AsyncSession, volunteer_id: str, *, now: datetime
+) -> str | None:
+    """``volunteer.cooldown`` again for a volunteer whose cool-down still runs (a reload, a
+    reconnect, a volunteer back after vanishing): the frame that began it was sent once, to
+    the sockets open then. ``debrief`` is false once they sent that chat's debrief."""
+    row = (
+        await session.execute(
+            select(StaffUser.cooldown_until, StaffUser.cooldown_conversation_id).where(
+                StaffUser.id == volunteer_id
+            )
+        )
+    ).first()
+    if row is None or row.cooldown_until is None or row.cooldown_conversation_id is None:
+        return None
+    if row.cooldown_until <= now:
+        return None
+    given = await session.scalar(
+        select(Debrief.id).where(
+            Debrief.conversation_id == row.cooldown_conversation_id,
+            Debrief.volunteer_id == volunteer_id,
+        )
+    )
+    return frames.volunteer_cooldown(
+        conversation_id=row.cooldown_conversation_id,
+        until=row.cooldown_until,
+        debrief=given is None,
+    )
 
 
 async def _handed_on_from(session: AsyncSession, conversation_id: str, volunteer_id: str) -> bool:

@@ -148,6 +148,8 @@ async def test_a_killed_volunteer_client_sends_the_chat_back_to_the_front_of_the
         v=volunteer.user_id,
     )
     assert cooldown_until is not None
+    told = await back.recv("volunteer.cooldown")  # after their auth.ok: they were away
+    assert (told["conversation_id"], told["debrief"]) == (cid, True)
 
 
 async def test_a_volunteer_who_comes_back_in_time_keeps_the_chat(world: World):

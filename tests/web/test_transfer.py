@@ -185,6 +185,10 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
         # Their part of a high-risk chat is over: the cool-down and the debrief are offered
         # at once, and the debrief reaches the desk of the supervisor who acknowledged it.
         expect(volunteer.locator("#cooldown")).to_be_visible()
+        # A reload keeps both: the server says it again after the socket's auth.ok.
+        volunteer.reload()
+        expect(volunteer.locator("#cooldown")).to_be_visible()
+        expect(volunteer.locator("#take-next")).to_be_disabled()
         volunteer.locator("#debrief-open").click()
         dialog = volunteer.locator("#debrief-dialog")
         dialog.locator('input[name="feeling"][value="struggling"]').check()

@@ -223,3 +223,41 @@ async def test_a_calm_chat_handed_on_brings_no_cool_down(server: Server, staff):
 
 def _bearer(person) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"Authorization": f"Bearer {person.token}"}
+
+
+async def test_a_reloaded_console_is_told_of_the_cool_down_and_the_debrief_again(
+    server: Server, staff, backend
+):
+    """``volunteer.cooldown`` went once, to the sockets open when the chat ended: a console
+    reloaded after a heavy chat (or a volunteer back after their connection dropped) lost the
+    cool-down and the debrief's offer. Every ``auth.ok`` during a cool-down is now followed by
+    it again, without the debrief once it was sent."""
+    handler = await staff.create("supervisor")
+    v, cid, _ = await _heavy_chat_handled_by(server, staff, handler)
+    await v.close()
+    again = await WsClient.open(server.ws_url, v.staff.token)
+    told = await again.recv("volunteer.cooldown")
+    assert (told["conversation_id"], told["debrief"]) == (cid, True)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post(
+            "/api/v1/debriefs",
+            json={"conversation_id": cid, "feeling": "okay"},
+            headers=_bearer(v.staff),
+        )
+        assert r.status_code == 201, r.text
+    later = await WsClient.open(server.ws_url, v.staff.token)
+    told_later = await later.recv("volunteer.cooldown")
+    assert (told_later["conversation_id"], told_later["debrief"]) == (cid, False)
+    assert told_later["until"] == told["until"]
+    # Once the cool-down is over, nothing is said.
+    await sql(
+        backend.database_url,
+        "UPDATE staff_users SET cooldown_until = :t WHERE id = :v",
+        t=datetime.now(UTC) - timedelta(seconds=1),
+        v=v.staff.user_id,
+    )
+    after = await WsClient.open(server.ws_url, v.staff.token)
+    await after.nothing("volunteer.cooldown", within=0.5)
+    calm = await staff.create()
+    calm_ws = await WsClient.open(server.ws_url, calm.token)
+    await calm_ws.nothing("volunteer.cooldown", within=0.3)

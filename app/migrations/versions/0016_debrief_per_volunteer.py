@@ -1,5 +1,5 @@
 """a debrief per volunteer of a chat: one who handed a high-risk chat on may debrief too, and
-their part of it counts in their activity
+their part of it counts in their activity, and a cool-down remembers its chat
 
 Revision ID: 0016_debrief_per_volunteer
 Revises: 0015_i18_return_codes
@@ -22,6 +22,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("from_started_at", sa.DateTime(timezone=True), nullable=True)
         )
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("cooldown_conversation_id", sa.String(length=32), nullable=True)
+        )
     with op.batch_alter_table("debriefs", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("uq_debriefs_conversation_id"), type_="unique")
         batch_op.create_unique_constraint(
@@ -43,3 +47,5 @@ def downgrade() -> None:
         batch_op.create_unique_constraint(op.f("uq_debriefs_conversation_id"), ["conversation_id"])
     with op.batch_alter_table("conversation_transfers", schema=None) as batch_op:
         batch_op.drop_column("from_started_at")
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.drop_column("cooldown_conversation_id")

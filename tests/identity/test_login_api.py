@@ -128,6 +128,8 @@ async def test_logins_the_entry_cannot_read_still_get_the_apis_answers(delay_ser
             b'{"username": "a\\ud800b", "password": "x"}',  # a lone surrogate
             b'{"username": 5, "password": "x"}',
             b"[1, 2]",
+            # Another field, as every other body refuses one (it was ignored).
+            b'{"username": "a", "password": "x", "remember_me": true}',
         ):
             r = await http.post(
                 "/api/v1/auth/login", content=body, headers={"content-type": "application/json"}

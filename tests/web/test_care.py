@@ -464,10 +464,6 @@ def test_each_steps_example_is_shown_whole_on_a_phone(
                 seeker.locator("#plan-dialog .js-close-dialog").click()
                 seeker.locator('.lang-switch__option[data-lang="hi"]').click()
                 seeker.locator("#open-plan").click()
-                # The steps come in the new language with the plan's next edit.
-                add = dialog.locator('[data-step="coping_alone"] input')
-                add.fill("चाय की दुकान तक टहलना")
-                add.press("Enter")
                 expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(
                     load_plan_title("hi")
                 )
@@ -484,6 +480,31 @@ def test_each_steps_example_is_shown_whole_on_a_phone(
                 assert example.evaluate("(line) => line.scrollWidth <= line.clientWidth")
                 expect(section.locator("input")).to_have_accessible_description(said)
             axe.check(seeker, f"seeker safety plan with its examples ({language})")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_the_plan_follows_the_seekers_change_of_language(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey: a seeker who switched the page to Hindi mid-chat opened
+    their plan and found its steps still in English (the headings and prompts come from the
+    server, in the conversation's language) until someone next edited it. The page asks for
+    the plan again when the conversation's language changes."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "low", "low mood")
+        risk.locator(".js-plan").click()
+        expect(seeker.locator("#open-plan")).to_be_visible()
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker.locator("#open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(load_plan_title("hi"))
+        expect(dialog.locator("#plan-title")).to_have_text(HI["plan.title"])
+        axe.check(seeker, "seeker safety plan after a change to Hindi")
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

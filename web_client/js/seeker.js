@@ -671,6 +671,10 @@ function onFrame(frame) {
       if (frame.conversation_id !== state.conversationId) return;
       onPlan(frame);
       return;
+    case "conversation.language":
+      // The plan's steps are worded in the conversation's language: ask for them in the new one.
+      if (state.plan && frame.conversation_id === state.conversationId) reloadPlan(frame.conversation_id);
+      return;
     case "emergency_share.request":
     case "emergency_share.withdrawn":
     case "emergency_share.ok":
@@ -922,6 +926,11 @@ function onPlan(frame) {
     announce("sr-alert", t("plan.opened_note"));
   }
   if ($("plan-dialog").open) renderSeekerPlan();
+}
+
+async function reloadPlan(id) {
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan`, { token: state.conn?.token });
+  if (answer.ok && id === state.conversationId) onPlan(answer.data);
 }
 
 function planEditable() {

@@ -515,3 +515,51 @@ def test_a_refused_sign_in_leaves_the_keyboard_on_the_password(
         page.keyboard.press("Enter")
         expect(page.locator('#staff-rows tr[data-username="sup1"]')).to_be_visible()
     watch.check()
+
+
+def test_a_short_password_or_a_number_out_of_range_is_named_in_the_pages_language(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Editing an account, a short new password or "most chats at once" of 0 got the browser's
+    own bubble, in the browser's language on a Hindi page ("Please lengthen this text to 10
+    characters"), gone in a moment; creating one, the server's one answer for every field.
+    The form names the field in the page's language, and the focus goes to it."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        page.locator('#staff-rows tr[data-username="sup1"]').get_by_role("button").click()
+        expect(page.locator("#staff-edit-title")).to_be_focused()
+        error = page.locator("#staff-edit-error")
+        page.locator("#edit-password").fill("short")
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(error).to_have_text(HI["adm.err_password_short"])
+        expect(page.locator("#edit-password")).to_be_focused()
+        axe.check(page, "admin, an account's edit refused, Hindi")
+        page.locator("#edit-password").fill("")
+        page.locator("#edit-max").fill("0")
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(error).to_have_text(HI["adm.err_max_chats"])
+        expect(page.locator("#edit-max")).to_be_focused()
+        page.locator("#edit-max").fill("2")
+        page.locator("#edit-rank").fill("5000")
+        page.locator("#staff-edit button[type=submit]").click()
+        expect(error).to_have_text(HI["adm.err_backup_rank"])
+        page.locator("#staff-edit-cancel").click()
+
+        page.locator("#new-username").fill("vol_two")
+        page.locator("#new-password").fill("a-first-password-1")
+        page.locator("#new-max").fill("50")
+        page.locator("#staff-create button[type=submit]").click()
+        expect(page.locator("#staff-create-error")).to_have_text(HI["adm.err_max_chats"])
+        expect(page.locator("#new-max")).to_be_focused()
+        page.locator("#new-max").fill("3")
+        page.locator("#staff-create button[type=submit]").click()
+        expect(page.locator('#staff-rows tr[data-username="vol_two"]')).to_be_visible()
+    with sqlite3.connect(server.directory / "t.db", timeout=10) as db:
+        (max_chats, rank) = db.execute(
+            "SELECT max_concurrent_chats, backup_rank FROM staff_users WHERE username = 'sup1'"
+        ).fetchone()
+    assert (max_chats, rank) == (2, 100)  # nothing was sent
+    watch.check()

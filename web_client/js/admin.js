@@ -70,6 +70,24 @@ function languagesOk(codes) {
   return codes.length > 0 && codes.every((code) => /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$/.test(code));
 }
 
+/**
+ * A staff form's password and numbers checked here, in the page's language: the edit form
+ * had the browser's bubbles (in the browser's language, gone in a moment), the create form
+ * the server's one answer for every field. Answers [key, field id] or null; empty numbers are
+ * left to the form's defaults and the server.
+ */
+function staffFormProblem(prefix, passwordRequired) {
+  const password = $(`${prefix}-password`).value;
+  if ((password || passwordRequired) && password.length < 10) return ["adm.err_password_short", `${prefix}-password`];
+  const within = (id, low, high) => {
+    const value = $(id).value.trim();
+    return value === "" || (Number.isInteger(Number(value)) && Number(value) >= low && Number(value) <= high);
+  };
+  if (!within(`${prefix}-max`, 1, 10)) return ["adm.err_max_chats", `${prefix}-max`];
+  if (!within(`${prefix}-rank`, 0, 1000)) return ["adm.err_backup_rank", `${prefix}-rank`];
+  return null;
+}
+
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
@@ -169,6 +187,12 @@ $("staff-edit").addEventListener("submit", async (event) => {
     $("edit-languages").focus();
     return;
   }
+  const wrong = staffFormProblem("edit", false);
+  if (wrong) {
+    bind($("staff-edit-error"), wrong[0]);
+    $(wrong[1]).focus();
+    return;
+  }
   if (languages.join(",") !== user.languages.join(",")) changes.languages = languages;
   if (topics.join(",") !== user.topics.join(",")) changes.topics = topics;
   const max = Number($("edit-max").value);
@@ -208,6 +232,12 @@ $("staff-create").addEventListener("submit", async (event) => {
   if (!languagesOk(languages)) {
     bind(error, "adm.err_languages");
     $("new-languages").focus();
+    return;
+  }
+  const wrong = staffFormProblem("new", true);
+  if (wrong) {
+    bind(error, wrong[0]);
+    $(wrong[1]).focus();
     return;
   }
   const body = {

@@ -176,6 +176,7 @@ async def change_password(
         raise Forbidden("seekers have no password")
     await identity_service.change_own_password(
         runtime.db,
+        settings=runtime.settings,
         principal=principal,
         current_password=body.current_password,
         new_password=body.new_password,

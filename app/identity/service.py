@@ -37,7 +37,7 @@ from app.identity.tokens import (
 )
 
 if TYPE_CHECKING:
-    from app.db import Database
+    from app.db import Database, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +316,7 @@ async def login(
     passwords.hashing().refuse_when_full()
     refuse_if_known_to_wait(key, now)
     async with db.reader() as session:
-        wait_s = policy.wait_s(await failure_run(session, key), now)
-        if wait_s > 0:
-            known_waits.remember(key, now + timedelta(seconds=wait_s))
-            raise _throttled(wait_s)
+        await _refuse_during_wait(session, key, policy, now)
         user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
     verified = await passwords.hashing().verify(
         user.password_hash if user is not None else passwords.DUMMY_HASH,
@@ -345,9 +342,7 @@ async def login(
                 )
             )
         else:  # committed all the same: the failure must count
-            run = await record_failure(uow.session, key=key, policy=policy, now=now)
-            delay = timedelta(seconds=policy.delay_after(run.failures))
-            uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
+            await _count_failure(uow, key, policy, now)
     if not accepted or user is None:
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     return user, token, expires_at
@@ -506,19 +501,58 @@ async def update_staff(
     return user
 
 
+async def _refuse_during_wait(
+    session: AsyncSession, key: str, policy: LoginDelayPolicy, now: datetime
+) -> None:
+    """``login_throttled`` while the wait set by the key's failures runs (``login_delay``)."""
+    wait_s = policy.wait_s(await failure_run(session, key), now)
+    if wait_s > 0:
+        known_waits.remember(key, now + timedelta(seconds=wait_s))
+        raise _throttled(wait_s)
+
+
+async def _count_failure(
+    uow: UnitOfWork, key: str, policy: LoginDelayPolicy, now: datetime
+) -> None:
+    """One more failure for the key, and the wait it sets known here once committed."""
+    run = await record_failure(uow.session, key=key, policy=policy, now=now)
+    delay = timedelta(seconds=policy.delay_after(run.failures))
+    uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
+
+
 async def change_own_password(
-    db: Database, *, principal: Principal, current_password: str, new_password: str, now: datetime
+    db: Database,
+    *,
+    settings: Settings,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    now: datetime,
 ) -> None:
     """A staff member sets a new password; every token of theirs (this one too) stops
     working. Raises ``Forbidden`` (``wrong_password``) when the current one is wrong.
 
+    A wrong current password is a failed sign-in for the account's username: it counts in
+    the same run and sets the same wait (``login_delay``), during which this answers
+    ``login_throttled`` before the password is looked at, so a stolen token cannot be used
+    to guess the password faster than the sign-in page allows. The right one, once checked,
+    clears the run, as a sign-in does.
+
     Hashing happens outside the transactions, as in ``login``."""
+    policy = login_delay_policy(settings)
     async with db.reader() as session:
         user = await get_staff(session, principal.user_id)
+        key = login_key(user.username, settings.secret_key)
+        refuse_if_known_to_wait(key, now)
+        await _refuse_during_wait(session, key, policy, now)
     if not await verify_password(user.password_hash, current_password):
+        async with db.unit_of_work() as uow:
+            await _count_failure(uow, key, policy, now)
         raise Forbidden("The current password is wrong.", code="wrong_password")
     password_hash = await hash_password(new_password)
     async with db.unit_of_work() as uow:
+        known_waits.forget(key)
+        await uow.session.execute(delete(_runs).where(_runs.c.key == key))
         user = await get_staff(uow.session, principal.user_id)
         user.password_hash = password_hash
         await revoke_all_tokens(uow.session, user_id=user.id, now=now)

@@ -61,6 +61,35 @@ async def test_a_failed_login_delays_the_next_and_the_right_password_then_works(
         assert await attempt(http, volunteer.username, volunteer.password) == (200, "ok", None)
 
 
+async def test_a_wrong_current_password_is_a_failed_sign_in_for_its_username(
+    delay_server: Server, backend: Backend
+):
+    """A stolen token could try current passwords at POST /api/v1/auth/password as fast as
+    it liked, where the sign-in page makes each guess wait. A wrong one now counts in the
+    username's run and sets its wait, at both doors; the right one, after the wait, works."""
+    staff = StaffFactory(backend.database_url, delay_server.base_url)
+    volunteer = await staff.create()
+    headers = {"Authorization": f"Bearer {volunteer.token}"}
+    body = {"current_password": volunteer.password, "new_password": "another-long-one"}
+    async with httpx.AsyncClient(base_url=delay_server.base_url) as http:
+        wrong = await http.post(
+            "/api/v1/auth/password", headers=headers, json={**body, "current_password": "no"}
+        )
+        assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
+        # During the wait the right password is refused, unchecked, here and at sign-in.
+        early = await http.post("/api/v1/auth/password", headers=headers, json=body)
+        assert early.status_code == 429 and early.json()["error"]["code"] == "login_throttled"
+        retry_after = int(early.headers["retry-after"])
+        assert 1 <= retry_after <= BASE_S
+        status, code, _ = await attempt(http, volunteer.username, volunteer.password)
+        assert (status, code) == (429, "login_throttled")
+        await asyncio.sleep(retry_after + 0.2)
+        done = await http.post("/api/v1/auth/password", headers=headers, json=body)
+        assert done.status_code == 204, done.text
+        # And the new password signs in.
+        assert await attempt(http, volunteer.username, "another-long-one") == (200, "ok", None)
+
+
 async def test_an_unknown_username_is_answered_and_delayed_exactly_like_a_known_one(
     delay_server: Server, backend: Backend
 ):

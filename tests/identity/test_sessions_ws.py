@@ -101,6 +101,7 @@ async def test_changing_ones_own_password_ends_every_session_of_the_account(
         )
         assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
         await still_open(tab1)  # a wrong current password changes nothing
+        await asyncio.sleep(1.2)  # the wait a failed sign-in sets (test_login_api.py)
         short = await http.post(
             "/api/v1/auth/password",
             headers=headers,

@@ -509,3 +509,40 @@ def test_the_plan_follows_the_seekers_change_of_language(
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+def test_a_seeker_who_feels_worse_is_answered_even_when_the_feedback_cannot_be_sent(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A seeker who answered "Very low" at the end got only "could not be sent" when the
+    answers did not reach the server: the follow-up ("Please don't stay alone with this:
+    Tele-MANAS ...") came only with a stored answer. It is shown (and read) either way; the
+    form stays to try again."""
+    seeker_ctx, seeker, volunteer_ctx, _ = chat_in_progress(browser, server, watch)
+    try:
+        seeker.route(
+            "**/api/v1/outcomes",
+            lambda route: route.fulfill(status=503, json={"error": {"code": "unavailable"}}),
+        )
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        form = seeker.locator("#feedback-form")
+        form.locator('label:has(input[name="mood_end"][value="1"])').click()
+        form.locator("button[type=submit]").click()
+        expect(seeker.locator("#feedback-error")).to_have_text(EN["feedback.error"])
+        expect(seeker.locator("#feedback-low")).to_be_visible()
+        expect(seeker.locator("#feedback-low")).to_have_text(EN["feedback.low_followup"])
+        expect(seeker.locator("#sr-alert")).to_have_text(EN["feedback.low_followup"])
+        expect(form).to_be_visible()
+        axe.check(seeker, "seeker feedback not sent, low mood")
+        seeker.unroute("**/api/v1/outcomes")
+        form.locator("button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_focused()
+        expect(seeker.locator("#feedback-low")).to_be_visible()
+        expect(seeker.locator("#feedback-thanks")).to_have_attribute(
+            "aria-describedby", "feedback-low"
+        )
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()

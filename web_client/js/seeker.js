@@ -1069,17 +1069,20 @@ $("feedback-form").addEventListener("submit", async (event) => {
   }
   const token = state.conn?.token || loadSession()?.token;
   const answer = await api("/api/v1/outcomes", { method: "POST", body, token });
+  const worse = moodEnd !== null && moodStart !== null && moodEnd < moodStart;
+  $("feedback-worse").hidden = !worse;
+  $("feedback-low").hidden = worse || moodEnd === null || moodEnd > 2;
   if (!answer.ok && answer.data?.error?.code !== "outcome_recorded") {
     bind(error, "feedback.error");
+    // Unsent or not, "I feel worse" was said: its follow-up is shown, and read after the error.
+    const followup = [$("feedback-worse"), $("feedback-low")].find((line) => !line.hidden);
+    if (followup) announce("sr-alert", followup.textContent);
     return;
   }
   error.textContent = "";
   writeMood(null);
   $("feedback-form").hidden = true;
   $("feedback-thanks").hidden = false;
-  const worse = moodEnd !== null && moodStart !== null && moodEnd < moodStart;
-  $("feedback-worse").hidden = !worse;
-  $("feedback-low").hidden = worse || moodEnd === null || moodEnd > 2;
   // Heard with the thanks: the follow-up shown (never a hidden one: it would be read too).
   $("feedback-thanks").setAttribute("aria-describedby", worse ? "feedback-worse" : $("feedback-low").hidden ? "" : "feedback-low");
   $("feedback-thanks").focus?.();

@@ -25,7 +25,9 @@ from test_browser import (
     shot,
     supervisor_acks,
     supervisor_logs_in,
+    volunteer_ends,
     volunteer_logs_in,
+    volunteer_pane,
 )
 
 from app.outcomes import policy
@@ -542,6 +544,42 @@ def test_a_seeker_who_feels_worse_is_answered_even_when_the_feedback_cannot_be_s
         expect(seeker.locator("#feedback-thanks")).to_have_attribute(
             "aria-describedby", "feedback-low"
         )
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_a_chat_that_ends_while_the_seeker_is_in_their_plan_says_so_and_keeps_the_focus(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey: the volunteer ended the chat while the seeker was typing in
+    their plan. The plan turned read-only under them (the field went, and with it the focus, to
+    the top of the page), nothing said the chat had ended (the ended screen's heading, behind
+    the dialog, could not take the focus), and closing the plan left the focus nowhere (its
+    button had gone with the chat). The end is said, the focus stays in the plan, and closing
+    it lands on "Your chat has ended"."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "low", "low mood")
+        risk.locator(".js-plan").click()
+        seeker.locator("#open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        field = dialog.locator('[data-step="warning_signs"] input')
+        field.focus()
+        seeker.keyboard.type("Not sleeping")
+        volunteer_ends(volunteer_pane(volunteer))
+        expect(seeker.locator("#sr-alert")).to_have_text(EN["ended.title"])
+        expect(dialog.locator("input")).to_have_count(0)
+        expect(dialog.locator("#plan-title")).to_be_focused()
+        axe.check(seeker, "seeker plan, read-only once the chat ended")
+        seeker.keyboard.press("Tab")
+        dialog.locator(".js-close-dialog").focus()
+        seeker.keyboard.press("Enter")
+        expect(dialog).to_be_hidden()
+        expect(seeker.locator("#ended-title")).to_be_focused()
+        expect(seeker.locator("#ended-title")).to_have_text(EN["ended.title"])
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

@@ -833,9 +833,18 @@ function showEnded({ closedByService = false } = {}) {
   $("feedback-low").hidden = true;
   $("ended-plan").hidden = !state.plan;
   offerReturnCode(!closedByService && state.hadVolunteer);
-  if ($("plan-dialog").open) renderSeekerPlan();
   renderUnsent();
   showScreen("ended");
+  // Ended while the seeker was in their plan: it stays open, read-only. The heading behind
+  // it could not take the focus (nothing was read, and the focus fell to the page), so the
+  // end is said, the focus stays in the plan, and closing it lands on the ended screen.
+  if ($("plan-dialog").open) {
+    announce("sr-alert", $("ended-title").textContent);
+    $("plan-dialog").addEventListener("close", () => $("ended-title").focus(), { once: true });
+    renderSeekerPlan().then(() => {
+      if (!$("plan-dialog").contains(document.activeElement)) $("plan-title").focus();
+    });
+  }
 }
 
 /**

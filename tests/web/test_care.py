@@ -584,3 +584,43 @@ def test_a_chat_that_ends_while_the_seeker_is_in_their_plan_says_so_and_keeps_th
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+def test_the_start_mood_can_be_chosen_with_the_arrow_keys(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey from the keyboard: in the start question the arrow keys move
+    the choice, and each move is a change, so the first press of → from "1 Very low" closed the
+    question with "2 Low" kept, whatever the seeker meant to choose (a screen reader's user
+    moves through radio buttons that way too). The arrows now only move; Space or Enter
+    answers."""
+    seeker_ctx, seeker, volunteer_ctx, _ = chat_in_progress(
+        browser, server, watch, first_message=None
+    )
+    try:
+        card = seeker.locator("#mood-start")
+        expect(card).to_be_visible()
+        first = card.locator('input[value="1"]')
+        first.focus()
+        for _ in range(3):
+            seeker.keyboard.press("ArrowRight")
+        expect(card.locator('input[value="4"]')).to_be_checked()
+        expect(card).to_be_visible()
+        axe.check(seeker, "seeker start mood, chosen from the keyboard")
+        seeker.keyboard.press("Space")
+        expect(card).to_be_hidden()
+        expect(seeker.locator("#sr-alert")).to_have_text(EN["mood.thanks"])
+        expect(seeker.locator("#composer-text")).to_be_focused()
+
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        form = seeker.locator("#feedback-form")
+        form.locator('input[name="heard"][value="yes"]').check()
+        form.locator("button[type=submit]").click()
+        expect(seeker.locator("#feedback-thanks")).to_be_focused()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    with _db(server) as db:
+        assert db.execute("SELECT mood_start FROM outcomes").fetchall() == [(4,)]
+    watch.check()

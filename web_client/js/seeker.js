@@ -1045,12 +1045,23 @@ function closeStartMood(mood) {
   $("composer-text").focus();
 }
 
-$("mood-start").addEventListener("change", (event) => {
-  const mood = Number(event.target.value);
-  if (!Number.isInteger(mood)) return;
+// The arrow keys move the choice in a radio group, each move a change: the first one closed
+// the question with the next mood along. A change made by an arrow waits for Space or Enter;
+// any other (a tap, a click, a screen reader's activation, Space) answers at once.
+let arrowed = false;
+$("mood-start").addEventListener("keydown", (event) => { arrowed = event.key.startsWith("Arrow"); });
+$("mood-start").addEventListener("pointerdown", () => { arrowed = false; });
+$("mood-start").addEventListener("change", (event) => { if (!arrowed) answerStartMood(event.target.value); });
+$("mood-start").addEventListener("keyup", (event) => {
+  if ((event.key === " " || event.key === "Enter") && event.target.checked) answerStartMood(event.target.value);
+});
+
+function answerStartMood(value) {
+  const mood = Number(value);
+  if ($("mood-start").hidden || !Number.isInteger(mood)) return;
   closeStartMood(mood);
   announce("sr-alert", t("mood.thanks"));
-});
+}
 $("mood-start-skip").addEventListener("click", () => closeStartMood(null));
 
 function choice(form, name) {

@@ -570,7 +570,7 @@ def test_a_chat_that_ends_while_the_seeker_is_in_their_plan_says_so_and_keeps_th
         field.focus()
         seeker.keyboard.type("Not sleeping")
         volunteer_ends(volunteer_pane(volunteer))
-        expect(seeker.locator("#sr-alert")).to_have_text(EN["ended.title"])
+        expect(dialog.locator("#sr-alert")).to_have_text(EN["ended.title"])
         expect(dialog.locator("input")).to_have_count(0)
         expect(dialog.locator("#plan-title")).to_be_focused()
         axe.check(seeker, "seeker plan, read-only once the chat ended")
@@ -623,4 +623,32 @@ def test_the_start_mood_can_be_chosen_with_the_arrow_keys(
         volunteer_ctx.close()
     with _db(server) as db:
         assert db.execute("SELECT mood_start FROM outcomes").fetchall() == [(4,)]
+    watch.check()
+
+
+def test_what_is_said_while_a_dialog_is_open_is_heard(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """A modal dialog hides the rest of the page from screen readers (Chromium marks it
+    ignored, "activeModalDialog"), and the page said things from its alert region there:
+    "Your plan was saved as a file on this device" after Save to my phone in the plan went
+    unheard. The region goes into the open dialog, and back when it closes."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        raise_concern(risk, "low", "low mood")
+        risk.locator(".js-plan").click()
+        seeker.locator("#open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        with seeker.expect_download():
+            dialog.locator(".js-save-plan").click()
+        said = seeker.get_by_role("dialog").get_by_text(EN["plan.saved"])
+        expect(said).to_have_count(1)
+        expect(dialog.locator("#sr-alert")).to_have_attribute("aria-live", "assertive")
+        dialog.locator(".js-close-dialog").click()
+        expect(seeker.locator("body > #sr-alert")).to_have_count(1)
+        expect(seeker.locator("#open-plan")).to_be_focused()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
     watch.check()

@@ -128,12 +128,18 @@ function quickExit() {
 /**
  * Open a dialog with Quick exit inside it: a modal dialog sits in the top layer, above the
  * page's own button, so the button moves into the dialog (last in tab order, pinned to the
- * same corner) and back when the dialog closes.
+ * same corner) and back when the dialog closes. The page's alert region goes with it: a modal
+ * dialog hides the rest of the page from screen readers, and what was said there (the plan
+ * saved, the chat ended) went unheard.
  */
 function openDialog(dialog) {
   const button = $("quick-exit");
-  dialog.append(button);
-  dialog.addEventListener("close", () => document.querySelector(".skip-link").after(button), { once: true });
+  const alert = $("sr-alert");
+  dialog.append(button, alert);
+  dialog.addEventListener("close", () => {
+    document.querySelector(".skip-link").after(button);
+    document.body.append(alert);
+  }, { once: true });
   dialog.showModal();
 }
 

@@ -563,3 +563,23 @@ def test_a_short_password_or_a_number_out_of_range_is_named_in_the_pages_languag
         ).fetchone()
     assert (max_chats, rank) == (2, 100)  # nothing was sent
     watch.check()
+
+
+def test_a_created_account_is_said_once(browser: Browser, server: LiveServer, watch: Watch) -> None:
+    """ "Created vol_new" was put in the staff panel's status line and in the page's alert
+    region both, so a screen reader said it twice (the second time interrupting). Once."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator("#new-username").fill("vol_new")
+        page.locator("#new-password").fill("a-first-password-1")
+        page.locator("#staff-create button[type=submit]").click()
+        created = EN["adm.created"].replace("{name}", "vol_new")
+        expect(page.locator("#staff-status")).to_have_text(created)
+        expect(page.locator('#staff-rows tr[data-username="vol_new"]')).to_be_visible()
+        page.wait_for_timeout(300)  # the alert region is written a moment later
+        live = page.locator("[role=status], [role=alert], [aria-live]")
+        expect(live.filter(has_text=created)).to_have_count(1)
+        axe.check(page, "admin console, an account created")
+    watch.check()

@@ -5,7 +5,7 @@
 
 import { bind, language, onLanguageChange, t, tOr } from "./i18n.js";
 import { shortId } from "./desk.js";
-import { $, announce, api, el, showScreen } from "./ui.js";
+import { $, api, el, showScreen } from "./ui.js";
 import { clearStaffSession, initLanguage, initLogin, logout } from "./staff.js";
 
 const state = {
@@ -256,8 +256,7 @@ $("staff-create").addEventListener("submit", async (event) => {
     return;
   }
   event.target.reset();
-  bind($("staff-status"), "adm.created", { name: username });
-  announce("sr-alert", t("adm.created", { name: username }));
+  bind($("staff-status"), "adm.created", { name: username }); // a status: read once
   await loadStaff();
 });
 

@@ -29,10 +29,13 @@ from test_browser import (
     volunteer_logs_in,
     volunteer_pane,
 )
+from test_method_cue_desk import _routed_desk
 
 from app.outcomes import policy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -214,7 +217,10 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
     browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
 ) -> None:
     server.create_user("supervisor", "sup1", server.supervisor_password)
-    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    sends: list[Callable[[dict], None]] = []
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(
+        browser, server, watch, before_load=lambda _, v: sends.append(_routed_desk(v))
+    )
     desk_ctx = browser.new_context(viewport=DESKTOP)
     desk = watch.attach(desk_ctx.new_page())
     try:
@@ -230,6 +236,15 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         volunteer.locator("#debrief-open").click()
         dialog = volunteer.locator("#debrief-dialog")
         expect(dialog).to_be_visible()
+        volunteer.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(volunteer.locator("#debrief-open")).to_be_focused()
+        volunteer.keyboard.press("Enter")
+        expect(dialog).to_be_visible()
+        # A modal dialog hides the page from screen readers: an alert that comes meanwhile is
+        # said from the alert region, which the dialog holds while it is open.
+        sends[0]({"type": "staff.alert", "code": "no_supervisor_on_call", "message": "-"})
+        expect(dialog.locator("#sr-alert")).to_have_text(EN["alert.no_supervisor_on_call"])
         dialog.locator("button[type=submit]").click()
         expect(volunteer.locator("#debrief-error")).to_have_text(EN["debrief.choose_feeling"])
         dialog.locator('input[name="feeling"][value="unsettled"]').check()
@@ -239,6 +254,7 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         shot(volunteer, docs_shots, "debrief-form-desktop")
         dialog.locator("button[type=submit]").click()
         expect(dialog).to_be_hidden()
+        expect(volunteer.locator("body > #sr-alert")).to_have_count(1)
         expect(volunteer.locator("#debrief-status")).to_have_text(EN["debrief.sent"])
         expect(volunteer.locator("#debrief-open")).to_be_hidden()
         # Its button is gone: the keyboard is on the answer, not dropped to <body>.

@@ -3,7 +3,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { bind, language, onLanguageChange, setLanguage, t, tOr, unbind } from "./i18n.js";
-import { $, api, showScreen } from "./ui.js";
+import { $, announce, api, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
 const LANG_KEY = "peerline.staff.lang";
@@ -229,6 +229,9 @@ export function showStaffAlert(frame, { onOpen, vars } = {}) {
   waiting = waiting.filter((other) => !sameAlert(other.frame, frame));
   if (!SETTLED_CODES.includes(frame.code)) waiting.push(entry);
   draw(entry);
+  // Under an open modal dialog the banner is hidden from screen readers: said from the page's
+  // alert region, which the dialog holds (the volunteer's debrief).
+  if (document.querySelector("dialog:modal")) announce("sr-alert", $("staff-alert").querySelector(".banner__text").textContent);
 }
 
 /**

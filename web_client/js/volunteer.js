@@ -1075,7 +1075,12 @@ $("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = tru
 $("debrief-open").addEventListener("click", () => {
   $("debrief-form").reset();
   $("debrief-error").textContent = "";
-  $("debrief-dialog").showModal();
+  // A modal dialog hides the rest of the page from screen readers: the page's alert region
+  // goes into it while it is open (a whisper, a new alert in another chat), and back after.
+  const dialog = $("debrief-dialog");
+  dialog.append($("sr-alert"));
+  dialog.addEventListener("close", () => document.body.append($("sr-alert")), { once: true });
+  dialog.showModal();
 });
 $("debrief-cancel").addEventListener("click", () => $("debrief-dialog").close());
 $("debrief-form").addEventListener("change", () => { $("debrief-error").textContent = ""; });

@@ -538,7 +538,7 @@ class Connection:
             if len(text) > self.runtime.settings.ws_max_frame_chars:
                 raise AppError("frame is too large", code="frame_too_large")
             try:
-                raw = json.loads(text)
+                raw = parse_json(text)
             except ValueError:
                 raise AppError("frame is not valid JSON", code="invalid_json") from None
             if not isinstance(raw, dict):
@@ -572,6 +572,20 @@ class Connection:
                 self.send(frames.error("internal", "unexpected error", ref))
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` for a client's frame, as strict as JSON itself: ``NaN`` and
+    ``Infinity`` (which Python would read) and nesting too deep to read (a RecursionError)
+    raise ValueError, so they are ``invalid_json`` (before auth: close 4401), never ``internal``."""
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def validation_error(exc: ValidationError) -> AppError:
     first = exc.errors(include_url=False)[0]
     kind = first["type"]
@@ -593,7 +607,7 @@ async def authenticate_socket(websocket: WebSocket, runtime: Runtime) -> Princip
         return None
     token = None
     with contextlib.suppress(ValueError, TypeError, AttributeError):
-        raw = json.loads(message.get("text") or "")
+        raw = parse_json(message.get("text") or "")
         if raw.get("type") == "auth":
             token = raw.get("token")
     if not isinstance(token, str):

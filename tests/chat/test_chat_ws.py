@@ -269,6 +269,11 @@ async def test_participant_pages_history_over_rest(server: Server, staff: StaffF
     [
         ("not json", "invalid_json"),
         ("[1, 2]", "invalid_json"),
+        # Not JSON either, though Python's json module reads NaN and raises RecursionError
+        # (not ValueError) on nesting this deep: both were answered `internal`.
+        ('{"type": "ping", "n": NaN}', "invalid_json"),
+        ("[" * 8000 + "]" * 8000, "invalid_json"),
+        ('{"type": "ping", "x": ' + "[" * 8000 + "]" * 8000 + "}", "invalid_json"),
         ('{"no": "type"}', "unknown_type"),
         ('{"type": "chat.fly"}', "unknown_type"),
         ('{"type": "chat.send", "text": "hi", "client_msg_id": "a"}', "invalid_frame"),
@@ -361,6 +366,11 @@ async def test_auth_is_required_first_and_bad_tokens_close_4401(server: Server):
     assert await c.close_code() == 4401
     c = await WsClient.open(server.ws_url)
     await c.send({"type": "auth", "token": "sk_" + uuid.uuid4().hex})
+    assert await c.close_code() == 4401
+    # A first frame nested too deeply to read is not an auth either (it crashed the
+    # handler: the socket dropped with no close code).
+    c = await WsClient.open(server.ws_url)
+    await c.send_raw('{"type": "auth", "token": "x", "d": ' + "[" * 8000 + "]" * 8000 + "}")
     assert await c.close_code() == 4401
 
 

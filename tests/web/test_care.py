@@ -376,6 +376,8 @@ def test_the_safety_plan_is_made_together_kept_on_the_phone_and_seen_by_the_supe
         distractions = hindi.locator('[data-step="distractions"]')
         distractions.locator("input").fill("लाइब्रेरी")
         distractions.locator("input").press("Enter")
+        said = HI["plan.added"].replace("{item}", "लाइब्रेरी")
+        expect(hindi.locator("#sr-alert")).to_have_text(said)
         first = load_plan_title("hi")
         expect(hindi.locator('[data-step="warning_signs"] h3')).to_have_text(first)
         shot(seeker, docs_shots, "safety-plan-seeker-hi-phone")
@@ -437,12 +439,19 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
         expect(dialog.locator('[data-step="warning_signs"] .plan-item__text')).to_have_text(
             ["Not sleeping"]
         )
+        # The list changed under the seeker: said, from the alert region the dialog holds.
+        said = dialog.locator("#sr-alert")
+        expect(said).to_have_text(EN["plan.added"].replace("{item}", "Not sleeping"))
         expect(mine).to_have_value("my sis")
         expect(mine).to_be_focused()
         mine.press("End")
         mine.type("ter")
         mine.press("Enter")
         expect(box.locator(".plan-item__text", has_text="my sister")).to_have_count(1)
+        expect(said).to_have_text(EN["plan.added"].replace("{item}", "my sister"))
+        dialog.get_by_role("button", name="Remove: my sister").press("Enter")
+        expect(said).to_have_text(EN["plan.removed"].replace("{item}", "my sister"))
+        expect(mine).to_be_focused()
         expect(draft).to_have_value("Give the tablets to")
         # Ended, the plan is read-only: step 5 lists its helplines, and is not "empty".
         seeker.locator("#plan-dialog .js-close-dialog").click()

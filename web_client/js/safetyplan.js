@@ -4,7 +4,7 @@
 // from people is always set with textContent.
 
 import { bind, t } from "./i18n.js";
-import { el, helplineCard } from "./ui.js";
+import { announce, el, helplineCard } from "./ui.js";
 
 const MAX_ITEM_CHARS = 300;
 
@@ -84,6 +84,21 @@ export function renderPlan(container, plan, { onChange = null, idPrefix = "plan"
     nodes.push(section);
   }
   container.replaceChildren(...nodes);
+  // An entry added or removed, by either person, is said (the page's alert region), where the
+  // plan is in sight and can be edited: nothing else tells a screen reader the list changed.
+  const before = container.planItems;
+  container.planItems = new Map((plan.steps || []).map((step) => [step.step_id, step.items || []]));
+  if (editable && before && container.checkVisibility()) {
+    for (const [stepId, items] of container.planItems) {
+      const old = before.get(stepId) || [];
+      const added = items.find((item) => !old.includes(item));
+      const removed = old.find((item) => !items.includes(item));
+      if (added || removed) {
+        announce("sr-alert", t(added ? "plan.added" : "plan.removed", { item: added || removed }));
+        break;
+      }
+    }
+  }
   if (keep || keepStep) {
     const target = (keep && container.querySelector(`#${CSS.escape(keep)}`))
       || (keepStep && container.querySelector(`[data-step="${keepStep}"] input`));

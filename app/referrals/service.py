@@ -346,6 +346,14 @@ async def update(
     now: datetime,
 ) -> Referral:
     """Move a referral a step, or (supervisors, status ``closed``) close it with a reason."""
+    # The frame itself first, as every frame is checked before what it names is looked up;
+    # a reason is kept trimmed, and one of only white space is none.
+    closing = status == "closed"
+    reason = reason.strip() if reason is not None else None
+    if closing and not reason:
+        raise BadRequest("closing a referral needs a reason", code="invalid_frame")
+    if not closing and status not in STEPS:
+        raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame")
     session = uow.session
     referral = await session.get(Referral, referral_id)
     if referral is None:
@@ -354,14 +362,8 @@ async def update(
         _, access = await chat_access.get_for(session, principal, referral.conversation_id)
         if not access.is_staff:
             raise NotFound("no such referral")
-    closing = status == "closed"
-    if closing:
-        if principal.role not in (Role.supervisor, Role.admin):
-            raise Forbidden("only a supervisor closes a referral early")
-        if not reason:
-            raise BadRequest("closing a referral needs a reason", code="invalid_frame")
-    elif status not in STEPS:
-        raise BadRequest(f"unknown referral status {status!r}", code="invalid_frame")
+    if closing and principal.role not in (Role.supervisor, Role.admin):
+        raise Forbidden("only a supervisor closes a referral early")
     # A referral a supervisor closed, or one that reached its end, takes no further step.
     current = ReferralStatus(referral.status)
     if referral.closed_reason is not None:

@@ -92,6 +92,19 @@ async def test_a_supervisor_closes_the_referral_with_a_reason_and_the_chat_can_e
         {"type": "referral.update", "referral_id": referral["referral_id"], "status": "closed"}
     )
     await sup.error("invalid_frame")  # a reason is required
+    # Only white space is no reason (it was stored as the closed_reason), and a status
+    # that is no step is the frame's fault, whatever referral it names.
+    await sup.send(
+        {
+            "type": "referral.update",
+            "referral_id": referral["referral_id"],
+            "status": "closed",
+            "reason": " \n ",
+        }
+    )
+    await sup.error("invalid_frame")
+    await v.send({"type": "referral.update", "referral_id": uuid.uuid4().hex, "status": "offered"})
+    await v.error("invalid_frame")
     await v.send(
         {
             "type": "referral.update",
@@ -106,10 +119,11 @@ async def test_a_supervisor_closes_the_referral_with_a_reason_and_the_chat_can_e
             "type": "referral.update",
             "referral_id": referral["referral_id"],
             "status": "closed",
-            "reason": "seeker has the numbers and chose not to call tonight",
+            "reason": "  seeker has the numbers and chose not to call tonight\n",
         }
     )
     closed = await v.recv("referral.updated", where=lambda f: f["closed_reason"] is not None)
+    assert closed["closed_reason"] == "seeker has the numbers and chose not to call tonight"
     assert closed["next_step"] is None
     # Closed is the end: no later step, no second close ("offered" is no step at all).
     rid = referral["referral_id"]

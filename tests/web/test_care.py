@@ -259,6 +259,11 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         expect(volunteer.locator("#debrief-open")).to_be_hidden()
         # Its button is gone: the keyboard is on the answer, not dropped to <body>.
         expect(volunteer.locator("#debrief-status")).to_be_focused()
+        volunteer.keyboard.press("Tab")
+        expect(volunteer.locator("#cooldown-close")).to_be_focused()
+        volunteer.keyboard.press("Enter")
+        expect(volunteer.locator("#cooldown")).to_be_hidden()
+        expect(volunteer.locator("#main")).to_be_focused()  # not fallen to <body>
         mine = volunteer.locator("#activity-panel")
         expect(mine.locator('tr[data-field="high_risk_chats"] td').first).to_have_text("1")
         expect(mine.locator('tr[data-field="debriefs"] td').first).to_have_text("1")

@@ -175,6 +175,14 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
+/** A banner with the keyboard in it closed (Dismiss): the focus goes to the page's main
+ * content, not to the top of the page (<body>), where the next Tab started over. */
+export function keepFocusOnPage() {
+  const main = $("main");
+  main.setAttribute("tabindex", "-1");
+  main.focus({ preventScroll: true });
+}
+
 /** Draw `entry` in the banner with the count of the others that wait, or close it (null). */
 function draw(entry) {
   const banner = $("staff-alert");
@@ -183,7 +191,9 @@ function draw(entry) {
   const open = $("staff-alert-open");
   if (!entry) {
     openAlerted = null;
+    const had = banner.contains(document.activeElement);
     banner.hidden = true;
+    if (had) keepFocusOnPage();
     return;
   }
   const { frame, onOpen, vars } = entry;

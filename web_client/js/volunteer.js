@@ -6,7 +6,7 @@ import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -1068,7 +1068,10 @@ function renderAvailabilityControls() {
   $("auto-assign").disabled = state.accountLoading;
 }
 
-$("cooldown-close").addEventListener("click", () => { $("cooldown").hidden = true; });
+$("cooldown-close").addEventListener("click", () => {
+  $("cooldown").hidden = true;
+  keepFocusOnPage();
+});
 
 // ---- debrief and my activity (docs/protocol.md, Supervision and volunteer wellbeing) --------
 

@@ -835,6 +835,12 @@ def test_risk_escalation_whisper_and_helpline_card(
         expect(escalation.locator(".js-countdown")).to_contain_text(re.compile(r"\d+:\d\d"))
         shot(volunteer, screenshots, "volunteer-risk-panel-desktop")
         shot(desk, screenshots, "supervisor-escalation-desktop")
+        # Dismissed from the keyboard, the page alert goes; the focus stays on the page's
+        # content (it fell to <body>: the next Tab started again at the top).
+        desk.locator("#page-alert-close").focus()
+        desk.keyboard.press("Enter")
+        expect(desk.locator("#page-alert")).to_be_hidden()
+        expect(desk.locator("#main")).to_be_focused()
 
         supervisor_acks(desk, escalation)
         escalation.locator(".js-open").click()

@@ -8,7 +8,7 @@ import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { clearStaffAlertFor, dropStaffAlerts, initAlertBanner, initLanguage, initLogin, logout, openStaffConnection, showStaffAlert, shownStaffAlert } from "./staff.js";
+import { clearStaffAlertFor, dropStaffAlerts, initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openStaffConnection, showStaffAlert, shownStaffAlert } from "./staff.js";
 
 const LEVEL_RANK = { imminent: 4, high: 3, moderate: 2, low: 1, none: 0 };
 const CLOSED_STATUSES = new Set(["resolved"]);
@@ -163,7 +163,9 @@ $("test-sound").addEventListener("click", () => {
 
 /** Take the page alert down, and the "(!)" it put in the tab's title. */
 function closePageAlert() {
+  const had = $("page-alert").contains(document.activeElement);
   $("page-alert").hidden = true;
+  if (had) keepFocusOnPage(); // Dismiss from the keyboard: not fallen to <body>
   document.title = state.originalTitle;
 }
 

@@ -101,10 +101,15 @@ class ConversationResume(Frame):
     after_seq: int = Field(0, ge=0)
 
 
+def _optional_reason(value: str | None) -> str | None:
+    """Kept trimmed; empty or only white space is no reason (null in ``conversation.ended``)."""
+    return (value.strip() or None) if value is not None else None
+
+
 class ConversationEnd(Frame):
     type: Literal["conversation.end"]
     conversation_id: Id
-    reason: str | None = Field(None, max_length=500)
+    reason: Annotated[str | None, AfterValidator(_optional_reason)] = Field(None, max_length=500)
 
 
 class ConversationLanguage(Frame):

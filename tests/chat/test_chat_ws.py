@@ -432,3 +432,15 @@ async def test_sender_gets_the_ack_before_its_own_message(
     assert [first["type"], second["type"]] == ["chat.ack", "chat.message"]
     assert first["seq"] == second["seq"] == 1
     assert (await v.recv("chat.message"))["text"] == text
+
+
+@pytest.mark.parametrize(("reason", "shown"), [(" \n ", None), ("", None), ("  bye  ", "bye")])
+async def test_an_end_reason_is_kept_trimmed_and_a_blank_one_is_none(
+    server: Server, staff: StaffFactory, reason: str, shown: str | None
+):
+    """conversation.ended's reason is the text given to conversation.end, null when it gave
+    none: a blank one was sent (and stored) as it came, white space and all."""
+    s, v, cid, _ = await paired(server, staff)
+    await s.send({"type": "conversation.end", "conversation_id": cid, "reason": reason})
+    for side in (s, v):
+        assert (await side.recv("conversation.ended"))["reason"] == shown

@@ -284,8 +284,12 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
             expect(phone_desk.locator("#debriefs .debrief")).to_have_count(1)
             phone_desk.locator("#debriefs-panel").scroll_into_view_if_needed()
             shot(phone_desk, docs_shots, "debrief-desk-phone")
-        item.locator("button").click()
+        item.locator("button").focus()
+        desk.keyboard.press("Enter")
         expect(desk.locator("#debriefs .debrief")).to_have_count(0)
+        # Its button gone, the keyboard is on the answer, not fallen to the top of the page.
+        expect(desk.locator("#debriefs-status")).to_be_focused()
+        expect(desk.locator("#debriefs-status")).to_have_text(EN["debrief.desk_marked"])
         expect(desk.locator("#debriefs-empty")).to_be_visible()
         expect(team.locator("td").nth(4)).to_have_text("0")
 

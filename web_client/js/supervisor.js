@@ -1353,10 +1353,18 @@ function renderDebriefs() {
 }
 
 async function markDebriefSeen(id) {
+  const had = $("debriefs").contains(document.activeElement);
   const answer = await api(`/api/v1/debriefs/${encodeURIComponent(id)}/seen`, { method: "POST", token: state.session.access_token });
   bind($("debriefs-status"), answer.ok ? "debrief.desk_marked" : "risk.failed");
-  loadDebriefs();
   loadTeam();
+  await loadDebriefs();
+  // The list was drawn again without the button pressed: the keyboard goes to the next
+  // debrief's, or to the answer, not to the top of the page.
+  if (had && !$("debriefs").contains(document.activeElement)) {
+    const next = $("debriefs").querySelector("button") || $("debriefs-status");
+    if (next.tagName !== "BUTTON") next.setAttribute("tabindex", "-1");
+    next.focus();
+  }
 }
 
 $("debriefs-refresh").addEventListener("click", loadDebriefs);

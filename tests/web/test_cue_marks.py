@@ -110,8 +110,11 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(head).to_contain_text(HI["cuefb.kind_not_risk"])
         desk.locator('.lang-switch__option[data-lang="en"]').click()
         expect(head).to_contain_text(EN["cuefb.kind_not_risk"])
-        marks.nth(1).get_by_role("button", name=EN["cuefb.agree"], exact=True).click()
+        marks.nth(1).get_by_role("button", name=EN["cuefb.agree"], exact=True).press("Enter")
         expect(desk.locator("#cue-marks-status")).to_have_text(EN["cuefb.reviewed"])
+        # The list is drawn again without the button: the keyboard is on what was done, not
+        # fallen to the top of the page.
+        expect(desk.locator("#cue-marks-status")).to_be_focused()
         form = desk.locator("#cue-marks .js-paraphrase")
         expect(form).to_have_count(1)
         hint = form.locator(".cue-mark__hint")

@@ -1106,9 +1106,16 @@ async function loadCueMarks() {
   }
   state.cueFamilies = open.data.families || [];
   const marks = [...(open.data.marks || []), ...(reviewed.data.marks || []).filter((m) => m.verdict === "agree")];
+  const had = $("cue-marks").contains(document.activeElement);
   $("cue-marks").replaceChildren(...marks.map(renderCueMark));
   $("cue-marks-empty").hidden = marks.length > 0;
   $("cue-marks-panel").hidden = false;
+  // A mark judged or paraphrased from the keyboard: its button went with the list drawn
+  // again, and the focus fell to the top of the page. It goes to the line that says so.
+  if (had) {
+    $("cue-marks-status").setAttribute("tabindex", "-1");
+    $("cue-marks-status").focus();
+  }
 }
 
 function renderCueMark(mark) {

@@ -135,8 +135,10 @@ class FakeSocket:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.raw: list[str] = []
 
     async def send(self, raw: str) -> None:
+        self.raw.append(raw)
         self.sent.append(json.loads(raw))
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
@@ -410,3 +412,19 @@ def test_state_resumes_after_auth_every_known_conversation_not_ended() -> None:
     state.observe({"type": "queue.status", "conversation_id": "waiting", "position": 1})
     auth_ok = {"type": "auth.ok", "active_conversations": [{"conversation_id": "listed"}]}
     assert sorted(state.after_auth(auth_ok)) == ["listed", "waiting"]
+
+
+async def test_frames_go_unescaped_so_a_long_hindi_message_fits_the_frame_limit() -> None:
+    """The server refuses a frame over WS_MAX_FRAME_CHARS (16,384) characters as sent, and a
+    \\u escape is 6 of them: json.dumps' default made a 4,000-character Hindi message
+    (within the 4,000 allowed) a 24,000-character frame_too_large."""
+    client, socket = client_on_fake_socket()
+    text = "\u0905" * 4000
+    sending = asyncio.create_task(client.send_message("c1", text))
+    await settle()
+    (raw,) = socket.raw
+    assert len(raw) < 16_384 and text in raw
+    sending.cancel()
+    # A lone surrogate cannot be UTF-8: it still goes, escaped, for the server to refuse.
+    await client.send_frame({"type": "ping", "ref": "\ud800"})
+    assert socket.raw[-1].endswith('"ref": "\\ud800"}')

@@ -93,6 +93,19 @@ async def login(
     return StaffCredentials(reply["access_token"], reply["role"], reply["user_id"], reply["alias"])
 
 
+def encode_frame(frame: Frame) -> str:
+    """The frame as JSON text, unescaped as a browser's ``JSON.stringify`` writes it: the
+    server's ``WS_MAX_FRAME_CHARS`` counts a ``\\u`` escape as its 6 characters, so escaped, a
+    4,000-character message in Hindi would be ``frame_too_large``. Text that cannot be UTF-8
+    (a lone surrogate) goes escaped, for the server to answer ``invalid_frame``."""
+    text = json.dumps(frame, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(frame)
+    return text
+
+
 def ws_url(base_url: str) -> str:
     """``http://host:port`` → ``ws://host:port/ws`` (``https`` → ``wss``)."""
     return base_url.rstrip("/").replace("http", "ws", 1) + "/ws"
@@ -202,7 +215,7 @@ class PeerlineClient:
             url, compression=self.compression, open_timeout=self.open_timeout, proxy=None
         )
         try:
-            await ws.send(json.dumps({"type": "auth", "token": self.token}))
+            await ws.send(encode_frame({"type": "auth", "token": self.token}))
             async with asyncio.timeout(self.open_timeout):
                 while True:
                     frame = json.loads(await ws.recv())
@@ -376,7 +389,7 @@ class PeerlineClient:
     async def send_frame(self, frame: Frame) -> None:
         """Send one raw frame on the current socket; waits while reconnecting."""
         ws = await self._current_socket()
-        await ws.send(json.dumps(frame))
+        await ws.send(encode_frame(frame))
 
     async def request(self, frame: Frame, reply_type: str, timeout: float = 10.0) -> Frame:
         """Send ``frame`` with a fresh ``ref``; return its reply or raise its ``error``.
@@ -428,7 +441,7 @@ class PeerlineClient:
         with contextlib.suppress(PeerlineClosed, ConnectionClosed):
             ws = await self._current_socket()
             entry.attempts += 1
-            await ws.send(json.dumps(entry.frame))
+            await ws.send(encode_frame(entry.frame))
 
     def _schedule_resend(self, entry: PendingSend) -> None:
         if entry.retry is not None:

@@ -85,8 +85,10 @@ def test_volunteer_reports_supervisor_blocks_and_the_seeker_sees_a_neutral_end(
         desk.locator("#block-note").fill("Repeated threats to the volunteer.")
         axe.check(desk, "the supervisor's block form")
         shot(desk, DOCS_SHOTS, "supervisor-block-seeker-desktop")
-        block.locator("button[type=submit]").click()
+        block.locator("button[type=submit]").press("Enter")
         expect(desk.locator("#conv-status")).to_have_text(EN["sup.blocked"])
+        # The form went with the keyboard in it: the focus is on what was done, not at the top.
+        expect(desk.locator("#conv-status")).to_be_focused()
 
         # The seeker sees a neutral ending with the helplines, never "blocked".
         expect(seeker.locator("#ended-title")).to_have_text(EN["ended.closed_title"])

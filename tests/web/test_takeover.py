@@ -121,6 +121,14 @@ def test_after_a_takeover_the_seekers_header_says_supervisor_not_peer_volunteer(
         expect(seeker.locator("#chat-header")).to_be_visible()
         expect(seeker.locator("#peer-name")).to_have_text(alias(desk))
         expect(role).to_have_text(HI["role.supervisor"])
+
+        # The seeker ends the chat while the supervisor is in the composer: it goes, and the
+        # focus with it to the messages, which say the chat ended (not to the top of the page).
+        desk.locator("#sup-text").focus()
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(desk.locator("#sup-composer")).to_be_hidden()
+        expect(desk.locator("#conv-messages")).to_be_focused()
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

@@ -164,8 +164,10 @@ def test_a_supervisor_reassigns_a_chat_to_the_queue_and_the_seeker_is_told_in_hi
         desk.locator("#reassign-note").fill("Volunteer needs a break; high risk, plan for tonight.")
         axe.check(desk, "supervisor reassign form")
         shot(desk, docs_shots, "transfer-reassign-desk-desktop")
-        form.locator("button[type=submit]").click()
+        form.locator("button[type=submit]").press("Enter")
         expect(desk.locator("#conv-status")).to_have_text(EN["transfer.sent"])
+        # The form went with the keyboard in it: the focus is on what was done, not at the top.
+        expect(desk.locator("#conv-status")).to_be_focused()
         expect(desk.locator("#conv-messages .system-note").last).to_contain_text(
             "Volunteer needs a break"
         )

@@ -867,9 +867,22 @@ $("block-form").addEventListener("submit", (event) => {
   const frame = { type: "seeker.block", conversation_id: state.conversationId, ref: "block" };
   if (note) frame.note = note;
   if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
-  $("block-form").hidden = true;
+  hideKeepingFocus($("block-form"));
   bind($("conv-status"), "sup.blocking");
 });
+
+/**
+ * Hide `box` (a form sent, a composer of an ended chat). Had it the keyboard, the focus goes
+ * to `target` (the conversation's status line, which says what happened), not to the top of
+ * the page.
+ */
+function hideKeepingFocus(box, target = $("conv-status")) {
+  const had = box.contains(document.activeElement);
+  box.hidden = true;
+  if (!had) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus();
+}
 
 // Reassign (warm transfer): to a volunteer who shares the language and has a free slot, or
 // back to the front of the queue, with a note only staff read (docs/protocol.md).
@@ -1534,7 +1547,7 @@ function onFrame(frame) {
     case "conversation.ended":
       if (frame.conversation_id === state.conversationId) {
         state.log?.note(t("sup.conversation_ended"));
-        $("sup-composer").hidden = true;
+        hideKeepingFocus($("sup-composer"), $("conv-messages")); // it says the chat ended
       }
       return;
     case "referral.updated":
@@ -1542,7 +1555,7 @@ function onFrame(frame) {
       return;
     case "conversation.transfer.ok":
       if (frame.conversation_id === state.conversationId) {
-        $("reassign-form").hidden = true;
+        hideKeepingFocus($("reassign-form"));
         $("reassign-note").value = "";
         bind($("conv-status"), "transfer.sent");
         announce("sr-alert", t("transfer.sent"));

@@ -69,9 +69,11 @@ def test_volunteer_reports_supervisor_blocks_and_the_seeker_sees_a_neutral_end(
         form.locator(".js-report-note").fill("Threats, second time tonight.")
         axe.check(volunteer, "the volunteer's report form")
         shot(volunteer, DOCS_SHOTS, "volunteer-report-abuse-desktop")
-        form.locator("button[type=submit]").click()
+        form.locator("button[type=submit]").press("Enter")
         expect(pane.locator(".js-report-status")).to_have_text(EN["vol.report_sent"])
         expect(form).to_be_hidden()
+        # Send went with its form: the focus is on what was done, not at the top of the page.
+        expect(pane.locator(".js-report-status")).to_be_focused()
 
         # The supervisor is alerted, opens the chat from the alert and blocks.
         banner = desk.locator("#staff-alert")

@@ -436,6 +436,7 @@ function wireComposer(chat) {
     if (!sendOrSayNotSent(state.conn, frame, chat.pane.querySelector(".js-report-status"))) return;
     reportForm.hidden = true;
     bind(chat.pane.querySelector(".js-report-status"), "vol.report_sending");
+    keepFocus(chat, chat.pane.querySelector(".js-report-status")); // Send went with its form
   });
   wireTransfer(chat);
   const noteForm = chat.pane.querySelector(".js-note-form");

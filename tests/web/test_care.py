@@ -250,6 +250,23 @@ def test_a_debrief_after_a_heavy_chat_reaches_the_desk_and_activity_is_counted(
         dialog.locator('input[name="feeling"][value="unsettled"]').check()
         dialog.locator('input[name="wants"][value="talk"]').check()
         volunteer.locator("#debrief-note").fill("I keep thinking about how quiet it went.")
+        # Twice not received: each failure is said again (an alert line set to the same text
+        # is not re-read; emptied while the debrief goes, it is).
+        volunteer.route("**/api/v1/debriefs", lambda route: route.fulfill(status=503, body="{}"))
+        volunteer.evaluate(
+            """() => { window.__said = [];
+              new MutationObserver(() => window.__said.push(
+                document.getElementById("debrief-error").textContent))
+                .observe(document.getElementById("debrief-error"), {childList: true}); }"""
+        )
+        failed = EN["debrief.failed"]
+        for tries in (1, 2):
+            dialog.locator("button[type=submit]").press("Enter")
+            volunteer.wait_for_function(f"window.__said.length >= {tries}")
+            expect(volunteer.locator("#debrief-error")).to_have_text(failed)
+            expect(dialog.locator("button[type=submit]")).to_be_focused()
+        assert volunteer.evaluate("window.__said") == [failed, "", failed]
+        volunteer.unroute("**/api/v1/debriefs")
         axe.check(volunteer, "volunteer debrief dialog")
         shot(volunteer, docs_shots, "debrief-form-desktop")
         dialog.locator("button[type=submit]").click()

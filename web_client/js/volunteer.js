@@ -1104,6 +1104,9 @@ $("debrief-form").addEventListener("submit", async (event) => {
     wants: form.getAll("wants"),
     note: String(form.get("note") || $("debrief-note").value || "").trim() || null,
   };
+  // Emptied while it goes: a second failure is a new text in the alert line, so it is said
+  // again (the same text set again was not, and a second Send seemed to do nothing).
+  unbind($("debrief-error"));
   const answer = await api("/api/v1/debriefs", { method: "POST", body, token: state.session.access_token });
   const code = answer.data?.error?.code;
   if (!answer.ok && code !== "debrief_given") {

@@ -33,6 +33,11 @@ def _message_text(value: str) -> str:
 MessageText = Annotated[str, AfterValidator(_message_text)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Topic = Annotated[str, Field(min_length=1, max_length=40)]
+# The seq columns are 32-bit integers: a larger seq in a frame (a client's "everything")
+# is read as this, beyond every stored message, rather than overflowing the database's
+# integer (answered `internal`, or `unavailable` for a resume, which a client retries).
+MAX_SEQ = 2**31 - 1
+SeqAt = Annotated[int, AfterValidator(lambda value: min(value, MAX_SEQ))]
 
 
 class Frame(BaseModel):
@@ -92,13 +97,13 @@ class ChatTyping(Frame):
 class ChatRead(Frame):
     type: Literal["chat.read"]
     conversation_id: Id
-    seq: int = Field(ge=0)
+    seq: SeqAt = Field(ge=0)
 
 
 class ConversationResume(Frame):
     type: Literal["conversation.resume"]
     conversation_id: Id
-    after_seq: int = Field(0, ge=0)
+    after_seq: SeqAt = Field(0, ge=0)
 
 
 def _optional_reason(value: str | None) -> str | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from app.chat.protocol import Frame, Id
+from app.chat.protocol import Frame, Id, SeqAt
 from app.risk.scoring import RiskLevel
 
 # 1-500 characters without the white space around it (kept trimmed): only spaces is empty.
@@ -49,7 +49,7 @@ class CueMarkFrame(Frame):
 
     type: Literal["cue.mark"]
     conversation_id: Id
-    seq: int = Field(ge=1)
+    seq: SeqAt = Field(ge=1)
     kind: Literal["missed", "not_risk"]
 
 

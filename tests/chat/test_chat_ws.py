@@ -444,3 +444,23 @@ async def test_an_end_reason_is_kept_trimmed_and_a_blank_one_is_none(
     await s.send({"type": "conversation.end", "conversation_id": cid, "reason": reason})
     for side in (s, v):
         assert (await side.recv("conversation.ended"))["reason"] == shown
+
+
+async def test_a_seq_beyond_any_stored_number_is_read_as_beyond_the_last_message(
+    server: Server, staff: StaffFactory
+):
+    """The seq columns are 32-bit: a larger seq overflowed the database's integer, so a
+    resume "after everything" was answered unavailable (which a client retries for ever)
+    and a cue.mark internal. It is now beyond every message, as a seq past last_seq is."""
+    s, v, cid, _ = await paired(server, staff)
+    await s.send({"type": "chat.send", "conversation_id": cid, "client_msg_id": "a", "text": "hi"})
+    await s.recv("chat.ack")
+    await v.recv("chat.message")
+    for huge in (2**31, 2**63 - 1, 2**70):
+        await s.send({"type": "conversation.resume", "conversation_id": cid, "after_seq": huge})
+        resumed = await s.recv(("conversation.resumed", "error"))
+        assert resumed["type"] == "conversation.resumed" and resumed["last_seq"] == 1, resumed
+        await v.send({"type": "cue.mark", "conversation_id": cid, "seq": huge, "kind": "missed"})
+        await v.error("invalid_mark")
+        await s.send({"type": "chat.read", "conversation_id": cid, "seq": huge})
+        assert (await v.recv("chat.read"))["seq"] == 1

@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -20,7 +21,8 @@ from app.identity.models import Role
 Language = Annotated[
     str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=40)]
+# Kept trimmed; only white space is too short (it was stored as a blank topic).
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 # A staff username and password, as the REST API and ``peerline create-user`` both take them.
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 NewPassword = Annotated[str, Field(min_length=10, max_length=256)]

@@ -464,3 +464,26 @@ async def test_a_seq_beyond_any_stored_number_is_read_as_beyond_the_last_message
         await v.error("invalid_mark")
         await s.send({"type": "chat.read", "conversation_id": cid, "seq": huge})
         assert (await v.recv("chat.read"))["seq"] == 1
+
+
+async def test_topics_are_kept_trimmed_and_a_blank_one_is_refused(
+    server: Server, staff: StaffFactory
+):
+    """A topic of only white space was stored (and shown to the volunteer) as a blank one,
+    and " c " kept its spaces, so it sorted first and matched no volunteer's "c"."""
+    language = unique_language()
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post(
+            "/api/v1/seekers", json={"language": language, "consent": True, "topics": [" \t "]}
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    seeker = await new_seeker(server.base_url, language, topics=[" work "])
+    s = await WsClient.open(server.ws_url, seeker["seeker_token"])
+    await s.send({"type": "queue.join", "topics": ["exams", "  "], "ref": "j"})
+    assert (await s.error("invalid_frame"))["message"].startswith("topics.1:")
+    await s.send({"type": "queue.join", "topics": [" c ", "b", "work"]})
+    await s.recv("queue.status")
+    volunteer = await staff.create(languages=[language])
+    v = await WsClient.open(server.ws_url, volunteer.token)
+    await v.send({"type": "queue.take"})
+    assert (await v.recv("conversation.started"))["topics"] == ["b", "c", "work"]

@@ -697,6 +697,18 @@ def test_supervisor_desk_loads_and_degrades_quietly(
             expect(desk.locator("#oncall-status")).not_to_be_empty()
             expect(desk.locator("#escalations")).to_be_attached()
             shot(desk, screenshots, f"supervisor-desk-{name}")
+    # Desktop notifications allowed from the keyboard: the button goes, and the focus goes on
+    # to the next one (it fell to the top of the page).
+    with device(browser, watch, DESKTOP) as (_, desk):
+        desk.add_init_script(
+            """let asked = "default";
+            Object.defineProperty(Notification, "permission", { get: () => asked });
+            Notification.requestPermission = async () => (asked = "granted");"""
+        )
+        supervisor_logs_in(desk, server)
+        desk.locator("#enable-notifications").press("Enter")
+        expect(desk.locator("#enable-notifications")).to_be_hidden()
+        expect(desk.locator("#test-sound")).to_be_focused()
     watch.check()
 
 

@@ -154,6 +154,10 @@ function renderNotificationButton() {
 $("enable-notifications").addEventListener("click", async () => {
   try { await Notification.requestPermission(); } catch { /* unsupported */ }
   renderNotificationButton();
+  // Allowed (or refused), the button goes (or is disabled) with the keyboard on it: the focus
+  // goes on to the button beside it, not to the top of the page.
+  const button = $("enable-notifications");
+  if (button.hidden || button.disabled) $("test-sound").focus();
 });
 
 $("test-sound").addEventListener("click", () => {

@@ -32,6 +32,7 @@ from app.escalation.paging import (
     store,
 )
 from app.escalation.views import written
+from app.identity import service as identity_service
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
 from app.risk.scoring import RiskLevel
@@ -192,6 +193,20 @@ async def set_on_call(uow: UnitOfWork, principal: Principal, *, on_call: bool) -
     if count == 0:
         uow.record(NobodyOnCall())
     return count
+
+
+async def off_call_after_logout(uow: UnitOfWork, principal: Principal, *, now: datetime) -> None:
+    """A supervisor or admin on call who signs out of their last session goes off call, as
+    ``oncall.set`` false would (audited; ``nobody_on_call`` when nobody is left): pages sent
+    to someone no longer at any desk would hide that nobody is on call."""
+    if principal.role not in (Role.supervisor, Role.admin):
+        return
+    session = uow.session
+    on_call = await session.scalar(
+        select(StaffUser.on_call).where(StaffUser.id == principal.user_id)
+    )
+    if on_call and not await identity_service.has_live_token(session, principal.user_id, now):
+        await set_on_call(uow, principal, on_call=False)
 
 
 async def observe(

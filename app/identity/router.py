@@ -12,6 +12,7 @@ from app.budgets.service import Door
 from app.db import utcnow
 from app.deps import AdminPrincipal, CurrentPrincipal, RuntimeDep
 from app.errors import Forbidden, TooManyRequests
+from app.escalation import actions as escalation_actions
 from app.identity import passwords
 from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
@@ -160,9 +161,11 @@ async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> Lo
 async def logout(principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
     if not principal.is_staff:
         raise Forbidden("seekers end their session with quick exit; tokens simply expire")
+    now = utcnow()
     async with runtime.db.unit_of_work() as uow:
-        await identity_service.logout(uow.session, token_hash=principal.token_hash, now=utcnow())
+        await identity_service.logout(uow.session, token_hash=principal.token_hash, now=now)
         uow.record(SessionRevoked(principal.user_id, principal.token_hash))
+        await escalation_actions.off_call_after_logout(uow, principal, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -379,6 +379,21 @@ async def logout(session: AsyncSession, *, token_hash: str, now: datetime) -> No
     )
 
 
+async def has_live_token(session: AsyncSession, user_id: str, now: datetime) -> bool:
+    """Whether the staff member is still signed in somewhere (a token not revoked nor
+    expired)."""
+    found = await session.scalar(
+        select(StaffToken.token_hash)
+        .where(
+            StaffToken.user_id == user_id,
+            StaffToken.revoked_at.is_(None),
+            StaffToken.expires_at > now,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def create_staff(
     session: AsyncSession,
     *,

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.db import create_engine
 from tests.conftest import Fresh, StaffFactory
-from tests.support import Server, WsClient, new_seeker, paired, unique_language
+from tests.support import Server, WsClient, login, new_seeker, paired, sql, unique_language
 
 HIGH_ANSWERS = {"asq1": "yes", "asq3": "yes", "asq5": "yes", "safe_now": "yes"}
 
@@ -245,6 +245,36 @@ async def test_nobody_on_call_is_an_alert_to_every_staff_connection(fresh: Fresh
     for c in (v, watcher):
         alert = await c.recv("staff.alert")
         assert alert["code"] == "nobody_on_call"
+
+
+async def test_a_supervisor_on_call_who_signs_out_of_their_last_session_goes_off_call(
+    fresh: Fresh,
+):
+    """A supervisor who signed out while on call stayed on call: pages went to nobody at any
+    desk, and nobody_on_call never came. Their last sign-out now ends their on-call, as
+    oncall.set false would; one of two sessions does not."""
+    sup = await supervisor(fresh, rank=1)
+    watcher = await WsClient.open(fresh.server.ws_url, (await fresh.staff.create()).token)
+    person = sup.staff  # type: ignore[attr-defined]
+    second = await login(fresh.server.base_url, person.username, person.password)
+    async with httpx.AsyncClient(base_url=fresh.server.base_url) as http:
+        r = await http.post(
+            "/api/v1/auth/logout", headers={"Authorization": f"Bearer {second['access_token']}"}
+        )
+        assert r.status_code == 204
+        await watcher.nothing("staff.alert", within=0.5)  # still signed in at the desk
+        r = await http.post(
+            "/api/v1/auth/logout", headers={"Authorization": f"Bearer {person.token}"}
+        )
+        assert r.status_code == 204
+    alert = await watcher.recv("staff.alert")
+    assert alert["code"] == "nobody_on_call"
+    stored = await sql(
+        fresh.database_url, "SELECT on_call FROM staff_users WHERE id = :u", u=person.user_id
+    )
+    assert not stored[0][0]
+    detail = (await audit_actions(fresh.database_url, "oncall.set"))[-1]["detail"]
+    assert (detail if isinstance(detail, dict) else json.loads(detail)) == {"on_call": False}
 
 
 async def test_cue_in_a_seeker_message_prompts_the_volunteer_without_echoing_words(fresh: Fresh):

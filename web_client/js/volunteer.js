@@ -1081,11 +1081,11 @@ $("debrief-open").addEventListener("click", () => {
   $("debrief-error").textContent = "";
   // A modal dialog hides the rest of the page from screen readers: the page's alert region
   // goes into it while it is open (a whisper, a new alert in another chat), and back after.
-  const dialog = $("debrief-dialog");
-  dialog.append($("sr-alert"));
-  dialog.addEventListener("close", () => document.body.append($("sr-alert")), { once: true });
-  dialog.showModal();
+  $("debrief-dialog").append($("sr-alert"));
+  $("debrief-dialog").showModal();
 });
+// Not when it opened again before its "close" event (a task of its own) came: Esc, then Enter.
+$("debrief-dialog").addEventListener("close", () => $("debrief-dialog").open || document.body.append($("sr-alert")));
 $("debrief-cancel").addEventListener("click", () => $("debrief-dialog").close());
 $("debrief-form").addEventListener("change", () => { $("debrief-error").textContent = ""; });
 

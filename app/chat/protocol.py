@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from app.identity.schemas import Tag as Topic  # one rule for a topic, socket or REST
 from app.outbound import frames
 
 MAX_TEXT_CHARS = 4000
@@ -32,7 +33,6 @@ def _message_text(value: str) -> str:
 
 MessageText = Annotated[str, AfterValidator(_message_text)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 # The seq columns are 32-bit integers: a larger seq in a frame (a client's "everything")
 # is read as this, beyond every stored message, rather than overflowing the database's
 # integer (answered `internal`, or `unavailable` for a resume, which a client retries).

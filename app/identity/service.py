@@ -282,6 +282,25 @@ async def record_failure(
     return after
 
 
+async def _refuse_during_wait(
+    session: AsyncSession, key: str, policy: LoginDelayPolicy, now: datetime
+) -> None:
+    """``login_throttled`` while the wait set by the key's failures runs (``login_delay``)."""
+    wait_s = policy.wait_s(await failure_run(session, key), now)
+    if wait_s > 0:
+        known_waits.remember(key, now + timedelta(seconds=wait_s))
+        raise _throttled(wait_s)
+
+
+async def _count_failure(
+    uow: UnitOfWork, key: str, policy: LoginDelayPolicy, now: datetime
+) -> None:
+    """One more failure for the key, and the wait it sets known here once committed."""
+    run = await record_failure(uow.session, key=key, policy=policy, now=now)
+    delay = timedelta(seconds=policy.delay_after(run.failures))
+    uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
+
+
 async def forget_failure_runs(session: AsyncSession, *, now: datetime) -> int:
     """Delete the runs the rule has forgotten (``login_delay.FORGET_AFTER_S``)."""
     result = await session.execute(
@@ -514,25 +533,6 @@ async def update_staff(
         await revoke_all_tokens(session, user_id=user.id, now=now)
     await session.flush()
     return user
-
-
-async def _refuse_during_wait(
-    session: AsyncSession, key: str, policy: LoginDelayPolicy, now: datetime
-) -> None:
-    """``login_throttled`` while the wait set by the key's failures runs (``login_delay``)."""
-    wait_s = policy.wait_s(await failure_run(session, key), now)
-    if wait_s > 0:
-        known_waits.remember(key, now + timedelta(seconds=wait_s))
-        raise _throttled(wait_s)
-
-
-async def _count_failure(
-    uow: UnitOfWork, key: str, policy: LoginDelayPolicy, now: datetime
-) -> None:
-    """One more failure for the key, and the wait it sets known here once committed."""
-    run = await record_failure(uow.session, key=key, policy=policy, now=now)
-    delay = timedelta(seconds=policy.delay_after(run.failures))
-    uow.after_commit.append(lambda: known_waits.remember(key, run.last_failure_at + delay))
 
 
 async def change_own_password(

@@ -38,9 +38,15 @@ class ConversationTransfer(Base):
 
 def last_handed_to(conversation_id: Any, volunteer_id: Any) -> Select[tuple[datetime | None]]:
     """When the conversation was last handed to the volunteer (None: never). Values, or
-    columns of an outer query for a correlated subquery. A volunteer's part of a chat began
-    at the later of this and the chat's ``started_at`` (its last take from the queue)."""
+    columns of an outer query for a correlated subquery (``part_began`` uses it)."""
     return select(func.max(ConversationTransfer.created_at)).where(
         ConversationTransfer.conversation_id == conversation_id,
         ConversationTransfer.to_volunteer_id == volunteer_id,
     )
+
+
+def part_began(started_at: datetime | None, handed_to: datetime | None) -> datetime | None:
+    """When a volunteer's part of a chat began: the later of the chat's ``started_at`` (its
+    last take from the queue) and ``last_handed_to`` them (None: neither is known)."""
+    times = [t for t in (started_at, handed_to) if t is not None]
+    return max(times) if times else None

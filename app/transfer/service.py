@@ -43,7 +43,7 @@ from app.matching import service as matching_service
 from app.matching.events import QueueChanged
 from app.transfer import policy
 from app.transfer.events import ConversationTransferred, TransferView, VolunteerVanished
-from app.transfer.models import ConversationTransfer, last_handed_to
+from app.transfer.models import ConversationTransfer, last_handed_to, part_began
 
 SUPERVISORS = (Role.supervisor, Role.admin)
 
@@ -186,13 +186,11 @@ async def _move(
         conversation.priority = policy.requeued_priority(conversation.priority)
     else:
         conversation.volunteer_id = target.id
-    if previous_id is not None:  # their part of a high or imminent chat is over
-        await escalation_ending.after_volunteers_part(uow, conversation, previous_id, now=now)
     from_started_at = None
-    if previous_id is not None:
+    if previous_id is not None:  # their part of the chat is over
+        await escalation_ending.after_volunteers_part(uow, conversation, previous_id, now=now)
         handed_to = await session.scalar(last_handed_to(conversation.id, previous_id))
-        times = [t for t in (conversation.started_at, handed_to) if t is not None]
-        from_started_at = max(times) if times else None
+        from_started_at = part_began(conversation.started_at, handed_to)
     row = ConversationTransfer(
         conversation_id=conversation.id,
         from_volunteer_id=previous_id,

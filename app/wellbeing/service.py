@@ -26,7 +26,7 @@ from app.escalation.models import Escalation
 from app.identity.models import Role, StaffUser
 from app.identity.service import Principal
 from app.outbound import frames
-from app.transfer.models import ConversationTransfer, last_handed_to
+from app.transfer.models import ConversationTransfer, last_handed_to, part_began
 from app.wellbeing import activity as activity_rules
 from app.wellbeing.events import DebriefSubmitted
 from app.wellbeing.models import Debrief
@@ -96,21 +96,24 @@ async def cooldown_after_auth(
             )
         )
     ).first()
-    if row is None or row.cooldown_until is None or row.cooldown_conversation_id is None:
+    if row is None or row.cooldown_conversation_id is None or not row.cooldown_until > now:
         return None
-    if row.cooldown_until <= now:
-        return None
-    given = await session.scalar(
-        select(Debrief.id).where(
-            Debrief.conversation_id == row.cooldown_conversation_id,
-            Debrief.volunteer_id == volunteer_id,
-        )
-    )
+    given = await _debrief_given(session, row.cooldown_conversation_id, volunteer_id)
     return frames.volunteer_cooldown(
         conversation_id=row.cooldown_conversation_id,
         until=row.cooldown_until,
-        debrief=given is None,
+        debrief=not given,
     )
+
+
+async def _debrief_given(session: AsyncSession, conversation_id: str, volunteer_id: str) -> bool:
+    """Whether this volunteer already sent the chat's debrief (one each)."""
+    found = await session.scalar(
+        select(Debrief.id).where(
+            Debrief.conversation_id == conversation_id, Debrief.volunteer_id == volunteer_id
+        )
+    )
+    return found is not None
 
 
 async def _handed_on_from(session: AsyncSession, conversation_id: str, volunteer_id: str) -> bool:
@@ -152,12 +155,7 @@ async def submit(
         raise NotFound("no such conversation")
     if not part_over or conversation.risk_level not in activity_rules.HIGH_RISK:
         raise InvalidTransition("a debrief follows a high or imminent chat that has ended")
-    given = await session.scalar(
-        select(Debrief.id).where(
-            Debrief.conversation_id == conversation_id, Debrief.volunteer_id == principal.user_id
-        )
-    )
-    if given is not None:
+    if await _debrief_given(session, conversation_id, principal.user_id):
         raise Conflict("this chat's debrief was already sent", code="debrief_given")
     row = Debrief(
         conversation_id=conversation_id,
@@ -264,7 +262,7 @@ async def _spans(
     )
     spans: dict[str, list[activity_rules.ChatSpan]] = {v: [] for v in volunteer_ids}
     for volunteer_id, started_at, handed_at, ended_at, level, cid in current:
-        began = max(started_at, handed_at) if handed_at is not None else started_at
+        began = part_began(started_at, handed_at) or started_at
         spans[volunteer_id].append(activity_rules.ChatSpan(began, ended_at, level, cid))
     handed_on = await session.execute(
         select(

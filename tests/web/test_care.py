@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from test_browser import (
     DESKTOP,
     EN,
@@ -39,6 +39,16 @@ if TYPE_CHECKING:
     from conftest import LiveServer
 
 pytestmark = pytest.mark.browser
+
+
+def volunteer_starts_a_plan(volunteer: Page) -> Locator:
+    """The volunteer raises a low concern (a plan follows a level) and starts the safety
+    plan from the risk panel, which is returned."""
+    risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+    raise_concern(risk, "low", "low mood")
+    risk.locator(".js-plan").click()
+    return risk
+
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
@@ -447,9 +457,7 @@ def test_words_half_typed_into_the_plan_survive_the_other_persons_edit(
         seeker_sends(seeker, "thanks for coming")
         expect(seeker.locator("#mood-start")).to_be_hidden()
         expect(seeker.locator("#composer-text")).to_be_focused()
-        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        raise_concern(risk, "low", "low mood")
-        risk.locator(".js-plan").click()
+        risk = volunteer_starts_a_plan(volunteer)
         box = risk.locator(".js-plan-box")
         expect(box.locator(".plan-step")).to_have_count(6)
         seeker.locator("#open-plan").click()
@@ -507,9 +515,7 @@ def test_each_steps_example_is_shown_whole_on_a_phone(
 
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        raise_concern(risk, "low", "low mood")
-        risk.locator(".js-plan").click()
+        volunteer_starts_a_plan(volunteer)
         seeker.locator("#open-plan").click()
         dialog = seeker.locator("#plan-dialog")
         for strings, language in ((EN, "en"), (HI, "hi")):
@@ -548,9 +554,7 @@ def test_the_plan_follows_the_seekers_change_of_language(
     the plan again when the conversation's language changes."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        raise_concern(risk, "low", "low mood")
-        risk.locator(".js-plan").click()
+        volunteer_starts_a_plan(volunteer)
         expect(seeker.locator("#open-plan")).to_be_visible()
         seeker.locator('.lang-switch__option[data-lang="hi"]').click()
         seeker.locator("#open-plan").click()
@@ -612,9 +616,7 @@ def test_a_chat_that_ends_while_the_seeker_is_in_their_plan_says_so_and_keeps_th
     it lands on "Your chat has ended"."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        raise_concern(risk, "low", "low mood")
-        risk.locator(".js-plan").click()
+        volunteer_starts_a_plan(volunteer)
         seeker.locator("#open-plan").click()
         dialog = seeker.locator("#plan-dialog")
         field = dialog.locator('[data-step="warning_signs"] input')
@@ -686,9 +688,7 @@ def test_what_is_said_while_a_dialog_is_open_is_heard(
     unheard. The region goes into the open dialog, and back when it closes."""
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
     try:
-        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
-        raise_concern(risk, "low", "low mood")
-        risk.locator(".js-plan").click()
+        volunteer_starts_a_plan(volunteer)
         seeker.locator("#open-plan").click()
         dialog = seeker.locator("#plan-dialog")
         with seeker.expect_download():

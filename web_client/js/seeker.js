@@ -126,21 +126,40 @@ function quickExit() {
 }
 
 /**
+ * One "close" listener per dialog, not one per opening. The event is a task of its own: a
+ * dialog closed and opened again before it came (Enter on Close, then Enter on the button the
+ * focus went back to) heard its last closing after the new opening, and Quick exit and the
+ * alert region left the open dialog for the page behind it, where nothing reaches them.
+ */
+const dialogsWatched = new WeakSet();
+
+/**
  * Open a dialog with Quick exit inside it: a modal dialog sits in the top layer, above the
  * page's own button, so the button moves into the dialog (last in tab order, pinned to the
  * same corner) and back when the dialog closes. The page's alert region goes with it: a modal
  * dialog hides the rest of the page from screen readers, and what was said there (the plan
- * saved, the chat ended) went unheard.
+ * saved, the chat ended) went unheard. A dialog already open stays as it is.
  */
 function openDialog(dialog) {
+  if (!dialogsWatched.has(dialog)) {
+    dialogsWatched.add(dialog);
+    dialog.addEventListener("close", () => dialog.open || settleQuickExit());
+  }
+  dialog.append($("quick-exit"), $("sr-alert"));
+  if (!dialog.open) dialog.showModal();
+}
+
+/** Quick exit and the alert region go to the dialog still open (the topmost), else the page. */
+function settleQuickExit() {
   const button = $("quick-exit");
   const alert = $("sr-alert");
-  dialog.append(button, alert);
-  dialog.addEventListener("close", () => {
-    document.querySelector(".skip-link").after(button);
-    document.body.append(alert);
-  }, { once: true });
-  dialog.showModal();
+  const open = [...document.querySelectorAll("dialog")].filter((dialog) => dialog.matches(":modal")).at(-1);
+  if (open) {
+    open.append(button, alert);
+    return;
+  }
+  document.querySelector(".skip-link").after(button);
+  document.body.append(alert);
 }
 
 $("quick-exit").addEventListener("click", quickExit);
@@ -846,7 +865,11 @@ function showEnded({ closedByService = false } = {}) {
   // end is said, the focus stays in the plan, and closing it lands on the ended screen.
   if ($("plan-dialog").open) {
     announce("sr-alert", $("ended-title").textContent);
-    $("plan-dialog").addEventListener("close", () => $("ended-title").focus(), { once: true });
+    $("plan-dialog").addEventListener("close", function toEnded() {
+      if ($("plan-dialog").open) return; // opened again before this closing's event came
+      $("plan-dialog").removeEventListener("close", toEnded);
+      $("ended-title").focus();
+    });
     renderSeekerPlan().then(() => {
       if (!$("plan-dialog").contains(document.activeElement)) $("plan-title").focus();
     });

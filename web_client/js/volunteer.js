@@ -6,7 +6,7 @@ import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18
 import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
-import { initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openStaffConnection, showStaffAlert } from "./staff.js";
+import { initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openModal, openStaffConnection, showStaffAlert } from "./staff.js";
 
 const TYPING_REPEAT_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -1079,13 +1079,10 @@ $("cooldown-close").addEventListener("click", () => {
 $("debrief-open").addEventListener("click", () => {
   $("debrief-form").reset();
   $("debrief-error").textContent = "";
-  // A modal dialog hides the rest of the page from screen readers: the page's alert region
-  // goes into it while it is open (a whisper, a new alert in another chat), and back after.
-  $("debrief-dialog").append($("sr-alert"));
-  $("debrief-dialog").showModal();
+  // A modal dialog hides the rest of the page from screen readers: what the page says while
+  // it is open (a whisper, a new chat, a message, the connection) is said from inside it.
+  openModal($("debrief-dialog"));
 });
-// Not when it opened again before its "close" event (a task of its own) came: Esc, then Enter.
-$("debrief-dialog").addEventListener("close", () => $("debrief-dialog").open || document.body.append($("sr-alert")));
 $("debrief-cancel").addEventListener("click", () => $("debrief-dialog").close());
 $("debrief-form").addEventListener("change", () => { $("debrief-error").textContent = ""; });
 

@@ -123,9 +123,9 @@ def test_an_admin_creates_a_volunteer_rosters_a_supervisor_and_filters_the_audit
             # Mark a helpline verified.
             kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
             expect(kiran.locator(".pill")).to_have_text(EN["adm.never_verified"])
-            kiran.get_by_role("button").click()
+            kiran.locator("button[data-action=verify]").click()
             expect(kiran.locator(".pill")).to_have_text(EN["adm.verified_ok"])
-            expect(kiran.get_by_role("button")).to_be_focused()
+            expect(kiran.locator("button[data-action=verify]")).to_be_focused()
 
             # Filter the audit log: this admin's account changes, today.
             today = now.strftime("%Y-%m-%d")
@@ -391,9 +391,9 @@ def test_on_a_phone_each_row_keeps_its_name_in_view(
     with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
         admin_logs_in(page, server)
         kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
-        kiran.get_by_role("button").click()
+        kiran.locator("button[data-action=verify]").click()
         expect(kiran.locator(".pill")).to_have_text(EN["adm.verified_ok"])
-        expect(kiran.get_by_role("button")).to_be_focused()
+        expect(kiran.locator("button[data-action=verify]")).to_be_focused()
         sup = page.locator('#staff-rows tr[data-username="sup1"]')
         sup.get_by_role("button").focus()  # scrolls the staff table to its right end too
         for row in (kiran, sup):
@@ -582,4 +582,227 @@ def test_a_created_account_is_said_once(browser: Browser, server: LiveServer, wa
         live = page.locator("[role=status], [role=alert], [aria-live]")
         expect(live.filter(has_text=created)).to_have_count(1)
         axe.check(page, "admin console, an account created")
+    watch.check()
+
+
+def helplines(server: LiveServer) -> dict[str, dict]:
+    """The directory as a seeker's page and the volunteer console read it."""
+    with urllib.request.urlopen(server.base_url + "/api/v1/helplines", timeout=10) as answer:
+        return {line["id"]: line for line in json.loads(answer.read())["helplines"]}
+
+
+def test_an_admin_adds_and_edits_a_helpline_and_seekers_get_the_change(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """An NGO admin could only mark a helpline verified: adding one, or correcting a number,
+    its hours or its Hindi name, meant calling the REST API by hand. "Add a helpline" and each
+    row's Edit open a form; the server's refusals are shown beside the field they name, in the
+    page's language; Tele-MANAS keeps 14416; after a save the table and a status line say so
+    and the focus is back on the row's Edit. All from the keyboard."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    shown_before = helplines(server)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        form = page.locator("#helpline-edit")
+        expect(form).to_be_hidden()
+
+        # Add one: the form opens on its heading and Tab goes on to the id.
+        page.locator("#helpline-add").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#helpline-edit-title")).to_have_text(EN["adm.hl_add_title"])
+        expect(page.locator("#helpline-edit-title")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(page.locator("#hl-id")).to_be_focused()
+        expect(page.locator("#hl-region")).to_have_value("IN")
+        axe.check(page, "admin, the helpline form (add)", axe.EVERY_IMPACT)
+
+        page.keyboard.type("sneha_chennai")
+        page.locator("#hl-name").fill("Sneha (Chennai)")
+        page.locator("#hl-hours").fill("24x7")
+        page.locator("#hl-languages").fill("en, ta")
+        page.locator("#hl-source").fill("snehaindia.org, called on 2026-12-01")
+        page.locator("#hl-contact-1-display").fill("044 2464 0050")
+        page.locator("#hl-contact-1-uri").fill("tel:044 2464 0050")  # spaces: not a link
+        page.locator("#hl-hi-name").fill("स्नेहा (चेन्नई)")
+        # A second contact, from the keyboard; then taken away again.
+        page.locator("#hl-contact-add").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#hl-contact-2-kind")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(page.locator("#hl-contact-2-display")).to_be_focused()
+        page.locator("#hl-contact-2-kind").select_option("email")
+        page.locator("#hl-contact-2-display").fill("help@snehaindia.org")
+        page.locator("#hl-contact-2-uri").fill("mailto:help@snehaindia.org")
+        page.get_by_role("button", name=EN["adm.hl_contact_remove_n"].replace("{n}", "2")).click()
+        expect(page.locator(".admin-contact")).to_have_count(1)
+        expect(page.locator("#hl-contact-1-kind")).to_be_focused()
+
+        # The server refuses the link: said beside it, in English, and the focus is on it.
+        form.locator("button[type=submit]").click()
+        uri = page.locator("#hl-contact-1-uri")
+        expect(page.locator("#hl-contact-1-uri-error")).to_have_text(EN["adm.hl_err_format_uri"])
+        expect(uri).to_be_focused()
+        expect(uri).to_have_attribute("aria-invalid", "true")
+        expect(uri).to_have_accessible_description(EN["adm.hl_err_format_uri"])
+        axe.check(page, "admin, the helpline form with a refused link", axe.EVERY_IMPACT)
+        shot(page, docs_shots, "admin-helpline-error-desktop")
+        # ... and in Hindi when the page is.
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        expect(page.locator("#hl-contact-1-uri-error")).to_have_text(HI["adm.hl_err_format_uri"])
+        page.locator(".lang-switch__option[data-lang=en]").click()
+        uri.fill("tel:04424640050")
+        expect(page.locator("#hl-contact-1-uri-error")).to_have_count(0)
+        form.locator("button[type=submit]").click()
+
+        status = page.locator("#helplines-status")
+        expect(status).to_have_text(EN["adm.hl_added"].replace("{name}", "Sneha (Chennai)"))
+        expect(form).to_be_hidden()
+        sneha = page.locator('#helpline-rows tr[data-helpline="sneha_chennai"]')
+        expect(sneha.locator("th")).to_have_text("Sneha (Chennai)")
+        expect(sneha.locator(".pill")).to_have_text(EN["adm.never_verified"])
+        expect(sneha.locator("button[data-action=edit]")).to_be_focused()
+
+        # An id that is taken is refused before anything is sent.
+        page.locator("#helpline-add").click()
+        page.locator("#hl-id").fill("kiran")
+        page.locator("#hl-name").fill("Another KIRAN")
+        page.locator("#hl-source").fill("a test")
+        page.locator("#hl-contact-1-display").fill("1")
+        page.locator("#hl-contact-1-uri").fill("tel:1")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#hl-id-error")).to_have_text(EN["adm.hl_err_id_taken"])
+        expect(page.locator("#hl-id")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(form).to_be_hidden()
+        expect(page.locator("#helpline-add")).to_be_focused()
+
+        # Edit KIRAN: its hours, its Hindi name, and the day someone called it.
+        kiran = page.locator('#helpline-rows tr[data-helpline="kiran"]')
+        kiran.locator("button[data-action=edit]").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#helpline-edit-title")).to_have_text(
+            EN["adm.edit_title"].replace("{name}", "KIRAN (Govt. of India)")
+        )
+        expect(page.locator("#hl-id-field")).to_be_hidden()
+        page.keyboard.press("Tab")
+        expect(page.locator("#hl-name")).to_be_focused()
+        expect(page.locator("#hl-hi-name")).to_have_value("किरण (भारत सरकार)")
+        page.locator("#hl-hours").fill("Mon-Sat 10:00-20:00")
+        page.locator("#hl-hi-name").fill("किरण हेल्पलाइन (भारत सरकार)")
+        page.locator("#hl-hi-hours").fill("सोम-शनि, सुबह 10 से रात 8")
+        page.locator("#hl-verified-on").fill("2025-11-03")
+        page.locator("#hl-verified").check()
+        page.locator("#hl-hours").press("Enter")  # Enter in a field saves, as in every form
+        expect(status).to_have_text(EN["adm.hl_saved"].replace("{name}", "KIRAN (Govt. of India)"))
+        expect(kiran.locator("button[data-action=edit]")).to_be_focused()
+        expect(kiran.locator("td").nth(1)).to_have_text("3 Nov 2025")  # the page's language
+        expect(kiran.locator(".pill")).to_have_text(EN["adm.needs_reverification"])
+
+        # Tele-MANAS must keep 14416: the refusal says why, beside its contacts.
+        tele = page.locator('#helpline-rows tr[data-helpline="tele_manas"]')
+        tele.locator("button[data-action=edit]").click()
+        page.locator("#hl-contact-1-uri").fill("tel:14417")
+        page.locator("#hl-contact-1-display").fill("14417")
+        form.locator("button[type=submit]").click()
+        keeps = (
+            EN["adm.hl_err_keeps_number"]
+            .replace("{name}", "Tele-MANAS (Govt. of India)")
+            .replace("{number}", "14416")
+        )
+        expect(page.locator("#hl-contact-1-display-error")).to_have_text(keeps)
+        expect(page.locator("#hl-contact-1-display")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(form).to_be_hidden()
+        expect(tele.locator("button[data-action=edit]")).to_be_focused()
+        expect(tele.locator("td").nth(0)).to_have_text("14416, 1-800-891-4416")
+
+        # Tele-MANAS's hours can change: it stays mandatory without the form showing it.
+        tele.locator("button[data-action=edit]").click()
+        unseen = page.locator("#hl-unseen")
+        if {"cost", "language_note", "mandatory"} <= set(shown_before["tele_manas"]):
+            expect(unseen).to_be_hidden()
+        else:  # GET /api/v1/helplines does not give them: the form says what a save loses
+            expect(unseen).to_have_text(EN["adm.hl_unseen"])
+        page.locator("#hl-hours").fill("24x7 (every day)")
+        form.locator("button[type=submit]").click()
+        expect(status).to_have_text(
+            EN["adm.hl_saved"].replace("{name}", "Tele-MANAS (Govt. of India)")
+        )
+        expect(tele.locator("td").nth(1)).to_have_text("2025")  # a year stays a year
+
+        # The page in Hindi: the dates too.
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        expect(kiran.locator("td").nth(1)).to_have_text("3 नव॰ 2025")
+        expect(kiran.locator(".pill")).to_have_text(HI["adm.needs_reverification"])
+
+    # What a seeker's page and the volunteer console read now.
+    shown = helplines(server)
+    assert "sneha_chennai" not in shown_before
+    sneha_line = shown["sneha_chennai"]
+    assert sneha_line["contacts"] == [
+        {"kind": "phone", "display": "044 2464 0050", "uri": "tel:04424640050"}
+    ]
+    assert (sneha_line["hours"], sneha_line["languages"], sneha_line["region"]) == (
+        "24x7",
+        ["en", "ta"],
+        "IN",
+    )
+    assert sneha_line["verified"] is False and sneha_line["verified_on"] is None
+    assert sneha_line["translations"] == [{"language": "hi", "name": "स्नेहा (चेन्नई)", "hours": None}]
+    kiran_line = shown["kiran"]
+    assert kiran_line["hours"] == "Mon-Sat 10:00-20:00"
+    assert kiran_line["verified_on"] == "2025-11-03" and kiran_line["verified"] is True
+    assert kiran_line["translations"] == [
+        {"language": "hi", "name": "किरण हेल्पलाइन (भारत सरकार)", "hours": "सोम-शनि, सुबह 10 से रात 8"}
+    ]
+    # What the form does not show was sent back as it was.
+    for key in ("contacts", "languages", "channels", "region", "source", "emergency"):
+        assert kiran_line[key] == shown_before["kiran"][key], key
+    tele_line = shown["tele_manas"]
+    assert tele_line["hours"] == "24x7 (every day)"
+    assert tele_line["contacts"] == shown_before["tele_manas"]["contacts"]
+    assert tele_line["translations"] == shown_before["tele_manas"]["translations"]
+    assert shown["emergency_112"] == shown_before["emergency_112"]
+    watch.check()
+
+
+def test_the_helpline_form_fits_a_phone_in_both_languages(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """At 360 px the form's contacts stack (kind, as shown, link, Remove), nothing makes the
+    page scroll sideways, and axe finds nothing, in English and in Hindi."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    with device(browser, watch, PHONE, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator(
+            '#helpline-rows tr[data-helpline="vandrevala"] button[data-action=edit]'
+        ).click()
+        expect(page.locator("#helpline-edit-title")).to_be_focused()
+        expect(page.locator(".admin-contact")).to_have_count(2)
+        for language, name in (
+            ("en", "admin-helpline-form-phone"),
+            ("hi", "admin-helpline-form-hi-phone"),
+        ):
+            if language == "hi":
+                page.locator(".lang-switch__option[data-lang=hi]").click()
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{language}: the page is {width} px wide"
+            axe.check(page, f"admin, the helpline form on a phone ({language})", axe.EVERY_IMPACT)
+            # Each contact's Remove is named for its contact, in the page's language.
+            remove = (EN if language == "en" else HI)["adm.hl_contact_remove_n"]
+            expect(page.get_by_role("button", name=remove.replace("{n}", "2"))).to_be_visible()
+            page.evaluate("document.getElementById('helpline-edit-title').scrollIntoView()")
+            shot(page, docs_shots, name)
+            page.evaluate("document.getElementById('hl-contacts').scrollIntoView()")
+            shot(page, docs_shots, name.replace("form", "contacts"))
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        page.locator(
+            '#helpline-rows tr[data-helpline="vandrevala"] button[data-action=edit]'
+        ).click()
+        page.evaluate("document.getElementById('helpline-edit-title').scrollIntoView()")
+        shot(page, docs_shots, "admin-helpline-form-desktop")
     watch.check()

@@ -3,7 +3,7 @@
 // changes goes through the REST API, which audits it; nothing here is stored in the browser
 // but the staff session (sessionStorage, as on the other staff pages).
 
-import { bind, language, onLanguageChange, t, tOr } from "./i18n.js";
+import { bind, language, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { shortId } from "./desk.js";
 import { $, api, el, showScreen } from "./ui.js";
 import { clearStaffSession, initLanguage, initLogin, logout } from "./staff.js";
@@ -15,6 +15,7 @@ const state = {
   shifts: [],
   coverage: null,
   helplines: [],
+  helplineEdit: null,
   audit: [],
   auditNext: null,
   versions: null,
@@ -88,15 +89,42 @@ function staffFormProblem(prefix, passwordRequired) {
   return null;
 }
 
+/** The page's language as a locale for dates (Indian English or Hindi). */
+function locale() {
+  return language() === "hi" ? "hi-IN" : "en-IN";
+}
+
 function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleString(language() === "hi" ? "hi-IN" : "en-IN", { dateStyle: "medium", timeStyle: "short" });
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(date);
 }
 
 function clockTime(iso) {
   const date = new Date(iso);
-  return date.toLocaleTimeString(language() === "hi" ? "hi-IN" : "en-IN", { hour: "2-digit", minute: "2-digit" });
+  if (Number.isNaN(date.getTime())) return "";
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(date);
+}
+
+/** A helpline's `verified_on` as `YYYY`, `YYYY-MM` or `YYYY-MM-DD`: [year, month, day] (month
+ * and day null when not given), or null when it is no such day (2025-02-30). */
+function dayParts(value) {
+  const parts = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(value || "");
+  if (!parts) return null;
+  const [year, month, day] = parts.slice(1).map((part) => (part === undefined ? null : Number(part)));
+  const date = new Date(Date.UTC(year, (month || 1) - 1, day || 1));
+  const real = date.getUTCFullYear() === year && date.getUTCMonth() === (month || 1) - 1 && date.getUTCDate() === (day || 1);
+  return real && (month === null || month >= 1) && (day === null || day >= 1) ? [year, month, day] : null;
+}
+
+/** A `verified_on` in the page's language, only as precise as it was given ("2025" stays a year). */
+function day(value) {
+  const parts = dayParts(value);
+  if (!parts) return value || "";
+  const [year, month, date] = parts;
+  const options = date ? { dateStyle: "medium" } : month ? { year: "numeric", month: "long" } : { year: "numeric" };
+  // UTC both ways: a calendar day, not an instant, so no time zone moves it to the day before.
+  return new Intl.DateTimeFormat(locale(), { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(year, (month || 1) - 1, date || 1)));
 }
 
 function staffName(id) {
@@ -371,9 +399,32 @@ $("roster-add").addEventListener("submit", async (event) => {
 
 // ---- helpline directory -------------------------------------------------------------------
 
+const CONTACT_KINDS = {
+  phone: "adm.hl_kind_phone",
+  sms: "adm.hl_kind_sms",
+  whatsapp: "adm.hl_kind_whatsapp",
+  email: "adm.hl_kind_email",
+  web: "adm.hl_kind_web",
+};
+// What PUT /api/v1/helplines/{id} takes (docs/protocol.md); an edit sends back every one of
+// them the directory gave, so what the form does not show is kept as it was.
+const ENTRY_FIELDS = [
+  "name", "contacts", "hours", "hours_note", "cost", "languages", "language_note", "channels",
+  "region", "mandatory", "emergency", "source", "verified_on", "verified", "translations",
+];
+// Stored with an entry, but not (yet) in GET /api/v1/helplines' answer: an edit cannot keep
+// what it was never given, so the form says so (see #hl-unseen).
+const UNSHOWN_FIELDS = ["hours_note", "cost", "language_note", "mandatory"];
+// Tele-MANAS and 112 are `mandatory` in every valid directory (app/referrals/directory.py):
+// the server takes no other value for them, so an edit sends it even when it was not given.
+const MANDATORY_IDS = new Set(["tele_manas", "emergency_112"]);
+
 async function loadHelplines() {
   const answer = await call("/api/v1/helplines");
-  if (!answer.ok) return;
+  if (!answer.ok) {
+    $("helplines-status").textContent = problem(answer);
+    return;
+  }
   state.helplines = answer.data.helplines;
   renderHelplines();
 }
@@ -382,24 +433,34 @@ function renderHelplines() {
   const body = $("helpline-rows");
   body.replaceChildren();
   for (const line of state.helplines) {
+    const edit = el("button", {
+      class: "button button--secondary button--small",
+      i18n: "adm.edit",
+      attrs: { type: "button", "data-action": "edit", "aria-label": t("adm.edit_who", { name: line.name }) },
+    });
+    edit.addEventListener("click", () => openHelpline(line));
     const verify = el("button", {
       class: "button button--secondary button--small",
       i18n: "adm.verify_today",
-      attrs: { type: "button", "aria-label": t("adm.verify_who", { name: line.name }) },
+      attrs: { type: "button", "data-action": "verify", "aria-label": t("adm.verify_who", { name: line.name }) },
     });
     verify.addEventListener("click", () => verifyHelpline(line));
     const due = line.needs_reverification;
     body.append(el("tr", { attrs: { "data-helpline": line.id } }, [
       el("th", { attrs: { scope: "row" }, text: line.name }),
       el("td", { text: (line.contacts || []).map((c) => c.display).join(", ") }),
-      el("td", { text: line.verified_on || t("adm.never") }),
+      el("td", { text: line.verified_on ? day(line.verified_on) : t("adm.never") }),
       el("td", {}, [el("span", {
         class: due ? "pill admin-due" : "pill",
         i18n: !line.verified ? "adm.never_verified" : due ? "adm.needs_reverification" : "adm.verified_ok",
       })]),
-      el("td", {}, [verify]),
+      el("td", { class: "admin-actions" }, [edit, verify]),
     ]));
   }
+}
+
+function helplineButton(id, action) {
+  return document.querySelector(`tr[data-helpline="${CSS.escape(id)}"] button[data-action="${action}"]`);
 }
 
 async function verifyHelpline(line) {
@@ -411,8 +472,285 @@ async function verifyHelpline(line) {
   }
   bind(status, "adm.verified_done", { name: line.name });
   await loadHelplines();
-  document.querySelector(`tr[data-helpline="${CSS.escape(line.id)}"] button`)?.focus();
+  helplineButton(line.id, "verify")?.focus();
 }
+
+// -- the helpline form: add one, or edit one in place --
+
+/** One contact's fields, numbered from 1 (labels and ids say which). */
+function contactRow(contact, n) {
+  const id = (part) => `hl-contact-${n}-${part}`;
+  const kind = el("select", { attrs: { id: id("kind"), "data-part": "kind" } });
+  for (const [value, key] of Object.entries(CONTACT_KINDS)) kind.append(el("option", { i18n: key, attrs: { value } }));
+  kind.value = contact.kind in CONTACT_KINDS ? contact.kind : "phone";
+  const field = (part, key, input) => el("div", { class: "field" }, [el("label", { i18n: key, attrs: { for: id(part) } }), input]);
+  const text = (part, value, extra = {}) => {
+    const input = el("input", { attrs: { id: id(part), "data-part": part, autocomplete: "off", spellcheck: "false", ...extra } });
+    input.value = value || "";
+    return input;
+  };
+  const display = text("display", contact.display);
+  const uri = text("uri", contact.uri, { autocapitalize: "none", inputmode: "url" });
+  const remove = el("button", { class: "button button--quiet button--small", i18n: "adm.hl_contact_remove", attrs: { type: "button" } });
+  remove.addEventListener("click", () => removeContact(n));
+  return el("div", { class: "admin-contact", attrs: { role: "group", "data-n": n } }, [
+    field("kind", "adm.hl_kind", kind),
+    field("display", "adm.hl_display", display),
+    field("uri", "adm.hl_uri", uri),
+    // An empty label's line above Remove keeps it level with the inputs, in either language.
+    el("div", { class: "field admin-contact__remove" }, [el("span", { class: "field__label", text: "\u00a0", attrs: { "aria-hidden": "true" } }), remove]),
+  ]);
+}
+
+/** The contacts as typed, in order. */
+function typedContacts() {
+  return [...$("hl-contacts").querySelectorAll(".admin-contact")].map((row) => ({
+    kind: row.querySelector('[data-part="kind"]').value,
+    display: row.querySelector('[data-part="display"]').value.trim(),
+    uri: row.querySelector('[data-part="uri"]').value.trim(),
+  }));
+}
+
+function renderContacts(contacts) {
+  const list = $("hl-contacts");
+  list.replaceChildren(...contacts.map((contact, i) => contactRow(contact, i + 1)));
+  // An entry needs a contact: the last one cannot be removed, only changed.
+  const only = contacts.length === 1;
+  for (const button of list.querySelectorAll(".admin-contact__remove button")) button.disabled = only;
+  nameContacts();
+}
+
+/** Each contact's group and Remove named with its number, in the page's language. */
+function nameContacts() {
+  for (const row of $("hl-contacts").querySelectorAll(".admin-contact")) {
+    const n = Number(row.dataset.n);
+    row.setAttribute("aria-label", t("adm.hl_contact", { n }));
+    row.querySelector(".admin-contact__remove button").setAttribute("aria-label", t("adm.hl_contact_remove_n", { n }));
+  }
+}
+
+$("hl-contact-add").addEventListener("click", () => {
+  const contacts = typedContacts();
+  renderContacts([...contacts, { kind: "phone", display: "", uri: "" }]);
+  $(`hl-contact-${contacts.length + 1}-kind`).focus();
+});
+
+function removeContact(n) {
+  const contacts = typedContacts();
+  contacts.splice(n - 1, 1);
+  renderContacts(contacts);
+  // The keyboard goes on with the contact that took its place, else the one before.
+  $(`hl-contact-${Math.min(n, contacts.length)}-kind`).focus();
+}
+
+function openHelpline(line) {
+  state.helplineEdit = { line };
+  clearHelplineErrors();
+  if (line) bind($("helpline-edit-title"), "adm.edit_title", { name: line.name });
+  else bind($("helpline-edit-title"), "adm.hl_add_title");
+  $("hl-id-field").hidden = Boolean(line);
+  $("hl-id").value = "";
+  $("hl-name").value = line?.name || "";
+  $("hl-hours").value = line?.hours || "";
+  $("hl-languages").value = (line?.languages || []).join(", ");
+  $("hl-channels").value = (line ? line.channels || [] : ["phone"]).join(", ");
+  $("hl-region").value = line ? line.region || "" : "IN";
+  $("hl-source").value = line?.source || "";
+  $("hl-verified-on").value = line?.verified_on || "";
+  $("hl-verified").checked = Boolean(line?.verified);
+  $("hl-emergency").checked = Boolean(line?.emergency);
+  const hindi = (line?.translations || []).find((item) => item.language === "hi");
+  $("hl-hi-name").value = hindi?.name || "";
+  $("hl-hi-hours").value = hindi?.hours || "";
+  renderContacts(line?.contacts?.length ? line.contacts : [{ kind: "phone", display: "", uri: "" }]);
+  $("hl-unseen").hidden = !line || UNSHOWN_FIELDS.every((key) => key in line);
+  $("helpline-edit").hidden = false;
+  $("helpline-edit-title").focus();
+}
+
+function closeHelpline({ savedId } = {}) {
+  const editing = state.helplineEdit;
+  state.helplineEdit = null;
+  clearHelplineErrors();
+  $("helpline-edit").hidden = true;
+  const id = savedId || editing?.line?.id;
+  (id && helplineButton(id, "edit") || $("helpline-add")).focus();
+}
+
+$("helpline-add").addEventListener("click", () => openHelpline(null));
+$("helpline-edit-cancel").addEventListener("click", () => closeHelpline());
+$("helpline-edit").addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.isComposing) return;
+  event.preventDefault();
+  closeHelpline();
+});
+
+/** Show `key` beside `input` (described by it, marked invalid) and move the focus there. */
+function fieldProblem(input, key, vars) {
+  let note = $(`${input.id}-error`);
+  if (!note) {
+    note = el("p", { class: "form-error admin-field-error", attrs: { id: `${input.id}-error` } });
+    (input.closest(".switch") || input).after(note);
+  }
+  bind(note, key, vars);
+  input.setAttribute("aria-invalid", "true");
+  const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  if (!described.includes(note.id)) input.setAttribute("aria-describedby", [note.id, ...described].join(" "));
+  input.focus();
+}
+
+function clearFieldProblem(input) {
+  const note = $(`${input.id}-error`);
+  if (!note) return;
+  note.remove();
+  input.removeAttribute("aria-invalid");
+  const described = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== note.id);
+  if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+  else input.removeAttribute("aria-describedby");
+}
+
+function clearHelplineErrors() {
+  for (const input of $("helpline-edit").querySelectorAll("[aria-invalid]")) clearFieldProblem(input);
+  unbind($("helpline-edit-error"));
+}
+
+$("helpline-edit").addEventListener("input", (event) => {
+  if (event.target.id) clearFieldProblem(event.target);
+  unbind($("helpline-edit-error"));
+});
+
+/** What the form can tell before asking: [key, input, vars] or null. The server checks the
+ * formats (the id, each link, the date) and the directory's rules; this checks what it lets
+ * through: empty words, a day that does not exist or is still to come, an id already taken. */
+function helplineFormProblem(line) {
+  const blank = (id) => !$(id).value.trim();
+  if (!line) {
+    const id = $("hl-id").value.trim();
+    if (!id) return ["adm.hl_err_required", "hl-id"];
+    if (state.helplines.some((other) => other.id === id)) return ["adm.hl_err_id_taken", "hl-id"];
+  }
+  if (blank("hl-name")) return ["adm.hl_err_required", "hl-name"];
+  if (blank("hl-region")) return ["adm.hl_err_required", "hl-region"];
+  if (blank("hl-source")) return ["adm.hl_err_required", "hl-source"];
+  const verifiedOn = $("hl-verified-on").value.trim();
+  if (/^\d{4}(-\d{2}(-\d{2})?)?$/.test(verifiedOn)) {
+    const parts = dayParts(verifiedOn);
+    if (!parts) return ["adm.hl_err_date", "hl-verified-on"];
+    const today = new Date();
+    const [year, month, date] = parts;
+    const now = [today.getFullYear(), today.getMonth() + 1, today.getDate()];
+    if (later([year, month || 1, date || 1], now)) return ["adm.hl_err_date_future", "hl-verified-on"];
+  }
+  const contacts = typedContacts();
+  for (const [i, contact] of contacts.entries()) {
+    if (!contact.display) return ["adm.hl_err_required", `hl-contact-${i + 1}-display`];
+    if (!contact.uri) return ["adm.hl_err_required", `hl-contact-${i + 1}-uri`];
+  }
+  return null;
+}
+
+/** Whether the day [year, month, day] `given` comes after `now`. */
+function later(given, now) {
+  for (let i = 0; i < 3; i += 1) if (given[i] !== now[i]) return given[i] > now[i];
+  return false;
+}
+
+/** The entry to PUT: the directory's own (what the form does not show, as it was) with the
+ * form's fields over it. */
+function helplineEntry(line) {
+  const entry = {};
+  for (const key of ENTRY_FIELDS) if (line && key in line) entry[key] = line[key];
+  if (line && !("mandatory" in line) && MANDATORY_IDS.has(line.id)) entry.mandatory = true;
+  const text = (id) => $(id).value.trim();
+  const languages = listOf(text("hl-languages"));
+  const hindi = { language: "hi" };
+  if (text("hl-hi-name")) hindi.name = text("hl-hi-name");
+  if (text("hl-hi-hours")) hindi.hours = text("hl-hi-hours");
+  const others = (line?.translations || []).filter((item) => item.language !== "hi");
+  return {
+    ...entry,
+    name: text("hl-name"),
+    contacts: typedContacts(),
+    hours: text("hl-hours") || null,
+    languages: languages.length ? languages : null,
+    channels: listOf(text("hl-channels")),
+    region: listOf(text("hl-region").toUpperCase()).join(","),
+    source: text("hl-source"),
+    verified_on: text("hl-verified-on") || null,
+    verified: $("hl-verified").checked,
+    emergency: $("hl-emergency").checked,
+    translations: [...others, ...(hindi.name || hindi.hours ? [hindi] : [])],
+  };
+}
+
+// The fields a server message names ("contacts.0.uri: ..."), as the form's inputs.
+const HELPLINE_INPUTS = {
+  id: "hl-id", name: "hl-name", hours: "hl-hours", languages: "hl-languages", channels: "hl-channels",
+  region: "hl-region", source: "hl-source", verified_on: "hl-verified-on", verified: "hl-verified",
+  emergency: "hl-emergency",
+};
+
+/** A refused save in the page's words: [key, input id or null, vars]. The server's 400 and 422
+ * messages name the field (`contacts.0.uri: String should match pattern ...`), or, for the
+ * directory as a whole, the rule (`tele_manas must list tel:14416`). */
+function helplineServerProblem(answer, entry) {
+  const message = answer.data?.error?.message || "";
+  if (answer.data?.error?.code !== "invalid_request") return [null, null, { text: problem(answer) }];
+  const kept = /(tele_manas|emergency_112) must list (tel:\S+)/.exec(message);
+  if (kept) {
+    const line = state.helplines.find((item) => item.id === kept[1]);
+    const number = kept[2].replace(/^tel:/, "");
+    return ["adm.hl_err_keeps_number", "hl-contact-1-display", { name: line?.name || kept[1], number }];
+  }
+  if (/must be present and mandatory/.test(message)) return ["adm.hl_err_mandatory", null];
+  if (/tele_manas must be verified/.test(message)) return ["adm.hl_err_tele_manas_verified", "hl-verified-on"];
+  if (/verified must be true exactly when verified_on is set/.test(message)) return ["adm.hl_err_verified_date", "hl-verified"];
+  if (/helpline ids must be unique/.test(message)) return ["adm.hl_err_id_taken", "hl-id"];
+  const located = /^([a-z_]+)(?:\.(\d+))?(?:\.([a-z_]+))?: ([^\n]*)/.exec(message);
+  if (!located) return ["adm.hl_err_value", null, { detail: message }];
+  const [, field, index, part, detail] = located;
+  let input = HELPLINE_INPUTS[field] || null;
+  if (field === "contacts") input = index === undefined ? "hl-contact-1-kind" : `hl-contact-${Number(index) + 1}-${part || "kind"}`;
+  if (field === "translations" && entry.translations[Number(index)]?.language === "hi" && (part === "name" || part === "hours")) {
+    input = `hl-hi-${part}`;
+  }
+  if (!input || !$(input)) return ["adm.hl_err_value", null, { detail: message }];
+  const named = part || field;
+  if (/should match pattern/.test(detail) && ["id", "uri", "verified_on"].includes(named)) return [`adm.hl_err_format_${named}`, input];
+  if (/at least 1 item/.test(detail)) return ["adm.hl_err_contacts_none", null];
+  if (/at least 1 character/.test(detail)) return ["adm.hl_err_required", input];
+  if (named === "kind") return ["adm.hl_err_kind", input];
+  return ["adm.hl_err_value", input, { detail }];
+}
+
+$("helpline-edit").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const editing = state.helplineEdit;
+  if (!editing || editing.saving) return;
+  clearHelplineErrors();
+  const { line } = editing;
+  const wrong = helplineFormProblem(line);
+  if (wrong) {
+    fieldProblem($(wrong[1]), wrong[0]);
+    return;
+  }
+  const id = line ? line.id : $("hl-id").value.trim();
+  const entry = helplineEntry(line);
+  editing.saving = true;
+  const answer = await call(`/api/v1/helplines/${encodeURIComponent(id)}`, { method: "PUT", body: entry });
+  editing.saving = false;
+  if (answer.status === 401) return;
+  if (!answer.ok) {
+    const [key, input, vars] = helplineServerProblem(answer, entry);
+    if (input) fieldProblem($(input), key, vars);
+    else if (key) bind($("helpline-edit-error"), key, vars);
+    else $("helpline-edit-error").textContent = vars.text;
+    return;
+  }
+  await loadHelplines();
+  bind($("helplines-status"), line ? "adm.hl_saved" : "adm.hl_added", { name: entry.name });
+  closeHelpline({ savedId: id });
+});
 
 // ---- audit log ----------------------------------------------------------------------------
 
@@ -473,6 +811,7 @@ function describeDetail(detail) {
     if (typeof item === "string" && /(^|_)staff_id$|^actor_id$/.test(key)) return staffName(item);
     if (Array.isArray(item) && key === "to") return item.map(staffName).join(", ");
     if (typeof item === "string" && /_at$/.test(key)) return when(item);
+    if (typeof item === "string" && key === "verified_on") return day(item);
     return typeof item === "string" ? item : JSON.stringify(item);
   };
   return Object.entries(detail).map(([key, item]) => `${key}: ${value(key, item)}`).join("; ");
@@ -551,6 +890,7 @@ onLanguageChange(() => {
   renderHelplines();
   renderAudit();
   renderVersions();
+  if (state.helplineEdit) nameContacts();
 });
 
 async function boot() {

@@ -731,10 +731,19 @@ def test_an_admin_adds_and_edits_a_helpline_and_seekers_get_the_change(
         )
         expect(tele.locator("td").nth(1)).to_have_text("2025")  # a year stays a year
 
+        # The audit log names each save, with the day as the table shows it.
+        page.locator("#audit-action").select_option("helpline.")
+        page.locator("#audit-filter button[type=submit]").click()
+        audit = page.locator("#audit-rows tr")
+        expect(audit).to_have_count(3)  # Tele-MANAS, KIRAN, Sneha: newest first
+        expect(audit.nth(1)).to_contain_text(EN["adm.action.helpline.saved"])
+        expect(audit.nth(1).locator(".admin-detail")).to_contain_text("verified_on: 3 Nov 2025")
+
         # The page in Hindi: the dates too.
         page.locator(".lang-switch__option[data-lang=hi]").click()
         expect(kiran.locator("td").nth(1)).to_have_text("3 नव॰ 2025")
         expect(kiran.locator(".pill")).to_have_text(HI["adm.needs_reverification"])
+        expect(audit.nth(1).locator(".admin-detail")).to_contain_text("verified_on: 3 नव॰ 2025")
 
     # What a seeker's page and the volunteer console read now.
     shown = helplines(server)

@@ -6,7 +6,7 @@
 // in a URL. "I have written them down" (or quick exit, which empties the page) removes them.
 // Every text is bound to its key (data-i18n), so a change of language re-renders it.
 
-import { apply, bind, language, loadStrings } from "./i18n.js";
+import { apply, bind, language, loadStrings, onLanguageChange } from "./i18n.js";
 import { $, api, el } from "./ui.js";
 
 const text = (tag, key, options = {}, vars = undefined) => bind(el(tag, options), key, vars);
@@ -117,6 +117,23 @@ export async function showComeBack(screen, hooks) {
   input.focus();
 }
 
+/** The plan on the "welcome back" screen, redrawn when the page's language changes. */
+const welcome = { body: null, plan: null, token: null };
+
+onLanguageChange(async (lang) => {
+  const { body, token } = welcome;
+  if (!body?.isConnected || body.closest("[data-screen]")?.hidden || !welcome.plan) return;
+  const { renderPlan } = await import("./safetyplan.js");
+  renderPlan(body, welcome.plan, { idPrefix: "return-plan" }); // the page's own words, at once
+  if (welcome.plan.language === lang) return;
+  // The steps' words and the helplines' names and hours come from the server, in the language
+  // asked for; what the seeker wrote comes back as they wrote it. A later switch wins.
+  const answer = await api(`/api/v1/return-codes/mine?language=${encodeURIComponent(lang)}`, { token });
+  if (!answer.ok || !answer.data?.plan || language() !== lang || welcome.body !== body || !body.isConnected) return;
+  welcome.plan = answer.data.plan;
+  renderPlan(body, welcome.plan, { idPrefix: "return-plan" });
+});
+
 async function showWelcomeBack(screen, info, token, hooks) {
   const nodes = [];
   nodes.push(text("h1", "returncode.welcome_back", { attrs: { id: "return-title", tabindex: "-1" } }));
@@ -131,6 +148,7 @@ async function showWelcomeBack(screen, info, token, hooks) {
     planCard.append(body);
     const { renderPlan } = await import("./safetyplan.js");
     renderPlan(body, info.plan, { idPrefix: "return-plan" });
+    Object.assign(welcome, { body, plan: info.plan, token });
   } else {
     planCard.append(text("p", "returncode.no_plan", { class: "small" }));
   }

@@ -313,3 +313,27 @@ def test_every_cue_family_has_a_name_in_every_language():
         named = {k.removeprefix("cue_family.") for k in strings if k.startswith("cue_family.")}
         assert named == families | {"unassigned"}, lang  # unassigned: a mark with no family yet
         assert all(strings[f"cue_family.{family}"].strip() for family in named)
+
+
+def test_the_composers_and_the_server_agree_on_a_text_that_shows_nothing():
+    """The pages do not send a text the server would refuse as ``text_empty`` (only white
+    space and characters that show nothing): ``messageText`` in ui.js holds the server's
+    class of characters (app/chat/protocol.py), character for character."""
+    import re
+
+    from app.chat.protocol import _INVISIBLE
+
+    source = (WEB / "js" / "ui.js").read_text(encoding="utf-8")
+    found = re.search(r"const INVISIBLE = /\^\[(.*?)\]\*\$/u;", source)
+    assert found is not None
+    body = re.sub(r"\\u\{([0-9a-fA-F]+)\}", lambda m: chr(int(m.group(1), 16)), found.group(1))
+    body = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), body)
+    client = re.compile(f"[{body}]")
+    server = re.compile(_INVISIBLE.pattern.removesuffix("*"))
+    differ = [
+        hex(code)
+        for code in range(0x110000)
+        if bool(client.fullmatch(chr(code))) != bool(server.fullmatch(chr(code)))
+    ]
+    assert differ == []
+    assert server.fullmatch("\u200b") and not server.fullmatch("a")

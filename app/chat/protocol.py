@@ -7,6 +7,7 @@ discriminated union from every registered model). Server frames are written in
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -17,12 +18,25 @@ from app.outbound import frames
 
 MAX_TEXT_CHARS = 4000
 
+# Characters that show nothing on their own: white space, and the format characters and
+# blank letters that ``str.strip`` keeps (zero-width space and joiners, the soft hyphen,
+# direction marks, the word joiner and the invisible operators, variation selectors, the
+# byte-order mark, Hangul and braille blanks, tag characters). A text made only of them
+# would be an empty bubble on the other side, so it is ``text_empty``. Inside a text they
+# are kept: the zero-width joiners shape Devanagari and emoji.
+_INVISIBLE = re.compile(
+    "[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f"
+    "\U000e0100-\U000e01ef]*"
+)
+
 
 def _message_text(value: str) -> str:
     """The text without the white space around it (what is stored and delivered), 1 to
-    ``MAX_TEXT_CHARS`` characters."""
+    ``MAX_TEXT_CHARS`` characters, not only characters that show nothing."""
     value = value.strip()
-    if not value:
+    if _INVISIBLE.fullmatch(value):
         raise PydanticCustomError("text_empty", "text is empty")
     if len(value) > MAX_TEXT_CHARS:
         raise PydanticCustomError(

@@ -322,6 +322,25 @@ async def test_text_limits_and_refs(server: Server, staff: StaffFactory):
     await s.recv("pong")
 
 
+async def test_a_text_that_shows_nothing_is_empty_and_joiners_inside_a_text_are_kept(
+    server: Server, staff: StaffFactory
+):
+    """Zero-width spaces and joiners, a byte-order mark, a soft hyphen, direction marks, a
+    braille or Hangul blank: ``str.strip`` keeps them all, and the volunteer saw an empty
+    bubble. Such a text is ``text_empty`` and uses no seq; inside a text they stay, since
+    Devanagari and emoji need the joiners."""
+    s, v, cid, _ = await paired(server, staff)
+    base = {"type": "chat.send", "conversation_id": cid}
+    blanks = ["\u200b", " \u200b\u200d\ufeff ", "\u00ad\u200e\u2060", "\u2800", "\u3164\ufe0f"]
+    for n, blank in enumerate(blanks):
+        await s.send({**base, "client_msg_id": f"blank-{n}", "text": blank, "ref": f"b{n}"})
+        assert (await s.error("text_empty"))["ref"] == f"b{n}"
+    words = "\u200bक्\u200dष 👩\u200d💻"
+    await s.send({**base, "client_msg_id": "words", "text": words})
+    assert (await s.recv("chat.ack"))["seq"] == 1  # nothing was stored before
+    assert (await v.recv("chat.message"))["text"] == words
+
+
 async def test_a_value_of_the_wrong_json_type_is_refused_not_converted(
     server: Server, staff: StaffFactory
 ):

@@ -8,7 +8,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t, unbind } from "./i18n.js";
-import { $, announce, api, callLabel, el, helplineCard, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
+import { $, announce, api, callLabel, el, helplineCard, messageText, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
 // The safety plan's module is fetched only when a plan exists (few chats open one): the
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
@@ -631,6 +631,10 @@ function onFrame(frame) {
       // Where they are is heard once, from the focused heading; the place's line speaks
       // only of later changes (live at once, it said the place twice).
       if (first && document.activeElement === document.body) $("queue-title").focus();
+      // A new chat is in the session's language, which is the one the page had when the
+      // session began (or the code was typed): one chosen since (the welcome back, the ended
+      // screen) is told now, so the volunteer who takes the chat speaks it.
+      if (first && chosenLanguage()) tellLanguage();
       setTimeout(() => $("queue-position").setAttribute("aria-live", "polite"), 1000);
       leaveIfWanted();
       return;
@@ -1180,7 +1184,7 @@ composer.addEventListener("keydown", (event) => {
 
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = composer.value.trim();
+  const text = messageText(composer.value);
   if (!text) return;
   if (send(text)) {
     composer.value = "";

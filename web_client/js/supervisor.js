@@ -5,7 +5,7 @@
 
 import { apply, bind, formatTime, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { beep, clock, shortId, unlockAudio } from "./desk.js";
-import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
+import { $, announce, api, el, messageText, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
 import { clearStaffAlertFor, dropStaffAlerts, initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openStaffConnection, showStaffAlert, shownStaffAlert } from "./staff.js";
@@ -942,7 +942,7 @@ function noteTransfer(frame) {
 
 $("whisper-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = $("whisper-text").value.trim();
+  const text = messageText($("whisper-text").value);
   if (!text || !state.conversationId) return;
   if (sendOrSayNotSent(state.conn, { type: "chat.whisper", conversation_id: state.conversationId, text, ref: "whisper" }, $("conv-status"))) {
     // Shown at once; the server's echo (chat.whisper to the conversation's staff) replaces it.
@@ -962,7 +962,7 @@ $("whisper-text").addEventListener("keydown", (event) => {
 
 $("sup-composer").addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = $("sup-text").value.trim();
+  const text = messageText($("sup-text").value);
   if (!text || !state.conversationId || !state.conn) return;
   const id = state.conn.sendChat(state.conversationId, text);
   state.log?.addPending(id, text);

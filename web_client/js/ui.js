@@ -27,6 +27,16 @@ export function el(tag, options = {}, children = []) {
 /** Shorthand for document.getElementById. */
 export const $ = (id) => document.getElementById(id);
 
+// What the server counts as showing nothing (app/chat/protocol.py, `text_empty`): white space,
+// zero-width and other format characters, blank letters.
+const INVISIBLE = /^[\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]*$/u;
+
+/** A composer's text as it is sent (trimmed), or "" when it would show nothing. */
+export function messageText(value) {
+  const text = String(value || "").trim();
+  return INVISIBLE.test(text) ? "" : text;
+}
+
 /** Show exactly one of the page's screens (`[data-screen]`), and move focus to its heading. */
 export function showScreen(name, { focus = true } = {}) {
   for (const screen of document.querySelectorAll("[data-screen]")) {

@@ -3,7 +3,7 @@
 // on the server yet: an `unknown_type` answer hides those tools quietly.
 
 import { apply, bind, formatWait, onLanguageChange, t, tOr, unbind } from "./i18n.js";
-import { $, announce, api, el, sendOrSayNotSent, showScreen } from "./ui.js";
+import { $, announce, api, el, messageText, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog, cueName } from "./chatlog.js";
 import { renderPlan } from "./safetyplan.js";
 import { initAlertBanner, initLanguage, initLogin, keepFocusOnPage, logout, openModal, openStaffConnection, showStaffAlert } from "./staff.js";
@@ -349,7 +349,7 @@ function wireComposer(chat) {
   const text = chat.pane.querySelector(".js-text");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const value = text.value.trim();
+    const value = messageText(text.value);
     if (!value || !state.conn || chat.status === "ended") return;
     const clientMsgId = state.conn.sendChat(chat.id, value);
     chat.log.addPending(clientMsgId, value);

@@ -66,9 +66,13 @@ async def _staff_access(uow: UnitOfWork, principal: Principal, conversation_id: 
     conversation, access = await chat_access.get_for(uow.session, principal, conversation_id)
     if not access.is_staff:
         raise Forbidden("only staff run the checklist")
-    if access.role is not Role.volunteer and not access.can_write:
+    if not access.can_write:
         # A supervisor who only observes (or was made an observer by acknowledging) watches
-        # silently; joining is what lets them act in the chat (docs/protocol.md).
+        # silently; joining is what lets them act in the chat (docs/protocol.md). A volunteer
+        # whose chat a supervisor took over reads along: the supervisor leads now, and two
+        # people answering one checklist would overwrite each other's answers.
+        if access.role is Role.volunteer:
+            raise Forbidden("a supervisor took this conversation over: they lead it now")
         raise Forbidden("join the conversation to run the checklist")
     if conversation.status not in chat_access.OPEN_STATUSES:
         raise Conflict("this conversation has ended", code="conversation_closed")

@@ -547,6 +547,35 @@ async def test_takeover_makes_the_volunteer_an_observer(fresh: Fresh):
     assert [t["actor_id"] for t in takeovers] == [sup.staff.user_id]
 
 
+async def test_after_a_takeover_the_checklist_is_the_supervisors(fresh: Fresh):
+    """The volunteer who began a checklist reads along after a takeover: the four risk frames
+    are refused them (``forbidden``), and the supervisor who leads continues the same
+    checklist where it stood, so two people never answer one checklist."""
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send({"type": "risk.start", "conversation_id": cid})
+    begun = await v.recv("risk.checklist")
+    first = begun["item"]["item_id"]
+    await v.send({"type": "risk.answer", "conversation_id": cid, "item_id": first, "value": "no"})
+    await v.recv("risk.checklist")
+    sup = await supervisor(fresh, rank=1)
+    await sup.send({"type": "conversation.takeover", "conversation_id": cid})
+    await v.recv("conversation.taken_over")
+    for frame in (
+        {"type": "risk.start"},
+        {"type": "risk.answer", "item_id": first, "value": "yes"},
+        {"type": "risk.submit"},
+        {"type": "risk.concern", "level": "high", "reason": "worried"},
+    ):
+        await v.send({**frame, "conversation_id": cid, "ref": frame["type"]})
+        refused = await v.error("forbidden")
+        assert refused["ref"] == frame["type"]
+        assert "took this conversation over" in refused["message"]
+    await sup.send({"type": "risk.start", "conversation_id": cid})
+    carried = await sup.recv("risk.checklist")
+    assert carried["assessment_id"] == begun["assessment_id"]
+    assert carried["answers"] == {first: "no"}  # the volunteer's answer, not overwritten
+
+
 async def test_supervisor_rest_overview_referral_queue_and_helpline_editing(fresh: Fresh):
     s, v, cid, _ = await paired(fresh.server, fresh.staff)
     sup = await fresh.staff.create("supervisor")

@@ -29,17 +29,29 @@ from app.db import UnitOfWork
 from app.errors import Forbidden, NotFound
 from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
+from app.identity.models import Role
 from app.identity.service import Principal
 from app.moderation import policy
 from app.moderation.events import SeekerBlocked, SeekerReported
 from app.return_code import service as return_code_service
+from app.transfer.models import handed_from
 
 
 async def report(
     uow: UnitOfWork, principal: Principal, *, conversation_id: str, note: str | None
 ) -> None:
-    _, access = await chat_access.get_for(uow.session, principal, conversation_id)
-    if not policy.may_report(access.role):
+    try:
+        _, access = await chat_access.get_for(uow.session, principal, conversation_id)
+        role: Role | None = access.role
+    except NotFound:
+        # A volunteer the chat was handed on from (often because of how the seeker treated
+        # them) reports it as its volunteer did: their part of it is theirs to report.
+        if principal.role is not Role.volunteer:
+            raise
+        if await uow.session.scalar(handed_from(conversation_id, principal.user_id)) is None:
+            raise
+        role = Role.volunteer
+    if not policy.may_report(role):
         raise Forbidden("only the conversation's staff report its seeker")
     audit.record(
         uow.session,

@@ -45,6 +45,18 @@ def last_handed_to(conversation_id: Any, volunteer_id: Any) -> Select[tuple[date
     )
 
 
+def handed_from(conversation_id: str, volunteer_id: str) -> Select[tuple[str]]:
+    """A hand-over of the conversation away from the volunteer (no row: there was none)."""
+    return (
+        select(ConversationTransfer.id)
+        .where(
+            ConversationTransfer.conversation_id == conversation_id,
+            ConversationTransfer.from_volunteer_id == volunteer_id,
+        )
+        .limit(1)
+    )
+
+
 def part_began(started_at: datetime | None, handed_to: datetime | None) -> datetime | None:
     """When a volunteer's part of a chat began: the later of the chat's ``started_at`` (its
     last take from the queue) and ``last_handed_to`` them (None: neither is known)."""

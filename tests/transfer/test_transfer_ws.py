@@ -362,3 +362,34 @@ async def test_a_volunteer_whose_chat_was_taken_over_cannot_hand_it_on(
     await w.recv("conversation.started")
     await say(w, cid, "I'm here with you now.", "w1")
     await s.recv("chat.message", where=lambda f: f["client_msg_id"] == "w1")
+
+
+async def test_a_volunteer_the_chat_was_handed_on_from_may_still_report_its_seeker(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """A volunteer who hands a chat on because of how the seeker treats them must still be
+    able to report it (``seeker.report``), during the chat and after it ended; another
+    volunteer, who never had it, still gets ``not_found``."""
+    language = unique_language()
+    s, v, cid, _ = await paired(server, staff, language=language)
+    receiver = await available(server, staff, language)
+    await v.send(transfer(cid, volunteer_id=receiver.staff.user_id))  # type: ignore[attr-defined]
+    await v.recv("conversation.transfer.ok")
+    await receiver.recv("conversation.started")
+    sup = await WsClient.open(server.ws_url, (await staff.create("supervisor")).token)
+    await v.send({"type": "seeker.report", "conversation_id": cid, "ref": "r1"})
+    assert (await v.recv("seeker.report.ok"))["ref"] == "r1"
+    alert = await sup.recv(
+        "staff.alert",
+        where=lambda f: f["code"] == "seeker_reported" and f.get("conversation_id") == cid,
+    )
+    assert alert["reporter_role"] == "volunteer"
+    await receiver.send({"type": "conversation.end", "conversation_id": cid})
+    await s.recv("conversation.ended")
+    await v.send({"type": "seeker.report", "conversation_id": cid, "ref": "r2"})
+    assert (await v.recv("seeker.report.ok"))["ref"] == "r2"
+    reports = await audit_actions(backend.database_url, "seeker.reported")
+    assert [r["actor_id"] for r in reports if r["conversation_id"] == cid] == [v.staff.user_id] * 2
+    stranger = await WsClient.open(server.ws_url, (await staff.create(languages=[language])).token)
+    await stranger.send({"type": "seeker.report", "conversation_id": cid})
+    await stranger.error("not_found")

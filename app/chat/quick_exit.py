@@ -19,6 +19,8 @@ Invariants:
   seeker leaving lowers its count at the next update (a flood of flagged seekers that quick
   exit is then a few updates, not one alert each). Nobody could have reached them: they had
   not talked to anyone, and their token dies with the exit.
+- An emergency-share request the seeker has not answered is withdrawn (they cannot answer
+  it any more); what they already shared stays until the escalation is resolved.
 - Idempotent: a second report finds nothing open and the token already dead.
 """
 
@@ -35,6 +37,7 @@ from app.chat.events import SeekerQuickExited
 from app.chat.models import Conversation
 from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
+from app.emergency_share import service as emergency_share_service
 from app.escalation import views as escalation_views
 from app.escalation.models import Escalation
 from app.identity import service as identity_service
@@ -118,6 +121,9 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
                 )
             )
         closed.append(conversation.id)
+    await emergency_share_service.withdraw_unanswerable(
+        uow, conversation_ids=closed, now=now, reason=QUICK_EXIT_REASON
+    )
     await identity_service.revoke_seeker_token(session, seeker_id=principal.user_id, now=now)
     uow.record(SessionRevoked(principal.user_id))
     return closed

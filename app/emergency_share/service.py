@@ -330,6 +330,28 @@ async def erase_for_escalation(uow: UnitOfWork, *, escalation_id: str, now: date
     return await _erase(uow, rows, now=now, reason="resolved")
 
 
+async def withdraw_unanswerable(
+    uow: UnitOfWork, *, conversation_ids: list[str], now: datetime, reason: str
+) -> int:
+    """The seeker can no longer answer (a quick exit, a block: their token is dead): their
+    requests still waiting are withdrawn, so the supervisor is not left waiting on an answer
+    that cannot come. What was already shared stays until the escalation is resolved: the
+    supervisor may need it most now."""
+    if not conversation_ids:
+        return 0
+    rows = list(
+        await uow.session.scalars(
+            select(EmergencyShare)
+            .where(
+                EmergencyShare.conversation_id.in_(conversation_ids),
+                EmergencyShare.status == ShareStatus.REQUESTED,
+            )
+            .with_for_update()
+        )
+    )
+    return await _erase(uow, rows, now=now, reason=reason)
+
+
 async def erase_due(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> int:
     """The leader's sweep: shares past ``delete_by``, and any left live under a resolved
     escalation (a safety net: resolving deletes them at once)."""

@@ -343,3 +343,37 @@ async def test_a_share_is_deleted_72_hours_after_it_was_given(
         assert after.json()["phone"] is None
     for c in (s, v, sup):
         await c.close()
+
+
+async def test_a_quick_exit_withdraws_the_unanswered_request_and_keeps_what_was_shared(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """After a quick exit the seeker's token is dead: a request they had not answered can
+    never be answered, so the supervisor sees it ``withdrawn`` (``deleted_reason``
+    ``quick_exit``) instead of waiting on it. A share already given is kept: a seeker at
+    imminent risk who vanished is when the supervisor may need it most."""
+    s, _, sup, _, eid, _ = await _imminent(server, staff)
+    await sup.send({"type": "emergency_share.ask", "escalation_id": eid})
+    first = (await s.recv("emergency_share.request"))["request_id"]
+    await s.send(
+        {"type": "emergency_share.answer", "request_id": first, "share": True, "phone": PHONE}
+    )
+    await s.recv("emergency_share.ok")
+    await sup.send({"type": "emergency_share.ask", "escalation_id": eid})
+    second = (await s.recv("emergency_share.request"))["request_id"]
+    await s.send({"type": "quick_exit"})
+    withdrawn = await sup.recv(
+        "emergency_share.updated",
+        where=lambda f: f["share_id"] == second and f["status"] == "withdrawn",
+    )
+    assert withdrawn["deleted_reason"] == "quick_exit"
+    rows = await sql(
+        backend.database_url,
+        "SELECT id, status, sealed IS NOT NULL FROM emergency_shares WHERE escalation_id = :e"
+        " ORDER BY requested_at",
+        e=eid,
+    )
+    assert [tuple(r) for r in rows] == [(first, "shared", True), (second, "withdrawn", False)]
+    audited = await _audit(backend.database_url, "emergency_share.withdrawn", second)
+    assert len(audited) == 1
+    await sup.close()

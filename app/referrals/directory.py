@@ -21,13 +21,21 @@ Contracts (DOMAIN.md "Helplines"):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from app import yaml_data
 from app.risk.scoring import RiskLevel
@@ -53,6 +61,25 @@ def needs_reverification(verified_on: str | None, today: date) -> bool:
     return verified is None or (today - verified).days > REVERIFY_AFTER_DAYS
 
 
+def _real_past_day(value: str) -> str:
+    """A ``verified_on`` that names a real day, month or year, not after today (UTC): a
+    month 13 was stored, and every read of the directory then failed for everyone."""
+    try:
+        day = verified_date(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date") from None
+    if day is not None and day > datetime.now(UTC).date():
+        raise ValueError(f"{value!r} is in the future")
+    return value
+
+
+# A text a seeker or an admin reads: kept trimmed, never blank.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+VerifiedOn = Annotated[
+    str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"), AfterValidator(_real_past_day)
+]
+
+
 class DirectoryError(ValueError):
     """The helpline file is invalid; the message names the file and the entry."""
 
@@ -63,7 +90,7 @@ class _Strict(BaseModel):
 
 class Contact(_Strict):
     kind: Literal["phone", "sms", "email", "whatsapp", "web"]
-    display: str
+    display: Text
     uri: str = Field(pattern=r"^(tel:\+?\d+|sms:\+?\d+|mailto:\S+@\S+|https://\S+)$")
 
 
@@ -78,21 +105,21 @@ class Translation(_Strict):
 
 class Helpline(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str
+    name: Text
     contacts: tuple[Contact, ...] = Field(min_length=1)
-    hours: str | None
-    hours_note: str | None = None
-    cost: str | None = None
+    hours: Text | None
+    hours_note: Text | None = None
+    cost: Text | None = None
     languages: tuple[str, ...] | None
     """Language codes; ``"*"`` means many; None means not recorded."""
-    language_note: str | None = None
+    language_note: Text | None = None
     channels: tuple[str, ...]
-    region: str
+    region: Text
     """ISO country code(s), comma-separated (``GB,IE``)."""
     mandatory: bool = False
     emergency: bool = False
-    source: str
-    verified_on: str | None = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    source: Text
+    verified_on: VerifiedOn | None
     verified: bool
     translations: tuple[Translation, ...] = ()
     """``name`` and ``hours`` in other languages, at most one per language."""

@@ -86,6 +86,11 @@ async def helplines(
                 "channels": line.channels,
                 "source": line.source,
                 "translations": [t.model_dump() for t in line.translations],
+                # What the admin page's editor must send back to keep (PUT replaces).
+                "hours_note": line.hours_note,
+                "cost": line.cost,
+                "language_note": line.language_note,
+                "mandatory": line.mandatory,
             }
             for line in lines
         ]

@@ -201,6 +201,71 @@ async def test_a_helpline_entry_of_the_wrong_json_type_is_refused_not_converted(
         assert r.status_code == 200 and r.json()["verified"] is True, r.text
 
 
+async def test_a_helpline_with_an_impossible_day_or_a_blank_text_is_refused_and_edits_keep_its_notes(
+    server: Server, staff: StaffFactory
+):
+    """A ``verified_on`` of month 13 matched the pattern and was stored, and every read of the
+    directory then answered 500 (the seekers' helplines included); a blank name, region,
+    source or contact was stored as blank. Each is 400 naming the field, nothing is stored,
+    and the directory still reads. ``GET /api/v1/helplines`` gives the notes a ``PUT`` must
+    send back (``hours_note``, ``cost``, ``language_note``, ``mandatory``), so the admin
+    page's editor does not drop them."""
+    admin = await staff.create("admin")
+    entry = {
+        "name": "Test Line",
+        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
+        "hours": "9-5",
+        "languages": ["en"],
+        "channels": ["phone"],
+        "region": "IN",
+        "source": "a test",
+        "verified_on": "2025-11-03",
+        "verified": True,
+    }
+    line_id = "day_" + secrets.token_hex(4)
+    next_year = str(datetime.now(UTC).year + 1)
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        for field, value in (
+            ("verified_on", "2025-13-45"),
+            ("verified_on", "2025-02-30"),
+            ("verified_on", "2025-00"),
+            ("verified_on", next_year),
+            ("name", "   "),
+            ("region", ""),
+            ("source", " "),
+            ("hours", " "),
+            ("contacts", [{"kind": "phone", "display": " ", "uri": "tel:123"}]),
+        ):
+            r = await http.put(f"/api/v1/helplines/{line_id}", json={**entry, field: value})
+            assert r.status_code == 400, (field, value, r.text)
+            assert r.json()["error"]["message"].startswith(f"{field}"), r.text
+        answer = await http.get("/api/v1/helplines")
+        assert answer.status_code == 200
+        lines = {line["id"]: line for line in answer.json()["helplines"]}
+        assert line_id not in lines
+        manas = lines["tele_manas"]
+        assert manas["mandatory"] is True and manas["cost"] and manas["language_note"]
+        # What the editor sends back: the entry as read, with one change.
+        kept = {k: manas[k] for k in manas if k not in {"id", "needs_reverification"}}
+        r = await http.put(
+            "/api/v1/helplines/tele_manas", json={**kept, "hours": "24x7, every day"}
+        )
+        assert r.status_code == 200, r.text
+        again = {
+            line["id"]: line for line in (await http.get("/api/v1/helplines")).json()["helplines"]
+        }["tele_manas"]
+        assert again["hours"] == "24x7, every day"
+        assert {k: again[k] for k in ("cost", "language_note", "hours_note", "mandatory")} == {
+            k: manas[k] for k in ("cost", "language_note", "hours_note", "mandatory")
+        }
+        r = await http.put("/api/v1/helplines/tele_manas", json=kept)  # as it was
+        assert r.status_code == 200, r.text
+        r = await http.put(
+            f"/api/v1/helplines/{line_id}", json={**entry, "name": "  Padded Line  "}
+        )
+        assert r.status_code == 200 and r.json()["name"] == "Padded Line", r.text
+
+
 async def test_only_admins_read_the_audit_log_and_change_staff(server: Server, staff: StaffFactory):
     supervisor = await staff.create("supervisor")
     volunteer = await staff.create("volunteer")

@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -39,7 +40,13 @@ from app.errors import (
 from app.identity.models import Role
 from app.identity.service import Principal
 from app.outbound import frames
-from app.referrals.directory import Directory, Helpline, load_directory, parse_directory
+from app.referrals.directory import (
+    Directory,
+    DirectoryError,
+    Helpline,
+    load_directory,
+    parse_directory,
+)
 from app.referrals.events import ReferralCard, ReferralUpdated, ReferralView
 from app.referrals.lifecycle import REFERRAL_LIFECYCLE, ReferralStatus
 from app.referrals.models import HelplineEntry, Referral
@@ -57,11 +64,18 @@ NEXT_STEP = {
     ReferralStatus.HANDED_OVER: "confirm the seeker is in contact with the helpline",
 }
 
+log = logging.getLogger(__name__)
 
-async def current_directory(session: AsyncSession) -> Directory:
+
+async def current_directory(session: AsyncSession, *, strict: bool = False) -> Directory:
     """The shipped directory with admins' edits laid over it (edits win by id). An edit
     without ``translations`` (saved without them, or before they existed) keeps the shipped
-    entry's; ``[]`` means none."""
+    entry's; ``[]`` means none.
+
+    Seekers' helplines must never fail to show, so a stored edit that today's rules refuse
+    (saved before a rule was added) is passed over with a warning and the shipped entry
+    stands, and if the edits together still break the directory's own rules the shipped file
+    is answered (an error in the log). ``strict`` (saving an edit): raise instead."""
     base = load_directory()
     edits = {e.id: e.entry for e in await session.scalars(select(HelplineEntry))}
     if not edits:
@@ -72,9 +86,27 @@ async def current_directory(session: AsyncSession) -> Directory:
         shipped = entries.get(helpline_id)
         if shipped is not None and "translations" not in edit:
             edit = {**edit, "translations": shipped["translations"]}
+        if not strict:
+            try:
+                Helpline.model_validate(edit)
+            except ValidationError:
+                log.warning(
+                    "a stored helpline edit is no longer valid; the shipped entry stands",
+                    extra={"event": "helpline.edit_invalid", "helpline_id": helpline_id},
+                )
+                continue
         entries[helpline_id] = edit
     raw["helplines"] = list(entries.values())
-    return parse_directory(raw, source="database")
+    try:
+        return parse_directory(raw, source="database")
+    except DirectoryError:
+        if strict:
+            raise
+        log.error(
+            "the stored helpline edits break the directory; the shipped file is answered",
+            extra={"event": "helpline.edits_invalid"},
+        )
+        return base
 
 
 # What pydantic reports, in strict mode, for a value of the wrong JSON type ("true" or 1 for a
@@ -126,7 +158,7 @@ async def save_helpline(
         row.entry, row.updated_at, row.updated_by = data, now, principal.user_id
     await session.flush()
     try:
-        await current_directory(session)
+        await current_directory(session, strict=True)
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_request") from None
     audit.record(

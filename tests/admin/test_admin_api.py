@@ -8,8 +8,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import delete, insert, select
 
-from tests.conftest import Fresh, StaffFactory
+from app.db import create_engine, utcnow
+from app.referrals.models import HelplineEntry
+from tests.conftest import Backend, Fresh, StaffFactory
 from tests.support import Server, WsClient, eventually, login, paired, sql
 
 
@@ -427,3 +430,37 @@ async def test_an_admin_sees_the_active_versions_of_the_data(server: Server, sta
     assert versions["paging_policy"] == {"id": "policy-v1", "version": 1}
     assert {c["id"] for c in versions["cue_lists"]} == {"en", "hi", "hinglish"}
     assert all(isinstance(c["version"], int) for c in versions["cue_lists"])
+
+
+async def test_a_stored_helpline_edit_that_todays_rules_refuse_never_breaks_the_directory(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """An edit saved before a rule existed (a blank region, a month 13) must not take the
+    seekers' helplines down with it: the shipped entry stands for it, with a warning in the
+    log, and the other edits still show."""
+    admin = await staff.create("admin")
+    engine = create_engine(backend.database_url)
+    rows = HelplineEntry.__table__
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        lines = {h["id"]: h for h in (await http.get("/api/v1/helplines")).json()["helplines"]}
+        kiran = {k: v for k, v in lines["kiran"].items() if k not in {"id", "needs_reverification"}}
+        r = await http.put("/api/v1/helplines/kiran", json={**kiran, "hours": "Kept hours"})
+        assert r.status_code == 200, r.text
+        async with engine.begin() as conn:
+            before = (await conn.execute(select(rows).where(rows.c.id == "icall"))).all()
+            await conn.execute(delete(rows).where(rows.c.id == "icall"))
+            bad = {**lines["icall"], "region": " ", "verified_on": "2025-13-45"}
+            await conn.execute(insert(rows).values(id="icall", entry=bad, updated_at=utcnow()))
+        try:
+            answer = await http.get("/api/v1/helplines")
+            assert answer.status_code == 200, answer.text
+            now = {h["id"]: h for h in answer.json()["helplines"]}
+            assert now["icall"]["region"] == lines["icall"]["region"] != " "
+            assert now["icall"]["verified_on"] != "2025-13-45"
+            assert now["kiran"]["hours"] == "Kept hours"  # the valid edit still shows
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(delete(rows).where(rows.c.id.in_(["icall", "kiran"])))
+                for row in before:
+                    await conn.execute(insert(rows).values(**row._mapping))
+            await engine.dispose()

@@ -22,6 +22,7 @@ from test_browser import (
     device,
     raise_concern,
     shot,
+    volunteer_logs_in,
     volunteer_pane,
 )
 from test_care import load_plan_title
@@ -329,3 +330,31 @@ def test_the_plan_brought_back_has_its_steps_in_the_new_language(
         expect(plan.locator('[data-step="coping_alone"] .plan-item__text')).to_have_text(
             [PLAN_ITEM]
         )
+
+
+def test_a_seeker_who_came_back_and_switched_language_talks_in_that_language(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found walking the journey: a seeker who came back in Hindi, switched the page to
+    English and pressed "Talk to someone again" got a chat in Hindi (the session's language,
+    set when the code was typed): the volunteer saw Hindi and the seeker's page spoke English.
+    The new chat is told the language the page was switched to."""
+    code = _a_code_that_keeps_a_plan(browser, server, watch)
+    with (
+        device(browser, watch, PHONE, locale="hi-IN") as (_, phone),
+        device(browser, watch, DESKTOP) as (_, volunteer),
+    ):
+        _come_back(phone, server, " ".join(code))
+        expect(phone.locator("#return-title")).to_have_text(HI["returncode.welcome_back"])
+        phone.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(phone.locator("#return-title")).to_have_text(EN["returncode.welcome_back"])
+        phone.get_by_role("button", name=EN["returncode.talk_again"]).click()
+        expect(phone.locator("#queue-card")).to_be_visible()
+        volunteer_logs_in(volunteer, server)
+        volunteer.locator("#take-next").click()
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".js-meta")).to_contain_text(EN["lang.en"])
+        expect(pane.locator(".js-meta")).not_to_contain_text(EN["lang.hi"])
+        expect(phone.locator("#queue-card")).to_be_hidden()
+        expect(phone.locator("#chat-header")).to_be_visible()
+    watch.check()

@@ -18,9 +18,9 @@ from pydantic import (
 
 from app.identity.models import Role
 
-Language = Annotated[
-    str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
-]
+# A language code such as ``hi``, or with a subtag (``hi-IN``), compared as written.
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$"
+Language = Annotated[str, Field(min_length=2, max_length=16, pattern=LANGUAGE_PATTERN)]
 # Kept trimmed; only white space is too short (it was stored as a blank topic).
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 # A staff username and password, as the REST API and ``peerline create-user`` both take them.

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.budgets.service import Door
 from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import CurrentPrincipal, RuntimeDep
+from app.identity.schemas import LANGUAGE_PATTERN
 from app.outbound import frames as outbound_frames
 from app.realtime import FrameRouter
 from app.referrals import service as referral_service
@@ -111,11 +112,17 @@ async def redeem(body: ReturnCodeRedeem, request: Request, runtime: RuntimeDep) 
 
 
 @api.get("/mine")
-async def mine(principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-    """The caller's return code (never its words) and its plan copy."""
+async def mine(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    language: Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=16)] = None,
+) -> dict[str, Any]:
+    """The caller's return code (never its words) and its plan copy, in ``language`` when
+    asked (the page switched language), else the session's."""
     async with runtime.db.reader() as session:
         row = await service.mine(session, principal)
-        language = principal.languages[0] if principal.languages else row.language
+        if language is None:
+            language = principal.languages[0] if principal.languages else row.language
         plan = await _plan(session, row, language)
         return {**_summary(row, runtime.settings.return_code_keep_days), "plan": plan}
 

@@ -200,6 +200,23 @@ async def test_a_code_brings_back_the_plan_and_tells_the_next_volunteer(
         mine = (await http.get("/api/v1/return-codes/mine", headers=bearer(token))).json()
         assert _items(mine["plan"], "people_to_ask") == ["my cousin"]
         assert mine["chats"] == 2
+        # A page switched to another language asks for the plan in it: the fixed words follow,
+        # what the seeker wrote stays as written; a malformed code is 422.
+        titles = {}
+        for language in ("hi", "en"):
+            asked = await http.get(
+                "/api/v1/return-codes/mine", params={"language": language}, headers=bearer(token)
+            )
+            assert asked.status_code == 200, asked.text
+            plan = asked.json()["plan"]
+            assert plan["language"] == language
+            assert _items(plan, "people_to_ask") == ["my cousin"]
+            titles[language] = [step["title"] for step in plan["steps"]]
+        assert titles["hi"] != titles["en"]
+        bad = await http.get(
+            "/api/v1/return-codes/mine", params={"language": "Hindi!"}, headers=bearer(token)
+        )
+        assert bad.status_code == 422
     assert code not in server.log_text()
     for client in (s, v, s2, v2):
         await client.close()

@@ -310,11 +310,6 @@ def test_the_plan_brought_back_follows_a_change_of_language(
     watch.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the server answers GET /api/v1/return-codes/mine in the session's language only "
-    "(the language of the redeem); it needs ?language= for the steps' words to follow",
-)
 def test_the_plan_brought_back_has_its_steps_in_the_new_language(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:

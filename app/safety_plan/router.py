@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.access import Access, ConversationView
 from app.db import utcnow
 from app.deps import CurrentPrincipal, RuntimeDep
 from app.identity.models import Role
+from app.identity.schemas import LANGUAGE_PATTERN
 from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 from app.safety_plan import service
@@ -58,9 +59,15 @@ api = APIRouter(prefix="/api/v1/conversations", tags=["safety plan"])
 
 @api.get("/{conversation_id}/safety-plan")
 async def read(
-    conversation_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+    conversation_id: str,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    language: Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=16)] = None,
 ) -> dict[str, Any]:
-    """The conversation's plan, as the ``safety_plan`` frame carries it."""
+    """The conversation's plan, as the ``safety_plan`` frame carries it; in ``language``
+    when asked, else the conversation's."""
     async with runtime.db.unit_of_work() as uow:
-        plan = await service.read(uow, principal, conversation_id=conversation_id)
+        plan = await service.read(
+            uow, principal, conversation_id=conversation_id, language=language
+        )
     return asdict(plan)

@@ -35,9 +35,15 @@ from app.safety_plan.plan import load_plan
 OFFER = "offer_safety_plan"
 
 
-def view(conversation: ConversationView, plan: SafetyPlan, directory: Directory) -> SafetyPlanView:
+def view(
+    conversation: ConversationView,
+    plan: SafetyPlan,
+    directory: Directory,
+    language: str | None = None,
+) -> SafetyPlanView:
+    """The plan as its people see it, in the conversation's language unless ``language``."""
     template = load_plan()
-    language = conversation.language
+    language = language or conversation.language
     steps = []
     for step in template.steps:
         rendered = step.render(language)
@@ -181,9 +187,12 @@ async def current(session: AsyncSession, conversation: ConversationView) -> Safe
     return view(conversation, plan, await referral_service.current_directory(session))
 
 
-async def read(uow: UnitOfWork, principal: Principal, *, conversation_id: str) -> SafetyPlanView:
+async def read(
+    uow: UnitOfWork, principal: Principal, *, conversation_id: str, language: str | None = None
+) -> SafetyPlanView:
     """The plan over REST: for the conversation's people, and for any supervisor or admin
-    (each such read is audited, as a transcript read is)."""
+    (each such read is audited, as a transcript read is); in ``language`` when asked (a
+    seeker's page switched language after the chat ended)."""
     session = uow.session
     if principal.role in (Role.supervisor, Role.admin):
         conversation = await session.get(Conversation, conversation_id)
@@ -203,4 +212,4 @@ async def read(uow: UnitOfWork, principal: Principal, *, conversation_id: str) -
             conversation_id=conversation_id,
             detail={"plan_id": plan.id},
         )
-    return view(conversation, plan, await referral_service.current_directory(session))
+    return view(conversation, plan, await referral_service.current_directory(session), language)

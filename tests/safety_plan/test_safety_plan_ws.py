@@ -134,6 +134,23 @@ async def test_plan_is_opened_edited_by_both_and_resumed(server: Server, staff, 
         {"type": "safety_plan.update", "conversation_id": cid, "step": "coping_alone", "items": []}
     )
     await again.error("conversation_closed")
+    # After the end the conversation's language is fixed; a page switched to another asks
+    # for the plan in it: the fixed words follow, the seeker's own stay as written.
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        url = f"/api/v1/conversations/{cid}/safety-plan"
+        auth = {"Authorization": f"Bearer {seeker['seeker_token']}"}
+        plans = {}
+        for language in ("hi", "en"):
+            answer = await http.get(url, params={"language": language}, headers=auth)
+            assert answer.status_code == 200, answer.text
+            plans[language] = answer.json()
+            assert plans[language]["language"] == language
+        assert [x["title"] for x in plans["hi"]["steps"]] != [
+            x["title"] for x in plans["en"]["steps"]
+        ]
+        assert [x["items"] for x in plans["hi"]["steps"]] == [x["items"] for x in back["steps"]]
+        bad = await http.get(url, params={"language": "x"}, headers=auth)
+        assert bad.status_code == 422
 
     audited = await sql(
         backend.database_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.access import Access, ConversationView
@@ -105,6 +105,18 @@ async def save_helpline(
     async with runtime.db.unit_of_work() as uow:
         line = await referral_service.save_helpline(uow, principal, entry=entry, now=utcnow())
     return {**line.render(), "verified": line.verified}
+
+
+@api.delete("/helplines/{helpline_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_helpline(
+    helpline_id: str, principal: AdminPrincipal, runtime: RuntimeDep
+) -> Response:
+    """Remove an entry (a line that closed); Tele-MANAS and 112 stay."""
+    async with runtime.db.unit_of_work() as uow:
+        await referral_service.remove_helpline(
+            uow, principal, helpline_id=helpline_id, now=utcnow()
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @api.post("/helplines/{helpline_id}/verify")

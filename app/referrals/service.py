@@ -67,6 +67,10 @@ NEXT_STEP = {
 log = logging.getLogger(__name__)
 
 
+# A stored edit that removes the entry (shipped or added), until a ``PUT`` brings it back.
+REMOVED = "removed"
+
+
 async def current_directory(session: AsyncSession, *, strict: bool = False) -> Directory:
     """The shipped directory with admins' edits laid over it (edits win by id). An edit
     without ``translations`` (saved without them, or before they existed) keeps the shipped
@@ -83,6 +87,9 @@ async def current_directory(session: AsyncSession, *, strict: bool = False) -> D
     raw = base.model_dump(mode="json")
     entries = {h["id"]: h for h in raw["helplines"]}
     for helpline_id, edit in edits.items():
+        if edit.get(REMOVED):  # an admin removed it (a line that closed)
+            entries.pop(helpline_id, None)
+            continue
         shipped = entries.get(helpline_id)
         if shipped is not None and "translations" not in edit:
             edit = {**edit, "translations": shipped["translations"]}
@@ -169,6 +176,48 @@ async def save_helpline(
         detail={"helpline_id": line.id, "verified": line.verified, "verified_on": line.verified_on},
     )
     return line
+
+
+async def remove_helpline(
+    uow: UnitOfWork, principal: Principal, *, helpline_id: str, now: datetime
+) -> None:
+    """An admin removes an entry (the line closed, or its number is no longer theirs): it is
+    offered nowhere from now on, and a card or plan that named it shows the rest. Audited
+    (``helpline.removed``). A line every seeker at risk must be shown stays."""
+    if principal.role is not Role.admin:
+        raise Forbidden("only admins edit the helpline directory")
+    session = uow.session
+    try:
+        line = (await current_directory(session)).get(helpline_id)
+    except KeyError:
+        raise NotFound("no such helpline") from None
+    if line.mandatory:
+        raise BadRequest(
+            f"{helpline_id} stays in the directory: every seeker at high risk is shown it",
+            code="invalid_request",
+        )
+    tombstone = {"id": helpline_id, REMOVED: True}
+    row = await session.get(HelplineEntry, helpline_id)
+    if row is None:
+        session.add(
+            HelplineEntry(
+                id=helpline_id, entry=tombstone, updated_at=now, updated_by=principal.user_id
+            )
+        )
+    else:
+        row.entry, row.updated_at, row.updated_by = tombstone, now, principal.user_id
+    await session.flush()
+    try:
+        await current_directory(session, strict=True)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_request") from None
+    audit.record(
+        session,
+        actor_id=principal.user_id,
+        actor_role=principal.role.value,
+        action="helpline.removed",
+        detail={"helpline_id": helpline_id},
+    )
 
 
 async def verify_helpline(

@@ -464,3 +464,56 @@ async def test_a_stored_helpline_edit_that_todays_rules_refuse_never_breaks_the_
                 for row in before:
                     await conn.execute(insert(rows).values(**row._mapping))
             await engine.dispose()
+
+
+async def test_an_admin_removes_a_closed_helpline_and_tele_manas_and_112_stay(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """A line that closed must stop being offered: ``DELETE /api/v1/helplines/{id}`` takes an
+    added or a shipped entry out of the directory (audited ``helpline.removed``) until a PUT
+    brings it back; Tele-MANAS and 112 cannot be removed; only admins remove."""
+    admin = await staff.create("admin")
+    supervisor = await staff.create("supervisor")
+    entry = {
+        "name": "Closing Line",
+        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
+        "hours": "9-5",
+        "languages": ["en"],
+        "channels": ["phone"],
+        "region": "IN",
+        "source": "a test",
+        "verified_on": None,
+        "verified": False,
+    }
+    added = "gone_" + secrets.token_hex(4)
+
+    async def listed(http: httpx.AsyncClient) -> dict[str, dict]:
+        return {h["id"]: h for h in (await http.get("/api/v1/helplines")).json()["helplines"]}
+
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
+        assert (await http.put(f"/api/v1/helplines/{added}", json=entry)).status_code == 200
+        aasra = (await listed(http))["aasra"]
+        r = await http.delete("/api/v1/helplines/aasra", headers=bearer(supervisor.token))
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+        for line_id in (added, "aasra"):
+            assert (await http.delete(f"/api/v1/helplines/{line_id}")).status_code == 204
+        now = await listed(http)
+        assert added not in now and "aasra" not in now
+        r = await http.delete(f"/api/v1/helplines/{added}")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+        for mandatory in ("tele_manas", "emergency_112"):
+            r = await http.delete(f"/api/v1/helplines/{mandatory}")
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_request")
+            assert mandatory in r.json()["error"]["message"]
+        assert {"tele_manas", "emergency_112"} <= set(await listed(http))
+        # A PUT brings a removed shipped entry back, with its translations.
+        kept = {k: v for k, v in aasra.items() if k not in {"id", "needs_reverification"}}
+        kept.pop("translations")
+        assert (await http.put("/api/v1/helplines/aasra", json=kept)).status_code == 200
+        assert (await listed(http))["aasra"]["translations"] == aasra["translations"]
+    removed = await sql(
+        backend.database_url,
+        "SELECT actor_id, detail FROM audit_events WHERE action = 'helpline.removed'",
+    )
+    mine = [r for r in removed if added in str(r[1]) or "aasra" in str(r[1])]
+    assert [r[0] for r in mine][-2:] == [admin.user_id, admin.user_id]

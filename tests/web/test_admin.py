@@ -815,3 +815,47 @@ def test_the_helpline_form_fits_a_phone_in_both_languages(
         page.evaluate("document.getElementById('helpline-edit-title').scrollIntoView()")
         shot(page, docs_shots, "admin-helpline-form-desktop")
     watch.check()
+
+
+def test_an_admin_removes_a_closed_helpline_after_saying_yes(
+    browser: Browser, server: LiveServer, watch: Watch, docs_shots: Path
+) -> None:
+    """A line that closed kept being offered to seekers: the admin page could not take it out.
+    Each row but Tele-MANAS's and 112's has Remove, which asks in the row first ("Keep it"
+    puts the row back, focus on Remove); "Yes, remove it" takes the line out of what seekers
+    are offered, a status line says so and the focus goes to "Add a helpline". By keyboard."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    assert "aasra" in helplines(server)
+    with device(browser, watch, DESKTOP, timezone_id=ZONE) as (_, page):
+        admin_logs_in(page, server)
+        for mandatory in ("tele_manas", "emergency_112"):
+            row = page.locator(f'#helpline-rows tr[data-helpline="{mandatory}"]')
+            expect(row.locator("button[data-action=edit]")).to_be_visible()
+            expect(row.locator("button[data-action=remove]")).to_have_count(0)
+        row = page.locator('#helpline-rows tr[data-helpline="aasra"]')
+        name = helplines(server)["aasra"]["name"]
+        remove = row.locator("button[data-action=remove]")
+        expect(remove).to_have_attribute("aria-label", f"Remove {name}")
+        remove.focus()
+        page.keyboard.press("Enter")
+        yes = row.locator("button[data-action=remove-confirm]")
+        expect(yes).to_be_focused()
+        expect(row).to_contain_text(f"Remove {name} from the directory?")
+        axe.check(page, "admin, removing a helpline asks first", axe.EVERY_IMPACT)
+        shot(page, docs_shots, "admin-helpline-remove-desktop")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")  # Keep it
+        expect(remove).to_be_focused()
+        assert "aasra" in helplines(server)
+
+        page.keyboard.press("Enter")
+        expect(yes).to_be_focused()
+        page.keyboard.press("Enter")  # Yes, remove it
+        expect(page.locator("#helplines-status")).to_have_text(
+            f"{name} was removed: seekers are no longer offered it."
+        )
+        expect(row).to_have_count(0)
+        expect(page.locator("#helpline-add")).to_be_focused()
+        assert "aasra" not in helplines(server)
+        assert {"tele_manas", "emergency_112"} <= set(helplines(server))

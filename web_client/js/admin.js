@@ -445,6 +445,17 @@ function renderHelplines() {
       attrs: { type: "button", "data-action": "verify", "aria-label": t("adm.verify_who", { name: line.name }) },
     });
     verify.addEventListener("click", () => verifyHelpline(line));
+    const actions = el("td", { class: "admin-actions" }, [edit, verify]);
+    // Tele-MANAS and 112 are shown to every seeker at high risk: the server keeps them.
+    if (!line.mandatory) {
+      const remove = el("button", {
+        class: "button button--quiet button--small",
+        i18n: "adm.remove",
+        attrs: { type: "button", "data-action": "remove", "aria-label": t("adm.hl_remove_who", { name: line.name }) },
+      });
+      remove.addEventListener("click", () => askRemoveHelpline(line, actions));
+      actions.append(remove);
+    }
     const due = line.needs_reverification;
     body.append(el("tr", { attrs: { "data-helpline": line.id } }, [
       el("th", { attrs: { scope: "row" }, text: line.name }),
@@ -454,9 +465,50 @@ function renderHelplines() {
         class: due ? "pill admin-due" : "pill",
         i18n: !line.verified ? "adm.never_verified" : due ? "adm.needs_reverification" : "adm.verified_ok",
       })]),
-      el("td", { class: "admin-actions" }, [edit, verify]),
+      actions,
     ]));
   }
+}
+
+/** Remove asks first, in the row itself: the line would stop being offered to seekers. */
+function askRemoveHelpline(line, actions) {
+  const question = el("span", {
+    class: "admin-remove-ask",
+    text: t("adm.hl_remove_ask", { name: line.name }),
+    attrs: { id: `hl-remove-ask-${line.id}` },
+  });
+  const yes = el("button", {
+    class: "button button--danger button--small",
+    i18n: "adm.hl_remove_yes",
+    attrs: { type: "button", "data-action": "remove-confirm", "aria-describedby": question.id },
+  });
+  const keep = el("button", {
+    class: "button button--secondary button--small",
+    i18n: "adm.hl_remove_keep",
+    attrs: { type: "button", "data-action": "remove-keep" },
+  });
+  const before = [...actions.childNodes];
+  yes.addEventListener("click", () => removeHelpline(line));
+  keep.addEventListener("click", () => {
+    actions.replaceChildren(...before);
+    helplineButton(line.id, "remove")?.focus();
+  });
+  actions.replaceChildren(question, yes, keep);
+  yes.focus();
+}
+
+async function removeHelpline(line) {
+  const answer = await call(`/api/v1/helplines/${encodeURIComponent(line.id)}`, { method: "DELETE" });
+  const status = $("helplines-status");
+  if (!answer.ok) {
+    status.textContent = problem(answer);
+    await loadHelplines();
+    helplineButton(line.id, "remove")?.focus();
+    return;
+  }
+  bind(status, "adm.hl_removed", { name: line.name });
+  await loadHelplines();
+  $("helpline-add").focus(); // the row is gone: the next thing an admin may do here
 }
 
 function helplineButton(id, action) {

@@ -120,9 +120,21 @@ class ConversationResume(Frame):
     after_seq: SeqAt = Field(0, ge=0)
 
 
+# What the server itself ends a conversation with, which a typed reason may not pass for: a
+# "quick_exit" typed by a seeker gave the volunteer the urgent notice of a quick exit that was
+# not one (a real one also alerts supervisors and kills the token).
+RESERVED_REASONS = frozenset({"quick_exit"})
+
+
 def _optional_reason(value: str | None) -> str | None:
-    """Kept trimmed; empty or only white space is no reason (null in ``conversation.ended``)."""
-    return (value.strip() or None) if value is not None else None
+    """Kept trimmed; empty or only white space is no reason (null in ``conversation.ended``).
+    A reserved reason is refused (``invalid_frame``)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.lower() in RESERVED_REASONS:
+        raise ValueError(f"{value!r} is the server's own reason; use the quick_exit frame")
+    return value or None
 
 
 class ConversationEnd(Frame):

@@ -465,6 +465,24 @@ async def test_an_end_reason_is_kept_trimmed_and_a_blank_one_is_none(
         assert (await side.recv("conversation.ended"))["reason"] == shown
 
 
+async def test_a_typed_end_reason_cannot_pass_for_a_quick_exit(
+    server: Server, staff: StaffFactory
+):
+    """A seeker's conversation.end with reason "quick_exit" gave the volunteer the urgent
+    notice of a quick exit that was none (a real one also alerts supervisors and ends the
+    session). It is ``invalid_frame``; the chat goes on, and a real goodbye still ends it."""
+    s, v, cid, _ = await paired(server, staff)
+    for typed in ("quick_exit", " QUICK_EXIT "):
+        await s.send(
+            {"type": "conversation.end", "conversation_id": cid, "reason": typed, "ref": "e"}
+        )
+        refused = await s.error("invalid_frame")
+        assert refused["ref"] == "e" and "quick_exit" in refused["message"]
+    await v.nothing("conversation.ended", within=0.3)
+    await s.send({"type": "conversation.end", "conversation_id": cid, "reason": "quick exit?"})
+    assert (await v.recv("conversation.ended"))["reason"] == "quick exit?"
+
+
 async def test_a_seq_beyond_any_stored_number_is_read_as_beyond_the_last_message(
     server: Server, staff: StaffFactory
 ):

@@ -465,9 +465,7 @@ async def test_an_end_reason_is_kept_trimmed_and_a_blank_one_is_none(
         assert (await side.recv("conversation.ended"))["reason"] == shown
 
 
-async def test_a_typed_end_reason_cannot_pass_for_a_quick_exit(
-    server: Server, staff: StaffFactory
-):
+async def test_a_typed_end_reason_cannot_pass_for_a_quick_exit(server: Server, staff: StaffFactory):
     """A seeker's conversation.end with reason "quick_exit" gave the volunteer the urgent
     notice of a quick exit that was none (a real one also alerts supervisors and ends the
     session). It is ``invalid_frame``; the chat goes on, and a real goodbye still ends it."""

@@ -516,12 +516,21 @@ function showHandover(chat, handover) {
   box.hidden = false;
 }
 
-/** My chat went to someone else (or back to the queue): it leaves this console. */
+/**
+ * My chat went to someone else (or back to the queue): it leaves this console, all but
+ * Report. The server still takes a `seeker.report` from the volunteer it was handed on from,
+ * during the chat and after it ended (docs/protocol.md): a hand-over is often because of how
+ * the seeker treated them. The pane keeps it until its tab is closed; after a reload the chat
+ * is no longer listed, and there is no pane to report from.
+ */
 function releaseChat(chat, frame) {
   chat.status = "ended";
   state.conn?.forget(chat.id);
   hidePeerTyping(chat);
-  for (const sel of [".js-composer", ".js-end", ".js-end-confirm", ".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
+  // Writing a report when the chat went: the keyboard stays in its form.
+  const reportForm = chat.pane.querySelector(".js-report-form");
+  const reporting = reportForm.contains(document.activeElement) || chat.pane.querySelector(".js-report") === document.activeElement;
+  for (const sel of [".js-composer", ".js-end", ".js-end-confirm", ".js-transfer", ".js-transfer-form", ".js-note-form"]) {
     chat.pane.querySelector(sel).hidden = true;
   }
   chat.risk.hidden = true;
@@ -530,7 +539,7 @@ function releaseChat(chat, frame) {
   unbind(chat.pane.querySelector(".js-transfer-status"));
   chat.pane.querySelector(".js-handed").hidden = false;
   forgetTook(chat);
-  keepFocus(chat, chat.pane.querySelector(".js-handed-text"), { fromPane: true });
+  keepFocus(chat, chat.pane.querySelector(".js-handed-text"), { fromPane: !reporting });
   announce("sr-alert", text);
   renderChatHead(chat);
 }
@@ -538,12 +547,12 @@ function releaseChat(chat, frame) {
 /**
  * The control with the keyboard was hidden (a form sent, a chat gone): focus `target`
  * (made focusable) rather than let it fall to <body>. With `fromPane`, from anywhere in the
- * pane, which has nothing left to act on.
+ * pane or its risk panel, which have nothing left to act on.
  */
 function keepFocus(chat, target, { fromPane = false } = {}) {
   if (state.selected !== chat.id) return;
   const active = document.activeElement;
-  const inPane = active && chat.pane.contains(active);
+  const inPane = active && (chat.pane.contains(active) || chat.risk.contains(active));
   const lost = !active || active === document.body || (inPane && (fromPane || !active.checkVisibility()));
   if (!lost) return;
   target.setAttribute("tabindex", "-1");
@@ -632,13 +641,18 @@ function endChat(chat, frame) {
 
 /**
  * A supervisor took the chat over: from now on the volunteer only reads along. The server
- * refuses their messages, End and Hand over (docs/protocol.md, conversation.takeover), so
- * those go, and a line says why instead of a "Not sent" with no reason. Again on a resume.
+ * refuses their messages, End and Hand over (docs/protocol.md, conversation.takeover), and
+ * in the risk panel the checklist, a concern, a helpline card and the safety plan (the
+ * supervisor leads them now), so those go, and a line says why instead of a "Not sent" with
+ * no reason. Again on a resume.
  */
 function onTakenOver(chat, frame) {
   // No "stopped typing" to send: the server refuses it from a volunteer who only reads along.
   clearTimeout(chat.typingIdleTimer);
   chat.typingSentAt = 0;
+  chat.takenOver = { name: frame.staff_alias || t("role.supervisor") };
+  // First the panel: the keyboard in its checklist or a form goes to the line beside it.
+  renderRiskLed(chat);
   const notice = chat.pane.querySelector(".js-ended");
   bind(notice, "vol.taken_over_notice", { name: frame.staff_alias || t("role.supervisor") });
   notice.hidden = false;
@@ -812,7 +826,27 @@ function sendRisk(chat, frame, statusKey) {
 function renderRiskSupport(chat) {
   chat.risk.querySelector(".js-unavailable").hidden = state.riskSupported;
   chat.risk.querySelector(".js-tools").hidden = !state.riskSupported;
-  chat.risk.querySelector(".js-referral").hidden = !state.referralSupported;
+  chat.risk.querySelector(".js-referral").hidden = !state.referralSupported || Boolean(chat.takenOver);
+}
+
+/**
+ * After a takeover the supervisor leads the screening: the server refuses risk.start,
+ * risk.answer, risk.submit and risk.concern from the volunteer, and referral.offer and the
+ * safety plan's changes from anyone who only reads along. Those go (a checklist in progress
+ * too: the supervisor continues it), and a line says who leads. What stays is what the server
+ * still takes from them: "This worried me" (cue.mark), Escalate and the referral's steps.
+ */
+function renderRiskLed(chat) {
+  const risk = chat.risk;
+  const line = risk.querySelector(".js-led");
+  bind(line, "risk.supervisor_leads", { name: chat.takenOver.name });
+  line.hidden = false;
+  for (const sel of [".js-checklist", ".js-start", ".js-concern", ".js-concern-form", ".js-referral", ".js-referral-form", ".js-plan"]) {
+    risk.querySelector(sel).hidden = true;
+  }
+  renderVolunteerPlan(chat); // read-only from now on
+  // Only from the panel: on a resume the page's focus is the chat's (onTakenOver's notice).
+  if (risk.contains(document.activeElement)) keepFocus(chat, line);
 }
 
 async function loadHelplines(lang) {
@@ -900,9 +934,9 @@ function onRiskFrame(frame) {
       const actions = risk.querySelector(".js-actions");
       actions.replaceChildren(...(frame.actions || []).map((a) => el("li", { text: tOr(`action.${a}`, String(a).replace(/_/g, " ")) })));
       actions.hidden = chat.status === "ended";
-      if ((frame.actions || []).includes("offer_safety_plan")) risk.querySelector(".js-plan").hidden = false;
+      if ((frame.actions || []).includes("offer_safety_plan") && !chat.takenOver) risk.querySelector(".js-plan").hidden = false;
       risk.querySelector(".js-checklist").hidden = true;
-      risk.querySelector(".js-start").hidden = false;
+      risk.querySelector(".js-start").hidden = Boolean(chat.takenOver);
       if (level === "high" || level === "imminent") {
         chat.flagged = true;
         renderChatHead(chat);
@@ -922,7 +956,7 @@ function onRiskFrame(frame) {
  */
 function renderChecklist(chat) {
   const frame = chat.checklist;
-  if (!frame) return;
+  if (!frame || chat.takenOver) return; // the supervisor who took the chat over continues it
   const risk = chat.risk;
   risk.querySelector(".js-checklist").hidden = false;
   risk.querySelector(".js-start").hidden = true;
@@ -1341,7 +1375,7 @@ function onPlan(chat, frame) {
   renderVolunteerPlan(chat);
   const box = chat.risk.querySelector(".js-plan-box");
   box.hidden = false;
-  chat.risk.querySelector(".js-plan").hidden = false;
+  chat.risk.querySelector(".js-plan").hidden = Boolean(chat.takenOver);
   if (first && frame.updated_by_role === "volunteer" && frame.revision === 1) {
     box.querySelector("input")?.focus();
   }
@@ -1363,7 +1397,7 @@ function renderVolunteerPlan(chat) {
   if (!chat.plan) return;
   renderPlan(chat.risk.querySelector(".js-plan-body"), chat.plan, {
     idPrefix: `plan-${chat.id}`,
-    onChange: chat.status === "ended" ? null : (step, items) => sendRisk(chat, { type: "safety_plan.update", conversation_id: chat.id, step, items }, null),
+    onChange: chat.status === "ended" || chat.takenOver ? null : (step, items) => sendRisk(chat, { type: "safety_plan.update", conversation_id: chat.id, step, items }, null),
   });
 }
 

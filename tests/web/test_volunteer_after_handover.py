@@ -1,0 +1,190 @@
+"""The volunteer console after a chat left its volunteer's hands. A volunteer who handed a
+chat on (often because of how the seeker treated them) may still report the seeker, but the
+pane hid Report with everything else. A volunteer whose chat a supervisor took over still saw
+"Start screening", "I'm concerned", "Send helpline card" and a checklist in progress, which the
+server now refuses them: those go, with a line saying the supervisor leads, and what the server
+still takes from them ("This worried me", Escalate) stays. axe on both; screenshots at
+1280x800 and 360x740 in test-artifacts/screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import axe
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import (
+    DESKTOP,
+    EN,
+    HI,
+    PHONE,
+    TIMEOUT_MS,
+    Watch,
+    chat_in_progress,
+    desk_page,
+    escalate,
+    shot,
+    supervisor_logs_in,
+    volunteer_ends,
+    volunteer_pane,
+)
+from test_takeover import alias, supervisor_joins_and_says_hello
+from test_transfer import second_volunteer_logs_in
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def refusals(page: Page) -> list[str]:
+    """The error frames the page's sockets receive from now on (a reload shows its socket)."""
+    errors: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda payload: errors.append(str(payload)) if '"error"' in str(payload) else None,
+        ),
+    )
+    return errors
+
+
+def test_a_volunteer_who_handed_a_chat_on_can_still_report_the_seeker(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """Report went with the composer when the chat left the console, so the volunteer the
+    seeker had abused could not report them, during the chat or after it ended."""
+    server.create_user("volunteer", "vol2", "volunteer-pass-2")
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    other_ctx = browser.new_context(viewport=DESKTOP)
+    other_ctx.set_default_timeout(TIMEOUT_MS)
+    other = watch.attach(other_ctx.new_page())
+    try:
+        second_volunteer_logs_in(other, server)
+        pane = volunteer_pane(volunteer)
+        pane.locator(".js-transfer").click()
+        form = pane.locator(".js-transfer-form")
+        expect(form.locator(".js-transfer-to option")).to_have_count(2)
+        form.locator(".js-transfer-to").select_option(index=1)
+        form.locator(".js-transfer-note").fill("Insults and threats; I need to step away.")
+        form.locator("button[type=submit]").click()
+        expect(pane.locator(".js-handed")).to_be_visible()
+        expect(pane.locator(".js-composer")).to_be_hidden()
+        expect(pane.locator(".js-handed-text")).to_be_focused()
+        expect(pane.locator(".js-handed")).to_contain_text(EN["transfer.released_report"])
+
+        # Report stays, and works as in a chat of their own.
+        report = pane.locator(".js-report")
+        expect(report).to_be_visible()
+        report.click()
+        reporting = pane.locator(".js-report-form")
+        expect(reporting).to_be_visible()
+        expect(pane.locator(".js-report-note")).to_be_focused()
+        pane.locator(".js-report-note").fill("Threats before I handed the chat on.")
+        axe.check(volunteer, "the report form in a chat handed on")
+        shot(volunteer, screenshots, "volunteer-report-after-handover-desktop")
+        volunteer.set_viewport_size(PHONE)
+        reporting.scroll_into_view_if_needed()
+        shot(volunteer, screenshots, "volunteer-report-after-handover-phone")
+        volunteer.set_viewport_size(DESKTOP)
+        reporting.locator("button[type=submit]").press("Enter")
+        status = pane.locator(".js-report-status")
+        expect(status).to_have_text(EN["vol.report_sent"])
+        expect(status).to_be_focused()  # Send went with its form
+        expect(reporting).to_be_hidden()
+        expect(report).to_be_visible()
+
+        # After the chat ended (the next volunteer ended it) the report still goes.
+        volunteer_ends(volunteer_pane(other))
+        expect(volunteer_pane(other).locator(".js-ended")).to_be_visible()
+        report.click()
+        pane.locator(".js-report-note").fill("And a note after it ended.")
+        reporting.locator("button[type=submit]").click()
+        expect(status).to_have_text(EN["vol.report_sent"])
+        expect(pane.locator(".js-report-note")).to_have_value("")
+
+        # After a reload the chat is no longer this volunteer's, and not listed: no pane.
+        volunteer.reload()
+        expect(volunteer.locator("[data-screen=console]")).to_be_visible()
+        expect(volunteer.locator("#no-chats")).to_be_visible()
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
+            ctx.close()
+    watch.check()
+
+
+def test_after_a_takeover_the_volunteer_is_told_the_supervisor_leads_the_screening(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path
+) -> None:
+    """A checklist in progress, Start screening, I'm concerned and Send helpline card stayed
+    after a supervisor took the chat over; each now only said "Something went wrong" (the
+    server refuses them). "This worried me" and Escalate, which it still takes, stay."""
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        supervisor_joins_and_says_hello(desk, volunteer)
+        refused = refusals(volunteer)
+        volunteer.reload()  # the listener sees the socket from its start
+        pane = volunteer_pane(volunteer)
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(pane.locator(".js-composer")).to_be_visible()
+        # The volunteer is in the middle of the checklist, the keyboard on its answers.
+        risk.locator(".js-start").click()
+        options = risk.locator(".js-options")
+        first = options.get_attribute("data-item")
+        options.locator('button[data-value="no"]').click()
+        expect(options).not_to_have_attribute("data-item", first or "")
+        expect(options.locator("button").first).to_be_focused()
+
+        desk.locator("#conv-takeover").click()
+        expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+        led = risk.locator(".js-led")
+        expect(led).to_have_text(EN["risk.supervisor_leads"].replace("{name}", alias(desk)))
+        expect(led).to_be_focused()  # the checklist it was in went
+        for gone in (".js-checklist", ".js-start", ".js-concern", ".js-referral", ".js-plan"):
+            expect(risk.locator(gone)).to_be_hidden()
+        for kept in (".js-worry", ".js-escalate"):
+            expect(risk.locator(kept)).to_be_visible()
+        axe.check(volunteer, "the volunteer's risk panel after a takeover")
+        shot(volunteer, screenshots, "volunteer-risk-after-takeover-desktop")
+        volunteer.set_viewport_size(PHONE)
+        led.scroll_into_view_if_needed()
+        shot(volunteer, screenshots, "volunteer-risk-after-takeover-phone")
+        volunteer.set_viewport_size(DESKTOP)
+
+        # What stays, the server takes: a message that worried them, and an escalation.
+        risk.locator(".js-worry").click()
+        risk.locator(".js-worry-seq").select_option(index=0)
+        risk.locator(".js-worry-form button[type=submit]").click()
+        status = risk.locator(".js-status")
+        expect(status).to_have_text(EN["cuefb.marked_worried"].replace("{seq}", "1"))
+        escalate(risk, "they went quiet after mentioning tonight")
+        expect(status).to_have_text(EN["risk.escalate_sent"])
+        volunteer.wait_for_timeout(500)  # time for a refusal, were anything refused
+        assert refused == [], refused
+
+        # In Hindi, and again after a reload (the server tells the takeover again on resume,
+        # and the checklist in progress with it).
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+        said = HI["risk.supervisor_leads"].replace("{name}", alias(desk))
+        expect(led).to_have_text(said)
+        volunteer.reload()
+        risk = volunteer.locator("#risk-area .risk-panel:not([hidden])")
+        expect(risk.locator(".js-led")).to_have_text(said)
+        expect(volunteer_pane(volunteer).locator(".js-composer")).to_be_hidden()
+        # The chat's notice has the focus on a resume, as before, not the panel's line.
+        expect(volunteer_pane(volunteer).locator(".js-ended")).to_be_focused()
+        for gone in (".js-checklist", ".js-start", ".js-concern", ".js-referral"):
+            expect(risk.locator(gone)).to_be_hidden()
+        for kept in (".js-worry", ".js-escalate"):
+            expect(risk.locator(kept)).to_be_visible()
+        axe.check(volunteer, "the volunteer's risk panel after a takeover, Hindi, reloaded")
+        shot(volunteer, screenshots, "volunteer-risk-after-takeover-hi-desktop")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

@@ -4,7 +4,9 @@ pane hid Report with everything else. A volunteer whose chat a supervisor took o
 "Start screening", "I'm concerned", "Send helpline card" and a checklist in progress, which the
 server now refuses them: those go, with a line saying the supervisor leads, and what the server
 still takes from them ("This worried me", Escalate) stays. axe on both; screenshots at
-1280x800 and 360x740 in test-artifacts/screenshots."""
+1280x800 and 360x740 in test-artifacts/screenshots. And a change made to the volunteer's
+account meanwhile: an admin lowered the most chats at once, and the console, which offered
+the old number still, could not even set the volunteer away."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import axe
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_browser import (
@@ -27,6 +30,7 @@ from test_browser import (
     shot,
     supervisor_logs_in,
     volunteer_ends,
+    volunteer_logs_in,
     volunteer_pane,
 )
 from test_takeover import alias, supervisor_joins_and_says_hello
@@ -187,4 +191,50 @@ def test_after_a_takeover_the_volunteer_is_told_the_supervisor_leads_the_screeni
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
             ctx.close()
+    watch.check()
+
+
+def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """The console kept offering 2 chats at once after an admin made the most 1; "Away" then
+    sent 2, which the server refuses, and said only "couldn't be changed" until a reload."""
+    server.create_user("admin", "adm1", "admin-pass-1")
+    volunteer_ctx = browser.new_context(viewport=DESKTOP)
+    volunteer_ctx.set_default_timeout(TIMEOUT_MS)
+    volunteer = watch.attach(volunteer_ctx.new_page())
+    try:
+        volunteer_logs_in(volunteer, server)
+        capacity = volunteer.locator("#capacity")
+        expect(capacity.locator("option")).to_have_count(2)
+        capacity.select_option("2")
+        status = volunteer.locator("#availability-status")
+        expect(status).to_have_text(
+            EN["vol.status_available"].replace("{active}", "0").replace("{capacity}", "2")
+        )
+
+        with httpx.Client(base_url=server.base_url) as http:
+            login = http.post(
+                "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
+            )
+            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            staff = http.get("/api/v1/staff", headers=admin).json()
+            user_id = next(u["id"] for u in staff if u["username"] == server.volunteer[0])
+            changed = http.patch(
+                f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": 1}
+            )
+            assert changed.status_code == 200, changed.text
+
+        volunteer.locator("#available").uncheck()
+        expect(status).to_have_text(EN["vol.status_away"])
+        expect(volunteer.locator("#available")).not_to_be_checked()
+        expect(capacity.locator("option")).to_have_count(1)
+        expect(capacity).to_have_value("1")
+        # And back: available, within the new most.
+        volunteer.locator("#available").check()
+        expect(status).to_have_text(
+            EN["vol.status_available"].replace("{active}", "0").replace("{capacity}", "1")
+        )
+    finally:
+        volunteer_ctx.close()
     watch.check()

@@ -121,6 +121,7 @@ for (const id of ["available", "capacity", "auto-assign"]) {
 }
 
 function renderAvailability(frame) {
+  state.availabilityRetried = false;
   state.confirmed = { available: Boolean(frame.available), capacity: frame.capacity || 1, auto_assign: Boolean(frame.auto_assign) };
   $("available").checked = Boolean(frame.available);
   if (frame.capacity) $("capacity").value = String(frame.capacity);
@@ -1423,6 +1424,21 @@ function onError(frame) {
     return;
   }
   if (ref === "availability") {
+    const asked = state.availability;
+    if (frame.code === "invalid_frame" && !state.availabilityRetried) {
+      // An admin may have lowered the most chats at once since the page read the account
+      // (the server does not say so): "Away", or the reconnect's "still available", was then
+      // refused for a number the account no longer allows. Read the account again, and ask
+      // once more within it.
+      state.availabilityRetried = true;
+      loadAccount().then(() => {
+        $("available").checked = asked.available;
+        $("auto-assign").checked = asked.auto_assign;
+        sendAvailability();
+      });
+      return;
+    }
+    state.availabilityRetried = false;
     // Show what the server kept, not what was asked for.
     const kept = state.confirmed;
     $("available").checked = kept.available;

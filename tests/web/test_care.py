@@ -3,6 +3,7 @@ only as groups). Screenshots in docs/screenshots at 360x740 and 1280x800."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 from test_browser import (
     DESKTOP,
     EN,
@@ -562,6 +563,68 @@ def test_the_plan_follows_the_seekers_change_of_language(
         expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(load_plan_title("hi"))
         expect(dialog.locator("#plan-title")).to_have_text(HI["plan.title"])
         axe.check(seeker, "seeker safety plan after a change to Hindi")
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+    watch.check()
+
+
+def test_the_plan_after_the_chat_follows_a_change_of_language(
+    browser: Browser, server: LiveServer, watch: Watch, screenshots: Path, tmp_path: Path
+) -> None:
+    """Found walking the journey: after the chat ended, a seeker who switched the page to
+    Hindi opened their plan (and saved it) with its steps still in English: the plan's words
+    come from the server in the conversation's language, which an ended chat no longer
+    changes. The page asks for the plan in the language switched to
+    (`GET /api/v1/conversations/{id}/safety-plan?language=`); what was written stays as
+    written, and a later switch wins over an answer that comes late."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        risk = volunteer_starts_a_plan(volunteer)
+        coping = risk.locator('.js-plan-box [data-step="coping_alone"]')
+        coping.locator("input").fill("Walk to the tea stall")
+        coping.locator("input").press("Enter")
+        expect(coping.locator(".plan-item__text")).to_have_text(["Walk to the tea stall"])
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(seeker.locator("#ended-plan")).to_be_visible()
+
+        # To Hindi and back to English at once, the Hindi answer coming last: English stays.
+        held: list[Route] = []
+        hindi_plan = re.compile(r"/safety-plan\?language=hi$")
+        seeker.route(hindi_plan, lambda route: held.append(route))
+        with seeker.expect_request(lambda request: bool(hindi_plan.search(request.url))):
+            seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        seeker.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(seeker.locator("#ended-title")).to_have_text(EN["ended.title"])
+        with seeker.expect_response(lambda response: bool(hindi_plan.search(response.url))):
+            held[0].continue_()
+        seeker.unroute(hindi_plan)
+        seeker.locator("#ended-plan .js-open-plan").click()
+        dialog = seeker.locator("#plan-dialog")
+        expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(load_plan_title("en"))
+        dialog.locator(".js-close-dialog").click()
+
+        seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(seeker.locator("#ended-title")).to_have_text(HI["ended.title"])
+        seeker.locator("#ended-plan .js-open-plan").click()
+        expect(dialog.locator("#plan-title")).to_have_text(HI["plan.title"])
+        expect(dialog.locator('[data-step="warning_signs"] h3')).to_have_text(load_plan_title("hi"))
+        expect(dialog.locator('[data-step="coping_alone"] .plan-item__text')).to_have_text(
+            ["Walk to the tea stall"]
+        )
+        axe.check(seeker, "seeker safety plan after the chat, switched to Hindi")
+        shot(seeker, screenshots, "safety-plan-ended-switched-hi-phone")
+        with seeker.expect_download() as download_info:
+            dialog.locator(".js-save-plan").click()
+        saved = tmp_path / "plan.txt"
+        download_info.value.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert text.startswith(HI["plan.title"]), text
+        assert load_plan_title("hi") in text and load_plan_title("en") not in text, text
+        assert "- Walk to the tea stall" in text, text
+        seeker.set_viewport_size(DESKTOP)
+        shot(seeker, screenshots, "safety-plan-ended-switched-hi-desktop")
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

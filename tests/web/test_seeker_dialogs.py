@@ -1,9 +1,10 @@
 """The seeker's dialogs (helplines, leave the queue, end the chat, the safety plan) closed and
-opened again at once. Quick exit and the page's alert region live in the open dialog (a modal
-dialog makes the rest of the page unreachable and unheard); a dialog's "close" event comes as
-a task of its own, and a listener added at each opening moved them back to the page when the
-event of the last closing came after the new opening: Quick exit was then out of reach and
-what the page said went unheard. Esc stays quick exit everywhere, in a dialog too."""
+opened again at once. Quick exit and the page's alert and status regions live in the open
+dialog (a modal dialog makes the rest of the page unreachable and unheard); a dialog's
+"close" event comes as a task of its own, and a listener added at each opening moved them
+back to the page when the event of the last closing came after the new opening: Quick exit
+was then out of reach and what the page said went unheard. Esc stays quick exit everywhere,
+in a dialog too."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def assert_open_with_quick_exit(page: Page, dialog_id: str) -> None:
     expect(dialog).to_be_visible()
     assert where(page, "quick-exit") == dialog_id
     assert where(page, "sr-alert") == dialog_id
+    assert where(page, "sr-status") == dialog_id
     expect(dialog.locator("#quick-exit")).to_be_visible()
     assert page.evaluate("document.activeElement.closest('dialog')?.id") == dialog_id
 
@@ -50,6 +52,7 @@ def assert_closed_back_on(page: Page, dialog_id: str, opener: str) -> None:
     expect(page.locator(f"#{dialog_id}")).to_be_hidden()
     expect(page.locator(opener)).to_be_focused()
     expect(page.locator("body > #sr-alert")).to_have_count(1)
+    expect(page.locator("body > #sr-status")).to_have_count(1)
     assert (
         page.evaluate("document.querySelector('.skip-link').nextElementSibling.id") == "quick-exit"
     )

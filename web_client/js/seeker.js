@@ -8,7 +8,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t, unbind } from "./i18n.js";
-import { $, announce, api, callLabel, el, helplineCard, messageText, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
+import { $, announce, api, callLabel, el, helplineCard, messageText, openModal, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
 // The safety plan's module is fetched only when a plan exists (few chats open one): the
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
@@ -126,40 +126,16 @@ function quickExit() {
 }
 
 /**
- * One "close" listener per dialog, not one per opening. The event is a task of its own: a
- * dialog closed and opened again before it came (Enter on Close, then Enter on the button the
- * focus went back to) heard its last closing after the new opening, and Quick exit and the
- * alert region left the open dialog for the page behind it, where nothing reaches them.
- */
-const dialogsWatched = new WeakSet();
-
-/**
  * Open a dialog with Quick exit inside it: a modal dialog sits in the top layer, above the
  * page's own button, so the button moves into the dialog (last in tab order, pinned to the
- * same corner) and back when the dialog closes. The page's alert region goes with it: a modal
- * dialog hides the rest of the page from screen readers, and what was said there (the plan
- * saved, the chat ended) went unheard. A dialog already open stays as it is.
+ * same corner) and back when the dialog closes. The page's alert and status regions go with
+ * it: a modal dialog hides the rest of the page from screen readers, so what the page says
+ * meanwhile (a volunteer's message, the connection notice, the place in the queue, the plan
+ * saved, the chat ended) is said from the dialog (`openModal` in ui.js). A dialog already open
+ * stays as it is; one closed and opened again at once keeps them.
  */
 function openDialog(dialog) {
-  if (!dialogsWatched.has(dialog)) {
-    dialogsWatched.add(dialog);
-    dialog.addEventListener("close", () => dialog.open || settleQuickExit());
-  }
-  dialog.append($("quick-exit"), $("sr-alert"));
-  if (!dialog.open) dialog.showModal();
-}
-
-/** Quick exit and the alert region go to the dialog still open (the topmost), else the page. */
-function settleQuickExit() {
-  const button = $("quick-exit");
-  const alert = $("sr-alert");
-  const open = [...document.querySelectorAll("dialog")].filter((dialog) => dialog.matches(":modal")).at(-1);
-  if (open) {
-    open.append(button, alert);
-    return;
-  }
-  document.querySelector(".skip-link").after(button);
-  document.body.append(alert);
+  openModal(dialog, { carry: [$("quick-exit")] });
 }
 
 $("quick-exit").addEventListener("click", quickExit);
@@ -210,6 +186,7 @@ onLanguageChange(() => {
   renderPeer();
   for (const bubble of state.mine.values()) renderBubbleState(bubble);
   if (document.body.classList.contains("is-chat")) autoGrow();
+  planFollowsPage(language());
 });
 
 // ---- helplines -------------------------------------------------------------------------------
@@ -970,9 +947,28 @@ function onPlan(frame) {
   if ($("plan-dialog").open) renderSeekerPlan();
 }
 
-async function reloadPlan(id) {
-  const answer = await api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan`, { token: state.conn?.token });
-  if (answer.ok && id === state.conversationId) onPlan(answer.data);
+/**
+ * Ask for the plan again in the page's language: the steps' words, the intro and the
+ * helplines' names and hours come from the server in it, what was written as written. A later
+ * switch wins: an answer in a language the page has left, or for a plan it no longer shows,
+ * is dropped.
+ */
+async function reloadPlan(id, lang = language()) {
+  const token = state.conn?.token || loadSession()?.token;
+  const answer = await api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan?language=${encodeURIComponent(lang)}`, { token });
+  if (answer.ok && id === state.plan?.conversation_id && language() === lang) onPlan(answer.data);
+}
+
+/**
+ * The page's language changed. In a chat, the server's `conversation.language` brings the plan
+ * in it; after the chat (ended, or left in the queue) nothing does: the plan (the dialog, "Save
+ * to my phone", Print) is asked for here. An open plan is drawn again at once in the page's
+ * own words.
+ */
+function planFollowsPage(lang) {
+  if (!state.plan) return;
+  if ($("plan-dialog").open) renderSeekerPlan();
+  if (state.plan.language !== lang && !planEditable()) reloadPlan(state.plan.conversation_id, lang);
 }
 
 function planEditable() {

@@ -3,7 +3,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { bind, language, onLanguageChange, setLanguage, t, tOr, unbind } from "./i18n.js";
-import { $, announce, api, el, showScreen } from "./ui.js";
+import { $, announce, api, openModal as openModalWith, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
 const LANG_KEY = "peerline.staff.lang";
@@ -289,111 +289,9 @@ export function initAlertBanner() {
 
 // ---- modal dialogs (the volunteer's debrief) -------------------------------------------------
 
-/** What a live region of the page is: it speaks when its text changes. */
-const LIVE_REGION = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
-/** The page's own regions: said from the open dialog already (the banner: showStaffAlert). */
-const SAID_ALREADY = ["sr-alert", "sr-status", "staff-alert"];
-
-const watchedDialogs = new WeakSet();
-let regionWatch = null;
-/** live region → the text last said again from it (a text set again is not said twice). */
-let lastSaid = new WeakMap();
-let pending = [];
-
 /**
- * Open a modal dialog. It hides the rest of the page from screen readers, so while it is open
- * the page's alert region (#sr-alert) is in it, and what the page's other live regions say
- * meanwhile (a chat offered, a message or note in the chat in sight, the connection lost, the
- * availability line, a status line) is said again from the page's status region (#sr-status,
- * polite), also in it. Both go back to the page when it closes: not on the "close" event of a
- * closing it was opened again after (the event is a task of its own: Esc, then Enter).
+ * Open a modal dialog (`openModal` in ui.js): the page's alert and status regions go into it,
+ * and what the page's live regions say meanwhile is said from it. The banner is not said
+ * twice: showStaffAlert says it from the alert region.
  */
-export function openModal(dialog) {
-  if (!watchedDialogs.has(dialog)) {
-    watchedDialogs.add(dialog);
-    dialog.addEventListener("close", () => dialog.open || settleRegions());
-  }
-  dialog.append($("sr-alert"), statusRegion());
-  if (!dialog.open) dialog.showModal();
-  watchRegions();
-}
-
-function statusRegion() {
-  let region = $("sr-status");
-  if (!region) {
-    region = el("div", { class: "visually-hidden", attrs: { id: "sr-status", "aria-live": "polite" } });
-    document.body.append(region);
-  }
-  return region;
-}
-
-/** The regions go to the modal dialog still open, else back to the page, emptied. */
-function settleRegions() {
-  const open = [...document.querySelectorAll("dialog")].filter((dialog) => dialog.matches(":modal")).at(-1);
-  if (open) {
-    open.append($("sr-alert"), statusRegion());
-    return;
-  }
-  regionWatch?.disconnect();
-  regionWatch = null;
-  pending = [];
-  lastSaid = new WeakMap();
-  document.body.append($("sr-alert"), statusRegion());
-  statusRegion().replaceChildren();
-}
-
-function watchRegions() {
-  if (regionWatch) return;
-  // What the regions say now was heard before the dialog opened: only a change is said again.
-  for (const region of document.querySelectorAll(LIVE_REGION)) {
-    if (region.checkVisibility()) lastSaid.set(region, textOf(region));
-  }
-  regionWatch = new MutationObserver(onPageChange);
-  regionWatch.observe(document.body, { childList: true, subtree: true, characterData: true });
-}
-
-/** The words a screen reader would have heard from the page's live regions, said again. */
-function onPageChange(records) {
-  const dialog = [...document.querySelectorAll("dialog")].filter((open) => open.matches(":modal")).at(-1);
-  if (!dialog) return;
-  const whole = new Set();
-  for (const record of records) {
-    const node = record.target.nodeType === Node.ELEMENT_NODE ? record.target : record.target.parentElement;
-    const region = node?.closest(LIVE_REGION);
-    if (!region || dialog.contains(region) || SAID_ALREADY.includes(region.id) || !region.checkVisibility()) continue;
-    const relevant = region.getAttribute("aria-relevant") || "";
-    if (relevant === "additions") {
-      // A list that says only what is added (a chat's messages): each new entry, once.
-      if (record.target !== region) continue;
-      for (const added of record.addedNodes) say(textOf(added));
-    } else {
-      whole.add(region);
-    }
-  }
-  for (const region of whole) {
-    const text = textOf(region);
-    if (lastSaid.get(region) === text) continue;
-    lastSaid.set(region, text);
-    say(text);
-  }
-}
-
-function textOf(node) {
-  const text = node.nodeType === Node.ELEMENT_NODE ? node.innerText : node.textContent;
-  return String(text || "").replace(/\s+/g, " ").trim();
-}
-
-function say(text) {
-  if (!text) return;
-  if (!pending.length) setTimeout(flushSaid, 60); // after announce() has filled #sr-alert
-  pending.push(text);
-}
-
-function flushSaid() {
-  const texts = [...new Set(pending)].filter((text) => text !== $("sr-alert").textContent.trim());
-  pending = [];
-  const region = statusRegion();
-  for (const text of texts) region.append(el("p", { text }));
-  // Read as they are added; the old ones need not stay.
-  while (region.childElementCount > 10) region.firstElementChild.remove();
-}
+export const openModal = (dialog) => openModalWith(dialog, { quiet: ["staff-alert"] });

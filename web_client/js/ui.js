@@ -193,3 +193,139 @@ export function sendOrSayNotSent(conn, frame, line) {
   } else if (line.dataset.i18n === "conn.not_sent") unbind(line);
   return sent;
 }
+
+// ---- modal dialogs ---------------------------------------------------------------------------
+
+/** What a live region of the page is: it speaks when its text changes. */
+const LIVE_REGION = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
+
+const watchedDialogs = new WeakSet();
+let regionWatch = null;
+/** Regions the page says from #sr-alert itself while a dialog is open (the staff banner). */
+let quiet = [];
+/** An element carried into the open dialog → the mark where it goes back to. */
+const carried = new Map();
+/** live region → the text last said again from it (a text set again is not said twice). */
+let lastSaid = new WeakMap();
+let pending = [];
+
+/** The topmost modal dialog open, or undefined. */
+const openModalDialog = () => [...document.querySelectorAll("dialog")].filter((dialog) => dialog.matches(":modal")).at(-1);
+
+/**
+ * Open a modal dialog. It hides the rest of the page from screen readers, so while it is open
+ * the page's alert region (#sr-alert) is in it, and what the page's other live regions say
+ * meanwhile (a message or note added to a chat, a connection notice, a queue place, a status
+ * line) is said again, once, from the page's status region (#sr-status, polite; made when the
+ * page has none), also in it. `carry`: elements of the page that go into the dialog too, first
+ * (the seeker's Quick exit: the top layer is above it). `quiet`: ids of live regions the page
+ * says from #sr-alert itself meanwhile. All go back when the last modal dialog closes (to a
+ * dialog still open before that): not on the "close" event of a closing the dialog was opened
+ * again after (the event is a task of its own: Esc or Enter on Close, then Enter on the button
+ * the focus went back to).
+ */
+export function openModal(dialog, { carry = [], quiet: ids = [] } = {}) {
+  if (!watchedDialogs.has(dialog)) {
+    watchedDialogs.add(dialog);
+    dialog.addEventListener("close", () => dialog.open || settleRegions());
+  }
+  quiet = ids;
+  for (const node of carry) {
+    if (carried.has(node)) continue;
+    const mark = document.createComment("");
+    node.before(mark);
+    carried.set(node, mark);
+  }
+  dialog.append(...carried.keys(), $("sr-alert"), statusRegion());
+  if (!dialog.open) dialog.showModal();
+  watchRegions();
+}
+
+function statusRegion() {
+  let region = $("sr-status");
+  if (!region) {
+    region = el("div", { class: "visually-hidden", attrs: { id: "sr-status", "aria-live": "polite" } });
+    document.body.append(region);
+  }
+  return region;
+}
+
+/** The regions go to the modal dialog still open, else back to the page, emptied. */
+function settleRegions() {
+  const open = openModalDialog();
+  if (open) {
+    open.append(...carried.keys(), $("sr-alert"), statusRegion());
+    return;
+  }
+  regionWatch?.disconnect();
+  regionWatch = null;
+  pending = [];
+  lastSaid = new WeakMap();
+  for (const [node, mark] of carried) mark.replaceWith(node);
+  carried.clear();
+  document.body.append($("sr-alert"), statusRegion());
+  statusRegion().replaceChildren();
+}
+
+function watchRegions() {
+  if (regionWatch) return;
+  // What the regions say now was heard before the dialog opened: only a change is said again.
+  for (const region of document.querySelectorAll(LIVE_REGION)) {
+    if (region.checkVisibility()) lastSaid.set(region, textOf(region));
+  }
+  regionWatch = new MutationObserver(onPageChange);
+  // `hidden` too: a region shown with its words in it (the seeker's connection notice).
+  regionWatch.observe(document.body, { childList: true, subtree: true, characterData: true, attributeFilter: ["hidden"] });
+}
+
+/** The words a screen reader would have heard from the page's live regions, said again. */
+function onPageChange(records) {
+  const dialog = openModalDialog();
+  if (!dialog) return;
+  const whole = new Set();
+  for (const record of records) {
+    const node = record.target.nodeType === Node.ELEMENT_NODE ? record.target : record.target.parentElement;
+    const region = node?.closest(LIVE_REGION);
+    if (!region || dialog.contains(region) || region.id === "sr-alert" || region.id === "sr-status" || quiet.includes(region.id)) continue;
+    if (!region.checkVisibility()) {
+      // Hidden: its words are said again when it shows again.
+      lastSaid.delete(region);
+      continue;
+    }
+    const relevant = region.getAttribute("aria-relevant") || "";
+    if (relevant === "additions") {
+      // A list that says only what is added (a chat's messages): each new entry, once.
+      if (record.target !== region) continue;
+      for (const added of record.addedNodes) say(textOf(added));
+    } else {
+      whole.add(region);
+    }
+  }
+  for (const region of whole) {
+    const text = textOf(region);
+    if (lastSaid.get(region) === text) continue;
+    lastSaid.set(region, text);
+    say(text);
+  }
+}
+
+function textOf(node) {
+  const text = node.nodeType === Node.ELEMENT_NODE ? node.innerText : node.textContent;
+  return String(text || "").replace(/\s+/g, " ").trim();
+}
+
+function say(text) {
+  if (!text) return;
+  // Said after announce() has filled #sr-alert, so that what it says is not said twice.
+  if (!pending.length) setTimeout(flushSaid, 60);
+  pending.push(text);
+}
+
+function flushSaid() {
+  const texts = [...new Set(pending)].filter((text) => text !== $("sr-alert").textContent.trim());
+  pending = [];
+  const region = statusRegion();
+  for (const text of texts) region.append(el("p", { text }));
+  // Read as they are added; the old ones need not stay.
+  while (region.childElementCount > 10) region.firstElementChild.remove();
+}

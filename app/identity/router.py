@@ -16,7 +16,7 @@ from app.escalation import actions as escalation_actions
 from app.identity import passwords
 from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
-from app.identity.models import StaffUser
+from app.identity.models import Role, StaffUser
 from app.identity.schemas import (
     LoginRequest,
     LoginResponse,
@@ -28,6 +28,8 @@ from app.identity.schemas import (
     StaffOut,
     StaffUpdate,
 )
+from app.matching import service as matching_service
+from app.matching.events import AccountLimitsChanged
 
 api = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -256,4 +258,16 @@ async def update_staff(
             # A new password or deactivation: every open socket of the account closes at
             # once with 4401, on every process.
             uow.record(SessionRevoked(user.id))
+        elif "max_concurrent_chats" in changes and user.role == Role.volunteer.value:
+            # The console's choice of capacity is bounded by it: told now, not at a reload.
+            uow.record(
+                AccountLimitsChanged(
+                    volunteer_id=user.id,
+                    available=user.available,
+                    capacity=user.capacity,
+                    auto_assign=user.auto_assign,
+                    active_chats=await matching_service.active_chat_count(uow.session, user.id),
+                    max_concurrent_chats=user.max_concurrent_chats,
+                )
+            )
     return StaffOut.model_validate(user)

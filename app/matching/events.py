@@ -14,6 +14,19 @@ class QueueChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountLimitsChanged:
+    """An admin changed a volunteer's most chats at once: their consoles learn it now (their
+    chosen capacity may have been lowered with it)."""
+
+    volunteer_id: str
+    available: bool
+    capacity: int
+    auto_assign: bool
+    active_chats: int
+    max_concurrent_chats: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationStarted:
     """A volunteer took a waiting seeker's conversation."""
 

@@ -98,6 +98,7 @@ async def set_availability(conn: Connection, frame: AvailabilitySet) -> None:
             capacity=volunteer.capacity,
             auto_assign=volunteer.auto_assign,
             active_chats=active,
+            max_concurrent_chats=volunteer.max_concurrent_chats,
             ref=frame.ref,
         )
     )

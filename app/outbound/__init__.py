@@ -49,7 +49,7 @@ from app.escalation.events import (
     WhisperWritten,
 )
 from app.identity.events import SessionRevoked
-from app.matching.events import ConversationStarted, QueueChanged
+from app.matching.events import AccountLimitsChanged, ConversationStarted, QueueChanged
 from app.moderation.events import SeekerBlocked, SeekerReported
 from app.outbound import frames
 from app.outbound.channels import (
@@ -129,6 +129,18 @@ def _quick_exited(e: SeekerQuickExited) -> list[Delivery]:
         level=e.level,
     )
     return _conversation_staff(e.volunteer_id, Event("staff.alert", frame))
+
+
+def _limits_changed(e: AccountLimitsChanged) -> list[Delivery]:
+    frame = frames.availability_ok(
+        available=e.available,
+        capacity=e.capacity,
+        auto_assign=e.auto_assign,
+        active_chats=e.active_chats,
+        max_concurrent_chats=e.max_concurrent_chats,
+        ref=None,
+    )
+    return [(user_channel(e.volunteer_id), Event("availability.ok", frame))]
 
 
 def _queue_changed(_: QueueChanged) -> list[Delivery]:
@@ -370,6 +382,7 @@ AUDIENCES: dict[type, Callable[[Any], list[Delivery]]] = {
     LanguageChanged: _language,
     SeekerQuickExited: _quick_exited,
     QueueChanged: _queue_changed,
+    AccountLimitsChanged: _limits_changed,
     ConversationStarted: _started,
     ConversationTransferred: _transferred,
     VolunteerVanished: _vanished,

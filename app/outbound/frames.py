@@ -338,7 +338,13 @@ def queue_summary(summary: dict[str, Any]) -> str:
 
 
 def availability_ok(
-    *, available: bool, capacity: int, auto_assign: bool, active_chats: int, ref: str | None
+    *,
+    available: bool,
+    capacity: int,
+    auto_assign: bool,
+    active_chats: int,
+    max_concurrent_chats: int,
+    ref: str | None,
 ) -> str:
     return dumps(
         {
@@ -347,6 +353,7 @@ def availability_ok(
             "capacity": capacity,
             "auto_assign": auto_assign,
             "active_chats": active_chats,
+            "max_concurrent_chats": max_concurrent_chats,
             "ref": ref,
         }
     )

@@ -67,6 +67,46 @@ async def test_me_tells_a_volunteer_the_most_chats_they_may_take(
     assert (await me(server, person.token))["available"] is False
 
 
+async def test_an_admin_lowering_the_most_chats_tells_the_volunteers_sockets_at_once(
+    server: Server, staff: StaffFactory
+):
+    """An admin's change to a volunteer's most chats at once reached their console only at
+    a reload: the console kept offering the old capacity, and every availability change
+    was then refused. Each socket of the volunteer now gets ``availability.ok`` (no ``ref``)
+    with the new ``max_concurrent_chats`` and the capacity lowered with it; another
+    volunteer hears nothing, and a change of something else sends nothing."""
+    person = await staff.create(max_chats=3)
+    admin = await staff.create("admin")
+    v = await WsClient.open(server.ws_url, person.token)
+    second = await WsClient.open(server.ws_url, person.token)
+    other = await WsClient.open(server.ws_url, (await staff.create()).token)
+    await v.send({"type": "availability.set", "available": True, "capacity": 3, "ref": "a"})
+    ok = await v.recv("availability.ok")
+    assert (ok["ref"], ok["capacity"], ok["max_concurrent_chats"]) == ("a", 3, 3)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.patch(
+            f"/api/v1/staff/{person.user_id}",
+            json={"max_concurrent_chats": 1},
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        for socket in (v, second):
+            told = await socket.recv("availability.ok")
+            assert told["ref"] is None
+            assert (told["max_concurrent_chats"], told["capacity"]) == (1, 1)
+            assert (told["available"], told["active_chats"]) == (True, 0)
+        await other.nothing("availability.ok", within=0.3)
+        answer = await http.patch(
+            f"/api/v1/staff/{person.user_id}",
+            json={"topics": ["exams"]},
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        await v.nothing("availability.ok", within=0.3)
+    await v.send({"type": "availability.set", "available": True, "capacity": 1})
+    assert (await v.recv("availability.ok"))["capacity"] == 1
+
+
 async def test_a_supervisor_who_joined_is_told_again_on_resume(server: Server, staff: StaffFactory):
     s, v, cid, seeker = await paired(server, staff)
     person = await staff.create("supervisor")

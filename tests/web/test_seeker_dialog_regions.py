@@ -19,9 +19,11 @@ from test_browser import (
     PHONE,
     RECONNECT_TIMEOUT_MS,
     Watch,
+    chat_in_progress,
     device,
     seeker_sends,
     seeker_starts,
+    volunteer_ends,
     volunteer_logs_in,
     volunteer_pane,
     volunteer_sends,
@@ -139,4 +141,46 @@ def test_what_the_seeker_page_says_while_a_dialog_is_open_is_heard(
         end.locator("#end-cancel").click()
         seeker_sends(seeker, "thank you")
         expect(pane.locator(".bubble--peer .bubble__text").last).to_have_text("thank you")
+    watch.check()
+
+
+def test_a_chat_that_ends_while_a_dialog_is_open_says_so(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """Found beside the regions above: the volunteer ended the chat while the seeker read the
+    helplines. The ended screen's heading, behind the dialog, could not take the focus, so
+    nothing said the chat had ended, and closing the dialog left the focus nowhere (its button
+    had gone with the chat). The end is said from the dialog, which stays open, and closing it
+    lands on "Your chat has ended". The question "End the chat?" open at that moment goes."""
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#chat-header .js-open-helplines").click()
+        dialog = seeker.locator("#helplines-dialog")
+        expect(dialog).to_be_visible()
+        volunteer_ends(volunteer_pane(volunteer))
+        expect(dialog.locator("#sr-alert")).to_have_text(EN["ended.title"])
+        expect(dialog).to_be_visible()
+        assert seeker.evaluate("document.activeElement.closest('dialog')?.id") == (
+            "helplines-dialog"
+        )
+        axe.check(seeker, "seeker helplines dialog over the ended screen")
+        dialog.locator(".js-close-dialog").click()
+        expect(dialog).to_be_hidden()
+        expect(seeker.locator("#ended-title")).to_be_focused()
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
+
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    try:
+        seeker.locator("#end-chat").click()
+        expect(seeker.locator("#end-dialog")).to_be_visible()
+        volunteer_ends(volunteer_pane(volunteer))
+        expect(seeker.locator("#end-dialog")).to_be_hidden()
+        expect(seeker.locator("#ended-title")).to_be_focused()
+        expect(seeker.locator("body > #sr-status")).to_have_count(1)
+        assert where(seeker, "quick-exit") == "page"
+    finally:
+        seeker_ctx.close()
+        volunteer_ctx.close()
     watch.check()

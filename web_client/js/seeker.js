@@ -830,6 +830,7 @@ function showEnded({ closedByService = false } = {}) {
   if (state.conn && state.conversationId) state.conn.forget(state.conversationId);
   hidePeerTyping();
   if ($("leave-dialog").open) $("leave-dialog").close();
+  if ($("end-dialog").open) $("end-dialog").close(); // ended already: the question is moot
   $("mood-start").hidden = true;
   $("feedback-form").hidden = closedByService || !state.hadVolunteer;
   $("feedback-form").reset();
@@ -841,16 +842,20 @@ function showEnded({ closedByService = false } = {}) {
   offerReturnCode(!closedByService && state.hadVolunteer);
   renderUnsent();
   showScreen("ended");
-  // Ended while the seeker was in their plan: it stays open, read-only. The heading behind
-  // it could not take the focus (nothing was read, and the focus fell to the page), so the
-  // end is said, the focus stays in the plan, and closing it lands on the ended screen.
-  if ($("plan-dialog").open) {
-    announce("sr-alert", $("ended-title").textContent);
-    $("plan-dialog").addEventListener("close", function toEnded() {
-      if ($("plan-dialog").open) return; // opened again before this closing's event came
-      $("plan-dialog").removeEventListener("close", toEnded);
-      $("ended-title").focus();
+  // Ended while the seeker was in a dialog (their plan, the helplines): it stays open, the plan
+  // read-only. The heading behind it could not take the focus (nothing was read, and the focus
+  // fell to the page), so the end is said, the focus stays in the dialog, and closing the last
+  // one open lands on the ended screen.
+  const open = [...document.querySelectorAll("dialog")].filter((dialog) => dialog.matches(":modal"));
+  if (open.length) announce("sr-alert", $("ended-title").textContent);
+  for (const dialog of open) {
+    dialog.addEventListener("close", function toEnded() {
+      if (dialog.open) return; // opened again before this closing's event came
+      dialog.removeEventListener("close", toEnded);
+      if (state.status === "ended" && !document.querySelector("dialog:modal")) $("ended-title").focus();
     });
+  }
+  if ($("plan-dialog").open) {
     renderSeekerPlan().then(() => {
       if (!$("plan-dialog").contains(document.activeElement)) $("plan-title").focus();
     });

@@ -137,3 +137,37 @@ def test_the_report_button_is_there_in_hindi(browser: Browser, server: LiveServe
         seeker_ctx.close()
         volunteer_ctx.close()
     watch.check()
+
+
+def test_a_volunteer_can_report_the_seeker_after_the_chat_ended(
+    browser: Browser, server: LiveServer
+) -> None:
+    """Abuse is often reported at the end, and the server takes a report after it; the
+    console hid Report as soon as the chat ended. It stays after an ordinary end (only a
+    block takes it away, above), and the report reaches the desk."""
+    watch = Watch(origin=server.base_url)
+    server.create_user("supervisor", "sup1", server.supervisor_password)
+    seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
+    desk_ctx, desk = desk_page(browser, watch)
+    try:
+        supervisor_logs_in(desk, server)
+        seeker_sends(seeker, "you are useless and I know where you study")
+        pane = volunteer_pane(volunteer)
+        expect(pane.locator(".bubble--peer .bubble__text").last).to_contain_text("useless")
+        seeker.locator("#end-chat").click()
+        seeker.locator("#end-confirm").click()
+        expect(pane.locator(".js-ended")).to_be_visible()
+        report = pane.locator(".js-report")
+        expect(report).to_be_visible()
+        report.click()
+        form = pane.locator(".js-report-form")
+        form.locator(".js-report-note").fill("Threats just before leaving.")
+        form.locator("button[type=submit]").press("Enter")
+        expect(pane.locator(".js-report-status")).to_have_text(EN["vol.report_sent"])
+        expect(pane.locator(".js-report-status")).to_be_focused()
+        expect(desk.locator("#staff-alert")).to_contain_text(EN["alert.seeker_reported"])
+        axe.check(volunteer, "the volunteer's ended chat with Report")
+    finally:
+        for ctx in (seeker_ctx, volunteer_ctx, desk_ctx):
+            ctx.close()
+    watch.check()

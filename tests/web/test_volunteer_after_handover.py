@@ -198,7 +198,8 @@ def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
     """The console kept offering 2 chats at once after an admin made the most 1; "Away" then
-    sent 2, which the server refuses, and said only "couldn't be changed" until a reload."""
+    sent 2, which the server refuses, and said only "couldn't be changed" until a reload. The
+    server now tells the console at once, and the console follows."""
     server.create_user("admin", "adm1", "admin-pass-1")
     volunteer_ctx = browser.new_context(viewport=DESKTOP)
     volunteer_ctx.set_default_timeout(TIMEOUT_MS)
@@ -224,6 +225,14 @@ def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
                 f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": 1}
             )
             assert changed.status_code == 200, changed.text
+
+        # Told at once (availability.ok without ref): the choices and the line follow before
+        # the volunteer touches anything.
+        expect(capacity.locator("option")).to_have_count(1)
+        expect(capacity).to_have_value("1")
+        expect(status).to_have_text(
+            EN["vol.status_available"].replace("{active}", "0").replace("{capacity}", "1")
+        )
 
         volunteer.locator("#available").uncheck()
         expect(status).to_have_text(EN["vol.status_away"])

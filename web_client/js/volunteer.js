@@ -73,14 +73,24 @@ async function loadAccount() {
   renderAvailabilityControls();
   if (!answer.ok || !answer.data) return;
   const me = answer.data;
-  const most = Number.isInteger(me.max_concurrent_chats) && me.max_concurrent_chats > 0 ? me.max_concurrent_chats : 1;
-  const select = $("capacity");
-  const wanted = Math.min(Number(me.capacity) || Number(select.value) || 1, most);
-  select.replaceChildren(...Array.from({ length: most }, (_, i) => el("option", { text: String(i + 1), attrs: { value: String(i + 1) } })));
-  select.value = String(wanted);
+  const wanted = offerCapacity(me.max_concurrent_chats, Number(me.capacity) || Number($("capacity").value) || 1);
   $("auto-assign").checked = Boolean(me.auto_assign);
   state.availability = { ...state.availability, capacity: wanted, auto_assign: Boolean(me.auto_assign) };
   state.confirmed = { ...state.confirmed, capacity: wanted, auto_assign: Boolean(me.auto_assign) };
+}
+
+/** The "chats at once" choices, 1 to the account's most, showing `wanted` (kept within
+ * them); the value shown. From `GET /api/v1/me`, and from `availability.ok`, which an admin's
+ * change to the most brings at once. */
+function offerCapacity(most, wanted) {
+  const limit = Number.isInteger(most) && most > 0 ? most : 1;
+  const select = $("capacity");
+  if (select.options.length !== limit) {
+    select.replaceChildren(...Array.from({ length: limit }, (_, i) => el("option", { text: String(i + 1), attrs: { value: String(i + 1) } })));
+  }
+  const shown = Math.min(Math.max(Number(wanted) || 1, 1), limit);
+  select.value = String(shown);
+  return shown;
 }
 
 function resetConsole() {
@@ -124,7 +134,8 @@ function renderAvailability(frame) {
   state.availabilityRetried = false;
   state.confirmed = { available: Boolean(frame.available), capacity: frame.capacity || 1, auto_assign: Boolean(frame.auto_assign) };
   $("available").checked = Boolean(frame.available);
-  if (frame.capacity) $("capacity").value = String(frame.capacity);
+  if (Number.isInteger(frame.max_concurrent_chats)) offerCapacity(frame.max_concurrent_chats, frame.capacity);
+  else if (frame.capacity) $("capacity").value = String(frame.capacity);
   $("auto-assign").checked = Boolean(frame.auto_assign);
   state.availability = { available: frame.available, capacity: frame.capacity, auto_assign: frame.auto_assign };
   bind(
@@ -626,10 +637,12 @@ function endChat(chat, frame) {
   chat.pane.querySelector(".js-composer").hidden = true;
   chat.pane.querySelector(".js-end").hidden = true;
   chat.pane.querySelector(".js-end-confirm").hidden = true;
-  // Nothing the server would now refuse stays on screen: no hand-over, no report.
-  for (const sel of [".js-report", ".js-report-form", ".js-transfer", ".js-transfer-form"]) {
-    chat.pane.querySelector(sel).hidden = true;
-  }
+  // Nothing the server would now refuse stays on screen: no hand-over. Report stays (abuse is
+  // often reported at the end, and the server takes it), unless the service itself ended the
+  // chat by blocking the seeker: nothing is left to report then.
+  const blocked = frame.by === "system" && frame.reason === "ended_by_service";
+  const gone = [".js-transfer", ".js-transfer-form", ...(blocked ? [".js-report", ".js-report-form"] : [])];
+  for (const sel of gone) chat.pane.querySelector(sel).hidden = true;
   unbind(chat.pane.querySelector(".js-transfer-status"));
   // The level's routing ("supervisors are being paged", "a supervisor will join") was about
   // the live chat: once it ended it would only mislead. The level itself stays.

@@ -859,3 +859,28 @@ def test_an_admin_removes_a_closed_helpline_after_saying_yes(
         expect(page.locator("#helpline-add")).to_be_focused()
         assert "aasra" not in helplines(server)
         assert {"tele_manas", "emergency_112"} <= set(helplines(server))
+
+
+def test_a_language_chosen_while_the_page_loads_its_words_is_the_one_shown(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    """On a slow network the staff pages' language switch did nothing until the page's first
+    strings had arrived (its clicks were wired after them), and a first load finishing after a
+    choice could undo it. Here English is held back, Hindi chosen meanwhile: Hindi it is."""
+    server.create_user("admin", "adm1", ADMIN_PASSWORD)
+    held: list = []
+    with device(browser, watch, PHONE) as (_, page):
+        page.route("**/i18n/en.json", lambda route: held.append(route))
+        page.goto(server.base_url + "/admin", wait_until="domcontentloaded")
+        while not held:
+            page.wait_for_timeout(50)
+        page.locator(".lang-switch__option[data-lang=hi]").click()
+        page.wait_for_timeout(200)
+        for route in held:
+            route.continue_()
+        page.unroute("**/i18n/en.json")
+        expect(page.locator("#login-title")).to_have_text(HI["adm.login_title"])
+        expect(page.locator(".lang-switch__option[data-lang=hi]")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        expect(page.locator("html")).to_have_attribute("lang", "hi")

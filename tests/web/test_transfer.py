@@ -270,7 +270,7 @@ def test_a_chat_handed_away_and_back_again_shows_its_whole_history_and_can_be_an
     watch.check()
 
 
-def test_a_chat_the_seeker_ended_offers_no_hand_over_or_report(
+def test_a_chat_the_seeker_ended_offers_no_hand_over_but_keeps_report(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
@@ -282,9 +282,11 @@ def test_a_chat_the_seeker_ended_offers_no_hand_over_or_report(
         seeker.locator("#end-chat").click()
         seeker.locator("#end-confirm").click()
         expect(pane.locator(".js-ended")).to_be_visible()
-        # A chat that has ended can be neither handed over nor reported: no dead buttons.
-        for dead in (".js-transfer", ".js-transfer-form", ".js-report", ".js-end"):
+        # A chat that has ended cannot be handed over: no dead buttons. It can still be
+        # reported (abuse is often reported at the end; the server takes it).
+        for dead in (".js-transfer", ".js-transfer-form", ".js-end"):
             expect(pane.locator(dead)).to_be_hidden()
+        expect(pane.locator(".js-report")).to_be_visible()
         # The keyboard was in the hand-over form: it moves to the notice, not to <body>.
         expect(pane.locator(".js-ended")).to_be_focused()
         # "You're now chatting with …" under Take next chat is no longer true.

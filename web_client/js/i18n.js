@@ -43,17 +43,24 @@ export function language() {
   return current;
 }
 
-/** Load a language (English stays loaded as the fallback) and re-render the page. */
+let asked = 0; // setLanguage calls so far: only the last one's strings are put on the page
+
+/** Load a language (English stays loaded as the fallback) and re-render the page. When
+ * another language is asked for while this one loads, the later choice wins: this call
+ * changes nothing and resolves to the language then in use. */
 export async function setLanguage(lang) {
   if (!(lang in LANGUAGES)) lang = DEFAULT_LANGUAGE;
+  const mine = ++asked;
+  let next;
   if (BUNDLE) {
-    const next = await fetchStrings(lang); // complete: the server filled gaps from English
+    next = await fetchStrings(lang); // complete: the server filled gaps from English
     for (const part of parts) Object.assign(next, await fetchStrings(lang, part));
-    strings = next;
   } else {
     if (!Object.keys(fallback).length) fallback = await fetchStrings(DEFAULT_LANGUAGE);
-    strings = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
+    next = lang === DEFAULT_LANGUAGE ? fallback : await fetchStrings(lang);
   }
+  if (mine !== asked) return current;
+  strings = next;
   current = lang;
   document.documentElement.lang = lang;
   apply(document);

@@ -49,20 +49,23 @@ export function clearStaffSession() {
 export async function initLanguage() {
   let lang = "en";
   try { lang = sessionStorage.getItem(LANG_KEY) || "en"; } catch { /* ignore */ }
-  await setLanguage(lang);
+  // The switch works from the first moment: a click while the page's first strings are still
+  // on their way was lost (the handlers came after them), and setLanguage lets the last
+  // choice win, so the first load finishing later does not undo it.
+  for (const button of document.querySelectorAll(".lang-switch__option")) {
+    button.addEventListener("click", async () => {
+      try { sessionStorage.setItem(LANG_KEY, button.dataset.lang); } catch { /* ignore */ }
+      await setLanguage(button.dataset.lang);
+    });
+  }
   const render = () => {
     for (const button of document.querySelectorAll(".lang-switch__option")) {
       button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
     }
   };
-  render();
   onLanguageChange(render);
-  for (const button of document.querySelectorAll(".lang-switch__option")) {
-    button.addEventListener("click", async () => {
-      const chosen = await setLanguage(button.dataset.lang);
-      try { sessionStorage.setItem(LANG_KEY, chosen); } catch { /* ignore */ }
-    });
-  }
+  await setLanguage(lang);
+  render();
 }
 
 /**

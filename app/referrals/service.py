@@ -153,21 +153,10 @@ async def save_helpline(
         raise Forbidden("only admins edit the helpline directory")
     line = _validated_entry(entry)
     session = uow.session
-    row = await session.get(HelplineEntry, line.id)
     data = line.model_dump(mode="json")
     if "translations" not in entry:  # keeps the shipped entry's (see current_directory)
         del data["translations"]
-    if row is None:
-        session.add(
-            HelplineEntry(id=line.id, entry=data, updated_at=now, updated_by=principal.user_id)
-        )
-    else:
-        row.entry, row.updated_at, row.updated_by = data, now, principal.user_id
-    await session.flush()
-    try:
-        await current_directory(session, strict=True)
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="invalid_request") from None
+    await _store_entry(session, principal, line.id, data, now=now)
     audit.record(
         session,
         actor_id=principal.user_id,
@@ -176,6 +165,30 @@ async def save_helpline(
         detail={"helpline_id": line.id, "verified": line.verified, "verified_on": line.verified_on},
     )
     return line
+
+
+async def _store_entry(
+    session: AsyncSession,
+    principal: Principal,
+    helpline_id: str,
+    entry: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    """Add or replace the stored edit of ``helpline_id``; the whole directory must stay valid
+    (``400 invalid_request`` naming what is wrong otherwise)."""
+    row = await session.get(HelplineEntry, helpline_id)
+    if row is None:
+        session.add(
+            HelplineEntry(id=helpline_id, entry=entry, updated_at=now, updated_by=principal.user_id)
+        )
+    else:
+        row.entry, row.updated_at, row.updated_by = entry, now, principal.user_id
+    await session.flush()
+    try:
+        await current_directory(session, strict=True)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_request") from None
 
 
 async def remove_helpline(
@@ -197,20 +210,7 @@ async def remove_helpline(
             code="invalid_request",
         )
     tombstone = {"id": helpline_id, REMOVED: True}
-    row = await session.get(HelplineEntry, helpline_id)
-    if row is None:
-        session.add(
-            HelplineEntry(
-                id=helpline_id, entry=tombstone, updated_at=now, updated_by=principal.user_id
-            )
-        )
-    else:
-        row.entry, row.updated_at, row.updated_by = tombstone, now, principal.user_id
-    await session.flush()
-    try:
-        await current_directory(session, strict=True)
-    except ValueError as exc:
-        raise BadRequest(str(exc), code="invalid_request") from None
+    await _store_entry(session, principal, helpline_id, tombstone, now=now)
     audit.record(
         session,
         actor_id=principal.user_id,

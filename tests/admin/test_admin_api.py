@@ -15,6 +15,19 @@ from app.referrals.models import HelplineEntry
 from tests.conftest import Backend, Fresh, StaffFactory
 from tests.support import Server, WsClient, eventually, login, paired, sql
 
+# A valid new directory entry (PUT /api/v1/helplines/{id}), unverified.
+A_LINE = {
+    "name": "Test Line",
+    "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
+    "hours": "9-5",
+    "languages": ["en"],
+    "channels": ["phone"],
+    "region": "IN",
+    "source": "a test",
+    "verified_on": None,
+    "verified": False,
+}
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -167,17 +180,7 @@ async def test_a_helpline_entry_of_the_wrong_json_type_is_refused_not_converted(
     emergency line, 0 an unverified one. As in every body, a value of the wrong JSON type is
     422 naming the field, and nothing is stored; an entry otherwise invalid stays 400."""
     admin = await staff.create("admin")
-    entry = {
-        "name": "Test Line",
-        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
-        "hours": "9-5",
-        "languages": ["en"],
-        "channels": ["phone"],
-        "region": "IN",
-        "source": "a test",
-        "verified_on": None,
-        "verified": False,
-    }
+    entry = dict(A_LINE)
     line_id = "typ_" + secrets.token_hex(4)
     async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
         for field, value in (
@@ -214,17 +217,7 @@ async def test_a_helpline_with_an_impossible_day_or_a_blank_text_is_refused_and_
     send back (``hours_note``, ``cost``, ``language_note``, ``mandatory``), so the admin
     page's editor does not drop them."""
     admin = await staff.create("admin")
-    entry = {
-        "name": "Test Line",
-        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
-        "hours": "9-5",
-        "languages": ["en"],
-        "channels": ["phone"],
-        "region": "IN",
-        "source": "a test",
-        "verified_on": "2025-11-03",
-        "verified": True,
-    }
+    entry = {**A_LINE, "verified_on": "2025-11-03", "verified": True}
     line_id = "day_" + secrets.token_hex(4)
     next_year = str(datetime.now(UTC).year + 1)
     async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin.token)) as http:
@@ -474,17 +467,7 @@ async def test_an_admin_removes_a_closed_helpline_and_tele_manas_and_112_stay(
     brings it back; Tele-MANAS and 112 cannot be removed; only admins remove."""
     admin = await staff.create("admin")
     supervisor = await staff.create("supervisor")
-    entry = {
-        "name": "Closing Line",
-        "contacts": [{"kind": "phone", "display": "123", "uri": "tel:123"}],
-        "hours": "9-5",
-        "languages": ["en"],
-        "channels": ["phone"],
-        "region": "IN",
-        "source": "a test",
-        "verified_on": None,
-        "verified": False,
-    }
+    entry = {**A_LINE, "name": "Closing Line"}
     added = "gone_" + secrets.token_hex(4)
 
     async def listed(http: httpx.AsyncClient) -> dict[str, dict]:

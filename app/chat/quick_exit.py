@@ -20,7 +20,8 @@ Invariants:
   exit is then a few updates, not one alert each). Nobody could have reached them: they had
   not talked to anyone, and their token dies with the exit.
 - An emergency-share request the seeker has not answered is withdrawn (they cannot answer
-  it any more); what they already shared stays until the escalation is resolved.
+  it any more), also one in a chat that had already ended; what they already shared stays
+  until the escalation is resolved.
 - Idempotent: a second report finds nothing open and the token already dead.
 """
 
@@ -122,7 +123,7 @@ async def quick_exit(uow: UnitOfWork, principal: Principal, *, now: datetime) ->
             )
         closed.append(conversation.id)
     await emergency_share_service.withdraw_unanswerable(
-        uow, conversation_ids=closed, now=now, reason=QUICK_EXIT_REASON
+        uow, seeker_ids=[principal.user_id], now=now, reason=QUICK_EXIT_REASON
     )
     await identity_service.revoke_seeker_token(session, seeker_id=principal.user_id, now=now)
     uow.record(SessionRevoked(principal.user_id))

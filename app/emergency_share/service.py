@@ -331,22 +331,25 @@ async def erase_for_escalation(uow: UnitOfWork, *, escalation_id: str, now: date
 
 
 async def withdraw_unanswerable(
-    uow: UnitOfWork, *, conversation_ids: list[str], now: datetime, reason: str
+    uow: UnitOfWork, *, seeker_ids: list[str], now: datetime, reason: str
 ) -> int:
     """The seeker can no longer answer (a quick exit, a block: their token is dead): their
     requests still waiting are withdrawn, so the supervisor is not left waiting on an answer
-    that cannot come. What was already shared stays until the escalation is resolved: the
+    that cannot come; those of chats that had already ended too (a seeker may answer from
+    the ended screen). What was already shared stays until the escalation is resolved: the
     supervisor may need it most now."""
-    if not conversation_ids:
+    if not seeker_ids:
         return 0
     rows = list(
         await uow.session.scalars(
             select(EmergencyShare)
+            .join(Conversation, Conversation.id == EmergencyShare.conversation_id)
             .where(
-                EmergencyShare.conversation_id.in_(conversation_ids),
+                Conversation.seeker_id.in_(seeker_ids),
                 EmergencyShare.status == ShareStatus.REQUESTED,
             )
-            .with_for_update()
+            .order_by(EmergencyShare.requested_at)
+            .with_for_update(of=EmergencyShare)
         )
     )
     return await _erase(uow, rows, now=now, reason=reason)

@@ -11,6 +11,8 @@ Invariants:
   code is deleted with its plan copy and links, so its words open nothing again and get the
   answer any wrong code gets; the seeker is never told why. The audit of the block names
   the codes and the other sessions (never the words).
+- An emergency-share request any of those sessions had not answered is withdrawn
+  (``deleted_reason`` ``blocked``): with their tokens dead it can never be answered.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.chat import lifecycle as chat_lifecycle
 from app.chat.models import Conversation
 from app.chat.policy import OPEN_STATUSES, ConversationStatus
 from app.db import UnitOfWork
+from app.emergency_share import service as emergency_share_service
 from app.errors import Forbidden, NotFound
 from app.identity import service as identity_service
 from app.identity.events import SessionRevoked
@@ -35,6 +38,9 @@ from app.moderation import policy
 from app.moderation.events import SeekerBlocked, SeekerReported
 from app.return_code import service as return_code_service
 from app.transfer.models import handed_from
+
+# The ``deleted_reason`` of an emergency-share request a block withdrew.
+BLOCKED_REASON = "blocked"
 
 
 async def report(
@@ -133,6 +139,11 @@ async def block(
         forgotten, linked = await return_code_service.forget_for_block(session, seeker_ids=revoked)
         return_codes += forgotten
         pending = linked - revoked
+    # Their tokens are dead: a request for an emergency share they had not answered never
+    # can be, and the supervisor who asked must not be left waiting on it.
+    await emergency_share_service.withdraw_unanswerable(
+        uow, seeker_ids=sorted(revoked), now=now, reason=BLOCKED_REASON
+    )
     others = sorted(revoked - {seeker_id})
     audit.record(
         session,

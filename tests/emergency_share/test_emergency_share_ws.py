@@ -5,6 +5,7 @@ volunteer, stored in the messages, written in the log or counted in a metric lab
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -376,4 +377,48 @@ async def test_a_quick_exit_withdraws_the_unanswered_request_and_keeps_what_was_
     assert [tuple(r) for r in rows] == [(first, "shared", True), (second, "withdrawn", False)]
     audited = await _audit(backend.database_url, "emergency_share.withdrawn", second)
     assert len(audited) == 1
+    await sup.close()
+
+
+async def test_a_quick_exit_from_the_ended_screen_withdraws_the_unanswered_request(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """A request asked before the chat ended stays answerable from the ended screen; a quick
+    exit there kills the token, so it is withdrawn then too (it was left ``requested``, the
+    supervisor waiting on an answer that could not come)."""
+    s, _, sup, cid, eid, _ = await _imminent(server, staff)
+    await sup.send({"type": "emergency_share.ask", "escalation_id": eid})
+    request = (await s.recv("emergency_share.request"))["request_id"]
+    await s.send({"type": "conversation.end", "conversation_id": cid})
+    await s.recv("conversation.ended")
+    await s.send({"type": "quick_exit"})
+    withdrawn = await sup.recv(
+        "emergency_share.updated",
+        where=lambda f: f["share_id"] == request and f["status"] == "withdrawn",
+    )
+    assert withdrawn["deleted_reason"] == "quick_exit"
+    audited = await _audit(backend.database_url, "emergency_share.withdrawn", request)
+    assert len(audited) == 1
+    await sup.close()
+
+
+async def test_a_block_withdraws_the_seekers_unanswered_request(
+    server: Server, staff: StaffFactory, backend: Backend
+):
+    """A block revokes the seeker's token, so a request they had not answered never can be:
+    it is withdrawn (``deleted_reason`` ``blocked``), audited, instead of left waiting."""
+    s, _, sup, cid, eid, _ = await _imminent(server, staff)
+    await sup.send({"type": "emergency_share.ask", "escalation_id": eid})
+    request = (await s.recv("emergency_share.request"))["request_id"]
+    await sup.send({"type": "seeker.block", "conversation_id": cid})
+    await sup.recv("seeker.block.ok")
+    withdrawn = await sup.recv(
+        "emergency_share.updated",
+        where=lambda f: f["share_id"] == request and f["status"] == "withdrawn",
+    )
+    assert withdrawn["deleted_reason"] == "blocked"
+    audited = await _audit(backend.database_url, "emergency_share.withdrawn", request)
+    assert [json.loads(r[1]) if isinstance(r[1], str) else r[1] for r in audited] == [
+        {"share_id": request, "escalation_id": eid, "reason": "blocked"}
+    ]
     await sup.close()

@@ -178,6 +178,18 @@ function chosenLanguage() {
   try { return sessionStorage.getItem(LANG_KEY); } catch { return null; }
 }
 
+/**
+ * After every `auth.ok` (a reload, or a reconnect): a language chosen in this tab that the
+ * conversation does not have was switched while the server could not hear it (its "Not sent"
+ * went when the page came back): tell it now, once. Whether there was one to tell.
+ */
+function tellChosenLanguage(active) {
+  const chosen = chosenLanguage();
+  if (!chosen || active.language === chosen) return false;
+  tellLanguage();
+  return true;
+}
+
 onLanguageChange(() => {
   renderLanguageSwitch();
   renderStaticHelplines();
@@ -310,15 +322,13 @@ function onAuthenticated(frame) {
       state.peerAlias = active.peer_alias || "";
       restoreStartMood(active.conversation_id);
       setStatus(active.status === "active" ? "active" : "waiting");
-      const chosen = chosenLanguage();
-      if (chosen && active.language !== chosen) {
-        // Chosen here while the server did not hear it (offline): tell it now.
-        tellLanguage();
-      } else if (active.language && active.language !== language()) {
+      if (!tellChosenLanguage(active) && active.language && active.language !== language()) {
         setLanguage(active.language);
       }
       showScreen("chat", { focus: false });
       $("composer-text").focus();
+    } else {
+      tellChosenLanguage(active);
     }
     state.joinOnAuth = false;
     return;

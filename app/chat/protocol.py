@@ -32,11 +32,16 @@ _INVISIBLE = re.compile(
 )
 
 
+def shows_nothing(text: str) -> bool:
+    """True for a text (trimmed or not) that would show nothing: see ``_INVISIBLE``."""
+    return _INVISIBLE.fullmatch(text) is not None
+
+
 def _message_text(value: str) -> str:
     """The text without the white space around it (what is stored and delivered), 1 to
     ``MAX_TEXT_CHARS`` characters, not only characters that show nothing."""
     value = value.strip()
-    if _INVISIBLE.fullmatch(value):
+    if shows_nothing(value):
         raise PydanticCustomError("text_empty", "text is empty")
     if len(value) > MAX_TEXT_CHARS:
         raise PydanticCustomError(

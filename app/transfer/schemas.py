@@ -7,13 +7,13 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, model_validator
 from pydantic_core import PydanticCustomError
 
-from app.chat.protocol import Frame, Id
+from app.chat.protocol import Frame, Id, shows_nothing
 from app.transfer.policy import NOTE_MAX_CHARS
 
 
 def _note(value: str) -> str:
     value = value.strip()  # kept without the white space around it
-    if not value:
+    if shows_nothing(value):  # as for chat.send: a blank note for the next volunteer
         raise PydanticCustomError("text_empty", "note is empty")
     if len(value) > NOTE_MAX_CHARS:
         raise PydanticCustomError(

@@ -309,6 +309,7 @@ async def test_bad_and_hostile_transfers_are_refused_and_store_nothing(
         (transfer(cid, to="queue", volunteer_id=stranger.staff.user_id), "invalid_frame"),
         (transfer(cid, to="elsewhere"), "invalid_frame"),
         (transfer(cid, to="queue", note="   "), "text_empty"),
+        (transfer(cid, to="queue", note="\u200b\u200c "), "text_empty"),  # shows nothing
         (transfer(cid, to="queue", note="x" * 1001), "text_too_long"),
         (transfer(cid, to="queue", note="hi\u0000there"), "invalid_frame"),
         (transfer(cid, to="queue", note=None), "invalid_frame"),

@@ -16,6 +16,8 @@ const state = {
   coverage: null,
   helplines: [],
   helplineEdit: null,
+  /** Puts back the row whose Remove asks "Remove …?" now, or null. */
+  helplineAsking: null,
   audit: [],
   auditNext: null,
   versions: null,
@@ -432,6 +434,7 @@ async function loadHelplines() {
 function renderHelplines() {
   const body = $("helpline-rows");
   body.replaceChildren();
+  state.helplineAsking = null;
   for (const line of state.helplines) {
     const edit = el("button", {
       class: "button button--secondary button--small",
@@ -485,16 +488,35 @@ function askRemoveHelpline(line, actions) {
   const keep = el("button", {
     class: "button button--secondary button--small",
     i18n: "adm.hl_remove_keep",
-    attrs: { type: "button", "data-action": "remove-keep" },
+    attrs: { type: "button", "data-action": "remove-keep", "aria-describedby": question.id },
   });
   const before = [...actions.childNodes];
+  const putBack = () => actions.replaceChildren(...before);
   yes.addEventListener("click", () => removeHelpline(line));
   keep.addEventListener("click", () => {
-    actions.replaceChildren(...before);
+    putBack();
     helplineButton(line.id, "remove")?.focus();
   });
+  // One question at a time: two rows asking would offer two "Yes, remove it" and two "Keep it"
+  // that read the same, one after the other, in a screen reader's list of buttons.
+  state.helplineAsking?.();
+  state.helplineAsking = putBack;
   actions.replaceChildren(question, yes, keep);
   yes.focus();
+  besideRowName(actions);
+}
+
+/**
+ * On a phone the tables scroll sideways under their sticky first column (the row's name): a
+ * cell that came in from the right (the question asked in a row) is scrolled to start beside
+ * it, or the focused button and the question's start stay hidden beneath the names.
+ */
+function besideRowName(cell) {
+  const wrap = cell.closest(".table-wrap");
+  const name = cell.closest("tr")?.querySelector("th");
+  if (!wrap || !name) return;
+  const hidden = name.getBoundingClientRect().right - cell.getBoundingClientRect().left;
+  if (hidden > 0) wrap.scrollLeft -= hidden;
 }
 
 async function removeHelpline(line) {

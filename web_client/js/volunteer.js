@@ -130,19 +130,29 @@ for (const id of ["available", "capacity", "auto-assign"]) {
   $(id).addEventListener("change", sendAvailability);
 }
 
+/**
+ * The server's availability. An admin's change to the most chats at once comes unasked (no
+ * `ref`): the choices change under the volunteer, so the new most is said (#sr-status), and
+ * the status line, often the same as before, is not said again (a line set anew is read
+ * anew: "Away: you won't get new chats." out of nowhere).
+ */
 function renderAvailability(frame) {
   state.availabilityRetried = false;
   state.confirmed = { available: Boolean(frame.available), capacity: frame.capacity || 1, auto_assign: Boolean(frame.auto_assign) };
   $("available").checked = Boolean(frame.available);
+  const most = $("capacity").options.length;
   if (Number.isInteger(frame.max_concurrent_chats)) offerCapacity(frame.max_concurrent_chats, frame.capacity);
   else if (frame.capacity) $("capacity").value = String(frame.capacity);
   $("auto-assign").checked = Boolean(frame.auto_assign);
   state.availability = { available: frame.available, capacity: frame.capacity, auto_assign: frame.auto_assign };
-  bind(
-    $("availability-status"),
-    frame.available ? "vol.status_available" : "vol.status_away",
-    { active: frame.active_chats ?? 0, capacity: frame.capacity ?? 1 },
-  );
+  const status = $("availability-status");
+  const key = frame.available ? "vol.status_available" : "vol.status_away";
+  const vars = { active: frame.active_chats ?? 0, capacity: frame.capacity ?? 1 };
+  if (frame.ref || status.textContent !== t(key, vars)) bind(status, key, vars);
+  else Object.assign(status.dataset, { i18n: key, i18nVars: JSON.stringify(vars) }); // as bind, unsaid
+  if (!frame.ref && Number.isInteger(frame.max_concurrent_chats) && frame.max_concurrent_chats !== most) {
+    announce("sr-status", t("vol.max_changed", { n: frame.max_concurrent_chats }));
+  }
 }
 
 function renderQueueSummary(frame) {
@@ -203,6 +213,10 @@ function ensureChat(info) {
   link(".js-note-label", ".js-note-text", `note-${n}`);
   link(".js-report-label", ".js-report-note", `report-${n}`);
   link(".js-transfer-to-label", ".js-transfer-to", `transfer-to-${n}`);
+  // Closing a chat handed on ends the chance to report it: its button says so, as the line
+  // above it does (the keyboard comes to the button from the notice, past that line).
+  pane.querySelector(".js-handed-report").id = `handed-report-${n}`;
+  pane.querySelector(".js-handed-close").setAttribute("aria-describedby", `handed-report-${n}`);
   link(".js-transfer-note-label", ".js-transfer-note", `transfer-note-${n}`);
   pane.querySelector(".js-transfer-note-help").id = `transfer-note-help-${n}`;
   pane.querySelector(".js-transfer-note").setAttribute("aria-describedby", `transfer-note-help-${n}`);

@@ -1,0 +1,88 @@
+"""An admin changes a volunteer's most chats at once while their console is open: the
+console's choices follow at once (availability.ok without ref), but a screen reader heard only
+the status line set again, "Away: you won't get new chats.", out of nowhere, and never the
+change itself. Now the new most is said, in the page's language, and an unchanged status line
+is not said again."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from test_browser import DESKTOP, EN, HI, TIMEOUT_MS, Watch, volunteer_logs_in
+
+if TYPE_CHECKING:
+    from conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+COUNT_STATUS_CHANGES = """() => {
+  window.statusChanges = 0;
+  if (window.statusWatched) return;
+  window.statusWatched = true;
+  new MutationObserver((changes) => { window.statusChanges += changes.length; })
+    .observe(document.getElementById("availability-status"),
+             {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def status_changes(page: Page) -> int:
+    return int(page.evaluate("window.statusChanges"))
+
+
+def test_an_admins_change_to_the_most_chats_is_said_and_the_status_not_repeated(
+    browser: Browser, server: LiveServer, watch: Watch
+) -> None:
+    server.create_user("admin", "adm1", "admin-pass-1")
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    volunteer = watch.attach(context.new_page())
+    try:
+        volunteer_logs_in(volunteer, server)
+        capacity = volunteer.locator("#capacity")
+        expect(capacity.locator("option")).to_have_count(2)
+        status = volunteer.locator("#availability-status")
+        volunteer.locator("#available").check()
+        volunteer.locator("#available").uncheck()
+        expect(status).to_have_text(EN["vol.status_away"])
+        volunteer.evaluate(COUNT_STATUS_CHANGES)
+        said = volunteer.locator("#sr-status")
+        with httpx.Client(base_url=server.base_url) as http:
+            login = http.post(
+                "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
+            )
+            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            staff = http.get("/api/v1/staff", headers=admin).json()
+            user_id = next(u["id"] for u in staff if u["username"] == server.volunteer[0])
+
+            def most(n: int) -> None:
+                changed = http.patch(
+                    f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": n}
+                )
+                assert changed.status_code == 200, changed.text
+
+            most(3)
+            expect(capacity.locator("option")).to_have_count(3)
+            expect(said).to_have_text(EN["vol.max_changed"].replace("{n}", "3"))
+            expect(status).to_have_text(EN["vol.status_away"])
+            assert status_changes(volunteer) == 0
+
+            volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+            expect(status).to_have_text(HI["vol.status_away"])
+            volunteer.evaluate(COUNT_STATUS_CHANGES)
+            most(1)
+            expect(capacity.locator("option")).to_have_count(1)
+            expect(said).to_have_text(HI["vol.max_changed"].replace("{n}", "1"))
+            assert status_changes(volunteer) == 0
+
+            # The same most again (an admin saved it unchanged): nothing new to say.
+            volunteer.evaluate("document.getElementById('sr-status').textContent = ''")
+            most(1)
+            volunteer.wait_for_timeout(500)
+            expect(said).to_have_text("")
+            assert status_changes(volunteer) == 0
+    finally:
+        context.close()
+    watch.check()

@@ -79,41 +79,60 @@ async def current_directory(session: AsyncSession, *, strict: bool = False) -> D
     Seekers' helplines must never fail to show, so a stored edit that today's rules refuse
     (saved before a rule was added) is passed over with a warning and the shipped entry
     stands, and if the edits together still break the directory's own rules the shipped file
-    is answered (an error in the log). ``strict`` (saving an edit): raise instead."""
+    is answered (an error in the log). ``strict`` (saving an edit): raise instead. Edits are
+    checked one by one only when the directory they make is refused."""
     base = load_directory()
     edits = {e.id: e.entry for e in await session.scalars(select(HelplineEntry))}
     if not edits:
         return base
-    raw = base.model_dump(mode="json")
-    entries = {h["id"]: h for h in raw["helplines"]}
-    for helpline_id, edit in edits.items():
-        if edit.get(REMOVED):  # an admin removed it (a line that closed)
-            entries.pop(helpline_id, None)
-            continue
-        shipped = entries.get(helpline_id)
-        if shipped is not None and "translations" not in edit:
-            edit = {**edit, "translations": shipped["translations"]}
-        if not strict:
-            try:
-                Helpline.model_validate(edit)
-            except ValidationError:
-                log.warning(
-                    "a stored helpline edit is no longer valid; the shipped entry stands",
-                    extra={"event": "helpline.edit_invalid", "helpline_id": helpline_id},
-                )
-                continue
-        entries[helpline_id] = edit
-    raw["helplines"] = list(entries.values())
+    shipped = base.model_dump(mode="json")
     try:
-        return parse_directory(raw, source="database")
+        return parse_directory(_laid_over(shipped, edits), source="database")
     except DirectoryError:
         if strict:
             raise
+    refused = set()
+    for helpline_id, entry in _laid_over_entries(shipped, edits).items():
+        if helpline_id not in edits:
+            continue
+        try:
+            Helpline.model_validate(entry)
+        except ValidationError:
+            log.warning(
+                "a stored helpline edit is no longer valid; the shipped entry stands",
+                extra={"event": "helpline.edit_invalid", "helpline_id": helpline_id},
+            )
+            refused.add(helpline_id)
+    kept = {i: edit for i, edit in edits.items() if i not in refused}
+    try:
+        return parse_directory(_laid_over(shipped, kept), source="database")
+    except DirectoryError:
         log.error(
             "the stored helpline edits break the directory; the shipped file is answered",
             extra={"event": "helpline.edits_invalid"},
         )
         return base
+
+
+def _laid_over_entries(
+    shipped: dict[str, Any], edits: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The directory's entries by id, each edit over the shipped one (a removed one gone)."""
+    entries = {h["id"]: h for h in shipped["helplines"]}
+    for helpline_id, edit in edits.items():
+        if edit.get(REMOVED):  # an admin removed it (a line that closed)
+            entries.pop(helpline_id, None)
+            continue
+        original = entries.get(helpline_id)
+        if original is not None and "translations" not in edit:
+            edit = {**edit, "translations": original["translations"]}
+        entries[helpline_id] = edit
+    return entries
+
+
+def _laid_over(shipped: dict[str, Any], edits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The shipped directory (as JSON) with ``edits`` laid over it."""
+    return {**shipped, "helplines": list(_laid_over_entries(shipped, edits).values())}
 
 
 # What pydantic reports, in strict mode, for a value of the wrong JSON type ("true" or 1 for a

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from app.db import utcnow
 from app.errors import Forbidden, Unauthorized
 from app.identity import service as identity_service
 from app.identity.models import Role
+from app.identity.schemas import LANGUAGE_PATTERN
 from app.identity.service import Principal
 from app.runtime import Runtime
 
@@ -47,3 +48,5 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
 AdminPrincipal = Annotated[Principal, require_roles(Role.admin)]
 StaffPrincipal = Annotated[Principal, require_roles(Role.volunteer, Role.supervisor, Role.admin)]
 SupervisorPrincipal = Annotated[Principal, require_roles(Role.supervisor, Role.admin)]
+# ``?language=``: a page asks for what it shows in the language it was switched to.
+LanguageQuery = Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=16)]

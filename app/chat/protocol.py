@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from app.identity.schemas import Language  # one rule for a language code, socket or REST
 from app.identity.schemas import Tag as Topic  # one rule for a topic, socket or REST
 from app.outbound import frames
 
@@ -151,7 +152,7 @@ class ConversationEnd(Frame):
 class ConversationLanguage(Frame):
     type: Literal["conversation.language"]
     conversation_id: Id
-    language: str = Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
+    language: Language
 
 
 class QuickExit(Frame):

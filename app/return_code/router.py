@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.budgets.service import Door
 from app.chat.access import Access, ConversationView
 from app.db import utcnow
-from app.deps import CurrentPrincipal, RuntimeDep
-from app.identity.schemas import LANGUAGE_PATTERN
+from app.deps import CurrentPrincipal, LanguageQuery, RuntimeDep
 from app.outbound import frames as outbound_frames
 from app.realtime import FrameRouter
 from app.referrals import service as referral_service
@@ -115,7 +114,7 @@ async def redeem(body: ReturnCodeRedeem, request: Request, runtime: RuntimeDep) 
 async def mine(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
-    language: Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=16)] = None,
+    language: LanguageQuery = None,
 ) -> dict[str, Any]:
     """The caller's return code (never its words) and its plan copy, in ``language`` when
     asked (the page switched language), else the session's."""

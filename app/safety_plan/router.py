@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.access import Access, ConversationView
 from app.db import utcnow
-from app.deps import CurrentPrincipal, RuntimeDep
+from app.deps import CurrentPrincipal, LanguageQuery, RuntimeDep
 from app.identity.models import Role
-from app.identity.schemas import LANGUAGE_PATTERN
 from app.outbound import frames as outbound_frames
 from app.realtime import Connection, FrameRouter
 from app.safety_plan import service
@@ -62,7 +61,7 @@ async def read(
     conversation_id: str,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
-    language: Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=16)] = None,
+    language: LanguageQuery = None,
 ) -> dict[str, Any]:
     """The conversation's plan, as the ``safety_plan`` frame carries it; in ``language``
     when asked, else the conversation's."""

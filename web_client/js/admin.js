@@ -414,12 +414,6 @@ const ENTRY_FIELDS = [
   "name", "contacts", "hours", "hours_note", "cost", "languages", "language_note", "channels",
   "region", "mandatory", "emergency", "source", "verified_on", "verified", "translations",
 ];
-// Stored with an entry, but not (yet) in GET /api/v1/helplines' answer: an edit cannot keep
-// what it was never given, so the form says so (see #hl-unseen).
-const UNSHOWN_FIELDS = ["hours_note", "cost", "language_note", "mandatory"];
-// Tele-MANAS and 112 are `mandatory` in every valid directory (app/referrals/directory.py):
-// the server takes no other value for them, so an edit sends it even when it was not given.
-const MANDATORY_IDS = new Set(["tele_manas", "emergency_112"]);
 
 async function loadHelplines() {
   const answer = await call("/api/v1/helplines");
@@ -637,7 +631,6 @@ function openHelpline(line) {
   $("hl-hi-name").value = hindi?.name || "";
   $("hl-hi-hours").value = hindi?.hours || "";
   renderContacts(line?.contacts?.length ? line.contacts : [{ kind: "phone", display: "", uri: "" }]);
-  $("hl-unseen").hidden = !line || UNSHOWN_FIELDS.every((key) => key in line);
   $("helpline-edit").hidden = false;
   $("helpline-edit-title").focus();
 }
@@ -734,7 +727,6 @@ function later(given, now) {
 function helplineEntry(line) {
   const entry = {};
   for (const key of ENTRY_FIELDS) if (line && key in line) entry[key] = line[key];
-  if (line && !("mandatory" in line) && MANDATORY_IDS.has(line.id)) entry.mandatory = true;
   const text = (id) => $(id).value.trim();
   const languages = listOf(text("hl-languages"));
   const hindi = { language: "hi" };

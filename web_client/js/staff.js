@@ -63,9 +63,8 @@ export async function initLanguage() {
       button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
     }
   };
-  onLanguageChange(render);
+  onLanguageChange(render); // also for the first language, below
   await setLanguage(lang);
-  render();
 }
 
 /**

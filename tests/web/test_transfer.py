@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import axe
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from test_browser import (
     DESKTOP,
     EN,
@@ -51,6 +51,16 @@ def second_volunteer_logs_in(page: Page, server: LiveServer) -> None:
     expect(page.locator("[data-screen=console]")).to_be_visible()
     page.locator("#available").check()
     expect(page.locator("#availability-status")).to_contain_text("Available")
+
+
+def hand_on_to_the_other_volunteer(pane: Locator, note: str) -> None:
+    """The volunteer hands the chat in ``pane`` to the only other volunteer online."""
+    pane.locator(".js-transfer").click()
+    form = pane.locator(".js-transfer-form")
+    expect(form.locator(".js-transfer-to option")).to_have_count(2)
+    form.locator(".js-transfer-to").select_option(index=1)
+    form.locator(".js-transfer-note").fill(note)
+    form.locator("button[type=submit]").click()
 
 
 def test_a_volunteer_hands_a_chat_to_another_with_a_note_the_seeker_never_sees(

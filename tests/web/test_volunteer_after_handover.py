@@ -34,7 +34,7 @@ from test_browser import (
     volunteer_pane,
 )
 from test_takeover import alias, supervisor_joins_and_says_hello
-from test_transfer import second_volunteer_logs_in
+from test_transfer import hand_on_to_the_other_volunteer, second_volunteer_logs_in
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -68,12 +68,7 @@ def test_a_volunteer_who_handed_a_chat_on_can_still_report_the_seeker(
     try:
         second_volunteer_logs_in(other, server)
         pane = volunteer_pane(volunteer)
-        pane.locator(".js-transfer").click()
-        form = pane.locator(".js-transfer-form")
-        expect(form.locator(".js-transfer-to option")).to_have_count(2)
-        form.locator(".js-transfer-to").select_option(index=1)
-        form.locator(".js-transfer-note").fill("Insults and threats; I need to step away.")
-        form.locator("button[type=submit]").click()
+        hand_on_to_the_other_volunteer(pane, "Insults and threats; I need to step away.")
         expect(pane.locator(".js-handed")).to_be_visible()
         expect(pane.locator(".js-composer")).to_be_hidden()
         expect(pane.locator(".js-handed-text")).to_be_focused()
@@ -194,6 +189,22 @@ def test_after_a_takeover_the_volunteer_is_told_the_supervisor_leads_the_screeni
     watch.check()
 
 
+def admin_sets_most_chats(server: LiveServer, most: int) -> None:
+    """The admin ``adm1`` (password ``admin-pass-1``) sets the volunteer's most chats at
+    once over REST, as the admin page does."""
+    with httpx.Client(base_url=server.base_url) as http:
+        login = http.post(
+            "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
+        )
+        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        staff = http.get("/api/v1/staff", headers=admin).json()
+        user_id = next(u["id"] for u in staff if u["username"] == server.volunteer[0])
+        changed = http.patch(
+            f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": most}
+        )
+        assert changed.status_code == 200, changed.text
+
+
 def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
@@ -214,17 +225,7 @@ def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
             EN["vol.status_available"].replace("{active}", "0").replace("{capacity}", "2")
         )
 
-        with httpx.Client(base_url=server.base_url) as http:
-            login = http.post(
-                "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
-            )
-            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            staff = http.get("/api/v1/staff", headers=admin).json()
-            user_id = next(u["id"] for u in staff if u["username"] == server.volunteer[0])
-            changed = http.patch(
-                f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": 1}
-            )
-            assert changed.status_code == 200, changed.text
+        admin_sets_most_chats(server, 1)
 
         # Told at once (availability.ok without ref): the choices and the line follow before
         # the volunteer touches anything.

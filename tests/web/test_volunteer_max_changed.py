@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_browser import DESKTOP, EN, HI, TIMEOUT_MS, Watch, volunteer_logs_in
+from test_volunteer_after_handover import admin_sets_most_chats
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -49,40 +49,26 @@ def test_an_admins_change_to_the_most_chats_is_said_and_the_status_not_repeated(
         expect(status).to_have_text(EN["vol.status_away"])
         volunteer.evaluate(COUNT_STATUS_CHANGES)
         said = volunteer.locator("#sr-status")
-        with httpx.Client(base_url=server.base_url) as http:
-            login = http.post(
-                "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
-            )
-            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            staff = http.get("/api/v1/staff", headers=admin).json()
-            user_id = next(u["id"] for u in staff if u["username"] == server.volunteer[0])
+        admin_sets_most_chats(server, 3)
+        expect(capacity.locator("option")).to_have_count(3)
+        expect(said).to_have_text(EN["vol.max_changed"].replace("{n}", "3"))
+        expect(status).to_have_text(EN["vol.status_away"])
+        assert status_changes(volunteer) == 0
 
-            def most(n: int) -> None:
-                changed = http.patch(
-                    f"/api/v1/staff/{user_id}", headers=admin, json={"max_concurrent_chats": n}
-                )
-                assert changed.status_code == 200, changed.text
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(status).to_have_text(HI["vol.status_away"])
+        volunteer.evaluate(COUNT_STATUS_CHANGES)
+        admin_sets_most_chats(server, 1)
+        expect(capacity.locator("option")).to_have_count(1)
+        expect(said).to_have_text(HI["vol.max_changed"].replace("{n}", "1"))
+        assert status_changes(volunteer) == 0
 
-            most(3)
-            expect(capacity.locator("option")).to_have_count(3)
-            expect(said).to_have_text(EN["vol.max_changed"].replace("{n}", "3"))
-            expect(status).to_have_text(EN["vol.status_away"])
-            assert status_changes(volunteer) == 0
-
-            volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
-            expect(status).to_have_text(HI["vol.status_away"])
-            volunteer.evaluate(COUNT_STATUS_CHANGES)
-            most(1)
-            expect(capacity.locator("option")).to_have_count(1)
-            expect(said).to_have_text(HI["vol.max_changed"].replace("{n}", "1"))
-            assert status_changes(volunteer) == 0
-
-            # The same most again (an admin saved it unchanged): nothing new to say.
-            volunteer.evaluate("document.getElementById('sr-status').textContent = ''")
-            most(1)
-            volunteer.wait_for_timeout(500)
-            expect(said).to_have_text("")
-            assert status_changes(volunteer) == 0
+        # The same most again (an admin saved it unchanged): nothing new to say.
+        volunteer.evaluate("document.getElementById('sr-status').textContent = ''")
+        admin_sets_most_chats(server, 1)
+        volunteer.wait_for_timeout(500)
+        expect(said).to_have_text("")
+        assert status_changes(volunteer) == 0
     finally:
         context.close()
     watch.check()

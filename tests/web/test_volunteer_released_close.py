@@ -11,7 +11,7 @@ import axe
 import pytest
 from playwright.sync_api import Browser, expect
 from test_browser import DESKTOP, HI, TIMEOUT_MS, Watch, chat_in_progress, volunteer_pane
-from test_transfer import second_volunteer_logs_in
+from test_transfer import hand_on_to_the_other_volunteer, second_volunteer_logs_in
 
 if TYPE_CHECKING:
     from conftest import LiveServer
@@ -32,12 +32,7 @@ def test_close_this_chat_after_a_hand_over_says_it_ends_the_chance_to_report(
         expect(volunteer.locator("html")).to_have_attribute("lang", "hi")
         second_volunteer_logs_in(other, server)
         pane = volunteer_pane(volunteer)
-        pane.locator(".js-transfer").click()
-        form = pane.locator(".js-transfer-form")
-        expect(form.locator(".js-transfer-to option")).to_have_count(2)
-        form.locator(".js-transfer-to").select_option(index=1)
-        form.locator(".js-transfer-note").fill("Insults and threats; I need to step away.")
-        form.locator("button[type=submit]").click()
+        hand_on_to_the_other_volunteer(pane, "Insults and threats; I need to step away.")
         expect(pane.locator(".js-handed-text")).to_be_focused()
         volunteer.keyboard.press("Tab")
         close = pane.locator(".js-handed-close")

@@ -125,7 +125,7 @@ def test_static_files_are_versioned_and_cached_pages_and_answers_are_not(
 ) -> None:
     import httpx
 
-    with httpx.Client(base_url=server.base_url) as http:
+    with httpx.Client(base_url=server.base_url, timeout=TIMEOUT_MS / 1000) as http:
         page = http.get("/", headers={"Accept-Language": "hi-IN,hi;q=0.9,en;q=0.5"})
         assert page.headers["cache-control"] == "no-store"
         assert page.headers["content-encoding"] == "gzip"
@@ -178,7 +178,7 @@ def test_every_page_has_an_icon_and_the_seekers_costs_no_request(
     for the rest."""
     import httpx
 
-    with httpx.Client(base_url=server.base_url) as http:
+    with httpx.Client(base_url=server.base_url, timeout=TIMEOUT_MS / 1000) as http:
         icon = http.get("/favicon.ico")
         assert icon.status_code == 200
         assert icon.headers["content-type"] == "image/x-icon"

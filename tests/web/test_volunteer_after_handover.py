@@ -191,8 +191,11 @@ def test_after_a_takeover_the_volunteer_is_told_the_supervisor_leads_the_screeni
 
 def admin_sets_most_chats(server: LiveServer, most: int) -> None:
     """The admin ``adm1`` (password ``admin-pass-1``) sets the volunteer's most chats at
-    once over REST, as the admin page does."""
-    with httpx.Client(base_url=server.base_url) as http:
+    once over REST, as the admin page does. The sign-in hashes with the standard argon2id
+    cost, in threads the server runs at a lower priority: under a full suite on 2 cores it
+    took longer than httpx's default 5 s once in CI, so the client waits as long as a
+    browser step may."""
+    with httpx.Client(base_url=server.base_url, timeout=2 * TIMEOUT_MS / 1000) as http:
         login = http.post(
             "/api/v1/auth/login", json={"username": "adm1", "password": "admin-pass-1"}
         )

@@ -715,7 +715,15 @@ def test_an_admin_adds_and_edits_a_helpline_and_seekers_get_the_change(
         page.keyboard.press("Escape")
         expect(form).to_be_hidden()
         expect(tele.locator("button[data-action=edit]")).to_be_focused()
-        expect(tele.locator("td").nth(0)).to_have_text("14416, 1-800-891-4416")
+        call = EN["contact.phone"]
+        expect(tele.locator("td").nth(0)).to_have_text(
+            f"{call.replace('{display}', '14416')}, {call.replace('{display}', '1-800-891-4416')}"
+        )
+        # A line's call and text numbers are often the same: each says what it does.
+        lifeline = page.locator('#helpline-rows tr[data-helpline="lifeline_988"] td').nth(0)
+        expect(lifeline).to_have_text(
+            f"{call.replace('{display}', '988')}, {EN['contact.sms'].replace('{display}', '988')}"
+        )
 
         # Tele-MANAS's hours can change: it stays mandatory without the form showing it.
         tele.locator("button[data-action=edit]").click()

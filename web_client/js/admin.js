@@ -5,7 +5,7 @@
 
 import { bind, language, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { shortId } from "./desk.js";
-import { $, api, el, showScreen } from "./ui.js";
+import { $, api, contactText, el, showScreen } from "./ui.js";
 import { clearStaffSession, initLanguage, initLogin, logout } from "./staff.js";
 
 const state = {
@@ -456,7 +456,7 @@ function renderHelplines() {
     const due = line.needs_reverification;
     body.append(el("tr", { attrs: { "data-helpline": line.id } }, [
       el("th", { attrs: { scope: "row" }, text: line.name }),
-      el("td", { text: (line.contacts || []).map((c) => c.display).join(", ") }),
+      el("td", { text: (line.contacts || []).map(contactText).join(", ") }),
       el("td", { text: line.verified_on ? day(line.verified_on) : t("adm.never") }),
       el("td", {}, [el("span", {
         class: due ? "pill admin-due" : "pill",

@@ -4,7 +4,7 @@
 // from people is always set with textContent.
 
 import { bind, t } from "./i18n.js";
-import { announce, el, helplineCard } from "./ui.js";
+import { announce, contactText, el, helplineCard } from "./ui.js";
 
 const MAX_ITEM_CHARS = 300;
 
@@ -123,7 +123,7 @@ export function planText(plan) {
     lines.push(step.title);
     if (step.helplines) {
       for (const line of plan.helplines || []) {
-        const numbers = (line.contacts || []).map((c) => c.display).join(", ");
+        const numbers = (line.contacts || []).map(contactText).join(", ");
         lines.push(`- ${line.name}: ${numbers}`);
       }
     }

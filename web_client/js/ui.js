@@ -130,12 +130,21 @@ function helplineLinks(helpline) {
   }
   for (const contact of helpline.contacts || []) {
     const href = contactHref(contact.uri);
-    const kind = CONTACT_KINDS.has(contact.kind) ? contact.kind : "phone";
-    const display = contact.display || contact.uri;
-    // Say what the link does: a WhatsApp or web link must not read like a phone number.
-    if (href) links.push({ href, text: t(`contact.${kind}`, { display }), kind });
+    if (href) links.push({ href, text: contactText(contact), kind: contactKind(contact) });
   }
   return links;
+}
+
+function contactKind(contact) {
+  return CONTACT_KINDS.has(contact.kind) ? contact.kind : "phone";
+}
+
+/**
+ * A contact as words that say what it does ("Call 988", "Text 988"): a WhatsApp or web link
+ * must not read like a phone number, and a line's call and text numbers are often the same.
+ */
+export function contactText(contact) {
+  return t(`contact.${contactKind(contact)}`, { display: contact.display || contact.uri });
 }
 
 /**

@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 REMOVED = "removed"
 
 
-async def current_directory(session: AsyncSession, *, strict: bool = False) -> Directory:
+async def current_directory(session: AsyncSession, *, saving: str | None = None) -> Directory:
     """The shipped directory with admins' edits laid over it (edits win by id). An edit
     without ``translations`` (saved without them, or before they existed) keeps the shipped
     entry's; ``[]`` means none.
@@ -79,8 +79,11 @@ async def current_directory(session: AsyncSession, *, strict: bool = False) -> D
     Seekers' helplines must never fail to show, so a stored edit that today's rules refuse
     (saved before a rule was added) is passed over with a warning and the shipped entry
     stands, and if the edits together still break the directory's own rules the shipped file
-    is answered (an error in the log). ``strict`` (saving an edit): raise instead. Edits are
-    checked one by one only when the directory they make is refused."""
+    is answered (an error in the log). Edits are checked one by one only when the directory
+    they make is refused. ``saving`` (the id of an edit being saved, already valid on its
+    own): raise instead of answering the shipped file, so that a save never makes a broken
+    directory; a stale edit of another line is passed over as on a read, so it cannot block
+    every other save until someone finds it."""
     base = load_directory()
     edits = {e.id: e.entry for e in await session.scalars(select(HelplineEntry))}
     if not edits:
@@ -89,11 +92,10 @@ async def current_directory(session: AsyncSession, *, strict: bool = False) -> D
     try:
         return parse_directory(_laid_over(shipped, edits), source="database")
     except DirectoryError:
-        if strict:
-            raise
+        pass
     refused = set()
     for helpline_id, entry in _laid_over_entries(shipped, edits).items():
-        if helpline_id not in edits:
+        if helpline_id not in edits or helpline_id == saving:
             continue
         try:
             Helpline.model_validate(entry)
@@ -107,6 +109,8 @@ async def current_directory(session: AsyncSession, *, strict: bool = False) -> D
     try:
         return parse_directory(_laid_over(shipped, kept), source="database")
     except DirectoryError:
+        if saving is not None:
+            raise
         log.error(
             "the stored helpline edits break the directory; the shipped file is answered",
             extra={"event": "helpline.edits_invalid"},
@@ -205,7 +209,7 @@ async def _store_entry(
         row.entry, row.updated_at, row.updated_by = entry, now, principal.user_id
     await session.flush()
     try:
-        await current_directory(session, strict=True)
+        await current_directory(session, saving=helpline_id)
     except ValueError as exc:
         raise BadRequest(str(exc), code="invalid_request") from None
 

@@ -451,6 +451,23 @@ async def test_a_stored_helpline_edit_that_todays_rules_refuse_never_breaks_the_
             assert now["icall"]["region"] == lines["icall"]["region"] != " "
             assert now["icall"]["verified_on"] != "2025-13-45"
             assert now["kiran"]["hours"] == "Kept hours"  # the valid edit still shows
+            # Nor does it block every other save until someone finds it: before, each PUT
+            # was refused with the stale edit's error.
+            r = await http.put("/api/v1/helplines/kiran", json={**kiran, "hours": "New hours"})
+            assert r.status_code == 200, r.text
+            listed = {h["id"]: h for h in (await http.get("/api/v1/helplines")).json()["helplines"]}
+            assert listed["kiran"]["hours"] == "New hours"
+            # A save still may not break the directory, and fixing the stale edit works.
+            tele = {k: v for k, v in lines["tele_manas"].items() if k in kiran}
+            other = [{"kind": "phone", "display": "14417", "uri": "tel:14417"}]
+            r = await http.put("/api/v1/helplines/tele_manas", json={**tele, "contacts": other})
+            assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_request")
+            assert "tel:14416" in r.json()["error"]["message"]
+            icall = {k: v for k, v in lines["icall"].items() if k in kiran}
+            r = await http.put("/api/v1/helplines/icall", json={**icall, "hours": "Fixed hours"})
+            assert r.status_code == 200, r.text
+            listed = {h["id"]: h for h in (await http.get("/api/v1/helplines")).json()["helplines"]}
+            assert listed["icall"]["hours"] == "Fixed hours"
         finally:
             async with engine.begin() as conn:
                 await conn.execute(delete(rows).where(rows.c.id.in_(["icall", "kiran"])))

@@ -29,6 +29,8 @@ const state = {
   availability: { available: false, capacity: 1, auto_assign: false },
   /** What the server last confirmed (availability.ok), to fall back to when a change fails. */
   confirmed: { available: false, capacity: 1, auto_assign: false },
+  /** availability.set frames sent on this connection and not answered yet. */
+  availabilityAsked: 0,
   riskSupported: true,
   referralSupported: true,
   phrases: {},
@@ -107,7 +109,9 @@ function onAuthenticated(frame) {
   for (const conv of frame.active_conversations || []) {
     ensureChat({ conversation_id: conv.conversation_id, peer_alias: conv.peer_alias, language: conv.language, status: conv.status });
   }
-  // Availability belongs to the connection: say it again after a reconnect.
+  // Availability belongs to the connection: say it again after a reconnect. What was asked on
+  // the last one is never answered.
+  state.availabilityAsked = 0;
   if (state.availability.available) sendAvailability();
   if (!state.selected && state.chats.size) select(state.chats.keys().next().value);
 }
@@ -123,7 +127,15 @@ function sendAvailability() {
     ref: "availability",
   };
   state.availability = { available: frame.available, capacity: frame.capacity, auto_assign: frame.auto_assign };
-  state.conn?.send(frame);
+  if (state.conn?.send(frame)) state.availabilityAsked += 1;
+}
+
+/** An answer to one of this page's availability.set frames came: true while newer ones are
+ * still unanswered. Their answers will show the state; this one's would undo a change made
+ * meanwhile (chats at once chosen, then auto-assign ticked before the first answer came). */
+function newerAvailabilityAsked() {
+  state.availabilityAsked = Math.max(0, state.availabilityAsked - 1);
+  return state.availabilityAsked > 0;
 }
 
 for (const id of ["available", "capacity", "auto-assign"]) {
@@ -139,6 +151,7 @@ for (const id of ["available", "capacity", "auto-assign"]) {
 function renderAvailability(frame) {
   state.availabilityRetried = false;
   state.confirmed = { available: Boolean(frame.available), capacity: frame.capacity || 1, auto_assign: Boolean(frame.auto_assign) };
+  if (frame.ref === "availability" && newerAvailabilityAsked()) return;
   $("available").checked = Boolean(frame.available);
   const most = $("capacity").options.length;
   if (Number.isInteger(frame.max_concurrent_chats)) offerCapacity(frame.max_concurrent_chats, frame.capacity);
@@ -1451,6 +1464,7 @@ function onError(frame) {
     return;
   }
   if (ref === "availability") {
+    if (newerAvailabilityAsked()) return; // the newer change's answer says what was kept
     const asked = state.availability;
     if (frame.code === "invalid_frame" && !state.availabilityRetried) {
       // An admin may have lowered the most chats at once since the page read the account

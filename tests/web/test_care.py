@@ -629,6 +629,26 @@ def test_the_plan_after_the_chat_follows_a_change_of_language(
         assert HI["contact.phone"].replace("{display}", "14416") in text, text
         seeker.set_viewport_size(DESKTOP)
         shot(seeker, screenshots, "safety-plan-ended-switched-hi-desktop")
+
+        # Back to English, and "Save to my phone" pressed before the English plan came: the
+        # file waited for it (it had the Hindi steps under an English title).
+        dialog.locator(".js-close-dialog").click()
+        held.clear()
+        english_plan = re.compile(r"/safety-plan\?language=en$")
+        seeker.route(english_plan, lambda route: held.append(route))
+        with seeker.expect_request(lambda request: bool(english_plan.search(request.url))):
+            seeker.locator('.lang-switch__option[data-lang="en"]').click()
+        seeker.locator("#ended-plan .js-open-plan").click()
+        expect(dialog.locator("#plan-title")).to_have_text(EN["plan.title"])
+        with seeker.expect_download() as download_info:
+            dialog.locator(".js-save-plan").click()
+            seeker.wait_for_timeout(300)  # Save pressed, the answer still held
+            held[0].continue_()
+        seeker.unroute(english_plan)
+        download_info.value.save_as(saved)
+        text = saved.read_text(encoding="utf-8")
+        assert text.startswith(EN["plan.title"]), text
+        assert load_plan_title("en") in text and load_plan_title("hi") not in text, text
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

@@ -52,6 +52,8 @@ const state = {
   hadVolunteer: false,
   /** The conversation's safety plan (the last `safety_plan` frame), in memory only. */
   plan: null,
+  /** The plan asked for again in the page's language (reloadPlan), until it answers. */
+  planReload: null,
 };
 
 /** Show a screen; the chat screen gets an app-like, full-height layout. */
@@ -970,8 +972,22 @@ function onPlan(frame) {
  */
 async function reloadPlan(id, lang = language()) {
   const token = state.conn?.token || loadSession()?.token;
-  const answer = await api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan?language=${encodeURIComponent(lang)}`, { token });
+  const asked = api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan?language=${encodeURIComponent(lang)}`, { token });
+  state.planReload = asked;
+  let answer;
+  try {
+    answer = await asked;
+  } finally {
+    if (state.planReload === asked) state.planReload = null;
+  }
   if (answer.ok && id === state.plan?.conversation_id && language() === lang) onPlan(answer.data);
+}
+
+/** The plan in the page's language: one asked for after a switch comes first (Save or Print
+ * pressed at once would otherwise keep the last language's steps under this one's title). */
+async function planInPageLanguage() {
+  while (state.planReload) await state.planReload.catch(() => null);
+  return state.plan;
 }
 
 /**
@@ -1013,7 +1029,8 @@ async function openPlan() {
 async function savePlan() {
   if (!state.plan) return;
   const { planText } = await loadPlan();
-  const blob = new Blob([planText(state.plan)], { type: "text/plain;charset=utf-8" });
+  const plan = await planInPageLanguage();
+  const blob = new Blob([planText(plan)], { type: "text/plain;charset=utf-8" });
   const url = URL.createObjectURL(blob);
   const link = el("a", { attrs: { href: url, download: "my-plan.txt" } });
   document.body.append(link);
@@ -1026,7 +1043,7 @@ async function savePlan() {
 async function printPlan() {
   if (!state.plan) return;
   const { renderPrint } = await loadPlan();
-  renderPrint($("plan-print"), state.plan);
+  renderPrint($("plan-print"), await planInPageLanguage());
   if ($("plan-dialog").open) $("plan-dialog").close();
   document.body.classList.add("is-printing-plan");
   window.addEventListener("afterprint", () => document.body.classList.remove("is-printing-plan"), { once: true });

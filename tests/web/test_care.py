@@ -572,6 +572,17 @@ def test_the_plan_follows_the_seekers_change_of_language(
     watch.check()
 
 
+def switch_holding_the_plan(seeker: Page, lang: str) -> tuple[list[Route], re.Pattern[str]]:
+    """The seeker switches the page to ``lang``; the plan it then asks for in ``lang`` is held
+    (the routes returned, to be continued) and the pattern of its URL (to unroute)."""
+    held: list[Route] = []
+    plan = re.compile(rf"/safety-plan\?language={lang}$")
+    seeker.route(plan, lambda route: held.append(route))
+    with seeker.expect_request(lambda request: bool(plan.search(request.url))):
+        seeker.locator(f'.lang-switch__option[data-lang="{lang}"]').click()
+    return held, plan
+
+
 def test_the_plan_after_the_chat_follows_a_change_of_language(
     browser: Browser, server: LiveServer, watch: Watch, screenshots: Path, tmp_path: Path
 ) -> None:
@@ -593,11 +604,7 @@ def test_the_plan_after_the_chat_follows_a_change_of_language(
         expect(seeker.locator("#ended-plan")).to_be_visible()
 
         # To Hindi and back to English at once, the Hindi answer coming last: English stays.
-        held: list[Route] = []
-        hindi_plan = re.compile(r"/safety-plan\?language=hi$")
-        seeker.route(hindi_plan, lambda route: held.append(route))
-        with seeker.expect_request(lambda request: bool(hindi_plan.search(request.url))):
-            seeker.locator('.lang-switch__option[data-lang="hi"]').click()
+        held, hindi_plan = switch_holding_the_plan(seeker, "hi")
         seeker.locator('.lang-switch__option[data-lang="en"]').click()
         expect(seeker.locator("#ended-title")).to_have_text(EN["ended.title"])
         with seeker.expect_response(lambda response: bool(hindi_plan.search(response.url))):
@@ -633,11 +640,7 @@ def test_the_plan_after_the_chat_follows_a_change_of_language(
         # Back to English, and "Save to my phone" pressed before the English plan came: the
         # file waited for it (it had the Hindi steps under an English title).
         dialog.locator(".js-close-dialog").click()
-        held.clear()
-        english_plan = re.compile(r"/safety-plan\?language=en$")
-        seeker.route(english_plan, lambda route: held.append(route))
-        with seeker.expect_request(lambda request: bool(english_plan.search(request.url))):
-            seeker.locator('.lang-switch__option[data-lang="en"]').click()
+        held, english_plan = switch_holding_the_plan(seeker, "en")
         seeker.locator("#ended-plan .js-open-plan").click()
         expect(dialog.locator("#plan-title")).to_have_text(EN["plan.title"])
         with seeker.expect_download() as download_info:

@@ -121,6 +121,8 @@ function quickExit() {
   clearSession();
   try { sessionStorage.clear(); } catch { /* ignore */ }
   state.conn = null;
+  clearTimeout(state.peerTypingTimer); // nothing left for them to hide
+  clearTimeout(state.typingIdleTimer);
   // Blank the page at once so nothing stays on screen while the next page loads.
   document.title = "";
   document.body.replaceChildren();
@@ -624,7 +626,8 @@ function onFrame(frame) {
       // session began (or the code was typed): one chosen since (the welcome back, the ended
       // screen) is told now, so the volunteer who takes the chat speaks it.
       if (first && chosenLanguage()) tellLanguage();
-      setTimeout(() => $("queue-position").setAttribute("aria-live", "polite"), 1000);
+      // (Gone if a quick exit blanked the page meanwhile.)
+      setTimeout(() => $("queue-position")?.setAttribute("aria-live", "polite"), 1000);
       leaveIfWanted();
       return;
     }

@@ -1135,8 +1135,20 @@ def test_a_language_chosen_mid_chat_is_kept_and_the_volunteer_told(
         seeker.locator('.lang-switch__option[data-lang="hi"]').click()
         pane = volunteer_pane(volunteer)
         expect(pane.locator(".js-meta")).to_contain_text(HI["lang.hi"])
-        expect(pane.locator(".system-note", has_text="switched their page")).to_have_count(1)
+        switched = pane.locator(".system-note", has_text="switched their page")
+        expect(switched).to_have_count(1)
         shot(volunteer, docs_shots, "volunteer-seeker-switched-language-desktop")
+        # The chat's notes follow the console's own language too (they stayed as written).
+        before, after = (re.escape(part) for part in EN["vol.started"].split("{name}"))
+        started = pane.locator('.system-note:has([data-i18n="vol.started"])')
+        name = re.fullmatch(f"{before}(.+){after}", started.inner_text()).group(1)  # type: ignore[union-attr]
+        volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(started).to_have_text(HI["vol.started"].replace("{name}", name))
+        expect(pane.locator('.system-note:has([data-i18n="vol.language_changed"])')).to_have_text(
+            HI["vol.language_changed"].replace("{name}", name).replace("{language}", HI["lang.hi"])
+        )
+        volunteer.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(switched).to_have_count(1)
         seeker.reload()
         expect(seeker.locator("#chat-header")).to_be_visible()
         expect(seeker.locator('.lang-switch__option[data-lang="hi"]')).to_have_attribute(

@@ -167,9 +167,17 @@ export class ChatLog {
     return node;
   }
 
-  /** Add a system note; returns it (so a caller can replace it instead of repeating it). */
-  note(text) {
-    const item = el("li", { class: "system-note", text });
+  /**
+   * Add a system note: one or more `[key, vars]` parts, each bound (`bind`), so the note is
+   * said again in the page's language when it changes. Returns it (so a caller can replace it
+   * instead of repeating it).
+   */
+  note(...parts) {
+    const item = el("li", { class: "system-note" });
+    parts.forEach(([key, vars], i) => {
+      if (i) item.append(" ");
+      item.append(bind(el("span"), key, vars));
+    });
     this.list.append(item);
     this.scrollToEnd();
     return item;

@@ -8,7 +8,8 @@
 //   data-i18n-placeholder="key"  → placeholder
 //   data-i18n-aria-label="key"   → aria-label
 //   data-i18n-title="key"        → title
-// Strings may hold {name} slots, filled by t(key, {name: value}).
+// Strings may hold {name} slots, filled by t(key, {name: value}); a value {key, or?} is that
+// key's string in the language in use, so a bound text's slot follows a language change too.
 
 export const LANGUAGES = Object.freeze({ en: "English", hi: "हिन्दी" });
 export const DEFAULT_LANGUAGE = "en";
@@ -88,9 +89,15 @@ export function t(key, vars = {}) {
     return key;
   }
   for (const [name, value] of Object.entries(vars)) {
-    text = text.split(`{${name}}`).join(String(value));
+    text = text.split(`{${name}}`).join(slot(value));
   }
   return text;
+}
+
+/** A slot's value: as given, or for `{key, or}` that key's string (`or` if it has none). */
+function slot(value) {
+  if (value && typeof value === "object") return has(value.key) ? t(value.key) : String(value.or ?? value.key);
+  return String(value);
 }
 
 /** Whether a key exists (for optional, data-driven labels). */

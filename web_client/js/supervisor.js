@@ -931,13 +931,13 @@ function noteTransfer(frame) {
   state.transfersSeen ??= new Set();
   if (state.transfersSeen.has(frame.transfer_id)) return;
   state.transfersSeen.add(frame.transfer_id);
-  const from = frame.from_alias || t("role.volunteer");
-  let text;
-  if (frame.reason === "volunteer_vanished") text = t("transfer.log_vanished", { from });
-  else if (frame.to === "queue") text = t("transfer.log_queue", { from, by: frame.by_alias || from });
-  else text = t("transfer.log_to", { from, to: frame.to_alias || t("role.volunteer"), by: frame.by_alias || from });
-  if (frame.note) text += ` ${t("transfer.log_note", { note: frame.note })}`;
-  state.log.note(text);
+  const from = frame.from_alias || { key: "role.volunteer" };
+  let said;
+  if (frame.reason === "volunteer_vanished") said = ["transfer.log_vanished", { from }];
+  else if (frame.to === "queue") said = ["transfer.log_queue", { from, by: frame.by_alias || from }];
+  else said = ["transfer.log_to", { from, to: frame.to_alias || { key: "role.volunteer" }, by: frame.by_alias || from }];
+  if (frame.note) state.log.note(said, ["transfer.log_note", { note: frame.note }]);
+  else state.log.note(said);
 }
 
 $("whisper-form").addEventListener("submit", (event) => {
@@ -1531,7 +1531,7 @@ function onFrame(frame) {
       return;
     }
     case "seeker.returning":
-      if (frame.conversation_id === state.conversationId) state.log?.note(t("sup.returning", { n: frame.chats_before }));
+      if (frame.conversation_id === state.conversationId) state.log?.note(["sup.returning", { n: frame.chats_before }]);
       return;
     case "chat.whisper": {
       if (frame.conversation_id !== state.conversationId) return;
@@ -1550,7 +1550,7 @@ function onFrame(frame) {
     }
     case "conversation.ended":
       if (frame.conversation_id === state.conversationId) {
-        state.log?.note(t("sup.conversation_ended"));
+        state.log?.note(["sup.conversation_ended"]);
         hideKeepingFocus($("sup-composer"), $("conv-messages")); // it says the chat ended
       }
       return;

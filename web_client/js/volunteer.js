@@ -1240,7 +1240,7 @@ function onFrame(frame) {
       if (old && old.status === "ended") dropPane(old);
       const chat = ensureChat(frame);
       chat.status = "active";
-      chat.log.note(t("vol.started", { name: chat.peerAlias || t("role.seeker") }));
+      chat.log.note(["vol.started", { name: chat.peerAlias || { key: "role.seeker" } }]);
       if (frame.handover) showHandover(chat, frame.handover);
       if (frame.returning) onReturning(chat, frame.returning);
       announce("sr-alert", t("vol.new_chat", { name: chat.peerAlias || t("role.seeker") }));
@@ -1325,12 +1325,12 @@ function onFrame(frame) {
       const seen = `${frame.type}:${frame.staff_alias || ""}`;
       if (chat.joinedSeen.has(seen)) return;
       chat.joinedSeen.add(seen);
-      chat.log.note(t(key, { name: frame.staff_alias || t("role.supervisor") }));
+      chat.log.note([key, { name: frame.staff_alias || { key: "role.supervisor" } }]);
       return;
     }
     case "referral.card": {
       const chat = state.chats.get(frame.conversation_id);
-      if (chat) chat.log.note(t("vol.card_shown", { n: (frame.helplines || []).length }));
+      if (chat) chat.log.note(["vol.card_shown", { n: (frame.helplines || []).length }]);
       return;
     }
     case "conversation.language": {
@@ -1339,9 +1339,9 @@ function onFrame(frame) {
       chat.language = frame.language;
       renderChatHead(chat);
       loadPhrases(chat);
-      const text = t("vol.language_changed", { name: chat.peerAlias || t("role.seeker"), language: tOr(`lang.${frame.language}`, frame.language) });
-      chat.log.note(text);
-      announce("sr-alert", text);
+      const vars = { name: chat.peerAlias || { key: "role.seeker" }, language: { key: `lang.${frame.language}`, or: frame.language } };
+      chat.log.note(["vol.language_changed", vars]);
+      announce("sr-alert", t("vol.language_changed", vars));
       return;
     }
     case "referral.updated": {
@@ -1382,7 +1382,7 @@ function onFrame(frame) {
       if (chat && !chat.returning) {
         chat.returning = frame;
         renderChatHead(chat);
-        chat.log.note(t("vol.returning", { n: frame.chats_before }));
+        chat.log.note(["vol.returning", { n: frame.chats_before }]);
       }
       return;
     }
@@ -1429,7 +1429,7 @@ function onPlan(chat, frame) {
 async function onReturning(chat, returning) {
   chat.returning = returning;
   renderChatHead(chat);
-  chat.log.note(t("vol.returning", { n: returning.chats_before }));
+  chat.log.note(["vol.returning", { n: returning.chats_before }]);
   const answer = await api(`/api/v1/conversations/${encodeURIComponent(chat.id)}/safety-plan`, { token: state.session.access_token });
   if (answer.ok && (!chat.plan || chat.plan.revision <= answer.data.revision)) onPlan(chat, answer.data);
 }
@@ -1497,7 +1497,7 @@ function onError(frame) {
       if (key !== "vol.err_generic") chat.endRefused = frame.code;
       // One note, however often End is pressed: the old one moves to the end of the log.
       chat.endBlockedNote?.remove();
-      chat.endBlockedNote = chat.log.note(t(key));
+      chat.endBlockedNote = chat.log.note([key]);
       // "Yes" hid the confirm that held focus: it lands where the volunteer can act (a
       // referral's next step) or on the note saying why, which a screen reader then reads.
       // Not when the volunteer has moved on meanwhile (typing, another control).

@@ -110,8 +110,24 @@ def test_after_a_takeover_the_seekers_header_says_supervisor_not_peer_volunteer(
 
         desk.locator("#conv-takeover").click()
         expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+        expect(desk.locator("#sr-status")).to_have_text(EN["sup.now_takeover"])
         expect(seeker.locator("#peer-name")).to_have_text(alias(desk))
         expect(role).to_have_text(EN["role.supervisor"])
+        # Observe or Join now changes nothing (the server keeps the highest mode): the desk
+        # said "Observing" and hid the box to the seeker, while the volunteer stayed locked
+        # out, and nobody could answer the seeker until a reload.
+        for lower in ("#conv-observe", "#conv-join"):
+            desk.locator(lower).click()
+            expect(desk.locator("#conv-status")).to_have_text(
+                EN["sup.mode_kept"].replace("{mode}", EN["sup.mode_takeover"])
+            )
+            expect(desk.locator("#conv-mode")).to_have_text(EN["sup.mode_takeover"])
+            expect(desk.locator("#sup-composer")).to_be_visible()
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(desk.locator("#conv-status")).to_have_text(
+            HI["sup.mode_kept"].replace("{mode}", HI["sup.mode_takeover"])
+        )
+        desk.locator('.lang-switch__option[data-lang="en"]').click()
         axe.check(seeker, "the seeker's chat after a supervisor took it over")
         seeker.locator('.lang-switch__option[data-lang="hi"]').click()
         expect(role).to_have_text(HI["role.supervisor"])

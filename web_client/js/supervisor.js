@@ -838,9 +838,18 @@ function restoreMode(conversationId) {
   setMode(mode);
 }
 
+const MODE_RANK = { observing: 0, joined: 1, takeover: 2 };
+
 /** Observe, join or take over the open conversation; nothing changes when it did not go. */
 function supervise(action, mode) {
   if (!state.conversationId) return;
+  // The server keeps the highest mode given: Observe (or Join) after a takeover changes
+  // nothing there, so nothing here either. The desk said "Observing" and hid the box to the
+  // seeker while the volunteer stayed locked out: nobody could answer the seeker.
+  if (state.mode && MODE_RANK[mode] < MODE_RANK[state.mode]) {
+    bind($("conv-status"), "sup.mode_kept", { mode: { key: `sup.mode_${state.mode}` } });
+    return;
+  }
   const frame = { type: `conversation.${action}`, conversation_id: state.conversationId, ref: action };
   if (!sendOrSayNotSent(state.conn, frame, $("conv-status"))) return;
   state.conn.follow(state.conversationId, { resume: false });
@@ -848,6 +857,7 @@ function supervise(action, mode) {
     state.keptBefore = { conversationId: state.conversationId, mode: keepMode(state.conversationId, mode) };
   }
   setMode(mode);
+  announce("sr-status", t(`sup.now_${mode}`)); // the pill beside the buttons is not heard
 }
 
 $("conv-observe").addEventListener("click", () => supervise("observe", "observing"));

@@ -563,11 +563,26 @@ def test_supervisor_closes_a_referral_with_a_reason(
 
         row = desk.locator("#referrals tbody tr")
         expect(row).to_have_count(1)
+        # A step chosen keeps the keyboard on its list when the table is drawn anew.
+        status = row.locator(".js-ref-status")
+        status.focus()
+        status.select_option("accepted")
+        expect(desk.locator("#referrals tbody tr .js-ref-status")).to_have_value("accepted")
+        expect(desk.locator("#referrals tbody tr .js-ref-status")).to_be_focused()
+        # On a phone the table scrolls in its own box: the whole desk scrolled sideways.
+        desk.set_viewport_size(PHONE)
+        expect(row).to_have_count(1)
+        assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        desk.set_viewport_size(DESKTOP)
         row.locator(".js-ref-close").click()
         row.locator(".js-ref-close-reason").fill("The seeker left before we could ask.")
         shot(desk, docs_shots, "supervisor-referral-close-desktop")
         row.locator(".js-ref-close-form button[type=submit]").click()
         expect(desk.locator("#referrals tbody tr")).to_have_count(0)
+        # Said, and the keyboard on the panel's title, not fallen to the top of the page.
+        expect(desk.locator("#referrals-status")).to_have_text(EN["sup.ref_closed"])
+        expect(desk.locator("#ref-title")).to_be_focused()
+        axe.check(desk, "the desk after a referral was closed")
         box = risk.locator(".js-referral-box")
         expect(box.locator(".js-referral-state")).to_contain_text(
             "The seeker left before we could ask."

@@ -26,6 +26,8 @@ const TRANSCRIPT_PAGE = 500;
 const state = {
   session: null,
   conn: null,
+  /** The referral this desk asked to close, until its `referral.updated` says it is closed. */
+  closingReferral: null,
   escalations: new Map(),
   /** escalation_id → its latest emergency share (`emergency_share.updated`, no contents). */
   shares: new Map(),
@@ -1013,16 +1015,19 @@ async function loadReferrals() {
   const answer = await api("/api/v1/referrals", { token: state.session.access_token });
   if (read !== referralReads) return;
   const box = $("referrals");
+  const was = focusInReferrals(box);
   if (!answer.ok) {
     box.replaceChildren();
     bind($("referrals-empty"), answer.status === 404 ? "sup.referrals_unavailable" : "sup.no_referrals");
     $("referrals-empty").hidden = false;
+    restoreReferralFocus(box, was);
     return;
   }
   const list = Array.isArray(answer.data) ? answer.data : answer.data?.referrals || answer.data?.items || [];
   $("referrals-empty").hidden = list.length > 0;
   if (!list.length) {
     box.replaceChildren();
+    restoreReferralFocus(box, was);
     return;
   }
   const table = el("table", { class: "table" });
@@ -1034,15 +1039,15 @@ async function loadReferrals() {
   const body = el("tbody");
   for (const referral of list) {
     const id = referral.referral_id || referral.id;
-    const row = el("tr");
-    const open = el("button", { class: "button button--quiet button--small", text: shortId(referral.conversation_id), attrs: { type: "button", "aria-label": t("sup.open_conversation_id", { id: shortId(referral.conversation_id) }) } });
+    const row = el("tr", { attrs: { "data-referral": id } });
+    const open = el("button", { class: "button button--quiet button--small js-ref-open", text: shortId(referral.conversation_id), attrs: { type: "button", "aria-label": t("sup.open_conversation_id", { id: shortId(referral.conversation_id) }) } });
     open.addEventListener("click", () => openConversation(referral.conversation_id));
     row.append(el("td", {}, [open]));
     row.append(el("td", { text: referral.level ? tOr(`level.${referral.level}`, referral.level) : "–" }));
     const names = (referral.helpline_ids || []).map((id) => state.helplineNames.get(id) || id);
     row.append(el("td", { text: names.join(", ") || "–" }));
     row.append(el("td", { text: formatTime(referral.created_at) }));
-    const select = el("select", { class: "input", attrs: { "aria-label": t("sup.ref_status_for", { id: shortId(referral.conversation_id) }) } });
+    const select = el("select", { class: "input js-ref-status", attrs: { "aria-label": t("sup.ref_status_for", { id: shortId(referral.conversation_id) }) } });
     const statuses = [referral.status, ...(REFERRAL_NEXT[referral.status] || [])];
     select.disabled = statuses.length === 1;
     for (const status of statuses) {
@@ -1060,7 +1065,35 @@ async function loadReferrals() {
     body.append(row);
   }
   table.append(body);
-  box.replaceChildren(table);
+  // Its own scroll box: on a phone the table made the whole desk scroll sideways.
+  box.replaceChildren(el("div", { class: "table-wrap", attrs: { tabindex: "0", role: "region", "aria-labelledby": "ref-title" } }, [table]));
+  restoreReferralFocus(box, was);
+}
+
+const REFERRAL_CONTROLS = ["js-ref-open", "js-ref-status", "js-ref-close", "js-ref-close-reason", "js-ref-close-send"];
+
+/** Where the keyboard was in the referrals (a row's control), before they are drawn anew. */
+function focusInReferrals(box) {
+  const focused = document.activeElement;
+  if (!box.contains(focused)) return null;
+  return {
+    referral: focused.closest("tr[data-referral]")?.dataset.referral,
+    control: REFERRAL_CONTROLS.find((name) => focused.classList.contains(name)),
+  };
+}
+
+/** The keyboard back where it was; the row gone (closed, finished), to the panel's title.
+ * It fell to the top of the page, and a supervisor closing a referral was lost. */
+function restoreReferralFocus(box, was) {
+  if (!was) return;
+  const row = was.referral ? box.querySelector(`tr[data-referral="${CSS.escape(was.referral)}"]`) : null;
+  const target = row && was.control ? row.querySelector(`.${was.control}`) : null;
+  if (target && !target.closest("[hidden]")) {
+    target.focus();
+    return;
+  }
+  $("ref-title").setAttribute("tabindex", "-1");
+  $("ref-title").focus();
 }
 
 /** "Close with a reason…": a supervisor ends a referral nobody can finish (audited). */
@@ -1075,7 +1108,7 @@ function closeReferralControl(referralId, conversationId) {
   const fieldId = `ref-close-${referralId}`;
   const label = el("label", { class: "small", text: t("sup.ref_close_reason"), attrs: { for: fieldId } });
   const reason = el("input", { class: "input js-ref-close-reason", attrs: { id: fieldId, maxlength: "500", required: true } });
-  const submit = el("button", { class: "button button--primary button--small", text: t("sup.ref_close_confirm"), attrs: { type: "submit" } });
+  const submit = el("button", { class: "button button--primary button--small js-ref-close-send", text: t("sup.ref_close_confirm"), attrs: { type: "submit" } });
   form.append(label, reason, submit);
   open.addEventListener("click", () => {
     form.hidden = false;
@@ -1085,10 +1118,15 @@ function closeReferralControl(referralId, conversationId) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = reason.value.trim();
-    if (!text) return;
+    // Sent once (aria-disabled, not disabled: a disabled button drops the keyboard to the
+    // top of the page, before the closed row's going could put it on the panel's title).
+    if (!text || submit.getAttribute("aria-disabled") === "true") return;
     const frame = { type: "referral.update", referral_id: referralId, status: "closed", reason: text, ref: `ref:${referralId}`.slice(0, 64) };
     // Not sent: the form stays, with the reason typed.
-    if (sendOrSayNotSent(state.conn, frame, $("referrals-status"))) submit.disabled = true;
+    if (sendOrSayNotSent(state.conn, frame, $("referrals-status"))) {
+      submit.setAttribute("aria-disabled", "true");
+      state.closingReferral = referralId;
+    }
   });
   wrap.append(open, form);
   return wrap;
@@ -1565,6 +1603,12 @@ function onFrame(frame) {
       }
       return;
     case "referral.updated":
+      if (frame.closed_reason && frame.referral_id === state.closingReferral) { // closed: the status stays the last step
+        state.closingReferral = null;
+        const line = $("referrals-status");
+        bind(line, "sup.ref_closed");
+        line.hidden = false;
+      }
       loadReferrals();
       return;
     case "conversation.transfer.ok":

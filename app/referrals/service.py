@@ -37,6 +37,8 @@ from app.errors import (
     NotFound,
     located,
 )
+from app.escalation.models import Escalation
+from app.escalation.views import UNRESOLVED
 from app.identity.models import Role
 from app.identity.service import Principal
 from app.outbound import frames
@@ -385,7 +387,7 @@ async def offer(
         chosen = [directory.get(h) for h in helpline_ids]
     except KeyError as exc:
         raise BadRequest(f"unknown helpline {exc.args[0]!r}", code="invalid_frame") from None
-    level = RiskLevel(conversation.risk_level)
+    level = await _handled_at(uow.session, conversation)
     # Never an unverified number alone; at high risk Tele-MANAS and 112 always.
     safety = directory.for_seeker(level, None, None)
     must = [line for line in safety if line.mandatory or line.verified]
@@ -398,6 +400,21 @@ async def offer(
     if existing is not None:
         return await _extend(uow, principal, existing, conversation, lines, level=level, now=now)
     return await _create(uow, principal, conversation, lines, level=level, now=now)
+
+
+async def _handled_at(session: AsyncSession, conversation: Conversation) -> RiskLevel:
+    """The level the chat is handled at: its screened level, or an unresolved escalation's
+    when higher. A volunteer who escalates by hand pages at high without a screen; a card
+    offered then is a high-risk card (Tele-MANAS and 112), and its referral says high, not
+    "no risk found"."""
+    levels = await session.scalars(
+        select(Escalation.level).where(
+            Escalation.conversation_id == conversation.id, Escalation.status.in_(UNRESOLVED)
+        )
+    )
+    return max(
+        [RiskLevel(conversation.risk_level), *map(RiskLevel, levels)], key=lambda lv: lv.rank
+    )
 
 
 async def ensure_urgent_referral(

@@ -193,3 +193,25 @@ async def test_a_card_names_the_lines_in_the_chats_language_with_admins_translat
         ("Emergency (India)", "24x7"),
     ]
     assert [h["contacts"] for h in cards["hi"]] == [h["contacts"] for h in cards["en"]]
+
+
+async def test_a_card_offered_after_an_escalation_by_hand_is_a_high_risk_card(fresh: Fresh):
+    """A volunteer worried enough to escalate without a screen pages at high. A card offered
+    then carried only the chosen line (as at no risk), and the desk's referral row said "No
+    risk found" beside the chat's "High" escalation. Now the chat is handled at the
+    escalation's level: Tele-MANAS and 112 always, and the referral says high."""
+    sup = await supervisor(fresh, rank=1)
+    offer = {"type": "referral.offer", "helpline_ids": ["tele_manas"]}
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send({**offer, "conversation_id": cid})  # no escalation: the line chosen alone
+    assert [h["id"] for h in (await s.recv("referral.card"))["helplines"]] == ["tele_manas"]
+    assert (await v.recv("referral.updated"))["level"] == "none"
+
+    s, v, cid, _ = await paired(fresh.server, fresh.staff)
+    await v.send({"type": "escalation.raise", "conversation_id": cid, "reason": "plan mentioned"})
+    page = await sup.recv("escalation.page", where=lambda f: f["conversation_id"] == cid)
+    assert page["level"] == "high"
+    await v.send({**offer, "conversation_id": cid})
+    card = await s.recv("referral.card")
+    assert [h["id"] for h in card["helplines"]] == ["tele_manas", "emergency_112"]
+    assert (await v.recv("referral.updated"))["level"] == "high"

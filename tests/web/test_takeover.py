@@ -145,6 +145,12 @@ def test_after_a_takeover_the_seekers_header_says_supervisor_not_peer_volunteer(
         seeker.locator("#end-confirm").click()
         expect(desk.locator("#sup-composer")).to_be_hidden()
         expect(desk.locator("#conv-messages")).to_be_focused()
+        # Nothing left to join, take over or hand on, and no mode held: the chat looked live
+        # ("Taken over", with those buttons) after it ended. Observe and Block stay.
+        for gone in ("#conv-mode", "#conv-join", "#conv-takeover", "#conv-reassign"):
+            expect(desk.locator(gone)).to_be_hidden()
+        for kept in ("#conv-observe", "#conv-block"):
+            expect(desk.locator(kept)).to_be_visible()
     finally:
         seeker_ctx.close()
         volunteer_ctx.close()

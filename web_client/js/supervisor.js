@@ -735,6 +735,9 @@ function renderDeskPlan() {
   if (plan) renderPlan($("conv-plan-body"), plan, { idPrefix: "desk-plan" });
 }
 
+/** What an ended chat no longer offers on the desk (its reassign form goes too). */
+const ENDED_GOES = ["conv-join", "conv-takeover", "conv-reassign"];
+
 async function openConversation(conversationId) {
   if (!conversationId) return;
   clearStaffAlertFor(conversationId);
@@ -749,6 +752,7 @@ async function openConversation(conversationId) {
   $("block-note").value = "";
   $("reassign-form").hidden = true;
   $("reassign-note").value = "";
+  for (const id of ENDED_GOES) $(id).hidden = false; // shown again: another chat
   state.transfersSeen = new Set();
   bind($("conv-title"), "sup.conversation_with", { id: shortId(conversationId) });
   const list = $("conv-messages");
@@ -1600,6 +1604,12 @@ function onFrame(frame) {
       if (frame.conversation_id === state.conversationId) {
         state.log?.note(["sup.conversation_ended"]);
         hideKeepingFocus($("sup-composer"), $("conv-messages")); // it says the chat ended
+        // Nothing is left to join, take over or hand on (the server refuses them), and no
+        // mode to hold: they go, so the chat no longer looks live ("Taken over" stayed after
+        // a quick exit). Observe, whispers (staff may still agree what happens next) and
+        // Block stay.
+        for (const id of [...ENDED_GOES, "reassign-form"]) hideKeepingFocus($(id), $("conv-messages"));
+        setMode(null);
       }
       return;
     case "referral.updated":

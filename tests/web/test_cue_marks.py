@@ -209,5 +209,12 @@ def test_marks_from_the_risk_panel_reach_the_review_list_the_export_and_the_over
         expect(
             phone.locator('#overview [data-key="cue_feedback_today"] dd .kv__line').first
         ).to_contain_text(HI["cue_family.burden"])
+        # The values get most of a phone's width: the labels took what they wanted, and in
+        # English the values broke mid-word, a word or less a line.
+        value, whole = phone.evaluate(
+            """() => ['#overview [data-key="cue_feedback_today"] dd', '#overview']
+                .map((s) => document.querySelector(s).getBoundingClientRect().width)"""
+        )
+        assert value >= 0.55 * whole, (value, whole)
         shot(phone, docs_shots, "cue-marks-overview-hi-phone")
     watch.check()

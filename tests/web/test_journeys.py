@@ -574,6 +574,11 @@ def test_supervisor_closes_a_referral_with_a_reason(
         expect(row).to_have_count(1)
         assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         desk.set_viewport_size(DESKTOP)
+        # The lines are named in the desk's language (the directory's translations).
+        desk.locator('.lang-switch__option[data-lang="hi"]').click()
+        expect(row.locator("td").nth(2)).to_contain_text("टेली-मानस (भारत सरकार)")
+        desk.locator('.lang-switch__option[data-lang="en"]').click()
+        expect(row.locator("td").nth(2)).to_contain_text("Tele-MANAS (Govt. of India)")
         row.locator(".js-ref-close").click()
         row.locator(".js-ref-close-reason").fill("The seeker left before we could ask.")
         shot(desk, docs_shots, "supervisor-referral-close-desktop")

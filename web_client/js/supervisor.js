@@ -3,7 +3,7 @@
 // the referral queue and an overview. Frames and endpoints the server does not have yet
 // (`unknown_type`, 404) make their part of the page step aside quietly.
 
-import { apply, bind, formatTime, onLanguageChange, t, tOr, unbind } from "./i18n.js";
+import { apply, bind, formatTime, language, onLanguageChange, t, tOr, unbind } from "./i18n.js";
 import { beep, clock, shortId, unlockAudio } from "./desk.js";
 import { $, announce, api, el, messageText, sendOrSayNotSent, showScreen } from "./ui.js";
 import { ChatLog } from "./chatlog.js";
@@ -42,7 +42,7 @@ const state = {
   log: null,
   /** conversation_id → Map(seq → chat.message): what the socket delivered, shown or not. */
   messages: new Map(),
-  helplineNames: new Map(),
+  helplineNames: new Map(), // id → the directory's entry (name, translations)
   mode: null, // observing | joined | takeover
   keptBefore: null, // the kept mode a join or takeover in flight replaced (put back if refused)
   tick: null,
@@ -1008,7 +1008,14 @@ function onMessage(frame) {
 async function loadHelplineNames() {
   if (state.helplineNames.size) return;
   const answer = await api("/api/v1/helplines", { token: state.session.access_token });
-  for (const line of answer.ok ? answer.data?.helplines || [] : []) state.helplineNames.set(line.id, line.name);
+  for (const line of answer.ok ? answer.data?.helplines || [] : []) state.helplineNames.set(line.id, line);
+}
+
+/** A helpline's name in the desk's language (the directory's translation), else its own. */
+function helplineName(id) {
+  const line = state.helplineNames.get(id);
+  if (!line) return id;
+  return (line.translations || []).find((tr) => tr.language === language())?.name || line.name;
 }
 
 let referralReads = 0; // only the latest read is drawn: an older answer can arrive last
@@ -1048,7 +1055,7 @@ async function loadReferrals() {
     open.addEventListener("click", () => openConversation(referral.conversation_id));
     row.append(el("td", {}, [open]));
     row.append(el("td", { text: referral.level ? tOr(`level.${referral.level}`, referral.level) : "–" }));
-    const names = (referral.helpline_ids || []).map((id) => state.helplineNames.get(id) || id);
+    const names = (referral.helpline_ids || []).map(helplineName);
     row.append(el("td", { text: names.join(", ") || "–" }));
     row.append(el("td", { text: formatTime(referral.created_at) }));
     const select = el("select", { class: "input js-ref-status", attrs: { "aria-label": t("sup.ref_status_for", { id: shortId(referral.conversation_id) }) } });

@@ -579,6 +579,11 @@ def test_supervisor_closes_a_referral_with_a_reason(
         expect(row.locator("td").nth(2)).to_contain_text("टेली-मानस (भारत सरकार)")
         desk.locator('.lang-switch__option[data-lang="en"]').click()
         expect(row.locator("td").nth(2)).to_contain_text("Tele-MANAS (Govt. of India)")
+        # Opened by mistake: Cancel goes back, closing nothing.
+        row.locator(".js-ref-close").click()
+        row.locator(".js-ref-close-cancel").click()
+        expect(row.locator(".js-ref-close-form")).to_be_hidden()
+        expect(row.locator(".js-ref-close")).to_be_focused()
         row.locator(".js-ref-close").click()
         row.locator(".js-ref-close-reason").fill("The seeker left before we could ask.")
         shot(desk, docs_shots, "supervisor-referral-close-desktop")

@@ -1120,7 +1120,15 @@ function closeReferralControl(referralId, conversationId) {
   const label = el("label", { class: "small", text: t("sup.ref_close_reason"), attrs: { for: fieldId } });
   const reason = el("input", { class: "input js-ref-close-reason", attrs: { id: fieldId, maxlength: "500", required: true } });
   const submit = el("button", { class: "button button--primary button--small js-ref-close-send", text: t("sup.ref_close_confirm"), attrs: { type: "submit" } });
-  form.append(label, reason, submit);
+  // A way back without closing anything (there was none but a reload).
+  const cancel = el("button", { class: "button button--quiet button--small js-ref-close-cancel", text: t("common.cancel"), attrs: { type: "button" } });
+  cancel.addEventListener("click", () => {
+    form.hidden = true;
+    reason.value = "";
+    open.hidden = false;
+    open.focus();
+  });
+  form.append(label, reason, el("div", { class: "row" }, [submit, cancel]));
   open.addEventListener("click", () => {
     form.hidden = false;
     open.hidden = true;

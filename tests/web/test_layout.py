@@ -653,3 +653,20 @@ def test_the_seekers_page_ends_with_the_waiting_screen_at_200_percent_text(
         shot(page, screenshots, "seeker-waiting-hi-320x640-text-200-page-scrolled")
         axe.check(page, "waiting at 200 % text, Hindi, 320x640")
     watch.check()
+
+
+@pytest.mark.parametrize("path", ["/", "/volunteer", "/supervisor"])
+def test_the_language_switch_keeps_the_keyboard_on_a_phone(
+    browser: Browser, server: LiveServer, watch: Watch, path: str
+) -> None:
+    """On a phone the switch shows only the other language, so the button just pressed
+    hides: the keyboard fell to the top of the page. It goes to the one now shown."""
+    with device(browser, watch, PHONE) as (_, page):
+        page.goto(server.base_url + path)
+        switch = page.locator(".lang-switch__option")
+        expect(page.locator('.lang-switch__option[data-lang="hi"]')).to_be_visible()
+        for lang, other in (("hi", "en"), ("en", "hi")):
+            page.locator(f'.lang-switch__option[data-lang="{lang}"]').focus()
+            page.keyboard.press("Enter")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            expect(switch.and_(page.locator(f'[data-lang="{other}"]'))).to_be_focused()

@@ -8,7 +8,7 @@
 
 import { Connection, Status } from "./protocol.js";
 import { apply, bind, formatTime, formatWait, language, onLanguageChange, setLanguage, t, unbind } from "./i18n.js";
-import { $, announce, api, callLabel, el, helplineCard, messageText, openModal, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
+import { $, announce, api, callLabel, el, helplineCard, messageText, openModal, renderLanguageSwitch, sendOrSayNotSent, showScreen as showAnyScreen } from "./ui.js";
 // The safety plan's module is fetched only when a plan exists (few chats open one): the
 // first screen of a slow phone needs none of it (tests/web/test_slow_network.py).
 let planModule = null;
@@ -157,12 +157,6 @@ document.addEventListener(
 );
 
 // ---- language --------------------------------------------------------------------------------
-
-function renderLanguageSwitch() {
-  for (const button of document.querySelectorAll(".lang-switch__option")) {
-    button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
-  }
-}
 
 for (const button of document.querySelectorAll(".lang-switch__option")) {
   button.addEventListener("click", async () => {

@@ -2,8 +2,8 @@
 // sessionStorage, so it dies with the tab), logout, the language switch and staff.alert banners.
 
 import { Connection, Status } from "./protocol.js";
-import { bind, language, onLanguageChange, setLanguage, t, tOr, unbind } from "./i18n.js";
-import { $, announce, api, openModal as openModalWith, showScreen } from "./ui.js";
+import { bind, onLanguageChange, setLanguage, t, tOr, unbind } from "./i18n.js";
+import { $, announce, api, openModal as openModalWith, renderLanguageSwitch, showScreen } from "./ui.js";
 
 const SESSION_KEY = "peerline.staff";
 const LANG_KEY = "peerline.staff.lang";
@@ -58,12 +58,7 @@ export async function initLanguage() {
       await setLanguage(button.dataset.lang);
     });
   }
-  const render = () => {
-    for (const button of document.querySelectorAll(".lang-switch__option")) {
-      button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
-    }
-  };
-  onLanguageChange(render); // also for the first language, below
+  onLanguageChange(renderLanguageSwitch); // also for the first language, below
   await setLanguage(lang);
 }
 

@@ -1,7 +1,7 @@
 // Small DOM, REST and feedback helpers shared by the three pages.
 // Text from people or the server is always set with textContent, never parsed as HTML.
 
-import { bind, t, unbind } from "./i18n.js";
+import { bind, language, t, unbind } from "./i18n.js";
 
 /**
  * Create an element. `options.text` becomes textContent; `options.i18n` a data-i18n key;
@@ -117,6 +117,18 @@ export function callLabel(text) {
   }
   if (last < value.length) label.append(value.slice(last));
   return label;
+}
+
+/**
+ * The language switch says which language is on (aria-pressed). On a phone it shows only the
+ * other one, so the button just pressed hides: the keyboard goes to the one now shown (it fell
+ * to the top of the page).
+ */
+export function renderLanguageSwitch() {
+  const options = [...document.querySelectorAll(".lang-switch__option")];
+  const focused = options.find((button) => button === document.activeElement);
+  for (const button of options) button.setAttribute("aria-pressed", String(button.dataset.lang === language()));
+  if (focused && !focused.getClientRects().length) options.find((button) => button.getClientRects().length)?.focus();
 }
 
 const CONTACT_KINDS = new Set(["phone", "sms", "whatsapp", "email", "web"]);

@@ -656,6 +656,10 @@ def test_volunteer_handles_two_chats_with_unread_counts(
         volunteer.keyboard.press("Enter")
         expect(second.locator(".bubble--peer .bubble__text")).to_have_text(["hello second"])
         expect(first.locator(".bubble--peer .bubble__text")).to_have_text(["hello first"])
+        # The status line counts the chats open (it said "0 of 2" until availability changed).
+        expect(volunteer.locator("#availability-status")).to_have_text(
+            EN["vol.status_available"].replace("{active}", "2").replace("{capacity}", "2")
+        )
         for tab in (tabs.nth(0), tabs.nth(1)):
             expect(tab).to_be_in_viewport(ratio=1)
 
@@ -675,6 +679,11 @@ def test_volunteer_handles_two_chats_with_unread_counts(
             ["message for the other tab", "and another"]
         )
         expect(first.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
+        second.locator("#end-chat").click()
+        second.locator("#end-confirm").click()
+        expect(volunteer.locator("#availability-status")).to_have_text(
+            EN["vol.status_available"].replace("{active}", "1").replace("{capacity}", "2")
+        )
     watch.check()
 
 

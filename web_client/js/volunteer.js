@@ -168,6 +168,17 @@ function renderAvailability(frame) {
   }
 }
 
+/** The status line's count follows this console's chats as they start, end or go to someone
+ * else (it was the count when availability last changed: "0 of 2" with two chats open). The
+ * server counts the same: its active chats with this volunteer, a taken-over one included. */
+function renderChatCount() {
+  const status = $("availability-status");
+  if (status.dataset.i18n !== "vol.status_available") return;
+  const active = [...state.chats.values()].filter((chat) => chat.status === "active").length;
+  const vars = { active, capacity: state.confirmed.capacity };
+  if (status.textContent !== t("vol.status_available", vars)) bind(status, "vol.status_available", vars);
+}
+
 function renderQueueSummary(frame) {
   $("q-waiting").textContent = String(frame.waiting ?? 0);
   $("q-oldest").textContent = frame.waiting ? formatWait(frame.oldest_wait_s || 0) : "–";
@@ -564,6 +575,7 @@ function showHandover(chat, handover) {
  */
 function releaseChat(chat, frame) {
   chat.status = "ended";
+  renderChatCount();
   state.conn?.forget(chat.id);
   hidePeerTyping(chat);
   // Writing a report when the chat went: the keyboard stays in its form.
@@ -648,6 +660,7 @@ function referralOpen(referral) {
 function endChat(chat, frame) {
   if (chat.status === "ended") return;
   chat.status = "ended";
+  renderChatCount();
   hidePeerTyping(chat);
   renderVolunteerPlan(chat); // read-only from now on
   const notice = chat.pane.querySelector(".js-ended");
@@ -1240,6 +1253,7 @@ function onFrame(frame) {
       if (old && old.status === "ended") dropPane(old);
       const chat = ensureChat(frame);
       chat.status = "active";
+      renderChatCount();
       chat.log.note(["vol.started", { name: chat.peerAlias || { key: "role.seeker" } }]);
       if (frame.handover) showHandover(chat, frame.handover);
       if (frame.returning) onReturning(chat, frame.returning);

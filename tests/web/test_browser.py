@@ -668,6 +668,9 @@ def test_volunteer_handles_two_chats_with_unread_counts(
         seeker_sends(first, "and another")
         expect(tabs.nth(0).locator(".badge")).to_have_text("2")
         expect(tabs.nth(0).locator(".badge")).to_be_in_viewport()
+        elsewhere = volunteer.locator("#unread-elsewhere")
+        expect(elsewhere).to_contain_text(EN["vol.unread_elsewhere"].split("{name}")[0])
+        expect(volunteer.locator("#sr-status")).to_have_text(elsewhere.inner_text())
         shot(volunteer, screenshots, "volunteer-two-chats-desktop")
 
         # Keyboard: arrow to the other tab, which clears its unread count.
@@ -675,10 +678,24 @@ def test_volunteer_handles_two_chats_with_unread_counts(
         volunteer.keyboard.press("ArrowUp")
         expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
         expect(tabs.nth(0).locator(".badge")).to_be_hidden()
+        expect(elsewhere).to_be_hidden()
         expect(volunteer_pane(volunteer).locator(".bubble--peer .bubble__text")).to_have_text(
             ["message for the other tab", "and another"]
         )
         expect(first.locator(".bubble--mine").last).to_have_attribute("data-state", "read")
+        # On a phone the other chat's tab and count are a screen above the message box: the
+        # button naming it stays in sight, and takes the volunteer there.
+        volunteer.set_viewport_size(PHONE)
+        tabs.nth(1).click()
+        volunteer_pane(volunteer).locator(".js-text").focus()
+        seeker_sends(first, "are you still there?")
+        expect(elsewhere).to_be_in_viewport()
+        shot(volunteer, screenshots, "volunteer-unread-elsewhere-phone")
+        elsewhere.click()
+        expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+        expect(volunteer_pane(volunteer).locator(".js-text")).to_be_focused()
+        expect(elsewhere).to_be_hidden()
+        volunteer.set_viewport_size(DESKTOP)
         second.locator("#end-chat").click()
         second.locator("#end-confirm").click()
         expect(volunteer.locator("#availability-status")).to_have_text(

@@ -40,6 +40,11 @@ def test_close_this_chat_after_a_hand_over_says_it_ends_the_chance_to_report(
         expect(close).to_have_accessible_name(HI["vol.close_tab"])
         expect(close).to_have_accessible_description(HI["transfer.released_report"])
         axe.check(volunteer, "a chat handed on, Hindi", axe.EVERY_IMPACT)
+        # Closed: no chat is left, so the keyboard goes to "Take next chat" (it fell to the
+        # top of the page).
+        volunteer.keyboard.press("Enter")
+        expect(volunteer.locator("#chat-tabs .tab")).to_have_count(0)
+        expect(volunteer.locator("#take-next")).to_be_focused()
     finally:
         for ctx in (seeker_ctx, volunteer_ctx, other_ctx):
             ctx.close()

@@ -273,6 +273,7 @@ function ensureChat(info) {
     tab,
     log: new ChatLog(pane.querySelector(".js-messages"), "volunteer", { alias: state.session?.alias || "" }),
     unread: 0,
+    unreadAt: 0, // when its latest unread message came (the newest is named first)
     highestPeerSeq: 0,
     readSentSeq: 0,
     typingSentAt: 0,
@@ -332,6 +333,7 @@ function select(conversationId) {
     }
   }
   $("chat-empty").hidden = state.chats.size > 0;
+  renderUnreadElsewhere();
 }
 
 function onTabKey(event, conversationId) {
@@ -351,6 +353,10 @@ function onTabKey(event, conversationId) {
 function closeTab(chat) {
   dropPane(chat);
   state.conn?.forget(chat.id);
+  // The keyboard goes to the chat now shown (its tab, which names it), or to "Take next chat"
+  // when none is left: it fell to the top of the page.
+  const shown = state.chats.get(state.selected);
+  (shown ? shown.tab : $("take-next")).focus();
 }
 
 function dropPane(chat) {
@@ -365,7 +371,36 @@ function dropPane(chat) {
   }
   $("no-chats").hidden = state.chats.size > 0;
   $("chat-empty").hidden = state.chats.size > 0;
+  renderUnreadElsewhere();
 }
+
+/**
+ * A message in a chat not shown: a button at the top of the chat area names the chat and
+ * shows it, and a screen reader hears it. On a phone that chat's tab and its count were a
+ * screen above: a seeker could wait unseen while the volunteer wrote in the other chat.
+ */
+function renderUnreadElsewhere(arrived = null) {
+  const button = $("unread-elsewhere");
+  const waiting = [...state.chats.values()].filter((chat) => chat.id !== state.selected && chat.unread > 0);
+  const latest = waiting.sort((a, b) => b.unreadAt - a.unreadAt)[0];
+  if (!latest) {
+    button.hidden = true;
+    return;
+  }
+  const vars = { name: latest.peerAlias || { key: "role.seeker" } };
+  bind(button, "vol.unread_elsewhere", vars);
+  button.dataset.chat = latest.id;
+  button.hidden = false;
+  if (arrived) announce("sr-status", t("vol.unread_elsewhere", { name: arrived.peerAlias || t("role.seeker") }));
+}
+
+$("unread-elsewhere").addEventListener("click", () => {
+  const chat = state.chats.get($("unread-elsewhere").dataset.chat);
+  if (!chat) return renderUnreadElsewhere();
+  select(chat.id);
+  const text = chat.pane.querySelector(".js-text");
+  (text && text.getClientRects().length ? text : chat.tab).focus();
+});
 
 function sendRead(chat) {
   if (state.selected !== chat.id || document.visibilityState !== "visible") return;
@@ -390,7 +425,9 @@ function onMessage(frame) {
     sendRead(chat);
   } else if (frame.seq > chat.readSentSeq) {
     chat.unread += 1;
+    chat.unreadAt = Date.now();
     renderChatHead(chat);
+    if (state.selected !== chat.id) renderUnreadElsewhere(chat);
   }
 }
 

@@ -701,6 +701,10 @@ def test_volunteer_handles_two_chats_with_unread_counts(
         expect(volunteer.locator("#availability-status")).to_have_text(
             EN["vol.status_available"].replace("{active}", "1").replace("{capacity}", "2")
         )
+        # The volunteer's own activity is read again when a chat ends (it stayed at the
+        # sign-in's 0 until a reload): both chats taken today count.
+        chats = volunteer.locator('#activity-panel tr[data-field="chats"] td').first
+        expect(chats).to_have_text("2")
     watch.check()
 
 
@@ -816,6 +820,10 @@ def test_risk_escalation_whisper_and_helpline_card(
         seeker_sends(seeker, "I feel like a burden to everyone")
         expect(pane.locator(".bubble--flagged .cue")).to_be_visible()
         expect(risk.locator(".js-cues li")).to_have_count(1)
+        # Heard once, not "Possible warning sign …: warning sign."
+        said = volunteer.locator("#sr-alert")
+        expect(said).to_contain_text(EN["risk.cue_announce"].split("{name}")[0])
+        assert said.inner_text().lower().count("warning sign") == 1, said.inner_text()
 
         # The volunteer judges the detector: a flag marked "Not a risk" says so, and a
         # message no cue flagged can be marked "this worried me" for the supervisors' review.

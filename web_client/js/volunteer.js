@@ -698,6 +698,7 @@ function endChat(chat, frame) {
   if (chat.status === "ended") return;
   chat.status = "ended";
   renderChatCount();
+  loadActivity(); // the chat counts now (it showed only after a reload)
   hidePeerTyping(chat);
   renderVolunteerPlan(chat); // read-only from now on
   const notice = chat.pane.querySelector(".js-ended");
@@ -1004,7 +1005,9 @@ function onRiskFrame(frame) {
       });
       item.append(" ", notRisk);
       risk.querySelector(".js-cues").append(item);
-      announce("sr-alert", t("risk.cue_announce", { name: chat.peerAlias || t("role.seeker"), cue: cueName(frame.cue_class) }));
+      // A cue of the class "warning sign" is said once ("…: warning sign." said it twice).
+      const said = frame.cue_class === "warning_sign" ? "risk.cue_announce_sign" : "risk.cue_announce";
+      announce("sr-alert", t(said, { name: chat.peerAlias || t("role.seeker"), cue: cueName(frame.cue_class) }));
       return;
     }
     case "risk.checklist": {

@@ -1584,11 +1584,20 @@ def test_quick_exit_from_a_chat_at_risk_alerts_the_supervisor(
         # The volunteer is told in the chat, not by a second banner.
         expect(volunteer.locator("#staff-alert")).to_be_hidden()
         # The chat has ended: Join says why it cannot (it once said only "Join didn't work.").
+        # Pressed while the transcript still loads: its end wiped what Join's refusal said.
+        held: list[Route] = []
+        transcript = re.compile(r"/api/v1/conversations/[^/]+/messages\?")
+        desk.route(transcript, lambda route: held.append(route))
         banner.locator("#staff-alert-open").click()
         desk.locator("#conv-join").click()
-        expect(desk.locator("#conv-status")).to_have_text(
-            EN["sup.action_not_active"].replace("{action}", EN["sup.join"])
-        )
+        refused = EN["sup.action_not_active"].replace("{action}", EN["sup.join"])
+        expect(desk.locator("#conv-status")).to_have_text(refused)
+        for route in held:
+            route.continue_()
+        desk.unroute(transcript)
+        expect(desk.locator("#conv-messages .bubble")).not_to_have_count(0)
+        expect(desk.locator("#conv-status")).to_have_text(refused)
+        expect(desk.locator("#conv-join")).to_be_focused()  # not moved by the load either
         expect(desk.locator("#sup-composer")).to_be_hidden()
         # ... and the refused join is not kept as this chat's mode for a reload.
         kept = desk.evaluate(

@@ -665,6 +665,9 @@ def test_the_language_switch_keeps_the_keyboard_on_a_phone(
         page.goto(server.base_url + path)
         switch = page.locator(".lang-switch__option")
         expect(page.locator('.lang-switch__option[data-lang="hi"]')).to_be_visible()
+        # Once the page has started: its first screen takes the focus (its heading) when its
+        # strings and session are read, which under load came after the test's Enter.
+        page.wait_for_load_state("networkidle")
         for lang, other in (("hi", "en"), ("en", "hi")):
             page.locator(f'.lang-switch__option[data-lang="{lang}"]').focus()
             page.keyboard.press("Enter")

@@ -781,12 +781,17 @@ async function openConversation(conversationId) {
     after = answer.data?.next_after_seq ?? after;
     if (!answer.data?.has_more || !messages.length) break;
   }
-  if (state.log.bySeq.size) unbind($("conv-status"));
-  else bind($("conv-status"), "sup.transcript_empty");
+  // What was said meanwhile stays (a Join pressed while the transcript loaded, and refused,
+  // was wiped by "loaded"), and so does the keyboard if it moved into the conversation.
+  const status = $("conv-status");
+  if (status.dataset.i18n === "sup.loading_transcript") {
+    if (state.log.bySeq.size) unbind(status);
+    else bind(status, "sup.transcript_empty");
+  }
   renderDeskPlan();
   loadDeskPlan(conversationId);
   restoreMode(conversationId);
-  $("conv-body").querySelector("button")?.focus();
+  if (!$("conv-body").contains(document.activeElement)) $("conv-body").querySelector("button")?.focus();
 }
 
 function setMode(mode) {

@@ -151,7 +151,7 @@ def bubble_texts(page: Page, scope: str) -> list[str]:
 
 
 def desk_page(browser: Browser, watch: Watch):  # type: ignore[no-untyped-def]
-    """A desktop browser for a supervisor's or admin's desk, watched: (context, page)."""
+    """A desktop browser, watched, for a desk or a console: (context, page)."""
     desk_ctx = browser.new_context(viewport=DESKTOP)
     desk_ctx.set_default_timeout(TIMEOUT_MS)
     return desk_ctx, watch.attach(desk_ctx.new_page())

@@ -17,7 +17,6 @@ from test_browser import (
     EN,
     HI,
     PHONE,
-    TIMEOUT_MS,
     Watch,
     chat_in_progress,
     desk_page,
@@ -68,9 +67,7 @@ def test_a_volunteer_hands_a_chat_to_another_with_a_note_the_seeker_never_sees(
 ) -> None:
     server.create_user("volunteer", "vol2", "volunteer-pass-2")
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    other_ctx = browser.new_context(viewport=DESKTOP)
-    other_ctx.set_default_timeout(TIMEOUT_MS)
-    other = watch.attach(other_ctx.new_page())
+    other_ctx, other = desk_page(browser, watch)
     try:
         second_volunteer_logs_in(other, server)
         volunteer_sends(volunteer, "I'm here. Tell me what's going on.")
@@ -230,9 +227,7 @@ def test_a_chat_handed_away_and_back_again_shows_its_whole_history_and_can_be_an
     pane with no composer: the page still counted the old messages as shown."""
     server.create_user("volunteer", "vol2", "volunteer-pass-2")
     seeker_ctx, seeker, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    other_ctx = browser.new_context(viewport=DESKTOP)
-    other_ctx.set_default_timeout(TIMEOUT_MS)
-    other = watch.attach(other_ctx.new_page())
+    other_ctx, other = desk_page(browser, watch)
     history = ["hi, is anyone there?", "I'm here."]
     try:
         second_volunteer_logs_in(other, server)

@@ -64,9 +64,7 @@ def test_a_volunteer_who_handed_a_chat_on_can_still_report_the_seeker(
     seeker had abused could not report them, during the chat or after it ended."""
     server.create_user("volunteer", "vol2", "volunteer-pass-2")
     seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    other_ctx = browser.new_context(viewport=DESKTOP)
-    other_ctx.set_default_timeout(TIMEOUT_MS)
-    other = watch.attach(other_ctx.new_page())
+    other_ctx, other = desk_page(browser, watch)
     try:
         second_volunteer_logs_in(other, server)
         pane = volunteer_pane(volunteer)
@@ -217,9 +215,7 @@ def test_a_volunteer_goes_away_after_an_admin_lowered_their_most_chats_at_once(
     sent 2, which the server refuses, and said only "couldn't be changed" until a reload. The
     server now tells the console at once, and the console follows."""
     server.create_user("admin", "adm1", "admin-pass-1")
-    volunteer_ctx = browser.new_context(viewport=DESKTOP)
-    volunteer_ctx.set_default_timeout(TIMEOUT_MS)
-    volunteer = watch.attach(volunteer_ctx.new_page())
+    volunteer_ctx, volunteer = desk_page(browser, watch)
     try:
         volunteer_logs_in(volunteer, server)
         capacity = volunteer.locator("#capacity")
@@ -278,9 +274,7 @@ def test_an_answer_to_an_earlier_availability_change_does_not_undo_a_later_one(
 
         to_server.on_message(from_server)
 
-    volunteer_ctx = browser.new_context(viewport=DESKTOP)
-    volunteer_ctx.set_default_timeout(TIMEOUT_MS)
-    volunteer = watch.attach(volunteer_ctx.new_page())
+    volunteer_ctx, volunteer = desk_page(browser, watch)
     volunteer.route_web_socket(re.compile(r"/ws$"), route)
     try:
         volunteer_logs_in(volunteer, server)

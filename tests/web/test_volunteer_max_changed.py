@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from test_browser import DESKTOP, EN, HI, TIMEOUT_MS, Watch, volunteer_logs_in
+from test_browser import EN, HI, Watch, desk_page, volunteer_logs_in
 from test_volunteer_after_handover import admin_sets_most_chats
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ def test_an_admins_change_to_the_most_chats_is_said_and_the_status_not_repeated(
     browser: Browser, server: LiveServer, watch: Watch
 ) -> None:
     server.create_user("admin", "adm1", "admin-pass-1")
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    volunteer = watch.attach(context.new_page())
+    context, volunteer = desk_page(browser, watch)
     try:
         volunteer_logs_in(volunteer, server)
         capacity = volunteer.locator("#capacity")

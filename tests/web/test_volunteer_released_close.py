@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import axe
 import pytest
 from playwright.sync_api import Browser, expect
-from test_browser import DESKTOP, HI, TIMEOUT_MS, Watch, chat_in_progress, volunteer_pane
+from test_browser import HI, Watch, chat_in_progress, desk_page, volunteer_pane
 from test_transfer import hand_on_to_the_other_volunteer, second_volunteer_logs_in
 
 if TYPE_CHECKING:
@@ -24,9 +24,7 @@ def test_close_this_chat_after_a_hand_over_says_it_ends_the_chance_to_report(
 ) -> None:
     server.create_user("volunteer", "vol2", "volunteer-pass-2")
     seeker_ctx, _, volunteer_ctx, volunteer = chat_in_progress(browser, server, watch)
-    other_ctx = browser.new_context(viewport=DESKTOP)
-    other_ctx.set_default_timeout(TIMEOUT_MS)
-    other = watch.attach(other_ctx.new_page())
+    other_ctx, other = desk_page(browser, watch)
     try:
         volunteer.locator('.lang-switch__option[data-lang="hi"]').click()
         expect(volunteer.locator("html")).to_have_attribute("lang", "hi")

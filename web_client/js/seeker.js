@@ -971,19 +971,15 @@ async function reloadPlan(id, lang = language()) {
   const token = state.conn?.token || loadSession()?.token;
   const asked = api(`/api/v1/conversations/${encodeURIComponent(id)}/safety-plan?language=${encodeURIComponent(lang)}`, { token });
   state.planReload = asked;
-  let answer;
-  try {
-    answer = await asked;
-  } finally {
-    if (state.planReload === asked) state.planReload = null;
-  }
+  const answer = await asked; // api() never rejects
+  if (state.planReload === asked) state.planReload = null;
   if (answer.ok && id === state.plan?.conversation_id && language() === lang) onPlan(answer.data);
 }
 
 /** The plan in the page's language: one asked for after a switch comes first (Save or Print
  * pressed at once would otherwise keep the last language's steps under this one's title). */
 async function planInPageLanguage() {
-  while (state.planReload) await state.planReload.catch(() => null);
+  while (state.planReload) await state.planReload;
   return state.plan;
 }
 

@@ -802,6 +802,8 @@ function setMode(mode) {
   $("sup-composer").hidden = !(mode === "joined" || mode === "takeover");
 }
 
+const MODE_RANK = { observing: 0, joined: 1, takeover: 2 };
+
 // The modes this supervisor chose, per conversation, kept in this tab (sessionStorage) so a
 // reload comes back joined, not as a bystander without the seeker's box. The server keeps
 // the highest mode given; the desk only has to follow the chat again (observe changes no mode).
@@ -823,8 +825,7 @@ function writeModes(modes) {
 function keepMode(conversationId, mode) {
   const modes = keptModes();
   const before = modes[conversationId];
-  const rank = { joined: 1, takeover: 2 };
-  if ((rank[mode] ?? 0) >= (rank[before] ?? 0)) {
+  if ((MODE_RANK[mode] ?? 0) >= (MODE_RANK[before] ?? 0)) {
     delete modes[conversationId];
     modes[conversationId] = mode;
     writeModes(modes);
@@ -848,8 +849,6 @@ function restoreMode(conversationId) {
   state.conn.follow(conversationId, { resume: false });
   setMode(mode);
 }
-
-const MODE_RANK = { observing: 0, joined: 1, takeover: 2 };
 
 /** Observe, join or take over the open conversation; nothing changes when it did not go. */
 function supervise(action, mode) {

@@ -391,7 +391,7 @@ function renderUnreadElsewhere(arrived = null) {
   bind(button, "vol.unread_elsewhere", vars);
   button.dataset.chat = latest.id;
   button.hidden = false;
-  if (arrived) announce("sr-status", t("vol.unread_elsewhere", { name: arrived.peerAlias || t("role.seeker") }));
+  if (arrived) announce("sr-status", button.textContent); // the chat just written in is the newest
 }
 
 $("unread-elsewhere").addEventListener("click", () => {
@@ -1521,8 +1521,9 @@ function onError(frame) {
     if (newerAvailabilityAsked()) return; // the newer change's answer says what was kept
     const asked = state.availability;
     if (frame.code === "invalid_frame" && !state.availabilityRetried) {
-      // An admin may have lowered the most chats at once since the page read the account
-      // (the server does not say so): "Away", or the reconnect's "still available", was then
+      // An admin may have lowered the most chats at once while this socket was down (the
+      // server tells the sockets open then, availability.ok without ref): "Away", or the
+      // reconnect's "still available", was then
       // refused for a number the account no longer allows. Read the account again, and ask
       // once more within it.
       state.availabilityRetried = true;
